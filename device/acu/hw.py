@@ -1,0 +1,50 @@
+# The bundle of parts a board module builds (see docs/architecture.md).
+# Logic receives this object; only board modules and drivers touch `machine`.
+import time
+
+from acu import ticks
+
+
+class RealClock:
+    """Board clock on real hardware: time.ticks_ms and an RTC-backed wall clock."""
+
+    def __init__(self, rtc=None):
+        self._rtc = rtc
+        self._wall_set = False
+
+    def ticks_ms(self):
+        return time.ticks_ms() & (ticks.PERIOD - 1)
+
+    def sleep_ms(self, ms):
+        if ms > 0:
+            time.sleep_ms(ms)
+
+    def wall_s(self):
+        if not self._wall_set:
+            return None
+        return int(time.time())
+
+    def set_wall_s(self, epoch_s):
+        if self._rtc is not None:
+            tm = time.gmtime(epoch_s)
+            self._rtc.datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
+        self._wall_set = True
+
+
+class Hardware:
+    def __init__(self, name, clock, sensor, nominal_calib, unique_id=b"\x00",
+                 led=None, rgb=None, motor=None, haptic=None, buzzer=None, button=None,
+                 battery=None, annotate=None):
+        self.name = name
+        self.clock = clock
+        self.sensor = sensor
+        self.nominal_calib = nominal_calib
+        self.unique_id = unique_id
+        self.led = led
+        self.rgb = rgb
+        self.motor = motor
+        self.haptic = haptic
+        self.buzzer = buzzer
+        self.button = button
+        self.battery = battery
+        self.annotate = annotate

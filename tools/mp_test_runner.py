@@ -1,0 +1,40 @@
+# Runs tests/device/test_*.py on the MicroPython unix port (the same files pytest runs under CPython).
+# Test files are plain modules with test_* functions and asserts; files named test_prop_* use
+# hypothesis and are CPython-only. Usage: micropython tools/mp_test_runner.py tests/device
+import os
+import sys
+
+root = sys.argv[1] if len(sys.argv) > 1 else "tests/device"
+sys.path.insert(0, root)
+sys.path.insert(0, "device")
+sys.path.insert(0, ".")  # so `import boards` works
+
+passed = 0
+failed = 0
+names = sorted(os.listdir(root))
+for fname in names:
+    if not (fname.startswith("test_") and fname.endswith(".py")) or fname.startswith("test_prop_"):
+        continue
+    modname = fname[:-3]
+    try:
+        mod = __import__(modname)
+    except Exception as e:
+        failed += 1
+        print("ERROR importing", fname)
+        sys.print_exception(e)
+        continue
+    for name in sorted(dir(mod)):
+        if not name.startswith("test_"):
+            continue
+        fn = getattr(mod, name)
+        if not callable(fn):
+            continue
+        try:
+            fn()
+            passed += 1
+        except Exception as e:
+            failed += 1
+            print("FAIL", fname, name)
+            sys.print_exception(e)
+print("micropython: %d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
