@@ -1,0 +1,142 @@
+# Small functions the host calls in the raw REPL (host_tools/session.py: call(), hw_call()).
+# Results are JSON-able. When the app was running it has been interrupted (Ctrl-C) and stopped;
+# its objects are reused so the host sees the same board, calibration and logger.
+import os
+
+from acu import VERSION, app, band, calib, ticks
+
+_hw = None
+
+
+def hw():
+    """The board's Hardware object (the running app's, or built once from /cfg/board.json)."""
+    global _hw
+    if app.current is not None:
+        return app.current.hw
+    if _hw is None:
+        _hw = app.build_board(app.load_settings())
+    return _hw
+
+
+def _app():
+    """The app object (built without running when the app never started, e.g. after a raw-REPL reset)."""
+    if app.current is None:
+        a = app.App(hw(), app.load_settings())
+        app.current = a
+    return app.current
+
+
+def _free_bytes():
+    try:
+        st = os.statvfs("/")
+        return st[0] * st[3]
+    except OSError:
+        return None
+
+
+def status():
+    a = _app()
+    st = a.status()
+    st["free_bytes"] = _free_bytes()
+    try:
+        st["flash_bytes"] = os.statvfs("/")[0] * os.statvfs("/")[2]
+    except OSError:
+        st["flash_bytes"] = None
+    st["unique_id"] = "".join("%02x" % b for b in a.hw.unique_id)
+    st["boots"] = app.read_json(app.STATE_PATH, {}).get("boots", 0)
+    cal = app.read_json(app.CALIB_PATH, None)
+    st["calib_created"] = cal.get("created") if isinstance(cal, dict) else None
+    try:
+        from acu import logger
+        st["log"] = logger.info()
+    except Exception as e:  # a damaged log never hides the rest of the status
+        st["log"] = {"error": str(e)}
+    return st
+
+
+def version():
+    import sys
+    return {"firmware": VERSION, "micropython": ".".join(str(x) for x in sys.implementation.version[:3]),
+            "mpy": getattr(sys.implementation, "_mpy", 0), "machine": getattr(sys.implementation, "_machine", ""),
+            "board": app.board_name()}
+
+
+def sample(n=20, every_ms=10):
+    """Read the sensor n times: raw and calibrated figures for calibration and checks."""
+    a = _app()
+    h = a.hw
+    raws = []
+    for _ in range(n):
+        raws.append(h.sensor.read_raw())
+        h.clock.sleep_ms(every_ms)
+    raws.sort()
+    med = raws[len(raws) // 2]
+    mean = sum(raws) // len(raws)
+    return {"raw_median": med, "raw_mean": mean, "raw_min": raws[0], "raw_max": raws[-1],
+            "grams": a.cal.grams(med), "fault": h.sensor.fault(), "calibrated": a.cal.calibrated,
+            "calib_id": a.cal.id, "t_ms": h.clock.ticks_ms()}
+
+
+def stream(duration_ms=1000, every_ms=50):
+    """Run the app's loop for duration_ms, printing one line per every_ms for a live view:
+    '@F <t_ms> <raw> <force_g> <state> <runner_state> <step_index> <step_ms>'."""
+    a = _app()
+    clock = a.clock
+    t_end = ticks.add(clock.ticks_ms(), duration_ms)
+    nxt = clock.ticks_ms()
+    period = a.period_ms
+    last_print = ticks.add(nxt, -every_ms)
+    while ticks.diff(t_end, clock.ticks_ms()) > 0:
+        now = clock.ticks_ms()
+        a.step(now)
+        if ticks.diff(now, last_print) >= every_ms:
+            last_print = now
+            r = a.runner
+            print("@F %d %d %d %d %d %d %d" % (now, a.raw, a.force_g, a.state, r.state, r.index, r.step_ms))
+        nxt = ticks.add(nxt, period)
+        d = ticks.diff(nxt, clock.ticks_ms())
+        if d > 0:
+            clock.sleep_ms(d)
+    a.fb.off()
+    return {"state": band.NAMES[a.state]}
+
+
+def set_clock(epoch_s):
+    h = hw()
+    h.clock.set_wall_s(int(epoch_s))
+    try:
+        from acu import logfmt, logger
+        if logger._current is not None and logger._current.active:
+            logger._current.event(logfmt.EV_CLOCK_SET, int(epoch_s))
+    except ImportError:
+        pass
+    return {"wall_s": h.clock.wall_s(), "uptime_ms": h.clock.ticks_ms(),
+            "boots": app.read_json(app.STATE_PATH, {}).get("boots", 0)}
+
+
+def validate_calib_file(path):
+    """Upload check for /cfg/calib.json: refuse a file the firmware cannot use."""
+    import json
+    with open(path) as f:
+        d = json.load(f)
+    c = calib.Calibration.from_dict(d)
+    return {"id": c.id, "points": len(d.get("points", ()))}
+
+
+def ls_tree(path="/"):
+    """Files under path: [[path, size]], for deploy and doctor."""
+    out = []
+
+    def walk(p):
+        try:
+            entries = list(os.ilistdir(p))
+        except OSError:
+            return
+        for e in entries:
+            full = (p.rstrip("/") + "/" + e[0])
+            if e[1] == 0x4000:
+                walk(full)
+            else:
+                out.append([full, e[3] if len(e) > 3 else 0])
+    walk(path)
+    return out

@@ -1,0 +1,341 @@
+# The trainer's app: a fixed-rate loop that samples, converts, filters, classifies, drives the feedback,
+# runs the routine and feeds the logger. One data path, each arrow one call with plain values:
+#   raw -> grams (calibration) -> filtered grams -> band state -> feedback / runner / logger
+# step() is the hot path: it must not allocate (tests/device/test_app.py proves it under heap_lock).
+import json
+import os
+
+from acu import VERSION, band, button, calib, feedback, logfmt, logger, routine, runner, ticks
+from acu import signal as fsignal
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_FREE_START_MS = const(2000)    # a free press (no routine running) becomes a session after 2 s of contact
+_FREE_END_MS = const(20000)     # ... and ends after 20 s without contact
+_BATTERY_CHECK_MS = const(60000)
+_LOW_BATTERY_MV = const(3450)
+
+SETTINGS_PATH = "/cfg/settings.json"
+STATE_PATH = "/cfg/state.json"
+BOARD_PATH = "/cfg/board.json"
+CALIB_PATH = "/cfg/calib.json"
+DEFAULT_SETTINGS = {
+    "feedback": "both",      # led, haptic, both, all (with the buzzer)
+    "intensity_pct": 100,
+    "loop_hz": 200,
+    "too_hard_g": 7000,
+    "contact_g": 300,
+    "free_sessions": True,
+}
+
+def read_json(path, default):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def write_json_atomic(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f)
+    os.rename(tmp, path)
+
+
+def makedirs(path):
+    p = ""
+    for part in path.split("/"):
+        if not part:
+            continue
+        p += "/" + part
+        try:
+            os.mkdir(p)
+        except OSError:
+            pass
+
+
+def load_settings():
+    s = dict(DEFAULT_SETTINGS)
+    got = read_json(SETTINGS_PATH, {})
+    if isinstance(got, dict):
+        for k in s:
+            if k in got and type(got[k]) is type(s[k]):
+                s[k] = got[k]
+    s["loop_hz"] = min(max(s["loop_hz"], 20), 1000)
+    s["intensity_pct"] = min(max(s["intensity_pct"], 0), 100)
+    return s
+
+
+def board_name():
+    d = read_json(BOARD_PATH, {})
+    return d.get("board", "esp32_devkitc") if isinstance(d, dict) else "esp32_devkitc"
+
+
+def build_board(settings=None):
+    name = board_name()
+    mod = __import__("boards." + name, None, None, ("build",))
+    return mod.build(settings)
+
+
+def count_boot():
+    st = read_json(STATE_PATH, {})
+    if not isinstance(st, dict):
+        st = {}
+    st["boots"] = int(st.get("boots", 0)) + 1
+    makedirs("/cfg")
+    try:
+        write_json_atomic(STATE_PATH, st)
+    except OSError:
+        pass
+    return st["boots"]
+
+
+def clean_tmp_files():
+    """A power cut during an upload leaves *.tmp files: the old versions are intact, drop the rest."""
+    for d in ("/cfg", "/routines", "/lib", "/lib/acu", "/lib/boards", "/"):
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for n in names:
+            if n.endswith(".tmp"):
+                try:
+                    os.remove((d.rstrip("/") + "/" + n))
+                except OSError:
+                    pass
+
+
+class App:
+    def __init__(self, hw, settings=None, boot_count=0, root=""):
+        self.hw = hw
+        self.settings = settings or dict(DEFAULT_SETTINGS)
+        s = self.settings
+        self.clock = hw.clock
+        self.cal = calib.load(root + CALIB_PATH, hw.nominal_calib)
+        self.filter = fsignal.ForceFilter(contact_g=s["contact_g"])
+        self.band = band.BandClassifier(too_hard_g=s["too_hard_g"], contact_g=s["contact_g"])
+        self.fb = feedback.Feedback(hw, feedback.mode_from_name(s["feedback"]), s["intensity_pct"])
+        self.buttons = button.ButtonDecoder()
+        self.runner = runner.Runner(self)
+        self.stats = logger.StepStats()
+        self.log = logger.Logger(
+            root + "/log", hw.clock,
+            {"unique_id": hw.unique_id, "firmware": VERSION, "board": hw.name, "boot_count": boot_count,
+             "calib_id": self.cal.id})
+        self.period_ms = 1000 // s["loop_hz"]
+        self.routine = None
+        self.force_g = 0
+        self.raw = 0
+        self.state = band.NO_CONTACT
+        self.iterations = 0
+        self._last_ms = hw.clock.ticks_ms()
+        self._band_lo = -1
+        self._band_hi = -1
+        self._free = False
+        self._contact_ms = 0
+        self._no_contact_ms = 0
+        self._battery_ms = 0
+        self._low_battery = False
+        self._prev_state = band.NO_CONTACT
+        self._over_force = False
+        self._flash_low_cued = False
+        self._routine_root = root + routine.ROOT
+        self._selected_path = root + routine.SELECTED_PATH
+
+    # ---- set-up ------------------------------------------------------------------------------------
+    def start(self):
+        self.log.recover()
+        self.reload_routine()
+        self.fb.cue(feedback.CUE_REST, self.clock.ticks_ms())  # "I am on" (a soft double blink/tick)
+
+    def reload_routine(self):
+        self.routine = routine.read_selected(self._routine_root, self._selected_path)
+        if self.routine is not None:
+            self.runner.load(self.routine)
+
+    # ---- the runner's sink (called on transitions only) ------------------------------------------------
+    def cue(self, code, now_ms):
+        self.fb.cue(code, now_ms)
+
+    def session_begin(self, r, now_ms):
+        self._end_free(now_ms)
+        self.log.begin_session(r.name, r.digest or "", band.DEFAULT_LO_G, band.DEFAULT_HI_G, self.cal.id, now_ms)
+
+    def step_begin(self, index, step, now_ms):
+        self.stats.reset()
+        self.log.step_begin(index, routine.TYPE_NAMES[step.kind], step.point or "",
+                            routine.SIDE_NAMES[step.side], step.band_lo_g if step.kind == routine.STEP_PRESS else 0,
+                            step.band_hi_g if step.kind == routine.STEP_PRESS else 0,
+                            step.duration_ms // 1000, now_ms)
+
+    def step_end(self, index, step, status, now_ms):
+        self.log.step_end(index, status, self.stats, now_ms)
+
+    def event(self, code, value, now_ms):
+        if code == runner.EV_PAUSE or code == runner.EV_CONTACT_LOST:
+            self.stats.count_pause()
+        elif code == runner.EV_SKIP:
+            self.stats.count_skip()
+        self.log.event(code, value, now_ms)
+
+    def session_end(self, status, now_ms):
+        self.log.end_session(status, now_ms)  # "completed" / "aborted": the logger's names
+        # ready for the next practice of the same routine
+        if self.routine is not None:
+            self.runner.load(self.routine)
+
+    # ---- free presses (no routine running) -------------------------------------------------------------
+    def _free_track(self, st, dt, now_ms):
+        if st != band.NO_CONTACT and st != band.FAULT:
+            self._contact_ms += dt
+            self._no_contact_ms = 0
+            if not self._free and self._contact_ms >= _FREE_START_MS and self.settings["free_sessions"]:
+                self._begin_free(now_ms)
+        else:
+            self._contact_ms = 0
+            self._no_contact_ms += dt
+            if self._free and self._no_contact_ms >= _FREE_END_MS:
+                self._end_free(now_ms)
+
+    def _begin_free(self, now_ms):
+        self._free = True
+        self.stats.reset()
+        self.log.begin_session("free", "", self.band.lo_g, self.band.hi_g, self.cal.id, now_ms)
+        self.log.step_begin(0, "press", "", "", self.band.lo_g, self.band.hi_g, 0, now_ms)
+
+    def _end_free(self, now_ms):
+        if self._free:
+            self._free = False
+            self.log.step_end(0, logfmt.STEP_DONE, self.stats, now_ms)
+            self.log.end_session(logfmt.END_COMPLETED, now_ms)
+
+    # ---- one loop iteration (hot path: no allocation) ---------------------------------------------------
+    def step(self, now_ms):
+        hw = self.hw
+        dt = ticks.diff(now_ms, self._last_ms)
+        self._last_ms = now_ms
+        if dt < 0:
+            dt = 0
+        raw = hw.sensor.read_raw()
+        fault = hw.sensor.fault()
+        self.raw = raw
+        g = self.filter.update(self.cal.grams(raw), now_ms)
+        self.force_g = g
+        st = self.band.update(g, now_ms, fault)
+        self.state = st
+        if hw.button is not None:
+            gest = self.buttons.update(hw.button.pressed(), now_ms)
+            if gest:
+                self.runner.button(gest, now_ms)
+        r = self.runner
+        r.tick(now_ms, st, g)
+        if r.band_lo_g != self._band_lo or r.band_hi_g != self._band_hi:
+            self._band_lo = r.band_lo_g
+            self._band_hi = r.band_hi_g
+            self.band.set_band(r.band_lo_g, r.band_hi_g)
+        if r.active():
+            self.stats.update(st, g, dt)
+        elif r.state == runner.IDLE:
+            self._free_track(st, dt, now_ms)
+            if self._free:
+                self.stats.update(st, g, dt)
+        if self.log.active:
+            self.log.sample(g, now_ms)
+            if st != self._prev_state:
+                if st == band.TOO_HARD and not self._over_force:
+                    self._over_force = True
+                    self.log.event(logfmt.EV_OVER_FORCE, g, now_ms)
+                elif st == band.FAULT:
+                    self.log.event(logfmt.EV_FAULT, fault, now_ms)
+                elif st != band.TOO_HARD:
+                    self._over_force = False
+            self.log.poll(now_ms)
+            if self.log.flash_low and not self._flash_low_cued:
+                self._flash_low_cued = True
+                self.fb.cue(feedback.CUE_FLASH_LOW, now_ms)
+        self._prev_state = st
+        # band feedback only where a press is asked for (or a free press); rests and breathing are quiet
+        if r.active() and not r.target:
+            self.fb.show(band.NO_CONTACT if st != band.FAULT else st, now_ms)
+        else:
+            self.fb.show(st, now_ms)
+        if hw.battery is not None:
+            self._battery_ms += dt
+            if self._battery_ms >= _BATTERY_CHECK_MS:
+                self._battery_ms = 0
+                self._check_battery(now_ms)
+        self.iterations += 1
+
+    def _check_battery(self, now_ms):
+        low = self.hw.battery.read_mv() < _LOW_BATTERY_MV
+        if low and not self._low_battery:
+            self.fb.cue(feedback.CUE_LOW_BATTERY, now_ms)
+            self.log.event(logfmt.EV_LOW_BATTERY, 0, now_ms)
+        self._low_battery = low
+
+    def run(self, max_iterations=0):
+        clock = self.clock
+        period = self.period_ms
+        nxt = clock.ticks_ms()
+        n = 0
+        while True:
+            self.step(clock.ticks_ms())
+            nxt = ticks.add(nxt, period)
+            d = ticks.diff(nxt, clock.ticks_ms())
+            if d > 0:
+                clock.sleep_ms(d)
+            else:
+                nxt = clock.ticks_ms()  # late: do not try to catch up in a burst
+                clock.sleep_ms(0)
+            if max_iterations:
+                n += 1
+                if n >= max_iterations:
+                    return
+
+    def stop(self, status=logfmt.END_INTERRUPTED):
+        """The app is being stopped (host took the REPL, soft reset): close what is open, go quiet."""
+        now_ms = self.clock.ticks_ms()
+        if self.runner.active():
+            self.log.end_session(status, now_ms)
+        else:
+            self._end_free(now_ms)
+        self.log.flush(now_ms)
+        self.fb.off()
+
+    def status(self):
+        w = self.clock.wall_s()
+        rs = self.runner.status()
+        return {
+            "firmware": VERSION, "board": self.hw.name, "calibrated": self.cal.calibrated,
+            "calib_id": self.cal.id, "sensor": self.hw.sensor.kind,
+            "routine": None if self.routine is None else self.routine.name,
+            "runner": rs, "force_g": self.force_g, "raw": self.raw, "state": band.NAMES[self.state],
+            "wall_s": w, "uptime_ms": self.clock.ticks_ms(), "loop_hz": 1000 // self.period_ms,
+            "iterations": self.iterations, "session_active": self.log.active,
+        }
+
+
+current = None
+
+
+def main():
+    """Entry point from /main.py."""
+    global current
+    clean_tmp_files()
+    settings = load_settings()
+    boots = count_boot()
+    hw = build_board(settings)
+    app = App(hw, settings, boots)
+    current = app
+    app.start()
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        # a host is taking the REPL (Ctrl-C): close the session cleanly, stop the outputs, hand over
+        app.stop()
+        raise

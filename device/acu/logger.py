@@ -1,0 +1,726 @@
+# The session logger: one append-only file per session under /log (format: docs/log-format.md, codec:
+# acu.logfmt). The app calls sample()/poll() every loop iteration (allocation-free unless a batch is being
+# written), the step/event/session calls on changes, and recover() once at boot. Records are batched in
+# RAM and written every flush_ms and at step ends (LittleFS commits on close; syncing per record wears
+# the flash). Module functions list_sessions/delete_session/info are what the host calls over the REPL.
+import os
+import binascii
+import struct
+
+from acu import ticks
+from acu import logfmt
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+# band states (acu.band): kept here as numbers so this module does not depend on the classifier
+_NO_CONTACT = const(0)
+_UNDER = const(1)
+_IN = const(2)
+_OVER = const(3)
+_TOO_HARD = const(4)
+_FAULT = const(5)
+
+_OUT_CAP = const(1536)      # batched records waiting for the next flush
+_TB_CAP = const(400)        # one trace chunk record being filled
+_TDATA = const(14)          # trace data starts after the record head (5) and the chunk head (9)
+_TDATA_END = const(392)     # leave room for an escaped delta (3 bytes) and the CRC (4)
+_TMAX_Q = const(16383)      # quantised values stay small so every delta fits the int16 escape
+_DOSE_CARRY = const(1000000)  # move g·ms into g·s before it outgrows a small int on the ESP32
+MAX_BATCH = const(1936)     # _OUT_CAP + _TB_CAP: the most a single flush appends (torn-tail limit)
+_END_REC_LEN = const(21)    # a framed session end record (9 + 12 payload bytes)
+
+SUFFIX = ".acl"
+DEFAULT_ROOT = "/log"
+
+_STEP_STATUS = {"done": logfmt.STEP_DONE, "skipped": logfmt.STEP_SKIPPED, "aborted": logfmt.STEP_ABORTED,
+                "cut_short": logfmt.STEP_CUT_SHORT}
+_END_STATUS = {"completed": logfmt.END_COMPLETED, "done": logfmt.END_COMPLETED,
+               "aborted": logfmt.END_ABORTED, "cut_short": logfmt.END_CUT_SHORT,
+               "interrupted": logfmt.END_INTERRUPTED}
+
+_current = None  # the Logger the app built: the host's REPL calls see it (same interpreter)
+
+
+class StepStats:
+    """Per-step accumulator the app feeds every loop iteration: update(state, force_g, dt_ms)."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.under_ms = 0
+        self.in_ms = 0
+        self.over_ms = 0        # OVER and TOO_HARD
+        self.too_hard_ms = 0    # the TOO_HARD part of over_ms
+        self.no_contact_ms = 0
+        self.fault_ms = 0
+        self.peak_g = 0
+        self.dose_gs = 0        # integral of force over contact time, g·s (kg·s = /1000)
+        self._dose_gms = 0      # the sub-g·s remainder, g·ms
+        self.pauses = 0
+        self.skips = 0
+
+    def update(self, state, force_g, dt_ms):
+        """Allocation-free: integer maths on small ints only."""
+        if dt_ms <= 0:
+            return
+        if state == _NO_CONTACT:
+            self.no_contact_ms += dt_ms
+            return
+        if state == _FAULT:
+            self.fault_ms += dt_ms
+            return
+        if state == _IN:
+            self.in_ms += dt_ms
+        elif state == _UNDER:
+            self.under_ms += dt_ms
+        else:
+            self.over_ms += dt_ms
+            if state == _TOO_HARD:
+                self.too_hard_ms += dt_ms
+        if force_g > 0:
+            if force_g > self.peak_g:
+                self.peak_g = force_g
+            self._dose_gms += force_g * dt_ms
+            if self._dose_gms >= _DOSE_CARRY:
+                q = self._dose_gms // 1000
+                self.dose_gs += q
+                self._dose_gms -= q * 1000
+
+    def count_pause(self):
+        self.pauses += 1
+
+    def count_skip(self):
+        self.skips += 1
+
+    def contact_ms(self):
+        return self.under_ms + self.in_ms + self.over_ms
+
+    def dose(self):
+        """Dose in g·s (rounded down)."""
+        return self.dose_gs + self._dose_gms // 1000
+
+    def mean_g(self):
+        """Mean force over the time in contact (0 without contact)."""
+        c = self.contact_ms()
+        if c <= 0:
+            return 0
+        return (self.dose_gs * 1000 + self._dose_gms) // c
+
+
+def _u16(x):
+    return max(0, min(0xFFFF, int(x)))
+
+
+def _u32(x):
+    return max(0, min(0xFFFFFFFF, int(x)))
+
+
+def _is_session_name(name):
+    if len(name) != 6 + len(SUFFIX) or not name.endswith(SUFFIX):
+        return False
+    for c in name[:6]:
+        if c < "0" or c > "9":
+            return False
+    return True
+
+
+def _join(root, name):
+    return root + "/" + name if not root.endswith("/") else root + name
+
+
+def _session_names(root):
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    out = [n for n in names if _is_session_name(n)]
+    out.sort()
+    return out
+
+
+def _free_bytes_statvfs(root):
+    try:
+        st = os.statvfs(root)
+    except (OSError, AttributeError):
+        return None
+    return st[0] * st[4]  # f_bsize * f_bavail
+
+
+def _makedirs(path):
+    cur = ""
+    for part in path.split("/"):
+        if not part:
+            cur = "/" if cur == "" else cur
+            continue
+        cur = (cur + part) if cur.endswith("/") else (cur + "/" + part if cur else part)
+        try:
+            os.mkdir(cur)
+        except OSError:
+            pass
+
+
+def _t_of(rtype, payload):
+    """The latest session time (ms) a record tells about, or -1."""
+    n = len(payload)
+    if rtype in (logfmt.T_STEP_BEGIN, logfmt.T_STEP_SUMMARY) and n >= 6:
+        return struct.unpack_from("<I", payload, 2)[0]
+    if rtype == logfmt.T_TRACE and n >= logfmt.TRACE_HEAD_LEN:
+        t0, period, q, count = struct.unpack_from("<IHBH", payload, 0)
+        return t0 + period * count
+    if rtype in (logfmt.T_EVENT, logfmt.T_SESSION_END) and n >= 4:
+        return struct.unpack_from("<I", payload, 0)[0]
+    return -1
+
+
+def walk_file(path):
+    """Stream a session file record by record (low RAM: one record buffer) and report its state:
+    {"size", "valid_end", "bad_at" (offset of the first bad record or None), "has_header", "has_end",
+     "last_seq", "last_t_ms", "steps_done", "magic_ok"}."""
+    res = {"size": 0, "valid_end": 0, "bad_at": None, "has_header": False, "has_end": False,
+           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False}
+    try:
+        res["size"] = os.stat(path)[6]
+    except OSError:
+        return res
+    head = bytearray(logfmt.REC_HEAD_LEN)
+    body = bytearray(logfmt.MAX_PAYLOAD + logfmt.REC_CRC_LEN)
+    with open(path, "rb") as f:
+        fh = f.read(logfmt.FILE_HEADER_LEN)
+        if len(fh) < logfmt.FILE_HEADER_LEN or bytes(fh[0:6]) != logfmt.MAGIC:
+            res["bad_at"] = 0
+            return res
+        res["magic_ok"] = True
+        pos = logfmt.FILE_HEADER_LEN
+        res["valid_end"] = pos
+        size = res["size"]
+        mv = memoryview(body)
+        while pos < size:
+            if f.readinto(head) != logfmt.REC_HEAD_LEN:
+                res["bad_at"] = pos
+                break
+            n, rtype, seq = struct.unpack_from("<HBH", head, 0)
+            if n > logfmt.MAX_PAYLOAD:
+                res["bad_at"] = pos
+                break
+            want = n + logfmt.REC_CRC_LEN
+            if f.readinto(mv[0:want]) != want:
+                res["bad_at"] = pos
+                break
+            crc = binascii.crc32(mv[0:n], binascii.crc32(head)) & 0xFFFFFFFF
+            if crc != struct.unpack_from("<I", body, n)[0]:
+                res["bad_at"] = pos
+                break
+            pos += logfmt.REC_HEAD_LEN + want
+            res["valid_end"] = pos
+            res["last_seq"] = seq
+            payload = bytes(mv[0:n])
+            t = _t_of(rtype, payload)
+            if t > res["last_t_ms"]:
+                res["last_t_ms"] = t
+            if rtype == logfmt.T_SESSION:
+                res["has_header"] = True
+            elif rtype == logfmt.T_SESSION_END:
+                res["has_end"] = True
+            elif rtype == logfmt.T_STEP_SUMMARY and n >= 1 and payload[n - 1] == logfmt.STEP_DONE:
+                res["steps_done"] += 1
+        if res["bad_at"] is not None and not res["has_end"] and size - res["bad_at"] > _END_REC_LEN:
+            # damage inside the file: a session end record written after it (an earlier recovery) counts
+            f.seek(size - _END_REC_LEN)
+            tail = f.read(_END_REC_LEN)
+            r = logfmt.parse_record_at(tail, 0)
+            if not isinstance(r, str) and r[0] == logfmt.T_SESSION_END and r[4] == _END_REC_LEN:
+                res["has_end"] = True
+    return res
+
+
+def _valid_record_after(path, bad_at):
+    """True if a valid record starts anywhere after bad_at (then the damage is not a torn tail)."""
+    with open(path, "rb") as f:
+        f.seek(bad_at)
+        tail = f.read(MAX_BATCH + 1)
+    for p in range(1, len(tail) - logfmt.REC_OVERHEAD + 1):
+        if not isinstance(logfmt.parse_record_at(tail, p), str):
+            return True
+    return False
+
+
+class Logger:
+    """Session logger. device_info: {"unique_id": bytes or "device_id": hex, "firmware", "board",
+    "boot_count", "calib_id", "next_session"} (all optional)."""
+
+    def __init__(self, fs_root=DEFAULT_ROOT, clock=None, device_info=None, reserve_bytes=65536,
+                 flush_ms=10000, trace_period_ms=100, trace_quantum_g=20, free_bytes_fn=None,
+                 min_free_bytes=None):
+        global _current
+        self.root = fs_root
+        self.clock = clock
+        info = device_info or {}
+        uid = info.get("unique_id")
+        if uid is not None and not isinstance(uid, str):
+            self.device_id = binascii.hexlify(bytes(uid)).decode()
+        else:
+            self.device_id = str(info.get("device_id") or uid or "")
+        self.firmware = str(info.get("firmware", ""))
+        self.board = str(info.get("board", ""))
+        self.boot_count = int(info.get("boot_count", 0))
+        self.calib_id = str(info.get("calib_id", ""))
+        self._next_hint = int(info.get("next_session", 1))
+        self.reserve_bytes = reserve_bytes
+        # below this nothing new is started (summaries of a running session still go out)
+        self.min_free_bytes = reserve_bytes // 8 if min_free_bytes is None else min_free_bytes
+        self.flush_ms = flush_ms
+        self.trace_period_ms = trace_period_ms
+        self.trace_quantum_g = trace_quantum_g
+        self._free_fn = free_bytes_fn
+        self.flash_low = False
+        self.active = False
+        self.name = None
+        self.path = None
+        self.session_no = 0
+        self.recovered = []
+        self.write_errors = 0
+        self.trace_dropped = 0
+        self._out = bytearray(_OUT_CAP)
+        self._out_n = 0
+        self._tb = bytearray(_TB_CAP)
+        self._seq = 0
+        self._start_ms = 0
+        self._last_flush_ms = 0
+        self._steps_done = 0
+        self._trace_on = False
+        self._trace_stopped = False
+        self._reset_trace()
+        _current = self
+
+    # ------------------------------------------------------------ helpers
+    def _now(self, now_ms):
+        return self.clock.ticks_ms() if now_ms is None else now_ms
+
+    def _t(self, now_ms):
+        d = ticks.diff(now_ms, self._start_ms)
+        return d if d > 0 else 0
+
+    def free_bytes(self):
+        if self._free_fn is not None:
+            return self._free_fn()
+        return _free_bytes_statvfs(self.root)
+
+    def _wall(self):
+        if self.clock is None:
+            return 0
+        w = self.clock.wall_s()
+        return int(w) if w else 0
+
+    def _reset_trace(self):
+        self._tn = _TDATA        # write position in _tb
+        self._thalf = False      # the last byte holds only its high nibble
+        self._tcount = 0         # samples in the chunk
+        self._tprev = 0          # previous quantised value
+        self._tt0 = 0            # chunk start, ms since session start
+        self._wstart = 0         # decimation window start (ticks)
+        self._wsum = 0
+        self._wn = 0
+        self._wopen = False
+        self._tseal = False      # a seal is due (chunk full or a time gap): poll() does it
+
+    def _append(self, rtype, payload):
+        rec = logfmt.record(rtype, self._seq, payload)
+        self._seq = (self._seq + 1) & 0xFFFF
+        n = len(rec)
+        if self._out_n + n > _OUT_CAP:
+            self._flush_out()
+        self._out[self._out_n:self._out_n + n] = rec
+        self._out_n += n
+
+    def _flush_out(self):
+        if self._out_n == 0 or self.path is None:
+            return
+        try:
+            with open(self.path, "ab") as f:
+                f.write(memoryview(self._out)[0:self._out_n])
+        except OSError:
+            self.write_errors += 1  # flash full or gone: the app keeps running; info() tells the host
+        self._out_n = 0
+
+    def _check_space(self, now_ms):
+        free = self.free_bytes()
+        if free is None or free >= self.reserve_bytes:
+            return
+        if not self.flash_low:
+            self.flash_low = True
+            if self.active:
+                self._append(logfmt.T_EVENT, logfmt.event_payload(self._t(now_ms), logfmt.EV_FLASH_LOW, free))
+        if self._trace_on:
+            self._seal_trace()
+            self._trace_on = False
+            self._trace_stopped = True
+
+    def _seal_trace(self):
+        if self._tcount == 0:
+            self._tn = _TDATA
+            self._thalf = False
+            self._tseal = False
+            return
+        tb = self._tb
+        struct.pack_into("<IHBH", tb, logfmt.REC_HEAD_LEN, self._tt0, self.trace_period_ms,
+                         self.trace_quantum_g, self._tcount)
+        n = logfmt.seal_in_place(tb, 0, logfmt.T_TRACE, self._seq, self._tn - logfmt.REC_HEAD_LEN)
+        self._seq = (self._seq + 1) & 0xFFFF
+        if self._out_n + n > _OUT_CAP:
+            self._flush_out()
+        self._out[self._out_n:self._out_n + n] = memoryview(tb)[0:n]
+        self._out_n += n
+        self._tn = _TDATA
+        self._thalf = False
+        self._tcount = 0
+        self._tprev = 0
+        self._tseal = False
+
+    # ------------------------------------------------------------ boot
+    def recover(self):
+        """At boot: remove stale .tmp files, drop a torn tail, close sessions left open (cut short)."""
+        done = []
+        try:
+            names = os.listdir(self.root)
+        except OSError:
+            _makedirs(self.root)
+            names = []
+        for n in names:
+            if n.endswith(".tmp"):
+                try:
+                    os.remove(_join(self.root, n))
+                except OSError:
+                    pass
+        sessions = _session_names(self.root)
+        for name in sessions[-2:]:  # only the newest sessions can have been open at a power cut
+            act = self._recover_file(name)
+            if act:
+                done.append({"name": name, "action": act})
+        self.recovered = done
+        return done
+
+    def _recover_file(self, name):
+        path = _join(self.root, name)
+        w = walk_file(path)
+        if w["has_end"] and w["bad_at"] is None:
+            return None
+        torn = w["bad_at"] is not None and w["size"] - w["bad_at"] <= MAX_BATCH and \
+            not _valid_record_after(path, w["bad_at"])
+        if not w["magic_ok"] or not w["has_header"]:
+            if torn or w["size"] < logfmt.FILE_HEADER_LEN:
+                # power cut while the file was being created: no session was recorded in it
+                os.remove(path)
+                return "removed (no session header)"
+            if not w["magic_ok"]:
+                return "left as is (not a session log)"
+        end = logfmt.record(logfmt.T_SESSION_END, (w["last_seq"] + 1) & 0xFFFF,
+                            logfmt.end_payload(w["last_t_ms"], logfmt.END_CUT_SHORT, w["steps_done"], 0, 0))
+        if torn:
+            tmp = path + ".tmp"
+            buf = bytearray(512)
+            left = w["valid_end"]
+            with open(path, "rb") as src, open(tmp, "wb") as dst:
+                while left > 0:
+                    k = src.readinto(buf)
+                    if not k:
+                        break
+                    k = min(k, left)
+                    dst.write(memoryview(buf)[0:k])
+                    left -= k
+                if not w["has_end"]:
+                    dst.write(end)
+            os.rename(tmp, path)
+            if w["has_end"]:
+                return "torn tail dropped (%d bytes)" % (w["size"] - w["valid_end"])
+            return "torn tail dropped (%d bytes), closed as cut short" % (w["size"] - w["valid_end"])
+        if w["has_end"]:
+            return None  # damage inside a closed session: the host's decoder skips it
+        with open(path, "ab") as f:
+            f.write(end)
+        return "closed as cut short"
+
+    # ------------------------------------------------------------ session
+    def next_session_no(self):
+        last = 0
+        for n in _session_names(self.root):
+            v = int(n[:6])
+            if v > last:
+                last = v
+        return max(last + 1, self._next_hint, self.session_no + 1)
+
+    def begin_session(self, routine="", routine_hash="", band_lo_g=3000, band_hi_g=5000, calib_id=None,
+                      now_ms=None, session_no=None):
+        """Start a session file; returns its number, or -1 when the flash is too full to start one."""
+        now_ms = self._now(now_ms)
+        if self.active:
+            self.end_session(logfmt.END_INTERRUPTED, now_ms)
+        _makedirs(self.root)
+        free = self.free_bytes()
+        self.flash_low = free is not None and free < self.reserve_bytes
+        if free is not None and free < self.min_free_bytes:
+            return -1
+        no = int(session_no) if session_no else self.next_session_no()
+        self.session_no = no
+        self.name = "%06d%s" % (no, SUFFIX)
+        self.path = _join(self.root, self.name)
+        self._seq = 0
+        self._out_n = 0
+        self._start_ms = now_ms
+        self._last_flush_ms = now_ms
+        self._steps_done = 0
+        self.trace_dropped = 0
+        self._reset_trace()
+        self._trace_on = not self.flash_low
+        self._trace_stopped = self.flash_low
+        payload = logfmt.session_payload(
+            no, self.boot_count, now_ms, self._wall(), _u16(band_lo_g), _u16(band_hi_g),
+            self.trace_period_ms, self.trace_quantum_g, self.device_id, self.firmware, self.board,
+            routine or "", routine_hash or "", calib_id if calib_id is not None else self.calib_id)
+        try:
+            with open(self.path, "wb") as f:
+                f.write(logfmt.file_header())
+        except OSError:
+            self.write_errors += 1
+            self.path = None
+            return -1
+        self.active = True
+        self._append(logfmt.T_SESSION, payload)
+        if self.flash_low:
+            self._append(logfmt.T_EVENT, logfmt.event_payload(0, logfmt.EV_FLASH_LOW, free))
+        self._flush_out()
+        return no
+
+    def step_begin(self, index, kind="press", point="", side="", band_lo_g=0, band_hi_g=0, target_s=0,
+                   now_ms=None):
+        if not self.active:
+            return
+        now_ms = self._now(now_ms)
+        self._append(logfmt.T_STEP_BEGIN, logfmt.step_begin_payload(
+            _u16(index), self._t(now_ms), _u16(band_lo_g), _u16(band_hi_g), _u16(target_s),
+            kind or "", point or "", side or ""))
+
+    def step_end(self, index, status, stats=None, now_ms=None):
+        """Write the step summary and flush (a step end is a natural commit point)."""
+        if not self.active:
+            return
+        now_ms = self._now(now_ms)
+        st = _STEP_STATUS.get(status, status) if isinstance(status, str) else status
+        if not isinstance(st, int):
+            st = logfmt.STEP_ABORTED
+        if st == logfmt.STEP_DONE:
+            self._steps_done += 1
+        s = stats if stats is not None else StepStats()
+        self._seal_trace()
+        self._append(logfmt.T_STEP_SUMMARY, logfmt.step_summary_payload(
+            _u16(index), self._t(now_ms), _u32(s.under_ms), _u32(s.in_ms), _u32(s.over_ms),
+            _u32(s.too_hard_ms), _u32(s.no_contact_ms), _u32(s.fault_ms), _u16(s.mean_g()),
+            _u16(s.peak_g), _u32(s.dose()), _u16(s.pauses), _u16(s.skips), st))
+        self.flush(now_ms)
+
+    def event(self, code, value=0, now_ms=None):
+        if not self.active:
+            return
+        now_ms = self._now(now_ms)
+        self._append(logfmt.T_EVENT, logfmt.event_payload(self._t(now_ms), int(code), int(value)))
+
+    def end_session(self, status=logfmt.END_COMPLETED, now_ms=None):
+        if not self.active:
+            return
+        now_ms = self._now(now_ms)
+        st = _END_STATUS.get(status, status) if isinstance(status, str) else status
+        if not isinstance(st, int):
+            st = logfmt.END_INTERRUPTED
+        self._close_window()
+        self._seal_trace()
+        if self.trace_dropped:
+            self._append(logfmt.T_EVENT, logfmt.event_payload(self._t(now_ms), logfmt.EV_TRACE_DROPPED,
+                                                              self.trace_dropped))
+        flags = logfmt.END_FLAG_TRACE_STOPPED if self._trace_stopped else 0
+        self._append(logfmt.T_SESSION_END, logfmt.end_payload(self._t(now_ms), st, self._steps_done,
+                                                              self._wall(), flags))
+        self._flush_out()
+        self.active = False
+        self._trace_on = False
+
+    # ------------------------------------------------------------ every loop iteration
+    def sample(self, force_g, now_ms):
+        """Feed the force every loop iteration; averages into trace_period_ms windows. Allocation-free."""
+        if not self._trace_on:
+            return
+        if not self._wopen:
+            self._wstart = now_ms
+            self._wopen = True
+        el = ticks.diff(now_ms, self._wstart)
+        if el >= self.trace_period_ms:
+            self._close_window()
+            if el >= 2 * self.trace_period_ms:
+                # the loop stalled: the chunk's timeline breaks, start a new chunk at this sample
+                if self._tcount:
+                    self._tseal = True
+                self._wstart = now_ms
+            else:
+                self._wstart = ticks.add(self._wstart, self.trace_period_ms)
+            self._wopen = True
+        if force_g < 0:
+            force_g = 0
+        self._wsum += force_g
+        self._wn += 1
+
+    def _close_window(self):
+        if self._wn == 0:
+            return
+        q = self.trace_quantum_g
+        v = (self._wsum // self._wn + (q >> 1)) // q
+        self._wsum = 0
+        self._wn = 0
+        if self._tseal or self._tn > _TDATA_END:
+            self._tseal = True
+            self.trace_dropped += 1  # poll() has not sealed yet: lose one sample rather than allocate
+            return
+        if self._tcount == 0:
+            self._tt0 = self._t(self._wstart)
+            self._tprev = 0
+        if v > _TMAX_Q:
+            v = _TMAX_Q
+        d = v - self._tprev
+        if -7 <= d <= 7:
+            self._nib(d + 7)
+        else:
+            d &= 0xFFFF
+            self._nib(15)
+            self._nib(d >> 12)
+            self._nib((d >> 8) & 15)
+            self._nib((d >> 4) & 15)
+            self._nib(d & 15)
+        self._tprev = v
+        self._tcount += 1
+        if self._tn > _TDATA_END:
+            self._tseal = True
+
+    def _nib(self, n):
+        if self._thalf:
+            self._tb[self._tn - 1] |= n
+            self._thalf = False
+        else:
+            self._tb[self._tn] = n << 4
+            self._tn += 1
+            self._thalf = True
+
+    def poll(self, now_ms):
+        """Every loop iteration: seals a full trace chunk and writes the batch every flush_ms."""
+        if not self.active:
+            return
+        if self._tseal:
+            self._seal_trace()
+        if ticks.diff(now_ms, self._last_flush_ms) >= self.flush_ms:
+            self.flush(now_ms)
+
+    def flush(self, now_ms=None):
+        """Seal the trace chunk, check the flash reserve, write the batch (one open/append/close)."""
+        if not self.active:
+            return
+        now_ms = self._now(now_ms)
+        self._seal_trace()
+        self._check_space(now_ms)
+        self._flush_out()
+        self._last_flush_ms = now_ms
+
+    def info(self):
+        return info(self.root)
+
+
+# ---------------------------------------------------------------- called by the host over the REPL
+def _root(root):
+    if root:
+        return root
+    return _current.root if _current is not None else DEFAULT_ROOT
+
+
+def _sha256_hex(path):
+    import hashlib
+    h = hashlib.sha256()
+    buf = bytearray(1024)
+    mv = memoryview(buf)
+    with open(path, "rb") as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            h.update(mv[0:n])
+    return binascii.hexlify(h.digest()).decode()
+
+
+def _open_name(root):
+    c = _current
+    if c is not None and c.active and c.root == root:
+        return c.name
+    return None
+
+
+def list_sessions(root=None):
+    """[{"name", "size", "sha256", "open"}] for every session file, oldest first."""
+    root = _root(root)
+    opened = _open_name(root)
+    out = []
+    for name in _session_names(root):
+        path = _join(root, name)
+        out.append({"name": name, "size": os.stat(path)[6], "sha256": _sha256_hex(path),
+                    "open": name == opened})
+    return out
+
+
+def delete_session(name, sha256, root=None):
+    """Remove a downloaded session; refuses a bad name, the open session or a hash mismatch."""
+    root = _root(root)
+    if not isinstance(name, str) or not _is_session_name(name):
+        raise ValueError("delete_session: bad session name %r" % (name,))
+    if name == _open_name(root):
+        raise ValueError("delete_session: %s is the session being recorded" % name)
+    path = _join(root, name)
+    try:
+        os.stat(path)
+    except OSError:
+        raise ValueError("delete_session: %s not found" % name)
+    actual = _sha256_hex(path)
+    if actual != str(sha256).lower():
+        raise ValueError("delete_session: %s hash mismatch, not deleted" % name)
+    os.remove(path)
+    if _current is not None and _current.flash_low:
+        free = _current.free_bytes()
+        if free is not None and free >= _current.reserve_bytes:
+            _current.flash_low = False
+    return True
+
+
+def info(root=None):
+    """Counts and space for the host (JSON-able)."""
+    root = _root(root)
+    names = _session_names(root)
+    total = 0
+    for n in names:
+        try:
+            total += os.stat(_join(root, n))[6]
+        except OSError:
+            pass
+    c = _current
+    free = c.free_bytes() if c is not None else _free_bytes_statvfs(root)
+    d = {"sessions": len(names), "bytes": total, "free_bytes": free,
+         "reserve_bytes": c.reserve_bytes if c is not None else 65536,
+         "flash_low": bool(c.flash_low) if c is not None else False,
+         "first": names[0] if names else None, "last": names[-1] if names else None,
+         "open": _open_name(root), "format_version": logfmt.VERSION}
+    if c is not None:
+        d["device_id"] = c.device_id
+        d["boot_count"] = c.boot_count
+        d["next_session"] = c.next_session_no() if not c.active else c.session_no + 1
+        d["write_errors"] = c.write_errors
+        d["recovered"] = c.recovered
+        if c.clock is not None:
+            d["ticks_ms"] = c.clock.ticks_ms()
+            d["wall_s"] = c.clock.wall_s()
+    return d

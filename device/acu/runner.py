@@ -1,0 +1,391 @@
+# The routine runner: a state machine driven by one button, by the host and by the app's loop.
+#   IDLE --start--> RUNNING(step 0) --step ends--> TRANSITION --after transition_ms--> RUNNING(step 1) ...
+#   ... --last step ends--> DONE;  SHORT: pause/resume;  DOUBLE: skip step;  LONG (or host): ABORTED.
+# tick() runs every loop iteration and is allocation-free in steady state: it keeps ms counters as
+# small ints, accumulates clamped deltas (so a ticks wrap or a stalled loop cannot jump the clock) and
+# calls sink methods with positional ints and constant strings only.
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+from acu import button
+from acu import ticks
+from acu.routine import (COUNT_DOSE, STEP_BREATHE, STEP_PRESS, STEP_REST, STEP_TIMED,
+                         DEFAULT_LO_G, DEFAULT_HI_G)
+
+IDLE = const(0)
+RUNNING = const(1)
+PAUSED = const(2)
+TRANSITION = const(3)
+DONE = const(4)
+ABORTED = const(5)
+STATE_NAMES = ("idle", "running", "paused", "transition", "done", "aborted")
+
+# Band states (acu.band): only these two are used here; NO_CONTACT and FAULT mean "no contact".
+_IN = const(2)
+_FAULT = const(5)
+
+# Cue codes: acu.feedback's when it is present (one table), else the same numbers here.
+try:
+    from acu import feedback as _fb
+    CUE_START = _fb.CUE_START
+    CUE_STEP = _fb.CUE_STEP
+    CUE_SIDE = _fb.CUE_SIDE
+    CUE_DONE = _fb.CUE_DONE
+    CUE_PAUSED = _fb.CUE_PAUSED
+    CUE_RESUMED = _fb.CUE_RESUMED
+    CUE_ABORT = _fb.CUE_ABORT
+    CUE_REST = _fb.CUE_REST
+    del _fb
+except (ImportError, AttributeError):
+    CUE_START = 1
+    CUE_STEP = 2
+    CUE_SIDE = 3
+    CUE_DONE = 4
+    CUE_PAUSED = 5
+    CUE_RESUMED = 6
+    CUE_ABORT = 7
+    CUE_REST = 11
+
+# Events reported through sink.event(code, value, now_ms); value is the step index unless noted.
+# 1..4 are the same numbers as acu.logfmt's EV_PAUSE..EV_ABORT; the runner's own start at 20 so they
+# never collide with the logger's (5..19: fault, over-force, flash-low...).
+EV_PAUSE = const(1)          # user paused (button or host)
+EV_RESUME = const(2)
+EV_SKIP = const(3)
+EV_ABORT = const(4)          # value: step index, or -1 between steps
+EV_CONTACT_LOST = const(20)  # the step's clock stopped: no contact for contact_pause_ms
+EV_CONTACT_BACK = const(21)
+EV_TIMEOUT = const(22)       # value: the state that timed out (PAUSED or RUNNING); an abort follows
+EV_DOSE_MAX = const(23)      # a dose step hit max_s before its in-band time; value: in-band seconds
+EV_MIN_REACHED = const(24)   # a timed step passed its min_s
+EVENT_NAMES = {1: "pause", 2: "resume", 3: "skip", 4: "abort", 20: "contact_lost", 21: "contact_back",
+               22: "timeout", 23: "dose_max", 24: "min_reached"}
+
+STATUS_DONE = "done"
+STATUS_SKIPPED = "skipped"
+STATUS_ABORTED = "aborted"
+SESSION_COMPLETED = "completed"
+SESSION_ABORTED = "aborted"
+
+_MAX_DT_MS = const(1000)     # a stalled loop never advances a step by more than this per tick
+
+
+class NullSink:
+    """A sink that ignores everything (for tools and tests that only watch the runner's state)."""
+
+    def cue(self, code, now_ms):
+        pass
+
+    def session_begin(self, routine, now_ms):
+        pass
+
+    def step_begin(self, index, step, now_ms):
+        pass
+
+    def step_end(self, index, step, status, now_ms):
+        pass
+
+    def event(self, code, value, now_ms):
+        pass
+
+    def session_end(self, status, now_ms):
+        pass
+
+
+class Runner:
+    """Runs one routine at a time.
+
+    transition_ms: the pause between steps (the cue plays, the user moves to the next point/side).
+    contact_pause_ms: no contact for this long stops a pressure step's clock (cue PAUSED), and the
+      first contact after it restarts it (cue RESUMED). A pressure step's clock starts at first contact.
+    idle_timeout_ms: a session PAUSED, or a pressure step without contact, for this long is aborted.
+    Attributes the app reads every loop: state, target (a pressure step is live: give the classifier
+    band_lo_g/band_hi_g and show band feedback), band_lo_g, band_hi_g, index, step, step_ms
+    (the step's counted time: clock or in-band), in_band_ms, idle_ms (time spent not in a session).
+    """
+
+    def __init__(self, sink, transition_ms=4000, contact_pause_ms=3000, idle_timeout_ms=300000):
+        self.sink = sink
+        self.transition_ms = transition_ms
+        self.contact_pause_ms = contact_pause_ms
+        self.idle_timeout_ms = idle_timeout_ms
+        self.routine = None
+        self.state = IDLE
+        self._last_ms = 0
+        self.idle_ms = 0
+        self._reset_step(None, -1)
+
+    # ---- set-up (allocation is fine here) ----
+
+    def load(self, routine):
+        """Take a compiled acu.routine.Routine; refused while a session is live."""
+        if self.active():
+            raise ValueError("runner busy: abort the session first")
+        self.routine = routine
+        self.state = IDLE
+        self._reset_step(None, -1)
+
+    def active(self):
+        s = self.state
+        return s == RUNNING or s == PAUSED or s == TRANSITION
+
+    def _reset_step(self, step, index):
+        self.index = index
+        self.step = step
+        self.target = False
+        self.band_lo_g = DEFAULT_LO_G if step is None else step.band_lo_g
+        self.band_hi_g = DEFAULT_HI_G if step is None else step.band_hi_g
+        self.step_ms = 0          # counted time of the step (what ends a clock or dose step)
+        self.wall_ms = 0          # time the step has been live (excludes pauses and lost contact)
+        self.in_band_ms = 0
+        self.no_contact_ms = 0
+        self.contact_seen = False
+        self.contact_held = False  # clock stopped for lost contact
+        self.min_reached = False
+        self._wait_ms = 0          # time in TRANSITION / PAUSED / waiting for first contact
+        self._phase = 0
+        self._phase_ms = 0
+        self._paused_from = IDLE
+
+    # ---- inputs ----
+
+    def button(self, gesture, now_ms):
+        """A gesture from acu.button (SHORT/DOUBLE/LONG); NONE is ignored."""
+        if gesture == button.NONE:
+            return
+        self.idle_ms = 0
+        st = self.state
+        if gesture == button.SHORT:
+            if st == RUNNING or st == TRANSITION:
+                self.pause(now_ms)
+            elif st == PAUSED:
+                self.resume(now_ms)
+            else:
+                self.start(now_ms)
+        elif gesture == button.DOUBLE:
+            self.skip(now_ms)
+        elif gesture == button.LONG:
+            self.abort(now_ms)
+
+    def start(self, now_ms):
+        """Begin the loaded routine from step 1 (from IDLE, DONE or ABORTED). False if it cannot."""
+        if self.routine is None or self.active():
+            return False
+        self._last_ms = now_ms
+        self.idle_ms = 0
+        self.sink.session_begin(self.routine, now_ms)
+        self.sink.cue(CUE_START, now_ms)
+        self._begin_step(0, now_ms)
+        return True
+
+    def pause(self, now_ms):
+        st = self.state
+        if st != RUNNING and st != TRANSITION:
+            return False
+        self._paused_from = st
+        self.state = PAUSED
+        self.target = False
+        self._wait_ms = 0
+        self.sink.cue(CUE_PAUSED, now_ms)
+        self.sink.event(EV_PAUSE, self.index, now_ms)
+        return True
+
+    def resume(self, now_ms):
+        if self.state != PAUSED:
+            return False
+        self.state = self._paused_from
+        self._last_ms = now_ms
+        self._wait_ms = 0
+        if self.state == RUNNING:
+            self.target = self.step.kind == STEP_PRESS
+            # the finger was probably lifted while paused: wait for contact again, no lost-contact cue
+            self.contact_seen = False
+            self.contact_held = False
+            self.no_contact_ms = 0
+        self.sink.cue(CUE_RESUMED, now_ms)
+        self.sink.event(EV_RESUME, self.index, now_ms)
+        return True
+
+    def skip(self, now_ms):
+        """End the current step as skipped (a timed step past its min_s counts as done); between
+        steps, skip the upcoming one; while paused, skip and resume."""
+        st = self.state
+        if st == PAUSED:
+            st = self._paused_from
+            self.state = st
+            self._last_ms = now_ms
+        if st == RUNNING:
+            self.sink.event(EV_SKIP, self.index, now_ms)
+            s = self.step
+            ok = s.kind == STEP_TIMED and s.min_ms and self.wall_ms >= s.min_ms
+            self._finish(STATUS_DONE if ok else STATUS_SKIPPED, now_ms)
+            return True
+        if st == TRANSITION:
+            self.sink.event(EV_SKIP, self.index, now_ms)
+            self.sink.step_begin(self.index, self.step, now_ms)
+            self._finish(STATUS_SKIPPED, now_ms)
+            return True
+        return False
+
+    def abort(self, now_ms):
+        """Host or LONG press: end the session as aborted."""
+        st = self.state
+        if not self.active():
+            return False
+        live = st == RUNNING or (st == PAUSED and self._paused_from == RUNNING)
+        self.sink.event(EV_ABORT, self.index if live else -1, now_ms)
+        if live:
+            self.sink.step_end(self.index, self.step, STATUS_ABORTED, now_ms)
+        self.sink.cue(CUE_ABORT, now_ms)
+        self.state = ABORTED
+        self.target = False
+        self.idle_ms = 0
+        self.sink.session_end(SESSION_ABORTED, now_ms)
+        return True
+
+    # ---- the loop ----
+
+    def tick(self, now_ms, band_state, force_g):
+        """Every loop iteration: band_state from acu.band, force_g filtered grams (reserved)."""
+        dt = ticks.diff(now_ms, self._last_ms)
+        self._last_ms = now_ms
+        if dt < 0:
+            dt = 0
+        elif dt > _MAX_DT_MS:
+            dt = _MAX_DT_MS
+        st = self.state
+        if st == RUNNING:
+            if self.step.kind == STEP_PRESS:
+                self._run_press(dt, now_ms, band_state)
+            else:
+                self._run_clock(dt, now_ms)
+        elif st == TRANSITION:
+            self._wait_ms += dt
+            if self._wait_ms >= self.transition_ms:
+                self._begin_step(self.index, now_ms)
+        elif st == PAUSED:
+            self._wait_ms += dt
+            if self._wait_ms >= self.idle_timeout_ms:
+                self._timeout(now_ms)
+        elif self.idle_ms < 0x3FFFFFFF - _MAX_DT_MS:
+            self.idle_ms += dt
+
+    def _run_press(self, dt, now_ms, band_state):
+        s = self.step
+        if 0 < band_state < _FAULT:          # UNDER, IN, OVER, TOO_HARD: a finger is on the sensor
+            if self.contact_held:
+                self.contact_held = False
+                self.sink.cue(CUE_RESUMED, now_ms)
+                self.sink.event(EV_CONTACT_BACK, self.index, now_ms)
+            self.contact_seen = True
+            self.no_contact_ms = 0
+        elif self.contact_seen:
+            self.no_contact_ms += dt
+            if not self.contact_held and self.no_contact_ms >= self.contact_pause_ms:
+                self.contact_held = True
+                self.sink.cue(CUE_PAUSED, now_ms)
+                self.sink.event(EV_CONTACT_LOST, self.index, now_ms)
+            if self.no_contact_ms >= self.idle_timeout_ms:
+                self._timeout(now_ms)
+                return
+        else:
+            self._wait_ms += dt
+            if self._wait_ms >= self.idle_timeout_ms:
+                self._timeout(now_ms)
+            return
+        if self.contact_held:
+            return
+        self.wall_ms += dt
+        if band_state == _IN:
+            self.in_band_ms += dt
+        if s.count == COUNT_DOSE:
+            self.step_ms = self.in_band_ms
+            if self.in_band_ms >= s.duration_ms:
+                self._finish(STATUS_DONE, now_ms)
+            elif s.max_ms and self.wall_ms >= s.max_ms:
+                self.sink.event(EV_DOSE_MAX, self.in_band_ms // 1000, now_ms)
+                self._finish(STATUS_DONE, now_ms)
+        else:
+            self.step_ms = self.wall_ms
+            if self.wall_ms >= s.duration_ms:
+                self._finish(STATUS_DONE, now_ms)
+
+    def _run_clock(self, dt, now_ms):
+        s = self.step
+        self.wall_ms += dt
+        self.step_ms = self.wall_ms
+        if s.kind == STEP_BREATHE:
+            # one gentle cue at the start of each breathing cycle paces the breath eyes-free
+            self._phase_ms += dt
+            pat = s.pattern_ms
+            if self._phase_ms >= pat[self._phase]:
+                self._phase_ms -= pat[self._phase]
+                self._phase += 1
+                if self._phase >= len(pat):
+                    self._phase = 0
+                    if self.wall_ms < s.duration_ms:
+                        self.sink.cue(CUE_REST, now_ms)
+        elif s.kind == STEP_TIMED and s.min_ms and not self.min_reached and self.wall_ms >= s.min_ms:
+            self.min_reached = True
+            self.sink.event(EV_MIN_REACHED, self.index, now_ms)
+        if self.wall_ms >= s.duration_ms:
+            self._finish(STATUS_DONE, now_ms)
+
+    # ---- step changes ----
+
+    def _begin_step(self, index, now_ms):
+        step = self.routine.steps[index]
+        self._reset_step(step, index)
+        self.state = RUNNING
+        self.target = step.kind == STEP_PRESS
+        self.sink.step_begin(index, step, now_ms)
+
+    def _finish(self, status, now_ms):
+        """End the current step; go to the next one's transition, or to DONE."""
+        cur = self.step
+        self.sink.step_end(self.index, cur, status, now_ms)
+        nxt_i = self.index + 1
+        steps = self.routine.steps
+        if nxt_i >= len(steps):
+            self.state = DONE
+            self.target = False
+            self.idle_ms = 0
+            self.sink.cue(CUE_DONE, now_ms)
+            self.sink.session_end(SESSION_COMPLETED, now_ms)
+            return
+        nxt = steps[nxt_i]
+        if cur.same_place(nxt) and cur.side != nxt.side:
+            cue = CUE_SIDE
+        elif nxt.kind == STEP_REST or nxt.kind == STEP_BREATHE:
+            cue = CUE_REST
+        else:
+            cue = CUE_STEP
+        self._reset_step(nxt, nxt_i)
+        self.state = TRANSITION
+        self.sink.cue(cue, now_ms)
+
+    def _timeout(self, now_ms):
+        st = self.state
+        self.sink.event(EV_TIMEOUT, st, now_ms)
+        self.abort(now_ms)
+
+    # ---- for the host (allocates; not for the loop) ----
+
+    def status(self):
+        s = self.step
+        return {
+            "state": STATE_NAMES[self.state],
+            "routine": None if self.routine is None else self.routine.name,
+            "index": self.index,
+            "steps": 0 if self.routine is None else len(self.routine.steps),
+            "step_ms": self.step_ms,
+            "duration_ms": 0 if s is None else s.duration_ms,
+            "in_band_ms": self.in_band_ms,
+            "band_lo_g": self.band_lo_g,
+            "band_hi_g": self.band_hi_g,
+            "target": self.target,
+            "contact_held": self.contact_held,
+        }

@@ -1,0 +1,293 @@
+"""The practice archive: an SQLite database of the sessions pulled from devices (docs/log-format.md).
+
+One row per session (the raw file kept too, so it can be decoded again), one per step, one per event,
+one per trace chunk. A session is keyed by device id + session number + the file's sha256, and stored in
+one transaction: an interrupted pull leaves whole sessions or nothing. Nothing read from a device is ever
+evaluated; strings from it are only stored and shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from host_tools.errors import AcuError, InputError
+from host_tools.paths import data_dir
+
+TICKS_PERIOD = 1 << 30  # the device's ticks_ms wraps here (acu.ticks)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    session_no INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    boot_count INTEGER,
+    start_ticks_ms INTEGER,
+    wall_start_s INTEGER,          -- best known start (epoch s) or NULL
+    wall_source TEXT,              -- device | clock_set | same_boot | pull | NULL (unknown)
+    firmware TEXT, board TEXT, routine TEXT, routine_hash TEXT, calib_id TEXT,
+    band_lo_g INTEGER, band_hi_g INTEGER,
+    end_status TEXT,               -- completed | aborted | cut_short | interrupted | NULL (no end record)
+    duration_ms INTEGER,
+    steps_done INTEGER,
+    trace_stopped INTEGER,
+    problems TEXT NOT NULL,        -- JSON list of messages from the decoder
+    pulled_at INTEGER NOT NULL,
+    raw BLOB NOT NULL,
+    UNIQUE (device_id, session_no, sha256)
+);
+CREATE INDEX IF NOT EXISTS sessions_sha ON sessions (sha256);
+CREATE TABLE IF NOT EXISTS steps (
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    idx INTEGER NOT NULL,
+    kind TEXT, point TEXT, side TEXT,
+    band_lo_g INTEGER, band_hi_g INTEGER, target_s INTEGER,
+    t_begin_ms INTEGER, t_end_ms INTEGER,
+    under_ms INTEGER, in_ms INTEGER, over_ms INTEGER, too_hard_ms INTEGER,
+    no_contact_ms INTEGER, fault_ms INTEGER,
+    mean_g INTEGER, peak_g INTEGER, dose_gs INTEGER, pauses INTEGER, skips INTEGER,
+    status TEXT,
+    PRIMARY KEY (session_id, idx)
+);
+CREATE TABLE IF NOT EXISTS events (
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    t_ms INTEGER, code INTEGER, name TEXT, value INTEGER
+);
+CREATE TABLE IF NOT EXISTS traces (
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    chunk INTEGER NOT NULL,
+    t0_ms INTEGER, period_ms INTEGER,
+    values_g TEXT NOT NULL,        -- JSON list of grams
+    PRIMARY KEY (session_id, chunk)
+);
+CREATE TABLE IF NOT EXISTS anchors (  -- device ticks seen at a known host time (pull, sync)
+    device_id TEXT NOT NULL, boot_count INTEGER NOT NULL, ticks_ms INTEGER NOT NULL,
+    wall_s INTEGER NOT NULL, kind TEXT NOT NULL
+);
+"""
+
+
+def default_path() -> Path:
+    return data_dir() / "archive.sqlite"
+
+
+def _private_file(path: Path) -> None:
+    """Create path (if missing) readable by the user only; tighten an existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class Archive:
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path else default_path()
+        if self.path.exists() and self.path.is_dir():
+            raise InputError("%s: the archive path is a folder, not a file" % self.path)
+        try:
+            _private_file(self.path)
+            self.db = sqlite3.connect(str(self.path))
+            self.db.row_factory = sqlite3.Row
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise InputError("%s: not an acutrainer archive (%s)" % (self.path, e)) from None
+        except OSError as e:
+            raise AcuError("%s: cannot open the archive (%s)" % (self.path, e.strerror or e)) from None
+
+    def close(self):
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---------------------------------------------------------------- storing
+    def has_sha(self, sha256: str) -> bool:
+        return self.db.execute("SELECT 1 FROM sessions WHERE sha256 = ?", (sha256,)).fetchone() is not None
+
+    def raw_sha(self, sha256: str) -> str | None:
+        """The sha256 of the raw bytes stored for a session (re-verification before a device delete)."""
+        row = self.db.execute("SELECT raw FROM sessions WHERE sha256 = ?", (sha256,)).fetchone()
+        return hashlib.sha256(row["raw"]).hexdigest() if row else None
+
+    def store(self, decoded: dict, raw: bytes, file_name: str, device_id: str = "",
+              pulled_at: int | None = None) -> tuple[int, bool]:
+        """Store one decoded session in one transaction. Returns (session id, inserted?)."""
+        sha = hashlib.sha256(raw).hexdigest()
+        hdr = decoded.get("session") or {}
+        end = decoded.get("end") or {}
+        dev = hdr.get("device_id") or device_id or "unknown"
+        no = hdr.get("session_no")
+        if no is None:
+            no = int(file_name[:6]) if file_name[:6].isdigit() else 0
+        row = self.db.execute("SELECT id FROM sessions WHERE device_id = ? AND session_no = ? AND sha256 = ?",
+                              (dev, no, sha)).fetchone()
+        if row:
+            return row["id"], False
+        # a session pulled before the device closed it (no end record) is superseded by its closed file
+        stale = []
+        if end:
+            stale = [r["id"] for r in self.db.execute(
+                "SELECT id FROM sessions WHERE device_id = ? AND session_no = ? AND end_status IS NULL",
+                (dev, no))]
+        wall = hdr.get("wall_start_s")
+        source = "device" if wall else None
+        if not wall:
+            for ev in decoded.get("events", []):
+                if ev["name"] == "clock_set" and ev["value"] > 0:
+                    wall = ev["value"] - ev["t_ms"] // 1000
+                    source = "clock_set"
+                    break
+        last_t = end.get("t_ms")
+        if last_t is None:
+            ts = [s["summary"]["t_ms"] for s in decoded.get("steps", []) if s.get("summary")]
+            ts += [c["t0_ms"] + c["period_ms"] * len(c["values_g"]) for c in decoded.get("trace", [])]
+            last_t = max(ts) if ts else 0
+        with self.db:
+            for old in stale:
+                for table in ("steps", "events", "traces"):
+                    self.db.execute("DELETE FROM %s WHERE session_id = ?" % table, (old,))
+                self.db.execute("DELETE FROM sessions WHERE id = ?", (old,))
+            cur = self.db.execute(
+                "INSERT INTO sessions (device_id, session_no, sha256, file_name, size, boot_count, start_ticks_ms,"
+                " wall_start_s, wall_source, firmware, board, routine, routine_hash, calib_id, band_lo_g,"
+                " band_hi_g, end_status, duration_ms, steps_done, trace_stopped, problems, pulled_at, raw)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (dev, no, sha, file_name, len(raw), hdr.get("boot_count"), hdr.get("start_ticks_ms"), wall, source,
+                 hdr.get("firmware"), hdr.get("board"), hdr.get("routine"), hdr.get("routine_hash"),
+                 hdr.get("calib_id"), hdr.get("band_lo_g"), hdr.get("band_hi_g"), end.get("status"), last_t,
+                 end.get("steps_done"), int(bool(end.get("trace_stopped"))),
+                 json.dumps(decoded.get("problems", [])), int(pulled_at or time.time()), raw))
+            sid = cur.lastrowid
+            for st in decoded.get("steps", []):
+                b = st.get("begin") or {}
+                s = st.get("summary") or {}
+                self.db.execute(
+                    "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (sid, st["index"], b.get("kind"), b.get("point"), b.get("side"), b.get("band_lo_g"),
+                     b.get("band_hi_g"), b.get("target_s"), b.get("t_ms"), s.get("t_ms"), s.get("under_ms"),
+                     s.get("in_ms"), s.get("over_ms"), s.get("too_hard_ms"), s.get("no_contact_ms"),
+                     s.get("fault_ms"), s.get("mean_g"), s.get("peak_g"), s.get("dose_gs"), s.get("pauses"),
+                     s.get("skips"), s.get("status") or ("cut_short" if b else None)))
+            for ev in decoded.get("events", []):
+                self.db.execute("INSERT INTO events VALUES (?,?,?,?,?)",
+                                (sid, ev["t_ms"], ev["code"], ev["name"], ev["value"]))
+            for i, ch in enumerate(decoded.get("trace", [])):
+                self.db.execute("INSERT INTO traces VALUES (?,?,?,?,?)",
+                                (sid, i, ch["t0_ms"], ch["period_ms"], json.dumps(ch["values_g"])))
+        return sid, True
+
+    def add_anchor(self, device_id: str, boot_count: int, ticks_ms: int, wall_s: int, kind: str = "pull"):
+        with self.db:
+            self.db.execute("INSERT INTO anchors VALUES (?,?,?,?,?)",
+                            (device_id, int(boot_count), int(ticks_ms) % TICKS_PERIOD, int(wall_s), kind))
+
+    def reconstruct_wall(self, device_id: str | None = None) -> int:
+        """Give sessions recorded before the clock was set a start time, from the same boot's
+        sessions that have one, or from a later pull/sync anchor of that boot. Returns how many."""
+        q = "SELECT * FROM sessions WHERE (wall_source IS NULL OR wall_source IN ('same_boot','pull'))"
+        args: tuple = ()
+        if device_id:
+            q += " AND device_id = ?"
+            args = (device_id,)
+        fixed = 0
+        with self.db:
+            for s in self.db.execute(q, args).fetchall():
+                if s["boot_count"] is None or s["start_ticks_ms"] is None:
+                    continue
+                t = s["start_ticks_ms"]
+                best = None
+                for r in self.db.execute(
+                        "SELECT wall_start_s, start_ticks_ms FROM sessions WHERE device_id = ? AND boot_count = ?"
+                        " AND wall_source IN ('device','clock_set') AND id != ?",
+                        (s["device_id"], s["boot_count"], s["id"])):
+                    d = ((r["start_ticks_ms"] - t + TICKS_PERIOD // 2) % TICKS_PERIOD) - TICKS_PERIOD // 2
+                    if best is None or abs(d) < abs(best[0]):
+                        best = (d, r["wall_start_s"] - d / 1000.0, "same_boot")
+                if best is None:
+                    for a in self.db.execute(
+                            "SELECT ticks_ms, wall_s FROM anchors WHERE device_id = ? AND boot_count = ?"
+                            " ORDER BY ticks_ms", (s["device_id"], s["boot_count"])):
+                        d = (a["ticks_ms"] - t) % TICKS_PERIOD  # an anchor is always after the session
+                        if best is None or d < best[0]:
+                            best = (d, a["wall_s"] - d / 1000.0, "pull")
+                if best is not None:
+                    self.db.execute("UPDATE sessions SET wall_start_s = ?, wall_source = ? WHERE id = ?",
+                                    (int(round(best[1])), best[2], s["id"]))
+                    fixed += 1
+        return fixed
+
+    # ---------------------------------------------------------------- reading
+    def sessions(self, since: float | None = None, until: float | None = None, routine: str | None = None,
+                 point: str | None = None) -> list[dict]:
+        """Sessions (without the raw bytes), oldest first. Date filters drop sessions of unknown date."""
+        q = ("SELECT id, device_id, session_no, sha256, file_name, size, boot_count, start_ticks_ms,"
+             " wall_start_s, wall_source, firmware, board, routine, routine_hash, calib_id, band_lo_g,"
+             " band_hi_g, end_status, duration_ms, steps_done, trace_stopped, problems, pulled_at"
+             " FROM sessions WHERE 1=1")
+        args: list = []
+        if since is not None:
+            q += " AND wall_start_s >= ?"
+            args.append(int(since))
+        if until is not None:
+            q += " AND wall_start_s < ?"
+            args.append(int(until))
+        if routine:
+            q += " AND routine = ?"
+            args.append(routine)
+        if point:
+            q += " AND id IN (SELECT session_id FROM steps WHERE lower(point) = lower(?))"
+            args.append(point)
+        q += " ORDER BY COALESCE(wall_start_s, pulled_at), device_id, session_no"
+        out = []
+        for r in self.db.execute(q, args):
+            d = dict(r)
+            d["problems"] = json.loads(d["problems"])
+            out.append(d)
+        return out
+
+    def session(self, session_id: int) -> dict | None:
+        r = [s for s in self.sessions() if s["id"] == session_id]
+        return r[0] if r else None
+
+    def steps(self, session_id: int) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM steps WHERE session_id = ? ORDER BY idx",
+                                                 (session_id,))]
+
+    def events(self, session_id: int) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT t_ms, code, name, value FROM events WHERE session_id = ?"
+                                                 " ORDER BY t_ms", (session_id,))]
+
+    def trace(self, session_id: int) -> list[tuple[int, int]]:
+        """[(t_ms since session start, grams)] in time order."""
+        out = []
+        for r in self.db.execute("SELECT t0_ms, period_ms, values_g FROM traces WHERE session_id = ?"
+                                 " ORDER BY t0_ms, chunk", (session_id,)):
+            for i, v in enumerate(json.loads(r["values_g"])):
+                out.append((r["t0_ms"] + i * r["period_ms"], v))
+        return out
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+
+
+def parse_date(text: str | None, option: str = "--since") -> float | None:
+    """YYYY-MM-DD (local midnight) or YYYY-MM-DDTHH:MM -> epoch seconds; InputError naming the option."""
+    if text is None:
+        return None
+    import datetime as dt
+    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"):
+        try:
+            return dt.datetime.strptime(text, fmt).timestamp()
+        except ValueError:
+            continue
+    raise InputError("%s %r: not a date (use YYYY-MM-DD)" % (option, text[:40]))

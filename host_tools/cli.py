@@ -1,0 +1,52 @@
+"""acutrainer: the command line. Parses arguments, calls command handlers, turns errors into one line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from host_tools import __version__
+from host_tools.errors import AcuError
+
+# one module per command family, each with register(subparsers)
+COMMAND_MODULES = ["sim", "deploy", "status"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="acutrainer",
+        description="Pressure-feedback trainer for acupressure: simulator, deploy, calibration, routines, logs.",
+    )
+    ap.add_argument("--version", action="version", version="acutrainer " + __version__)
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        mod = importlib.import_module("host_tools.commands." + name)
+        mod.register(sub)
+    return ap
+
+
+def add_port_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", help="serial port of the board (default: the running simulator or the one board)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if not getattr(args, "func", None):
+        ap.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except AcuError as e:
+        print("acutrainer: error: %s" % e, file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("acutrainer: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

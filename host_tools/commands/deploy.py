@@ -1,0 +1,36 @@
+"""acutrainer deploy: put the firmware on the board (or the simulator)."""
+
+from __future__ import annotations
+
+from host_tools import deploy as deploy_mod
+from host_tools.ports import find_port
+from host_tools.session import open_session
+
+
+def register(sub):
+    p = sub.add_parser("deploy", help="compile and copy the firmware to the board (only what changed)")
+    p.add_argument("--port", help="serial port (default: the running simulator or the one board)")
+    p.add_argument("--board", help="board module (default: sim for the simulator, else esp32_devkitc)",
+                   choices=deploy_mod.boards())
+    p.add_argument("--source", action="store_true", help="copy .py sources instead of .mpy (debugging)")
+    p.add_argument("--no-confirm", action="store_true", help="do not wait for the app to come up")
+    p.set_defaults(func=run)
+
+
+def run(a):
+    port = find_port(a.port)
+    board = a.board
+    if board is None:
+        from host_tools.sim import control
+        board = "sim" if control.running_port_names().get(port) else "esp32_devkitc"
+    print("deploying to %s (board %s, %s)" % (port, board, "sources" if a.source else ".mpy"))
+    with open_session(port) as s:
+        r = deploy_mod.deploy(s, board=board, source=a.source)
+    print("copied %d file(s), %d unchanged, %d stale removed; MicroPython %s"
+          % (len(r["copied"]), r["unchanged"], len(r["removed"]), r["micropython"]))
+    if r["routines_installed"]:
+        print("installed the routine library (%s); selected: bedtime" % ", ".join(r["routines_installed"]))
+    if not a.no_confirm:
+        c = deploy_mod.confirm_app(port)
+        print("the app is running (%d loop iterations since boot)" % c["iterations"])
+    return 0

@@ -1,0 +1,181 @@
+"""acutrainer sim ...: start/stop the simulated trainer and act on it (press, release, button, power cut)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from host_tools.errors import InputError
+from host_tools.sim import control, profile
+
+
+def register(sub):
+    p = sub.add_parser("sim", help="the simulated trainer: start, stop, press, button, power-cut, trace")
+    p.set_defaults(func=lambda a: p.print_help() or 0)
+    ss = p.add_subparsers(dest="sim_cmd", metavar="ACTION")
+
+    s = ss.add_parser("start", help="start a simulator (real micropython on a pseudo-terminal)")
+    s.add_argument("--name", default="default")
+    s.add_argument("--flash", help="LittleFS2 flash image file (default: in the data dir; kept across runs)")
+    s.add_argument("--speed", type=float, default=1.0, help="virtual time runs N times faster (0: as fast as possible)")
+    s.add_argument("--baud", type=int, default=0, help="emulate a serial link of this rate (0: unlimited)")
+    s.add_argument("--sensor", default="fsr402", choices=["fsr402", "fsr406", "a201", "loadcell"])
+    s.add_argument("--seed", type=int, help="which simulated part (default: one per simulator, kept)")
+    s.add_argument("--haptic", default="", choices=["", "drv2605"], help="add a DRV2605L haptic driver")
+    s.add_argument("--heapsize", default="192K",
+                   help="firmware heap; the 64-bit unix port needs ~1.8x the ESP32 figure for the same objects")
+    s.set_defaults(func=cmd_start)
+
+    s = ss.add_parser("stop", help="stop the simulator")
+    s.add_argument("--name", default="default")
+    s.add_argument("--all", action="store_true")
+    s.set_defaults(func=cmd_stop)
+
+    s = ss.add_parser("status", help="show the running simulator")
+    s.add_argument("--name", default="default")
+    s.set_defaults(func=cmd_status)
+
+    s = ss.add_parser("press", help="press the tip with a force, e.g. 4.2kg")
+    s.add_argument("force", help="4.2kg, 4200g or 41N")
+    s.add_argument("--ramp", default="150ms")
+    s.add_argument("--noise", default="0", help="hand tremor: 3%% or 100g")
+    s.add_argument("--name", default="default")
+    s.set_defaults(func=cmd_press)
+
+    s = ss.add_parser("release", help="take the finger off")
+    s.add_argument("--ramp", default="150ms")
+    s.add_argument("--name", default="default")
+    s.set_defaults(func=cmd_release)
+
+    s = ss.add_parser("profile", help="play a press profile file (docs/press-profiles.md)")
+    s.add_argument("file")
+    s.add_argument("--wait", action="store_true", help="return when the profile has played (at --speed)")
+    s.add_argument("--name", default="default")
+    s.set_defaults(func=cmd_profile)
+
+    s = ss.add_parser("button", help="press the button: short, double, long")
+    s.add_argument("kind", choices=["short", "double", "long", "down", "up"])
+    s.add_argument("--name", default="default")
+    s.set_defaults(func=cmd_button)
+
+    s = ss.add_parser("power-cut", help="cut the power at once (the board boots again after --off)")
+    s.add_argument("--off", default="200ms")
+    s.add_argument("--name", default="default")
+    s.set_defaults(func=cmd_power_cut)
+
+    s = ss.add_parser("fault", help="simulate a sensor fault: open (unplugged), short, ok")
+    s.add_argument("kind", choices=["ok", "open", "short"])
+    s.add_argument("--name", default="default")
+    s.set_defaults(func=cmd_fault)
+
+    s = ss.add_parser("trace", help="what the outputs did (LED, motor, buzzer) with virtual times")
+    s.add_argument("--boot", type=int, help="only this boot (default: the current one)")
+    s.add_argument("--all", action="store_true", help="every boot")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--name", default="default")
+    s.set_defaults(func=cmd_trace)
+
+
+def cmd_start(a):
+    st = control.start(a.name, flash=a.flash, speed=a.speed, baud=a.baud, sensor=a.sensor, seed=a.seed,
+                       haptic=a.haptic, heapsize=a.heapsize)
+    print("simulator %r running: port %s" % (a.name, st["port"]))
+    print("  flash %s, sensor %s (part %d), speed x%g, link %s" % (
+        st["flash"], st["sensor"], st["seed"], st["speed"], "%d baud" % st["baud"] if st["baud"] else "unlimited"))
+    print("  try: mpremote connect %s resume exec \"import os; print(os.listdir())\"" % st["port"])
+    return 0
+
+
+def cmd_stop(a):
+    names = control.running() if a.all else [a.name]
+    stopped = [n for n in names if control.stop(n)]
+    print("stopped: %s" % (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def cmd_status(a):
+    st = control.SimControl.find(a.name).status()
+    for k in ("port", "boot", "running", "in_raw_repl", "t_ms", "flash", "sensor", "seed", "speed", "baud"):
+        print("%-12s %s" % (k, st.get(k)))
+    return 0
+
+
+def cmd_press(a):
+    g = profile.parse_force_g(a.force, "force")
+    ramp = profile.parse_time_ms(a.ramp, "--ramp")
+    noise = profile._noise_g(a.noise, g, "--noise")
+    control.SimControl.find(a.name).press(g, ramp_ms=ramp, noise_g=noise)
+    print("pressing %d g" % g)
+    return 0
+
+
+def cmd_release(a):
+    control.SimControl.find(a.name).release(profile.parse_time_ms(a.ramp, "--ramp"))
+    print("released")
+    return 0
+
+
+def cmd_profile(a):
+    sim = control.SimControl.find(a.name)
+    segs = profile.load(a.file)
+    sim.segments(segs)
+    dur = profile.duration_ms(segs)
+    print("playing %s: %d segments, %.1f s of virtual time" % (a.file, len(segs), dur / 1000))
+    if a.wait:
+        speed = float(sim.state.get("speed") or 1.0) or 50.0
+        time.sleep(dur / 1000.0 / speed + 0.5)
+    return 0
+
+
+def cmd_button(a):
+    control.SimControl.find(a.name).button(a.kind)
+    return 0
+
+
+def cmd_power_cut(a):
+    control.SimControl.find(a.name).power_cut(profile.parse_time_ms(a.off, "--off"))
+    print("power cut")
+    return 0
+
+
+def cmd_fault(a):
+    control.SimControl.find(a.name).sensor_fault({"ok": 0, "open": 1, "short": 2}[a.kind])
+    return 0
+
+
+def cmd_trace(a):
+    sim = control.SimControl.find(a.name)
+    boot = None if a.all else (a.boot or sim.status()["boot"])
+    recs = sim.trace(boot)
+    if a.json:
+        for r in recs:
+            print(json.dumps(r))
+        return 0
+    if not recs:
+        raise InputError("no trace records for boot %s" % boot)
+    for r in recs:
+        if r["kind"] in ("level", "note"):
+            print("boot %-3d %9.3f s  %-5s %-14s %s" % (r["boot"], r["t_ms"] / 1000, r["kind"], r["name"],
+                                                       _describe(r)))
+        else:
+            print("boot %-3d %9.3f s  %s %s" % (r["boot"], r["t_ms"] / 1000, r["kind"],
+                                                 r.get("mode", r.get("value", ""))))
+    return 0
+
+
+def _describe(r) -> str:
+    v = r["value"]
+    if r["name"] == "rgb":
+        return "#%06x" % v
+    if r["kind"] == "note":
+        try:
+            from host_tools.paths import ensure_device_importable
+            ensure_device_importable()
+            from acu import band, feedback
+            if r["name"] == "state":
+                return band.NAMES[v]
+            if r["name"] == "cue":
+                return feedback.CUE_NAMES[v]
+        except (ImportError, AttributeError, IndexError, KeyError):
+            pass
+    return str(v)

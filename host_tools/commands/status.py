@@ -1,0 +1,38 @@
+"""acutrainer status: what the device is doing (firmware, calibration, routine, force, log)."""
+
+from __future__ import annotations
+
+import json
+
+from host_tools.session import open_session
+
+
+def register(sub):
+    p = sub.add_parser("status", help="the device's status: firmware, board, calibration, routine, force, log")
+    p.add_argument("--port")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(a):
+    with open_session(a.port) as s:
+        st = s.call("acu.api", "status")
+    if a.json:
+        print(json.dumps(st, indent=1))
+        return 0
+    rs = st.get("runner") or {}
+    log = st.get("log") or {}
+    rows = [
+        ("device", "%s, board %s, firmware %s" % (st.get("unique_id"), st.get("board"), st.get("firmware"))),
+        ("sensor", "%s, %s (%s)" % (st.get("sensor"), "calibrated" if st.get("calibrated") else "UNCALIBRATED",
+                                    st.get("calib_id") or "nominal curve")),
+        ("force", "%d g (raw %d), %s" % (st.get("force_g", 0), st.get("raw", 0), st.get("state"))),
+        ("routine", "%s: %s, step %s" % (st.get("routine"), rs.get("state"), rs.get("index"))),
+        ("clock", "set" if st.get("wall_s") else "not set (acutrainer sync)"),
+        ("flash", "%s bytes free" % st.get("free_bytes")),
+        ("log", ", ".join("%s %s" % (k, v) for k, v in sorted(log.items())) if isinstance(log, dict) else log),
+        ("boots", st.get("boots")),
+    ]
+    for k, v in rows:
+        print("%-8s %s" % (k, v))
+    return 0

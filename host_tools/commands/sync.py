@@ -1,0 +1,41 @@
+"""acutrainer sync: set the device's clock from this computer's, then date earlier sessions."""
+
+from __future__ import annotations
+
+import time
+
+from host_tools.archive import Archive
+from host_tools.cli import add_port_arg
+
+
+def register(sub):
+    p = sub.add_parser("sync", help="set the device clock (sessions recorded before get reconstructed times)")
+    add_port_arg(p)
+    p.add_argument("--archive", help="archive file (default: archive.sqlite in the data dir)")
+    p.set_defaults(func=cmd_sync)
+
+
+def sync_clock(session, archive: Archive | None = None, now=time.time) -> dict:
+    """Set the wall clock; record (boot, ticks, time) so sessions of this boot can be dated later."""
+    t = int(now())
+    session.hw_call("hw.clock.set_wall_s(%d)" % t)
+    info = {}
+    try:
+        info = session.call("acu.logger", "info")
+    except Exception:  # an older firmware without acu.logger: the clock is set all the same
+        info = {}
+    anchored = False
+    if (archive is not None and isinstance(info, dict) and isinstance(info.get("device_id"), str)
+            and isinstance(info.get("boot_count"), int) and isinstance(info.get("ticks_ms"), int)):
+        archive.add_anchor(info["device_id"], info["boot_count"], info["ticks_ms"], t, "sync")
+        archive.reconstruct_wall(info["device_id"])
+        anchored = True
+    return {"wall_s": t, "anchored": anchored}
+
+
+def cmd_sync(args) -> int:
+    from host_tools.session import open_session
+    with Archive(args.archive) as arc, open_session(args.port) as s:
+        r = sync_clock(s, arc)
+    print("device clock set to %s UTC" % time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["wall_s"])))
+    return 0

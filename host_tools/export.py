@@ -1,0 +1,147 @@
+"""Export the archive: one row per step (CSV or JSON) and one per-sample trace file per session.
+
+File names are built from numbers only (the archive's session id), never from anything a device sent,
+and every path is checked to stay inside the output folder. Files are created readable by the user only,
+never followed through a symlink. Text cells that a spreadsheet would run as a formula are quoted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+from host_tools.archive import Archive
+from host_tools.errors import AcuError, InputError
+
+STEP_COLUMNS = [
+    "session_id", "device_id", "session_no", "start_utc", "time_source", "routine", "session_status",
+    "step", "kind", "point", "side", "band_lo_g", "band_hi_g", "target_s", "duration_s", "under_s", "in_s",
+    "over_s", "too_hard_s", "no_contact_s", "pct_in_band", "mean_g", "peak_g", "dose_kg_s", "pauses",
+    "skips", "step_status",
+]
+
+
+def iso_utc(epoch_s) -> str:
+    if epoch_s is None:
+        return ""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch_s)))
+
+
+def _cell(v):
+    """Keep device text inert in spreadsheets (CSV injection)."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
+def _s(ms):
+    return None if ms is None else round(ms / 1000.0, 1)
+
+
+def pct_in_band(step: dict) -> float | None:
+    contact = sum(step.get(k) or 0 for k in ("under_ms", "in_ms", "over_ms"))
+    if not contact:
+        return None
+    return round(100.0 * (step.get("in_ms") or 0) / contact, 1)
+
+
+def step_rows(archive: Archive, sessions: list[dict]) -> list[dict]:
+    rows = []
+    for s in sessions:
+        for st in archive.steps(s["id"]):
+            dur = None
+            if st["t_begin_ms"] is not None and st["t_end_ms"] is not None:
+                dur = _s(st["t_end_ms"] - st["t_begin_ms"])
+            rows.append({
+                "session_id": s["id"], "device_id": s["device_id"], "session_no": s["session_no"],
+                "start_utc": iso_utc(s["wall_start_s"]), "time_source": s["wall_source"] or "unknown",
+                "routine": s["routine"], "session_status": s["end_status"] or "open",
+                "step": st["idx"], "kind": st["kind"], "point": st["point"], "side": st["side"],
+                "band_lo_g": st["band_lo_g"], "band_hi_g": st["band_hi_g"], "target_s": st["target_s"],
+                "duration_s": dur, "under_s": _s(st["under_ms"]), "in_s": _s(st["in_ms"]),
+                "over_s": _s(st["over_ms"]), "too_hard_s": _s(st["too_hard_ms"]),
+                "no_contact_s": _s(st["no_contact_ms"]), "pct_in_band": pct_in_band(st),
+                "mean_g": st["mean_g"], "peak_g": st["peak_g"],
+                "dose_kg_s": None if st["dose_gs"] is None else round(st["dose_gs"] / 1000.0, 3),
+                "pauses": st["pauses"], "skips": st["skips"], "step_status": st["status"],
+            })
+    return rows
+
+
+def safe_path(out_dir: Path, name: str) -> Path:
+    """out_dir/name, refusing anything that would land outside out_dir."""
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        raise InputError("export: refusing file name %r (outside the export folder)" % name[:60])
+    p = (out_dir / name).resolve()
+    if p.parent != out_dir.resolve():
+        raise InputError("export: refusing file name %r (outside the export folder)" % name[:60])
+    return p
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a new file 0600, never through a symlink planted at the path."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as e:
+        raise AcuError("%s: cannot write (%s)" % (path, e.strerror or e)) from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o600)
+
+
+def trace_name(session_id: int, fmt: str) -> str:
+    return "trace_%06d.%s" % (int(session_id), "csv" if fmt == "csv" else "json")
+
+
+def export(archive: Archive, out_dir, fmt: str = "csv", since: float | None = None,
+           until: float | None = None) -> list[Path]:
+    """Write steps.<fmt> and trace_<id>.<fmt> files; returns the paths written."""
+    if fmt not in ("csv", "json"):
+        raise InputError("export: format must be csv or json, not %r" % fmt)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError("%s: the export folder is a file" % out)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    sessions = archive.sessions(since=since, until=until)
+    rows = step_rows(archive, sessions)
+    written = []
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=STEP_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: _cell(v) for k, v in r.items()})
+        data = buf.getvalue().encode()
+    else:
+        doc = []
+        for s in sessions:
+            doc.append({
+                "session_id": s["id"], "device_id": s["device_id"], "session_no": s["session_no"],
+                "start_utc": iso_utc(s["wall_start_s"]), "time_source": s["wall_source"] or "unknown",
+                "routine": s["routine"], "routine_hash": s["routine_hash"], "firmware": s["firmware"],
+                "board": s["board"], "calib_id": s["calib_id"], "status": s["end_status"] or "open",
+                "duration_s": _s(s["duration_ms"]), "problems": s["problems"],
+                "steps": [r for r in rows if r["session_id"] == s["id"]],
+                "events": archive.events(s["id"]),
+                "trace_file": trace_name(s["id"], "json"),
+            })
+        data = json.dumps({"format": "acu-export", "version": 1, "sessions": doc}, indent=1).encode()
+    p = safe_path(out, "steps.%s" % fmt)
+    write_private(p, data)
+    written.append(p)
+    for s in sessions:
+        tr = archive.trace(s["id"])
+        if fmt == "csv":
+            data = ("t_ms,force_g\n" + "".join("%d,%d\n" % (t, g) for t, g in tr)).encode()
+        else:
+            data = json.dumps({"session_id": s["id"], "t_ms": [t for t, _ in tr],
+                               "force_g": [g for _, g in tr]}).encode()
+        p = safe_path(out, trace_name(s["id"], fmt))
+        write_private(p, data)
+        written.append(p)
+    return written

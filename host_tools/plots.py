@@ -1,0 +1,67 @@
+"""PNG plots for reports (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def session_trace_png(trace: list[tuple[int, int]], steps: list[dict], title: str = "",
+                      band=(3000, 5000)) -> bytes:
+    """Force over time with each step's band shaded (3-5 kg by default) and step starts marked."""
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    if trace:
+        ax.plot([t / 1000.0 for t, _ in trace], [g / 1000.0 for _, g in trace], lw=0.8, color="#1f4e79",
+                label="force")
+    end_s = max([t for t, _ in trace] + [st.get("t_end_ms") or 0 for st in steps] + [0]) / 1000.0
+    shaded = False
+    for st in steps:
+        t0 = (st.get("t_begin_ms") or 0) / 1000.0
+        t1 = (st.get("t_end_ms") or 0) / 1000.0 or end_s
+        lo, hi = st.get("band_lo_g"), st.get("band_hi_g")
+        if st.get("kind") in (None, "press") and lo and hi:
+            ax.fill_between([t0, t1], lo / 1000.0, hi / 1000.0, color="#2ca02c", alpha=0.18,
+                            label=None if shaded else "target band")
+            shaded = True
+        ax.axvline(t0, color="#555", lw=0.8, ls="--")
+        label = " ".join(x for x in (st.get("point") or st.get("kind") or "", st.get("side") or "") if x)
+        ax.text(t0, 1.0, " %d %s" % (st["idx"] + 1, label), transform=ax.get_xaxis_transform(),
+                fontsize=8, va="bottom", rotation=0)
+    if not shaded and band:
+        ax.axhspan(band[0] / 1000.0, band[1] / 1000.0, color="#2ca02c", alpha=0.18, label="target band")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("force (kg)")
+    ax.set_ylim(bottom=0)
+    if title:
+        ax.set_title(title, pad=16, fontsize=10)
+    ax.legend(loc="upper right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def weekly_adherence_png(weeks: list[dict], title: str = "Sessions per week") -> bytes:
+    """Bars: completed sessions per ISO week; line: the weekly goal."""
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    labels = [w["week"] for w in weeks]
+    x = list(range(len(weeks)))
+    ax.bar(x, [w["sessions"] for w in weeks], color="#1f77b4", label="completed sessions")
+    ax.step([i - 0.5 for i in x] + [len(x) - 0.5], [w["goal"] for w in weeks] + [weeks[-1]["goal"] if weeks else 0],
+            where="post", color="#d62728", lw=1.5, label="weekly goal")
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("sessions")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _png(fig)

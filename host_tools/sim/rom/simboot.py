@@ -1,0 +1,94 @@
+# The simulated board's boot ROM, run as `micropython -i simboot.py` by the launcher.
+# Like the ESP32 port's frozen _boot.py it mounts the flash (a LittleFS2 image file) at "/", then runs
+# /boot.py and, unless the board was reset into the raw REPL, /main.py. The simulated hardware modules
+# are imported first and stay in sys.modules, as frozen modules do on a board.
+import os
+import sys
+import vfs
+
+import simhw
+
+_FLASH = os.getenv("ACU_FLASH") or "flash.img"
+_BLOCKS = int(os.getenv("ACU_FLASH_BLOCKS") or "512")  # 512 x 4 KiB = 2 MiB, the ESP32 vfs partition
+_BS = 4096
+
+
+class _FlashImage:
+    """A block device on a file. Each write goes straight to the file (no user-space buffering), so a
+    killed process leaves exactly the blocks written so far: the same failure a power cut causes."""
+
+    def __init__(self, path, nblocks):
+        self.n = nblocks
+        try:
+            self.f = open(path, "r+b")
+        except OSError:
+            self.f = open(path, "w+b")
+            blank = b"\xff" * _BS
+            for _ in range(nblocks):
+                self.f.write(blank)
+            self.f.flush()
+
+    def readblocks(self, n, buf, off=0):
+        self.f.seek(n * _BS + off)
+        self.f.readinto(buf)
+
+    def writeblocks(self, n, buf, off=0):
+        self.f.seek(n * _BS + off)
+        self.f.write(buf)
+        self.f.flush()
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return self.n
+        if op == 5:
+            return _BS
+        return 0
+
+
+def _rom_boot():
+    world = simhw.start()
+    import simmachine
+    sys.modules["machine"] = simmachine
+    import simneopixel
+    sys.modules["neopixel"] = simneopixel
+    import simsensors
+    part = simsensors.make_part(os.getenv("ACU_SENSOR") or "fsr402", int(os.getenv("ACU_SEED") or "1"))
+    simmachine._setup(world, part)
+
+    bdev = _FlashImage(_FLASH, _BLOCKS)
+    try:
+        fs = vfs.VfsLfs2(bdev)
+    except OSError:
+        # A blank or unreadable flash: format it, as the ESP32 port does on first boot.
+        vfs.VfsLfs2.mkfs(bdev)
+        fs = vfs.VfsLfs2(bdev)
+    vfs.umount("/")
+    vfs.mount(fs, "/")
+    os.chdir("/")
+    sys.path.clear()
+    sys.path.append("")
+    sys.path.append("/lib")
+    return os.getenv("ACU_MODE") or "normal"
+
+
+def _run(path):
+    try:
+        os.stat(path)
+    except OSError:
+        return
+    with open(path) as f:
+        code = f.read()
+    exec(code, globals())  # like a board: main.py's names are visible at the REPL after Ctrl-C
+
+
+try:
+    _mode = _rom_boot()
+except BaseException as e:  # never fall through to a REPL on the host's filesystem
+    sys.print_exception(e)
+    print("simulated board: ROM boot failed; halting")
+    sys.exit(7)
+del _rom_boot
+_run("boot.py")
+if _mode == "normal":
+    _run("main.py")
+del _mode

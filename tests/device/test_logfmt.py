@@ -1,0 +1,130 @@
+# The session log codec (docs/log-format.md): round trips, unknown types, torn tails, damage.
+from acu import logfmt
+from mpcompat import raises
+
+
+def _session_bytes(extra_unknown=False):
+    out = bytearray(logfmt.file_header())
+    seq = 0
+    recs = [
+        (logfmt.T_SESSION, logfmt.session_payload(7, 3, 123456, 0, 3000, 5000, 100, 10, "a1b2c3", "0.1.0",
+                                                  "sim", "bedtime", "deadbeef", "cal-1")),
+        (logfmt.T_STEP_BEGIN, logfmt.step_begin_payload(0, 10, 3000, 5000, 120, "press", "HT7", "left")),
+        (logfmt.T_TRACE, logfmt.trace_payload(10, 100, 10, [0, 5, 120, 400, 398, 401, -3, 0])),
+        (logfmt.T_EVENT, logfmt.event_payload(500, logfmt.EV_PAUSE, 0)),
+    ]
+    if extra_unknown:
+        recs.append((99, b"future stuff"))
+    recs += [
+        (logfmt.T_EVENT, logfmt.event_payload(600, logfmt.EV_CLOCK_SET, 1700000000)),
+        (logfmt.T_STEP_SUMMARY, logfmt.step_summary_payload(0, 120010, 1000, 110000, 5000, 1000, 4000, 0,
+                                                            4012, 7100, 460000, 1, 0, logfmt.STEP_DONE)),
+        (logfmt.T_SESSION_END, logfmt.end_payload(121000, logfmt.END_COMPLETED, 1, 1700000121, 0)),
+    ]
+    ends = []
+    for rtype, payload in recs:
+        out += logfmt.record(rtype, seq, payload)
+        seq += 1
+        ends.append(len(out))
+    return bytes(out), ends
+
+
+def test_round_trip_all_types():
+    data, ends = _session_bytes()
+    d = logfmt.decode_session(data)
+    assert d["problems"] == []
+    s = d["session"]
+    assert s["session_no"] == 7 and s["boot_count"] == 3 and s["start_ticks_ms"] == 123456
+    assert s["wall_start_s"] is None
+    assert s["band_lo_g"] == 3000 and s["band_hi_g"] == 5000
+    assert s["device_id"] == "a1b2c3" and s["routine"] == "bedtime" and s["routine_hash"] == "deadbeef"
+    assert s["firmware"] == "0.1.0" and s["board"] == "sim" and s["calib_id"] == "cal-1"
+    assert len(d["steps"]) == 1
+    b = d["steps"][0]["begin"]
+    assert b["point"] == "HT7" and b["side"] == "left" and b["target_s"] == 120 and b["kind"] == "press"
+    sm = d["steps"][0]["summary"]
+    assert sm["in_ms"] == 110000 and sm["mean_g"] == 4012 and sm["peak_g"] == 7100
+    assert sm["dose_gs"] == 460000 and sm["pauses"] == 1 and sm["status"] == "done"
+    assert [e["name"] for e in d["events"]] == ["pause", "clock_set"]
+    assert d["events"][1]["value"] == 1700000000
+    tr = d["trace"][0]
+    assert tr["values_g"] == [0, 50, 1200, 4000, 3980, 4010, -30, 0]
+    assert tr["t0_ms"] == 10 and tr["period_ms"] == 100
+    assert d["end"]["status"] == "completed" and d["end"]["wall_end_s"] == 1700000121
+    assert d["valid_end"] == len(data)
+
+
+def test_unknown_type_skipped_rest_kept():
+    data, ends = _session_bytes(extra_unknown=True)
+    d = logfmt.decode_session(data)
+    assert len(d["problems"]) == 1 and "unknown record type 99" in d["problems"][0]
+    assert d["end"]["status"] == "completed"
+    assert len(d["events"]) == 2
+
+
+def test_torn_tail_at_every_offset():
+    data, ends = _session_bytes()
+    for cut in range(logfmt.FILE_HEADER_LEN, len(data)):
+        d = logfmt.decode_session(data[:cut])
+        complete = len([e for e in ends if e <= cut])
+        assert d["records"] == complete, cut
+        assert d["valid_end"] == (ends[complete - 1] if complete else logfmt.FILE_HEADER_LEN)
+        if cut not in ends and cut != logfmt.FILE_HEADER_LEN:
+            assert any("torn" in p for p in d["problems"]), cut
+        assert d["end"] is None
+
+
+def test_damage_inside_is_skipped_and_later_records_kept():
+    data, ends = _session_bytes()
+    bad = bytearray(data)
+    bad[ends[1] + 7] ^= 0x55   # inside the trace record
+    d = logfmt.decode_session(bytes(bad))
+    assert d["trace"] == []
+    assert any("damaged" in p for p in d["problems"])
+    assert d["end"]["status"] == "completed"
+    assert d["steps"][0]["summary"]["in_ms"] == 110000
+
+
+def test_not_a_log():
+    raises(logfmt.LogFormatError, logfmt.decode_session, b"hello world, not a log")
+    raises(logfmt.LogFormatError, logfmt.decode_session, b"")
+    data, ends = _session_bytes()
+    future = bytearray(data)
+    future[6] = 9
+    e = raises(logfmt.LogFormatError, logfmt.decode_session, bytes(future))
+    assert "version 9" in str(e)
+
+
+def test_malformed_payload_with_valid_crc_is_reported():
+    out = bytearray(logfmt.file_header())
+    out += logfmt.record(logfmt.T_SESSION, 0, b"\x01\x02")  # too short for a header
+    out += logfmt.record(logfmt.T_TRACE, 1, logfmt.trace_payload(0, 100, 10, [1, 2, 3])[:-1])
+    d = logfmt.decode_session(bytes(out))
+    assert d["session"] is None
+    assert any("type 1" in p for p in d["problems"])
+    assert any("2 of 3" in p for p in d["problems"])
+
+
+def test_sequence_gap_reported():
+    out = bytearray(logfmt.file_header())
+    out += logfmt.record(logfmt.T_EVENT, 0, logfmt.event_payload(1, 1, 0))
+    out += logfmt.record(logfmt.T_EVENT, 5, logfmt.event_payload(2, 2, 0))
+    d = logfmt.decode_session(bytes(out))
+    assert len(d["events"]) == 2
+    assert any("sequence" in p for p in d["problems"])
+
+
+def test_trace_nibble_coding_large_steps():
+    vals = [0, 1000, -1000, 6500, 6499, 0, 63, -64, 64, -65]
+    d = logfmt.decode_payload(logfmt.T_TRACE, logfmt.trace_payload(0, 50, 1, vals))
+    assert d["values_g"] == vals and d["problem"] is None
+    # small deltas take one nibble each, a large one an escape and four nibbles
+    p = logfmt.trace_payload(0, 100, 10, [400, 401, 399, 400])
+    assert len(p) == logfmt.TRACE_HEAD_LEN + 4
+    raises(ValueError, logfmt.trace_payload, 0, 100, 10, [0, 40000])
+
+
+def test_long_strings_truncated():
+    p = logfmt.session_payload(1, 1, 0, 0, 3000, 5000, 100, 10, "x" * 200, "", "", "r" * 100, "", "")
+    d = logfmt.decode_payload(logfmt.T_SESSION, p)
+    assert d["device_id"] == "x" * logfmt.MAX_STR and d["routine"] == "r" * logfmt.MAX_STR

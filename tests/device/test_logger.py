@@ -1,0 +1,300 @@
+# The session logger: batching, trace decimation, recovery after power cuts, flash reserve, host calls.
+import os
+
+from acu import logfmt
+from acu import logger
+from mpcompat import FakeClock, raises
+
+_N = [0]
+
+
+def _fresh_dir():
+    _N[0] += 1
+    d = "/tmp/acu_logtest_%d_%d" % (id(_N) & 0xFFFFFF, _N[0])
+    try:
+        for n in os.listdir(d):
+            os.remove(d + "/" + n)
+    except OSError:
+        os.mkdir(d)
+    return d
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _size(path):
+    return os.stat(path)[6]
+
+
+def _logger(d, clock, **kw):
+    info = {"unique_id": b"\x24\x0a\xc4\x01", "firmware": "0.1.0", "board": "sim", "boot_count": 4,
+            "calib_id": "cal-7"}
+    return logger.Logger(d, clock, info, **kw)
+
+
+def _run_step(lg, clock, index, seconds, force_g=4000, state=2):
+    st = logger.StepStats()
+    lg.step_begin(index, "press", "HT7", "left", 3000, 5000, seconds, clock.now)
+    for i in range(seconds * 200):
+        f = force_g + ((i * 37) % 61) - 30
+        lg.sample(f, clock.now)
+        st.update(state, f, 5)
+        lg.poll(clock.now)
+        clock.advance(5)
+    lg.step_end(index, "done", st, clock.now)
+    return st
+
+
+def test_session_round_trip():
+    d = _fresh_dir()
+    clock = FakeClock(1000)
+    lg = _logger(d, clock)
+    assert lg.recover() == []
+    no = lg.begin_session("bedtime", "abc123", 3000, 5000, now_ms=clock.now)
+    assert no == 1 and lg.active
+    _run_step(lg, clock, 0, 10)
+    lg.event(logfmt.EV_SKIP, 1, clock.now)
+    lg.end_session("completed", clock.now)
+    assert not lg.active
+    dec = logfmt.decode_session(_read(d + "/000001.acl"))
+    assert dec["problems"] == []
+    s = dec["session"]
+    assert s["device_id"] == "240ac401" and s["boot_count"] == 4 and s["routine"] == "bedtime"
+    assert s["start_ticks_ms"] == 1000 and s["wall_start_s"] is None and s["calib_id"] == "cal-7"
+    sm = dec["steps"][0]["summary"]
+    assert sm["in_ms"] == 10000 and sm["status"] == "done"
+    assert 3990 <= sm["mean_g"] <= 4010 and sm["peak_g"] <= 4030
+    assert 39900 <= sm["dose_gs"] <= 40100
+    values = []
+    for ch in dec["trace"]:
+        assert ch["period_ms"] == 100
+        values += ch["values_g"]
+    assert 99 <= len(values) <= 101  # 10 s at 10 Hz
+    assert min(values) >= 3960 and max(values) <= 4040
+    assert dec["end"]["status"] == "completed" and dec["end"]["steps_done"] == 1
+    assert dec["events"][0]["name"] == "skip"
+    # the next session gets the next number
+    assert lg.begin_session("bedtime", now_ms=clock.now) == 2
+
+
+def test_records_are_batched_not_written_one_by_one():
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    lg = _logger(d, clock, flush_ms=5000)
+    lg.begin_session("r", now_ms=0)
+    path = d + "/000001.acl"
+    size0 = _size(path)
+    lg.step_begin(0, "press", "HT7", "left", 3000, 5000, 60, 0)
+    for t in range(0, 4000, 5):
+        lg.sample(3500, t)
+        lg.poll(t)
+    lg.event(logfmt.EV_PAUSE, 0, 4000)
+    assert _size(path) == size0          # nothing written within the flush interval
+    for t in range(4000, 5100, 5):
+        lg.sample(3500, t)
+        lg.poll(t)
+    assert _size(path) > size0           # one batch after flush_ms
+    dec = logfmt.decode_session(_read(path))
+    assert len(dec["trace"]) == 1 and dec["events"][0]["name"] == "pause"
+
+
+def test_trace_gap_starts_new_chunk():
+    d = _fresh_dir()
+    lg = _logger(d, FakeClock(0))
+    lg.begin_session("r", now_ms=0)
+    for t in range(0, 1000, 5):
+        lg.sample(2000, t)
+        lg.poll(t)
+    for t in range(3000, 4000, 5):   # the loop stalled for 2 s
+        lg.sample(2500, t)
+        lg.poll(t)
+    lg.end_session("completed", 4000)
+    dec = logfmt.decode_session(_read(d + "/000001.acl"))
+    assert len(dec["trace"]) == 2
+    assert dec["trace"][0]["t0_ms"] == 0 and set(dec["trace"][0]["values_g"]) == {2000}
+    assert dec["trace"][1]["t0_ms"] == 3000 and set(dec["trace"][1]["values_g"]) == {2500}
+
+
+def _cut_session(d):
+    """A session left open by a power cut: returns (path, decoded records' end offsets)."""
+    clock = FakeClock(0)
+    lg = _logger(d, clock, flush_ms=1000)
+    lg.begin_session("bedtime", now_ms=0)
+    _run_step(lg, clock, 0, 3)
+    lg.step_begin(1, "press", "Yin Tang", "centre", 3000, 5000, 60, clock.now)
+    for i in range(600):
+        lg.sample(4200, clock.now)
+        lg.poll(clock.now)
+        clock.advance(5)
+    lg.flush(clock.now)
+    # power cut: the logger object is gone, the file has no end record
+    return d + "/000001.acl"
+
+
+def test_recover_closes_cut_short_session_at_every_torn_offset():
+    d = _fresh_dir()
+    path = _cut_session(d)
+    full = _read(path)
+    _recs, _p, valid_end = logfmt.iter_records(full)
+    assert valid_end == len(full)
+    ends = [off for off, _t, _s, _pl in _recs][1:] + [len(full)]
+    step = 1 if len(full) < 1500 else 3
+    offsets = list(range(logfmt.FILE_HEADER_LEN + 30, len(full) + 1, step))
+    for cut in offsets:
+        _write(path, full[:cut])
+        lg = _logger(d, FakeClock(0))
+        acts = lg.recover()
+        assert len(acts) == 1, cut
+        if cut < ends[0]:   # torn inside the session header: nothing was recorded, the file goes
+            assert "removed" in acts[0]["action"] and os.listdir(d) == []
+            continue
+        dec = logfmt.decode_session(_read(path))
+        assert dec["problems"] == [], (cut, dec["problems"])
+        assert dec["end"]["status"] == "cut_short"
+        kept = len([e for e in ends if e <= cut])
+        assert dec["records"] == kept + 1, cut       # every whole record before the cut, plus the end
+        # a second boot changes nothing
+        assert _logger(d, FakeClock(0)).recover() == []
+    assert dec["steps"][0]["summary"]["status"] == "done"
+    assert dec["end"]["t_ms"] >= 3000
+
+
+def test_recover_torn_header_removes_empty_file_and_tmp():
+    d = _fresh_dir()
+    _write(d + "/000003.acl", logfmt.file_header() + b"\x10\x00")
+    _write(d + "/000002.acl.tmp", b"junk")
+    lg = _logger(d, FakeClock(0))
+    acts = lg.recover()
+    assert acts[0]["name"] == "000003.acl" and "removed" in acts[0]["action"]
+    assert os.listdir(d) == []
+
+
+def test_recover_leaves_finished_sessions_alone():
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    lg = _logger(d, clock)
+    lg.begin_session("r", now_ms=0)
+    _run_step(lg, clock, 0, 2)
+    lg.end_session("aborted", clock.now)
+    before = _read(d + "/000001.acl")
+    assert _logger(d, FakeClock(0)).recover() == []
+    assert _read(d + "/000001.acl") == before
+
+
+def test_recover_with_damage_inside_appends_end_once():
+    d = _fresh_dir()
+    path = _cut_session(d)
+    data = bytearray(_read(path))
+    data[40] ^= 0xFF  # inside an early record, far from the tail
+    _write(path, bytes(data))
+    acts = _logger(d, FakeClock(0)).recover()
+    assert acts[0]["action"] == "closed as cut short"
+    assert _logger(d, FakeClock(0)).recover() == []
+    dec = logfmt.decode_session(_read(path))
+    assert dec["end"]["status"] == "cut_short"
+    assert any("damaged" in p for p in dec["problems"])
+
+
+def test_flash_low_stops_trace_keeps_summaries():
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    free = [500000]
+    lg = _logger(d, clock, reserve_bytes=65536, flush_ms=5000, free_bytes_fn=lambda: free[0])
+    lg.begin_session("r", now_ms=0)
+    assert not lg.flash_low
+    _run_step(lg, clock, 0, 6)
+    free[0] = 30000
+    _run_step(lg, clock, 1, 6)
+    assert lg.flash_low
+    lg.end_session("completed", clock.now)
+    dec = logfmt.decode_session(_read(d + "/000001.acl"))
+    assert [e["name"] for e in dec["events"]] == ["flash_low"]
+    assert len(dec["steps"]) == 2 and dec["steps"][1]["summary"]["in_ms"] == 6000
+    assert dec["end"]["trace_stopped"]
+    last_trace_t = max(ch["t0_ms"] + ch["period_ms"] * len(ch["values_g"]) for ch in dec["trace"])
+    assert last_trace_t <= 6000 + 5000 + 200   # the trace stopped at the first flush below the reserve
+    assert logger.info(d)["flash_low"]
+    # below the hard floor no new session is started
+    free[0] = 1000
+    assert lg.begin_session("r", now_ms=clock.now) == -1
+    assert not lg.active
+
+
+def test_host_calls_list_delete_info():
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    lg = _logger(d, clock)
+    lg.begin_session("r", now_ms=0)
+    lg.end_session("completed", 10)
+    lg.begin_session("r", now_ms=20)
+    lst = logger.list_sessions(d)
+    assert [x["name"] for x in lst] == ["000001.acl", "000002.acl"]
+    assert [x["open"] for x in lst] == [False, True]
+    assert lst[0]["size"] == _size(d + "/000001.acl") and len(lst[0]["sha256"]) == 64
+    e = raises(ValueError, logger.delete_session, "000001.acl", "0" * 64, d)
+    assert "mismatch" in str(e)
+    assert "recorded" in str(raises(ValueError, logger.delete_session, "000002.acl", lst[1]["sha256"], d))
+    assert "bad session name" in str(raises(ValueError, logger.delete_session, "../x.acl", "0", d))
+    assert logger.delete_session("000001.acl", lst[0]["sha256"], d) is True
+    inf = logger.info(d)
+    assert inf["sessions"] == 1 and inf["open"] == "000002.acl" and inf["boot_count"] == 4
+    assert inf["device_id"] == "240ac401" and inf["ticks_ms"] == 0
+    # numbers keep growing after a delete (never reused while the logger lives)
+    lg.end_session("completed", 30)
+    assert lg.next_session_no() == 3
+
+
+def test_step_stats_accumulate():
+    st = logger.StepStats()
+    st.update(0, 0, 100)
+    st.update(1, 2000, 100)
+    st.update(2, 4000, 200)
+    st.update(3, 6000, 50)
+    st.update(4, 8000, 50)
+    st.update(5, 0, 10)
+    assert (st.no_contact_ms, st.under_ms, st.in_ms, st.over_ms, st.too_hard_ms, st.fault_ms) == \
+        (100, 100, 200, 100, 50, 10)
+    assert st.peak_g == 8000
+    assert st.dose() == (2000 * 100 + 4000 * 200 + 6000 * 50 + 8000 * 50) // 1000
+    assert st.mean_g() == (2000 * 100 + 4000 * 200 + 6000 * 50 + 8000 * 50) // 400
+    # an hour at 5 kg in 5 ms steps: the carry keeps every number a small int, nothing is lost
+    st.reset()
+    for i in range(720000):
+        st.update(2, 5000, 5)
+    assert st.dose() == 5000 * 3600 and st.mean_g() == 5000
+
+
+def test_sample_poll_stats_do_not_allocate():
+    try:
+        import micropython
+        micropython.heap_lock
+    except (ImportError, AttributeError):
+        return  # CPython: nothing to prove
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    lg = _logger(d, clock, flush_ms=60000)
+    lg.begin_session("r", now_ms=0)
+    st = logger.StepStats()
+    lg.sample(100, 0)
+    t = 0
+    micropython.heap_lock()
+    try:
+        for i in range(2000):  # 10 s at 200 Hz: many windows, nibbles per window, no seal due
+            f = 3000 + (i * 53) % 900
+            lg.sample(f, t)
+            st.update(2, f, 5)
+            lg.poll(t)
+            t += 5
+    finally:
+        micropython.heap_unlock()
+    lg.end_session("completed", t)
+    dec = logfmt.decode_session(_read(d + "/000001.acl"))
+    assert dec["problems"] == []
+    assert len(dec["trace"][0]["values_g"]) >= 99

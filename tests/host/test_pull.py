@@ -1,0 +1,256 @@
+# pull: new sessions only, verified, decoded, stored per session; --delete after commit; bad input skipped.
+import hashlib
+import os
+import stat
+
+import pytest
+
+from host_tools.archive import Archive
+from host_tools.errors import DeviceError, LinkError
+from host_tools.pull import pull
+from acu import logfmt, logger
+from mpcompat import FakeClock
+
+
+class FakeSession:
+    """In-memory stand-in for host_tools.session.DeviceSession: the device's /log is a temp folder and
+    acu.logger's real host functions answer the calls (the same code the firmware runs)."""
+
+    def __init__(self, root, boot_count=1, ticks_ms=0, device_id="240ac401", fail_read_after=None):
+        self.root = str(root)
+        self.log = os.path.join(self.root, "log")
+        os.makedirs(self.log, exist_ok=True)
+        self.boot_count = boot_count
+        self.ticks_ms = ticks_ms
+        self.device_id = device_id
+        self.reads = 0
+        self.fail_read_after = fail_read_after
+        self.listing_override = None
+        self.calls = []
+
+    def call(self, module, func, *args):
+        self.calls.append((module, func) + args)
+        assert module == "acu.logger"
+        if func == "list_sessions":
+            if self.listing_override is not None:
+                return self.listing_override
+            return logger.list_sessions(self.log)
+        if func == "info":
+            d = logger.info(self.log)
+            d.update(device_id=self.device_id, boot_count=self.boot_count, ticks_ms=self.ticks_ms)
+            return d
+        if func == "delete_session":
+            try:
+                return logger.delete_session(args[0], args[1], self.log)
+            except ValueError as e:
+                raise DeviceError("device: %s" % e)
+        raise DeviceError("device: no function %s" % func)
+
+    def read_file(self, path):
+        assert path.startswith("/log/")
+        if self.fail_read_after is not None and self.reads >= self.fail_read_after:
+            raise LinkError("download of %s stopped after 10 of 2000 bytes: link lost" % path)
+        self.reads += 1
+        with open(os.path.join(self.log, path[5:]), "rb") as f:
+            return f.read()
+
+    def hw_call(self, expr):
+        self.calls.append(("hw", expr))
+        return None
+
+
+def record_session(log_dir, no, boot_count=1, start_ms=1000, wall=None, routine="bedtime", steps=2,
+                   end="completed", seconds=4, point="HT7"):
+    """Write a real session file with the device logger."""
+    clock = FakeClock(start_ms)
+    clock.wall = wall
+    lg = logger.Logger(str(log_dir), clock, {"unique_id": b"\x24\x0a\xc4\x01", "firmware": "0.1.0",
+                                              "board": "sim", "boot_count": boot_count},
+                       free_bytes_fn=lambda: 1 << 20)
+    lg.begin_session(routine, "abcd", 3000, 5000, now_ms=clock.now, session_no=no)
+    for i in range(steps):
+        st = logger.StepStats()
+        lg.step_begin(i, "press", point, "left" if i % 2 == 0 else "right", 3000, 5000, seconds, clock.now)
+        for k in range(seconds * 200):
+            f = 3500 + (k % 40) * 20
+            lg.sample(f, clock.now)
+            st.update(2 if f < 5000 else 3, f, 5)
+            lg.poll(clock.now)
+            clock.advance(5)
+        lg.step_end(i, "done", st, clock.now)
+    if end:
+        lg.end_session(end, clock.now)
+    else:
+        lg.flush(clock.now)  # power cut: no end record, and the firmware process is gone
+        logger._current = None
+    return os.path.join(str(log_dir), "%06d.acl" % no), clock.now
+
+
+@pytest.fixture
+def dev(tmp_path):
+    return FakeSession(tmp_path / "device")
+
+
+@pytest.fixture
+def arc(tmp_path):
+    a = Archive(tmp_path / "home" / "archive.sqlite")
+    yield a
+    a.close()
+
+
+def test_two_whole_one_cut_short_then_nothing_new(dev, arc):
+    record_session(dev.log, 1)
+    record_session(dev.log, 2)
+    path, _ = record_session(dev.log, 3, end=None)
+    with open(path, "ab") as f:
+        f.write(b"\x30\x00\x05\x07")  # a torn record at the tail
+    acts = logger.Logger(dev.log, FakeClock(0)).recover()  # the device's next boot
+    assert "cut short" in acts[-1]["action"]
+    res = pull(dev, arc)
+    assert res.new == ["000001.acl", "000002.acl", "000003.acl"]
+    ss = arc.sessions()
+    assert [s["end_status"] for s in ss] == ["completed", "completed", "cut_short"]
+    assert all(s["problems"] == [] for s in ss)
+    assert len(arc.steps(ss[0]["id"])) == 2 and arc.steps(ss[0]["id"])[0]["point"] == "HT7"
+    tr = arc.trace(ss[0]["id"])
+    assert len(tr) >= 70 and all(3000 <= g <= 4400 for _, g in tr)
+    again = pull(dev, arc)
+    assert again.new == [] and len(again.already) == 3 and arc.count() == 3
+    assert dev.reads == 3  # nothing downloaded twice
+
+
+def test_archive_is_private(tmp_path, dev):
+    record_session(dev.log, 1)
+    a = Archive(tmp_path / "newdir" / "archive.sqlite")
+    pull(dev, a)
+    a.close()
+    assert stat.S_IMODE(os.stat(tmp_path / "newdir" / "archive.sqlite").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "newdir").st_mode) == 0o700
+
+
+def test_open_session_left_for_next_pull(dev, arc):
+    record_session(dev.log, 1)
+    clock = FakeClock(0)
+    lg = logger.Logger(dev.log, clock, {"boot_count": 1}, free_bytes_fn=lambda: 1 << 20)
+    lg.begin_session("bedtime", now_ms=0)
+    res = pull(dev, arc)
+    assert res.new == ["000001.acl"] and res.skipped == ["000002.acl"]
+    assert any("still being recorded" in m for m in res.messages)
+    lg.end_session("completed", 100)
+    assert pull(dev, arc).new == ["000002.acl"]
+
+
+def test_bad_files_and_listing_are_skipped_with_messages(dev, arc):
+    record_session(dev.log, 1)
+    path, _ = record_session(dev.log, 2)
+    data = bytearray(open(path, "rb").read())
+    data[120] ^= 0xFF  # damage inside
+    open(path, "wb").write(bytes(data))
+    open(os.path.join(dev.log, "000003.acl"), "wb").write(b"GARBAGE, not a log at all" * 10)
+    res = pull(dev, arc)
+    assert res.new == ["000001.acl", "000002.acl"]
+    assert "000003.acl" in res.skipped
+    assert any(m.startswith("000003.acl: skipped, not a session log") for m in res.messages)
+    assert any(m.startswith("000002.acl: damaged bytes") and "the rest kept" in m for m in res.messages)
+    s2 = [s for s in arc.sessions() if s["session_no"] == 2][0]
+    assert s2["end_status"] == "completed" and s2["problems"]
+    # a hostile listing: path escapes and junk are refused before anything is read
+    dev.listing_override = [{"name": "../../etc/passwd", "size": 1, "sha256": "0" * 64, "open": False},
+                            {"name": "000009.acl", "size": "big", "sha256": "0" * 64},
+                            "nonsense", {"name": "000010.acl", "size": 5, "sha256": "__import__('os')"}]
+    reads = dev.reads
+    res = pull(dev, arc)
+    assert res.new == [] and len(res.skipped) == 4 and dev.reads == reads
+    assert any("bad file name" in m for m in res.messages)
+    dev.listing_override = {"not": "a list"}
+    with pytest.raises(DeviceError):
+        pull(dev, arc)
+
+
+def test_hash_mismatch_on_download_is_skipped(dev, arc):
+    record_session(dev.log, 1)
+    listing = logger.list_sessions(dev.log)
+    listing[0]["sha256"] = "1" * 64
+    dev.listing_override = listing
+    res = pull(dev, arc)
+    assert res.new == [] and "changed on the device" in res.messages[-1]
+    assert arc.count() == 0
+
+
+def test_cable_pull_then_rerun_no_duplicates_no_gaps(dev, arc):
+    for n in range(1, 6):
+        record_session(dev.log, n)
+    dev.fail_read_after = 2
+    with pytest.raises(LinkError) as ei:
+        pull(dev, arc, delete=True)
+    assert "2 new session(s) were stored" in str(ei.value)
+    assert arc.count() == 2
+    assert len(os.listdir(dev.log)) == 5  # nothing deleted by the interrupted pull
+    dev.fail_read_after = None
+    res = pull(dev, arc, delete=True)
+    assert res.new == ["000003.acl", "000004.acl", "000005.acl"]
+    assert sorted(res.deleted) == ["%06d.acl" % n for n in range(1, 6)]
+    assert os.listdir(dev.log) == []
+    assert sorted(s["session_no"] for s in arc.sessions()) == [1, 2, 3, 4, 5]
+
+
+def test_delete_only_after_verified_commit(dev, arc, monkeypatch):
+    record_session(dev.log, 1)
+    monkeypatch.setattr(arc, "raw_sha", lambda sha: "f" * 64)  # archived copy does not verify
+    res = pull(dev, arc, delete=True)
+    assert res.deleted == [] and "not deleted" in res.messages[-1]
+    assert os.listdir(dev.log) == ["000001.acl"]
+
+
+def test_wall_times_reconstructed_and_marked(dev, arc):
+    # boot 1: two sessions before any sync, then one after the clock was set (same boot)
+    record_session(dev.log, 1, boot_count=1, start_ms=10000)
+    record_session(dev.log, 2, boot_count=1, start_ms=70000)
+    record_session(dev.log, 3, boot_count=1, start_ms=130000, wall=1700000000)
+    # boot 2: never synced; the pull happens in this boot at ticks 500000
+    record_session(dev.log, 4, boot_count=2, start_ms=100000)
+    # boot 3: an older boot with no anchor at all
+    record_session(dev.log, 5, boot_count=3, start_ms=5000)
+    dev.boot_count, dev.ticks_ms = 2, 500000
+    pull(dev, arc, now=lambda: 1700100000)
+    by = {s["session_no"]: s for s in arc.sessions()}
+    assert by[3]["wall_source"] == "device" and by[3]["wall_start_s"] == 1700000000
+    assert by[1]["wall_source"] == "same_boot" and by[1]["wall_start_s"] == 1700000000 - 120
+    assert by[2]["wall_source"] == "same_boot" and by[2]["wall_start_s"] == 1700000000 - 60
+    assert by[4]["wall_source"] == "pull" and by[4]["wall_start_s"] == 1700100000 - 400
+    assert by[5]["wall_source"] is None and by[5]["wall_start_s"] is None
+
+
+def test_sync_sets_clock_and_anchors(dev, arc):
+    from host_tools.commands.sync import sync_clock
+    record_session(dev.log, 1, boot_count=1, start_ms=1000)
+    pull(dev, arc, now=lambda: 5)  # boot differs from the device's below: no anchor for boot 1 yet
+    dev.boot_count, dev.ticks_ms = 1, 61000
+    r = sync_clock(dev, arc, now=lambda: 1700000000)
+    assert ("hw", "hw.clock.set_wall_s(1700000000)") in dev.calls and r["anchored"]
+    s = arc.sessions()[0]
+    assert s["wall_source"] == "pull" and s["wall_start_s"] == 1700000000 - 60
+
+
+def test_reconstructed_file_supersedes_unclosed_copy(dev, arc):
+    path, _ = record_session(dev.log, 1, end=None)
+    res = pull(dev, arc)   # pulled before the device closed it (no end record)
+    assert res.new == ["000001.acl"] and arc.sessions()[0]["end_status"] is None
+    logger.Logger(dev.log, FakeClock(0)).recover()
+    res = pull(dev, arc)
+    assert res.new == ["000001.acl"]
+    ss = arc.sessions()
+    assert len(ss) == 1 and ss[0]["end_status"] == "cut_short"
+    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == ss[0]["sha256"]
+
+
+def test_nothing_from_the_device_is_evaluated(dev, arc, monkeypatch):
+    import builtins
+    record_session(dev.log, 1, routine="__import__('os').system('x')")
+
+    def boom(*a, **k):
+        raise AssertionError("eval/exec called")
+    monkeypatch.setattr(builtins, "eval", boom)
+    monkeypatch.setattr(builtins, "exec", boom)
+    pull(dev, arc)
+    assert arc.sessions()[0]["routine"] == "__import__('os').system('x')"

@@ -1,0 +1,74 @@
+# report: weekly adherence against the goal, per-point figures, trend, PNG plots, self-contained HTML.
+import base64
+import os
+import re
+
+import test_pull as fx
+from host_tools.archive import Archive
+from host_tools.pull import pull
+from host_tools.report import build_report, render_text, write_report
+
+WEEK = 7 * 86400
+MON = 1704067200  # 2024-01-01, a Monday (ISO week 2024-W01)
+
+
+def _archive(tmp_path):
+    dev = fx.FakeSession(tmp_path / "device")
+    n = 1
+    # week 1: 3 sessions, week 2: none, week 3: 2 sessions (+1 cut short)
+    for day in (0, 1, 2):
+        fx.record_session(dev.log, n, wall=MON + day * 86400 + 3600 * 21, point="HT7")
+        n += 1
+    for day in (14, 15):
+        fx.record_session(dev.log, n, wall=MON + day * 86400, point="GB20")
+        n += 1
+    fx.record_session(dev.log, n, wall=MON + 16 * 86400, end="aborted", point="<script>alert(1)</script>")
+    a = Archive(tmp_path / "a.sqlite")
+    pull(dev, a)
+    return a
+
+
+def test_weekly_adherence_and_points(tmp_path):
+    a = _archive(tmp_path)
+    rep = build_report(a)
+    assert rep["routine"] == "bedtime" and rep["goal"] == 7  # the library routine's weekly_goal
+    assert [w["week"] for w in rep["weeks"]] == ["2024-W01", "2024-W02", "2024-W03"]
+    assert [w["sessions"] for w in rep["weeks"]] == [3, 0, 2]
+    assert rep["weeks"][0]["adherence_pct"] == round(300 / 7, 1)
+    assert rep["weeks"][1]["minutes"] == 0
+    pts = {p["point"]: p for p in rep["points"]}
+    assert pts["HT7"]["steps"] == 6 and pts["GB20"]["steps"] == 4
+    assert abs(pts["HT7"]["minutes"] - 6 * 4 / 60.0) < 0.05
+    assert 50 <= pts["HT7"]["pct_in_band"] <= 100 and 3500 <= pts["HT7"]["mean_g"] <= 4400
+    assert rep["completed"] == 5 and rep["sessions"] == 6
+    rep5 = build_report(a, goal=2)
+    assert rep5["weeks"][0]["adherence_pct"] == 100.0
+    txt = render_text(rep)
+    assert "2024-W01" in txt and "HT7" in txt
+    a.close()
+
+
+def test_plots_and_html(tmp_path):
+    a = _archive(tmp_path)
+    out = tmp_path / "rep"
+    rep, paths = write_report(a, out, html_page=True)
+    names = sorted(p.name for p in paths)
+    assert names == ["adherence.png", "report.html", "session_000006.png"]
+    for p in paths:
+        if p.suffix == ".png":
+            assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000
+    page = (out / "report.html").read_text()
+    imgs = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
+    assert len(imgs) == 2 and base64.b64decode(imgs[0])[:4] == b"\x89PNG"
+    assert "<script>" not in page and "&lt;script&gt;" in page   # device text is escaped
+    assert "src='http" not in page and "href=" not in page        # self-contained
+    assert oct(os.stat(out / "report.html").st_mode & 0o777) == "0o600"
+    a.close()
+
+
+def test_empty_archive(tmp_path):
+    a = Archive(tmp_path / "a.sqlite")
+    rep, paths = write_report(a, tmp_path / "r", html_page=True)
+    assert rep["sessions"] == 0 and rep["weeks"] == []
+    assert [p.name for p in paths] == ["report.html"]
+    a.close()
