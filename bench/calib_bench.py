@@ -118,11 +118,12 @@ def run(n_parts: int = N_PARTS) -> dict:
         "calib_fsr402_mae_pct": mean(stats["mae"]),
         "calib_fsr402_uncal_mae_pct": mean(stats["uncal"]),
         "calib_fsr402_band_agreement_pct": round(100 * sum(stats["band"]) / len(stats["band"]), 2),
-        "calib_fsr402_uncal_band_agreement_pct": round(100 * sum(stats["uncal_band"]) / len(stats["uncal_band"]), 2),
+        "calib_fsr402_uncal_band_agreement_pct": round(
+            100 * sum(stats["uncal_band"]) / len(stats["uncal_band"]), 2),
         "calib_fsr402_hold_drift_pct": mean(stats["hold"]),
         "calib_fsr402_hold_drift_uncomp_pct": mean(stats["hold_uncomp"]),
         "calib_fsr402_creep_rate_err_pct_per_decade": mean(
-            [abs(a - b) for a, b in zip(stats["creep_est"], stats["creep_true"])]),
+            [abs(a - b) for a, b in zip(stats["creep_est"], stats["creep_true"], strict=True)]),
         "calib_loadcell_mae_pct": mean(stats["lc_mae"]),
         "calib_loadcell_uncal_mae_pct": mean(stats["lc_uncal"]),
         "calib_bench_s": round(time.time() - t0, 1),

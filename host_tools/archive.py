@@ -158,12 +158,13 @@ class Archive:
                     self.db.execute("DELETE FROM %s WHERE session_id = ?" % table, (old,))
                 self.db.execute("DELETE FROM sessions WHERE id = ?", (old,))
             cur = self.db.execute(
-                "INSERT INTO sessions (device_id, session_no, sha256, file_name, size, boot_count, start_ticks_ms,"
-                " wall_start_s, wall_source, firmware, board, routine, routine_hash, calib_id, band_lo_g,"
-                " band_hi_g, end_status, duration_ms, steps_done, trace_stopped, problems, pulled_at, raw)"
+                "INSERT INTO sessions (device_id, session_no, sha256, file_name, size, boot_count,"
+                " start_ticks_ms, wall_start_s, wall_source, firmware, board, routine, routine_hash,"
+                " calib_id, band_lo_g, band_hi_g, end_status, duration_ms, steps_done, trace_stopped,"
+                " problems, pulled_at, raw)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (dev, no, sha, file_name, len(raw), hdr.get("boot_count"), hdr.get("start_ticks_ms"), wall, source,
-                 hdr.get("firmware"), hdr.get("board"), hdr.get("routine"), hdr.get("routine_hash"),
+                (dev, no, sha, file_name, len(raw), hdr.get("boot_count"), hdr.get("start_ticks_ms"), wall,
+                 source, hdr.get("firmware"), hdr.get("board"), hdr.get("routine"), hdr.get("routine_hash"),
                  hdr.get("calib_id"), hdr.get("band_lo_g"), hdr.get("band_hi_g"), end.get("status"), last_t,
                  end.get("steps_done"), int(bool(end.get("trace_stopped"))),
                  json.dumps(decoded.get("problems", [])), int(pulled_at or time.time()), raw))
@@ -207,8 +208,8 @@ class Archive:
                 t = s["start_ticks_ms"]
                 best = None
                 for r in self.db.execute(
-                        "SELECT wall_start_s, start_ticks_ms FROM sessions WHERE device_id = ? AND boot_count = ?"
-                        " AND wall_source IN ('device','clock_set') AND id != ?",
+                        "SELECT wall_start_s, start_ticks_ms FROM sessions WHERE device_id = ?"
+                        " AND boot_count = ? AND wall_source IN ('device','clock_set') AND id != ?",
                         (s["device_id"], s["boot_count"], s["id"])):
                     d = ((r["start_ticks_ms"] - t + TICKS_PERIOD // 2) % TICKS_PERIOD) - TICKS_PERIOD // 2
                     if best is None or abs(d) < abs(best[0]):
@@ -264,8 +265,8 @@ class Archive:
                                                  (session_id,))]
 
     def events(self, session_id: int) -> list[dict]:
-        return [dict(r) for r in self.db.execute("SELECT t_ms, code, name, value FROM events WHERE session_id = ?"
-                                                 " ORDER BY t_ms", (session_id,))]
+        return [dict(r) for r in self.db.execute(
+            "SELECT t_ms, code, name, value FROM events WHERE session_id = ? ORDER BY t_ms", (session_id,))]
 
     def trace(self, session_id: int) -> list[tuple[int, int]]:
         """[(t_ms since session start, grams)] in time order."""

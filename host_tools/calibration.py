@@ -301,7 +301,7 @@ def _pchip_eval(x, y, m, xq):
     xq = np.asarray(xq, dtype=float)
     out = np.empty_like(xq)
     lo = np.clip(np.searchsorted(x, xq) - 1, 0, len(x) - 2)
-    for j, (q, i) in enumerate(zip(xq.ravel(), lo.ravel())):
+    for j, (q, i) in enumerate(zip(xq.ravel(), lo.ravel(), strict=True)):
         if q <= x[0]:
             out.flat[j] = y[0] + m[0] * (q - x[0])
         elif q >= x[-1]:
@@ -469,7 +469,7 @@ def _knots(kind, method, params, pred, zero_raw) -> list[list[int]]:
         ok = np.concatenate([[True], np.diff(gg) > 0])
         raws = np.interp(grams, gg[ok], grid[ok], left=np.nan, right=np.nan)
     knots = [[int(zero_raw), 0]]
-    for G, R in zip(grams, raws):
+    for G, R in zip(grams, raws, strict=True):
         if not np.isfinite(R) or R >= 65000:
             continue
         R = int(round(R))
@@ -593,7 +593,8 @@ class SimRig:
     def _tick(self):
         if self.kind == "loadcell":
             return self.part.counts(self.force_g, self.t_ms)
-        return sum(self.part.adc_u16(self.force_g, self.t_ms) for _ in range(self._oversample)) // self._oversample
+        n = self._oversample
+        return sum(self.part.adc_u16(self.force_g, self.t_ms) for _ in range(n)) // n
 
     def wait_ms(self, ms: int):
         # under a constant force the part's state only depends on the time since the last change,
@@ -705,7 +706,8 @@ def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int =
             rig.wait_ms(50)
         rig.release()
     ref_s = (settle_ms + reads * read_gap_ms / 2) / 1000.0
-    return Points(sensor=kind, zero_raw=int(round(zero)), points=pts, creep_grams=creep_grams if creep else None,
+    return Points(sensor=kind, zero_raw=int(round(zero)), points=pts,
+                  creep_grams=creep_grams if creep else None,
                   creep_samples=creep, ref_s=round(ref_s, 3), reference="simulator (applied loads)",
                   source="auto")
 

@@ -10,7 +10,10 @@ from host_tools import __version__
 from host_tools.errors import AcuError
 
 # one module per command family, each with register(subparsers)
-COMMAND_MODULES = ["sim", "deploy", "status"]
+COMMAND_MODULES = [
+    "sim", "deploy", "status", "routine", "calibrate", "check", "monitor",
+    "sync", "pull", "sessions", "export", "report",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -56,8 +56,9 @@ def weekly_adherence_png(weeks: list[dict], title: str = "Sessions per week") ->
     labels = [w["week"] for w in weeks]
     x = list(range(len(weeks)))
     ax.bar(x, [w["sessions"] for w in weeks], color="#1f77b4", label="completed sessions")
-    ax.step([i - 0.5 for i in x] + [len(x) - 0.5], [w["goal"] for w in weeks] + [weeks[-1]["goal"] if weeks else 0],
-            where="post", color="#d62728", lw=1.5, label="weekly goal")
+    goals = [w["goal"] for w in weeks]
+    ax.step([i - 0.5 for i in x] + [len(x) - 0.5], goals + goals[-1:], where="post",
+            color="#d62728", lw=1.5, label="weekly goal")
     ax.set_xticks(x)
     ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("sessions")

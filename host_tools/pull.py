@@ -61,7 +61,8 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
         info = {}
     listing = session.call("acu.logger", "list_sessions")
     if not isinstance(listing, list):
-        raise DeviceError("device: list_sessions answered %r, not a list (an older firmware?)" % str(listing)[:60])
+        raise DeviceError("device: list_sessions answered %r, not a list (an older firmware?)"
+                          % str(listing)[:60])
     pulled_at = int(now())
     device_id = info.get("device_id") if isinstance(info.get("device_id"), str) else ""
     if device_id and isinstance(info.get("boot_count"), int) and isinstance(info.get("ticks_ms"), int):

@@ -45,6 +45,10 @@ def _week_range(first: str, last: str) -> list[str]:
     return out
 
 
+def _contact(st: dict) -> int:
+    return (st["under_ms"] or 0) + (st["in_ms"] or 0) + (st["over_ms"] or 0)
+
+
 def build_report(archive: Archive, since: float | None = None, until: float | None = None,
                  goal: int | None = None) -> dict:
     sessions = archive.sessions(since=since, until=until)
@@ -59,10 +63,9 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
     undated = 0
     for s in sessions:
         steps = archive.steps(s["id"])
-        contact = sum((st["under_ms"] or 0) + (st["in_ms"] or 0) + (st["over_ms"] or 0) for st in steps)
+        contact = sum(_contact(st) for st in steps)
         in_ms = sum(st["in_ms"] or 0 for st in steps)
-        force_ms = sum((st["mean_g"] or 0) * ((st["under_ms"] or 0) + (st["in_ms"] or 0) + (st["over_ms"] or 0))
-                       for st in steps)
+        force_ms = sum((st["mean_g"] or 0) * _contact(st) for st in steps)
         for st in steps:
             if st["kind"] not in (None, "press") or not st["point"]:
                 continue
@@ -128,7 +131,8 @@ def render_text(rep: dict) -> str:
                 rep["goal"])]
     if rep["weeks"]:
         lines.append("")
-        lines.append("%-9s %8s %9s %8s %9s %7s" % ("week", "sessions", "adherence", "minutes", "in band", "mean"))
+        lines.append("%-9s %8s %9s %8s %9s %7s"
+                     % ("week", "sessions", "adherence", "minutes", "in band", "mean"))
         for w in rep["weeks"]:
             lines.append("%-9s %5d/%-2d %8s%% %8s %8s%% %6sg" % (
                 w["week"], w["sessions"], w["goal"], w["adherence_pct"], w["minutes"], _fmt(w["pct_in_band"]),
@@ -154,8 +158,10 @@ def make_plots(archive: Archive, rep: dict, session_id: int | None = None) -> di
     if sid is not None:
         s = archive.session(int(sid))
         if s is not None:
-            title = "session %d: %s, %s, %s" % (s["session_no"], s["routine"] or "free press",
-                                                iso_utc(s["wall_start_s"]) or "date unknown",
+            when = iso_utc(s["wall_start_s"]) or "date unknown"
+            if s["wall_source"] in ("same_boot", "pull"):
+                when += " (reconstructed)"
+            title = "session %d: %s, %s, %s" % (s["session_no"], s["routine"] or "free press", when,
                                                 s["end_status"] or "open")
             out["session_%06d.png" % int(sid)] = plots.session_trace_png(
                 archive.trace(int(sid)), archive.steps(int(sid)), title,
@@ -172,26 +178,28 @@ def render_html(rep: dict, images: dict[str, bytes]) -> str:
              "</head><body><h1>Practice report</h1>",
              "<p>%d sessions (%d completed, %d cut short, %d of unknown date). Routine: <b>%s</b>, goal %d "
              "sessions a week. Mean weekly adherence: %s.</p>" % (
-                 rep["sessions"], rep["completed"], rep["cut_short"], rep["undated"], e(rep["routine"] or "-"),
-                 rep["goal"], e(_fmt(rep["overall_adherence_pct"], " %")))]
+                 rep["sessions"], rep["completed"], rep["cut_short"], rep["undated"],
+                 e(rep["routine"] or "-"), rep["goal"], e(_fmt(rep["overall_adherence_pct"], " %")))]
     if rep["weeks"]:
         parts.append("<h2>Weeks</h2><table><tr><th>week</th><th>sessions / goal</th><th>adherence</th>"
                      "<th>minutes</th><th>% in band</th><th>mean force</th></tr>")
         for w in rep["weeks"]:
-            parts.append("<tr><td>%s</td><td>%d / %d</td><td>%s %%</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
+            parts.append("<tr><td>%s</td><td>%d / %d</td><td>%s %%</td><td>%s</td><td>%s</td><td>%s</td>"
+                         "</tr>" % (
                 e(w["week"]), w["sessions"], w["goal"], w["adherence_pct"], w["minutes"],
                 e(_fmt(w["pct_in_band"], " %")), e(_fmt(w["mean_g"], " g"))))
         parts.append("</table>")
     if rep["points"]:
-        parts.append("<h2>Points</h2><table><tr><th>point</th><th>steps</th><th>minutes</th><th>% in band</th>"
-                     "<th>mean force</th></tr>")
+        parts.append("<h2>Points</h2><table><tr><th>point</th><th>steps</th><th>minutes</th>"
+                     "<th>% in band</th><th>mean force</th></tr>")
         for p in rep["points"]:
             parts.append("<tr><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
                 e(p["point"]), p["steps"], p["minutes"], e(_fmt(p["pct_in_band"], " %")),
                 e(_fmt(p["mean_g"], " g"))))
         parts.append("</table>")
     if rep["in_band_trend_pts"] is not None:
-        parts.append("<p>Time in band from the first to the last week: %+.1f points.</p>" % rep["in_band_trend_pts"])
+        parts.append("<p>Time in band from the first to the last week: %+.1f points.</p>"
+                     % rep["in_band_trend_pts"])
     for name in sorted(images):
         caption = "Weekly adherence" if name.startswith("adherence") else "Force trace of the latest session"
         parts.append("<h2>%s</h2><img alt='%s' src='data:image/png;base64,%s'>" % (

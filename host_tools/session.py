@@ -20,7 +20,7 @@ from mpremote.transport_serial import SerialTransport
 from host_tools.errors import DeviceError, LinkError
 from host_tools.ports import find_port
 
-UPLOAD_CHUNK = 6144        # raw bytes per exec when writing a file (base64 in the code)
+UPLOAD_CHUNK = 2048        # raw bytes per exec when writing a file: small enough for a fragmented heap
 DOWNLOAD_CHUNK = 4096      # bytes the device reads per readinto when streaming a file out
 
 # Runs on the device: stream a file as one header line, the raw bytes, then its sha256.
@@ -67,6 +67,7 @@ class DeviceSession:
         self._restart = True
         try:
             self.t = SerialTransport(port, baudrate=baud)
+            self.t.serial.timeout = timeout_s  # never block forever on a board that stopped answering
         except TransportError as e:
             raise LinkError("cannot open %s: %s (is another program using it?)" % (port, e)) from None
         except (serial.SerialException, OSError) as e:
@@ -190,11 +191,16 @@ class DeviceSession:
         t = self.t
         try:
             t.exec_raw_no_follow(_READ_CODE + "_acu_rd(%r, 0)\n" % path)
-            header = t.read_until(1, b"\n", timeout=self.timeout_s)
+            header = self._read_line_or_eof()
             if b"ACUX " not in header:
-                rest, err = t.follow(self.timeout_s)
-                msg = (header + rest).decode(errors="replace") + err.decode(errors="replace")
-                if "OSError" in msg or "ENOENT" in msg:
+                # no header: the code failed; what follows the first EOF is the traceback
+                err = b""
+                if header.endswith(b"\x04"):
+                    err = t.read_until(1, b"\x04", timeout=self.timeout_s)
+                else:
+                    _, err = t.follow(self.timeout_s)
+                msg = err.decode(errors="replace")
+                if "ENOENT" in msg:
                     raise DeviceError("device: cannot read %s: no such file" % path)
                 raise _device_error(msg)
             _, size_s, _off, mode = header[header.index(b"ACUX "):].decode().split()
@@ -235,6 +241,20 @@ class DeviceSession:
         if hashlib.sha256(data).hexdigest() != digest:
             raise LinkError("download of %s failed its sha256 check" % path)
         return bytes(data)
+
+    def _read_line_or_eof(self) -> bytes:
+        """Bytes up to a newline, or up to the raw REPL's EOF marker (0x04) when the code failed early."""
+        buf = bytearray()
+        deadline = time.monotonic() + self.timeout_s
+        ser = self.t.serial
+        while time.monotonic() < deadline:
+            c = ser.read(1)
+            if not c:
+                continue
+            buf += c
+            if c in (b"\n", b"\x04"):
+                return bytes(buf)
+        raise LinkError("no answer from %s: cable unplugged or board busy?" % self.port)
 
     def write_file_atomic(self, path: str, data: bytes, check: tuple[str, str] | None = None, progress=None):
         """Write path so that it is either the old or the new complete file, never a mix.

@@ -1,6 +1,7 @@
 # Runs tests/device/test_*.py on the MicroPython unix port (the same files pytest runs under CPython).
 # Test files are plain modules with test_* functions and asserts; files named test_prop_* use
 # hypothesis and are CPython-only. Usage: micropython tools/mp_test_runner.py tests/device
+import gc
 import os
 import sys
 
@@ -11,6 +12,7 @@ sys.path.insert(0, ".")  # so `import boards` works
 
 passed = 0
 failed = 0
+keep = set(sys.modules)
 names = sorted(os.listdir(root))
 for fname in names:
     if not (fname.startswith("test_") and fname.endswith(".py")) or fname.startswith("test_prop_"):
@@ -36,5 +38,11 @@ for fname in names:
             failed += 1
             print("FAIL", fname, name)
             sys.print_exception(e)
+    # free the test module (and what it alone imported) before the next file: the heap is small
+    del mod
+    for k in list(sys.modules):
+        if k not in keep:
+            del sys.modules[k]
+    gc.collect()
 print("micropython: %d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

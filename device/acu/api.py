@@ -22,6 +22,7 @@ def _app():
     """The app object (built without running when the app never started, e.g. after a raw-REPL reset)."""
     if app.current is None:
         a = app.App(hw(), app.load_settings())
+        a.reload_routine()
         app.current = a
     return app.current
 

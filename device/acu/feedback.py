@@ -6,7 +6,7 @@
 from array import array
 
 from acu import ticks
-from acu.band import NO_CONTACT, UNDER, IN, OVER, TOO_HARD, FAULT
+from acu.band import TOO_HARD
 
 try:
     from micropython import const
@@ -79,16 +79,16 @@ class Pattern:
 
 _OFF = Pattern((1000, 0))
 
-# --- band states (index = state) ------------------------------------------------------------------
+# --- band states (index = state: NO_CONTACT UNDER IN OVER TOO_HARD FAULT) ----------------------------
 # Haptic: each state has its own rhythm, so it can be told apart by touch alone. The first level of
 # every state (640, 1023, 820, 960, 720) appears in no other state's pattern, so a state change always
 # changes the output in the same loop iteration (the latency budget), and the rhythm follows.
 HAPTIC_STATE = (
     _OFF,                                                        # NO_CONTACT: quiet
-    Pattern((120, 640, 680, 0)),                                 # UNDER: slow single pulses (1.25/s): press more
-    Pattern((60, 1023, 80, 0, 60, 1023, 300, 0, 2940, 0, 60, 450), 4),  # IN: double-tap confirm, then
-                                                                 #     quiet with a soft tick every 3 s (faded)
-    Pattern((60, 820, 60, 0, 60, 820, 320, 0)),                  # OVER: quick double pulses (2/s): ease off
+    Pattern((120, 640, 680, 0)),                                 # UNDER: slow single pulses: press more
+    # IN: double-tap confirm, then quiet with a soft tick every 3 s (faded feedback)
+    Pattern((60, 1023, 80, 0, 60, 1023, 300, 0, 2940, 0, 60, 450), 4),
+    Pattern((60, 820, 60, 0, 60, 820, 320, 0)),                  # OVER: quick double pulses: ease off
     Pattern((1000, 960)),                                        # TOO_HARD: continuous strong buzz: stop
     Pattern((400, 720, 200, 0, 400, 720, 2000, 0)),              # FAULT: two long pulses every 3 s
 )

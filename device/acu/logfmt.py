@@ -53,8 +53,10 @@ EV_FLASH_LOW = const(7)
 EV_CLOCK_SET = const(8)      # value = the new wall-clock epoch seconds
 EV_LOW_BATTERY = const(9)
 EV_TRACE_DROPPED = const(10)  # value = samples lost (trace buffer full / flash low)
+# 20.. are the routine runner's own events (acu.runner.EV_*; the numbers are shared with it)
 EVENT_NAMES = {1: "pause", 2: "resume", 3: "skip", 4: "abort", 5: "fault", 6: "over_force",
-               7: "flash_low", 8: "clock_set", 9: "low_battery", 10: "trace_dropped"}
+               7: "flash_low", 8: "clock_set", 9: "low_battery", 10: "trace_dropped",
+               20: "contact_lost", 21: "contact_back", 22: "timeout", 23: "dose_max", 24: "min_reached"}
 
 # fixed parts of payloads (little endian); strings follow as u8 length + UTF-8 bytes
 _SESSION_FMT = "<IIIIHHHB"   # session_no, boot_count, start_ticks_ms, wall_start_s (0 = unset),
@@ -101,7 +103,8 @@ def record(rtype, seq, payload):
     buf = bytearray(REC_OVERHEAD + n)
     struct.pack_into("<HBH", buf, 0, n, rtype, seq & 0xFFFF)
     buf[REC_HEAD_LEN:REC_HEAD_LEN + n] = payload
-    struct.pack_into("<I", buf, REC_HEAD_LEN + n, binascii.crc32(memoryview(buf)[0:REC_HEAD_LEN + n]) & 0xFFFFFFFF)
+    crc = binascii.crc32(memoryview(buf)[0:REC_HEAD_LEN + n]) & 0xFFFFFFFF
+    struct.pack_into("<I", buf, REC_HEAD_LEN + n, crc)
     return bytes(buf)
 
 
@@ -170,7 +173,7 @@ def check_file_header(data):
 
 
 def parse_record_at(data, pos):
-    """(rtype, seq, payload_start, payload_len, next_pos) if a valid record starts at pos, else a reason str."""
+    """(rtype, seq, payload_start, payload_len, next_pos) for a valid record at pos, else a reason str."""
     size = len(data)
     if pos + REC_HEAD_LEN > size:
         return "truncated record head"
@@ -213,14 +216,16 @@ def iter_records(data):
                     break
                 p += 1
             if nxt is None:
-                problems.append("torn or damaged tail at byte %d (%s): %d bytes dropped" % (bad, r, size - bad))
+                problems.append("torn or damaged tail at byte %d (%s): %d bytes dropped"
+                                % (bad, r, size - bad))
                 break
             problems.append("damaged bytes %d..%d (%s) skipped" % (bad, nxt, r))
             pos = nxt
             continue
         rtype, seq, pstart, n, nxt = r
         if expect_seq is not None and seq != expect_seq:
-            problems.append("record sequence jumps from %d to %d at byte %d" % ((expect_seq - 1) & 0xFFFF, seq, pos))
+            problems.append("record sequence jumps from %d to %d at byte %d"
+                            % ((expect_seq - 1) & 0xFFFF, seq, pos))
         expect_seq = (seq + 1) & 0xFFFF
         records.append((pos, rtype, seq, bytes(data[pstart:pstart + n])))
         pos = nxt
@@ -283,7 +288,7 @@ def decode_trace(payload):
 
 
 def decode_payload(rtype, payload):
-    """A dict for a known record type; raises ValueError on a malformed payload; None if the type is unknown."""
+    """A dict for a known record type; ValueError on a malformed payload; None for an unknown type."""
     if rtype == T_SESSION:
         v, off = _fixed(_SESSION_FMT, payload)
         d = {"session_no": v[0], "boot_count": v[1], "start_ticks_ms": v[2],
@@ -304,7 +309,8 @@ def decode_payload(rtype, payload):
                 "status": STEP_NAMES.get(v[13], "unknown(%d)" % v[13])}
     if rtype == T_EVENT:
         v, off = _fixed(_EVENT_FMT, payload)
-        return {"t_ms": v[0], "code": v[1], "name": EVENT_NAMES.get(v[1], "unknown(%d)" % v[1]), "value": v[2]}
+        return {"t_ms": v[0], "code": v[1], "name": EVENT_NAMES.get(v[1], "unknown(%d)" % v[1]),
+                "value": v[2]}
     if rtype == T_TRACE:
         t0, period, q, values, problem = decode_trace(payload)
         return {"t0_ms": t0, "period_ms": period, "quantum_g": q, "values_g": values, "problem": problem}
@@ -319,7 +325,8 @@ def decode_payload(rtype, payload):
 def decode_session(data):
     """Decode a whole session file into a dict; damage becomes messages in "problems".
 
-    {"version", "session": header dict or None, "steps": [{"index", "begin": dict|None, "summary": dict|None}],
+    {"version", "session": header dict or None,
+     "steps": [{"index", "begin": dict|None, "summary": dict|None}],
      "events": [...], "trace": [chunk dicts], "end": dict or None, "problems": [str], "records": n}
     Raises LogFormatError only when the bytes are not a log of a version this codec reads.
     """
@@ -328,14 +335,15 @@ def decode_session(data):
            "problems": problems, "records": len(records), "valid_end": valid_end}
     steps = {}
     order = []
-    for offset, rtype, seq, payload in records:
+    for offset, rtype, _seq, payload in records:
         try:
             d = decode_payload(rtype, payload)
         except Exception as e:  # a record with a valid CRC but a malformed payload (a buggy writer)
             problems.append("record type %d at byte %d skipped: %s" % (rtype, offset, e))
             continue
         if d is None:
-            problems.append("unknown record type %d at byte %d skipped (%d bytes)" % (rtype, offset, len(payload)))
+            problems.append("unknown record type %d at byte %d skipped (%d bytes)"
+                            % (rtype, offset, len(payload)))
             continue
         if rtype == T_SESSION:
             if out["session"] is None:
@@ -349,7 +357,8 @@ def decode_session(data):
                 order.append(idx)
             key = "begin" if rtype == T_STEP_BEGIN else "summary"
             if steps[idx][key] is not None:
-                problems.append("duplicate %s for step %d at byte %d ignored" % (TYPE_NAMES[rtype], idx, offset))
+                problems.append("duplicate %s for step %d at byte %d ignored"
+                                % (TYPE_NAMES[rtype], idx, offset))
             else:
                 steps[idx][key] = d
         elif rtype == T_EVENT:

@@ -682,9 +682,7 @@ def delete_session(name, sha256, root=None):
     if name == _open_name(root):
         raise ValueError("delete_session: %s is the session being recorded" % name)
     path = _join(root, name)
-    try:
-        os.stat(path)
-    except OSError:
+    if name not in _session_names(root):
         raise ValueError("delete_session: %s not found" % name)
     actual = _sha256_hex(path)
     if actual != str(sha256).lower():

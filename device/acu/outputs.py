@@ -89,7 +89,8 @@ class ErmMotor:
     """An eccentric-rotating-mass vibration motor on a PWM pin (through a transistor, with a flyback
     diode). An ERM takes up to ~180 ms to spin up (FIELD_NOTES), so starting from rest (or from a lower
     level) the driver overdrives at full duty for a kick (from rest kick_ms/2 .. kick_ms growing with the
-    level; from a lower level proportional to the step), then settles to the asked level. poll() ends the kick: Feedback calls it every loop iteration.
+    level; from a lower level proportional to the step), then settles to the asked level.
+    poll() ends the kick: Feedback calls it every loop iteration.
     min_level: below this an ERM stalls, so non-zero levels are raised to it."""
 
     def __init__(self, pwm, clock, kick_ms=40, min_level=250):

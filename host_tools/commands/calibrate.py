@@ -209,12 +209,14 @@ def handler(args) -> int:
 
 
 def register(subparsers):
-    p = subparsers.add_parser("calibrate", help="calibrate the force sensor (wizard, --points, --auto, --restore)",
+    p = subparsers.add_parser("calibrate",
+                              help="calibrate the force sensor (wizard, --points, --auto, --restore)",
                               description="Guided calibration; refuses bad points with a reason and shows "
                                           "residuals and the expected error at 3 and 5 kg before writing.")
     p.add_argument("--port", help="serial port (default: the running simulator or the only board)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--points", metavar="FILE", help="reference loads and readings (CSV or JSON, docs/calibration.md)")
+    g.add_argument("--points", metavar="FILE",
+                   help="reference loads and readings (CSV or JSON, docs/calibration.md)")
     g.add_argument("--auto", action="store_true", help="against the simulator: apply known loads itself")
     g.add_argument("--restore", action="store_true", help="put the previous calibration back")
     p.add_argument("--mode", choices=("scale", "weights"), default="scale",

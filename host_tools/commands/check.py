@@ -88,6 +88,7 @@ def register(subparsers):
                    help="allowed error in %% (default 5 for FSR/FlexiForce, 1 for a load cell)")
     p.add_argument("--port", help="serial port (default: the running simulator or the only board)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--auto", action="store_true", help="the simulator applies the load (default when one runs)")
+    g.add_argument("--auto", action="store_true",
+                   help="the simulator applies the load (default when one runs)")
     g.add_argument("--manual", action="store_true", help="you apply the load")
     p.set_defaults(func=handler)

@@ -25,7 +25,9 @@ def render_bar(force_g: float, lo_g: int, hi_g: int, width: int = 60, max_g: int
     """A text gauge: '#' up to the force, the band as '[' ... ']' markers, '|' ticks every kg."""
     def col(g):
         return max(0, min(width - 1, int(round(g / max_g * (width - 1)))))
-    cells = ["-" if (i * max_g / (width - 1)) % 1000 else "|" for i in range(width)]
+    cells = ["-"] * width
+    for kg in range(0, max_g + 1, 1000):
+        cells[col(kg)] = "|"
     for i in range(col(lo_g), col(hi_g) + 1):
         cells[i] = "="
     fill = col(force_g) if force_g > 0 else -1
@@ -53,7 +55,8 @@ class Poller:
                 st = self.s.call("acu.api", "status")
                 if isinstance(st, dict) and "force_g" in st:
                     f = st["force_g"]
-                    return {"force_g": f, "raw": st.get("raw"), "state": st.get("band") or classify(f, self.lo, self.hi),
+                    return {"force_g": f, "raw": st.get("raw"),
+                            "state": st.get("band") or classify(f, self.lo, self.hi),
                             "step": st.get("step"), "source": "api"}
             except AcuError:
                 pass
@@ -65,7 +68,8 @@ class Poller:
                 self.zero_g = self.cal.grams(int(self.s.hw_call("hw.sensor.read_raw()")))
         raw = int(self.s.hw_call("hw.sensor.read_raw()"))
         f = self.cal.grams(raw) - (self.zero_g or 0)
-        return {"force_g": f, "raw": raw, "state": classify(f, self.lo, self.hi), "step": None, "source": "raw"}
+        return {"force_g": f, "raw": raw, "state": classify(f, self.lo, self.hi), "step": None,
+                "source": "raw"}
 
 
 _COLORS = {"idle": "dim", "under": "yellow", "inside": "green", "over": "red"}
@@ -116,5 +120,6 @@ def register(subparsers):
     p.add_argument("--band-lo", type=float, default=3.0, metavar="KG")
     p.add_argument("--band-hi", type=float, default=5.0, metavar="KG")
     p.add_argument("--interval", type=float, default=0.05, metavar="S", help="poll period")
-    p.add_argument("--duration", type=float, default=0.0, metavar="S", help="stop after S seconds (0: Ctrl-C)")
+    p.add_argument("--duration", type=float, default=0.0, metavar="S",
+                   help="stop after S seconds (0: Ctrl-C)")
     p.set_defaults(func=handler)

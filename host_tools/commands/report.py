@@ -25,8 +25,8 @@ def cmd_report(args) -> int:
     since = parse_date(args.since, "--since")
     until = parse_date(args.until, "--until")
     with Archive(args.archive) as arc:
-        rep, paths = write_report(arc, args.out, since=since, until=until, goal=args.goal, html_page=args.html,
-                                  session_id=args.session)
+        rep, paths = write_report(arc, args.out, since=since, until=until, goal=args.goal,
+                                  html_page=args.html, session_id=args.session)
     print(render_text(rep))
     print("")
     for p in paths:

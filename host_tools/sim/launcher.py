@@ -191,6 +191,10 @@ class Launcher:
         self.fw_tail = b""
         self.wait_raw_banner = mode == "raw"
         self.raw_sent = False
+        # client bytes wait until the firmware's interpreter runs (its HELLO on the link): a Ctrl-C that
+        # reached the process before MicroPython installed its SIGINT handler would kill it instead
+        self.fw_ready = False
+        self.started_at = time.monotonic()
         self.booting_until = time.monotonic() + 10.0 if mode == "raw" else 0.0
         self.write_trace({"boot": self.boot, "t_ms": 0, "kind": "boot", "mode": mode})
         self.save_state()
@@ -283,7 +287,12 @@ class Launcher:
         self.link_rx = buf[pos:]
 
     def handle_frame(self, typ: int, body: bytes):
-        if typ == TX_NAME:
+        if typ == TX_HELLO:
+            self.fw_ready = True
+            if not self.wait_raw_banner:
+                self.to_fw += self.held_for_fw
+                self.held_for_fw.clear()
+        elif typ == TX_NAME:
             self.names[body[0]] = body[1:].decode(errors="replace")
         elif typ in (TX_LEVEL, TX_NOTE):
             t_ms, oid, value = struct.unpack("<IBi", body)
@@ -365,6 +374,8 @@ class Launcher:
 
     # ---- relay ---------------------------------------------------------------------------------
     def on_fw_output(self, data: bytes):
+        # keep less than a banner's length of tail, so a banner already seen is never seen twice
+        keep = len(RAW_BANNER) - 1
         scan = self.fw_tail + data
         if self.wait_raw_banner:
             if not self.raw_sent and b">>> " in scan:
@@ -372,17 +383,22 @@ class Launcher:
                 self.raw_sent = True
             i = scan.find(RAW_BANNER)
             if i < 0:
-                self.fw_tail = scan[-64:]
+                self.fw_tail = scan[-keep:]
                 return  # a board reset into the raw REPL shows nothing before the banner
             self.wait_raw_banner = False
             self.booting_until = 0.0
             self.in_raw = True
             data = scan[i:]
+            self.fw_tail = b""
             self.to_fw += self.held_for_fw
             self.held_for_fw.clear()
-        elif RAW_BANNER in scan:
-            self.in_raw = True
-        self.fw_tail = scan[-64:]
+        else:
+            i = scan.rfind(RAW_BANNER)
+            if i >= 0:
+                self.in_raw = True
+                self.fw_tail = b""
+            else:
+                self.fw_tail = scan[-keep:]
         self.to_client += data
         if len(self.to_client) > 1 << 20:  # nobody reading: a USB CDC drops output, so do we
             del self.to_client[: len(self.to_client) - (1 << 16)]
@@ -390,7 +406,7 @@ class Launcher:
     def on_client_input(self, data: bytes):
         if b"\x02" in data:
             self.in_raw = False
-        if self.proc is None or self.wait_raw_banner:
+        if self.proc is None or self.wait_raw_banner or not self.fw_ready:
             self.held_for_fw += data
         else:
             self.to_fw += data
@@ -480,6 +496,11 @@ class Launcher:
             if self.power_off and time.monotonic() >= self.off_until:
                 self.power_off = False
                 self.start_firmware("normal")
+            if self.proc is not None and not self.fw_ready and self.held_for_fw and \
+                    time.monotonic() - self.started_at > 10.0:
+                self.fw_ready = True  # no HELLO (a firmware without the link?): hand the bytes over anyway
+                self.to_fw += self.held_for_fw
+                self.held_for_fw.clear()
             if self.booting_until and time.monotonic() > self.booting_until:
                 # the raw-REPL reboot never showed its banner: hand over whatever we have
                 self.booting_until = 0.0

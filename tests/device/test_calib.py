@@ -116,7 +116,8 @@ def test_rejects_bad_fields_naming_them():
     assert "points[1]" in str(e) and "grams" in str(e)
     e = raises(ValueError, calib.Calibration.from_dict, dict(_good(), points=[[10, 0], ["x", 50]]))
     assert "points[1]" in str(e)
-    e = raises(ValueError, calib.Calibration.from_dict, dict(_good(), creep={"pct_per_decade": -1, "ref_s": 2}))
+    e = raises(ValueError, calib.Calibration.from_dict,
+               dict(_good(), creep={"pct_per_decade": -1, "ref_s": 2}))
     assert "creep.pct_per_decade" in str(e)
     e = raises(ValueError, calib.Calibration.from_dict, dict(_good(), creep={"pct_per_decade": 3}))
     assert "creep.ref_s" in str(e)

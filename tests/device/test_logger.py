@@ -129,7 +129,7 @@ def _cut_session(d):
     lg.begin_session("bedtime", now_ms=0)
     _run_step(lg, clock, 0, 3)
     lg.step_begin(1, "press", "Yin Tang", "centre", 3000, 5000, 60, clock.now)
-    for i in range(600):
+    for _i in range(600):
         lg.sample(4200, clock.now)
         lg.poll(clock.now)
         clock.advance(5)
@@ -266,7 +266,7 @@ def test_step_stats_accumulate():
     assert st.mean_g() == (2000 * 100 + 4000 * 200 + 6000 * 50 + 8000 * 50) // 400
     # an hour at 5 kg in 5 ms steps: the carry keeps every number a small int, nothing is lost
     st.reset()
-    for i in range(720000):
+    for _i in range(720000):
         st.update(2, 5000, 5)
     assert st.dose() == 5000 * 3600 and st.mean_g() == 5000
 
@@ -274,7 +274,7 @@ def test_step_stats_accumulate():
 def test_sample_poll_stats_do_not_allocate():
     try:
         import micropython
-        micropython.heap_lock
+        lock = micropython.heap_lock
     except (ImportError, AttributeError):
         return  # CPython: nothing to prove
     d = _fresh_dir()
@@ -284,7 +284,7 @@ def test_sample_poll_stats_do_not_allocate():
     st = logger.StepStats()
     lg.sample(100, 0)
     t = 0
-    micropython.heap_lock()
+    lock()
     try:
         for i in range(2000):  # 10 s at 200 Hz: many windows, nibbles per window, no seal due
             f = 3000 + (i * 53) % 900

@@ -8,7 +8,7 @@ import pytest
 
 import test_pull as fx
 from host_tools.archive import Archive
-from host_tools.errors import InputError
+from host_tools.errors import AcuError, InputError
 from host_tools.export import export, safe_path
 from host_tools.pull import pull
 
@@ -17,7 +17,8 @@ from host_tools.pull import pull
 def filled(tmp_path):
     dev = fx.FakeSession(tmp_path / "device")
     fx.record_session(dev.log, 1, wall=1700000000)
-    fx.record_session(dev.log, 2, wall=1700090000, routine="=HYPERLINK(\"http://x\")/../../etc", point="../../x")
+    fx.record_session(dev.log, 2, wall=1700090000, routine="=HYPERLINK(\"http://x\")/../../etc",
+                      point="../../x")
     a = Archive(tmp_path / "a.sqlite")
     pull(dev, a)
     yield a
@@ -69,7 +70,7 @@ def test_symlink_not_followed(filled, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
     os.symlink(victim, out / "steps.csv")
-    with pytest.raises(Exception):
+    with pytest.raises(AcuError):
         export(filled, out, "csv")
     assert victim.read_text() == "keep me"
 

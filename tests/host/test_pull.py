@@ -8,7 +8,7 @@ import pytest
 from host_tools.archive import Archive
 from host_tools.errors import DeviceError, LinkError
 from host_tools.pull import pull
-from acu import logfmt, logger
+from acu import logger
 from mpcompat import FakeClock
 
 
@@ -43,7 +43,7 @@ class FakeSession:
             try:
                 return logger.delete_session(args[0], args[1], self.log)
             except ValueError as e:
-                raise DeviceError("device: %s" % e)
+                raise DeviceError("device: %s" % e) from None
         raise DeviceError("device: no function %s" % func)
 
     def read_file(self, path):

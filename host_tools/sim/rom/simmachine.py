@@ -26,6 +26,8 @@ def _setup(world, part):
     global _world, _part
     _world = world
     _part = part
+    if hasattr(part, "attach_force"):
+        part.attach_force(world.force_g)  # the load cell converts on its own clock: it asks for the force
 
 
 def _pin_id(p):

@@ -1,0 +1,158 @@
+"""The simulated trainer as a user's tools see it: mpremote, ampy, our session, power cuts, the trace."""
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from host_tools.errors import DeviceError
+from host_tools.session import open_session
+from host_tools.sim import control
+
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.integration
+
+
+def mpremote(port, *args, timeout=60):
+    return subprocess.run([str(BIN / "mpremote"), "connect", port, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def wait_for(pred, timeout_s=20.0, what="condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def test_mpremote_resume_exec_interrupts_the_app(deployed_sim):
+    r = mpremote(deployed_sim.port, "resume", "exec", "import acu.app as a; print('iters', a.current.iterations > 0)")
+    assert r.returncode == 0, r.stderr
+    assert "iters True" in r.stdout
+
+
+def test_mpremote_cp_and_ls(deployed_sim, tmp_path):
+    src = tmp_path / "note.txt"
+    src.write_bytes(b"hello flash\n")
+    r = mpremote(deployed_sim.port, "resume", "cp", str(src), ":note.txt", "+", "ls", ":")
+    assert r.returncode == 0, r.stderr
+    assert "note.txt" in r.stdout
+    back = tmp_path / "back.txt"
+    r = mpremote(deployed_sim.port, "resume", "cp", ":note.txt", str(back), "+", "rm", ":note.txt")
+    assert r.returncode == 0, r.stderr
+    assert back.read_bytes() == b"hello flash\n"
+
+
+def test_mpremote_soft_reset_without_resume_reboots_into_raw_repl(deployed_sim):
+    boot = deployed_sim.status()["boot"]
+    r = mpremote(deployed_sim.port, "exec", "import acu.app as a; print('app', a.current)")
+    assert r.returncode == 0, r.stderr
+    assert "app None" in r.stdout  # a board reset into the raw REPL does not run main.py
+    assert deployed_sim.status()["boot"] == boot + 1
+
+
+def test_ampy_ls_get_put(deployed_sim, tmp_path):
+    ampy = str(BIN / "ampy")
+    r = subprocess.run([ampy, "--port", deployed_sim.port, "ls", "/lib/acu"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "/lib/acu/app.mpy" in r.stdout
+    f = tmp_path / "a.txt"
+    f.write_text("from ampy\n")
+    r = subprocess.run([ampy, "--port", deployed_sim.port, "put", str(f), "/ampy.txt"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([ampy, "--port", deployed_sim.port, "get", "/ampy.txt"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.stdout.strip() == "from ampy"
+
+
+def test_session_roundtrip_binary_file_with_control_bytes(deployed_sim):
+    data = bytes(range(256)) * 40 + b"\x04\x03\x01\x02\r\n" * 100
+    with open_session(deployed_sim.port) as s:
+        s.write_file_atomic("/data/blob.bin", data)
+        assert s.read_file("/data/blob.bin") == data
+        assert s.sha256("/data/blob.bin") == hashlib.sha256(data).hexdigest()
+        s.remove("/data/blob.bin")
+        assert not s.exists("/data/blob.bin")
+
+
+def test_failed_check_keeps_the_old_file(deployed_sim):
+    with open_session(deployed_sim.port) as s:
+        s.write_file_atomic("/cfg/probe.json", b'{"v": 1}')
+        with pytest.raises(DeviceError) as e:
+            s.write_file_atomic("/cfg/probe.json", b"not json", check=("acu.api", "validate_calib_file"))
+        assert "device:" in str(e.value)
+        assert s.read_file("/cfg/probe.json") == b'{"v": 1}'
+        assert not s.exists("/cfg/probe.json.tmp")
+        s.remove("/cfg/probe.json")
+
+
+def test_device_error_is_one_line(deployed_sim):
+    with open_session(deployed_sim.port) as s:
+        with pytest.raises(DeviceError) as e:
+            s.exec("raise ValueError('routine x: step 3: band_hi_g 12000 out of range')")
+    assert str(e.value) == "device: routine x: step 3: band_hi_g 12000 out of range"
+
+
+def test_power_cut_reboots_on_the_same_flash(deployed_sim):
+    with open_session(deployed_sim.port) as s:
+        s.write_file_atomic("/cfg/keep.txt", b"survives")
+    boot = deployed_sim.status()["boot"]
+    deployed_sim.power_cut(off_ms=100)
+    wait_for(lambda: deployed_sim.status()["boot"] > boot and deployed_sim.status()["running"], what="reboot")
+    with open_session(deployed_sim.port) as s:
+        assert s.read_file("/cfg/keep.txt") == b"survives"
+        s.remove("/cfg/keep.txt")
+
+
+def test_press_and_release_show_in_the_trace(deployed_sim):
+    sim = deployed_sim
+    boot = sim.status()["boot"]
+    wait_for(lambda: any(r.get("name") == "state" for r in sim.trace(boot)), what="app start")
+    sim.press(4000, ramp_ms=100)
+    wait_for(lambda: any(r.get("name") == "state" and r["value"] == 2 for r in sim.trace(boot)), what="in band")
+    sim.release(ramp_ms=100)
+    wait_for(lambda: [r for r in sim.trace(boot) if r.get("name") == "state"][-1]["value"] == 0, what="no contact")
+    states = [r["value"] for r in sim.trace(boot) if r.get("name") == "state" and r["value"] >= 0]
+    # no contact -> under (rising through the band's lower part) -> in -> ... -> no contact
+    assert 2 in states and states[-1] == 0
+    outs = {r["name"] for r in sim.trace(boot) if r["kind"] == "level"}
+    assert {"motor", "rgb", "led"} <= outs
+
+
+def test_sim_cli_status_and_trace(deployed_sim):
+    from tests.integration.conftest import run_cli
+    r = run_cli("sim", "status")
+    assert deployed_sim.port in r.stdout
+    r = run_cli("sim", "trace")
+    assert "boot" in r.stdout
+
+
+def test_bad_profile_is_one_line_error(deployed_sim, tmp_path):
+    from tests.integration.conftest import run_cli
+    p = tmp_path / "bad.txt"
+    p.write_text("press 4kg for 10s\nramp 2 to 3kg\n")
+    r = run_cli("sim", "profile", str(p), check=False)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "bad.txt:2" in r.stderr
+
+
+def test_a_second_simulator_is_independent(acu_home, deployed_sim, tmp_path):
+    st = control.start("second", flash=str(tmp_path / "f2.img"), seed=7)
+    try:
+        assert st["port"] != deployed_sim.port
+        r = mpremote(st["port"], "resume", "exec", "import os; print(sorted(os.listdir('/')))")
+        assert r.returncode == 0
+        assert "lib" not in r.stdout  # a blank board: nothing deployed there
+    finally:
+        assert control.stop("second")
+    assert os.path.exists(tmp_path / "f2.img")
