@@ -117,9 +117,11 @@ class DeviceSession:
     def restart_app(self):
         """Soft reset from the friendly REPL: the board runs boot.py and main.py again."""
         self.t.exit_raw_repl()
-        time.sleep(0.05)
+        self.t.read_until(1, b">>> ", timeout=2)
         self.t.serial.write(b"\x04")
         self.t.serial.flush()
+        # wait for the reboot to begin: bytes sent to a board while it resets are lost
+        self.t.read_until(1, b"soft reboot\r\n", timeout=5)
 
     # ---- code execution ----------------------------------------------------------------------------
     def exec(self, code: str, timeout: float | None = None) -> str:

@@ -338,4 +338,4 @@ def main():
     except KeyboardInterrupt:
         # a host is taking the REPL (Ctrl-C): close the session cleanly, stop the outputs, hand over
         app.stop()
-        raise
+        print("acu: app stopped (Ctrl-C); REPL")

@@ -63,6 +63,11 @@ def register(sub):
     s.add_argument("--name", default="default")
     s.set_defaults(func=cmd_power_cut)
 
+    s = ss.add_parser("unplug", help="pull the USB cable for a while (the link drops; the board runs on)")
+    s.add_argument("--for", dest="for_", default="2s")
+    s.add_argument("--name", default="default")
+    s.set_defaults(func=lambda a: control.SimControl.find(a.name).unplug(profile.parse_time_ms(a.for_, "--for")) or 0)
+
     s = ss.add_parser("fault", help="simulate a sensor fault: open (unplugged), short, ok")
     s.add_argument("kind", choices=["ok", "open", "short"])
     s.add_argument("--name", default="default")

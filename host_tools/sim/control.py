@@ -175,6 +175,10 @@ class SimControl:
     def power_cut(self, off_ms: int = 200) -> None:
         self._request({"cmd": "power_cut", "off_ms": off_ms})
 
+    def unplug(self, ms: int = 1000) -> None:
+        """Pull the USB cable for ms: bytes in flight are lost, nothing crosses; the board keeps running."""
+        self._request({"cmd": "unplug", "ms": ms})
+
     def trace(self, boot: int | None = None) -> list[dict]:
         out = []
         try:

@@ -35,7 +35,7 @@ SOFT_REBOOT = b"MPY: soft reboot\r\n"
 
 # frame types shared with rom/simhw.py
 RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT = 1, 2, 3
-TX_HELLO, TX_NAME, TX_LEVEL, TX_NOTE, TX_CLOCK, TX_WALL = 10, 11, 12, 13, 14, 15
+TX_HELLO, TX_NAME, TX_LEVEL, TX_NOTE, TX_CLOCK, TX_WALL, TX_RESET = 10, 11, 12, 13, 14, 15, 16
 
 BUTTON_PATTERNS = {  # (delay_ms, level) relative to now
     "short": [(0, 1), (120, 0)],
@@ -118,6 +118,9 @@ class Launcher:
         self.rtc_uptime = 0
         self.last_uptime = 0
         self.off_until = 0.0
+        self.unplugged_until = 0.0
+        self.pending_reset = None  # the firmware asked for a reset (machine.soft_reset/reset, ROM halt)
+        self.linklog = bool(os.environ.get("ACU_SIM_LINKLOG"))  # debugging: every byte, both ways
         self.power_off = False
         self.stopping = False
         self.trace_f = open(self.state_dir / "trace.jsonl", "a", buffering=1)
@@ -195,11 +198,15 @@ class Launcher:
         # reached the process before MicroPython installed its SIGINT handler would kill it instead
         self.fw_ready = False
         self.started_at = time.monotonic()
+        self.pending_reset = None
         self.booting_until = time.monotonic() + 10.0 if mode == "raw" else 0.0
         self.write_trace({"boot": self.boot, "t_ms": 0, "kind": "boot", "mode": mode})
         self.save_state()
 
     def firmware_ended(self, power_cut: bool):
+        if self.linklog:
+            sys.stderr.write("%.3f boot%d ended (power cut %s) rc %s\n" % (
+                time.monotonic(), self.boot, power_cut, self.proc.poll() if self.proc else None))
         if self.fw_fd >= 0:
             try:
                 self.sel.unregister(self.fw_fd)
@@ -222,6 +229,10 @@ class Launcher:
             try:
                 rc = self.proc.wait(timeout=5)
                 hard_reset = rc == 3
+                if self.pending_reset is not None:
+                    rc = self.pending_reset
+                    hard_reset = rc == 3
+                    self.pending_reset = None
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -303,6 +314,9 @@ class Launcher:
             t_ms, uptime = struct.unpack("<II", body)
             self.last_t_ms = t_ms
             self.last_uptime = uptime
+        elif typ == TX_RESET:
+            (kind,) = struct.unpack("<I", body)
+            self.pending_reset = kind
         elif typ == TX_WALL:
             uptime, epoch = struct.unpack("<II", body)
             self.rtc_epoch, self.rtc_uptime = epoch, uptime
@@ -317,7 +331,7 @@ class Launcher:
         cmd = req.get("cmd")
         if cmd == "status":
             return {"ok": True, "port": self.port, "boot": self.boot, "running": self.proc is not None,
-                    "in_raw_repl": self.in_raw, "t_ms": self.last_t_ms, "flash": self.flash,
+                    "in_raw_repl": self.in_raw, "fw_ready": self.fw_ready, "t_ms": self.last_t_ms, "flash": self.flash,
                     "speed": self.args.speed, "baud": self.args.baud, "sensor": self.args.sensor,
                     "seed": self.args.seed}
         if cmd == "profile":
@@ -338,6 +352,13 @@ class Launcher:
             return {"ok": True}
         if cmd == "power_cut":
             self.power_cut(int(req.get("off_ms", 200)))
+            return {"ok": True}
+        if cmd == "unplug":
+            # the USB cable is out: nothing crosses the link either way; a battery keeps the board running
+            self.unplugged_until = time.monotonic() + float(req.get("ms", 1000)) / 1000.0
+            self.to_client.clear()
+            self.to_fw.clear()
+            self.write_trace({"boot": self.boot, "t_ms": self.last_t_ms, "kind": "unplug", "value": req.get("ms")})
             return {"ok": True}
         if cmd == "stop":
             self.stopping = True
@@ -373,9 +394,15 @@ class Launcher:
         os.replace(tmp, self.state_dir / "state.json")
 
     # ---- relay ---------------------------------------------------------------------------------
+    def unplugged(self) -> bool:
+        return time.monotonic() < self.unplugged_until
+
     def on_fw_output(self, data: bytes):
         # keep less than a banner's length of tail, so a banner already seen is never seen twice
         keep = len(RAW_BANNER) - 1
+        if self.linklog:
+            sys.stderr.write("%.3f boot%d board->host %r\n" % (time.monotonic(), self.boot, data))
+            sys.stderr.flush()
         scan = self.fw_tail + data
         if self.wait_raw_banner:
             if not self.raw_sent and b">>> " in scan:
@@ -399,11 +426,17 @@ class Launcher:
                 self.fw_tail = b""
             else:
                 self.fw_tail = scan[-keep:]
+        if self.unplugged():
+            return
         self.to_client += data
         if len(self.to_client) > 1 << 20:  # nobody reading: a USB CDC drops output, so do we
             del self.to_client[: len(self.to_client) - (1 << 16)]
 
     def on_client_input(self, data: bytes):
+        if self.linklog:
+            sys.stderr.write("%.3f boot%d host->board %r\n" % (time.monotonic(), self.boot, data))
+        if self.unplugged():
+            return
         if b"\x02" in data:
             self.in_raw = False
         if self.proc is None or self.wait_raw_banner or not self.fw_ready:
@@ -482,6 +515,12 @@ class Launcher:
                 elif what == "ctl":
                     conn, _ = self.ctl.accept()
                     self.serve_ctl(conn)
+            if self.proc is not None and self.pending_reset is not None and self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)  # the reset line: the process ends now
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
             if self.proc is not None and self.proc.poll() is not None:
                 # drain what it printed last, then reboot
                 try:

@@ -19,6 +19,7 @@ class _FlashImage:
 
     def __init__(self, path, nblocks):
         self.n = nblocks
+        self.blank = None
         try:
             self.f = open(path, "r+b")
         except OSError:
@@ -42,6 +43,15 @@ class _FlashImage:
             return self.n
         if op == 5:
             return _BS
+        if op == 6:
+            # erase, as NOR flash does: littlefs relies on an erased block reading 0xFF, or stale
+            # commits left in a re-used block can come back to life after a torn write
+            if self.blank is None:
+                self.blank = b"\xff" * _BS
+            self.f.seek(arg * _BS)
+            self.f.write(self.blank)
+            self.f.flush()
+            return 0
         return 0
 
 
@@ -83,11 +93,18 @@ def _run(path):
 
 try:
     _mode = _rom_boot()
-except BaseException as e:  # never fall through to a REPL on the host's filesystem
+except BaseException as e:
+    # Never fall through to a REPL on the host's filesystem (sys.exit does not end `micropython -i`):
+    # drop the host's filesystem, tell the launcher, and halt like a board whose ROM failed.
     sys.print_exception(e)
     print("simulated board: ROM boot failed; halting")
-    sys.exit(7)
+    try:
+        vfs.umount("/")
+    except OSError:
+        pass
+    simhw.halt(7)
 del _rom_boot
+simhw.world.hello()  # the board is up: the launcher may now pass the host's bytes (Ctrl-C included)
 _run("boot.py")
 if _mode == "normal":
     _run("main.py")

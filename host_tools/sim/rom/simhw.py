@@ -34,6 +34,7 @@ TX_LEVEL = const(12)    # t_ms u32, id u8, value i32
 TX_NOTE = const(13)     # t_ms u32, id u8, value i32
 TX_CLOCK = const(14)    # t_ms u32, uptime_s u32 (once per virtual second)
 TX_WALL = const(15)     # uptime_s u32, epoch u32 (the firmware set its clock)
+TX_RESET = const(16)    # u32 kind: 0 soft reset, 3 hard reset, 7 halted (ROM failure)
 
 
 def _diff(a, b):
@@ -106,7 +107,6 @@ class World:
             self.sock = s
             self.poller = select.poll()
             self.poller.register(s, select.POLLIN)
-            self._send_hello()
 
     # ---- clock -------------------------------------------------------------------------------
     def ticks_ms(self):
@@ -219,9 +219,21 @@ class World:
             struct.pack_into("<HBII", self.tx11, 0, 9, TX_CLOCK, self.v, self.uptime_s)
             self._write(self.tx11)
 
-    def _send_hello(self):
-        struct.pack_into("<HBI", self.tx7, 0, 5, TX_HELLO, self.v)
-        self._write(self.tx7)
+    def hello(self):
+        """The board has booted its ROM: the launcher starts passing the host's bytes to it."""
+        if self.sock is not None:
+            struct.pack_into("<HBI", self.tx7, 0, 5, TX_HELLO, self.v)
+            self._write(self.tx7)
+
+    def reset(self, kind):
+        """Ask the launcher to reset the board (it ends this process and boots a new one). `sys.exit` cannot
+        do it: under `micropython -i` it falls back to the REPL."""
+        if self.sock is not None:
+            self.sock.setblocking(True)
+            struct.pack_into("<HBI", self.tx7, 0, 5, TX_RESET, kind)
+            self.sock.write(self.tx7)
+        while True:
+            time.sleep_ms(100)
 
     def _write(self, frame):
         try:
@@ -294,6 +306,14 @@ class World:
             self.btn_i = 0
         elif typ == RX_SENSOR_FAULT:
             self.sensor_fault = struct.unpack_from("<i", buf, off)[0]
+
+
+def halt(code):
+    """Stop the board for good (ROM failure): the launcher records it and stops the simulator."""
+    if world is not None:
+        world.reset(code)
+    while True:
+        time.sleep_ms(1000)
 
 
 def _env_int(name, default):

@@ -289,13 +289,13 @@ def reset_cause():
 
 
 def soft_reset():
-    # The launcher treats the process ending as a soft reset and boots the firmware again.
-    sys.exit(0)
+    # The launcher ends this process and boots the firmware again (raw REPL mode is kept, as on a board).
+    _world.reset(0)
 
 
 def reset():
-    # exit status 3 tells the launcher "hard reset": boot normally even from the raw REPL
-    sys.exit(3)
+    # a hard reset boots normally even from the raw REPL
+    _world.reset(3)
 
 
 def deepsleep(ms=0):
