@@ -628,30 +628,50 @@ class SimRig:
 
 
 class DeviceRig:
-    """The simulator through its control link and a device session (real time)."""
+    """The simulator's hand through its control link, the part read through a device session.
+
+    Waits run on the device's (virtual) clock, not the host's: at --speed 60 a 2 s settle is 2 s for the
+    part (its creep and hysteresis depend on it) and 33 ms for the host. The simulated board picks up a
+    new press only when it polls its link (a sleep), so every press and wait starts with sleep_ms(0):
+    the ramp then starts on the device's clock at a known moment."""
+
+    _TICKS_PERIOD = 1 << 30  # acu.ticks: ticks_ms wraps here
 
     def __init__(self, session, sim, kind: str):
         self.s = session
         self.sim = sim
         self.kind = kind
-        self._t0 = time.monotonic()
+        try:
+            self._speed = float(sim.status().get("speed") or 0.0)
+        except Exception:  # an old launcher: assume real time (only the exec timeouts depend on it)
+            self._speed = 1.0
+        self._t0 = self._ticks()
+
+    def _ticks(self) -> int:
+        return int(self.s.hw_call("hw.clock.ticks_ms()"))
+
+    def _device_sleep(self, ms: int):
+        ms = max(0, int(ms))
+        real_s = ms / 1000.0 / self._speed if self._speed > 0 else 0.0
+        self.s.exec("import acu.api as _a\n_c = _a.hw().clock\n_c.sleep_ms(0)\n_c.sleep_ms(%d)\n" % ms,
+                    timeout=10.0 + 1.5 * real_s)
 
     def wait_ms(self, ms: int):
-        time.sleep(ms / 1000.0)
+        self._device_sleep(ms)
 
     def press(self, force_g: float, ramp_ms: int = 150):
         self.sim.press(int(force_g), ramp_ms=ramp_ms)
-        time.sleep(ramp_ms / 1000.0)
+        self._device_sleep(ramp_ms)
 
     def release(self):
-        self.sim.release()
-        time.sleep(0.1)
+        self.sim.release(ramp_ms=100)
+        self._device_sleep(100)
 
     def read_raw(self) -> int:
         return int(self.s.hw_call("hw.sensor.read_raw()"))
 
     def now_s(self) -> float:
-        return time.monotonic() - self._t0
+        return ((self._ticks() - self._t0) % self._TICKS_PERIOD) / 1000.0
 
 
 def _avg_reads(rig, n: int, gap_ms: int) -> float:
@@ -703,7 +723,8 @@ def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int =
             if t >= next_t:
                 creep.append((round(t, 3), float(rig.read_raw())))
                 next_t = max(next_t * 1.25, t + 0.25)
-            rig.wait_ms(50)
+            # straight to the next sample (a device rig pays a round trip per wait)
+            rig.wait_ms(max(50, min(int((next_t - t) * 1000), int((creep_hold_s - t) * 1000) + 1)))
         rig.release()
     ref_s = (settle_ms + reads * read_gap_ms / 2) / 1000.0
     return Points(sensor=kind, zero_raw=int(round(zero)), points=pts,

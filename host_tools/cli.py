@@ -12,7 +12,7 @@ from host_tools.errors import AcuError
 # one module per command family, each with register(subparsers)
 COMMAND_MODULES = [
     "sim", "deploy", "status", "routine", "calibrate", "check", "monitor",
-    "sync", "pull", "sessions", "export", "report",
+    "sync", "pull", "sessions", "export", "report", "doctor",
 ]
 
 

@@ -37,7 +37,53 @@ def _acu_hashes(paths):
         except OSError:
             pass
     return out
+def _acu_tree(root):
+    out = []
+    def walk(p):
+        try:
+            entries = list(os.ilistdir(p))
+        except OSError:
+            return
+        for e in entries:
+            full = p.rstrip('/') + '/' + e[0]
+            if e[1] == 0x4000:
+                walk(full)
+            else:
+                out.append(full)
+    walk(root)
+    return out
 """
+
+
+def fresh_raw_repl(session) -> bool:
+    """Soft-reset the board into the raw REPL, where main.py does not run: the app's objects (and, after a
+    --source deploy, the heap fragmented by compiling modules on the board) are gone, and nothing of the
+    old firmware is imported, so deploying never depends on it working. False if the session cannot."""
+    t = getattr(session, "t", None)
+    if t is None or not hasattr(t, "enter_raw_repl"):
+        return False
+    from mpremote.transport import TransportError
+
+    try:
+        t.enter_raw_repl(soft_reset=True, timeout_overall=getattr(session, "timeout_s", 10))
+    except TransportError as e:
+        raise AcuError("the board did not come back after a soft reset (%s): see docs/troubleshooting.md" % e
+                       ) from None
+    return True
+
+
+def parse_source(spec: str | bool | None) -> set[str] | bool:
+    """--source: True/'all' = every module as .py; 'app,runner' = those modules as .py, the rest .mpy."""
+    if spec in (None, False, ""):
+        return False
+    if spec is True or spec == "all":
+        return True
+    names = {n.strip().removesuffix(".py") for n in str(spec).split(",") if n.strip()}
+    known = {p.stem for p in (paths.DEVICE_DIR / "acu").glob("*.py")} | set(boards()) | {"__init__"}
+    bad = sorted(names - known)
+    if bad:
+        raise InputError("--source: unknown module(s) %s (known: %s)" % (", ".join(bad), ", ".join(sorted(known))))
+    return names
 
 
 def boards() -> list[str]:
@@ -80,8 +126,9 @@ def compile_mpy(src: Path, cache: Path) -> bytes:
     return out.read_bytes()
 
 
-def plan(board: str, source: bool) -> dict[str, bytes]:
-    """Device path -> content for everything the firmware needs on the flash."""
+def plan(board: str, source: bool | set[str]) -> dict[str, bytes]:
+    """Device path -> content for everything the firmware needs on the flash.
+    source: False (all .mpy), True (all .py) or a set of module names to copy as .py."""
     if board not in boards():
         raise InputError("unknown board %r (known: %s)" % (board, ", ".join(boards())))
     cache = paths.REPO / "build" / "mpy-cache"
@@ -91,7 +138,7 @@ def plan(board: str, source: bool) -> dict[str, bytes]:
     }
 
     def add_module(src: Path, dest_dir: str):
-        if source:
+        if source is True or (isinstance(source, set) and src.stem in source):
             files["%s/%s.py" % (dest_dir, src.stem)] = src.read_bytes()
         else:
             files["%s/%s.mpy" % (dest_dir, src.stem)] = compile_mpy(src, cache)
@@ -103,18 +150,21 @@ def plan(board: str, source: bool) -> dict[str, bytes]:
     return files
 
 
-def deploy(session, board: str = "sim", source: bool = False, progress=print, install_library: bool = True,
-           confirm: bool = True) -> dict:
+def deploy(session, board: str = "sim", source: bool | set[str] = False, progress=print,
+           install_library: bool = True, confirm: bool = True) -> dict:
+    fresh_raw_repl(session)
     ver = session.exec("import sys\nprint(sys.implementation._mpy if hasattr(sys.implementation, '_mpy') else 0)\n"
                        "print('.'.join(str(x) for x in sys.implementation.version[:3]))\n").split()
     board_mpy, mp_version = int(ver[0]), ver[1]
-    if not source:
+    if source is not True:
         have = board_abi(board_mpy)
         want = mpy_cross_abi()
         if have[0] != want[0]:
-            raise AcuError("the board runs MicroPython %s (.mpy v%d.%d) but mpy-cross emits .mpy v%d.%d: flash the "
-                           "MicroPython version in docs/versions.md, or deploy with --source"
-                           % (mp_version, have[0], have[1], want[0], want[1]))
+            from host_tools.versions import micropython_series
+
+            raise AcuError("the board runs MicroPython %s (.mpy v%d.%d) but mpy-cross emits .mpy v%d.%d: flash "
+                           "MicroPython %s (make flash, docs/versions.md), or deploy with --source"
+                           % (mp_version, have[0], have[1], want[0], want[1], micropython_series()))
     files = plan(board, source)
     session.exec(HASHES_CODE)
     on_device = json.loads(session.exec("print(json.dumps(_acu_hashes(%r)))\n" % sorted(files)).strip().splitlines()[-1])
@@ -123,13 +173,13 @@ def deploy(session, board: str = "sim", source: bool = False, progress=print, in
         progress("  copy %s (%d bytes)" % (p, len(files[p])))
         session.write_file_atomic(p, files[p])
     # stale copies: the other flavour (.py/.mpy) of a module shadows or confuses imports
-    tree = session.call("acu.api", "ls_tree", "/lib")
-    stale = [p for p, _ in tree if (p.startswith("/lib/acu/") or p.startswith("/lib/boards/")) and p not in files]
+    tree = json.loads(session.exec("print(json.dumps(_acu_tree('/lib')))\n").strip().splitlines()[-1])
+    stale = [p for p in tree if (p.startswith("/lib/acu/") or p.startswith("/lib/boards/")) and p not in files]
     for p in stale:
         progress("  remove stale %s" % p)
         session.remove(p)
     version = {"firmware": __version__, "board": board, "micropython": mp_version,
-               "format": "source" if source else "mpy", "deployed": int(time.time()),
+               "format": "source" if source is True else ("mixed" if source else "mpy"), "deployed": int(time.time()),
                "files": {p: hashlib.sha256(d).hexdigest() for p, d in files.items()}}
     session.write_file_atomic("/cfg/board.json", json.dumps({"board": board}).encode())
     session.write_file_atomic("/cfg/version.json", json.dumps(version, indent=1).encode())

@@ -35,6 +35,16 @@ def usb_boards() -> list[dict]:
     return found
 
 
+def all_ports(comports=None) -> list[dict]:
+    """Every serial port, each with its USB chip's name when it is one an ESP32 board uses (else None)."""
+    listing = comports() if comports else serial.tools.list_ports.comports()
+    out = []
+    for p in sorted(listing, key=lambda p: p.device):
+        out.append({"port": p.device, "chip": chip_name(p.vid, p.pid), "vid": p.vid, "pid": p.pid,
+                    "serial": p.serial_number, "desc": p.description})
+    return out
+
+
 def running_simulator_port(name: str = "default") -> str | None:
     from host_tools.sim import control
 

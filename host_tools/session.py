@@ -93,7 +93,8 @@ class DeviceSession:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        self.close(restart=self._restart and exc_type is None)
+        # the app runs again even after a refused command: a device is never left stopped by an error
+        self.close(restart=self._restart)
         return False
 
     def keep_repl(self):

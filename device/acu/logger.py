@@ -35,6 +35,8 @@ _END_REC_LEN = const(21)    # a framed session end record (9 + 12 payload bytes)
 
 SUFFIX = ".acl"
 DEFAULT_ROOT = "/log"
+COUNTER_NAME = "next"  # /log/next: the next session number, so numbers are never reused after the host
+                       # deletes every pulled file (a reused number would look like a duplicate or a gap)
 
 _STEP_STATUS = {"done": logfmt.STEP_DONE, "skipped": logfmt.STEP_SKIPPED, "aborted": logfmt.STEP_ABORTED,
                 "cut_short": logfmt.STEP_CUT_SHORT}
@@ -141,6 +143,25 @@ def _session_names(root):
     out = [n for n in names if _is_session_name(n)]
     out.sort()
     return out
+
+
+def _read_counter(root):
+    try:
+        with open(_join(root, COUNTER_NAME)) as f:
+            return int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _write_counter(root, value):
+    """Atomic (tmp + rename): a power cut leaves the old or the new number, never an empty file."""
+    path = _join(root, COUNTER_NAME)
+    try:
+        with open(path + ".tmp", "w") as f:
+            f.write(str(value))
+        os.rename(path + ".tmp", path)
+    except OSError:
+        pass  # flash full: the file names still give a lower bound
 
 
 def _free_bytes_statvfs(root):
@@ -451,7 +472,7 @@ class Logger:
             v = int(n[:6])
             if v > last:
                 last = v
-        return max(last + 1, self._next_hint, self.session_no + 1)
+        return max(last + 1, self._next_hint, self.session_no + 1, _read_counter(self.root))
 
     def begin_session(self, routine="", routine_hash="", band_lo_g=3000, band_hi_g=5000, calib_id=None,
                       now_ms=None, session_no=None):
@@ -488,6 +509,7 @@ class Logger:
             self.write_errors += 1
             self.path = None
             return -1
+        _write_counter(self.root, no + 1)
         self.active = True
         self._append(logfmt.T_SESSION, payload)
         if self.flash_low:

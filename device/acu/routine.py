@@ -1,19 +1,15 @@
-# Routine files (docs/routines.md): the one validator and loader, used by the device and by the host.
-# parse() turns a routine JSON dict into compact Step objects the runner reads in its hot loop, and
-# refuses anything the device cannot run with a one-line ValueError naming the routine, step and field:
-#   ValueError("routine bedtime: step 3: band_hi_g 12000 out of range 500..10000")
-# Allocation happens only here, at load time; the runner then reads plain int attributes.
-import json
-import os
-
+# Routine files (docs/routines.md): the compiled form the device runs (Step, Routine, the codes) and
+# read_selected() for the app at boot. The one validator and loader (parse, loads, read, check_file,
+# list_routines, to_dict...) is acu.routine_parse, used by the device and by the host: it is loaded only
+# while a routine is read and dropped after (its code never sits in the running app's heap). Its names
+# are reachable here too (routine.parse, routine.BAND_MAX_G...): __getattr__ at the end forwards them.
+# parse() refuses anything the device cannot run with a one-line ValueError naming the routine, step and
+# field: ValueError("routine bedtime: step 3: band_hi_g 12000 out of range 500..10000").
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):
         return x
-
-FORMAT = "acu-routine"
-VERSION = const(1)
 
 STEP_PRESS = const(0)
 STEP_REST = const(1)
@@ -29,39 +25,12 @@ SIDE_NAMES = ("centre", "left", "right", "both")
 
 COUNT_CLOCK = const(0)   # the step lasts duration_s of clock time (once contact is first made)
 COUNT_DOSE = const(1)    # the step lasts until duration_s of time held inside the band
-COUNT_NAMES = ("clock", "dose")
 
-# Sanity limits: the research protocols use 3-5 kg for 1-5 min per point; a mat session is 15-40 min.
-BAND_MIN_G = const(500)
-BAND_MAX_G = const(10000)
 DEFAULT_LO_G = const(3000)
 DEFAULT_HI_G = const(5000)
-STEP_MIN_S = const(1)
-STEP_MAX_S = const(3600)
-TOTAL_MAX_S = const(7200)
-MAX_STEPS = const(40)
-MAX_FILE_BYTES = const(16384)
-NAME_MAX = const(32)
-TITLE_MAX = const(80)
-TEXT_MAX = const(600)
-POINT_MAX = const(24)
-WEEKLY_MIN = const(1)
-WEEKLY_MAX = const(21)
-DEFAULT_WEEKLY = const(5)
-BREATH_PHASE_MAX_S = const(20)
-DEFAULT_PATTERN = "4-7-8"
 
 ROOT = "/routines"
 SELECTED_PATH = "/cfg/selected"
-DEFAULT_NAME = "bedtime"
-
-_TOP_KEYS = ("format", "version", "name", "title", "description", "weekly_goal", "steps")
-_KEYS = (
-    ("type", "point", "side", "duration_s", "band_lo_g", "band_hi_g", "count", "max_s", "note"),
-    ("type", "duration_s", "note"),
-    ("type", "duration_s", "pattern", "note"),
-    ("type", "duration_s", "min_s", "label", "note"),
-)
 
 
 class Step:
@@ -105,295 +74,25 @@ class Routine:
         self.max_total_ms = longest   # dose steps at their max_s
 
 
-def valid_name(name):
-    """Slug: 1..32 of a-z 0-9 -, starting with a letter or digit (it becomes a file name)."""
-    if not isinstance(name, str) or not 0 < len(name) <= NAME_MAX or name[0] == "-":
-        return False
-    for c in name:
-        if not ("a" <= c <= "z" or "0" <= c <= "9" or c == "-"):
-            return False
-    return True
-
-
-def _fail(where, step_no, msg):
-    if step_no:
-        raise ValueError("routine %s: step %d: %s" % (where, step_no, msg))
-    raise ValueError("routine %s: %s" % (where, msg))
-
-
-def _int(d, key, lo, hi, default, where, step_no):
-    v = d.get(key, default)
-    if v is None:
-        _fail(where, step_no, "missing field " + key)
-    if type(v) is not int:
-        _fail(where, step_no, "%s must be an integer, not %s" % (key, _show(v)))
-    if v < lo or v > hi:
-        _fail(where, step_no, "%s %d out of range %d..%d" % (key, v, lo, hi))
-    return v
-
-
-def _text(d, key, maxlen, required, where, step_no):
-    v = d.get(key)
-    if v is None:
-        if required:
-            _fail(where, step_no, "missing field " + key)
-        return None
-    if not isinstance(v, str):
-        _fail(where, step_no, "%s must be a string, not %s" % (key, _show(v)))
-    if len(v) > maxlen:
-        _fail(where, step_no, "%s longer than %d characters" % (key, maxlen))
-    return v
-
-
-def _choice(d, key, names, default, where, step_no):
-    v = d.get(key, default)
-    if v is None:
-        _fail(where, step_no, "missing field " + key)
-    for i in range(len(names)):
-        if v == names[i]:
-            return i
-    _fail(where, step_no, "%s %s not one of %s" % (key, _show(v), "|".join(names)))
-
-
-def _show(v):
-    s = repr(v)
-    return s if len(s) <= 24 else s[:21] + "..."
-
-
-def _pattern(text, where, step_no):
-    parts = text.split("-")
-    if not 2 <= len(parts) <= 4:
-        _fail(where, step_no, "pattern %s must be 2 to 4 phases like 4-7-8" % _show(text))
-    out = []
-    for p in parts:
-        if not p.isdigit() or not 1 <= int(p) <= BREATH_PHASE_MAX_S:
-            _fail(where, step_no, "pattern %s: each phase 1..%d s" % (_show(text), BREATH_PHASE_MAX_S))
-        out.append(int(p) * 1000)
-    return tuple(out)
-
-
-def _step(d, index, where):
-    n = index + 1
-    if not isinstance(d, dict):
-        _fail(where, n, "must be an object, not %s" % _show(d))
-    kind = _choice(d, "type", TYPE_NAMES, None, where, n)
-    allowed = _KEYS[kind]
-    for k in d:
-        if k not in allowed:
-            _fail(where, n, "unknown field %s for a %s step" % (_show(k), TYPE_NAMES[kind]))
-    st = Step(index, kind)
-    dur_s = _int(d, "duration_s", STEP_MIN_S, STEP_MAX_S, None, where, n)
-    st.duration_ms = dur_s * 1000
-    st.note = _text(d, "note", TEXT_MAX, False, where, n)
-    if kind == STEP_PRESS:
-        st.point = _text(d, "point", POINT_MAX, True, where, n)
-        if not st.point:
-            _fail(where, n, "point is empty")
-        st.side = _choice(d, "side", SIDE_NAMES, None, where, n)
-        st.band_lo_g = _int(d, "band_lo_g", BAND_MIN_G, BAND_MAX_G, DEFAULT_LO_G, where, n)
-        st.band_hi_g = _int(d, "band_hi_g", BAND_MIN_G, BAND_MAX_G, DEFAULT_HI_G, where, n)
-        if st.band_lo_g >= st.band_hi_g:
-            _fail(where, n, "band_lo_g %d must be below band_hi_g %d" % (st.band_lo_g, st.band_hi_g))
-        st.count = _choice(d, "count", COUNT_NAMES, "clock", where, n)
-        if "max_s" in d:
-            if st.count != COUNT_DOSE:
-                _fail(where, n, "max_s is only for count dose")
-            st.max_ms = _int(d, "max_s", dur_s, STEP_MAX_S, None, where, n) * 1000
-    elif kind == STEP_BREATHE:
-        st.pattern_ms = _pattern(_text(d, "pattern", 11, False, where, n) or DEFAULT_PATTERN, where, n)
-    elif kind == STEP_TIMED:
-        st.label = _text(d, "label", TITLE_MAX, False, where, n)
-        st.min_ms = _int(d, "min_s", 0, dur_s, 0, where, n) * 1000
-    return st
-
-
-def parse(d, where=None, digest=None):
-    """Validate a routine dict (from JSON) and compile it. where: the name used in errors."""
-    if not isinstance(d, dict):
-        _fail(where or "?", 0, "must be a JSON object")
-    name = d.get("name")
-    if where is None:
-        where = name if valid_name(name) else "?"
-    if d.get("format") != FORMAT:
-        _fail(where, 0, "format must be %s, not %s" % (FORMAT, _show(d.get("format"))))
-    ver = d.get("version")
-    if type(ver) is not int:
-        _fail(where, 0, "version must be an integer, not %s" % _show(ver))
-    if ver != VERSION:
-        _fail(where, 0, "version %d not supported (this firmware reads version %d)" % (ver, VERSION))
-    for k in d:
-        if k not in _TOP_KEYS:
-            _fail(where, 0, "unknown field %s" % _show(k))
-    if name is None:
-        _fail(where, 0, "missing field name")
-    if not valid_name(name):
-        _fail(where, 0, "name %s must be 1..%d of a-z 0-9 -" % (_show(name), NAME_MAX))
-    title = _text(d, "title", TITLE_MAX, False, where, 0) or name
-    desc = _text(d, "description", TEXT_MAX, False, where, 0) or ""
-    weekly = _int(d, "weekly_goal", WEEKLY_MIN, WEEKLY_MAX, DEFAULT_WEEKLY, where, 0)
-    raw = d.get("steps")
-    if raw is None:
-        _fail(where, 0, "missing field steps")
-    if not isinstance(raw, list):
-        _fail(where, 0, "steps must be a list, not %s" % _show(raw))
-    if not 1 <= len(raw) <= MAX_STEPS:
-        _fail(where, 0, "steps: %d steps, allowed 1..%d" % (len(raw), MAX_STEPS))
-    steps = []
-    for i in range(len(raw)):
-        steps.append(_step(raw[i], i, where))
-    r = Routine(name, title, desc, weekly, tuple(steps), digest)
-    if r.max_total_ms > TOTAL_MAX_S * 1000:
-        _fail(where, 0, "total %d s over the limit of %d s" % (r.max_total_ms // 1000, TOTAL_MAX_S))
-    return r
-
-
-def _digest(data):
-    try:
-        import hashlib
-        import binascii
-        return binascii.hexlify(hashlib.sha256(data).digest()).decode()
-    except ImportError:  # a port without hashlib: the routine still loads
-        return None
-
-
-def loads(data, where=None):
-    """Parse routine file bytes (size-checked, JSON) into a Routine."""
-    if isinstance(data, str):
-        data = data.encode()
-    if len(data) > MAX_FILE_BYTES:
-        _fail(where or "?", 0, "file is %d bytes, limit %d" % (len(data), MAX_FILE_BYTES))
-    try:
-        d = json.loads(data)
-    except Exception:  # ValueError; deep nesting gives RecursionError/RuntimeError; bad UTF-8
-        d = _fail(where or "?", 0, "not valid JSON")
-    return parse(d, where, _digest(data))
-
-
-def to_dict(r):
-    """The normalized JSON form of a Routine (defaults filled in)."""
-    steps = []
-    for s in r.steps:
-        d = {"type": TYPE_NAMES[s.kind], "duration_s": s.duration_ms // 1000}
-        if s.kind == STEP_PRESS:
-            d["point"] = s.point
-            d["side"] = SIDE_NAMES[s.side]
-            d["band_lo_g"] = s.band_lo_g
-            d["band_hi_g"] = s.band_hi_g
-            d["count"] = COUNT_NAMES[s.count]
-            if s.max_ms:
-                d["max_s"] = s.max_ms // 1000
-        elif s.kind == STEP_BREATHE:
-            d["pattern"] = "-".join([str(p // 1000) for p in s.pattern_ms])
-        elif s.kind == STEP_TIMED:
-            d["min_s"] = s.min_ms // 1000
-            if s.label is not None:
-                d["label"] = s.label
-        if s.note is not None:
-            d["note"] = s.note
-        steps.append(d)
-    return {"format": FORMAT, "version": VERSION, "name": r.name, "title": r.title,
-            "description": r.description, "weekly_goal": r.weekly_goal, "steps": steps}
-
-
-# ---- files on the device (the host calls these through the raw REPL; results are JSON-able) ----
-
-def path_for(name, root=ROOT):
-    if not valid_name(name):
-        raise ValueError("routine name %s must be 1..%d of a-z 0-9 -" % (_show(name), NAME_MAX))
-    return root + "/" + name + ".json"
-
-
-def read_file(path, where):
-    try:
-        size = os.stat(path)[6]
-    except OSError:
-        raise ValueError("routine %s: no file %s" % (where, path)) from None
-    if size > MAX_FILE_BYTES:
-        _fail(where, 0, "file is %d bytes, limit %d" % (size, MAX_FILE_BYTES))
-    with open(path, "rb") as f:
-        data = f.read()
-    return loads(data, where)
-
-
-def read(name, root=ROOT):
-    """The compiled Routine stored on the device under name (ValueError if missing or bad)."""
-    r = read_file(path_for(name, root), name)
-    if r.name != name:
-        _fail(name, 0, "file says name %s" % _show(r.name))
-    return r
-
-
-def load(name, root=ROOT):
-    """Host call: the stored routine, normalized, plus its digest."""
-    r = read(name, root)
-    d = to_dict(r)
-    return {"routine": d, "digest": r.digest, "total_s": r.total_ms // 1000}
-
-
-def check_file(path):
-    """Called by the host's atomic upload on the .tmp file before the rename: raises ValueError
-    when this firmware cannot run it, or when its name does not match the file it will become."""
-    base = path.split("/")[-1]
-    if base.endswith(".tmp"):
-        base = base[:-4]
-    want = base[:-5] if base.endswith(".json") else base
-    r = read_file(path, want if valid_name(want) else "?")
-    if r.name != want:
-        _fail(want, 0, "name %s does not match the file name %s.json" % (_show(r.name), want))
-    return {"name": r.name, "steps": len(r.steps), "total_s": r.total_ms // 1000, "digest": r.digest}
-
-
-def list_routines(root=ROOT):
-    """Host call: [{name, title, size, steps, total_s, error}] for every /routines/*.json."""
-    try:
-        names = sorted(os.listdir(root))
-    except OSError:
-        return []
-    out = []
-    for fn in names:
-        if not fn.endswith(".json"):
-            continue
-        name = fn[:-5]
-        item = {"name": name, "title": None, "size": 0, "steps": 0, "total_s": 0, "error": None}
-        try:
-            item["size"] = os.stat(root + "/" + fn)[6]
-            r = read(name, root)
-            item["title"] = r.title
-            item["steps"] = len(r.steps)
-            item["total_s"] = r.total_ms // 1000
-        except (ValueError, OSError) as e:
-            item["error"] = str(e)
-        out.append(item)
-    return out
-
-
-def selected(path=SELECTED_PATH):
-    """Host call: the selected routine's name, or None when unset or not a valid name."""
-    try:
-        with open(path) as f:
-            name = f.read(NAME_MAX + 8).strip()
-    except OSError:
-        return None
-    return name if valid_name(name) else None
-
-
 def read_selected(root=ROOT, path=SELECTED_PATH):
     """For the app at boot: the selected routine; if it is missing or bad, bedtime, else the first
-    routine that loads, else None. Never raises for a bad file (the app must still start)."""
-    first = selected(path)
-    tried = []
-    for name in (first, DEFAULT_NAME):
-        if name is None or name in tried:
-            continue
-        tried.append(name)
-        try:
-            return read(name, root)
-        except (ValueError, OSError):
-            pass
-    for item in list_routines(root):
-        if item["error"] is None and item["name"] not in tried:
-            try:
-                return read(item["name"], root)
-            except (ValueError, OSError):
-                pass
-    return None
+    routine that loads, else None. Never raises for a bad file (the app must still start).
+    The parser is loaded for this call only, unless something else already holds it."""
+    import sys
+    had = "acu.routine_parse" in sys.modules
+    from acu import routine_parse
+    try:
+        return routine_parse.read_selected(root, path)
+    finally:
+        if not had:
+            import acu
+            acu.forget("routine_parse")
+
+
+def __getattr__(name):
+    # the validator/loader and its limits (host calls, tests): acu.routine_parse on demand
+    from acu import routine_parse
+    try:
+        return getattr(routine_parse, name)
+    except AttributeError:
+        raise AttributeError(name) from None

@@ -191,7 +191,7 @@ def handler(args) -> int:
                                   write=not args.dry_run, confirm=confirm, out=out)
         elif args.auto:
             from host_tools.sim.control import SimControl
-            sim = SimControl.find()
+            sim = SimControl.for_port(s.port)
             calibrate_auto(s, sim, method=args.method, creep_hold_s=0.0 if args.no_creep else args.creep_hold,
                            write=not args.dry_run, confirm=confirm, out=out, save_points=args.save_points)
         else:

@@ -64,7 +64,7 @@ def handler(args) -> int:
         if not args.manual:
             try:
                 from host_tools.sim.control import SimControl
-                sim = SimControl.find()
+                sim = SimControl.for_port(s.port)
             except Exception:   # no simulator running: a person applies the load
                 sim = None
                 if args.auto:

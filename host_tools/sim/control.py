@@ -124,6 +124,14 @@ class SimControl:
             raise AcuError("no simulator %r is running (start one with 'acutrainer sim start')" % name)
         return cls(st)
 
+    @classmethod
+    def for_port(cls, port: str) -> "SimControl":
+        """The simulator serving this port (a command connected to it wants its hand too)."""
+        name = running_port_names().get(port)
+        if name is None:
+            raise AcuError("%s is not a simulator: --auto needs one (acutrainer sim start)" % port)
+        return cls.find(name)
+
     @property
     def port(self) -> str:
         return self.state["port"]

@@ -481,6 +481,8 @@ class Launcher:
                     if d:
                         self.on_client_input(d)
                 elif what == "fw":
+                    if key.fileobj != self.fw_fd:
+                        continue  # this firmware ended earlier in the same batch (a power cut from ctl)
                     try:
                         d = os.read(self.fw_fd, 65536)
                     except BlockingIOError:
@@ -501,6 +503,8 @@ class Launcher:
                     self.link.setblocking(False)
                     self.sel.register(conn, selectors.EVENT_READ, "link")
                 elif what == "link":
+                    if self.link is None or key.fileobj is not self.link:
+                        continue  # closed earlier in this batch (a power cut ends the firmware's link)
                     try:
                         d = self.link.recv(65536)
                     except (BlockingIOError, OSError):

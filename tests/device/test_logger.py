@@ -153,7 +153,7 @@ def test_recover_closes_cut_short_session_at_every_torn_offset():
         acts = lg.recover()
         assert len(acts) == 1, cut
         if cut < ends[0]:   # torn inside the session header: nothing was recorded, the file goes
-            assert "removed" in acts[0]["action"] and os.listdir(d) == []
+            assert "removed" in acts[0]["action"] and logger._session_names(d) == []
             continue
         dec = logfmt.decode_session(_read(path))
         assert dec["problems"] == [], (cut, dec["problems"])
@@ -249,6 +249,22 @@ def test_host_calls_list_delete_info():
     # numbers keep growing after a delete (never reused while the logger lives)
     lg.end_session("completed", 30)
     assert lg.next_session_no() == 3
+
+
+def test_numbers_not_reused_after_every_file_is_deleted():
+    # a pull --delete empties /log; a new boot (a new Logger) must not start again at 1
+    d = _fresh_dir()
+    lg = _logger(d, FakeClock(0))
+    lg.begin_session("r", now_ms=0)
+    lg.end_session("completed", 10)
+    for x in logger.list_sessions(d):
+        logger.delete_session(x["name"], x["sha256"], d)
+    lg2 = _logger(d, FakeClock(0))
+    assert lg2.recover() == []
+    assert lg2.next_session_no() == 2
+    assert logger.info(d)["next_session"] == 2
+    assert lg2.begin_session("r", now_ms=0) == 2
+    assert [x["name"] for x in logger.list_sessions(d)] == ["000002.acl"]
 
 
 def test_step_stats_accumulate():

@@ -185,12 +185,12 @@ def test_cable_pull_then_rerun_no_duplicates_no_gaps(dev, arc):
         pull(dev, arc, delete=True)
     assert "2 new session(s) were stored" in str(ei.value)
     assert arc.count() == 2
-    assert len(os.listdir(dev.log)) == 5  # nothing deleted by the interrupted pull
+    assert len(logger._session_names(dev.log)) == 5  # nothing deleted by the interrupted pull
     dev.fail_read_after = None
     res = pull(dev, arc, delete=True)
     assert res.new == ["000003.acl", "000004.acl", "000005.acl"]
     assert sorted(res.deleted) == ["%06d.acl" % n for n in range(1, 6)]
-    assert os.listdir(dev.log) == []
+    assert logger._session_names(dev.log) == []
     assert sorted(s["session_no"] for s in arc.sessions()) == [1, 2, 3, 4, 5]
 
 
@@ -199,7 +199,7 @@ def test_delete_only_after_verified_commit(dev, arc, monkeypatch):
     monkeypatch.setattr(arc, "raw_sha", lambda sha: "f" * 64)  # archived copy does not verify
     res = pull(dev, arc, delete=True)
     assert res.deleted == [] and "not deleted" in res.messages[-1]
-    assert os.listdir(dev.log) == ["000001.acl"]
+    assert logger._session_names(dev.log) == ["000001.acl"]
 
 
 def test_wall_times_reconstructed_and_marked(dev, arc):

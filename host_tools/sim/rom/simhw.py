@@ -70,6 +70,7 @@ class World:
         self._ms_rem = 0
         self.speed_milli = speed_milli  # 1000 = real time; 0 = as fast as possible
         self._due_us = time.ticks_us()
+        self._last_sleep_us = self._due_us
         self.wall_base = wall_s    # epoch s at uptime_base_s, None when unset
         self.uptime_base_s = 0
         self.rng = _Rng(seed)
@@ -110,12 +111,10 @@ class World:
 
     # ---- clock -------------------------------------------------------------------------------
     def ticks_ms(self):
+        self._catch_up()
         return self.v
 
-    def sleep_ms(self, ms):
-        if ms <= 0:
-            self.poll_link()
-            return
+    def _advance(self, ms):
         self.v = (self.v + ms) & _MASK
         r = self._ms_rem + ms
         if r >= 1000:
@@ -126,6 +125,27 @@ class World:
             self._emit_clock()
         else:
             self._ms_rem = r
+
+    def _catch_up(self):
+        """Outside a sampling loop (the host holds the REPL, code blocks) time still passes, as it does
+        for a board: when nothing has slept for a while, virtual time catches up with real time x speed.
+        Inside the loop (a sleep every few ms) time moves only by the sleeps, so runs are deterministic."""
+        now = time.ticks_us()
+        gap = time.ticks_diff(now, self._last_sleep_us)
+        if gap > 50000:
+            sp = self.speed_milli or 1000
+            self._advance((gap // 1000) * sp // 1000)
+            self._last_sleep_us = now
+            self._due_us = now
+            self.poll_link()
+
+    def sleep_ms(self, ms):
+        self._catch_up()
+        if ms <= 0:
+            self.poll_link()
+            self._last_sleep_us = time.ticks_us()
+            return
+        self._advance(ms)
         self.poll_link()
         sp = self.speed_milli
         if sp:
@@ -135,6 +155,7 @@ class World:
                 time.sleep_us(d)
             elif d < -200000:  # far behind (the host stopped us): do not burst to catch up
                 self._due_us = time.ticks_us()
+        self._last_sleep_us = time.ticks_us()
 
     def wall_s(self):
         if self.wall_base is None:
@@ -151,6 +172,7 @@ class World:
     # ---- the hand ------------------------------------------------------------------------------
     def force_g(self):
         """Force on the tip now (grams), from the loaded profile, with hand tremor."""
+        self._catch_up()
         n = self.seg_n
         if n == 0:
             return self.force_now_g
@@ -296,6 +318,7 @@ class World:
                 cur = f1
             self.seg_n = n
             self.seg_i = 0
+            self.note(self.name_id("profile"), n)  # the exact virtual time the hand starts the profile
         elif typ == RX_BUTTON:
             n = min(ln // 8, MAXBTN)
             for i in range(n):
@@ -304,6 +327,7 @@ class World:
                 self.btn_lvl[i] = lvl
             self.btn_n = n
             self.btn_i = 0
+            self.note(self.name_id("button_input"), n)
         elif typ == RX_SENSOR_FAULT:
             self.sensor_fault = struct.unpack_from("<i", buf, off)[0]
 

@@ -1,0 +1,553 @@
+"""The reliability suite (issue 8): power cuts, cable pulls, bad input, a year of use, security basics.
+
+Runs against simulators (host_tools/sim) in a private data dir and merges its figures into build/bench.json:
+    python bench/reliability.py --out build/bench.json [--quick] [--only power,cable,bad,year,security]
+The scenario functions are also called with small counts by tests/integration/test_reliability.py.
+docs/reliability.md says what each figure means and what the trainer promises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from host_tools import calibration as hcal  # noqa: E402
+from host_tools import deploy as hdeploy  # noqa: E402
+from host_tools import routines as hroutines  # noqa: E402
+from host_tools.archive import Archive  # noqa: E402
+from host_tools.errors import AcuError, InputError, LinkError  # noqa: E402
+from host_tools.paths import ensure_device_importable  # noqa: E402
+from host_tools.pull import pull  # noqa: E402
+from host_tools.session import open_session  # noqa: E402
+from host_tools.sim import control  # noqa: E402
+
+ensure_device_importable()
+from acu import logfmt  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SPEED = 50.0          # virtual time runs 50x: a 25 s free press session takes half a second
+OP_TIMEOUT_S = 1.5    # host timeout for operations that a power cut or cable pull interrupts
+
+SHORT_ROUTINE = {
+    "format": "acu-routine", "version": 1, "name": "rel-short", "title": "reliability", "weekly_goal": 7,
+    "steps": [{"type": "press", "point": "HT7", "side": "left", "duration_s": 4},
+              {"type": "rest", "duration_s": 1},
+              {"type": "press", "point": "HT7", "side": "right", "duration_s": 4}],
+}
+
+# one exec: the sha256 of every config file and firmware file, and any *.tmp left behind
+_FS_CODE = """\
+import os, hashlib, binascii, gc
+gc.collect()
+def _h(p):
+    h = hashlib.sha256()
+    b = bytearray(512)
+    with open(p, 'rb') as f:
+        while True:
+            n = f.readinto(b)
+            if not n:
+                break
+            h.update(memoryview(b)[:n])
+    return binascii.hexlify(h.digest()).decode()
+for _d in ('/cfg', '/routines', '/lib/acu', '/lib/boards', '/log'):
+    try:
+        _ns = os.listdir(_d)
+    except OSError:
+        continue
+    for _n in _ns:
+        _p = _d + '/' + _n
+        if _n.endswith('.tmp'):
+            print('T', _p)
+        elif _d != '/log':
+            print('H', _p, _h(_p))
+print('END')
+"""
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def wait_for(pred, timeout_s: float = 20.0, what: str = "condition", every_s: float = 0.03):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(every_s)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+class Rig:
+    """One simulator (its own flash image and archive) in the suite's data dir."""
+
+    def __init__(self, work: Path, name: str, speed: float = SPEED, seed: int = 1, baud: int = 0,
+                 flash_blocks: int = 512):
+        self.work = work / name
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.speed, self.seed, self.baud, self.flash_blocks = speed, seed, baud, flash_blocks
+        self.archive_path = self.work / "archive.sqlite"
+        self.sim: control.SimControl | None = None
+
+    def start(self):
+        st = control.start(self.name, flash=str(self.work / "flash.img"), speed=self.speed, baud=self.baud,
+                           seed=self.seed, flash_blocks=self.flash_blocks)
+        self.sim = control.SimControl(st)
+        wait_for(lambda: self.sim.status()["fw_ready"], what="simulator ROM")
+        return self
+
+    def stop(self):
+        control.stop(self.name)
+
+    @property
+    def port(self) -> str:
+        return self.sim.port
+
+    def boot(self) -> int:
+        return self.sim.status()["boot"]
+
+    def session(self, timeout_s: float = 5.0):
+        return open_session(self.port, timeout_s=timeout_s)
+
+    def app_up(self, boot: int) -> bool:
+        """The app has run recover() and started its loop on boot `boot` (its first cue is in the trace)."""
+        for r in self.sim.trace(boot):
+            if r.get("kind") == "note" and r.get("name") == "cue":
+                return True
+        return False
+
+    def wait_app(self, boot: int, timeout_s: float = 30.0):
+        wait_for(lambda: self.app_up(boot), timeout_s, "the app on boot %d (%s)" % (boot, self.name))
+
+    def restart_and_wait(self, s):
+        """Close a session with a soft reset and wait until the app runs again."""
+        b = self.boot()
+        self.sim.clear_trace()
+        s.close(restart=True)
+        self.wait_app(b + 1)
+
+    def deploy(self):
+        s = self.session(10.0)
+        try:
+            hdeploy.deploy(s, "sim", progress=lambda *_: None)
+            hroutines.push(s, json.dumps(SHORT_ROUTINE).encode(), "rel-short.json")
+        except BaseException:
+            s.close(restart=False)
+            raise
+        self.restart_and_wait(s)
+
+    def fs_state(self, s) -> dict:
+        out = s.exec(_FS_CODE)
+        if "END" not in out:
+            raise RuntimeError("file check incomplete: %r" % out[-200:])
+        r = {"sha": {}, "tmp": []}
+        for ln in out.splitlines():
+            p = ln.split()
+            if len(p) == 3 and p[0] == "H":
+                r["sha"][p[1]] = p[2]
+            elif len(p) == 2 and p[0] == "T":
+                r["tmp"].append(p[1])
+        return r
+
+    # ---- practice ------------------------------------------------------------------------------
+    def free_sessions(self, rng: random.Random, n: int, hold_s=(2.5, 8.0)) -> int:
+        """A hand profile of n free presses, each a session (2 s of contact starts one, 20 s without
+        ends it). Returns its virtual length in ms."""
+        segs = []
+        total = 0
+        for _ in range(n):
+            g = rng.randint(3300, 4700)
+            hold = int(rng.uniform(*hold_s) * 1000)
+            rest = rng.randint(20600, 22000)
+            segs += [(150, -1, g, 0), (hold, g, g, rng.choice((0, 40, 150))), (150, -1, 0, 0), (rest, 0, 0, 0)]
+            total += 300 + hold + rest
+        self.sim.segments(segs)
+        return total
+
+    def routine_run(self, rng: random.Random):
+        """Start the selected routine with the button and press through it (with wobbles)."""
+        self.sim.button("short")
+        g = rng.randint(3400, 4600)
+        self.sim.segments([(300, -1, g, 0), (rng.randint(2000, 9000), g, g, 120), (400, -1, 0, 0),
+                           (1500, 0, 0, 0), (300, -1, g + 300, 0), (20000, g + 300, g + 300, 80)])
+
+
+# ------------------------------------------------------------------------------------------------
+# Power cuts
+# ------------------------------------------------------------------------------------------------
+class CutState:
+    """What the device must still hold: finished sessions by name -> sha256, config file versions."""
+
+    def __init__(self):
+        self.sessions: dict[str, str] = {}
+        self.allowed: dict[str, set[str]] = {}   # path -> the shas it may have after the next cut
+        self.cuts = 0
+        self.losses = 0
+        self.damaged = 0
+        self.marked_cut_short = 0
+        self.boot_failures = 0
+        self.config_torn = 0
+        self.tmp_left = 0
+        self.checks = 0
+        self.kinds: dict[str, int] = {}
+        self.notes: list[str] = []
+
+    def figures(self, prefix="rel_") -> dict:
+        return {prefix + "power_cuts": self.cuts, prefix + "power_cut_losses": self.losses + self.damaged,
+                prefix + "power_cut_boot_failures": self.boot_failures,
+                prefix + "power_cut_config_torn": self.config_torn,
+                prefix + "power_cut_sessions_marked_cut_short": self.marked_cut_short,
+                prefix + "power_cut_checks": self.checks,
+                prefix + "power_cut_by_activity": dict(self.kinds)}
+
+
+def _worker(fn):
+    """Run fn(session) in a thread; a LinkError/DeviceError from the cut is the expected outcome."""
+    box = {}
+
+    def run():
+        try:
+            fn(box)
+        except AcuError as e:
+            box["error"] = e
+        except Exception as e:  # noqa: BLE001 - reported as a failure by the caller
+            box["crash"] = e
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, box
+
+
+class PowerCutRig(Rig):
+    def setup(self, rng: random.Random):
+        self.start()
+        self.deploy()
+        self.rng = rng
+        self.state = CutState()
+        self.version = 0
+        self.source_deploy = False
+        with self.session(10.0) as s:
+            hroutines.select_routine(s, "rel-short")
+            nominal = s.call("acu.calib", "nominal", "fsr402")
+            self.calib_base = nominal
+            self._write_calib(s)
+            s.keep_repl()
+        self.restart_and_wait(self.session(10.0))
+        self.verify()   # records the starting versions
+
+    def _calib(self) -> dict:
+        d = dict(self.calib_base)
+        self.version += 1
+        d["id"] = "rel-%d" % self.version
+        d["created"] = "2025-01-01T00:00:%02d" % (self.version % 60)
+        return d
+
+    def _write_calib(self, s):
+        d = self._calib()
+        hcal.write_calibration(s, d)
+
+    def _routine_version(self) -> bytes:
+        self.version += 1
+        r = dict(SHORT_ROUTINE, name="rel-up", title="upload %d" % self.version,
+                 description="x" * self.rng.randint(0, 500))
+        return json.dumps(r).encode()
+
+    def _start_activity(self, kind: str):
+        """Begin an activity; returns (thread, box, expected new file versions) for host operations."""
+        if kind == "logging":
+            if self.rng.random() < 0.35:
+                self.routine_run(self.rng)
+            else:
+                self.free_sessions(self.rng, self.rng.randint(1, 4))
+            return None, None, {}
+        if kind == "upload":
+            data = self._routine_version()
+            t, box = _worker(lambda box: self._op(box, lambda s: hroutines.push(s, data, "rel-up.json")))
+            return t, box, {"/routines/rel-up.json": sha(data)}
+        if kind == "calibration":
+            d = self._calib()
+            data = (json.dumps(d, separators=(",", ":")) + "\n").encode()
+            cur = self.state.allowed.get("/cfg/calib.json", set())
+            t, box = _worker(lambda box: self._op(box, lambda s: hcal.write_calibration(s, d)))
+            return t, box, {"/cfg/calib.json": sha(data), "/cfg/calib.prev.json": cur}
+        if kind == "pull":
+            self.free_sessions(self.rng, 1, hold_s=(2.2, 3.0))
+            time.sleep(0.6)
+
+            def op(s):
+                with Archive(self.archive_path) as arc:
+                    pull(s, arc, delete=True)
+            t, box = _worker(lambda box: self._op(box, op))
+            return t, box, {}
+        if kind == "deploy":
+            self.fw_variant = 2 if getattr(self, "fw_variant", 0) == 1 else 1
+
+            def op(s, n=self.fw_variant):
+                _variant.n = n
+                hdeploy.deploy(s, "sim", progress=lambda *_: None, install_library=False)
+            t, box = _worker(lambda box: self._op(box, op))
+            return t, box, {"deploy": set()}
+        raise ValueError(kind)
+
+    def _op(self, box, fn):
+        s = self.session(5.0)
+        s.timeout_s = OP_TIMEOUT_S  # once in: a cut is noticed within this
+        s.t.serial.timeout = OP_TIMEOUT_S
+        box["opened"] = time.monotonic()
+        try:
+            fn(s)
+        except BaseException:
+            s.close(restart=False)  # the power is off: no soft reset to wait for
+            raise
+        box["done"] = time.monotonic()
+        s.close(restart=True)
+
+    def cycle(self, kind: str, est_s: float):
+        """One check cycle: a cut during `kind`, 0-2 more cuts soon after the reboots, then verify."""
+        st = self.state
+        self.sim.clear_trace()
+        b0 = self.boot()
+        t, box, expect = self._start_activity(kind)
+        if t is not None:
+            wait_for(lambda: "opened" in box or not t.is_alive(), 15, "the host operation to start")
+            time.sleep(self.rng.uniform(0.0, est_s))
+        else:
+            time.sleep(self.rng.uniform(0.05, 1.6))
+        self.sim.power_cut(off_ms=self.rng.randint(10, 150))
+        st.cuts += 1
+        st.kinds[kind] = st.kinds.get(kind, 0) + 1
+        if t is not None:
+            t.join(30)
+            if "crash" in box:
+                st.notes.append("%s: host operation crashed: %r" % (kind, box["crash"]))
+                st.damaged += 1
+            for p, v in expect.items():
+                if isinstance(v, set):
+                    self.state.allowed.setdefault(p, set()).update(v)
+                else:
+                    self.state.allowed.setdefault(p, set()).add(v)
+        b = b0 + 1
+        for _ in range(self.rng.choice((0, 0, 1, 1, 2))):
+            # cut again while it boots, recovers the log or records the next practice
+            wait_for(lambda: self.sim.status()["boot"] >= b and self.sim.status()["running"], 20, "reboot")
+            if self.rng.random() < 0.5:
+                time.sleep(self.rng.uniform(0.0, 0.25))
+            else:
+                wait_for(lambda: self.app_up(b), 20, "app")
+                self.free_sessions(self.rng, 1)
+                time.sleep(self.rng.uniform(0.05, 0.8))
+            if self.sim.status()["boot"] == b:
+                self.sim.power_cut(off_ms=self.rng.randint(10, 100))
+                st.cuts += 1
+                st.kinds["boot/logging"] = st.kinds.get("boot/logging", 0) + 1
+                b += 1
+        try:
+            wait_for(lambda: self.sim.status()["boot"] >= b, 20, "reboot")
+            self.wait_app(self.boot(), 30)
+        except RuntimeError as e:
+            st.boot_failures += 1
+            st.notes.append("boot failure after a cut during %s: %s" % (kind, e))
+            raise
+        self.verify(expect)
+
+    def verify(self, expect: dict | None = None):
+        """The device boots, mounts, config files are an old or new whole version, finished sessions are
+        intact (on the device or in the archive), sessions recorded since the last check are closed."""
+        st = self.state
+        st.checks += 1
+        s = self.session(10.0)
+        try:
+            fs = self.fs_state(s)
+            listing = s.call("acu.logger", "list_sessions")
+            new_files = {}
+            for e in listing:
+                if e["name"] not in st.sessions:
+                    new_files[e["name"]] = s.read_file("/log/" + e["name"])
+        finally:
+            self.restart_and_wait(s)
+        if fs["tmp"]:
+            st.tmp_left += 1
+            st.notes.append("tmp files left after boot: %s" % fs["tmp"])
+        shas = fs["sha"]
+        # config: every tracked file is one of its allowed versions; then its current one is the base
+        for p, allowed in list(st.allowed.items()):
+            if p == "deploy" or not allowed:
+                continue
+            cur = shas.get(p)
+            if cur not in allowed:
+                st.config_torn += 1
+                st.notes.append("%s is neither the old nor the new version" % p)
+        fw_shas = firmware_shas()
+        for p, h in shas.items():
+            if (p.startswith("/lib/acu/") or p.startswith("/lib/boards/")) and h not in fw_shas:
+                st.config_torn += 1
+                st.notes.append("%s is a torn firmware file" % p)
+        st.allowed = {p: {shas[p]} for p in ("/routines/rel-up.json", "/cfg/calib.json", "/cfg/calib.prev.json",
+                                                "/cfg/selected", "/routines/rel-short.json") if p in shas}
+        # sessions
+        on_dev = {e["name"]: e["sha256"] for e in listing}
+        gone = [n for n in st.sessions if n not in on_dev or on_dev[n] != st.sessions[n]]
+        if gone:
+            with Archive(self.archive_path) as arc:
+                for n in gone:
+                    if on_dev.get(n) not in (None, st.sessions[n]) or not arc.has_sha(st.sessions[n]) \
+                            or arc.raw_sha(st.sessions[n]) != st.sessions[n]:
+                        st.losses += 1
+                        st.notes.append("finished session %s lost or changed" % n)
+        for n, data in new_files.items():
+            if sha(data) != on_dev[n]:
+                st.damaged += 1
+                st.notes.append("%s changed while checking" % n)
+                continue
+            try:
+                dec = logfmt.decode_session(data)
+            except logfmt.LogFormatError as e:
+                st.damaged += 1
+                st.notes.append("%s: %s" % (n, e))
+                continue
+            if dec["end"] is None or dec["problems"] or dec["session"] is None:
+                st.damaged += 1
+                st.notes.append("%s: not closed or damaged: %s" % (n, dec["problems"][:2]))
+                continue
+            if dec["end"]["status"] == "cut_short":
+                st.marked_cut_short += 1
+        st.sessions = dict(on_dev)
+
+
+def _timed_op(rig: PowerCutRig, kind: str) -> float:
+    """How long a host operation takes uncut (the window a cut is aimed at)."""
+    t, box, expect = rig._start_activity(kind)
+    t.join(60)
+    if "error" in box or "crash" in box:
+        raise RuntimeError("%s failed without a cut: %s" % (kind, box.get("error") or box.get("crash")))
+    rig.wait_app(rig.boot(), 30)
+    for p, v in expect.items():
+        if not isinstance(v, set):
+            rig.state.allowed.setdefault(p, set()).add(v)
+    rig.verify()
+    return box["done"] - box["opened"]
+
+
+_VARIANT_MODULES = ("runner", "feedback", "band", "routine", "button")
+_variant = threading.local()
+_real_plan = hdeploy.plan
+_variant_cache: dict[int, dict[str, bytes]] = {}
+_variant_lock = threading.Lock()
+
+
+def variant_plan(n: int) -> dict[str, bytes]:
+    """The firmware with a few modules rebuilt byte-different (same behaviour): a deploy that has real
+    work to do, like an upgrade, without depending on two firmware versions being compatible."""
+    with _variant_lock:
+        _variant_cache.clear()  # rebuilt each time: the firmware of this tree now
+        if n not in _variant_cache:
+            files = dict(_real_plan("sim", False))
+            if n:
+                tmp = Path(tempfile.mkdtemp(prefix="relfw_"))
+                for m in _VARIANT_MODULES:
+                    src = tmp / (m + ".py")
+                    src.write_bytes((REPO / "device" / "acu" / (m + ".py")).read_bytes()
+                                    + b"\n_rel_build = %d\n" % n)
+                    files["/lib/acu/%s.mpy" % m] = hdeploy.compile_mpy(src, tmp / "cache")
+                shutil.rmtree(tmp, ignore_errors=True)
+            _variant_cache[n] = files
+        return _variant_cache[n]
+
+
+def _plan_for_thread(board, source):
+    n = getattr(_variant, "n", None)
+    return variant_plan(n) if n is not None and board == "sim" and not source else _real_plan(board, source)
+
+
+hdeploy.plan = _plan_for_thread
+
+
+def firmware_shas() -> set[str]:
+    return {sha(d) for n in (0, 1, 2) for d in variant_plan(n).values()}
+
+
+MIX = [("logging", 60), ("upload", 10), ("calibration", 10), ("pull", 10), ("deploy", 10)]
+
+
+def power_cut_worker(work: Path, idx: int, n_cuts: int, seed: int) -> CutState:
+    rng = random.Random(seed)
+    rig = PowerCutRig(work, "rel-cut-%d" % idx, seed=seed % 1000 + 1)
+    try:
+        rig.setup(rng)
+        est = {k: _timed_op(rig, k) for k in ("upload", "calibration", "pull", "deploy")}
+        kinds = [k for k, w in MIX for _ in range(w)]
+        while rig.state.cuts < n_cuts:
+            kind = rng.choice(kinds)
+            rig.cycle(kind, est.get(kind, 1.0) * 1.1)
+    finally:
+        rig.stop()
+    return rig.state
+
+
+def run_parallel(fn, args_list):
+    out = [None] * len(args_list)
+    errs = []
+
+    def run(i, a):
+        try:
+            out[i] = fn(*a)
+        except Exception as e:  # noqa: BLE001
+            errs.append(e)
+    ts = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(args_list)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errs:
+        raise errs[0]
+    return out
+
+
+def scenario_power_cuts(work: Path, n_cuts: int = 500, parallel: int = 2, seed: int = 1) -> dict:
+    per = (n_cuts + parallel - 1) // parallel
+    states = run_parallel(power_cut_worker, [(work, i, per, seed * 100 + i) for i in range(parallel)])
+    total = CutState()
+    for s in states:
+        total.cuts += s.cuts
+        total.losses += s.losses
+        total.damaged += s.damaged
+        total.marked_cut_short += s.marked_cut_short
+        total.boot_failures += s.boot_failures
+        total.config_torn += s.config_torn
+        total.tmp_left += s.tmp_left
+        total.checks += s.checks
+        for k, v in s.kinds.items():
+            total.kinds[k] = total.kinds.get(k, 0) + v
+        total.notes += s.notes
+    fig = total.figures()
+    fig["rel_power_cut_tmp_left"] = total.tmp_left
+    fig["_notes_power"] = total.notes[:20]
+    return fig
+
+
+if __name__ == "__main__" and os.environ.get("REL_DEV"):
+    os.environ["ACUTRAINER_HOME"] = tempfile.mkdtemp(prefix="rel_")
+    t0 = time.monotonic()
+    fig = scenario_power_cuts(Path(os.environ["ACUTRAINER_HOME"]), int(os.environ["REL_DEV"]), 1)
+    print(json.dumps(fig, indent=1), time.monotonic() - t0)

@@ -1,0 +1,237 @@
+"""make bench: speed, memory, feedback and transfer figures -> one flat JSON object in build/bench.json.
+
+Figures come from the real MicroPython unix port and the simulator (virtual time for feedback timing, an
+emulated 115200-baud link for transfers). Keys already in the file (e.g. from make reliability) are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+BIN = Path(sys.executable).parent
+
+from host_tools.session import open_session  # noqa: E402
+from host_tools.sim import control, profile  # noqa: E402
+
+
+def cli(*args, timeout=300):
+    r = subprocess.run([str(BIN / "acutrainer"), *args], capture_output=True, text=True, timeout=timeout)
+    if r.returncode:
+        raise RuntimeError("acutrainer %s: %s" % (" ".join(args), (r.stderr or r.stdout).strip()))
+    return r.stdout
+
+
+# ---- feedback latency and flicker, in the simulator's virtual time -------------------------------------
+STEP_PROFILE = """
+hold 1s at 0
+ramp 300ms to 2000g
+hold 3s
+ramp 0ms to 4000g
+hold 3s
+ramp 0ms to 6000g
+hold 3s
+ramp 0ms to 4000g
+hold 3s
+ramp 0ms to 2000g
+hold 3s
+release
+"""
+# (time of the step after the profile starts, the band state it must reach): UNDER=1 IN=2 OVER=3
+STEPS = [(4300, 2), (7300, 3), (10300, 2), (13300, 1)]
+
+
+def wait_virtual(sim, boot, t_ms, timeout_s=120):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        recs = sim.trace(boot)
+        if recs and max(r.get("t_ms", 0) for r in recs) >= t_ms:
+            return recs
+        if sim.status()["t_ms"] >= t_ms:
+            return sim.trace(boot)
+        time.sleep(0.2)
+    raise RuntimeError("the simulator did not reach virtual time %d ms" % t_ms)
+
+
+def profile_start(recs, after_t=0):
+    starts = [r["t_ms"] for r in recs if r.get("name") == "profile" and r["t_ms"] >= after_t]
+    if not starts:
+        raise RuntimeError("the profile never reached the firmware")
+    return starts[-1]
+
+
+def measure_latency(sim) -> dict:
+    boot = sim.status()["boot"]
+    sim.load_profile(STEP_PROFILE, "step-profile")
+    time.sleep(0.5)
+    t0 = profile_start(sim.trace(boot))
+    recs = wait_virtual(sim, boot, t0 + 17000)
+    lat = []
+    for t_step, want in STEPS:
+        ts = t0 + t_step
+        state_t = next((r["t_ms"] for r in recs if r.get("name") == "state" and r["t_ms"] >= ts
+                        and r["value"] == want), None)
+        out_t = None
+        if state_t is not None:
+            out_t = next((r["t_ms"] for r in recs if r["kind"] == "level" and r["t_ms"] >= state_t
+                          and r["name"] in ("motor", "led", "rgb", "buzzer", "haptic_rtp")), None)
+        lat.append(None if out_t is None else out_t - ts)
+    got = [x for x in lat if x is not None]
+    return {"feedback_latency_ms": max(got) if len(got) == len(lat) else None,
+            "feedback_latency_mean_ms": round(sum(got) / len(got), 1) if got else None,
+            "feedback_latency_steps_ms": lat}
+
+
+def measure_flicker(sim, edge_g: int, hold_s: int = 60, noise_pct: int = 3) -> float:
+    boot = sim.status()["boot"]
+    sim.load_profile("ramp 500ms to %dg\nhold %ds noise %d%%\nrelease\n" % (edge_g, hold_s + 2, noise_pct), "edge")
+    time.sleep(0.5)
+    t0 = profile_start(sim.trace(boot))
+    recs = wait_virtual(sim, boot, t0 + 2500 + hold_s * 1000)
+    lo, hi = t0 + 2500, t0 + 2500 + hold_s * 1000  # after settling, for hold_s
+    changes = [r for r in recs if r.get("name") == "state" and lo <= r["t_ms"] < hi]
+    return len(changes) * 60.0 / hold_s
+
+
+def feedback_figures(work: Path) -> dict:
+    name = "bench-feedback"
+    control.stop(name)
+    st = control.start(name, flash=str(work / "fb.img"), speed=8.0, seed=20261123)
+    try:
+        os.environ["ACUTRAINER_PORT"] = st["port"]
+        cli("deploy", "--board", "sim", "--port", st["port"])
+        calibrated = True
+        try:
+            cli("calibrate", "--auto", "--port", st["port"], timeout=600)
+        except RuntimeError as e:
+            calibrated = False
+            print("  (calibration failed, measuring on the nominal curve: %s)" % e)
+        sim = control.SimControl.find(name)
+        time.sleep(1.0)
+        out = measure_latency(sim)
+        out["feedback_flicker_per_min"] = max(measure_flicker(sim, 3000), measure_flicker(sim, 5000))
+        out["feedback_bench_calibrated"] = calibrated
+        return out
+    finally:
+        os.environ.pop("ACUTRAINER_PORT", None)
+        control.stop(name)
+
+
+# ---- transfer over an emulated 115200-baud link ------------------------------------------------------
+MAKE_FILE = """
+b = bytearray(4096)
+for i in range(4096):
+    b[i] = (i * 131 + (i >> 5) * 7) & 255
+with open('/bench.bin', 'wb') as f:
+    for k in range(50):
+        f.write(b)
+"""
+
+
+def transfer_figures(work: Path, baud: int = 115200) -> dict:
+    name = "bench-link"
+    control.stop(name)
+    st = control.start(name, flash=str(work / "link.img"), baud=baud, seed=1)
+    try:
+        with open_session(st["port"], timeout_s=120) as s:
+            s.exec(MAKE_FILE, timeout=120)
+            size = s.stat_size("/bench.bin")
+            s.keep_repl()
+        t = time.monotonic()
+        with open_session(st["port"], timeout_s=120) as s:
+            data = s.read_file("/bench.bin")
+            s.keep_repl()
+        ours_s = time.monotonic() - t
+        assert len(data) == size
+        dest = work / "mpremote.bin"
+        t = time.monotonic()
+        r = subprocess.run([str(BIN / "mpremote"), "connect", st["port"], "resume", "cp", ":/bench.bin", str(dest)],
+                           capture_output=True, text=True, timeout=1200)
+        cp_s = time.monotonic() - t
+        if r.returncode or dest.read_bytes() != data:
+            raise RuntimeError("mpremote cp failed: %s" % r.stderr)
+        return {
+            "transfer_file_bytes": size,
+            "transfer_baud": baud,
+            "transfer_ours_s": round(ours_s, 2),
+            "transfer_mpremote_cp_s": round(cp_s, 2),
+            "transfer_ratio_vs_mpremote_cp": round(cp_s / ours_s, 2),
+            "transfer_link_utilisation": round((size / ours_s) / (baud / 10.0), 3),
+        }
+    finally:
+        control.stop(name)
+
+
+# ---- memory and loop figures on the unix port --------------------------------------------------------
+def heap_figures() -> dict:
+    probe = ROOT / "tools" / "heap_probe.py"
+    out = {}
+    if not probe.exists():
+        return {"heap_probe": "missing"}
+    for heap, suffix in (("64K", ""), ("256K", "_256k")):
+        r = subprocess.run([str(BIN / "micropython"), "-X", "heapsize=" + heap, str(probe)], capture_output=True,
+                           text=True, cwd=str(ROOT), timeout=600)
+        line = (r.stdout.strip().splitlines() or ["{}"])[-1]
+        try:
+            d = json.loads(line)
+        except ValueError:
+            d = {"ok": False, "error": (r.stderr or r.stdout).strip()[-300:]}
+        for k, v in d.items():
+            out[k + suffix] = v
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
+    ap.add_argument("--only", nargs="*", help="heap feedback transfer log calib")
+    a = ap.parse_args(argv)
+    os.environ.setdefault("ACUTRAINER_HOME", tempfile.mkdtemp(prefix="acubench-"))
+    work = Path(tempfile.mkdtemp(prefix="acubench-work-"))
+    parts = a.only or ["heap", "log", "calib", "feedback", "transfer"]
+    out_path = Path(a.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        results = json.loads(out_path.read_text())
+    except (OSError, ValueError):
+        results = {}
+    for part in parts:
+        t = time.monotonic()
+        print("bench: %s ..." % part, flush=True)
+        try:
+            if part == "heap":
+                got = heap_figures()
+            elif part == "log":
+                import log_bench
+                got = log_bench.run()
+            elif part == "calib":
+                import calib_bench
+                got = calib_bench.run()
+            elif part == "feedback":
+                got = feedback_figures(work)
+            elif part == "transfer":
+                got = transfer_figures(work)
+            else:
+                raise SystemExit("unknown bench part %r" % part)
+        except Exception as e:  # one broken part must not hide the others' figures
+            got = {"bench_error_" + part: str(e)[:300]}
+        results.update(got)
+        results["bench_%s_s" % part] = round(time.monotonic() - t, 1)
+        out_path.write_text(json.dumps(results, indent=1, sort_keys=True))
+        for k in sorted(got):
+            print("  %-40s %s" % (k, got[k]))
+    print("wrote %s" % out_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

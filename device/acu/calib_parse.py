@@ -1,0 +1,233 @@
+# The calibration format (docs/calibration.md): validation of /cfg/calib.json into an acu.calib.Calibration,
+# the nominal curves of the board's parts and load() with its fallback. Everything that needs floats or
+# lists happens here (load time); acu.calib keeps only the loop's integer evaluation. On the device this
+# module is loaded for a load()/nominal() call and dropped after (acu.calib forwards its names).
+import json
+import math
+from array import array
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+from acu.calib import Calibration, CreepComp
+
+FORMAT = "acu-calib"
+VERSION = const(1)
+KINDS = ("fsr402", "fsr406", "a201", "loadcell")
+METHODS = ("pchip-conductance", "power-law", "linear", "nominal")
+MIN_POINTS = const(2)
+MAX_POINTS = const(64)
+MAX_ABS_RAW = const(1 << 24)     # HX711 counts are 24-bit; ADC raw is 0..65535
+MAX_ABS_G = const(200000)
+_LIM = const(1 << 29)           # bound for every product in grams()
+_RAW_BITS = const(16)           # knot span is pre-shifted to fit this many bits
+
+# Nominal circuit and typical parts (docs/sensors.md; same numbers as the simulator's typical part).
+V_S_MV = 3300
+_DIVIDER = {
+    # kind: (R_M ohm, R_B ohm, Rs ohm, K, n) with R = Rs + K * F^-n, F in newtons
+    "fsr402": (470.0, 6800.0, 150.0, 5850.0, 0.84),
+    "fsr406": (470.0, 6800.0, 120.0, 7000.0, 0.80),
+    "a201": (22000.0, 330000.0, 0.0, 1.665e6, 1.0),
+}
+LOADCELL_COUNTS_PER_G = 214.8
+_NOMINAL_G = (0, 100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 5500,
+              6000, 7000, 8000, 10000, 12000, 15000)
+
+
+def _err(field, msg):
+    return ValueError("calib: %s: %s" % (field, msg))
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v):
+    return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
+
+
+def _node_u16(kind, force_g):
+    """Nominal divider reading (ideal ADC, 65535 = 3300 mV) at a force."""
+    r_m, r_b, rs, k, n = _DIVIDER[kind]
+    if force_g <= 0:
+        r_par = r_b
+    else:
+        r = rs + k * math.pow(force_g * 0.00980665, -n)
+        r_par = r * r_b / (r + r_b)
+    v_mv = V_S_MV * r_m / (r_m + r_par)
+    return int(v_mv * 65535.0 / V_S_MV + 0.5)
+
+
+def nominal(kind):
+    """The calibration dict for an uncalibrated part of this kind in the electrical.md circuit."""
+    if kind == "loadcell":
+        # the offset of an uncalibrated cell is unknown: zero tracking (acu.signal) removes it
+        pts = [[0, 0], [int(LOADCELL_COUNTS_PER_G * 10000 + 0.5), 10000]]
+    elif kind in _DIVIDER:
+        pts = []
+        for g in _NOMINAL_G:
+            pts.append([_node_u16(kind, g), g])
+    else:
+        raise _err("sensor", "unknown kind %r" % (kind,))
+    return {
+        "format": FORMAT, "version": VERSION, "id": "nominal-" + kind,
+        "created": "1970-01-01T00:00:00Z", "sensor": kind, "method": "nominal",
+        "zero_raw": pts[0][0], "points": pts, "creep": None,
+        "fit": {"note": "datasheet-typical part, ideal ADC"},
+    }
+
+
+def _bitlen(x):
+    n = 0
+    while x:
+        x >>= 1
+        n += 1
+    return n
+
+
+
+def from_dict(cls, d):
+    if not isinstance(d, dict):
+        raise _err("file", "not a JSON object")
+    if d.get("format") != FORMAT:
+        raise _err("format", "expected %r" % FORMAT)
+    if d.get("version") != VERSION:
+        raise _err("version", "unsupported %r" % (d.get("version"),))
+    cal = cls()
+    cid = d.get("id")
+    if not isinstance(cid, str) or not cid or len(cid) > 64:
+        raise _err("id", "must be a non-empty string of at most 64 characters")
+    created = d.get("created")
+    if not isinstance(created, str) or len(created) < 10 or created[4] != "-":
+        raise _err("created", "must be an ISO date-time string")
+    sensor = d.get("sensor")
+    if sensor not in KINDS:
+        raise _err("sensor", "unknown kind %r" % (sensor,))
+    method = d.get("method")
+    if method not in METHODS:
+        raise _err("method", "unknown %r" % (method,))
+    zero = d.get("zero_raw")
+    if not _is_int(zero) or abs(zero) >= MAX_ABS_RAW:
+        raise _err("zero_raw", "must be an integer raw reading")
+    pts = d.get("points")
+    if not isinstance(pts, list) or not (MIN_POINTS <= len(pts) <= MAX_POINTS):
+        raise _err("points", "must be a list of %d..%d [raw, grams] pairs" % (MIN_POINTS, MAX_POINTS))
+    raws = []
+    grams = []
+    for i in range(len(pts)):
+        p = pts[i]
+        if not isinstance(p, list) or len(p) != 2:
+            raise _err("points[%d]" % i, "must be [raw, grams]")
+        r, g = p
+        if not _is_int(r) or abs(r) >= MAX_ABS_RAW:
+            raise _err("points[%d]" % i, "raw must be an integer within +-2**24")
+        if not _is_num(g) or g != g or abs(g) > MAX_ABS_G:
+            raise _err("points[%d]" % i, "grams must be a number within +-%d" % MAX_ABS_G)
+        g = int(round(g))
+        if i and r <= raws[-1]:
+            raise _err("points[%d]" % i, "raw must be strictly increasing")
+        if i and g <= grams[-1]:
+            raise _err("points[%d]" % i, "grams must be strictly increasing")
+        raws.append(r)
+        grams.append(g)
+    creep = d.get("creep")
+    if creep is not None:
+        if not isinstance(creep, dict):
+            raise _err("creep", "must be null or an object")
+        c = creep.get("pct_per_decade")
+        ref = creep.get("ref_s")
+        if not _is_num(c) or not (0 <= c <= 20):
+            raise _err("creep.pct_per_decade", "must be a number in 0..20")
+        if not _is_num(ref) or not (0 < ref <= 600):
+            raise _err("creep.ref_s", "must be a number in (0, 600]")
+        cal.creep = CreepComp(c, ref)
+    cal.id = cid
+    cal.created = created
+    cal.sensor = sensor
+    cal.method = method
+    cal.calibrated = method != "nominal"
+    cal.zero_raw = zero
+    cal.points = [[raws[i], grams[i]] for i in range(len(raws))]
+    _build(cal, raws, grams)
+    return cal
+
+
+def _build(self, raws, grams):
+    """The integer tables grams() reads (load time)."""
+    n = len(raws)
+    span = raws[-1] - raws[0]
+    rs = _bitlen(span) - _RAW_BITS
+    if rs < 0:
+        rs = 0
+    self._rs = rs
+    r = array("i", [v >> rs for v in raws])
+    for i in range(1, n):
+        if r[i] <= r[i - 1]:
+            raise _err("points[%d]" % i, "raw too close to the previous point")
+    # extrapolation is limited to one knot span (at least the full ADC range) beyond the ends
+    w = max(r[n - 1] - r[0], (1 << 16) >> rs)
+    self._lo = r[0] - w
+    self._hi = r[n - 1] + w
+    q = array("i", [0] * (n - 1))
+    s = array("b", [0] * (n - 1))
+    for i in range(n - 1):
+        dr = r[i + 1] - r[i]
+        dg = grams[i + 1] - grams[i]
+        dmax = dr
+        if i == 0:
+            dmax = max(dmax, r[0] - self._lo)
+        if i == n - 2:
+            dmax = max(dmax, self._hi - r[n - 1])
+        sh = 24
+        while sh > 0 and dmax * ((dg << sh) // dr + 1) >= _LIM:
+            sh -= 1
+        qi = ((dg << sh) + dr // 2) // dr
+        if dmax * qi >= _LIM or qi >= _LIM:
+            raise _err("points[%d]" % (i + 1), "slope too steep")
+        q[i] = qi
+        s[i] = sh
+    self._r = r
+    self._g = array("i", grams)
+    self._q = q
+    self._s = s
+    self._n = n
+
+
+def to_dict(self):
+    """The JSON dict of a Calibration."""
+    d = {"format": FORMAT, "version": VERSION, "id": self.id, "created": self.created,
+         "sensor": self.sensor, "method": self.method, "zero_raw": self.zero_raw,
+         "points": self.points, "creep": None}
+    if self.creep is not None:
+        d["creep"] = {"pct_per_decade": self.creep.pct_per_decade, "ref_s": self.creep.ref_s}
+    return d
+
+
+
+def load(path_primary="/cfg/calib.json", nominal_dict=None):
+    """The calibration in path_primary, or the nominal one when it is missing, bad or for another sensor.
+
+    The returned Calibration's load_error says why the file was not used (None when it was).
+    """
+    why = None
+    try:
+        with open(path_primary) as f:
+            d = json.load(f)
+        cal = from_dict(Calibration, d)
+        if nominal_dict is not None and cal.sensor != nominal_dict.get("sensor"):
+            why = "calib: sensor: file is for %s, board has %s" % (cal.sensor, nominal_dict.get("sensor"))
+        else:
+            return cal
+    except OSError:
+        why = "calib: file: missing"
+    except ValueError as e:   # json errors are ValueError subclasses on both interpreters
+        why = str(e)
+    if nominal_dict is None:
+        raise ValueError(why)
+    cal = from_dict(Calibration, nominal_dict)
+    cal.load_error = why
+    return cal

@@ -1,0 +1,244 @@
+# The read side of the session log codec (docs/log-format.md): names, the decoder and the trace encoder
+# for tests. Host-side (and tests); the firmware's app never imports it (acu.logfmt holds what the device
+# needs). acu.logfmt forwards these names, so `logfmt.decode_session` keeps working. MicroPython and CPython.
+# Decoding never raises anything but LogFormatError (bad magic/version: not a log at all); damage
+# inside a log becomes a problem message and the decoder resynchronises on the next valid record.
+import struct
+import binascii
+
+from acu.logfmt import (FILE_HEADER_LEN, MAGIC, NIB_ESC, REC_OVERHEAD, T_EVENT, T_SESSION, T_SESSION_END,
+                        T_STEP_BEGIN, T_STEP_SUMMARY, T_TRACE, VERSION, END_FLAG_TRACE_STOPPED,
+                        _END_FMT, _EVENT_FMT, _SESSION_FMT, _STEP_BEGIN_FMT, _STEP_SUM_FMT, _TRACE_FMT, parse_record_at)
+
+_SESSION_STRS = ("device_id", "firmware", "board", "routine", "routine_hash", "calib_id")
+_STEP_BEGIN_STRS = ("kind", "point", "side")
+TYPE_NAMES = {1: "session", 2: "step_begin", 3: "step_summary", 4: "event", 5: "trace", 6: "session_end"}
+END_NAMES = {1: "completed", 2: "aborted", 3: "cut_short", 4: "interrupted"}
+STEP_NAMES = {1: "done", 2: "skipped", 3: "aborted", 4: "cut_short"}
+EVENT_NAMES = {1: "pause", 2: "resume", 3: "skip", 4: "abort", 5: "fault", 6: "over_force",
+               7: "flash_low", 8: "clock_set", 9: "low_battery", 10: "trace_dropped",
+               20: "contact_lost", 21: "contact_back", 22: "timeout", 23: "dose_max", 24: "min_reached"}
+
+
+class LogFormatError(ValueError):
+    """The bytes are not a session log this codec can read (bad magic or unsupported version)."""
+
+
+def trace_payload(t0_ms, period_ms, quantum_g, values_q):
+    """Trace chunk payload from quantised values (tests and the bench; the logger encodes in place)."""
+    data = bytearray(struct.pack(_TRACE_FMT, t0_ms, period_ms, quantum_g, len(values_q)))
+    nibs = []
+    prev = 0
+    for v in values_q:
+        d = v - prev
+        prev = v
+        if -7 <= d <= 7:
+            nibs.append(d + 7)
+        elif -32768 <= d <= 32767:
+            u = d & 0xFFFF
+            nibs.extend((NIB_ESC, u >> 12, (u >> 8) & 15, (u >> 4) & 15, u & 15))
+        else:
+            raise ValueError("trace delta out of range")
+    for i in range(0, len(nibs), 2):
+        lo = nibs[i + 1] if i + 1 < len(nibs) else 0
+        data.append((nibs[i] << 4) | lo)
+    return bytes(data)
+
+
+# ---------------------------------------------------------------- decoding
+def check_file_header(data):
+    if len(data) < FILE_HEADER_LEN or bytes(data[0:6]) != MAGIC:
+        raise LogFormatError("not a session log (bad magic)")
+    if data[6] != VERSION:
+        raise LogFormatError("unsupported log format version %d" % data[6])
+
+
+def iter_records(data):
+    """Walk framed records: returns (records, problems, valid_end).
+
+    records: list of (offset, rtype, seq, payload bytes); problems: list of messages; valid_end: the
+    offset just after the last valid record (where a torn tail starts). Damage is skipped by scanning
+    forward for the next position holding a valid record (CRC32 makes a false match negligible).
+    """
+    check_file_header(data)
+    records = []
+    problems = []
+    pos = FILE_HEADER_LEN
+    size = len(data)
+    valid_end = pos
+    expect_seq = None
+    while pos < size:
+        r = parse_record_at(data, pos)
+        if isinstance(r, str):
+            bad = pos
+            nxt = None
+            p = pos + 1
+            while p + REC_OVERHEAD <= size:
+                r2 = parse_record_at(data, p)
+                if not isinstance(r2, str):
+                    nxt = p
+                    break
+                p += 1
+            if nxt is None:
+                problems.append("torn or damaged tail at byte %d (%s): %d bytes dropped"
+                                % (bad, r, size - bad))
+                break
+            problems.append("damaged bytes %d..%d (%s) skipped" % (bad, nxt, r))
+            pos = nxt
+            continue
+        rtype, seq, pstart, n, nxt = r
+        if expect_seq is not None and seq != expect_seq:
+            problems.append("record sequence jumps from %d to %d at byte %d"
+                            % ((expect_seq - 1) & 0xFFFF, seq, pos))
+        expect_seq = (seq + 1) & 0xFFFF
+        records.append((pos, rtype, seq, bytes(data[pstart:pstart + n])))
+        pos = nxt
+        valid_end = nxt
+    return records, problems, valid_end
+
+
+def _unpack_strs(payload, off, names, out):
+    for name in names:
+        if off >= len(payload):
+            out[name] = ""
+            continue
+        n = payload[off]
+        raw = bytes(payload[off + 1:off + 1 + n])
+        off += 1 + n
+        try:
+            out[name] = raw.decode("utf-8")
+        except Exception:  # MicroPython has no errors= handler; keep something printable
+            out[name] = "".join(chr(c) if 32 <= c < 127 else "?" for c in raw)
+    return off
+
+
+def _fixed(fmt, payload):
+    n = struct.calcsize(fmt)
+    if len(payload) < n:
+        raise ValueError("payload too short (%d < %d bytes)" % (len(payload), n))
+    return struct.unpack_from(fmt, payload, 0), n
+
+
+def decode_trace(payload):
+    """(t0_ms, period_ms, quantum_g, values_g list, problem or None)."""
+    (t0, period, q, count), off = _fixed(_TRACE_FMT, payload)
+    values = []
+    prev = 0
+    nib_total = (len(payload) - off) * 2
+    i = 0
+    problem = None
+
+    def nib(k):
+        b = payload[off + (k >> 1)]
+        return (b >> 4) if not (k & 1) else (b & 15)
+
+    while len(values) < count and i < nib_total:
+        n = nib(i)
+        i += 1
+        if n == NIB_ESC:
+            if i + 4 > nib_total:
+                problem = "trace escape cut off"
+                break
+            u = (nib(i) << 12) | (nib(i + 1) << 8) | (nib(i + 2) << 4) | nib(i + 3)
+            i += 4
+            d = u - 0x10000 if u & 0x8000 else u
+        else:
+            d = n - 7
+        prev += d
+        values.append(prev * q)
+    if problem is None and len(values) != count:
+        problem = "trace chunk holds %d of %d samples" % (len(values), count)
+    return t0, period, q, values, problem
+
+
+def decode_payload(rtype, payload):
+    """A dict for a known record type; ValueError on a malformed payload; None for an unknown type."""
+    if rtype == T_SESSION:
+        v, off = _fixed(_SESSION_FMT, payload)
+        d = {"session_no": v[0], "boot_count": v[1], "start_ticks_ms": v[2],
+             "wall_start_s": v[3] or None, "band_lo_g": v[4], "band_hi_g": v[5],
+             "trace_period_ms": v[6], "trace_quantum_g": v[7]}
+        _unpack_strs(payload, off, _SESSION_STRS, d)
+        return d
+    if rtype == T_STEP_BEGIN:
+        v, off = _fixed(_STEP_BEGIN_FMT, payload)
+        d = {"index": v[0], "t_ms": v[1], "band_lo_g": v[2], "band_hi_g": v[3], "target_s": v[4]}
+        _unpack_strs(payload, off, _STEP_BEGIN_STRS, d)
+        return d
+    if rtype == T_STEP_SUMMARY:
+        v, off = _fixed(_STEP_SUM_FMT, payload)
+        return {"index": v[0], "t_ms": v[1], "under_ms": v[2], "in_ms": v[3], "over_ms": v[4],
+                "too_hard_ms": v[5], "no_contact_ms": v[6], "fault_ms": v[7], "mean_g": v[8],
+                "peak_g": v[9], "dose_gs": v[10], "pauses": v[11], "skips": v[12],
+                "status": STEP_NAMES.get(v[13], "unknown(%d)" % v[13])}
+    if rtype == T_EVENT:
+        v, off = _fixed(_EVENT_FMT, payload)
+        return {"t_ms": v[0], "code": v[1], "name": EVENT_NAMES.get(v[1], "unknown(%d)" % v[1]),
+                "value": v[2]}
+    if rtype == T_TRACE:
+        t0, period, q, values, problem = decode_trace(payload)
+        return {"t0_ms": t0, "period_ms": period, "quantum_g": q, "values_g": values, "problem": problem}
+    if rtype == T_SESSION_END:
+        v, off = _fixed(_END_FMT, payload)
+        return {"t_ms": v[0], "status": END_NAMES.get(v[1], "unknown(%d)" % v[1]), "steps_done": v[2],
+                "wall_end_s": v[3] or None, "flags": v[4],
+                "trace_stopped": bool(v[4] & END_FLAG_TRACE_STOPPED)}
+    return None
+
+
+def decode_session(data):
+    """Decode a whole session file into a dict; damage becomes messages in "problems".
+
+    {"version", "session": header dict or None,
+     "steps": [{"index", "begin": dict|None, "summary": dict|None}],
+     "events": [...], "trace": [chunk dicts], "end": dict or None, "problems": [str], "records": n}
+    Raises LogFormatError only when the bytes are not a log of a version this codec reads.
+    """
+    records, problems, valid_end = iter_records(data)
+    out = {"version": VERSION, "session": None, "steps": [], "events": [], "trace": [], "end": None,
+           "problems": problems, "records": len(records), "valid_end": valid_end}
+    steps = {}
+    order = []
+    for offset, rtype, _seq, payload in records:
+        try:
+            d = decode_payload(rtype, payload)
+        except Exception as e:  # a record with a valid CRC but a malformed payload (a buggy writer)
+            problems.append("record type %d at byte %d skipped: %s" % (rtype, offset, e))
+            continue
+        if d is None:
+            problems.append("unknown record type %d at byte %d skipped (%d bytes)"
+                            % (rtype, offset, len(payload)))
+            continue
+        if rtype == T_SESSION:
+            if out["session"] is None:
+                out["session"] = d
+            else:
+                problems.append("second session header at byte %d ignored" % offset)
+        elif rtype == T_STEP_BEGIN or rtype == T_STEP_SUMMARY:
+            idx = d["index"]
+            if idx not in steps:
+                steps[idx] = {"index": idx, "begin": None, "summary": None}
+                order.append(idx)
+            key = "begin" if rtype == T_STEP_BEGIN else "summary"
+            if steps[idx][key] is not None:
+                problems.append("duplicate %s for step %d at byte %d ignored"
+                                % (TYPE_NAMES[rtype], idx, offset))
+            else:
+                steps[idx][key] = d
+        elif rtype == T_EVENT:
+            out["events"].append(d)
+        elif rtype == T_TRACE:
+            if d["problem"]:
+                problems.append("trace chunk at byte %d: %s" % (offset, d["problem"]))
+            out["trace"].append(d)
+        elif rtype == T_SESSION_END:
+            if out["end"] is None:
+                out["end"] = d
+            else:
+                problems.append("second session end at byte %d ignored" % offset)
+    out["steps"] = [steps[i] for i in order]
+    if out["session"] is None:
+        problems.append("no session header")
+    if out["end"] is None:
+        problems.append("no session end record (session still open or cut short)")
+    return out

@@ -1,0 +1,73 @@
+# Heap probe (issue 3): the whole firmware, compiled to .mpy, on a fake ESP32-DevKitC board, through a
+# realistic practice; prints one JSON line of figures. Runs under the MicroPython unix port, from the
+# repository root:
+#   micropython -X heapsize=64K tools/heap_probe.py [--iters N] [--routine bedtime]
+# This launcher compiles device/acu, boards/{__init__,esp32_devkitc}, tests/device/fakemachine.py and the
+# probe's body (tools/heap_probe_main.py) into build/heap/ with the mpy-cross next to the micropython
+# binary (or $MPY_CROSS), then runs the body from .mpy so the probe's own code costs little heap.
+#
+# The board is boards/esp32_devkitc.build() with the real drivers on tests/device/fakemachine.py's fake
+# pins (FSR on the fake ADC, LED/motor/buzzer PWM, a fake DRV2605L register file, button, battery) and
+# a virtual clock (5 ms per loop iteration at 200 Hz), so the practice takes seconds. The scripted user
+# reacts to the runner: starts the routine with a short button press, presses to the middle of each
+# step's band (a 0.6 s ramp, 3 % noise, an excursion over then under the band every 20 s), releases
+# between steps. The logger writes real files under /tmp/acu_heap_probe. The run ends 2 s after the
+# session ends (the bedtime routine: about 6.5 minutes of virtual time).
+#
+# Figures (GC heap bytes on this 64-bit port: objects are roughly 1.6-2x their ESP32 size):
+#   heap_base_bytes         the interpreter, the probe and the machine fakes (not firmware)
+#   heap_after_import_bytes firmware imported (acu.app + the board module), after gc.collect(), minus base
+#   heap_after_start_bytes  the App built and started (routine loaded, logs recovered), minus base
+#   heap_peak_bytes         the most the firmware held at once during the practice, minus base: GC is
+#                           off during each loop iteration and run after any iteration that allocated,
+#                           so everything an iteration allocates counts (an upper bound)
+#   heap_peak_total_bytes   the same plus the base (what -X heapsize must hold)
+#   loop_allocs_per_iter    MemoryErrors per iteration under micropython.heap_lock() over a steady
+#                           window of 1000 iterations (mid-step, holding in the band, between log flushes)
+#   loop_alloc_iters        iterations of the whole practice that allocated at all (step changes, log
+#                           flushes, trace chunk seals)
+#   loop_rate_hz            App.step() calls per second of real time over the steady window
+#   ok                      the routine completed, a session was logged, the steady window did not allocate
+# A MemoryError while importing/building/starting gives {"ok": false, "error": ..., "phase": ...}.
+import os
+import sys
+
+
+def _mtime(path):
+    try:
+        return os.stat(path)[8]
+    except OSError:
+        return -1
+
+
+def _compile(out):
+    cross = os.getenv("MPY_CROSS") or sys.executable.rsplit("/", 1)[0] + "/mpy-cross"
+    jobs = [("tests/device/fakemachine.py", "fakemachine"), ("tools/heap_probe_main.py", "heap_probe_main"),
+            ("boards/__init__.py", "boards/__init__"), ("boards/esp32_devkitc.py", "boards/esp32_devkitc")]
+    for name in os.listdir("device/acu"):
+        if name.endswith(".py"):
+            jobs.append(("device/acu/" + name, "acu/" + name[:-3]))
+    for d in (out, out + "/acu", out + "/boards"):
+        try:
+            os.mkdir(d)
+        except OSError:
+            pass
+    for src, dst in jobs:
+        dst = out + "/" + dst + ".mpy"
+        if _mtime(dst) <= _mtime(src):
+            if os.system("%s -o %s -s %s %s" % (cross, dst, src.rsplit("/", 1)[1], src)) != 0:
+                raise OSError("mpy-cross failed on " + src)
+
+
+try:
+    os.mkdir("build")
+except OSError:
+    pass
+_compile("build/heap")
+sys.path[:] = ["build/heap", ".frozen"]
+del _compile, _mtime
+import heap_probe_main  # noqa: E402
+
+r = heap_probe_main.run()
+print(heap_probe_main.json.dumps(r))
+sys.exit(0 if r["ok"] else 1)
