@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import math
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path

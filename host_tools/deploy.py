@@ -67,8 +67,9 @@ def fresh_raw_repl(session) -> bool:
     try:
         t.enter_raw_repl(soft_reset=True, timeout_overall=getattr(session, "timeout_s", 10))
     except TransportError as e:
-        raise AcuError("the board did not come back after a soft reset (%s): see docs/troubleshooting.md" % e
-                       ) from None
+        raise AcuError(
+            "the board did not come back after a soft reset (%s): see docs/troubleshooting.md" % e
+        ) from None
     return True
 
 
@@ -82,7 +83,9 @@ def parse_source(spec: str | bool | None) -> set[str] | bool:
     known = {p.stem for p in (paths.DEVICE_DIR / "acu").glob("*.py")} | set(boards()) | {"__init__"}
     bad = sorted(names - known)
     if bad:
-        raise InputError("--source: unknown module(s) %s (known: %s)" % (", ".join(bad), ", ".join(sorted(known))))
+        raise InputError(
+            "--source: unknown module(s) %s (known: %s)" % (", ".join(bad), ", ".join(sorted(known)))
+        )
     return names
 
 
@@ -119,10 +122,13 @@ def compile_mpy(src: Path, cache: Path) -> bytes:
     out = cache / (key + ".mpy")
     if not out.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run([mpy_cross_exe(), "-o", str(out), "-s", src.name, str(src)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [mpy_cross_exe(), "-o", str(out), "-s", src.name, str(src)], capture_output=True, text=True
+        )
         if r.returncode:
-            raise InputError("%s: mpy-cross refused it: %s" % (src, (r.stderr or r.stdout).strip().splitlines()[-1]))
+            raise InputError(
+                "%s: mpy-cross refused it: %s" % (src, (r.stderr or r.stdout).strip().splitlines()[-1])
+            )
     return out.read_bytes()
 
 
@@ -150,11 +156,19 @@ def plan(board: str, source: bool | set[str]) -> dict[str, bytes]:
     return files
 
 
-def deploy(session, board: str = "sim", source: bool | set[str] = False, progress=print,
-           install_library: bool = True, confirm: bool = True) -> dict:
+def deploy(
+    session,
+    board: str = "sim",
+    source: bool | set[str] = False,
+    progress=print,
+    install_library: bool = True,
+    confirm: bool = True,
+) -> dict:
     fresh_raw_repl(session)
-    ver = session.exec("import sys\nprint(sys.implementation._mpy if hasattr(sys.implementation, '_mpy') else 0)\n"
-                       "print('.'.join(str(x) for x in sys.implementation.version[:3]))\n").split()
+    ver = session.exec(
+        "import sys\nprint(sys.implementation._mpy if hasattr(sys.implementation, '_mpy') else 0)\n"
+        "print('.'.join(str(x) for x in sys.implementation.version[:3]))\n"
+    ).split()
     board_mpy, mp_version = int(ver[0]), ver[1]
     if source is not True:
         have = board_abi(board_mpy)
@@ -162,37 +176,58 @@ def deploy(session, board: str = "sim", source: bool | set[str] = False, progres
         if have[0] != want[0]:
             from host_tools.versions import micropython_series
 
-            raise AcuError("the board runs MicroPython %s (.mpy v%d.%d) but mpy-cross emits .mpy v%d.%d: flash "
-                           "MicroPython %s (make flash, docs/versions.md), or deploy with --source"
-                           % (mp_version, have[0], have[1], want[0], want[1], micropython_series()))
+            raise AcuError(
+                "the board runs MicroPython %s (.mpy v%d.%d) but mpy-cross emits .mpy v%d.%d: flash "
+                "MicroPython %s (make flash, docs/versions.md), or deploy with --source"
+                % (mp_version, have[0], have[1], want[0], want[1], micropython_series())
+            )
     files = plan(board, source)
     session.exec(HASHES_CODE)
-    on_device = json.loads(session.exec("print(json.dumps(_acu_hashes(%r)))\n" % sorted(files)).strip().splitlines()[-1])
+    on_device = json.loads(
+        session.exec("print(json.dumps(_acu_hashes(%r)))\n" % sorted(files)).strip().splitlines()[-1]
+    )
     changed = [p for p, data in files.items() if on_device.get(p) != hashlib.sha256(data).hexdigest()]
     for p in changed:
         progress("  copy %s (%d bytes)" % (p, len(files[p])))
         session.write_file_atomic(p, files[p])
     # stale copies: the other flavour (.py/.mpy) of a module shadows or confuses imports
     tree = json.loads(session.exec("print(json.dumps(_acu_tree('/lib')))\n").strip().splitlines()[-1])
-    stale = [p for p in tree if (p.startswith("/lib/acu/") or p.startswith("/lib/boards/")) and p not in files]
+    stale = [
+        p for p in tree if (p.startswith("/lib/acu/") or p.startswith("/lib/boards/")) and p not in files
+    ]
     for p in stale:
         progress("  remove stale %s" % p)
         session.remove(p)
-    version = {"firmware": __version__, "board": board, "micropython": mp_version,
-               "format": "source" if source is True else ("mixed" if source else "mpy"), "deployed": int(time.time()),
-               "files": {p: hashlib.sha256(d).hexdigest() for p, d in files.items()}}
+    version = {
+        "firmware": __version__,
+        "board": board,
+        "micropython": mp_version,
+        "format": "source" if source is True else ("mixed" if source else "mpy"),
+        "deployed": int(time.time()),
+        "files": {p: hashlib.sha256(d).hexdigest() for p, d in files.items()},
+    }
     session.write_file_atomic("/cfg/board.json", json.dumps({"board": board}).encode())
     session.write_file_atomic("/cfg/version.json", json.dumps(version, indent=1).encode())
     installed = []
     if install_library and not session.listdir("/routines"):
         from host_tools import routines
+
         for name in routines.library_names():
-            session.write_file_atomic("/routines/%s.json" % name, routines.library_routine(name),
-                                      check=("acu.routine", "check_file"))
+            session.write_file_atomic(
+                "/routines/%s.json" % name,
+                routines.library_routine(name),
+                check=("acu.routine", "check_file"),
+            )
             installed.append(name)
         session.write_file_atomic("/cfg/selected", b"bedtime")
-    return {"board": board, "copied": changed, "removed": stale, "unchanged": len(files) - len(changed),
-            "micropython": mp_version, "routines_installed": installed}
+    return {
+        "board": board,
+        "copied": changed,
+        "removed": stale,
+        "unchanged": len(files) - len(changed),
+        "micropython": mp_version,
+        "routines_installed": installed,
+    }
 
 
 def confirm_app(port: str, timeout_s: float = 15.0) -> dict:
@@ -205,7 +240,9 @@ def confirm_app(port: str, timeout_s: float = 15.0) -> dict:
         time.sleep(0.5)
         try:
             with open_session(port) as s:
-                out = s.exec("import acu.app as _a\nprint(_a.current is not None and _a.current.iterations)\n")
+                out = s.exec(
+                    "import acu.app as _a\nprint(_a.current is not None and _a.current.iterations)\n"
+                )
                 n = out.strip().splitlines()[-1] if out.strip() else "False"
                 if n not in ("False", "0"):
                     return {"iterations": int(n)}

@@ -14,16 +14,16 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from host_tools import __version__, ports, versions
 from host_tools.errors import AcuError
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
 
-CALIB_MAX_AGE_DAYS = 180      # FSRs drift under 5 % per decade of time under load; recalibrate twice a year
-CLOCK_MAX_SKEW_S = 120        # more than this off the host's clock: session times are misleading
-FLASH_WARN_FACTOR = 2         # warn when free space is under twice the logger's reserve
+CALIB_MAX_AGE_DAYS = 180  # FSRs drift under 5 % per decade of time under load; recalibrate twice a year
+CLOCK_MAX_SKEW_S = 120  # more than this off the host's clock: session times are misleading
+FLASH_WARN_FACTOR = 2  # warn when free space is under twice the logger's reserve
 
 
 @dataclass
@@ -47,12 +47,19 @@ def check_ports(port_list: list[dict], sim_port: str | None) -> Check:
     if sim_port:
         parts.insert(0, "%s (simulator)" % sim_port)
     if others:  # Linux lists many ttyS*: name a few
-        parts.append("other ports: " + ", ".join(others[:4]) + (" +%d more" % (len(others) - 4)
-                                                                 if len(others) > 4 else ""))
+        parts.append(
+            "other ports: "
+            + ", ".join(others[:4])
+            + (" +%d more" % (len(others) - 4) if len(others) > 4 else "")
+        )
     if not boards and not sim_port:
-        return Check("ports", WARN, "no ESP32 USB-serial chip found" + ("; " + parts[-1] if others else ""),
-                     "plug the board in with a data USB cable (charge-only cables show nothing), or start "
-                     "the simulator: acutrainer sim start (docs/troubleshooting.md: no board found)")
+        return Check(
+            "ports",
+            WARN,
+            "no ESP32 USB-serial chip found" + ("; " + parts[-1] if others else ""),
+            "plug the board in with a data USB cable (charge-only cables show nothing), or start "
+            "the simulator: acutrainer sim start (docs/troubleshooting.md: no board found)",
+        )
     return Check("ports", INFO, "; ".join(parts))
 
 
@@ -65,8 +72,9 @@ def _iso_to_epoch(text: str) -> int | None:
         return None
 
 
-def check_micropython(ver: dict, mpy_cross_abi: Callable[[], tuple[int, int]], deployed_format: str | None
-                      ) -> list[Check]:
+def check_micropython(
+    ver: dict, mpy_cross_abi: Callable[[], tuple[int, int]], deployed_format: str | None
+) -> list[Check]:
     from host_tools.deploy import board_abi
 
     out = []
@@ -75,8 +83,14 @@ def check_micropython(ver: dict, mpy_cross_abi: Callable[[], tuple[int, int]], d
     if versions.is_tested_micropython(mp):
         out.append(Check("micropython", OK, "MicroPython %s (tested: %s.x)" % (mp, series)))
     else:
-        out.append(Check("micropython", WARN, "MicroPython %s, but the firmware is tested on %s.x" % (mp, series),
-                         "flash MicroPython %s: make flash PORT=... (docs/versions.md)" % series))
+        out.append(
+            Check(
+                "micropython",
+                WARN,
+                "MicroPython %s, but the firmware is tested on %s.x" % (mp, series),
+                "flash MicroPython %s: make flash PORT=... (docs/versions.md)" % series,
+            )
+        )
     have = board_abi(int(ver.get("mpy") or 0))
     try:
         want = mpy_cross_abi()
@@ -86,35 +100,72 @@ def check_micropython(ver: dict, mpy_cross_abi: Callable[[], tuple[int, int]], d
     if have[0] == want[0]:
         out.append(Check("mpy", OK, ".mpy v%d.%d, the same as mpy-cross" % have))
     elif deployed_format == "source":
-        out.append(Check("mpy", WARN, "board .mpy v%d.%d, mpy-cross v%d.%d: only --source deploys work"
-                         % (have + want), "flash MicroPython %s: make flash PORT=..." % series))
+        out.append(
+            Check(
+                "mpy",
+                WARN,
+                "board .mpy v%d.%d, mpy-cross v%d.%d: only --source deploys work" % (have + want),
+                "flash MicroPython %s: make flash PORT=..." % series,
+            )
+        )
     else:
-        out.append(Check("mpy", FAIL, "board .mpy v%d.%d but mpy-cross emits v%d.%d" % (have + want),
-                         "flash MicroPython %s (make flash PORT=...), or deploy with --source" % series))
+        out.append(
+            Check(
+                "mpy",
+                FAIL,
+                "board .mpy v%d.%d but mpy-cross emits v%d.%d" % (have + want),
+                "flash MicroPython %s (make flash PORT=...), or deploy with --source" % series,
+            )
+        )
     return out
 
 
-def check_app(ver: dict, version_json: dict | None, planned: Callable[[str, bool], dict[str, bytes]] | None,
-              host_version: str = __version__) -> list[Check]:
+def check_app(
+    ver: dict,
+    version_json: dict | None,
+    planned: Callable[[str, Any], dict[str, bytes]] | None,
+    host_version: str = __version__,
+) -> list[Check]:
     """The firmware on the board against the host tools and against this checkout's device/ files."""
     out = []
     fw = ver.get("firmware")
     if version_json is None:
-        out.append(Check("deploy", FAIL, "no /cfg/version.json: the firmware was not deployed by acutrainer",
-                         "acutrainer deploy"))
+        out.append(
+            Check(
+                "deploy",
+                FAIL,
+                "no /cfg/version.json: the firmware was not deployed by acutrainer",
+                "acutrainer deploy",
+            )
+        )
     elif fw != host_version:
-        out.append(Check("app", FAIL, "firmware %s on the board, host tools %s" % (fw, host_version),
-                         "acutrainer deploy (puts this checkout's firmware on the board)"))
+        out.append(
+            Check(
+                "app",
+                FAIL,
+                "firmware %s on the board, host tools %s" % (fw, host_version),
+                "acutrainer deploy (puts this checkout's firmware on the board)",
+            )
+        )
     else:
-        out.append(Check("app", OK, "firmware %s (board %s, deployed as %s)"
-                         % (fw, version_json.get("board"), version_json.get("format", "?"))))
+        out.append(
+            Check(
+                "app",
+                OK,
+                "firmware %s (board %s, deployed as %s)"
+                % (fw, version_json.get("board"), version_json.get("format", "?")),
+            )
+        )
     if version_json is not None and planned is not None:
         board = str(version_json.get("board") or ver.get("board") or "")
         fmt = version_json.get("format")
         source: bool | set[str] = fmt == "source"
         if fmt == "mixed":  # some modules as .py: the version file's paths say which
-            source = {p.rsplit("/", 1)[-1][:-3] for p in version_json.get("files") or {}
-                      if p.startswith("/lib/") and p.endswith(".py")}
+            source = {
+                p.rsplit("/", 1)[-1][:-3]
+                for p in version_json.get("files") or {}
+                if p.startswith("/lib/") and p.endswith(".py")
+            }
         try:
             want = {p: hashlib.sha256(d).hexdigest() for p, d in planned(board, source).items()}
         except AcuError as e:
@@ -123,16 +174,23 @@ def check_app(ver: dict, version_json: dict | None, planned: Callable[[str, bool
         have = version_json.get("files") or {}
         differ = sorted(p for p in want if have.get(p) != want[p])
         if differ:
-            out.append(Check("files", WARN, "%d file(s) changed in this checkout since the last deploy (%s)"
-                             % (len(differ), ", ".join(differ[:3]) + (", ..." if len(differ) > 3 else "")),
-                             "acutrainer deploy (copies only what changed)"))
+            out.append(
+                Check(
+                    "files",
+                    WARN,
+                    "%d file(s) changed in this checkout since the last deploy (%s)"
+                    % (len(differ), ", ".join(differ[:3]) + (", ..." if len(differ) > 3 else "")),
+                    "acutrainer deploy (copies only what changed)",
+                )
+            )
         else:
             out.append(Check("files", OK, "the deployed files match this checkout"))
     return out
 
 
 def check_flash(st: dict) -> Check:
-    log = st.get("log") if isinstance(st.get("log"), dict) else {}
+    raw_log = st.get("log")
+    log: dict = raw_log if isinstance(raw_log, dict) else {}
     free = st.get("free_bytes")
     total = st.get("flash_bytes")
     reserve = int(log.get("reserve_bytes") or 65536)
@@ -140,8 +198,12 @@ def check_flash(st: dict) -> Check:
         return Check("flash", WARN, "the board did not report its free space")
     detail = "%d KB free of %s KB" % (free // 1024, total // 1024 if total else "?")
     if log.get("flash_low") or free < reserve:
-        return Check("flash", FAIL, detail + ": too little to record sessions",
-                     "acutrainer pull --delete (archive the sessions, then free their space)")
+        return Check(
+            "flash",
+            FAIL,
+            detail + ": too little to record sessions",
+            "acutrainer pull --delete (archive the sessions, then free their space)",
+        )
     if free < FLASH_WARN_FACTOR * reserve:
         return Check("flash", WARN, detail + ": nearly full", "acutrainer pull --delete")
     return Check("flash", OK, detail)
@@ -149,27 +211,43 @@ def check_flash(st: dict) -> Check:
 
 def check_calibration(st: dict, now_s: float) -> Check:
     if not st.get("calibrated"):
-        return Check("calibration", FAIL, "not calibrated: forces come from the %s sensor's nominal curve "
-                     "(off by up to 25 %%)" % st.get("sensor", "?"),
-                     "acutrainer calibrate (with a kitchen scale, docs/user-guide.md); on the simulator: "
-                     "acutrainer calibrate --auto")
+        return Check(
+            "calibration",
+            FAIL,
+            "not calibrated: forces come from the %s sensor's nominal curve "
+            "(off by up to 25 %%)" % st.get("sensor", "?"),
+            "acutrainer calibrate (with a kitchen scale, docs/user-guide.md); on the simulator: "
+            "acutrainer calibrate --auto",
+        )
     created = st.get("calib_created")
     t = _iso_to_epoch(created) if isinstance(created, str) else None
     if t is None:
-        return Check("calibration", WARN, "calibrated (%s) but its date is unknown" % st.get("calib_id"),
-                     "acutrainer calibrate, to know how old it is")
+        return Check(
+            "calibration",
+            WARN,
+            "calibrated (%s) but its date is unknown" % st.get("calib_id"),
+            "acutrainer calibrate, to know how old it is",
+        )
     age_d = int((now_s - t) // 86400)
     if age_d > CALIB_MAX_AGE_DAYS:
-        return Check("calibration", WARN, "%s is %d days old: the sensor drifts" % (st.get("calib_id"), age_d),
-                     "acutrainer calibrate (every %d days)" % CALIB_MAX_AGE_DAYS)
+        return Check(
+            "calibration",
+            WARN,
+            "%s is %d days old: the sensor drifts" % (st.get("calib_id"), age_d),
+            "acutrainer calibrate (every %d days)" % CALIB_MAX_AGE_DAYS,
+        )
     return Check("calibration", OK, "%s, %d day(s) old" % (st.get("calib_id"), max(age_d, 0)))
 
 
 def check_clock(st: dict, now_s: float) -> Check:
     w = st.get("wall_s")
     if not w:
-        return Check("clock", WARN, "not set since the last power-up: session times are reconstructed at pull",
-                     "acutrainer sync")
+        return Check(
+            "clock",
+            WARN,
+            "not set since the last power-up: session times are reconstructed at pull",
+            "acutrainer sync",
+        )
     skew = int(w - now_s)
     if abs(skew) > CLOCK_MAX_SKEW_S:
         return Check("clock", WARN, "%+d s off the host's clock" % skew, "acutrainer sync")
@@ -179,8 +257,12 @@ def check_clock(st: dict, now_s: float) -> Check:
 def check_routine(st: dict) -> Check:
     r = st.get("routine")
     if not r:
-        return Check("routine", FAIL, "no routine selected: the button starts nothing",
-                     "acutrainer routine push bedtime --select")
+        return Check(
+            "routine",
+            FAIL,
+            "no routine selected: the button starts nothing",
+            "acutrainer routine push bedtime --select",
+        )
     steps = (st.get("runner") or {}).get("steps")
     return Check("routine", OK, "%s selected%s" % (r, " (%s steps)" % steps if steps else ""))
 
@@ -194,8 +276,12 @@ def check_sensor(sample: dict) -> Check:
     code = int(sample.get("fault") or 0)
     if code:
         name = sensors.FAULT_NAMES[code] if 0 <= code < len(sensors.FAULT_NAMES) else str(code)
-        return Check("sensor", FAIL, "sensor fault: %s (raw %s)" % (name, sample.get("raw_median")),
-                     "check the sensor's wiring and connector (docs/user-guide.md, docs/troubleshooting.md)")
+        return Check(
+            "sensor",
+            FAIL,
+            "sensor fault: %s (raw %s)" % (name, sample.get("raw_median")),
+            "check the sensor's wiring and connector (docs/user-guide.md, docs/troubleshooting.md)",
+        )
     return Check("sensor", OK, "reading (raw %s, %s g)" % (sample.get("raw_median"), sample.get("grams")))
 
 
@@ -203,9 +289,15 @@ def check_sessions(listing: list, archived: Callable[[str], bool] | None) -> Che
     done = [e for e in listing if isinstance(e, dict) and not e.get("open")]
     waiting = [e for e in done if archived is None or not archived(str(e.get("sha256")))]
     if waiting:
-        return Check("sessions", WARN, "%d session(s) on the board not in the archive yet" % len(waiting),
-                     "acutrainer pull")
-    return Check("sessions", OK, "%d on the board, all in the archive" % len(done) if done else "none waiting")
+        return Check(
+            "sessions",
+            WARN,
+            "%d session(s) on the board not in the archive yet" % len(waiting),
+            "acutrainer pull",
+        )
+    return Check(
+        "sessions", OK, "%d on the board, all in the archive" % len(done) if done else "none waiting"
+    )
 
 
 def _guard(name: str, fn, *args) -> list[Check]:
@@ -217,10 +309,14 @@ def _guard(name: str, fn, *args) -> list[Check]:
     return r if isinstance(r, list) else [r]
 
 
-def diagnose(session, archive_path: Path | None = None, now: Callable[[], float] = time.time,
-             mpy_cross_abi: Callable[[], tuple[int, int]] | None = None,
-             planned: Callable[[str, bool], dict[str, bytes]] | None = None,
-             host_version: str = __version__) -> list[Check]:
+def diagnose(
+    session,
+    archive_path: Path | None = None,
+    now: Callable[[], float] = time.time,
+    mpy_cross_abi: Callable[[], tuple[int, int]] | None = None,
+    planned: Callable[[str, Any], dict[str, bytes]] | None = None,
+    host_version: str = __version__,
+) -> list[Check]:
     """All device checks through an open session (host_tools.session.DeviceSession or a fake)."""
     from host_tools import deploy
 
@@ -230,21 +326,30 @@ def diagnose(session, archive_path: Path | None = None, now: Callable[[], float]
     try:
         ver = session.call("acu.api", "version")
     except AcuError as e:
-        return [Check("app", FAIL, "the board answers but our firmware does not (%s)" % e, "acutrainer deploy")]
-    version_json = None
+        return [
+            Check("app", FAIL, "the board answers but our firmware does not (%s)" % e, "acutrainer deploy")
+        ]
+    version_json: dict | None = None
     try:
         if session.exists("/cfg/version.json"):
-            version_json = json.loads(session.read_file("/cfg/version.json"))
+            loaded = json.loads(session.read_file("/cfg/version.json"))
+            version_json = loaded if isinstance(loaded, dict) else None
     except (AcuError, ValueError):
         version_json = None
-    fmt = version_json.get("format") if isinstance(version_json, dict) else None
+    fmt = version_json.get("format") if version_json is not None else None
     checks += check_micropython(ver, mpy_cross_abi, fmt)
-    checks += check_app(ver, version_json if isinstance(version_json, dict) else None, planned, host_version)
+    checks += check_app(ver, version_json, planned, host_version)
     try:
         st = session.call("acu.api", "status")
     except AcuError as e:
-        checks.append(Check("status", FAIL, "the firmware could not report its status (%s)" % e,
-                            "acutrainer deploy; if it persists see docs/troubleshooting.md"))
+        checks.append(
+            Check(
+                "status",
+                FAIL,
+                "the firmware could not report its status (%s)" % e,
+                "acutrainer deploy; if it persists see docs/troubleshooting.md",
+            )
+        )
         return checks
     now_s = now()
     checks.append(check_flash(st))
@@ -258,10 +363,12 @@ def diagnose(session, archive_path: Path | None = None, now: Callable[[], float]
         p = Path(archive_path) if archive_path else None
         if p is None:
             from host_tools.archive import default_path
+
             p = default_path()
         if not p.exists():  # no archive yet: every session is waiting (and the doctor creates nothing)
             return check_sessions(listing if isinstance(listing, list) else [], None)
         from host_tools.archive import Archive
+
         with Archive(p) as arc:
             return check_sessions(listing if isinstance(listing, list) else [], arc.has_sha)
 
@@ -269,9 +376,14 @@ def diagnose(session, archive_path: Path | None = None, now: Callable[[], float]
     return checks
 
 
-def run(port: str | None = None, archive_path: Path | None = None, open_session=None,
-        list_ports: Callable[[], list[dict]] | None = None, sim_port: Callable[[], str | None] | None = None,
-        **kw) -> list[Check]:
+def run(
+    port: str | None = None,
+    archive_path: Path | None = None,
+    open_session=None,
+    list_ports: Callable[[], list[dict]] | None = None,
+    sim_port: Callable[[], str | None] | None = None,
+    **kw,
+) -> list[Check]:
     """Everything: the ports, finding the board, connecting, then diagnose()."""
     if open_session is None:
         from host_tools.session import open_session
@@ -281,7 +393,9 @@ def run(port: str | None = None, archive_path: Path | None = None, open_session=
     try:
         found = ports.find_port(port)
     except AcuError as e:
-        checks.append(Check("board", FAIL, str(e), "plug the board in, or name it: acutrainer doctor --port PORT"))
+        checks.append(
+            Check("board", FAIL, str(e), "plug the board in, or name it: acutrainer doctor --port PORT")
+        )
         return checks
     checks.append(Check("board", OK, found))
     try:
@@ -289,8 +403,14 @@ def run(port: str | None = None, archive_path: Path | None = None, open_session=
             checks.append(Check("link", OK, "raw REPL on %s" % found))
             checks += diagnose(s, archive_path=archive_path, **kw)
     except AcuError as e:
-        checks.append(Check("link", FAIL, str(e),
-                            "see docs/troubleshooting.md (could not enter raw REPL, wrong port, permissions)"))
+        checks.append(
+            Check(
+                "link",
+                FAIL,
+                str(e),
+                "see docs/troubleshooting.md (could not enter raw REPL, wrong port, permissions)",
+            )
+        )
     return checks
 
 

@@ -2,12 +2,12 @@
 # realistic practice; prints one JSON line of figures. Runs under the MicroPython unix port, from the
 # repository root:
 #   micropython -X heapsize=64K tools/heap_probe.py [--iters N] [--routine bedtime]
-# This launcher compiles device/acu, boards/{__init__,esp32_devkitc}, tests/device/fakemachine.py and the
-# probe's body (tools/heap_probe_main.py) into build/heap/ with the mpy-cross next to the micropython
-# binary (or $MPY_CROSS), then runs the body from .mpy so the probe's own code costs little heap.
+# This launcher compiles device/acu, boards/{__init__,esp32_devkitc}, the probe's body
+# (tools/heap_probe_main.py) and its minimal machine fake (tools/heap_probe_machine.py, the same interface
+# as tests/device/fakemachine.py) into build/heap/ with the mpy-cross next to the micropython binary (or
+# $MPY_CROSS), then runs the body from .mpy so the probe's own code costs little heap.
 #
-# The board is boards/esp32_devkitc.build() with the real drivers on tests/device/fakemachine.py's fake
-# pins (FSR on the fake ADC, LED/motor/buzzer PWM, a fake DRV2605L register file, button, battery) and
+# The board is boards/esp32_devkitc.build() with the real drivers on fake pins (FSR on the fake ADC, LED/motor/buzzer PWM, a fake DRV2605L register file, button, battery) and
 # a virtual clock (5 ms per loop iteration at 200 Hz), so the practice takes seconds. The scripted user
 # reacts to the runner: starts the routine with a short button press, presses to the middle of each
 # step's band (a 0.6 s ramp, 3 % noise, an excursion over then under the band every 20 s), releases
@@ -42,7 +42,7 @@ def _mtime(path):
 
 def _compile(out):
     cross = os.getenv("MPY_CROSS") or sys.executable.rsplit("/", 1)[0] + "/mpy-cross"
-    jobs = [("tests/device/fakemachine.py", "fakemachine"), ("tools/heap_probe_main.py", "heap_probe_main"),
+    jobs = [("tools/heap_probe_machine.py", "heap_probe_machine"), ("tools/heap_probe_main.py", "heap_probe_main"),
             ("boards/__init__.py", "boards/__init__"), ("boards/esp32_devkitc.py", "boards/esp32_devkitc")]
     for name in os.listdir("device/acu"):
         if name.endswith(".py"):

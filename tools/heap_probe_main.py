@@ -149,8 +149,8 @@ def run():
     routine_name = arg("--routine", "bedtime")
     root = ROOT_TMP
     write_inputs(root, routine_name)
-    import fakemachine
-    fm = fakemachine.install()
+    import heap_probe_machine as fm
+    sys.modules["machine"] = fm
     fm.i2c_devices[0x5A] = bytearray(256)  # a DRV2605L answers on the I2C bus
     clock = VClock()
     gc.collect()
@@ -168,8 +168,12 @@ def run():
         settings["buzzer"] = True
         hw = board.build(settings)
         raw = Raw(hw.nominal_calib["points"])
+        gc.collect()
+        res["heap_after_build_bytes"] = gc.mem_alloc() - base
         phase = "start"
         app = app_mod.App(hw, settings, 1, root)
+        gc.collect()
+        res["heap_after_app_bytes"] = gc.mem_alloc() - base
         app.start()
         del settings
         gc.collect()
@@ -242,9 +246,10 @@ def run():
         res["ok"] = res["routine_done"] and res["sessions_logged"] >= 1 and locked_n > 0 \
             and locked_errors == 0
         phase = "done"
-    except MemoryError:
+    except MemoryError as e:
         gc.enable()
         res["error"] = "MemoryError in " + phase
+        sys.print_exception(e, sys.stderr)  # where it ran out, for whoever shrinks the firmware next
         gc.collect()
     res["phase"] = phase
     return res

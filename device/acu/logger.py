@@ -31,7 +31,6 @@ _TDATA_END = const(392)     # leave room for an escaped delta (3 bytes) and the 
 _TMAX_Q = const(16383)      # quantised values stay small so every delta fits the int16 escape
 _DOSE_CARRY = const(1000000)  # move g·ms into g·s before it outgrows a small int on the ESP32
 MAX_BATCH = const(1936)     # _OUT_CAP + _TB_CAP: the most a single flush appends (torn-tail limit)
-_END_REC_LEN = const(21)    # a framed session end record (9 + 12 payload bytes)
 
 SUFFIX = ".acl"
 DEFAULT_ROOT = "/log"
@@ -185,91 +184,6 @@ def _makedirs(path):
             pass
 
 
-def _t_of(rtype, payload):
-    """The latest session time (ms) a record tells about, or -1."""
-    n = len(payload)
-    if rtype in (logfmt.T_STEP_BEGIN, logfmt.T_STEP_SUMMARY) and n >= 6:
-        return struct.unpack_from("<I", payload, 2)[0]
-    if rtype == logfmt.T_TRACE and n >= logfmt.TRACE_HEAD_LEN:
-        t0, period, q, count = struct.unpack_from("<IHBH", payload, 0)
-        return t0 + period * count
-    if rtype in (logfmt.T_EVENT, logfmt.T_SESSION_END) and n >= 4:
-        return struct.unpack_from("<I", payload, 0)[0]
-    return -1
-
-
-def walk_file(path):
-    """Stream a session file record by record (low RAM: one record buffer) and report its state:
-    {"size", "valid_end", "bad_at" (offset of the first bad record or None), "has_header", "has_end",
-     "last_seq", "last_t_ms", "steps_done", "magic_ok"}."""
-    res = {"size": 0, "valid_end": 0, "bad_at": None, "has_header": False, "has_end": False,
-           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False}
-    try:
-        res["size"] = os.stat(path)[6]
-    except OSError:
-        return res
-    head = bytearray(logfmt.REC_HEAD_LEN)
-    body = bytearray(logfmt.MAX_PAYLOAD + logfmt.REC_CRC_LEN)
-    with open(path, "rb") as f:
-        fh = f.read(logfmt.FILE_HEADER_LEN)
-        if len(fh) < logfmt.FILE_HEADER_LEN or bytes(fh[0:6]) != logfmt.MAGIC:
-            res["bad_at"] = 0
-            return res
-        res["magic_ok"] = True
-        pos = logfmt.FILE_HEADER_LEN
-        res["valid_end"] = pos
-        size = res["size"]
-        mv = memoryview(body)
-        while pos < size:
-            if f.readinto(head) != logfmt.REC_HEAD_LEN:
-                res["bad_at"] = pos
-                break
-            n, rtype, seq = struct.unpack_from("<HBH", head, 0)
-            if n > logfmt.MAX_PAYLOAD:
-                res["bad_at"] = pos
-                break
-            want = n + logfmt.REC_CRC_LEN
-            if f.readinto(mv[0:want]) != want:
-                res["bad_at"] = pos
-                break
-            crc = binascii.crc32(mv[0:n], binascii.crc32(head)) & 0xFFFFFFFF
-            if crc != struct.unpack_from("<I", body, n)[0]:
-                res["bad_at"] = pos
-                break
-            pos += logfmt.REC_HEAD_LEN + want
-            res["valid_end"] = pos
-            res["last_seq"] = seq
-            payload = bytes(mv[0:n])
-            t = _t_of(rtype, payload)
-            if t > res["last_t_ms"]:
-                res["last_t_ms"] = t
-            if rtype == logfmt.T_SESSION:
-                res["has_header"] = True
-            elif rtype == logfmt.T_SESSION_END:
-                res["has_end"] = True
-            elif rtype == logfmt.T_STEP_SUMMARY and n >= 1 and payload[n - 1] == logfmt.STEP_DONE:
-                res["steps_done"] += 1
-        if res["bad_at"] is not None and not res["has_end"] and size - res["bad_at"] > _END_REC_LEN:
-            # damage inside the file: a session end record written after it (an earlier recovery) counts
-            f.seek(size - _END_REC_LEN)
-            tail = f.read(_END_REC_LEN)
-            r = logfmt.parse_record_at(tail, 0)
-            if not isinstance(r, str) and r[0] == logfmt.T_SESSION_END and r[4] == _END_REC_LEN:
-                res["has_end"] = True
-    return res
-
-
-def _valid_record_after(path, bad_at):
-    """True if a valid record starts anywhere after bad_at (then the damage is not a torn tail)."""
-    with open(path, "rb") as f:
-        f.seek(bad_at)
-        tail = f.read(MAX_BATCH + 1)
-    for p in range(1, len(tail) - logfmt.REC_OVERHEAD + 1):
-        if not isinstance(logfmt.parse_record_at(tail, p), str):
-            return True
-    return False
-
-
 class Logger:
     """Session logger. device_info: {"unique_id": bytes or "device_id": hex, "firmware", "board",
     "boot_count", "calib_id", "next_session"} (all optional)."""
@@ -404,66 +318,18 @@ class Logger:
 
     # ------------------------------------------------------------ boot
     def recover(self):
-        """At boot: remove stale .tmp files, drop a torn tail, close sessions left open (cut short)."""
-        done = []
+        """At boot: remove stale .tmp files, drop a torn tail, close sessions left open (cut short).
+        The recovery code (acu.logadmin) is loaded for this call only."""
+        import sys
+        had = "acu.logadmin" in sys.modules
+        from acu import logadmin
         try:
-            names = os.listdir(self.root)
-        except OSError:
-            _makedirs(self.root)
-            names = []
-        for n in names:
-            if n.endswith(".tmp"):
-                try:
-                    os.remove(_join(self.root, n))
-                except OSError:
-                    pass
-        sessions = _session_names(self.root)
-        for name in sessions[-2:]:  # only the newest sessions can have been open at a power cut
-            act = self._recover_file(name)
-            if act:
-                done.append({"name": name, "action": act})
-        self.recovered = done
-        return done
-
-    def _recover_file(self, name):
-        path = _join(self.root, name)
-        w = walk_file(path)
-        if w["has_end"] and w["bad_at"] is None:
-            return None
-        torn = w["bad_at"] is not None and w["size"] - w["bad_at"] <= MAX_BATCH and \
-            not _valid_record_after(path, w["bad_at"])
-        if not w["magic_ok"] or not w["has_header"]:
-            if torn or w["size"] < logfmt.FILE_HEADER_LEN:
-                # power cut while the file was being created: no session was recorded in it
-                os.remove(path)
-                return "removed (no session header)"
-            if not w["magic_ok"]:
-                return "left as is (not a session log)"
-        end = logfmt.record(logfmt.T_SESSION_END, (w["last_seq"] + 1) & 0xFFFF,
-                            logfmt.end_payload(w["last_t_ms"], logfmt.END_CUT_SHORT, w["steps_done"], 0, 0))
-        if torn:
-            tmp = path + ".tmp"
-            buf = bytearray(512)
-            left = w["valid_end"]
-            with open(path, "rb") as src, open(tmp, "wb") as dst:
-                while left > 0:
-                    k = src.readinto(buf)
-                    if not k:
-                        break
-                    k = min(k, left)
-                    dst.write(memoryview(buf)[0:k])
-                    left -= k
-                if not w["has_end"]:
-                    dst.write(end)
-            os.rename(tmp, path)
-            if w["has_end"]:
-                return "torn tail dropped (%d bytes)" % (w["size"] - w["valid_end"])
-            return "torn tail dropped (%d bytes), closed as cut short" % (w["size"] - w["valid_end"])
-        if w["has_end"]:
-            return None  # damage inside a closed session: the host's decoder skips it
-        with open(path, "ab") as f:
-            f.write(end)
-        return "closed as cut short"
+            self.recovered = logadmin.recover(self)
+        finally:
+            if not had:
+                import acu
+                acu.forget("logadmin")
+        return self.recovered
 
     # ------------------------------------------------------------ session
     def next_session_no(self):
@@ -653,94 +519,15 @@ class Logger:
         self._last_flush_ms = now_ms
 
     def info(self):
-        return info(self.root)
+        from acu import logadmin
+        return logadmin.info(self.root)
 
 
-# ---------------------------------------------------------------- called by the host over the REPL
-def _root(root):
-    if root:
-        return root
-    return _current.root if _current is not None else DEFAULT_ROOT
-
-
-def _sha256_hex(path):
-    import hashlib
-    h = hashlib.sha256()
-    buf = bytearray(1024)
-    mv = memoryview(buf)
-    with open(path, "rb") as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(mv[0:n])
-    return binascii.hexlify(h.digest()).decode()
-
-
-def _open_name(root):
-    c = _current
-    if c is not None and c.active and c.root == root:
-        return c.name
-    return None
-
-
-def list_sessions(root=None):
-    """[{"name", "size", "sha256", "open"}] for every session file, oldest first."""
-    root = _root(root)
-    opened = _open_name(root)
-    out = []
-    for name in _session_names(root):
-        path = _join(root, name)
-        out.append({"name": name, "size": os.stat(path)[6], "sha256": _sha256_hex(path),
-                    "open": name == opened})
-    return out
-
-
-def delete_session(name, sha256, root=None):
-    """Remove a downloaded session; refuses a bad name, the open session or a hash mismatch."""
-    root = _root(root)
-    if not isinstance(name, str) or not _is_session_name(name):
-        raise ValueError("delete_session: bad session name %r" % (name,))
-    if name == _open_name(root):
-        raise ValueError("delete_session: %s is the session being recorded" % name)
-    path = _join(root, name)
-    if name not in _session_names(root):
-        raise ValueError("delete_session: %s not found" % name)
-    actual = _sha256_hex(path)
-    if actual != str(sha256).lower():
-        raise ValueError("delete_session: %s hash mismatch, not deleted" % name)
-    os.remove(path)
-    if _current is not None and _current.flash_low:
-        free = _current.free_bytes()
-        if free is not None and free >= _current.reserve_bytes:
-            _current.flash_low = False
-    return True
-
-
-def info(root=None):
-    """Counts and space for the host (JSON-able)."""
-    root = _root(root)
-    names = _session_names(root)
-    total = 0
-    for n in names:
-        try:
-            total += os.stat(_join(root, n))[6]
-        except OSError:
-            pass
-    c = _current
-    free = c.free_bytes() if c is not None else _free_bytes_statvfs(root)
-    d = {"sessions": len(names), "bytes": total, "free_bytes": free,
-         "reserve_bytes": c.reserve_bytes if c is not None else 65536,
-         "flash_low": bool(c.flash_low) if c is not None else False,
-         "first": names[0] if names else None, "last": names[-1] if names else None,
-         "open": _open_name(root), "format_version": logfmt.VERSION}
-    if c is not None:
-        d["device_id"] = c.device_id
-        d["boot_count"] = c.boot_count
-        d["next_session"] = c.next_session_no() if not c.active else c.session_no + 1
-        d["write_errors"] = c.write_errors
-        d["recovered"] = c.recovered
-        if c.clock is not None:
-            d["ticks_ms"] = c.clock.ticks_ms()
-            d["wall_s"] = c.clock.wall_s()
-    return d
+def __getattr__(name):
+    # the host's calls (list_sessions, delete_session, info) and the recovery walk (walk_file):
+    # acu.logadmin on demand, so the running app never holds their code
+    from acu import logadmin
+    try:
+        return getattr(logadmin, name)
+    except AttributeError:
+        raise AttributeError(name) from None

@@ -56,20 +56,14 @@ def _finish(session, d, fit, write, confirm, out):
         return d
     hc.write_calibration(session, d)
     out(f"written {hc.CALIB_PATH} (id {d['id']}); the previous one is kept as {hc.PREV_PATH}")
-    try:
-        session.restart_app()
-    except AcuError as e:
-        out(f"warning: could not restart the app ({e}); it uses the new calibration after a reset")
+    # the app picks it up when the session closes (a soft reset); restarting here would leave the
+    # session out of the raw REPL and make its close wait for a prompt the running app never prints
     return d
 
 
 def restore(session, out=print) -> dict:
     d = hc.restore_calibration(session)
-    out(f"restored calibration {d['id']} ({d['created']}, {d['method']})")
-    try:
-        session.restart_app()
-    except AcuError as e:
-        out(f"warning: could not restart the app ({e})")
+    out(f"restored calibration {d['id']} ({d['created']}, {d['method']})")  # in use after the session closes
     return d
 
 

@@ -10,11 +10,19 @@ from host_tools.session import open_session
 def register(sub):
     p = sub.add_parser("deploy", help="compile and copy the firmware to the board (only what changed)")
     p.add_argument("--port", help="serial port (default: the running simulator or the one board)")
-    p.add_argument("--board", help="board module (default: sim for the simulator, else esp32_devkitc)",
-                   choices=deploy_mod.boards())
-    p.add_argument("--source", nargs="?", const="all", metavar="MODULES",
-                   help="copy .py sources instead of .mpy, for debugging: all modules, or only the named ones "
-                        "(--source app,runner; the rest stay .mpy, which the board's heap needs)")
+    p.add_argument(
+        "--board",
+        help="board module (default: sim for the simulator, else esp32_devkitc)",
+        choices=deploy_mod.boards(),
+    )
+    p.add_argument(
+        "--source",
+        nargs="?",
+        const="all",
+        metavar="MODULES",
+        help="copy .py sources instead of .mpy, for debugging: all modules, or only the named ones "
+        "(--source app,runner; the rest stay .mpy, which the board's heap needs)",
+    )
     p.add_argument("--no-confirm", action="store_true", help="do not wait for the app to come up")
     p.set_defaults(func=run)
 
@@ -24,14 +32,17 @@ def run(a):
     board = a.board
     if board is None:
         from host_tools.sim import control
+
         board = "sim" if control.running_port_names().get(port) else "esp32_devkitc"
     source = deploy_mod.parse_source(a.source)
     kind = "sources" if source is True else ("sources of %s" % ",".join(sorted(source)) if source else ".mpy")
     print("deploying to %s (board %s, %s)" % (port, board, kind))
     with open_session(port) as s:
         r = deploy_mod.deploy(s, board=board, source=source)
-    print("copied %d file(s), %d unchanged, %d stale removed; MicroPython %s"
-          % (len(r["copied"]), r["unchanged"], len(r["removed"]), r["micropython"]))
+    print(
+        "copied %d file(s), %d unchanged, %d stale removed; MicroPython %s"
+        % (len(r["copied"]), r["unchanged"], len(r["removed"]), r["micropython"])
+    )
     if r["routines_installed"]:
         print("installed the routine library (%s); selected: bedtime" % ", ".join(r["routines_installed"]))
     if not a.no_confirm:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from host_tools import doctor
 
-MARKS = {doctor.OK: "[green]ok[/]", doctor.INFO: "[cyan]info[/]", doctor.WARN: "[yellow]warn[/]",
-         doctor.FAIL: "[red bold]FAIL[/]"}
+MARKS = {
+    doctor.OK: "[green]ok[/]",
+    doctor.INFO: "[cyan]info[/]",
+    doctor.WARN: "[yellow]warn[/]",
+    doctor.FAIL: "[red bold]FAIL[/]",
+}
 
 
 def register(sub):
-    p = sub.add_parser("doctor", help="health check: ports, link, firmware, flash, calibration, clock, routine, "
-                                      "sessions to pull (exit 1 on a problem)")
+    p = sub.add_parser(
+        "doctor",
+        help="health check: ports, link, firmware, flash, calibration, clock, routine, "
+        "sessions to pull (exit 1 on a problem)",
+    )
     p.add_argument("--port", help="serial port (default: the running simulator or the one board)")
     p.add_argument("--archive", help="archive file to compare sessions with (default: the data dir's)")
     p.add_argument("--json", action="store_true", help="print the checks as JSON")

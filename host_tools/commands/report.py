@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from host_tools.archive import Archive, parse_date
 from host_tools.errors import InputError
-from host_tools.report import render_text, write_report
 
 
 def register(sub):
@@ -20,6 +19,9 @@ def register(sub):
 
 
 def cmd_report(args) -> int:
+    # matplotlib takes ~1.8 s to import: only the report pays for it, not every acutrainer command
+    from host_tools.report import render_text, write_report
+
     if args.goal is not None and not 1 <= args.goal <= 50:
         raise InputError("--goal %d: sessions a week must be 1..50" % args.goal)
     since = parse_date(args.since, "--since")

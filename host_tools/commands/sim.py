@@ -27,57 +27,57 @@ def register(sub):
     s.set_defaults(func=cmd_start)
 
     s = ss.add_parser("stop", help="stop the simulator")
-    s.add_argument("--name", default="default")
+    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.add_argument("--all", action="store_true")
     s.set_defaults(func=cmd_stop)
 
     s = ss.add_parser("status", help="show the running simulator")
-    s.add_argument("--name", default="default")
+    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_status)
 
     s = ss.add_parser("press", help="press the tip with a force, e.g. 4.2kg")
     s.add_argument("force", help="4.2kg, 4200g or 41N")
     s.add_argument("--ramp", default="150ms")
     s.add_argument("--noise", default="0", help="hand tremor: 3%% or 100g")
-    s.add_argument("--name", default="default")
+    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_press)
 
     s = ss.add_parser("release", help="take the finger off")
     s.add_argument("--ramp", default="150ms")
-    s.add_argument("--name", default="default")
+    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_release)
 
     s = ss.add_parser("profile", help="play a press profile file (docs/press-profiles.md)")
     s.add_argument("file")
     s.add_argument("--wait", action="store_true", help="return when the profile has played (at --speed)")
-    s.add_argument("--name", default="default")
+    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_profile)
 
     s = ss.add_parser("button", help="press the button: short, double, long")
     s.add_argument("kind", choices=["short", "double", "long", "down", "up"])
-    s.add_argument("--name", default="default")
+    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_button)
 
     s = ss.add_parser("power-cut", help="cut the power at once (the board boots again after --off)")
     s.add_argument("--off", default="200ms")
-    s.add_argument("--name", default="default")
+    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_power_cut)
 
     s = ss.add_parser("unplug", help="pull the USB cable for a while (the link drops; the board runs on)")
     s.add_argument("--for", dest="for_", default="2s")
-    s.add_argument("--name", default="default")
+    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=lambda a: control.SimControl.find(a.name).unplug(profile.parse_time_ms(a.for_, "--for")) or 0)
 
     s = ss.add_parser("fault", help="simulate a sensor fault: open (unplugged), short, ok")
     s.add_argument("kind", choices=["ok", "open", "short"])
-    s.add_argument("--name", default="default")
+    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_fault)
 
     s = ss.add_parser("trace", help="what the outputs did (LED, motor, buzzer) with virtual times")
     s.add_argument("--boot", type=int, help="only this boot (default: the current one)")
     s.add_argument("--all", action="store_true", help="every boot")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--name", default="default")
+    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_trace)
 
 
@@ -92,7 +92,7 @@ def cmd_start(a):
 
 
 def cmd_stop(a):
-    names = control.running() if a.all else [a.name]
+    names = control.running() if a.all else [a.name or "default"]
     stopped = [n for n in names if control.stop(n)]
     print("stopped: %s" % (", ".join(stopped) if stopped else "nothing was running"))
     return 0
@@ -100,7 +100,8 @@ def cmd_stop(a):
 
 def cmd_status(a):
     st = control.SimControl.find(a.name).status()
-    for k in ("port", "boot", "running", "in_raw_repl", "t_ms", "flash", "sensor", "seed", "speed", "baud"):
+    st["name"] = control.running_port_names().get(st["port"])
+    for k in ("name", "port", "boot", "running", "in_raw_repl", "t_ms", "flash", "sensor", "seed", "speed", "baud"):
         print("%-12s %s" % (k, st.get(k)))
     return 0
 
@@ -122,8 +123,8 @@ def cmd_release(a):
 
 def cmd_profile(a):
     sim = control.SimControl.find(a.name)
-    segs = profile.load(a.file)
-    sim.segments(segs)
+    segs, buttons = profile.load_full(a.file)
+    sim.segments(segs, buttons)
     dur = profile.duration_ms(segs)
     print("playing %s: %d segments, %.1f s of virtual time" % (a.file, len(segs), dur / 1000))
     if a.wait:

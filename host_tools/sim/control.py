@@ -118,7 +118,18 @@ class SimControl:
         self.state = state
 
     @classmethod
-    def find(cls, name: str = "default") -> "SimControl":
+    def find(cls, name: str | None = None) -> "SimControl":
+        """name None: the simulator serving $ACUTRAINER_PORT, else 'default', else the only one running."""
+        if name is None:
+            port = os.environ.get("ACUTRAINER_PORT")
+            by_port = running_port_names()
+            names = running()
+            if port and port in by_port:
+                name = by_port[port]
+            elif "default" in names or len(names) != 1:
+                name = "default"
+            else:
+                name = names[0]
         st = read_state(name)
         if not st:
             raise AcuError("no simulator %r is running (start one with 'acutrainer sim start')" % name)
@@ -160,8 +171,10 @@ class SimControl:
     def status(self) -> dict:
         return self._request({"cmd": "status"})
 
-    def segments(self, segs) -> None:
-        self._request({"cmd": "profile", "segments": [list(s) for s in segs]})
+    def segments(self, segs, buttons=()) -> None:
+        """Play force segments (and button presses at times from the start), from the same virtual instant."""
+        self._request({"cmd": "profile", "segments": [list(s) for s in segs],
+                       "buttons": [[int(t), k] for t, k in buttons]})
 
     def press(self, force_g: int, ramp_ms: int = 150, noise_g: int = 0) -> None:
         self.segments([(ramp_ms, -1, int(force_g), 0), (1000, int(force_g), int(force_g), noise_g)])
@@ -170,8 +183,8 @@ class SimControl:
         self.segments([(ramp_ms, -1, 0, 0)])
 
     def load_profile(self, text: str, source: str = "<profile>") -> list:
-        segs = profile_mod.parse(text, source)
-        self.segments(segs)
+        segs, buttons = profile_mod.parse_full(text, source)
+        self.segments(segs, buttons)
         return segs
 
     def button(self, kind: str) -> None:

@@ -34,7 +34,7 @@ RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
 
 # frame types shared with rom/simhw.py
-RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT = 1, 2, 3
+RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT, RX_REPL = 1, 2, 3, 4
 TX_HELLO, TX_NAME, TX_LEVEL, TX_NOTE, TX_CLOCK, TX_WALL, TX_RESET = 10, 11, 12, 13, 14, 15, 16
 
 BUTTON_PATTERNS = {  # (delay_ms, level) relative to now
@@ -123,7 +123,7 @@ class Launcher:
         self.linklog = bool(os.environ.get("ACU_SIM_LINKLOG"))  # debugging: every byte, both ways
         self.power_off = False
         self.stopping = False
-        self.trace_f = open(self.state_dir / "trace.jsonl", "a", buffering=1)
+        self.trace_f = open(self.state_dir / "trace.jsonl", "w", buffering=1)  # one trace per simulator run
         self.last_t_ms = 0
 
         # the client's end: a pty whose slave we keep open so clients may come and go without EIO
@@ -197,6 +197,7 @@ class Launcher:
         # client bytes wait until the firmware's interpreter runs (its HELLO on the link): a Ctrl-C that
         # reached the process before MicroPython installed its SIGINT handler would kill it instead
         self.fw_ready = False
+        self.repl_told = False  # whether the firmware knows it sits at its REPL (time then follows real time)
         self.started_at = time.monotonic()
         self.pending_reset = None
         self.booting_until = time.monotonic() + 10.0 if mode == "raw" else 0.0
@@ -336,8 +337,12 @@ class Launcher:
                     "seed": self.args.seed}
         if cmd == "profile":
             segs = req["segments"]
-            payload = b"".join(struct.pack("<iiii", int(d), int(f0), int(f1), int(nz)) for d, f0, f1, nz in segs)
-            self.send_frame(RX_PROFILE, payload)
+            if segs:
+                payload = b"".join(struct.pack("<iiii", int(d), int(f0), int(f1), int(nz)) for d, f0, f1, nz in segs)
+                self.send_frame(RX_PROFILE, payload)
+            if req.get("buttons"):
+                events = sorted((int(t) + d, lv) for t, kind in req["buttons"] for d, lv in BUTTON_PATTERNS[kind])
+                self.send_frame(RX_BUTTON, b"".join(struct.pack("<ii", d, lv) for d, lv in events))
             self.write_trace({"boot": self.boot, "t_ms": self.last_t_ms, "kind": "input", "name": "profile",
                               "value": len(segs)})
             return {"ok": True}
@@ -426,6 +431,12 @@ class Launcher:
                 self.fw_tail = b""
             else:
                 self.fw_tail = scan[-keep:]
+        if not self.repl_told and self.link is not None and (b">>> " in scan or self.in_raw):
+            self.repl_told = True
+            try:
+                self.send_frame(RX_REPL, struct.pack("<i", 1))
+            except (RuntimeError, OSError):
+                self.repl_told = False
         if self.unplugged():
             return
         self.to_client += data

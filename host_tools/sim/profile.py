@@ -4,6 +4,7 @@
     wait 2s
     press 4kg for 60s ramp 1s noise 3%
     release ramp 0.5s
+    button short          # the finger on the button, at this point of the script
     hold 3s at 0
     ramp 2s to 5.5kg
     hold 10s noise 100g
@@ -72,8 +73,18 @@ def _options(words: list[str], where: str, allowed: set[str]) -> dict[str, str]:
     return opts
 
 
+BUTTON_KINDS = ("short", "double", "long")
+MAX_BUTTONS = 8
+
+
 def parse(text: str, source: str = "<profile>") -> list[tuple[int, int, int, int]]:
+    return parse_full(text, source)[0]
+
+
+def parse_full(text: str, source: str = "<profile>"):
+    """-> (segments, buttons): buttons are (t_ms from the profile's start, kind)."""
     segs: list[tuple[int, int, int, int]] = []
+    buttons: list[tuple[int, str]] = []
     force = None  # unknown until the profile sets it: the first segment starts from the current force
 
     def add(dur, f1, noise=0, f0=None):
@@ -117,25 +128,35 @@ def parse(text: str, source: str = "<profile>") -> list[tuple[int, int, int, int
             ramp = parse_time_ms(opts.get("ramp", "300ms"), where)
             add(ramp, f)
             add(dur, f, _noise_g(opts.get("noise", "0"), f, where), f0=f)
+        elif cmd == "button":
+            if len(w) != 2 or w[1].lower() not in BUTTON_KINDS:
+                raise InputError("%s: use 'button short', 'button double' or 'button long'" % where)
+            if len(buttons) >= MAX_BUTTONS:
+                raise InputError("%s: more than %d button presses in one profile" % (where, MAX_BUTTONS))
+            buttons.append((sum(sg[0] for sg in segs), w[1].lower()))
         elif cmd == "release":
             opts = _options(w[1:], where, {"ramp"})
             add(parse_time_ms(opts.get("ramp", "300ms"), where), 0)
         else:
-            raise InputError("%s: unknown command %r (wait, hold, ramp, press, release)" % (where, w[0]))
+            raise InputError("%s: unknown command %r (wait, hold, ramp, press, release, button)" % (where, w[0]))
         if len(segs) > MAX_SEGMENTS:
             raise InputError("%s: more than %d segments" % (where, MAX_SEGMENTS))
-    if not segs:
+    if not segs and not buttons:
         raise InputError("%s: the profile is empty" % source)
-    return segs
+    return segs, buttons
 
 
 def load(path: str) -> list[tuple[int, int, int, int]]:
+    return load_full(path)[0]
+
+
+def load_full(path: str):
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read(1 << 20)
     except (OSError, UnicodeDecodeError) as e:
         raise InputError("%s: cannot read the profile: %s" % (path, e)) from None
-    return parse(text, path)
+    return parse_full(text, path)
 
 
 def duration_ms(segs) -> int:

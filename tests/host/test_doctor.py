@@ -23,15 +23,29 @@ def planned(board, source):
 
 def version_json(files=None, fmt="mpy", fw="0.1.0"):
     files = FILES if files is None else files
-    return {"firmware": fw, "board": "esp32_devkitc", "format": fmt,
-            "files": {p: hashlib.sha256(d).hexdigest() for p, d in files.items()}}
+    return {
+        "firmware": fw,
+        "board": "esp32_devkitc",
+        "format": fmt,
+        "files": {p: hashlib.sha256(d).hexdigest() for p, d in files.items()},
+    }
 
 
 def status(**over):
-    st = {"firmware": "0.1.0", "board": "esp32_devkitc", "calibrated": True, "calib_id": "cal-1",
-          "calib_created": "2026-02-01T00:00:00Z", "sensor": "fsr402", "routine": "bedtime",
-          "runner": {"steps": 5}, "wall_s": NOW + 3, "free_bytes": 1_500_000, "flash_bytes": 2_000_000,
-          "log": {"reserve_bytes": 65536, "flash_low": False}}
+    st = {
+        "firmware": "0.1.0",
+        "board": "esp32_devkitc",
+        "calibrated": True,
+        "calib_id": "cal-1",
+        "calib_created": "2026-02-01T00:00:00Z",
+        "sensor": "fsr402",
+        "routine": "bedtime",
+        "runner": {"steps": 5},
+        "wall_s": NOW + 3,
+        "free_bytes": 1_500_000,
+        "flash_bytes": 2_000_000,
+        "log": {"reserve_bytes": 65536, "flash_low": False},
+    }
     st.update(over)
     return st
 
@@ -39,14 +53,23 @@ def status(**over):
 class FakeSession:
     def __init__(self, st=None, ver=None, vjson="default", sessions=(), sample=None):
         self.st = status() if st is None else st
-        self.ver = ver or {"firmware": "0.1.0", "micropython": "1.29.0", "mpy": 0x0B06, "board": "esp32_devkitc"}
+        self.ver = ver or {
+            "firmware": "0.1.0",
+            "micropython": "1.29.0",
+            "mpy": 0x0B06,
+            "board": "esp32_devkitc",
+        }
         self.vjson = version_json() if vjson == "default" else vjson
         self.sessions = list(sessions)
         self.sample = sample or {"fault": 0, "raw_median": 1500, "grams": 0}
 
     def call(self, module, func, *args):
-        table = {("acu.api", "version"): self.ver, ("acu.api", "status"): self.st,
-                 ("acu.api", "sample"): self.sample, ("acu.logger", "list_sessions"): self.sessions}
+        table = {
+            ("acu.api", "version"): self.ver,
+            ("acu.api", "status"): self.st,
+            ("acu.api", "sample"): self.sample,
+            ("acu.logger", "list_sessions"): self.sessions,
+        }
         v = table[(module, func)]
         if isinstance(v, Exception):
             raise v
@@ -61,8 +84,14 @@ class FakeSession:
 
 
 def diag(sess, tmp_path, abi=(6, 3), **kw):
-    return doctor.diagnose(sess, archive_path=tmp_path / "archive.sqlite", now=lambda: NOW,
-                           mpy_cross_abi=lambda: abi, planned=planned, **kw)
+    return doctor.diagnose(
+        sess,
+        archive_path=tmp_path / "archive.sqlite",
+        now=lambda: NOW,
+        mpy_cross_abi=lambda: abi,
+        planned=planned,
+        **kw,
+    )
 
 
 def by_name(checks):
@@ -75,7 +104,18 @@ def test_a_healthy_board_passes_every_check(tmp_path):
     assert bad == []
     assert doctor.healthy(checks)
     names = [c.name for c in checks]
-    for n in ("micropython", "mpy", "app", "files", "flash", "calibration", "clock", "routine", "sensor", "sessions"):
+    for n in (
+        "micropython",
+        "mpy",
+        "app",
+        "files",
+        "flash",
+        "calibration",
+        "clock",
+        "routine",
+        "sensor",
+        "sessions",
+    ):
         assert n in names
     assert not (tmp_path / "archive.sqlite").exists()  # the doctor creates no archive
 
@@ -115,11 +155,15 @@ def test_flash_levels():
 
 
 def test_version_mismatches(tmp_path):
-    c = by_name(diag(FakeSession(ver={"firmware": "0.0.9", "micropython": "1.29.0", "mpy": 0x0B06}), tmp_path))
+    c = by_name(
+        diag(FakeSession(ver={"firmware": "0.0.9", "micropython": "1.29.0", "mpy": 0x0B06}), tmp_path)
+    )
     assert c["app"].status == doctor.FAIL and "deploy" in c["app"].fix
     c = by_name(diag(FakeSession(vjson=None), tmp_path))
     assert c["deploy"].status == doctor.FAIL
-    c = by_name(diag(FakeSession(ver={"firmware": "0.1.0", "micropython": "1.27.0", "mpy": 0x0B06}), tmp_path))
+    c = by_name(
+        diag(FakeSession(ver={"firmware": "0.1.0", "micropython": "1.27.0", "mpy": 0x0B06}), tmp_path)
+    )
     assert c["micropython"].status == doctor.WARN and "make flash" in c["micropython"].fix
     c = by_name(diag(FakeSession(), tmp_path, abi=(7, 0)))
     assert c["mpy"].status == doctor.FAIL and "--source" in c["mpy"].fix
@@ -140,8 +184,11 @@ def test_sensor_fault_is_named(tmp_path):
 
 def test_sessions_waiting_against_the_archive(tmp_path):
     sha_a, sha_b, sha_c = ("a" * 64), ("b" * 64), ("c" * 64)
-    listing = [{"name": "000001.acl", "sha256": sha_a}, {"name": "000002.acl", "sha256": sha_b},
-               {"name": "000003.acl", "sha256": sha_c, "open": True}]
+    listing = [
+        {"name": "000001.acl", "sha256": sha_a},
+        {"name": "000002.acl", "sha256": sha_b},
+        {"name": "000003.acl", "sha256": sha_c, "open": True},
+    ]
     # no archive file: both closed sessions wait; the open one is not counted
     c = by_name(diag(FakeSession(sessions=listing), tmp_path))["sessions"]
     assert c.status == doctor.WARN and c.detail.startswith("2 session") and c.fix == "acutrainer pull"
@@ -168,8 +215,13 @@ def port(device, vid=None, pid=None):
 
 
 def test_ports_listing_recognises_chips():
-    listing = ports.all_ports(lambda: [port("/dev/ttyUSB0", 0x10C4, 0xEA60), port("/dev/ttyS0"),
-                                       port("/dev/ttyACM0", 0x303A, 0x1001)])
+    listing = ports.all_ports(
+        lambda: [
+            port("/dev/ttyUSB0", 0x10C4, 0xEA60),
+            port("/dev/ttyS0"),
+            port("/dev/ttyACM0", 0x303A, 0x1001),
+        ]
+    )
     chips = {p["port"]: p["chip"] for p in listing}
     assert chips["/dev/ttyUSB0"].startswith("Silicon Labs CP210x")
     assert chips["/dev/ttyACM0"].startswith("Espressif native USB")
@@ -194,6 +246,7 @@ def test_run_without_a_board_fails_with_a_fix(monkeypatch):
 def test_run_reports_a_link_failure(monkeypatch):
     def refuse(p):
         raise LinkError("could not enter raw REPL on %s" % p)
+
     checks = doctor.run("/dev/ttyUSB7", open_session=refuse, list_ports=lambda: [], sim_port=lambda: None)
     c = by_name(checks)
     assert c["link"].status == doctor.FAIL and "troubleshooting" in c["link"].fix
@@ -206,9 +259,17 @@ def test_run_with_a_session_and_the_rendered_table(tmp_path):
 
         def __exit__(self, *a):
             return False
-    checks = doctor.run("/dev/ttyUSB0", archive_path=tmp_path / "a.sqlite", open_session=lambda p: Ctx(),
-                        list_ports=lambda: [], sim_port=lambda: None, now=lambda: NOW,
-                        mpy_cross_abi=lambda: (6, 3), planned=planned)
+
+    checks = doctor.run(
+        "/dev/ttyUSB0",
+        archive_path=tmp_path / "a.sqlite",
+        open_session=lambda p: Ctx(),
+        list_ports=lambda: [],
+        sim_port=lambda: None,
+        now=lambda: NOW,
+        mpy_cross_abi=lambda: (6, 3),
+        planned=planned,
+    )
     assert doctor.healthy(checks)
     buf = io.StringIO()
     doctor_cmd.render(checks, Console(file=buf, width=120, color_system=None))
@@ -217,4 +278,3 @@ def test_run_with_a_session_and_the_rendered_table(tmp_path):
     assert "healthy" in out
     data = json.loads(doctor.as_json(checks))
     assert data["healthy"] is True and {"name", "status", "detail", "fix"} <= set(data["checks"][0])
-

@@ -32,6 +32,7 @@ def test_source_deploy_then_back_to_mpy(deployed_sim):
         with open_session(deployed_sim.port) as s:
             assert s.call("acu.api", "version")["firmware"]
             import json
+
             assert json.loads(s.read_file("/cfg/version.json"))["format"] == "source"
     finally:
         r = run_cli("deploy", "--board", "sim")

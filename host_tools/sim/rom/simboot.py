@@ -107,5 +107,11 @@ del _rom_boot
 simhw.world.hello()  # the board is up: the launcher may now pass the host's bytes (Ctrl-C included)
 _run("boot.py")
 if _mode == "normal":
-    _run("main.py")
+    # main.py's loop: virtual time moves by its sleeps only, never by real-time catch-up (a firmware
+    # process descheduled on a busy host would otherwise jump seconds of virtual time mid-routine)
+    simhw.world.in_app = True
+    try:
+        _run("main.py")
+    finally:
+        simhw.world.in_app = False
 del _mode

@@ -1,0 +1,36 @@
+# The firmware's heap footprint (issue 3): tools/heap_probe.py runs the whole firmware (.mpy) through a
+# practice on a fake board in a fixed heap. Unix port only (it starts a second micropython with its own
+# -X heapsize); skipped under CPython.
+#
+# Where this stands (tools/heap_probe.py, 64-bit unix port): the issue's target is a 64 KB heap with a
+# peak <= 48 KB; the firmware is not there yet. It needs a 144K heap (136K runs out during the practice)
+# and heap_peak_bytes is ~100 KB (it was 160K / ~127 KB before the parsers, the log decoder and the log
+# administration moved out of the running app's heap). These limits guard that figure against
+# regressions: lower them as the firmware shrinks, and set 64K / 48 KB once it fits.
+import json
+import os
+import sys
+
+HEAP = "152K"                  # the smallest heap that works today is 144K: 8K of margin
+PEAK_LIMIT_BYTES = 104 * 1024  # heap_peak_bytes measured 100448
+
+
+def _root():
+    here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+    return here + "/../.."
+
+
+def test_firmware_runs_its_practice_in_the_reached_heap():
+    if sys.implementation.name != "micropython":
+        return  # CPython: the heap figures are the unix port's
+    out = "/tmp/acu_footprint_test.json"
+    cmd = "cd %s && %s -X heapsize=%s tools/heap_probe.py > %s 2>/dev/null" % (
+        _root(), sys.executable, HEAP, out)
+    rc = os.system(cmd)
+    with open(out) as f:
+        lines = f.read().strip().split("\n")
+    r = json.loads(lines[-1])
+    assert rc == 0 and r["ok"], r
+    assert r["routine_done"] and r["sessions_logged"] >= 1, r
+    assert r["loop_allocs_per_iter"] == 0, r
+    assert r["heap_peak_bytes"] <= PEAK_LIMIT_BYTES, r
