@@ -151,7 +151,11 @@ def test_sessions_survive_a_power_cut_and_reach_the_archive_report_and_export(si
     jout = tmp_path / "export-json"
     run_cli("export", "--archive", str(arc), "--format", "json", "--out", str(jout))
     js = json.loads((jout / "steps.json").read_text())
-    assert len(js if isinstance(js, list) else js["steps"]) == 3
+    assert js["format"] == "acu-export" and [x["status"] for x in js["sessions"]] == \
+        ["completed", "completed", "cut_short"]
+    assert all(x["steps"][0]["point"] == "HT7" for x in js["sessions"][:2])
+    tj = json.loads((jout / js["sessions"][0]["trace_file"]).read_text())
+    assert len(tj["t_ms"]) == len(tj["force_g"]) >= 300
 
     # the report: text, PNGs and one self-contained HTML page
     rep = tmp_path / "report"
