@@ -8,16 +8,16 @@ docs/reliability.md says what each figure means and what the trainer promises.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
+import argparse  # noqa: F401
+import contextlib  # noqa: F401
 import hashlib
-import io
+import io  # noqa: F401
 import json
 import os
 import random
-import re
+import re  # noqa: F401
 import shutil
-import subprocess
+import subprocess  # noqa: F401
 import sys
 import tempfile
 import threading
@@ -32,7 +32,7 @@ from host_tools import calibration as hcal  # noqa: E402
 from host_tools import deploy as hdeploy  # noqa: E402
 from host_tools import routines as hroutines  # noqa: E402
 from host_tools.archive import Archive  # noqa: E402
-from host_tools.errors import AcuError, InputError, LinkError  # noqa: E402
+from host_tools.errors import AcuError, InputError, LinkError  # noqa: E402,F401
 from host_tools.paths import ensure_device_importable  # noqa: E402
 from host_tools.pull import pull  # noqa: E402
 from host_tools.session import open_session  # noqa: E402
@@ -589,8 +589,243 @@ def scenario_power_cuts(work: Path, n_cuts: int = 500, parallel: int = 2, seed: 
     return fig
 
 
-if __name__ == "__main__" and os.environ.get("REL_DEV"):
-    os.environ["ACUTRAINER_HOME"] = tempfile.mkdtemp(prefix="rel_")
+# ------------------------------------------------------------------------------------------------
+# Bad input (host side, in-process through the CLI's own entry point) and security basics
+# ------------------------------------------------------------------------------------------------
+def _cli(argv: list[str]) -> tuple[int, str, bool]:
+    """Run the CLI in-process: (exit code, stderr, crashed?). A crash is any exception escaping main()."""
+    from host_tools import cli
+    err = io.StringIO()
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            rc = cli.main(argv)
+    except SystemExit as e:  # argparse usage errors
+        rc = e.code if isinstance(e.code, int) else 2
+    except Exception:  # noqa: BLE001 - that is the crash being counted
+        return -1, err.getvalue(), True
+    return rc, err.getvalue(), False
+
+
+def _mutations(rng: random.Random, good: bytes, n: int):
+    yield b""
+    yield b"\xff\xfe\x00garbage"
+    yield good[: len(good) // 2]
+    yield b"[]"
+    yield b"null"
+    yield b"{" * 5000
+    for _ in range(n):
+        b = bytearray(good)
+        for _ in range(rng.randint(1, 6)):
+            op = rng.random()
+            i = rng.randrange(len(b)) if b else 0
+            if op < 0.4 and b:
+                b[i] = rng.randrange(256)
+            elif op < 0.7 and b:
+                del b[i:i + rng.randint(1, 8)]
+            else:
+                b[i:i] = rng.choice([b"9999999", b"-1", b'"x"', b"null", b"1e309", b",", b"\\u0000"])
+        yield bytes(b)
+
+
+def scenario_bad_inputs(work: Path, n_per_kind: int = 60, seed: int = 3) -> dict:
+    """Routine, calibration point and press-profile files, log files from a device: mutated and fed to the
+    same code the CLI runs. Each must give a one-line error (or be accepted), never a traceback."""
+    rng = random.Random(seed)
+    d = work / "bad"
+    d.mkdir(parents=True, exist_ok=True)
+    tried = crashed = multiline = 0
+    notes = []
+    good_routine = json.dumps(SHORT_ROUTINE).encode()
+    good_points = b"grams,raw\n0,4400\n1000,3000\n2000,2500\n3000,2200\n4000,2000\n5000,1850\n"
+    good_profile = b"press 4kg for 10s\nrelease\nhold 0 for 2s\n"
+    kinds = [("routine", good_routine, ".json", lambda f: ["routine", "validate", f]),
+             ("points", good_points, ".csv", lambda f: ["calibrate", "--points", f, "--dry-run", "--sensor", "fsr402"]),
+             ("profile", good_profile, ".txt", None)]
+    from host_tools.sim import profile as prof
+    for kind, good, ext, argv in kinds:
+        for i, data in enumerate(_mutations(rng, good, n_per_kind)):
+            f = d / ("%s_%d%s" % (kind, i, ext))
+            f.write_bytes(data)
+            tried += 1
+            if argv is None:
+                try:
+                    prof.parse(data.decode("utf-8", "replace"), str(f))
+                except InputError as e:
+                    if "\n" in str(e):
+                        multiline += 1
+                except Exception as e:  # noqa: BLE001
+                    crashed += 1
+                    notes.append("%s: %r" % (f.name, e))
+                continue
+            rc, err, crash = _cli(argv(str(f)))
+            if crash or (rc != 0 and (err.strip().count("\n") or "Traceback" in err)):
+                crashed += 1
+                notes.append("%s: rc %s %s" % (f.name, rc, err.strip()[:200]))
+    # log files read from a device: truncated, bit-flipped, unknown record types
+    from acu import logger as dlogger
+    lg_dir = d / "log"
+    lg_dir.mkdir(exist_ok=True)
+    lg = dlogger.Logger(str(lg_dir), None, {"device_id": "abcd"})
+    lg.begin_session("r", now_ms=0)
+    for i in range(50):
+        lg.sample(4000 + i, i * 5)
+        lg.poll(i * 5)
+    lg.end_session("completed", 300)
+    good_log = (lg_dir / "000001.acl").read_bytes()
+    for i in range(n_per_kind * 3):
+        b = bytearray(good_log)
+        r = rng.random()
+        if r < 0.3:
+            b = b[: rng.randrange(len(b))]
+        elif r < 0.7:
+            for _ in range(rng.randint(1, 4)):
+                b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+        else:
+            b += logfmt.record(rng.randint(7, 250), rng.randrange(65536), os.urandom(rng.randint(0, 40)))
+            b += good_log[8:]
+        tried += 1
+        try:
+            dec = logfmt.decode_session(bytes(b))
+            assert isinstance(dec["problems"], list)
+        except logfmt.LogFormatError:
+            pass
+        except Exception as e:  # noqa: BLE001
+            crashed += 1
+            notes.append("log mutation %d: %r" % (i, e))
+    return {"rel_bad_inputs_tried": tried, "rel_bad_inputs_crashed": crashed,
+            "rel_bad_inputs_multiline_errors": multiline, "_notes_bad": notes[:10]}
+
+
+_EVAL_RE = re.compile(r"(?<![.\w])(?<!def )(eval|exec)\(|\bpickle\b|\bmarshal\b|\bshelve\b|yaml\.load\(|literal_eval")
+
+
+def host_eval_sites() -> list[str]:
+    """Places in host_tools that could evaluate data (eval/exec/pickle...): must be none."""
+    out = []
+    for f in sorted((REPO / "host_tools").rglob("*.py")):
+        if "/sim/rom/" in str(f):
+            continue  # the simulated board's own firmware side, not host code
+        for i, line in enumerate(f.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if _EVAL_RE.search(code):
+                out.append("%s:%d" % (f.relative_to(REPO), i))
+    return out
+
+
+def scenario_security(work: Path) -> dict:
+    """Device strings never make paths; archive and exports are private; nothing is evaluated."""
+    from host_tools import export as hexport
+    d = work / "sec"
+    d.mkdir(parents=True, exist_ok=True)
+    arc_path = d / "data" / "archive.sqlite"
+    hostile = "../../../../tmp/acu_escape"
+    from acu import logger as dlogger
+    lg_dir = d / "log"
+    lg_dir.mkdir(exist_ok=True)
+    lg = dlogger.Logger(str(lg_dir), None, {"device_id": hostile, "firmware": "../x", "board": "/etc/passwd"})
+    lg.begin_session(hostile, routine_hash="../../h", now_ms=0)
+    lg.step_begin(0, "press", "../../p", "/s", 3000, 5000, 5, now_ms=0)
+    lg.step_end(0, "done", None, now_ms=10)
+    lg.end_session("completed", 20)
+    raw = (lg_dir / "000001.acl").read_bytes()
+    escapes = 0
+    with Archive(arc_path) as arc:
+        arc.store(logfmt.decode_session(raw), raw, "000001.acl", device_id=hostile)
+        out = d / "export"
+        for fmt in ("csv", "json"):
+            hexport.export(arc, out, fmt=fmt)
+    for p in out.rglob("*"):
+        if not str(p.resolve()).startswith(str(out.resolve())):
+            escapes += 1
+    if Path("/tmp/acu_escape").exists():
+        escapes += 1
+    bad_perm = 0
+    for p in [arc_path, out] + list(out.rglob("*")):
+        mode = p.stat().st_mode & 0o777
+        if mode & 0o077:
+            bad_perm += 1
+    # a listing entry with a path in its name is refused by pull before any download
+    from host_tools.pull import _valid_entry
+    refused = sum(1 for n in ("../000001.acl", "/etc/passwd", "000001.acl/../../x", "..", "000001.acl\x00")
+                  if _valid_entry({"name": n, "size": 1, "sha256": "0" * 64}))
+    return {"rel_security_path_escapes": escapes, "rel_security_non_private_files": bad_perm,
+            "rel_security_bad_names_refused": refused, "rel_security_eval_sites": len(host_eval_sites())}
+
+
+# ------------------------------------------------------------------------------------------------
+# main: run, merge into build/bench.json, print a table
+# ------------------------------------------------------------------------------------------------
+TARGETS = {"rel_power_cut_losses": 0, "rel_power_cut_boot_failures": 0, "rel_power_cut_config_torn": 0,
+           "rel_bad_inputs_crashed": 0, "rel_security_path_escapes": 0, "rel_security_non_private_files": 0,
+           "rel_security_eval_sites": 0}
+
+
+def merge_into(out: Path, figures: dict) -> dict:
+    data = {}
+    if out.exists():
+        try:
+            data = json.loads(out.read_text())
+        except ValueError:
+            data = {}
+    data.update({k: v for k, v in figures.items() if not k.startswith("_")})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, out)
+    return data
+
+
+def print_table(figures: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title="acutrainer reliability")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_column("target")
+    for k, v in figures.items():
+        if k.startswith("_"):
+            continue
+        tgt = TARGETS.get(k)
+        ok = "" if tgt is None else ("ok" if v == tgt else "MISSED (target %s)" % tgt)
+        t.add_row(k, json.dumps(v) if isinstance(v, dict) else str(v), ok)
+    Console().print(t)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(REPO / "build" / "bench.json"))
+    ap.add_argument("--cuts", type=int, default=500)
+    ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--only", default="power,bad,security")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    home = Path(tempfile.mkdtemp(prefix="acu_rel_"))
+    os.environ["ACUTRAINER_HOME"] = str(home)
+    os.environ.pop("ACUTRAINER_PORT", None)
+    only = set(args.only.split(","))
+    figures: dict = {}
     t0 = time.monotonic()
-    fig = scenario_power_cuts(Path(os.environ["ACUTRAINER_HOME"]), int(os.environ["REL_DEV"]), 1)
-    print(json.dumps(fig, indent=1), time.monotonic() - t0)
+    try:
+        if "security" in only:
+            figures.update(scenario_security(home))
+        if "bad" in only:
+            figures.update(scenario_bad_inputs(home))
+        if "power" in only:
+            figures.update(scenario_power_cuts(home, args.cuts, args.parallel, args.seed))
+    finally:
+        for n in control.running():
+            control.stop(n)
+    figures["rel_suite_seconds"] = round(time.monotonic() - t0, 1)
+    merge_into(Path(args.out), figures)
+    print_table(figures)
+    for k in ("_notes_power", "_notes_bad"):
+        for n in figures.get(k, []):
+            log("  note: " + n)
+    shutil.rmtree(home, ignore_errors=True)
+    missed = [k for k, v in TARGETS.items() if k in figures and figures[k] != v]
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 BIN = Path(sys.executable).parent
 
 from host_tools.session import open_session  # noqa: E402
-from host_tools.sim import control, profile  # noqa: E402
+from host_tools.sim import control  # noqa: E402
 
 
 def cli(*args, timeout=300):

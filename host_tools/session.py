@@ -173,7 +173,8 @@ class DeviceSession:
 
     def makedirs(self, path: str):
         parts = [p for p in path.split("/") if p]
-        code = "import os\np = ''\nfor d in %r:\n p += '/' + d\n try:\n  os.mkdir(p)\n except OSError:\n  pass\n" % parts
+        code = ("import os\np = ''\nfor d in %r:\n p += '/' + d\n try:\n  os.mkdir(p)\n"
+                " except OSError:\n  pass\n" % parts)
         self.exec(code)
 
     def remove(self, path: str):

@@ -7,7 +7,8 @@
 # as tests/device/fakemachine.py) into build/heap/ with the mpy-cross next to the micropython binary (or
 # $MPY_CROSS), then runs the body from .mpy so the probe's own code costs little heap.
 #
-# The board is boards/esp32_devkitc.build() with the real drivers on fake pins (FSR on the fake ADC, LED/motor/buzzer PWM, a fake DRV2605L register file, button, battery) and
+# The board is boards/esp32_devkitc.build() with the real drivers on fake pins (FSR on the fake ADC, LED/motor/buzzer
+# PWM, a fake DRV2605L register file, button, battery) and
 # a virtual clock (5 ms per loop iteration at 200 Hz), so the practice takes seconds. The scripted user
 # reacts to the runner: starts the routine with a short button press, presses to the middle of each
 # step's band (a 0.6 s ramp, 3 % noise, an excursion over then under the band every 20 s), releases
@@ -54,7 +55,7 @@ def _compile(out):
             pass
     for src, dst in jobs:
         dst = out + "/" + dst + ".mpy"
-        if _mtime(dst) <= _mtime(src):
+        if _mtime(dst) <= _mtime(src):  # noqa: F821 (deleted after use, below)
             if os.system("%s -o %s -s %s %s" % (cross, dst, src.rsplit("/", 1)[1], src)) != 0:
                 raise OSError("mpy-cross failed on " + src)
 

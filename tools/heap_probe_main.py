@@ -1,7 +1,7 @@
 # The body of tools/heap_probe.py (see there): compiled to build/heap/heap_probe_main.mpy and imported
 # by the launcher so the probe's own code costs little heap. Run tools/heap_probe.py, not this file.
 import gc
-import json
+import json  # noqa: F401 (tools/heap_probe.py prints with it)
 import os
 import sys
 import time
@@ -125,14 +125,15 @@ class Raw:
 
 
 def completed(log_dir):
-    """True when the newest session log ends with a session end record saying completed."""
-    names = sorted(x for x in os.listdir(log_dir) if x.endswith(".acl"))
-    if not names:
-        return False
-    with open(log_dir + "/" + names[-1], "rb") as f:
-        data = f.read()
-    # the last record: 5-byte head (len, type 6 = session end), payload t_ms u32 then status u8 (1)
-    return len(data) >= 21 and data[-21 + 2] == 6 and data[-21 + 9] == 1
+    """True when a session log ends with a session end record saying completed (the routine's; a free press
+    that follows it is still open)."""
+    for name in sorted(x for x in os.listdir(log_dir) if x.endswith(".acl")):
+        with open(log_dir + "/" + name, "rb") as f:
+            data = f.read()
+        # the last record: 5-byte head (len, type 6 = session end), payload t_ms u32 then status u8 (1)
+        if len(data) >= 21 and data[-21 + 2] == 6 and data[-21 + 9] == 1:
+            return True
+    return False
 
 
 def arg(name, default):
@@ -164,7 +165,8 @@ def run():
         res["heap_after_import_bytes"] = gc.mem_alloc() - base
         phase = "build"
         board.RealClock = lambda rtc=None: clock   # the board's clock, virtual
-        settings = dict(app_mod.DEFAULT_SETTINGS)
+        from acu import appcfg
+        settings = dict(appcfg.DEFAULT_SETTINGS)
         settings["buzzer"] = True
         hw = board.build(settings)
         raw = Raw(hw.nominal_calib["points"])

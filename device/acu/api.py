@@ -3,7 +3,7 @@
 # its objects are reused so the host sees the same board, calibration and logger.
 import os
 
-from acu import VERSION, app, band, calib, ticks
+from acu import VERSION, app, appcfg, band, calib, ticks
 
 _hw = None
 
@@ -14,14 +14,14 @@ def hw():
     if app.current is not None:
         return app.current.hw
     if _hw is None:
-        _hw = app.build_board(app.load_settings())
+        _hw = appcfg.build_board(appcfg.load_settings())
     return _hw
 
 
 def _app():
     """The app object (built without running when the app never started, e.g. after a raw-REPL reset)."""
     if app.current is None:
-        a = app.App(hw(), app.load_settings())
+        a = app.App(hw(), appcfg.load_settings())
         a.reload_routine()
         app.current = a
     return app.current
@@ -35,17 +35,30 @@ def _free_bytes():
         return None
 
 
+def _app_status(a):
+    w = a.clock.wall_s()
+    rs = a.runner.status()
+    return {
+        "firmware": VERSION, "board": a.hw.name, "calibrated": a.cal.calibrated,
+        "calib_id": a.cal.id, "sensor": a.hw.sensor.kind,
+        "routine": None if a.routine is None else a.routine.name,
+        "runner": rs, "force_g": a.force_g, "raw": a.raw, "state": band.NAMES[a.state],
+        "wall_s": w, "uptime_ms": a.clock.ticks_ms(), "loop_hz": 1000 // a.period_ms,
+        "iterations": a.iterations, "session_active": a.log.active,
+    }
+
+
 def status():
     a = _app()
-    st = a.status()
+    st = _app_status(a)
     st["free_bytes"] = _free_bytes()
     try:
         st["flash_bytes"] = os.statvfs("/")[0] * os.statvfs("/")[2]
     except OSError:
         st["flash_bytes"] = None
     st["unique_id"] = "".join("%02x" % b for b in a.hw.unique_id)
-    st["boots"] = app.read_json(app.STATE_PATH, {}).get("boots", 0)
-    cal = app.read_json(app.CALIB_PATH, None)
+    st["boots"] = appcfg.read_json(appcfg.STATE_PATH, {}).get("boots", 0)
+    cal = appcfg.read_json(app.CALIB_PATH, None)
     st["calib_created"] = cal.get("created") if isinstance(cal, dict) else None
     try:
         from acu import logger
@@ -59,7 +72,7 @@ def version():
     import sys
     return {"firmware": VERSION, "micropython": ".".join(str(x) for x in sys.implementation.version[:3]),
             "mpy": getattr(sys.implementation, "_mpy", 0), "machine": getattr(sys.implementation, "_machine", ""),
-            "board": app.board_name()}
+            "board": appcfg.board_name()}
 
 
 def sample(n=20, every_ms=10):
@@ -112,7 +125,7 @@ def set_clock(epoch_s):
     except ImportError:
         pass
     return {"wall_s": h.clock.wall_s(), "uptime_ms": h.clock.ticks_ms(),
-            "boots": app.read_json(app.STATE_PATH, {}).get("boots", 0)}
+            "boots": appcfg.read_json(appcfg.STATE_PATH, {}).get("boots", 0)}
 
 
 def validate_calib_file(path):

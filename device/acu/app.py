@@ -2,9 +2,6 @@
 # runs the routine and feeds the logger. One data path, each arrow one call with plain values:
 #   raw -> grams (calibration) -> filtered grams -> band state -> feedback / runner / logger
 # step() is the hot path: it must not allocate (tests/device/test_app.py proves it under heap_lock).
-import json
-import os
-
 from acu import VERSION, band, button, calib, feedback, logfmt, logger, routine, runner, ticks
 from acu import signal as fsignal
 
@@ -19,101 +16,13 @@ _FREE_END_MS = const(20000)     # ... and ends after 20 s without contact
 _BATTERY_CHECK_MS = const(60000)
 _LOW_BATTERY_MV = const(3450)
 
-SETTINGS_PATH = "/cfg/settings.json"
-STATE_PATH = "/cfg/state.json"
-BOARD_PATH = "/cfg/board.json"
 CALIB_PATH = "/cfg/calib.json"
-DEFAULT_SETTINGS = {
-    "feedback": "both",      # led, haptic, both, all (with the buzzer)
-    "intensity_pct": 100,
-    "loop_hz": 200,
-    "too_hard_g": 7000,
-    "contact_g": 300,
-    "free_sessions": True,
-}
-
-def read_json(path, default):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return default
-
-
-def write_json_atomic(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f)
-    os.rename(tmp, path)
-
-
-def makedirs(path):
-    p = ""
-    for part in path.split("/"):
-        if not part:
-            continue
-        p += "/" + part
-        try:
-            os.mkdir(p)
-        except OSError:
-            pass
-
-
-def load_settings():
-    s = dict(DEFAULT_SETTINGS)
-    got = read_json(SETTINGS_PATH, {})
-    if isinstance(got, dict):
-        for k in s:
-            if k in got and type(got[k]) is type(s[k]):
-                s[k] = got[k]
-    s["loop_hz"] = min(max(s["loop_hz"], 20), 1000)
-    s["intensity_pct"] = min(max(s["intensity_pct"], 0), 100)
-    return s
-
-
-def board_name():
-    d = read_json(BOARD_PATH, {})
-    return d.get("board", "esp32_devkitc") if isinstance(d, dict) else "esp32_devkitc"
-
-
-def build_board(settings=None):
-    name = board_name()
-    mod = __import__("boards." + name, None, None, ("build",))
-    return mod.build(settings)
-
-
-def count_boot():
-    st = read_json(STATE_PATH, {})
-    if not isinstance(st, dict):
-        st = {}
-    st["boots"] = int(st.get("boots", 0)) + 1
-    makedirs("/cfg")
-    try:
-        write_json_atomic(STATE_PATH, st)
-    except OSError:
-        pass
-    return st["boots"]
-
-
-def clean_tmp_files():
-    """A power cut during an upload leaves *.tmp files: the old versions are intact, drop the rest."""
-    for d in ("/cfg", "/routines", "/lib", "/lib/acu", "/lib/boards", "/"):
-        try:
-            names = os.listdir(d)
-        except OSError:
-            continue
-        for n in names:
-            if n.endswith(".tmp"):
-                try:
-                    os.remove((d.rstrip("/") + "/" + n))
-                except OSError:
-                    pass
 
 
 class App:
-    def __init__(self, hw, settings=None, boot_count=0, root=""):
+    def __init__(self, hw, settings, boot_count=0, root=""):
         self.hw = hw
-        self.settings = settings or dict(DEFAULT_SETTINGS)
+        self.settings = settings
         s = self.settings
         self.clock = hw.clock
         self.cal = calib.load(root + CALIB_PATH, hw.nominal_calib)
@@ -307,32 +216,28 @@ class App:
         self.log.flush(now_ms)
         self.fb.off()
 
-    def status(self):
-        w = self.clock.wall_s()
-        rs = self.runner.status()
-        return {
-            "firmware": VERSION, "board": self.hw.name, "calibrated": self.cal.calibrated,
-            "calib_id": self.cal.id, "sensor": self.hw.sensor.kind,
-            "routine": None if self.routine is None else self.routine.name,
-            "runner": rs, "force_g": self.force_g, "raw": self.raw, "state": band.NAMES[self.state],
-            "wall_s": w, "uptime_ms": self.clock.ticks_ms(), "loop_hz": 1000 // self.period_ms,
-            "iterations": self.iterations, "session_active": self.log.active,
-        }
-
-
 current = None
 
 
 def main():
     """Entry point from /main.py."""
     global current
-    clean_tmp_files()
-    settings = load_settings()
-    boots = count_boot()
-    hw = build_board(settings)
+    import gc
+
+    import acu
+    from acu import appcfg
+    appcfg.clean_tmp_files()
+    settings = appcfg.load_settings()
+    boots = appcfg.count_boot()
+    hw = appcfg.build_board(settings)
+    del appcfg
+    acu.forget("appcfg")  # start-up only: let the GC have its code back before the loop
+    gc.collect()
     app = App(hw, settings, boots)
     current = app
+    gc.collect()
     app.start()
+    gc.collect()
     try:
         app.run()
     except KeyboardInterrupt:

@@ -128,8 +128,9 @@ def _recover_file(root, name):
         return None
     torn = w["bad_at"] is not None and w["size"] - w["bad_at"] <= MAX_BATCH and \
         not _valid_record_after(path, w["bad_at"])
+    empty = w["bad_at"] is None and w["valid_end"] <= logfmt.FILE_HEADER_LEN  # file header, no record
     if not w["magic_ok"] or not w["has_header"]:
-        if torn or w["size"] < logfmt.FILE_HEADER_LEN:
+        if torn or empty or w["size"] < logfmt.FILE_HEADER_LEN:
             # power cut while the file was being created: no session was recorded in it
             os.remove(path)
             return "removed (no session header)"

@@ -4,7 +4,6 @@
 # Decoding never raises anything but LogFormatError (bad magic/version: not a log at all); damage
 # inside a log becomes a problem message and the decoder resynchronises on the next valid record.
 import struct
-import binascii
 
 from acu.logfmt import (FILE_HEADER_LEN, MAGIC, NIB_ESC, REC_OVERHEAD, T_EVENT, T_SESSION, T_SESSION_END,
                         T_STEP_BEGIN, T_STEP_SUMMARY, T_TRACE, VERSION, END_FLAG_TRACE_STOPPED,

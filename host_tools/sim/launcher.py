@@ -161,7 +161,8 @@ class Launcher:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             # only the ROM: nothing from the host's filesystem leaks into the board
-            "MICROPYPATH": str(ROM_DIR) + (":" + os.environ["ACU_ROM_EXTRA"] if os.environ.get("ACU_ROM_EXTRA") else ""),
+            "MICROPYPATH": str(ROM_DIR) + (":" + os.environ["ACU_ROM_EXTRA"]
+                                           if os.environ.get("ACU_ROM_EXTRA") else ""),
             "ACU_FLASH": self.flash,
             "ACU_FLASH_BLOCKS": str(self.args.flash_blocks),
             "ACU_MODE": mode,
@@ -179,7 +180,8 @@ class Launcher:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.proc = subprocess.Popen(
-            [self.args.micropython, "-X", "heapsize=%d" % rom_heap_bytes(self.args.heapsize), "-i", str(ROM_DIR / "simboot.py")],
+            [self.args.micropython, "-X", "heapsize=%d" % rom_heap_bytes(self.args.heapsize), "-i",
+             str(ROM_DIR / "simboot.py")],
             stdin=slave, stdout=slave, stderr=slave, cwd=str(ROM_DIR), env=env,
             preexec_fn=child_setup, close_fds=True,
         )

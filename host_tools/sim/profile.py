@@ -66,7 +66,7 @@ def _options(words: list[str], where: str, allowed: set[str]) -> dict[str, str]:
     opts = {}
     if len(words) % 2:
         raise InputError("%s: expected pairs like 'ramp 1s' or 'noise 3%%', got %r" % (where, " ".join(words)))
-    for k, v in zip(words[::2], words[1::2]):
+    for k, v in zip(words[::2], words[1::2], strict=True):
         if k not in allowed:
             raise InputError("%s: unknown option %r (allowed: %s)" % (where, k, ", ".join(sorted(allowed))))
         opts[k] = v

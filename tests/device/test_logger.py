@@ -314,3 +314,12 @@ def test_sample_poll_stats_do_not_allocate():
     dec = logfmt.decode_session(_read(d + "/000001.acl"))
     assert dec["problems"] == []
     assert len(dec["trace"][0]["values_g"]) >= 99
+
+
+def test_recover_removes_a_file_cut_right_after_its_file_header():
+    # begin_session writes the 8-byte file header, then the header record: a cut between the two
+    d = _fresh_dir()
+    _write(d + "/000001.acl", logfmt.file_header())
+    acts = _logger(d, FakeClock(0)).recover()
+    assert len(acts) == 1 and "removed" in acts[0]["action"]
+    assert logger._session_names(d) == []

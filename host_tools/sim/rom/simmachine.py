@@ -6,10 +6,8 @@
 #   GPIO0  in   <- button (active low, pull-up)
 #   GPIO2 LED, GPIO25 vibration motor (PWM), GPIO26 buzzer (PWM), GPIO27 NeoPixel, I2C 21/22 DRV2605L
 import os
-import sys
 import time
 
-import simhw
 
 _OUT_NAMES = {2: "led", 25: "motor", 26: "buzzer", 27: "rgb", 32: "sensor_power"}
 SENSOR_ADC_PIN = 34
