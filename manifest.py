@@ -10,6 +10,7 @@ ACU_FILES = (
     "__init__.py",
     "api.py",
     "app.py",
+    "appcfg.py",
     "band.py",
     "button.py",
     "calib.py",
