@@ -116,6 +116,8 @@ def test_bedtime_runs_with_the_right_cues_at_the_right_times(sim):
     assert codes == [CUE_START, CUE_SIDE, CUE_STEP, CUE_STEP, CUE_REST, CUE_REST, CUE_DONE], cues
     t_start, t_side, t_yin, t_gb, t_breathe, t_pace, t_done = [t for t, _ in cues]
 
+    print("cues (virtual s after the profile started): " + ", ".join(
+        "%d@%.2f" % (v, (t - prof) / 1000.0) for t, v in cues))
     # the button's short press is recognised once the double-press window has passed (< 1 s)
     assert 0 < t_start - btn < 1000
     assert prof > t_start

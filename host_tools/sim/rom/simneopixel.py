@@ -15,15 +15,15 @@ class NeoPixel:
     def __len__(self):
         return self.n
 
+    # like the real module: buf is in wire order (GRB for a WS2812); ORDER maps r, g, b to buf offsets
     def __setitem__(self, i, v):
         o = i * self.bpp
-        self.buf[o] = v[0]
-        self.buf[o + 1] = v[1]
-        self.buf[o + 2] = v[2]
+        for k in range(3):
+            self.buf[o + self.ORDER[k]] = v[k]
 
     def __getitem__(self, i):
         o = i * self.bpp
-        return (self.buf[o], self.buf[o + 1], self.buf[o + 2])
+        return (self.buf[o + self.ORDER[0]], self.buf[o + self.ORDER[1]], self.buf[o + self.ORDER[2]])
 
     def fill(self, v):
         for i in range(self.n):
@@ -31,7 +31,8 @@ class NeoPixel:
 
     def write(self):
         b = self.buf
-        rgb = (b[0] << 16) | (b[1] << 8) | b[2]
+        od = self.ORDER
+        rgb = (b[od[0]] << 16) | (b[od[1]] << 8) | b[od[2]]
         if rgb != self._last:
             self._last = rgb
             simmachine._world.level(self._tid, rgb)
