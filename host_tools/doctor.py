@@ -359,7 +359,8 @@ def diagnose(
     checks += _guard("sensor", lambda: check_sensor(session.call("acu.api", "sample", 5, 5)))
 
     def sessions():
-        listing = session.call("acu.logger", "list_sessions")
+        from host_tools.pull import list_device_sessions
+        listing = list_device_sessions(session)
         p = Path(archive_path) if archive_path else None
         if p is None:
             from host_tools.archive import default_path

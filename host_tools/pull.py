@@ -36,6 +36,21 @@ class PullResult:
     reconstructed: int = 0
 
 
+LIST_PAGE = 12  # sessions per answer: a device's listing must fit its small heap
+
+
+def list_device_sessions(session) -> list:
+    """Every session file on the device, a page at a time."""
+    listing: list = []
+    while True:
+        page = session.call("acu.logger", "list_sessions", None, len(listing), LIST_PAGE)
+        if not isinstance(page, list):
+            raise DeviceError("device: list_sessions answered %r, not a list (an older firmware?)" % str(page)[:60])
+        listing.extend(page)
+        if len(page) < LIST_PAGE:
+            return listing
+
+
 def _valid_entry(e) -> str | None:
     """None if a listing entry from the device is well-formed, else why not."""
     if not isinstance(e, dict):
@@ -59,10 +74,7 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
         res.messages.append("device info unavailable (%s): times cannot be reconstructed from this pull" % e)
     if not isinstance(info, dict):
         info = {}
-    listing = session.call("acu.logger", "list_sessions")
-    if not isinstance(listing, list):
-        raise DeviceError("device: list_sessions answered %r, not a list (an older firmware?)"
-                          % str(listing)[:60])
+    listing = list_device_sessions(session)
     pulled_at = int(now())
     device_id = info.get("device_id") if isinstance(info.get("device_id"), str) else ""
     if device_id and isinstance(info.get("boot_count"), int) and isinstance(info.get("ticks_ms"), int):

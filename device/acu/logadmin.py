@@ -191,12 +191,18 @@ def _open_name(root):
     return None
 
 
-def list_sessions(root=None):
-    """[{"name", "size", "sha256", "open"}] for every session file, oldest first."""
+def list_sessions(root=None, start=0, limit=0):
+    """[{"name", "size", "sha256", "open"}] for the session files, oldest first; start/limit page through
+    them (limit 0: all) so the answer fits a small heap however many sessions wait to be pulled."""
     root = _root(root)
     opened = _open_name(root)
     out = []
-    for name in _session_names(root):
+    names = _session_names(root)
+    if limit:
+        names = names[start:start + limit]
+    elif start:
+        names = names[start:]
+    for name in names:
         path = _join(root, name)
         out.append({"name": name, "size": os.stat(path)[6], "sha256": _sha256_hex(path),
                     "open": name == opened})

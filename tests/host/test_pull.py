@@ -32,9 +32,11 @@ class FakeSession:
         self.calls.append((module, func) + args)
         assert module == "acu.logger"
         if func == "list_sessions":
+            start, limit = (args[1], args[2]) if len(args) >= 3 else (0, 0)
             if self.listing_override is not None:
-                return self.listing_override
-            return logger.list_sessions(self.log)
+                o = self.listing_override
+                return o[start:start + limit] if isinstance(o, list) and limit else o
+            return logger.list_sessions(self.log, start, limit)
         if func == "info":
             d = logger.info(self.log)
             d.update(device_id=self.device_id, boot_count=self.boot_count, ticks_ms=self.ticks_ms)
@@ -254,3 +256,12 @@ def test_nothing_from_the_device_is_evaluated(dev, arc, monkeypatch):
     monkeypatch.setattr(builtins, "exec", boom)
     pull(dev, arc)
     assert arc.sessions()[0]["routine"] == "__import__('os').system('x')"
+
+
+def test_many_sessions_are_listed_a_page_at_a_time(dev, arc):
+    for no in range(1, 31):
+        record_session(dev.log, no, steps=1, seconds=1)
+    res = pull(dev, arc)
+    assert len(res.new) == 30 and arc.count() == 30
+    pages = [c for c in dev.calls if c[1] == "list_sessions"]
+    assert len(pages) == 3 and all(c[4] <= 12 for c in pages)  # 12 + 12 + 6: each answer small
