@@ -34,7 +34,7 @@ from host_tools import routines as hroutines  # noqa: E402
 from host_tools.archive import Archive  # noqa: E402
 from host_tools.errors import AcuError, InputError, LinkError  # noqa: E402,F401
 from host_tools.paths import ensure_device_importable  # noqa: E402
-from host_tools.pull import pull  # noqa: E402
+from host_tools.pull import list_device_sessions, pull  # noqa: E402
 from host_tools.session import open_session  # noqa: E402
 from host_tools.sim import control  # noqa: E402
 
@@ -150,7 +150,7 @@ class Rig:
             self.sim.clear_trace()
             s.close(restart=True)
             try:
-                wait_for(lambda: self.boot() > b, 6, "soft reset")
+                wait_for(lambda b=b: self.boot() > b, 6, "soft reset")
                 self.wait_app(self.boot(), 20)
                 return
             except RuntimeError:
@@ -226,6 +226,8 @@ class CutState:
         self.open_at_check = 0
         self.kinds: dict[str, int] = {}
         self.notes: list[str] = []
+        self.worker_errors = 0
+        self.link_retries = 0
 
     def figures(self, prefix="rel_") -> dict:
         return {prefix + "power_cuts": self.cuts, prefix + "power_cut_losses": self.losses + self.damaged,
@@ -234,6 +236,7 @@ class CutState:
                 prefix + "power_cut_sessions_marked_cut_short": self.marked_cut_short,
                 prefix + "power_cut_checks": self.checks,
                 prefix + "power_cut_open_at_check": self.open_at_check,
+                prefix + "power_cut_worker_errors": self.worker_errors,
                 prefix + "power_cut_by_activity": dict(self.kinds)}
 
 
@@ -341,7 +344,6 @@ class PowerCutRig(Rig):
         """One check cycle: a cut during `kind`, 0-2 more cuts soon after the reboots, then verify."""
         st = self.state
         self.sim.clear_trace()
-        b0 = self.boot()
         t, box, expect = self._start_activity(kind)
         if t is not None:
             wait_for(lambda: "opened" in box or not t.is_alive(), 15, "the host operation to start")
@@ -369,7 +371,7 @@ class PowerCutRig(Rig):
                 time.sleep(self.rng.uniform(0.0, 0.25))
             else:
                 try:
-                    wait_for(lambda: self.app_up(cur), 10, "app")
+                    wait_for(lambda cur=cur: self.app_up(cur), 10, "app")
                     self.free_sessions(self.rng, 1)
                 except RuntimeError:
                     pass
@@ -385,6 +387,16 @@ class PowerCutRig(Rig):
             st.notes.append("boot failure after a cut during %s: %s" % (kind, e))
             raise
         self.verify(expect, lib=kind == "deploy")
+
+    def revive(self):
+        """After a failed cycle: restart the simulator on the same flash, wait for the app, verify."""
+        try:
+            self.stop()
+            self.start()
+            self.wait_app(self.boot(), 30)
+            self.verify()
+        except Exception as e:  # noqa: BLE001 - the next cycle reports again if it stays broken
+            self.state.notes.append("revive: %s" % _one_line(e))
 
     def _cut(self, max_off_ms: int) -> int:
         b = self.sim.status()["boot"]
@@ -413,7 +425,7 @@ class PowerCutRig(Rig):
         s = self.session(10.0)
         try:
             fs = self.fs_state(s, lib)
-            listing = s.call("acu.logger", "list_sessions")
+            listing = list_device_sessions(s)
             new_files = {}
             for e in listing:
                 if e["name"] not in st.sessions:
@@ -500,8 +512,7 @@ def variant_plan(n: int) -> dict[str, bytes]:
     """The firmware with a few modules rebuilt byte-different (same behaviour): a deploy that has real
     work to do, like an upgrade, without depending on two firmware versions being compatible."""
     with _variant_lock:
-        _variant_cache.clear()  # rebuilt each time: the firmware of this tree now
-        if n not in _variant_cache:
+        if n not in _variant_cache:  # built once per run: the firmware of this tree now
             files = dict(_real_plan("sim", False))
             if n:
                 tmp = Path(tempfile.mkdtemp(prefix="relfw_"))
@@ -523,8 +534,18 @@ def _plan_for_thread(board, source):
 hdeploy.plan = _plan_for_thread
 
 
+_fw_shas: set[str] = set()
+
+
 def firmware_shas() -> set[str]:
-    return {sha(d) for n in (0, 1, 2) for d in variant_plan(n).values()}
+    """Every known build's file digests, computed once per run (the tree does not change meanwhile)."""
+    with _variant_lock:
+        if _fw_shas:
+            return _fw_shas
+    shas = {sha(d) for n in (0, 1, 2) for d in variant_plan(n).values()}
+    with _variant_lock:
+        _fw_shas.update(shas)
+    return _fw_shas
 
 
 MIX = [("logging", 60), ("upload", 10), ("calibration", 10), ("pull", 10), ("deploy", 10)]
@@ -533,17 +554,32 @@ MIX = [("logging", 60), ("upload", 10), ("calibration", 10), ("pull", 10), ("dep
 def power_cut_worker(work: Path, idx: int, n_cuts: int, seed: int) -> CutState:
     rng = random.Random(seed)
     rig = PowerCutRig(work, "rel-cut-%d" % idx, seed=seed % 1000 + 1)
+    rig.state = CutState()
     try:
         rig.setup(rng)
         est = {k: _timed_op(rig, k) for k in ("upload", "calibration", "pull", "deploy")}
         kinds = [k for k, w in MIX for _ in range(w)]
-        while rig.state.cuts < n_cuts:
+        errors = 0
+        while rig.state.cuts < n_cuts and errors < 10:
             kind = rng.choice(kinds)
-            rig.cycle(kind, est.get(kind, 1.0) * 1.1)
+            try:
+                rig.cycle(kind, est.get(kind, 1.0) * 1.1)
+            except Exception as e:  # noqa: BLE001 - counted and reported; the run goes on
+                errors += 1
+                rig.state.worker_errors += 1
+                rig.state.notes.append("cycle during %s: %s" % (kind, _one_line(e)))
+                rig.revive()
+    except Exception as e:  # noqa: BLE001 - the set-up failed: a note, not an abort of the whole run
+        rig.state.worker_errors += 1
+        rig.state.notes.append("worker %d: %s" % (idx, _one_line(e)))
     finally:
         rig.stop()
     rig.state.link_retries = rig.link_retries
     return rig.state
+
+
+def _one_line(e: BaseException) -> str:
+    return ("%s: %s" % (type(e).__name__, e)).splitlines()[0][:200] if str(e) else type(e).__name__
 
 
 def run_parallel(fn, args_list):
@@ -565,6 +601,19 @@ def run_parallel(fn, args_list):
     return out
 
 
+def run_scenarios(jobs) -> list[dict]:
+    """Run scenario functions in threads; one that raises gives a note, not an abort of the others."""
+    def guarded(fn, a):
+        t0 = time.monotonic()
+        try:
+            f = fn(*a)
+        except Exception as e:  # noqa: BLE001
+            f = {"_notes_" + fn.__name__: ["%s aborted: %s" % (fn.__name__, _one_line(e))]}
+        f["rel_%s_seconds" % fn.__name__.replace("scenario_", "")] = round(time.monotonic() - t0, 1)
+        return f
+    return run_parallel(guarded, jobs)
+
+
 def scenario_power_cuts(work: Path, n_cuts: int = 500, parallel: int = 2, seed: int = 1) -> dict:
     per = (n_cuts + parallel - 1) // parallel
     states = run_parallel(power_cut_worker, [(work, i, per, seed * 100 + i) for i in range(parallel)])
@@ -579,6 +628,7 @@ def scenario_power_cuts(work: Path, n_cuts: int = 500, parallel: int = 2, seed: 
         total.tmp_left += s.tmp_left
         total.checks += s.checks
         total.open_at_check += s.open_at_check
+        total.worker_errors += s.worker_errors
         for k, v in s.kinds.items():
             total.kinds[k] = total.kinds.get(k, 0) + v
         total.notes += s.notes
@@ -587,6 +637,426 @@ def scenario_power_cuts(work: Path, n_cuts: int = 500, parallel: int = 2, seed: 
     fig["rel_power_cut_link_retries"] = sum(getattr(s, "link_retries", 0) for s in states)
     fig["_notes_power"] = sorted(set(total.notes))[:20]
     return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Sessions made quickly on the device: its own logger driven in the raw REPL with a synthetic clock
+# ------------------------------------------------------------------------------------------------
+_MAKE_CODE = """\
+from acu import logger as _L
+import gc
+gc.collect()
+class _Clk:
+    t = 0
+    w = 0
+    def ticks_ms(self):
+        return self.t
+    def wall_s(self):
+        return self.w
+_c = _L._current
+_clk = _Clk()
+_lg = _L.Logger('/log', _clk, {'device_id': (_c.device_id if _c is not None else '') or 'relsim',
+                               'boot_count': _c.boot_count if _c is not None else 0})
+for _i in range(_N):
+    _clk.t = 1000
+    _clk.w = _W0 + _i * _DW
+    if _lg.begin_session(routine='rel-short', now_ms=1000) < 0:
+        print('FULL')
+        break
+    _lg.step_begin(0, 'press', 'HT7', 'left', 3000, 5000, _MS // 1000, now_ms=1000)
+    _g = 3200
+    for _k in range(_MS // 20):
+        _clk.t = 1000 + _k * 20
+        _g = 3000 + ((_g * 7 + _k * 13) % 2400)
+        _lg.sample(_g, _clk.t)
+        _lg.poll(_clk.t)
+    _lg.step_end(0, 'done', None, now_ms=_clk.t)
+    _lg.end_session('completed', _clk.t)
+print('NEXT', _lg.next_session_no())
+print('FREE', _L._free_bytes_statvfs('/log'))
+_L._current = _c
+del _lg, _clk, _c
+gc.collect()
+"""
+
+
+def make_sessions(s, n: int, length_ms: int = 20000, wall0: int = 1735714800, dwall_s: int = 86400) -> dict:
+    """n finished sessions on the device (its own logger, a synthetic clock): {"next", "free", "full"}."""
+    out = s.exec("_N = %d\n_MS = %d\n_W0 = %d\n_DW = %d\n" % (n, length_ms, wall0, dwall_s) + _MAKE_CODE,
+                 timeout=60)
+    r = {"full": "FULL" in out}
+    for ln in out.splitlines():
+        p = ln.split()
+        if len(p) == 2 and p[0] in ("NEXT", "FREE"):
+            r[p[0].lower()] = int(p[1])
+    if "next" not in r:
+        raise RuntimeError("making sessions failed: %r" % out[-200:])
+    return r
+
+
+def archive_numbers(arc: Archive) -> list[int]:
+    return [r[0] for r in arc.db.execute("SELECT session_no FROM sessions ORDER BY session_no")]
+
+
+def check_archive(arc: Archive, device_listing: list, next_no: int) -> tuple[int, int]:
+    """(duplicates, gaps): every session number 1..next-1 is in the archive or still on the device, once."""
+    nos = archive_numbers(arc)
+    dups = len(nos) - len(set(nos))
+    have = set(nos) | {int(e["name"][:6]) for e in device_listing}
+    gaps = sum(1 for n in range(1, next_no) if n not in have)
+    return dups, gaps
+
+
+# ------------------------------------------------------------------------------------------------
+# Cable pulls
+# ------------------------------------------------------------------------------------------------
+class CableState:
+    def __init__(self):
+        self.pulls = self.link_errors = self.multiline = self.other_errors = 0
+        self.reruns = self.dups = self.gaps = self.deleted_unverified = self.pushes = self.push_torn = 0
+        self.completed_uncut = 0
+        self.notes: list[str] = []
+
+
+class CableRig(Rig):
+    def setup(self):
+        self.start()
+        self.deploy()
+        self.st = CableState()
+        self.next_no = 1
+
+    def _op_thread(self, fn):
+        box: dict = {}
+
+        def run():
+            try:
+                s = self.session(5.0)
+                s.timeout_s = 1.0  # once in: a pulled cable is noticed within this
+                s.t.serial.timeout = 1.0
+                box["opened"] = time.monotonic()
+                try:
+                    fn(s)
+                finally:
+                    s.close(restart=False)
+                box["done"] = time.monotonic()
+            except LinkError as e:
+                box["link"] = e
+            except Exception as e:  # noqa: BLE001 - counted
+                box["other"] = e
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t, box
+
+    def _rerun(self, fn, what: str):
+        """After the cable is back: the same command again completes (a few tries: the first may meet the
+        board still answering the cut command)."""
+        for i in range(4):
+            try:
+                s = self.session(5.0)
+                try:
+                    return fn(s)
+                finally:
+                    s.close(restart=False)
+            except LinkError as e:
+                self.st.reruns += 1
+                if i == 3:
+                    raise RuntimeError("%s re-run failed 4 times: %s" % (what, _one_line(e))) from None
+                time.sleep(0.3)
+
+    def cycle(self, rng: random.Random, est_s: float):
+        st = self.st
+        push = rng.random() < 0.15
+        delete = rng.random() < 0.6
+        if push:
+            data = json.dumps(dict(SHORT_ROUTINE, name="rel-cable",
+                                   description="y" * rng.randint(0, 500))).encode()
+
+            def fn(s):
+                hroutines.push(s, data, "rel-cable.json")
+        else:
+            n, ms = rng.randint(1, 4), rng.randint(20000, 90000)
+            mk, before = self._rerun(lambda s: (make_sessions(s, n, ms), list_device_sessions(s)), "make")
+            self.next_no = mk["next"]
+
+            def fn(s):
+                with Archive(self.archive_path) as arc:
+                    pull(s, arc, delete=delete)
+        t, box = self._op_thread(fn)
+        wait_for(lambda: "opened" in box or not t.is_alive(), 15, "the host operation to start")
+        time.sleep(rng.uniform(0.0, est_s * 0.8))
+        off_ms = rng.randint(200, 1000)
+        self.sim.unplug(off_ms)
+        st.pulls += 1
+        t.join(30)
+        if "link" in box:
+            st.link_errors += 1
+            if "\n" in str(box["link"]).strip():
+                st.multiline += 1
+        elif "other" in box:
+            st.other_errors += 1
+            st.notes.append("cable pull: %s" % _one_line(box["other"]))
+        else:
+            st.completed_uncut += 1
+        time.sleep(off_ms / 1000.0 + 0.1)
+        self._rerun(fn, "the command")
+        if push:
+            st.pushes += 1
+            got = self._rerun(lambda s: s.sha256("/routines/rel-cable.json"), "hash")
+            if got != sha(data):
+                st.push_torn += 1
+                st.notes.append("routine push re-run left %s" % got)
+            return
+        after = self._rerun(list_device_sessions, "listing")
+        on_dev = {e["name"] for e in after}
+        with Archive(self.archive_path) as arc:
+            for e in before:
+                if e["name"] not in on_dev and arc.raw_sha(e["sha256"]) != e["sha256"]:
+                    st.deleted_unverified += 1
+                    st.notes.append("%s deleted without a verified archive copy" % e["name"])
+            d, g = check_archive(arc, after, self.next_no)
+        if d > st.dups or g > st.gaps:
+            st.notes.append("after pull %d: %d duplicate(s), %d gap(s)" % (st.pulls, d, g))
+        st.dups, st.gaps = max(st.dups, d), max(st.gaps, g)
+
+
+def cable_worker(work: Path, idx: int, n_pulls: int, seed: int) -> CableState:
+    rng = random.Random(seed)
+    # a real USB-serial pace (115200 baud): a transfer takes long enough for a pull to land inside it
+    rig = CableRig(work, "rel-cable-%d" % idx, seed=seed % 1000 + 1, baud=115200)
+    rig.st = CableState()
+    try:
+        rig.setup()
+        # how long an uncut pull of a few sessions takes: the window the pulls are aimed at
+        rig._rerun(lambda s: make_sessions(s, 3, 60000), "make")
+
+        def timed(s):
+            t0 = time.monotonic()
+            with Archive(rig.archive_path) as arc:
+                pull(s, arc)
+            return time.monotonic() - t0
+        est = max(0.05, rig._rerun(timed, "pull"))
+        log("cable %d: an uncut pull of 3 sessions takes %.2f s" % (idx, est))
+        errors = 0
+        while rig.st.pulls < n_pulls and errors < 10:
+            try:
+                rig.cycle(rng, est)
+            except Exception as e:  # noqa: BLE001 - counted and reported; the run goes on
+                errors += 1
+                rig.st.other_errors += 1
+                rig.st.notes.append("cable cycle: %s" % _one_line(e))
+    except Exception as e:  # noqa: BLE001
+        rig.st.other_errors += 1
+        rig.st.notes.append("cable worker %d: %s" % (idx, _one_line(e)))
+    finally:
+        rig.stop()
+    return rig.st
+
+
+def scenario_cable_pulls(work: Path, n_pulls: int = 200, parallel: int = 2, seed: int = 7) -> dict:
+    per = (n_pulls + parallel - 1) // parallel
+    sts = run_parallel(cable_worker, [(work, i, per, seed * 100 + i) for i in range(parallel)])
+    f = {"rel_cable_pulls": sum(s.pulls for s in sts),
+         "rel_cable_link_errors_reported": sum(s.link_errors for s in sts),
+         "rel_cable_multiline_errors": sum(s.multiline for s in sts),
+         "rel_cable_other_errors": sum(s.other_errors for s in sts),
+         "rel_cable_completed_before_cut": sum(s.completed_uncut for s in sts),
+         "rel_cable_reruns_needed": sum(s.reruns for s in sts),
+         "rel_cable_routine_pushes": sum(s.pushes for s in sts),
+         "rel_cable_routine_torn": sum(s.push_torn for s in sts),
+         "rel_pull_duplicates": sum(s.dups for s in sts),
+         "rel_pull_gaps": sum(s.gaps for s in sts),
+         "rel_pull_deleted_unverified": sum(s.deleted_unverified for s in sts)}
+    f["_notes_cable"] = sorted(set(n for s in sts for n in s.notes))[:20]
+    return f
+
+
+# ------------------------------------------------------------------------------------------------
+# A year of use
+# ------------------------------------------------------------------------------------------------
+def scenario_year(work: Path, days: int = 365, seed: int = 11, session_ms: int = 300000) -> dict:
+    """One session a day for `days` days, made by the device's own logger with a synthetic clock (see
+    docs/reliability.md), and `pull --delete` every 2-6 days; at the end the archive holds every session
+    number the device handed out, once, and `acutrainer report` on it is timed."""
+    rng = random.Random(seed)
+    rig = Rig(work, "rel-year", seed=seed)
+    f: dict = {}
+    try:
+        rig.start()
+        rig.deploy()
+        day, pulls, max_used, free0 = 0, 0, 0, None
+        next_no = 1
+        while day < days:
+            n = min(rng.randint(2, 6), days - day)
+            s = rig.session(10.0)
+            try:
+                mk = make_sessions(s, n, session_ms, 1735714800 + day * 86400)
+                next_no = mk["next"]
+                free0 = mk["free"] if free0 is None else max(free0, mk["free"])
+                max_used = max(max_used, free0 - mk["free"])
+                with Archive(rig.archive_path) as arc:
+                    pull(s, arc, delete=True)
+            finally:
+                s.close(restart=False)
+            day += n
+            pulls += 1
+        s = rig.session(10.0)
+        try:
+            listing = list_device_sessions(s)
+            free_end = s.call("acu.logadmin", "info", "/log")["free_bytes"]
+        finally:
+            s.close(restart=True)
+        with Archive(rig.archive_path) as arc:
+            dups, gaps = check_archive(arc, listing, next_no)
+            archived = len(set(archive_numbers(arc)))
+        out = work / "year-report"
+        t0 = time.monotonic()
+        r = subprocess.run([str(BIN / "acutrainer"), "report", "--archive", str(rig.archive_path), "--out", str(out)],
+                           capture_output=True, text=True, timeout=120)
+        f["rel_year_report_s"] = round(time.monotonic() - t0, 2)
+        f["rel_year_report_rc"] = r.returncode
+        f["rel_year_days"] = days
+        f["rel_year_pulls"] = pulls
+        f["rel_year_sessions_archived"] = archived
+        f["rel_year_sessions_lost"] = gaps + (days - (next_no - 1) if next_no - 1 < days else 0)
+        f["rel_year_duplicates"] = dups
+        f["rel_year_flash_max_used_bytes"] = max_used
+        f["rel_year_flash_free_end_bytes"] = free_end
+        f["rel_year_flash_bounded"] = int(free_end is not None and free0 is not None and free_end >= free0 - 4096)
+        if r.returncode != 0:
+            f["_notes_year"] = ["report: " + (r.stderr.strip().splitlines() or ["?"])[-1]]
+    except Exception as e:  # noqa: BLE001 - a note, not an abort of the whole run
+        f.setdefault("rel_year_sessions_lost", -1)
+        f["_notes_year"] = ["year: " + _one_line(e)]
+    finally:
+        rig.stop()
+    return f
+
+
+# ------------------------------------------------------------------------------------------------
+# Bad input that comes from a device: not our firmware, a second host, a full flash, corrupt logs
+# ------------------------------------------------------------------------------------------------
+def _cli_sub(args: list[str], timeout_s: float = 60) -> tuple[int, str, str]:
+    try:
+        r = subprocess.run([str(BIN / "acutrainer")] + args, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return -9, "", "timed out"
+    return r.returncode, r.stdout, r.stderr
+
+
+class _Tally:
+    def __init__(self):
+        self.tried = self.crashed = 0
+        self.notes: list[str] = []
+
+    def run(self, what: str, args: list[str], expect_ok: bool | None = None, must_say: str | None = None):
+        rc, out, err = _cli_sub(args)
+        self.tried += 1
+        e = err.strip()
+        bad = "Traceback" in err or rc < 0 or (rc != 0 and (not e or "\n" in e))
+        if expect_ok is True and rc != 0 or expect_ok is False and rc == 0:
+            bad = True
+        if must_say and must_say not in (e + out).lower():
+            bad = True
+        if bad:
+            self.crashed += 1
+            self.notes.append("%s: rc %s: %s" % (what, rc, (e or out.strip())[-200:].replace("\n", " | ")))
+        return rc, out, err
+
+
+def scenario_device_bad_inputs(work: Path, seed: int = 13, blank_only: bool = False) -> dict:
+    rng = random.Random(seed)
+    t = _Tally()
+    routine_file = work / "devbad-routine.json"
+    routine_file.write_text(json.dumps(SHORT_ROUTINE))
+    # 1. a blank board: bare MicroPython, not our firmware: every command says so in one line
+    blank = Rig(work, "rel-blank", seed=seed)
+    try:
+        blank.start()
+        p = blank.port
+        blank_arc = str(work / "blank.sqlite")
+        for args in (["status", "--port", p], ["pull", "--port", p, "--archive", blank_arc],
+                     ["routine", "push", str(routine_file), "--port", p], ["routine", "list", "--port", p],
+                     ["check", "--weight", "4", "--port", p], ["sync", "--port", p],
+                     ["doctor", "--port", p], ["sessions", "--archive", blank_arc]):
+            dev = args[0] not in ("sessions", "doctor")  # doctor lists its findings; sessions is host-only
+            t.run("blank board: " + args[0], args, expect_ok=False if args[0] != "sessions" else None,
+                  must_say="not our firmware" if dev else None)
+    except Exception as e:  # noqa: BLE001
+        t.notes.append("blank board: " + _one_line(e))
+    finally:
+        blank.stop()
+    if blank_only:
+        return {"rel_device_bad_inputs_tried": t.tried, "rel_device_bad_inputs_crashed": t.crashed,
+                "_notes_devbad": t.notes[:20]}
+    # 2. a second host while one holds the port; 3. corrupt log files; 4. a full flash
+    rig = Rig(work, "rel-full", seed=seed + 1, flash_blocks=64)
+    try:
+        rig.start()
+        rig.deploy()
+        p = rig.port
+        holder = rig.session(10.0)
+        try:
+            for args in (["status", "--port", p], ["pull", "--port", p, "--archive", str(rig.archive_path)]):
+                t.run("second host: " + args[0], args, expect_ok=False)
+        finally:
+            holder.close(restart=False)
+        s = rig.session(10.0)
+        try:
+            mk = make_sessions(s, 2, 20000)
+            good = s.read_file("/log/%06d.acl" % (mk["next"] - 1))
+            corrupt = set(range(mk["next"], mk["next"] + 6))
+            for i in range(6):
+                b = bytearray(good)
+                if i == 0:
+                    b = bytearray(os.urandom(200))
+                elif i == 1:
+                    b = b[:rng.randrange(1, 20)]
+                else:
+                    for _ in range(rng.randint(1, 6)):
+                        b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+                s.write_file_atomic("/log/%06d.acl" % (mk["next"] + i), bytes(b))
+            s.exec("from acu import logger as _L\n_L._write_counter('/log', %d)\n" % (mk["next"] + 6))
+        finally:
+            s.close(restart=False)
+        t.run("corrupt logs: pull", ["pull", "--port", p, "--archive", str(rig.archive_path)], expect_ok=True)
+        t.run("corrupt logs: sessions", ["sessions", "--archive", str(rig.archive_path)], expect_ok=True)
+        t.run("corrupt logs: export", ["export", "--archive", str(rig.archive_path), "--out", str(work / "devbad-exp")])
+        # fill the flash with sessions: the logger stops starting new ones, nothing is deleted
+        s = rig.session(10.0)
+        try:
+            before = {e["name"]: e["sha256"] for e in list_device_sessions(s)}
+            made = 0
+            for _ in range(200):
+                mk = make_sessions(s, 4, 120000)
+                if mk["full"]:
+                    break
+            made = mk["next"]
+            after = {e["name"]: e["sha256"] for e in list_device_sessions(s)}
+        finally:
+            s.close(restart=True)
+        lost = [n for n, h in before.items() if after.get(n) != h]
+        t.tried += 1
+        if lost or not mk["full"]:
+            t.crashed += 1
+            t.notes.append("full flash: full=%s, changed/lost %s" % (mk["full"], lost[:3]))
+        rig.wait_app(rig.boot(), 30)
+        rc, out, err = t.run("full flash: status", ["status", "--port", p, "--json"], expect_ok=True)
+        t.run("full flash: pull --delete", ["pull", "--port", p, "--archive", str(rig.archive_path), "--delete"],
+              expect_ok=True)
+        with Archive(rig.archive_path) as arc:
+            nos = set(archive_numbers(arc))
+        t.tried += 1
+        missing = [n for n in range(1, made) if n not in nos and n not in corrupt]
+        if missing:
+            t.crashed += 1
+            t.notes.append("full flash: %d session(s) not pulled, e.g. %s" % (len(missing), missing[:3]))
+        t.run("after full flash: pull", ["pull", "--port", p, "--archive", str(rig.archive_path)], expect_ok=True)
+    except Exception as e:  # noqa: BLE001
+        t.notes.append("device bad inputs: " + _one_line(e))
+    finally:
+        rig.stop()
+    return {"rel_device_bad_inputs_tried": t.tried, "rel_device_bad_inputs_crashed": t.crashed,
+            "_notes_devbad": t.notes[:20]}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -756,7 +1226,9 @@ def scenario_security(work: Path) -> dict:
 # ------------------------------------------------------------------------------------------------
 # main: run, merge into build/bench.json, print a table
 # ------------------------------------------------------------------------------------------------
-TARGETS = {"rel_power_cut_losses": 0, "rel_power_cut_boot_failures": 0, "rel_power_cut_config_torn": 0,
+TARGETS = {"rel_power_cut_losses": 0, "rel_pull_duplicates": 0, "rel_pull_gaps": 0,
+           "rel_pull_deleted_unverified": 0, "rel_year_sessions_lost": 0, "rel_cable_routine_torn": 0,
+           "rel_cable_multiline_errors": 0, "rel_power_cut_boot_failures": 0, "rel_power_cut_config_torn": 0,
            "rel_bad_inputs_crashed": 0, "rel_security_path_escapes": 0, "rel_security_non_private_files": 0,
            "rel_security_eval_sites": 0}
 
@@ -796,8 +1268,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(REPO / "build" / "bench.json"))
     ap.add_argument("--cuts", type=int, default=500)
+    ap.add_argument("--pulls", type=int, default=200)
     ap.add_argument("--parallel", type=int, default=2)
-    ap.add_argument("--only", default="power,bad,security")
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--only", default="power,cable,year,devbad,bad,security")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="acu_rel_"))
@@ -811,15 +1285,30 @@ def main(argv=None) -> int:
             figures.update(scenario_security(home))
         if "bad" in only:
             figures.update(scenario_bad_inputs(home))
+        # the simulator scenarios run side by side (each drives its own simulators; they mostly wait)
+        jobs = []
         if "power" in only:
-            figures.update(scenario_power_cuts(home, args.cuts, args.parallel, args.seed))
+            jobs.append(("power", scenario_power_cuts, (home, args.cuts, args.parallel, args.seed)))
+        if "cable" in only:
+            jobs.append(("cable", scenario_cable_pulls, (home, args.pulls, args.parallel, args.seed + 6)))
+        if "year" in only:
+            jobs.append(("year", scenario_year, (home, args.days)))
+        if "devbad" in only:
+            jobs.append(("devbad", scenario_device_bad_inputs, (home,)))
+        for fig in run_scenarios([(j[1], j[2]) for j in jobs]):
+            figures.update(fig)
+        if "rel_device_bad_inputs_tried" in figures:  # one count of bad inputs, host and device side
+            figures["rel_bad_inputs_tried"] = (figures.get("rel_bad_inputs_tried", 0)
+                                               + figures["rel_device_bad_inputs_tried"])
+            figures["rel_bad_inputs_crashed"] = (figures.get("rel_bad_inputs_crashed", 0)
+                                                 + figures["rel_device_bad_inputs_crashed"])
     finally:
         for n in control.running():
             control.stop(n)
     figures["rel_suite_seconds"] = round(time.monotonic() - t0, 1)
     merge_into(Path(args.out), figures)
     print_table(figures)
-    for k in ("_notes_power", "_notes_bad"):
+    for k in sorted(k for k in figures if k.startswith("_notes")):
         for n in figures.get(k, []):
             log("  note: " + n)
     shutil.rmtree(home, ignore_errors=True)

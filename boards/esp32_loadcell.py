@@ -19,7 +19,7 @@ PARTS = {
     "buzzer": {"part": "passive piezo buzzer (optional)", "pin": 27},
     "button": {"part": "BOOT button (on the board)", "pin": 0, "active_low": True},
     "battery": {"part": "LiPo via 100k/100k divider", "adc_pin": 35, "ratio": 2},
-}
+}  # type: dict
 
 
 def build(settings=None):

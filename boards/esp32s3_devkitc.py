@@ -22,7 +22,7 @@ PARTS = {
     "buzzer": {"part": "passive piezo buzzer (optional)", "pin": 5},
     "button": {"part": "BOOT button (on the board)", "pin": 0, "active_low": True},
     "battery": {"part": "LiPo via 100k/100k divider", "adc_pin": 7, "ratio": 2},
-}
+}  # type: dict
 
 _SENSOR_RM = {"fsr402": 470, "fsr406": 470, "a201": 22000}
 

@@ -19,7 +19,7 @@ PARTS = {
     "motor": {"part": "M5Stack Vibration Motor Unit on the Grove port (signal G26, 5 V)", "pin": 26,
               "pwm_hz": 10000},
     "button": {"part": "onboard button (the screen)", "pin": 39, "active_low": True},
-}
+}  # type: dict
 
 _SENSOR_RM = {"fsr402": 470, "fsr406": 470, "a201": 22000}
 

@@ -18,7 +18,7 @@ PARTS = {
     "haptic": {"drv2605_i2c": {"scl": 22, "sda": 21}, "when": "--haptic drv2605"},
     "button": {"pin": 0, "active": "low"},
     "battery": {"adc_pin": 35, "divider": 2},
-}
+}  # type: dict
 
 
 class _World:
@@ -74,7 +74,8 @@ def build(settings=None):
     kind = sensor_kind()
     if kind == "loadcell":
         c = PARTS["sensor"]
-        sensor = sensors.Hx711(Pin(c["hx711_dout"], Pin.IN), Pin(c["hx711_sck"], Pin.OUT, value=0), clock=world)
+        sensor = sensors.Hx711(Pin(c["hx711_dout"], Pin.IN), Pin(c["hx711_sck"], Pin.OUT, value=0),
+                               clock=world)  # type: object  # or an FsrAdc: the sensor interface is duck-typed
     else:
         sensor = sensors.FsrAdc(ADC(Pin(PARTS["sensor"]["adc_pin"]), atten=ADC.ATTN_11DB), kind=kind,
                                 oversample=4, clock=world)

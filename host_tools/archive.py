@@ -169,6 +169,7 @@ class Archive:
                  end.get("steps_done"), int(bool(end.get("trace_stopped"))),
                  json.dumps(decoded.get("problems", [])), int(pulled_at or time.time()), raw))
             sid = cur.lastrowid
+            assert sid is not None  # sqlite3 sets it after a successful INSERT
             for st in decoded.get("steps", []):
                 b = st.get("begin") or {}
                 s = st.get("summary") or {}

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Callable, NoReturn
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class Fit:
     sensor: str
     method: str
     params: dict
-    predict: object        # raw (array) -> grams (array)
+    predict: Callable[[Any], Any]   # raw (array) -> grams (array)
     knots: list[list[int]]
     residuals: list[dict]
     rms_pct: float
@@ -76,7 +77,8 @@ def family(kind: str) -> str:
 
 
 # ---------------------------------------------------------------- points files
-def _num(text: str, where: str, name: str) -> float:
+def _num(text: Any, where: str, name: str) -> float:
+    # text: a CSV cell or any JSON value (a non-number is the user's error, reported here)
     try:
         v = float(text)
     except (TypeError, ValueError):
@@ -356,7 +358,7 @@ def _fit_any(kind, method, g, raw, zero_raw):
     return p, _pchip_predict(kind, p)
 
 
-def _refuse(msg: str, source: str = ""):
+def _refuse(msg: str, source: str = "") -> NoReturn:
     raise CalibrationRefused(("%s: " % source if source else "") + "calibration refused: " + msg)
 
 
@@ -506,6 +508,7 @@ def build_calibration(kind: str, pts: Points, method: str | None = None, creep: 
     now = now or datetime.now(timezone.utc)
     creep_d = None
     creep_pct = None
+    assert pts.zero_raw is not None  # check_points (in fit_points) refuses a missing tare
     if creep and pts.creep_samples and family(kind) == "divider":
         creep_pct = measure_creep(fit, pts.creep_samples, pts.ref_s)
         creep_d = {"pct_per_decade": creep_pct, "ref_s": pts.ref_s}

@@ -69,14 +69,16 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
     res = PullResult()
     try:
         info = session.call("acu.logger", "info")
-    except DeviceError as e:
+    except DeviceError as exc:
         info = {}
-        res.messages.append("device info unavailable (%s): times cannot be reconstructed from this pull" % e)
+        res.messages.append("device info unavailable (%s): times cannot be reconstructed from this pull" % exc)
     if not isinstance(info, dict):
         info = {}
     listing = list_device_sessions(session)
     pulled_at = int(now())
-    device_id = info.get("device_id") if isinstance(info.get("device_id"), str) else ""
+    device_id = info.get("device_id")
+    if not isinstance(device_id, str):
+        device_id = ""
     if device_id and isinstance(info.get("boot_count"), int) and isinstance(info.get("ticks_ms"), int):
         archive.add_anchor(device_id, info["boot_count"], info["ticks_ms"], pulled_at, "pull")
     deletable: list[tuple[str, str]] = []

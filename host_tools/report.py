@@ -55,7 +55,7 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
     routines: dict[str, int] = {}
     for s in sessions:
         routines[s["routine"] or ""] = routines.get(s["routine"] or "", 0) + 1
-    main_routine = max(routines, key=routines.get) if routines else None
+    main_routine = max(routines, key=lambda r: routines[r]) if routines else None
     if goal is None:
         goal = routine_goal(main_routine) or DEFAULT_GOAL
     weeks: dict[str, dict] = {}

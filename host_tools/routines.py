@@ -93,7 +93,9 @@ def cautions(r: R.Routine) -> list[str]:
             continue
         seen.add(s.point)
         p = points.get(s.point)
-        for c in (p.cautions if p else ()):
+        if p is None:
+            continue
+        for c in p.cautions:
             out.append("caution: %s (step %d): %s" % (p.label(), s.index + 1, c))
     return out
 
@@ -256,8 +258,8 @@ def parse_step_spec(spec: str) -> list[dict]:
                 d["max_s"] = _seconds(low[5:], spec)
         elif _TIME.match(low):
             d["duration_s"] = _seconds(low, spec)
-        elif _BAND.match(low):
-            d["band_lo_g"], d["band_hi_g"] = _band(_BAND.match(low), spec)
+        elif (m := _BAND.match(low)) is not None:
+            d["band_lo_g"], d["band_hi_g"] = _band(m, spec)
         else:
             raise InputError("step spec %r: unknown part %r (%s)" % (spec, part, STEP_SPEC_HELP))
     if each:

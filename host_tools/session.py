@@ -54,6 +54,9 @@ def _device_error(err: str) -> DeviceError:
     """The last line of a MicroPython traceback is the message worth showing."""
     lines = [ln.strip() for ln in err.strip().splitlines() if ln.strip()]
     last = lines[-1] if lines else "unknown error"
+    if last.startswith("ImportError: no module named 'acu"):  # a bare MicroPython or another project's board
+        return DeviceError("device: not our firmware (no acu package on the board): "
+                           "install it with 'acutrainer deploy'")
     for prefix in ("ValueError: ", "RuntimeError: "):  # our firmware's refusals: the message is enough
         if last.startswith(prefix):
             last = last[len(prefix):]

@@ -13,7 +13,7 @@ DEFAULT_SETTINGS = {
     "too_hard_g": 7000,
     "contact_g": 300,
     "free_sessions": True,
-}
+}  # type: dict
 
 
 def read_json(path, default):

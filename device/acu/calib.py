@@ -5,6 +5,10 @@
 # The format's validation, the nominal curves (floats, math) and load() live in acu.calib_parse, loaded
 # only while a calibration is read or a board is built and dropped after; every name of it is reachable
 # here too (calib.nominal, calib.KINDS, calib._DIVIDER...): __getattr__ at the end forwards them.
+if False:  # for mypy only (MicroPython compiles this block away)
+    from array import array
+
+
 def _parser(fn_name):
     """(function from acu.calib_parse, whether this call loaded the module)."""
     import sys
@@ -73,6 +77,16 @@ def _log2_q(x):
 
 class Calibration:
     """A validated calibration. grams(raw) -> int is allocation-free."""
+
+    # grams()'s integer tables, set by acu.calib_parse._build (bare annotations: no code, no attributes)
+    _rs: int
+    _lo: int
+    _hi: int
+    _n: int
+    _r: "array[int]"
+    _g: "array[int]"
+    _q: "array[int]"
+    _s: "array[int]"
 
     def __init__(self):
         self.id = ""

@@ -14,6 +14,9 @@ except ImportError:  # CPython
 
 from acu.calib import Calibration, CreepComp
 
+if False:  # for mypy only (MicroPython compiles this block away)
+    from typing import TypeGuard
+
 FORMAT = "acu-calib"
 VERSION = const(1)
 KINDS = ("fsr402", "fsr406", "a201", "loadcell")
@@ -42,11 +45,11 @@ def _err(field, msg):
     return ValueError("calib: %s: %s" % (field, msg))
 
 
-def _is_int(v):
+def _is_int(v: object) -> "TypeGuard[int]":
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_num(v):
+def _is_num(v: object) -> "TypeGuard[float]":
     return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
 
 
@@ -116,8 +119,8 @@ def from_dict(cls, d):
     pts = d.get("points")
     if not isinstance(pts, list) or not (MIN_POINTS <= len(pts) <= MAX_POINTS):
         raise _err("points", "must be a list of %d..%d [raw, grams] pairs" % (MIN_POINTS, MAX_POINTS))
-    raws = []
-    grams = []
+    raws = []  # type: list[int]
+    grams = []  # type: list[int]
     for i in range(len(pts)):
         p = pts[i]
         if not isinstance(p, list) or len(p) != 2:

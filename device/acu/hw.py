@@ -13,7 +13,8 @@ class RealClock:
         self._wall_set = False
 
     def ticks_ms(self):
-        return time.ticks_ms() & (ticks.PERIOD - 1)
+        # the stubs make ticks opaque (_TicksMs); on the port it is a small int, masked to ticks.PERIOD
+        return time.ticks_ms() & (ticks.PERIOD - 1)  # type: ignore[operator]
 
     def sleep_ms(self, ms):
         if ms > 0:

@@ -32,7 +32,7 @@ def walk_file(path):
     {"size", "valid_end", "bad_at" (offset of the first bad record or None), "has_header", "has_end",
      "last_seq", "last_t_ms", "steps_done", "magic_ok"}."""
     res = {"size": 0, "valid_end": 0, "bad_at": None, "has_header": False, "has_end": False,
-           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False}
+           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False}  # type: dict
     try:
         res["size"] = os.stat(path)[6]
     except OSError:

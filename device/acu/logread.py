@@ -121,7 +121,7 @@ def _fixed(fmt, payload):
 def decode_trace(payload):
     """(t0_ms, period_ms, quantum_g, values_g list, problem or None)."""
     (t0, period, q, count), off = _fixed(_TRACE_FMT, payload)
-    values = []
+    values = []  # type: list[int]
     prev = 0
     nib_total = (len(payload) - off) * 2
     i = 0

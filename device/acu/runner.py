@@ -337,6 +337,7 @@ class Runner:
     # ---- step changes ----
 
     def _begin_step(self, index, now_ms):
+        assert self.routine is not None  # steps run only in a session, which start() began with a routine
         step = self.routine.steps[index]
         self._reset_step(step, index)
         self.state = RUNNING
@@ -348,6 +349,7 @@ class Runner:
         cur = self.step
         self.sink.step_end(self.index, cur, status, now_ms)
         nxt_i = self.index + 1
+        assert self.routine is not None  # a step was running: start() had a routine
         steps = self.routine.steps
         if nxt_i >= len(steps):
             self.state = DONE

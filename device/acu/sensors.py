@@ -31,7 +31,8 @@ RAIL_MS = const(100)        # a rail must persist this long before it is a fault
 class _TimeClock:
     # Fallback when a board passes no clock (MicroPython only: time.ticks_ms).
     def ticks_ms(self):
-        return time.ticks_ms() & (ticks.PERIOD - 1)
+        # the stubs make ticks opaque (_TicksMs); on the port it is a small int, masked to ticks.PERIOD
+        return time.ticks_ms() & (ticks.PERIOD - 1)  # type: ignore[operator]
 
 
 class FsrAdc:

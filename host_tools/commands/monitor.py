@@ -46,7 +46,7 @@ class Poller:
         self.lo = band_lo_g
         self.hi = band_hi_g
         self.use_api = True
-        self.cal = None
+        self.cal: hc.dcal.Calibration | None = None
         self.zero_g = None
 
     def sample(self) -> dict:

@@ -34,7 +34,7 @@ RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
 
 # frame types shared with rom/simhw.py
-RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT, RX_REPL = 1, 2, 3, 4
+RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT = 1, 2, 3
 TX_HELLO, TX_NAME, TX_LEVEL, TX_NOTE, TX_CLOCK, TX_WALL, TX_RESET = 10, 11, 12, 13, 14, 15, 16
 
 BUTTON_PATTERNS = {  # (delay_ms, level) relative to now
@@ -199,7 +199,6 @@ class Launcher:
         # client bytes wait until the firmware's interpreter runs (its HELLO on the link): a Ctrl-C that
         # reached the process before MicroPython installed its SIGINT handler would kill it instead
         self.fw_ready = False
-        self.repl_told = False  # whether the firmware knows it sits at its REPL (time then follows real time)
         self.started_at = time.monotonic()
         self.pending_reset = None
         self.booting_until = time.monotonic() + 10.0 if mode == "raw" else 0.0
@@ -433,12 +432,6 @@ class Launcher:
                 self.fw_tail = b""
             else:
                 self.fw_tail = scan[-keep:]
-        if not self.repl_told and self.link is not None and (b">>> " in scan or self.in_raw):
-            self.repl_told = True
-            try:
-                self.send_frame(RX_REPL, struct.pack("<i", 1))
-            except (RuntimeError, OSError):
-                self.repl_told = False
         if self.unplugged():
             return
         self.to_client += data

@@ -1,8 +1,11 @@
 """Integration fixtures: a real simulator (micropython on a pty) in a private data dir, firmware deployed."""
 
+import contextlib
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,31 @@ def deployed_sim(acu_home):
     yield control.SimControl(st)
     control.stop("default")
     assert not launcher_pids(), "a simulator launcher outlived sim stop"
+
+
+def trace_story(sim) -> str:
+    """The trace without the output levels: inputs, cues and band states (for failure messages)."""
+    return "\n".join(json.dumps(r) for r in sim.trace() if r["kind"] != "level")
+
+
+def wait_for(pred, timeout_s=20.0, what="condition", sim=None):
+    """Poll pred() until it returns something true; fail with the simulator's story if given."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for %s%s" % (what, "" if sim is None else "; trace:\n" + trace_story(sim)))
+
+
+@contextlib.contextmanager
+def deployed_simulator(name, seed, flash, speed=60):
+    """A named simulator of its own, with the firmware deployed through the CLI as a user would."""
+    st = control.start(name, speed=speed, seed=seed, flash=str(flash))
+    try:
+        r = run_cli("deploy", "--board", "sim", "--port", st["port"])
+        assert "the app is running" in r.stdout
+        yield control.SimControl(st)
+    finally:
+        control.stop(name)

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from host_tools.session import open_session
-from host_tools.sim import control
-from tests.integration.conftest import run_cli
+from tests.integration.conftest import deployed_simulator, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -23,28 +22,14 @@ NAME = "e2e-calib"
 CUE_START, CUE_DONE = 1, 4
 
 
-def wait_for(pred, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
 
 @pytest.fixture(scope="module")
 def sim(acu_home, tmp_path_factory):
     # a random part: a different seed every run (printed, so a failure can be replayed)
     seed = int(time.time() * 1000) % 100000 + 1
     print("simulated FSR part: seed %d" % seed)
-    st = control.start(NAME, speed=60, seed=seed, flash=str(tmp_path_factory.mktemp("e2e6") / "flash.img"))
-    try:
-        r = run_cli("deploy", "--board", "sim", "--port", st["port"])
-        assert "the app is running" in r.stdout
-        yield control.SimControl(st)
-    finally:
-        control.stop(NAME)
+    with deployed_simulator(NAME, seed, tmp_path_factory.mktemp("e2e6") / "flash.img") as sim:
+        yield sim
 
 
 def device_calib(port):

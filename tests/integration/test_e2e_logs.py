@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from host_tools.session import open_session
-from host_tools.sim import control
-from tests.integration.conftest import run_cli
+from tests.integration.conftest import deployed_simulator, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -23,17 +22,6 @@ SPEED = 60
 CUE_START, CUE_DONE = 1, 4
 IN_BAND = 2
 
-
-def wait_for(pred, timeout_s, what, sim=None):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    story = "" if sim is None else "; trace:\n" + "\n".join(
-        json.dumps(r) for r in sim.trace() if r["kind"] != "level")
-    raise AssertionError("timed out waiting for " + what + story)
 
 
 def notes(sim, boot, name):
@@ -61,13 +49,8 @@ def start_practice(sim, boot):
 
 @pytest.fixture(scope="module")
 def sim(acu_home, tmp_path_factory):
-    st = control.start(NAME, speed=SPEED, seed=505, flash=str(tmp_path_factory.mktemp("e2e5") / "flash.img"))
-    try:
-        r = run_cli("deploy", "--board", "sim", "--port", st["port"])
-        assert "the app is running" in r.stdout
-        yield control.SimControl(st)
-    finally:
-        control.stop(NAME)
+    with deployed_simulator(NAME, 505, tmp_path_factory.mktemp("e2e5") / "flash.img", SPEED) as sim:
+        yield sim
 
 
 def archive_rows(path):

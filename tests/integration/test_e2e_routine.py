@@ -3,15 +3,13 @@ press profile; the output trace shows the right cues at the right virtual times,
 when their in-band time is reached. A bad routine upload changes nothing on the device."""
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from host_tools.session import open_session
 from host_tools.errors import DeviceError
-from host_tools.sim import control
-from tests.integration.conftest import run_cli
+from tests.integration.conftest import deployed_simulator, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -25,33 +23,13 @@ NO_CONTACT, IN_BAND = 0, 2
 LOOP_MS = 5  # the app's 200 Hz loop: every time in the trace is on this grid (give one period of slack)
 
 
-def wait_for(pred, timeout_s, what, sim=None):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s%s" % (what, "" if sim is None else "; trace:\n" + story(sim)))
-
-
-def story(sim):
-    """The trace without the output levels: inputs, cues and band states (for failure messages)."""
-    return "\n".join(json.dumps(r) for r in sim.trace() if r["kind"] != "level")
-
-
 @pytest.fixture(scope="module")
 def sim(acu_home, tmp_path_factory):
-    st = control.start(NAME, speed=SPEED, seed=404, flash=str(tmp_path_factory.mktemp("e2e4") / "flash.img"))
-    try:
-        r = run_cli("deploy", "--board", "sim", "--port", st["port"])
-        assert "the app is running" in r.stdout
+    with deployed_simulator(NAME, 404, tmp_path_factory.mktemp("e2e4") / "flash.img", SPEED) as sim:
         # a new FSR part reads up to ~25 % off the nominal curve: calibrate it first, as a user would
-        r = run_cli("calibrate", "--auto", "-y", "--port", st["port"])
+        r = run_cli("calibrate", "--auto", "-y", "--port", sim.port)
         assert "written /cfg/calib.json" in r.stdout
-        yield control.SimControl(st)
-    finally:
-        control.stop(NAME)
+        yield sim
 
 
 def notes(trace, name):

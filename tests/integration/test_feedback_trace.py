@@ -6,6 +6,7 @@ import time
 import pytest
 
 from host_tools.paths import ensure_device_importable
+from tests.integration.conftest import run_cli
 
 ensure_device_importable()
 from acu import band  # noqa: E402
@@ -13,7 +14,7 @@ from acu import band  # noqa: E402
 pytestmark = pytest.mark.integration
 
 RAMP = """
-wait 500ms
+wait 2s
 ramp 3s to 6kg
 hold 2s
 ramp 3s to 0
@@ -45,6 +46,9 @@ def _hue(rgb):
 
 def test_a_ramp_through_the_band_shows_the_documented_sequence(deployed_sim):
     sim = deployed_sim
+    # an uncalibrated part reads up to ~25 % off: calibrate it, as a user would, so 6 kg reads over the band
+    r = run_cli("calibrate", "--auto", "-y", "--port", sim.port)
+    assert "written /cfg/calib.json" in r.stdout
     boot = sim.status()["boot"]
     assert _wait(lambda: any(r.get("name") == "state" for r in sim.trace(boot)))
     sim.load_profile(RAMP, "ramp")
@@ -56,7 +60,7 @@ def test_a_ramp_through_the_band_shows_the_documented_sequence(deployed_sim):
         starts = [r["t_ms"] for r in recs if r.get("name") == "profile"]
         if starts:
             t0 = starts[-1]
-            return max(r["t_ms"] for r in recs) >= t0 + 10000 or sim.status()["t_ms"] >= t0 + 10500
+            return max(r["t_ms"] for r in recs) >= t0 + 11500 or sim.status()["t_ms"] >= t0 + 12000
         return False
 
     assert _wait(finished, 60), "the profile did not play"

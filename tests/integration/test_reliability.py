@@ -51,3 +51,30 @@ def test_a_few_power_cuts_lose_nothing(acu_home):
     assert fig["rel_power_cut_boot_failures"] == 0
     assert fig["rel_power_cut_config_torn"] == 0, fig["_notes_power"]
     assert fig["rel_power_cut_losses"] == 0, fig["_notes_power"]
+
+
+def test_cable_pulls_leave_no_duplicates_gaps_or_unverified_deletes(acu_home):
+    fig = R.scenario_cable_pulls(Path(os.environ["ACUTRAINER_HOME"]), n_pulls=4, parallel=1, seed=3)
+    assert fig["rel_cable_pulls"] == 4
+    assert fig["rel_cable_other_errors"] == 0, fig["_notes_cable"]
+    assert fig["rel_cable_multiline_errors"] == 0
+    assert fig["rel_pull_duplicates"] == 0, fig["_notes_cable"]
+    assert fig["rel_pull_gaps"] == 0, fig["_notes_cable"]
+    assert fig["rel_pull_deleted_unverified"] == 0, fig["_notes_cable"]
+    assert fig["rel_cable_routine_torn"] == 0
+
+
+def test_a_month_of_use_loses_nothing(acu_home):
+    fig = R.scenario_year(Path(os.environ["ACUTRAINER_HOME"]), days=20, session_ms=60000)
+    assert "_notes_year" not in fig, fig.get("_notes_year")
+    assert fig["rel_year_sessions_lost"] == 0
+    assert fig["rel_year_duplicates"] == 0
+    assert fig["rel_year_sessions_archived"] == 20
+    assert fig["rel_year_flash_bounded"] == 1
+    assert fig["rel_year_report_rc"] == 0
+
+
+def test_a_blank_board_is_named_not_our_firmware(acu_home):
+    fig = R.scenario_device_bad_inputs(Path(os.environ["ACUTRAINER_HOME"]), blank_only=True)
+    assert fig["rel_device_bad_inputs_tried"] >= 6
+    assert fig["rel_device_bad_inputs_crashed"] == 0, fig["_notes_devbad"]

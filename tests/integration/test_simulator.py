@@ -4,7 +4,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from host_tools.errors import DeviceError
 from host_tools.session import open_session
 from host_tools.sim import control
+from tests.integration.conftest import wait_for
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.integration
@@ -21,15 +21,6 @@ def mpremote(port, *args, timeout=60):
     return subprocess.run([str(BIN / "mpremote"), "connect", port, *args], capture_output=True, text=True,
                           timeout=timeout)
 
-
-def wait_for(pred, timeout_s=20.0, what="condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def test_mpremote_resume_exec_interrupts_the_app(deployed_sim):

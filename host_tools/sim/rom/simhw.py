@@ -27,7 +27,6 @@ MAXBTN = const(32)
 RX_PROFILE = const(1)   # n x (dur_ms, f0_g, f1_g, noise_g) int32; f0_g == -1: start from the current force
 RX_BUTTON = const(2)    # n x (delay_ms, level) int32: button level changes relative to receipt
 RX_SENSOR_FAULT = const(3)  # int32: 0 ok, 1 unplugged (open), 2 shorted
-RX_REPL = const(4)      # int32: 1 = the board sits at its REPL (a host interrupted the app)
 # firmware -> launcher
 TX_HELLO = const(10)    # uptime_ms
 TX_NAME = const(11)     # id u8 + utf-8 name
@@ -86,7 +85,6 @@ class World:
         self.seg_noise = [0] * MAXSEG
         self.force_now_g = 0
         self.sensor_fault = 0
-        self.repl = False
         # button schedule
         self.btn_n = 0
         self.btn_i = 0
@@ -130,10 +128,9 @@ class World:
             self._ms_rem = r
 
     def _catch_up(self):
-        """Outside a sampling loop (the host holds the REPL, code blocks) time still passes, as it does
-        for a board: when nothing has slept for a while, virtual time catches up with real time x speed.
-        Inside the loop (a sleep every few ms) time moves only by the sleeps, so runs are deterministic;
-        the threshold is far above any stall of the loop itself (a flash flush, the host's scheduler)."""
+        """Outside the app (the host holds the REPL, code blocks) time still passes, as it does for a board:
+        when nothing has slept for a while, virtual time catches up with real time x speed. While main.py
+        runs (in_app) time moves by the loop's sleeps only, so runs are deterministic whatever the load."""
         now = time.ticks_us()
         gap = time.ticks_diff(now, self._last_sleep_us)
         if gap > 300000 and not self.in_app:
@@ -332,8 +329,6 @@ class World:
             self.btn_n = n
             self.btn_i = 0
             self.note(self.name_id("button_input"), n)
-        elif typ == RX_REPL:
-            self.repl = struct.unpack_from("<i", buf, off)[0] == 1
         elif typ == RX_SENSOR_FAULT:
             self.sensor_fault = struct.unpack_from("<i", buf, off)[0]
 
