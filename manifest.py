@@ -22,6 +22,7 @@ ACU_FILES = (
     "logger.py",
     "logread.py",
     "outputs.py",
+    "parts.py",
     "routine.py",
     "routine_parse.py",
     "runner.py",

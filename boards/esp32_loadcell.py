@@ -2,10 +2,8 @@
 # This file is the one place that knows this board's pins and parts.
 import machine
 
-from acu import calib
+from acu import calib, parts
 from acu.hw import Hardware, RealClock
-from acu.outputs import Buzzer, Drv2605, ErmMotor, PwmLed
-from acu.sensors import BatteryAdc, Hx711, PinButton
 
 NAME = "esp32_loadcell"
 
@@ -26,25 +24,8 @@ def build(settings=None):
     s = settings or {}
     clock = RealClock(machine.RTC())
     p = PARTS
-    dout = machine.Pin(p["sensor"]["dout_pin"], machine.Pin.IN, machine.Pin.PULL_UP)
-    sck = machine.Pin(p["sensor"]["sck_pin"], machine.Pin.OUT, value=0)
-    sensor = Hx711(dout, sck, gain=p["sensor"]["gain"], clock=clock)
-    led = PwmLed(machine.PWM(machine.Pin(p["led"]["pin"]), freq=p["led"]["pwm_hz"], duty_u16=0))
-    motor = ErmMotor(machine.PWM(machine.Pin(p["motor"]["pin"]), freq=p["motor"]["pwm_hz"], duty_u16=0),
-                     clock, kick_ms=s.get("motor_kick_ms", 40))
-    haptic = None
-    if s.get("haptic", True):
-        i2c = machine.I2C(0, scl=machine.Pin(p["haptic"]["scl"]), sda=machine.Pin(p["haptic"]["sda"]),
-                          freq=400000)
-        if p["haptic"]["addr"] in i2c.scan():
-            haptic = Drv2605(i2c, p["haptic"]["addr"])
-    buzzer = None
-    if s.get("buzzer", False):
-        buzzer = Buzzer(machine.PWM(machine.Pin(p["buzzer"]["pin"]), freq=2000, duty_u16=0))
-    button = PinButton(machine.Pin(p["button"]["pin"], machine.Pin.IN, machine.Pin.PULL_UP))
-    battery = None
-    if s.get("battery", True):
-        battery = BatteryAdc(machine.ADC(machine.Pin(p["battery"]["adc_pin"]), atten=machine.ADC.ATTN_11DB),
-                             p["battery"]["ratio"], 1)
-    return Hardware(NAME, clock, sensor, calib.nominal("loadcell"), unique_id=machine.unique_id(), led=led,
-                    motor=motor, haptic=haptic, buzzer=buzzer, button=button, battery=battery)
+    return Hardware(NAME, clock, parts.hx711(p["sensor"], clock), calib.nominal("loadcell"),
+                    unique_id=machine.unique_id(), led=parts.pwm_led(p["led"]),
+                    motor=parts.erm_motor(p["motor"], s, clock), haptic=parts.drv2605(p["haptic"], s),
+                    buzzer=parts.buzzer(p["buzzer"], s), button=parts.button(p["button"]),
+                    battery=parts.battery(p["battery"], s))
