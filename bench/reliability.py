@@ -817,6 +817,13 @@ class CableRig(Rig):
         if d > st.dups or g > st.gaps:
             st.notes.append("after pull %d: %d duplicate(s), %d gap(s)" % (st.pulls, d, g))
         st.dups, st.gaps = max(st.dups, d), max(st.gaps, g)
+        if len(after) > 8:
+            # keep the device's log short, as a user pulling with --delete does: every listing hashes
+            # each file on the device, so a growing log would make each cycle slower than the last
+            def clean(s):
+                with Archive(self.archive_path) as arc:
+                    pull(s, arc, delete=True)
+            self._rerun(clean, "clean-up pull")
 
 
 def cable_worker(work: Path, idx: int, n_pulls: int, seed: int) -> CableState:

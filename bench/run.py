@@ -172,21 +172,35 @@ def transfer_figures(work: Path, baud: int = 115200) -> dict:
 
 
 # ---- memory and loop figures on the unix port --------------------------------------------------------
+def _probe(heap_kb: int) -> dict:
+    probe = str(ROOT / "tools" / "heap_probe.py")
+    r = subprocess.run([str(BIN / "micropython"), "-X", "heapsize=%dK" % heap_kb, probe],
+                       capture_output=True, text=True, cwd=str(ROOT), timeout=600)
+    line = (r.stdout.strip().splitlines() or ["{}"])[-1]
+    try:
+        return json.loads(line)
+    except ValueError:
+        return {"ok": False, "error": (r.stderr or r.stdout).strip()[-300:]}
+
+
 def heap_figures() -> dict:
-    probe = ROOT / "tools" / "heap_probe.py"
-    out = {}
-    if not probe.exists():
-        return {"heap_probe": "missing"}
-    for heap, suffix in (("64K", ""), ("256K", "_256k")):
-        r = subprocess.run([str(BIN / "micropython"), "-X", "heapsize=" + heap, str(probe)], capture_output=True,
-                           text=True, cwd=str(ROOT), timeout=600)
-        line = (r.stdout.strip().splitlines() or ["{}"])[-1]
-        try:
-            d = json.loads(line)
-        except ValueError:
-            d = {"ok": False, "error": (r.stderr or r.stdout).strip()[-300:]}
-        for k, v in d.items():
-            out[k + suffix] = v
+    """The whole firmware on a board built from the real drivers (tools/heap_probe.py): allocations per loop
+    iteration under heap_lock, peak heap over a bedtime practice, loop rate; and the smallest heap it runs in."""
+    d = _probe(256)
+    keep = ("loop_allocs_per_iter", "heap_peak_bytes", "loop_rate_hz", "heap_after_import_bytes",
+            "heap_after_start_bytes", "heap_base_bytes", "routine_done", "ok")
+    out = {k if k != "ok" else "heap_probe_ok": d.get(k) for k in keep}
+    out["firmware_fits_64k_heap"] = bool(_probe(64).get("ok"))
+    lo, hi = 64, 256  # lo fails (or is the answer), hi works: bisect in 8 KB steps
+    if out["firmware_fits_64k_heap"]:
+        hi = 64
+    while hi - lo > 8:
+        mid = (lo + hi) // 16 * 8
+        if _probe(mid).get("ok"):
+            hi = mid
+        else:
+            lo = mid
+    out["heap_min_working_kb"] = hi
     return out
 
 
