@@ -204,14 +204,23 @@ def heap_figures() -> dict:
     return out
 
 
+def power_cut_figures(work: Path) -> dict:
+    """Issue 5's figure: 200 power cuts at random moments while the device logs a practice
+    (the full mix of moments is in make reliability)."""
+    import reliability
+    fig = reliability.scenario_power_cuts(work / "cuts", n_cuts=200, parallel=2, seed=5, mix=[("logging", 1)])
+    return {"power_cut_cuts": fig.get("rel_power_cuts"), "power_cut_sessions_lost": fig.get("rel_power_cut_losses"),
+            "power_cut_marked_cut_short": fig.get("rel_power_cut_marked_cut_short")}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
-    ap.add_argument("--only", nargs="*", help="heap feedback transfer log calib")
+    ap.add_argument("--only", nargs="*", help="heap log calib feedback transfer powercut")
     a = ap.parse_args(argv)
     os.environ.setdefault("ACUTRAINER_HOME", tempfile.mkdtemp(prefix="acubench-"))
     work = Path(tempfile.mkdtemp(prefix="acubench-work-"))
-    parts = a.only or ["heap", "log", "calib", "feedback", "transfer"]
+    parts = a.only or ["heap", "log", "calib", "feedback", "transfer", "powercut"]
     out_path = Path(a.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -234,6 +243,8 @@ def main(argv=None):
                 got = feedback_figures(work)
             elif part == "transfer":
                 got = transfer_figures(work)
+            elif part == "powercut":
+                got = power_cut_figures(work)
             else:
                 raise SystemExit("unknown bench part %r" % part)
         except Exception as e:  # one broken part must not hide the others' figures

@@ -75,7 +75,16 @@ class DeviceSession:
             raise LinkError("cannot open %s: %s (is another program using it?)" % (port, e)) from None
         except (serial.SerialException, OSError) as e:
             raise LinkError("cannot open %s: %s" % (port, e)) from None
-        self._enter()
+        try:
+            self._enter()
+        except BaseException:
+            # release the port now: the exception's traceback keeps this object alive, and with it an
+            # exclusively opened port that the next attempt could not open
+            try:
+                self.t.close()
+            except (serial.SerialException, OSError):
+                pass
+            raise
 
     def _enter(self):
         last = None

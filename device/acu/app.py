@@ -225,22 +225,25 @@ def main():
     import gc
 
     import acu
-    from acu import appcfg
-    appcfg.clean_tmp_files()
-    settings = appcfg.load_settings()
-    boots = appcfg.count_boot()
-    hw = appcfg.build_board(settings)
-    del appcfg
-    acu.forget("appcfg")  # start-up only: let the GC have its code back before the loop
-    gc.collect()
-    app = App(hw, settings, boots)
-    current = app
-    gc.collect()
-    app.start()
-    gc.collect()
+    app = None
     try:
+        from acu import appcfg
+        appcfg.clean_tmp_files()
+        settings = appcfg.load_settings()
+        boots = appcfg.count_boot()
+        hw = appcfg.build_board(settings)
+        del appcfg
+        acu.forget("appcfg")  # start-up only: let the GC have its code back before the loop
+        gc.collect()
+        app = App(hw, settings, boots)
+        current = app
+        gc.collect()
+        app.start()
+        gc.collect()
         app.run()
     except KeyboardInterrupt:
-        # a host is taking the REPL (Ctrl-C): close the session cleanly, stop the outputs, hand over
-        app.stop()
+        # a host is taking the REPL (Ctrl-C), maybe while the app was still starting: close the session
+        # cleanly, stop the outputs, hand over
+        if app is not None:
+            app.stop()
         print("acu: app stopped (Ctrl-C); REPL")

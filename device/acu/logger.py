@@ -352,6 +352,7 @@ class Logger:
         if free is not None and free < self.min_free_bytes:
             return -1
         no = int(session_no) if session_no else self.next_session_no()
+        prev_no = self.session_no
         self.session_no = no
         self.name = "%06d%s" % (no, SUFFIX)
         self.path = _join(self.root, self.name)
@@ -374,6 +375,7 @@ class Logger:
         except OSError:
             self.write_errors += 1
             self.path = None
+            self.session_no = prev_no  # not started: the next session takes this number (no gap)
             return -1
         _write_counter(self.root, no + 1)
         self.active = True

@@ -157,6 +157,8 @@ class Launcher:
         tty.setraw(slave)
         attrs = termios.tcgetattr(slave)
         attrs[3] |= termios.ISIG  # Ctrl-C from a client becomes SIGINT, as on a board's UART
+        # ... without the line discipline discarding the bytes queued behind it (a held "\r\x03\r\x01")
+        attrs[3] |= termios.NOFLSH
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

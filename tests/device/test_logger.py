@@ -323,3 +323,28 @@ def test_recover_removes_a_file_cut_right_after_its_file_header():
     acts = _logger(d, FakeClock(0)).recover()
     assert len(acts) == 1 and "removed" in acts[0]["action"]
     assert logger._session_names(d) == []
+
+
+def test_a_session_that_could_not_start_uses_no_number():
+    # the flash refused the new file (full): the next session that starts takes that number, so the
+    # numbers stay contiguous against the device's counter (a gap would look like a lost session)
+    import builtins
+
+    d = _fresh_dir()
+    lg = _logger(d, FakeClock(0))
+    assert lg.begin_session("r", now_ms=0) == 1
+    lg.end_session("completed", 10)
+
+    def refuse(*a):
+        raise OSError(28)  # ENOSPC
+
+    logger.open = refuse
+    try:
+        assert lg.begin_session("r", now_ms=20) == -1
+    finally:
+        logger.open = builtins.open
+    assert lg.write_errors == 1
+    assert lg.next_session_no() == 2
+    assert lg.begin_session("r", now_ms=30) == 2
+    lg.end_session("completed", 40)
+    assert [x["name"] for x in logger.list_sessions(d)] == ["000001.acl", "000002.acl"]

@@ -112,6 +112,10 @@ if _mode == "normal":
     simhw.world.in_app = True
     try:
         _run("main.py")
+    except KeyboardInterrupt:
+        # handled here, the unix port's top level stays out of it (an interrupt arriving while it prints
+        # an uncaught one is fatal there); the REPL follows, as on a board
+        print("KeyboardInterrupt")
     finally:
         simhw.world.in_app = False
 del _mode
