@@ -210,7 +210,8 @@ def power_cut_figures(work: Path) -> dict:
     import reliability
     fig = reliability.scenario_power_cuts(work / "cuts", n_cuts=200, parallel=2, seed=5, mix=[("logging", 1)])
     return {"power_cut_cuts": fig.get("rel_power_cuts"), "power_cut_sessions_lost": fig.get("rel_power_cut_losses"),
-            "power_cut_marked_cut_short": fig.get("rel_power_cut_marked_cut_short")}
+            "power_cut_marked_cut_short": fig.get("rel_power_cut_sessions_marked_cut_short"),
+            "power_cut_worker_errors": fig.get("rel_power_cut_worker_errors")}
 
 
 def main(argv=None):
