@@ -105,17 +105,17 @@ except BaseException as e:
     simhw.halt(7)
 del _rom_boot
 simhw.world.hello()  # the board is up: the launcher may now pass the host's bytes (Ctrl-C included)
-_run("boot.py")
-if _mode == "normal":
-    # main.py's loop: virtual time moves by its sleeps only, never by real-time catch-up (a firmware
-    # process descheduled on a busy host would otherwise jump seconds of virtual time mid-routine)
-    simhw.world.in_app = True
-    try:
+try:
+    _run("boot.py")
+    if _mode == "normal":
+        # main.py's loop: virtual time moves by its sleeps only, never by real-time catch-up (a firmware
+        # process descheduled on a busy host would otherwise jump seconds of virtual time mid-routine)
+        simhw.world.in_app = True
         _run("main.py")
-    except KeyboardInterrupt:
-        # handled here, the unix port's top level stays out of it (an interrupt arriving while it prints
-        # an uncaught one is fatal there); the REPL follows, as on a board
-        print("KeyboardInterrupt")
-    finally:
-        simhw.world.in_app = False
+except KeyboardInterrupt:
+    # Ctrl-C during boot.py or main.py: handled here, the unix port's top level stays out of it (an interrupt
+    # arriving while it prints an uncaught one is fatal there); the REPL follows, as on a board
+    print("KeyboardInterrupt")
+finally:
+    simhw.world.in_app = False
 del _mode
