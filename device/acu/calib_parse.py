@@ -14,8 +14,6 @@ except ImportError:  # CPython
 
 from acu.calib import Calibration, CreepComp
 
-if False:  # for mypy only (MicroPython compiles this block away)
-    from typing import TypeGuard
 
 FORMAT = "acu-calib"
 VERSION = const(1)
@@ -45,11 +43,11 @@ def _err(field, msg):
     return ValueError("calib: %s: %s" % (field, msg))
 
 
-def _is_int(v: object) -> "TypeGuard[int]":
+def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_num(v: object) -> "TypeGuard[float]":
+def _is_num(v):
     return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
 
 
@@ -114,7 +112,7 @@ def from_dict(cls, d):
     if method not in METHODS:
         raise _err("method", "unknown %r" % (method,))
     zero = d.get("zero_raw")
-    if not _is_int(zero) or abs(zero) >= MAX_ABS_RAW:
+    if not isinstance(zero, int) or isinstance(zero, bool) or abs(zero) >= MAX_ABS_RAW:
         raise _err("zero_raw", "must be an integer raw reading")
     pts = d.get("points")
     if not isinstance(pts, list) or not (MIN_POINTS <= len(pts) <= MAX_POINTS):
@@ -143,9 +141,9 @@ def from_dict(cls, d):
             raise _err("creep", "must be null or an object")
         c = creep.get("pct_per_decade")
         ref = creep.get("ref_s")
-        if not _is_num(c) or not (0 <= c <= 20):
+        if not isinstance(c, (int, float)) or isinstance(c, bool) or not (0 <= c <= 20):
             raise _err("creep.pct_per_decade", "must be a number in 0..20")
-        if not _is_num(ref) or not (0 < ref <= 600):
+        if not isinstance(ref, (int, float)) or isinstance(ref, bool) or not (0 < ref <= 600):
             raise _err("creep.ref_s", "must be a number in (0, 600]")
         cal.creep = CreepComp(c, ref)
     cal.id = cid
