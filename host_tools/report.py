@@ -55,7 +55,9 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
     routines: dict[str, int] = {}
     for s in sessions:
         routines[s["routine"] or ""] = routines.get(s["routine"] or "", 0) + 1
-    main_routine = max(routines, key=lambda r: routines[r]) if routines else None
+    # the routine practised most sets the weekly goal; free presses ("free") are no routine
+    ranked = {r: n for r, n in routines.items() if r not in ("", "free")} or routines
+    main_routine = max(ranked, key=lambda r: ranked[r]) if ranked else None
     if goal is None:
         goal = routine_goal(main_routine) or DEFAULT_GOAL
     weeks: dict[str, dict] = {}

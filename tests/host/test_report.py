@@ -72,3 +72,15 @@ def test_empty_archive(tmp_path):
     assert rep["sessions"] == 0 and rep["weeks"] == []
     assert [p.name for p in paths] == ["report.html"]
     a.close()
+
+
+def test_free_presses_do_not_set_the_weekly_goal(tmp_path):
+    dev = fx.FakeSession(tmp_path / "device")
+    for n in range(1, 5):  # more free presses than routine sessions
+        fx.record_session(dev.log, n, wall=MON + n * 3600, routine="free", steps=1, seconds=1)
+    fx.record_session(dev.log, 5, wall=MON + 86400, routine="bedtime", steps=1, seconds=1)
+    a = Archive(tmp_path / "a.sqlite")
+    pull(dev, a)
+    rep = build_report(a)
+    assert rep["routine"] == "bedtime" and rep["goal"] == 7
+    a.close()
