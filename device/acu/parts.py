@@ -1,8 +1,7 @@
 # Drivers built from a board's PARTS entries: the wiring code every board module shares. Each board keeps
 # its pins and parts in its own PARTS dict (the one place that knows them) and calls these to build them.
-# Like the drivers, this module talks to `machine`; logic modules never do.
-import machine
-
+# Like the drivers, this module talks to `machine`; logic modules never do. `machine` is imported when a
+# board is built (not at import), so the module follows whatever `machine` is installed then (tests fake it).
 from acu.outputs import Buzzer, Drv2605, ErmMotor, NeoPixelLed, PwmLed
 from acu.sensors import BatteryAdc, FsrAdc, Hx711, PinButton
 
@@ -13,6 +12,7 @@ FSR_R_M_OHM = {"fsr402": 470, "fsr406": 470, "a201": 22000}
 def fsr(p, s, clock, board):
     """FSR 402/406 or FlexiForce A201 divider on an ADC1 pin; settings may choose the sensor kind,
     pulse power and oversampling."""
+    import machine
     kind = s.get("sensor", p["kind"])
     if kind not in FSR_R_M_OHM:
         raise ValueError("%s: sensor must be fsr402, fsr406 or a201" % board)
@@ -25,28 +25,33 @@ def fsr(p, s, clock, board):
 
 
 def hx711(p, clock):
+    import machine
     dout = machine.Pin(p["dout_pin"], machine.Pin.IN, machine.Pin.PULL_UP)
     sck = machine.Pin(p["sck_pin"], machine.Pin.OUT, value=0)
     return Hx711(dout, sck, gain=p["gain"], clock=clock)
 
 
 def pwm_led(p):
+    import machine
     return PwmLed(machine.PWM(machine.Pin(p["pin"]), freq=p["pwm_hz"], duty_u16=0))
 
 
 def neopixel_led(p, s):
+    import machine
     import neopixel
     np = neopixel.NeoPixel(machine.Pin(s.get("pixel_pin", p["pin"]), machine.Pin.OUT), 1)
     return NeoPixelLed(np, 0, s.get("pixel_max", p["max_level"]))
 
 
 def erm_motor(p, s, clock):
+    import machine
     pwm = machine.PWM(machine.Pin(p["pin"]), freq=p["pwm_hz"], duty_u16=0)
     return ErmMotor(pwm, clock, kick_ms=s.get("motor_kick_ms", 40))
 
 
 def drv2605(p, s):
     """The DRV2605L when settings allow it and it answers on I2C, else None."""
+    import machine
     if not s.get("haptic", True):
         return None
     i2c = machine.I2C(0, scl=machine.Pin(p["scl"]), sda=machine.Pin(p["sda"]), freq=400000)
@@ -56,12 +61,14 @@ def drv2605(p, s):
 
 
 def buzzer(p, s):
+    import machine
     if not s.get("buzzer", False):
         return None
     return Buzzer(machine.PWM(machine.Pin(p["pin"]), freq=2000, duty_u16=0))
 
 
 def button(p):
+    import machine
     # pins without internal pull-ups (GPIO34-39) rely on the board's external one
     if p.get("pull_up", True):
         return PinButton(machine.Pin(p["pin"], machine.Pin.IN, machine.Pin.PULL_UP))
@@ -69,6 +76,7 @@ def button(p):
 
 
 def battery(p, s):
+    import machine
     if not s.get("battery", True):
         return None
     adc = machine.ADC(machine.Pin(p["adc_pin"]), atten=machine.ADC.ATTN_11DB)
