@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 
@@ -13,6 +14,9 @@ def register(sub):
     p = sub.add_parser("sim", help="the simulated trainer: start, stop, press, button, power-cut, trace")
     p.set_defaults(func=lambda a: p.print_help() or 0)
     ss = p.add_subparsers(dest="sim_cmd", metavar="ACTION")
+    # every action but start acts on one running simulator
+    which = argparse.ArgumentParser(add_help=False)
+    which.add_argument("--name", help="which simulator (default: the one in use)")
 
     s = ss.add_parser("start", help="start a simulator (real micropython on a pseudo-terminal)")
     s.add_argument("--name", default="default")
@@ -26,58 +30,49 @@ def register(sub):
                    help="firmware heap; the 64-bit unix port needs ~1.8x the ESP32 figure for the same objects")
     s.set_defaults(func=cmd_start)
 
-    s = ss.add_parser("stop", help="stop the simulator")
-    s.add_argument("--name", help="which simulator (default: the one in use)")
+    s = ss.add_parser("stop", parents=[which], help="stop the simulator")
     s.add_argument("--all", action="store_true")
     s.set_defaults(func=cmd_stop)
 
-    s = ss.add_parser("status", help="show the running simulator")
-    s.add_argument("--name", help="which simulator (default: the one in use)")
+    s = ss.add_parser("status", parents=[which], help="show the running simulator")
     s.set_defaults(func=cmd_status)
 
-    s = ss.add_parser("press", help="press the tip with a force, e.g. 4.2kg")
+    s = ss.add_parser("press", parents=[which], help="press the tip with a force, e.g. 4.2kg")
     s.add_argument("force", help="4.2kg, 4200g or 41N")
     s.add_argument("--ramp", default="150ms")
     s.add_argument("--noise", default="0", help="hand tremor: 3%% or 100g")
-    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_press)
 
-    s = ss.add_parser("release", help="take the finger off")
+    s = ss.add_parser("release", parents=[which], help="take the finger off")
     s.add_argument("--ramp", default="150ms")
-    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_release)
 
-    s = ss.add_parser("profile", help="play a press profile file (docs/press-profiles.md)")
+    s = ss.add_parser("profile", parents=[which], help="play a press profile file (docs/press-profiles.md)")
     s.add_argument("file")
     s.add_argument("--wait", action="store_true", help="return when the profile has played (at --speed)")
-    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_profile)
 
-    s = ss.add_parser("button", help="press the button: short, double, long")
+    s = ss.add_parser("button", parents=[which], help="press the button: short, double, long")
     s.add_argument("kind", choices=["short", "double", "long", "down", "up"])
-    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_button)
 
-    s = ss.add_parser("power-cut", help="cut the power at once (the board boots again after --off)")
+    s = ss.add_parser("power-cut", parents=[which], help="cut the power at once (the board boots again after --off)")
     s.add_argument("--off", default="200ms")
-    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_power_cut)
 
-    s = ss.add_parser("unplug", help="pull the USB cable for a while (the link drops; the board runs on)")
+    s = ss.add_parser("unplug", parents=[which],
+                      help="pull the USB cable for a while (the link drops; the board runs on)")
     s.add_argument("--for", dest="for_", default="2s")
-    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=lambda a: control.SimControl.find(a.name).unplug(profile.parse_time_ms(a.for_, "--for")) or 0)
 
-    s = ss.add_parser("fault", help="simulate a sensor fault: open (unplugged), short, ok")
+    s = ss.add_parser("fault", parents=[which], help="simulate a sensor fault: open (unplugged), short, ok")
     s.add_argument("kind", choices=["ok", "open", "short"])
-    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_fault)
 
-    s = ss.add_parser("trace", help="what the outputs did (LED, motor, buzzer) with virtual times")
+    s = ss.add_parser("trace", parents=[which], help="what the outputs did (LED, motor, buzzer) with virtual times")
     s.add_argument("--boot", type=int, help="only this boot (default: the current one)")
     s.add_argument("--all", action="store_true", help="every boot")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--name", help="which simulator (default: the one in use)")
     s.set_defaults(func=cmd_trace)
 
 
