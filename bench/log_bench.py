@@ -81,6 +81,37 @@ def encode_session(seed=1):
     return data, practice_ms, dec
 
 
+def long_session_file(min_bytes=200 * 1024, seed=7):
+    """A real session file of at least min_bytes, written by the device's logger: a long free-press
+    session (holds of 50-90 s at 3-5 kg with 3 % noise, 5-20 s off the skin between them). The logger's
+    100 ms window gets one sample per call (the trace is 10 Hz either way), which keeps this fast."""
+    rng = random.Random(seed)
+    clock = _Clock()
+    with tempfile.TemporaryDirectory() as d:
+        lg = logger.Logger(d, clock, {"unique_id": b"\x24\x0a\xc4\x00\x11\x22", "firmware": "0.1.0",
+                                      "board": "esp32_devkitc", "boot_count": 3, "calib_id": "c-2024"},
+                           free_bytes_fn=lambda: 1 << 22)
+        no = lg.begin_session("", "", 3000, 5000, now_ms=0)
+        path = os.path.join(d, "%06d.acl" % no)
+        period = lg.trace_period_ms
+        while os.path.getsize(path) < min_bytes:
+            hold_ms = rng.randint(50, 90) * 1000
+            target = rng.uniform(3300, 4700)
+            for t in range(0, hold_ms, period):
+                f = target * min(1.0, t / 400.0) + rng.gauss(0, 0.03 * target / 4.5)  # 3 %, over 20 loop samples
+                lg.sample(max(0, int(f)), clock.now)
+                lg.poll(clock.now)
+                clock.now += period
+            for _ in range(rng.randint(50, 200)):
+                lg.sample(0, clock.now)
+                lg.poll(clock.now)
+                clock.now += period
+            lg.flush(clock.now)
+        lg.end_session("completed", clock.now)
+        with open(path, "rb") as f:
+            return f.read()
+
+
 def run():
     data, practice_ms, dec = encode_session()
     per_min = len(data) * 60000 / practice_ms

@@ -14,14 +14,20 @@ from acu.logger import (DEFAULT_ROOT, MAX_BATCH, _free_bytes_statvfs, _is_sessio
 _END_REC_LEN = 21  # a framed session end record (9 + 12 payload bytes)
 
 
-def _t_of(rtype, payload):
-    """The latest session time (ms) a record tells about, or -1."""
+def _t_of(rtype, payload, trace):
+    """The latest session time (ms) a record tells about, or -1. trace = [end_ms, period_ms] of the
+    last trace chunk (a continuation chunk only counts its samples on from there)."""
     n = len(payload)
     if rtype in (logfmt.T_STEP_BEGIN, logfmt.T_STEP_SUMMARY) and n >= 6:
         return struct.unpack_from("<I", payload, 2)[0]
     if rtype == logfmt.T_TRACE and n >= logfmt.TRACE_HEAD_LEN:
         t0, period, q, count = struct.unpack_from("<IHBH", payload, 0)
-        return t0 + period * count
+        trace[0] = t0 + period * count
+        trace[1] = period
+        return trace[0]
+    if rtype == logfmt.T_TRACE_CONT and n >= logfmt.CONT_HEAD_LEN and trace[1]:
+        trace[0] += trace[1] * struct.unpack_from("<H", payload, 0)[0]
+        return trace[0]
     if rtype in (logfmt.T_EVENT, logfmt.T_SESSION_END) and n >= 4:
         return struct.unpack_from("<I", payload, 0)[0]
     return -1
@@ -49,6 +55,7 @@ def walk_file(path):
         res["valid_end"] = pos
         size = res["size"]
         mv = memoryview(body)
+        trace = [0, 0]
         while pos < size:
             if f.readinto(head) != logfmt.REC_HEAD_LEN:
                 res["bad_at"] = pos
@@ -69,7 +76,7 @@ def walk_file(path):
             res["valid_end"] = pos
             res["last_seq"] = seq
             payload = bytes(mv[0:n])
-            t = _t_of(rtype, payload)
+            t = _t_of(rtype, payload, trace)
             if t > res["last_t_ms"]:
                 res["last_t_ms"] = t
             if rtype == logfmt.T_SESSION:

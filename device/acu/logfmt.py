@@ -13,7 +13,7 @@ except ImportError:  # CPython
         return x
 
 MAGIC = b"ACULOG"
-VERSION = const(1)
+VERSION = const(2)          # 2: Rice-coded trace + continuation chunks; the decoder still reads 1
 FILE_HEADER_LEN = const(8)  # MAGIC + version u8 + flags u8
 REC_HEAD_LEN = const(5)     # u16 payload length, u8 type, u16 sequence
 REC_CRC_LEN = const(4)      # u32 CRC32 over head + payload
@@ -27,6 +27,7 @@ T_STEP_SUMMARY = const(3)
 T_EVENT = const(4)
 T_TRACE = const(5)
 T_SESSION_END = const(6)
+T_TRACE_CONT = const(7)     # version 2: a trace chunk that continues the previous one (no chunk head)
 
 # session end status
 END_COMPLETED = const(1)
@@ -60,9 +61,13 @@ _STEP_BEGIN_FMT = "<HIHHH"    # index, t_ms, band_lo_g, band_hi_g, target_s
 _STEP_SUM_FMT = "<HIIIIIIIHHIHHB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
 #                                    fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status
 _EVENT_FMT = "<IBq"           # t_ms, code, value
-_TRACE_FMT = "<IHBH"          # t0_ms, period_ms, quantum_g, count; then nibble-coded deltas:
-TRACE_HEAD_LEN = const(9)      # nibble 0..14 = delta-7 (-7..+7); NIB_ESC + 4 nibbles = int16 delta
-NIB_ESC = const(15)            # (high nibble first in each byte; the first delta is from 0)
+_TRACE_FMT = "<IHBH"          # t0_ms, period_ms, quantum_g, count; then the coded deltas
+TRACE_HEAD_LEN = const(9)
+CONT_HEAD_LEN = const(2)       # T_TRACE_CONT: u16 count; then the coded deltas
+# Delta code (version 2), bits MSB first, zero-padded to a byte: zigzag z = 2d (d >= 0) or -2d-1;
+# q = z >> 1 < RICE_ESC: q one bits, a zero bit, then the bit z & 1 (Rice, k = 1: 0 and -1 cost 2 bits,
+# +-1..2 3 bits...); q >= RICE_ESC: RICE_ESC one bits then the delta as 16-bit two's complement.
+RICE_ESC = const(15)
 _END_FMT = "<IBHIB"           # t_ms, status, steps_done, wall_end_s (0 = unset), flags
 END_FLAG_TRACE_STOPPED = const(1)  # the trace was stopped (flash reserve reached)
 MAX_STR = const(63)

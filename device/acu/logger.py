@@ -27,8 +27,10 @@ _FAULT = const(5)
 _OUT_CAP = const(1536)      # batched records waiting for the next flush
 _TB_CAP = const(400)        # one trace chunk record being filled
 _TDATA = const(14)          # trace data starts after the record head (5) and the chunk head (9)
-_TDATA_END = const(392)     # leave room for an escaped delta (3 bytes) and the CRC (4)
+_CDATA = const(7)           # ... or after the record head and a continuation's head (2)
+_TDATA_END = const(391)     # a sample adds at most 4 bytes (31-bit escape) + 1 pad byte, then the CRC (4)
 _TMAX_Q = const(16383)      # quantised values stay small so every delta fits the int16 escape
+_RICE_ESC = const(15)       # logfmt.RICE_ESC
 _DOSE_CARRY = const(1000000)  # move g·ms into g·s before it outgrows a small int on the ESP32
 MAX_BATCH = const(1936)     # _OUT_CAP + _TB_CAP: the most a single flush appends (torn-tail limit)
 
@@ -253,10 +255,13 @@ class Logger:
 
     def _reset_trace(self):
         self._tn = _TDATA        # write position in _tb
-        self._thalf = False      # the last byte holds only its high nibble
+        self._tacc = 0           # bits not yet written to _tb (fewer than 8)
+        self._tbits = 0
         self._tcount = 0         # samples in the chunk
         self._tprev = 0          # previous quantised value
         self._tt0 = 0            # chunk start, ms since session start
+        self._tcont = False      # the chunk continues the previous one (T_TRACE_CONT)
+        self._tnext = -1         # session time of the sample that would continue the last chunk
         self._wstart = 0         # decimation window start (ticks)
         self._wsum = 0
         self._wn = 0
@@ -296,24 +301,31 @@ class Logger:
             self._trace_stopped = True
 
     def _seal_trace(self):
+        """Frame the chunk being filled into the write batch. The next chunk continues it (a 2-byte
+        head instead of 9) if its first sample is the next one on the same timeline."""
         if self._tcount == 0:
-            self._tn = _TDATA
-            self._thalf = False
             self._tseal = False
             return
         tb = self._tb
-        struct.pack_into("<IHBH", tb, logfmt.REC_HEAD_LEN, self._tt0, self.trace_period_ms,
-                         self.trace_quantum_g, self._tcount)
-        n = logfmt.seal_in_place(tb, 0, logfmt.T_TRACE, self._seq, self._tn - logfmt.REC_HEAD_LEN)
+        if self._tbits:  # pad the last byte with zero bits
+            tb[self._tn] = (self._tacc << (8 - self._tbits)) & 255
+            self._tn += 1
+            self._tacc = 0
+            self._tbits = 0
+        if self._tcont:
+            struct.pack_into("<H", tb, logfmt.REC_HEAD_LEN, self._tcount)
+            rtype = logfmt.T_TRACE_CONT
+        else:
+            struct.pack_into("<IHBH", tb, logfmt.REC_HEAD_LEN, self._tt0, self.trace_period_ms,
+                             self.trace_quantum_g, self._tcount)
+            rtype = logfmt.T_TRACE
+        n = logfmt.seal_in_place(tb, 0, rtype, self._seq, self._tn - logfmt.REC_HEAD_LEN)
         self._seq = (self._seq + 1) & 0xFFFF
         if self._out_n + n > _OUT_CAP:
             self._flush_out()
         self._out[self._out_n:self._out_n + n] = memoryview(tb)[0:n]
         self._out_n += n
-        self._tn = _TDATA
-        self._thalf = False
         self._tcount = 0
-        self._tprev = 0
         self._tseal = False
 
     # ------------------------------------------------------------ boot
@@ -473,33 +485,42 @@ class Logger:
             self.trace_dropped += 1  # poll() has not sealed yet: lose one sample rather than allocate
             return
         if self._tcount == 0:
-            self._tt0 = self._t(self._wstart)
-            self._tprev = 0
+            t = self._t(self._wstart)
+            self._tcont = t == self._tnext
+            if self._tcont:
+                self._tn = _CDATA
+            else:
+                self._tn = _TDATA
+                self._tt0 = t
+                self._tprev = 0
+                self._tnext = t
         if v > _TMAX_Q:
             v = _TMAX_Q
         d = v - self._tprev
-        if -7 <= d <= 7:
-            self._nib(d + 7)
+        z = d + d if d >= 0 else -d - d - 1
+        k = z >> 1
+        if k < _RICE_ESC:
+            self._bits((((1 << k) - 1) << 2) | (z & 1), k + 2)
         else:
-            d &= 0xFFFF
-            self._nib(15)
-            self._nib(d >> 12)
-            self._nib((d >> 8) & 15)
-            self._nib((d >> 4) & 15)
-            self._nib(d & 15)
+            self._bits((1 << _RICE_ESC) - 1, _RICE_ESC)
+            self._bits(d & 0xFFFF, 16)
         self._tprev = v
         self._tcount += 1
+        self._tnext += self.trace_period_ms
         if self._tn > _TDATA_END:
             self._tseal = True
 
-    def _nib(self, n):
-        if self._thalf:
-            self._tb[self._tn - 1] |= n
-            self._thalf = False
-        else:
-            self._tb[self._tn] = n << 4
+    def _bits(self, x, n):
+        """Append the n low bits of x to the chunk, MSB first (n <= 16: the sums stay small ints)."""
+        acc = (self._tacc << n) | x
+        n += self._tbits
+        tb = self._tb
+        while n >= 8:
+            n -= 8
+            tb[self._tn] = (acc >> n) & 255
             self._tn += 1
-            self._thalf = True
+        self._tacc = acc & ((1 << n) - 1)
+        self._tbits = n
 
     def poll(self, now_ms):
         """Every loop iteration: seals a full trace chunk and writes the batch every flush_ms."""

@@ -5,13 +5,17 @@
 # inside a log becomes a problem message and the decoder resynchronises on the next valid record.
 import struct
 
-from acu.logfmt import (FILE_HEADER_LEN, MAGIC, NIB_ESC, REC_OVERHEAD, T_EVENT, T_SESSION, T_SESSION_END,
-                        T_STEP_BEGIN, T_STEP_SUMMARY, T_TRACE, VERSION, END_FLAG_TRACE_STOPPED,
+from acu.logfmt import (FILE_HEADER_LEN, MAGIC, REC_OVERHEAD, RICE_ESC, T_EVENT, T_SESSION, T_SESSION_END,
+                        T_STEP_BEGIN, T_STEP_SUMMARY, T_TRACE, T_TRACE_CONT, VERSION, END_FLAG_TRACE_STOPPED,
                         _END_FMT, _EVENT_FMT, _SESSION_FMT, _STEP_BEGIN_FMT, _STEP_SUM_FMT, _TRACE_FMT, parse_record_at)
+
+NIB_ESC = 15  # version 1 trace: nibble 0..14 = delta -7..+7, 15 + 4 nibbles = int16 delta
+VERSIONS = (1, 2)  # what this decoder reads
 
 _SESSION_STRS = ("device_id", "firmware", "board", "routine", "routine_hash", "calib_id")
 _STEP_BEGIN_STRS = ("kind", "point", "side")
-TYPE_NAMES = {1: "session", 2: "step_begin", 3: "step_summary", 4: "event", 5: "trace", 6: "session_end"}
+TYPE_NAMES = {1: "session", 2: "step_begin", 3: "step_summary", 4: "event", 5: "trace", 6: "session_end",
+              7: "trace_cont"}
 END_NAMES = {1: "completed", 2: "aborted", 3: "cut_short", 4: "interrupted"}
 STEP_NAMES = {1: "done", 2: "skipped", 3: "aborted", 4: "cut_short"}
 EVENT_NAMES = {1: "pause", 2: "resume", 3: "skip", 4: "abort", 5: "fault", 6: "over_force",
@@ -23,8 +27,46 @@ class LogFormatError(ValueError):
     """The bytes are not a session log this codec can read (bad magic or unsupported version)."""
 
 
+def trace_bits(values_q, prev=0):
+    """The version 2 delta code of quantised values (docs/log-format.md), from prev."""
+    out = bytearray()
+    acc = 0
+    nbits = 0
+    for v in values_q:
+        d = v - prev
+        prev = v
+        if not -32768 <= d <= 32767:
+            raise ValueError("trace delta out of range")
+        z = 2 * d if d >= 0 else -2 * d - 1
+        k = z >> 1
+        if k < RICE_ESC:
+            codes = ((((1 << k) - 1) << 2) | (z & 1), k + 2),
+        else:
+            codes = ((1 << RICE_ESC) - 1, RICE_ESC), (d & 0xFFFF, 16)
+        for x, n in codes:
+            acc = (acc << n) | x
+            nbits += n
+            while nbits >= 8:
+                nbits -= 8
+                out.append((acc >> nbits) & 255)
+            acc &= (1 << nbits) - 1
+    if nbits:
+        out.append((acc << (8 - nbits)) & 255)
+    return bytes(out)
+
+
 def trace_payload(t0_ms, period_ms, quantum_g, values_q):
-    """Trace chunk payload from quantised values (tests and the bench; the logger encodes in place)."""
+    """Trace chunk payload (version 2) from quantised values (tests and the bench; the logger encodes in place)."""
+    return struct.pack(_TRACE_FMT, t0_ms, period_ms, quantum_g, len(values_q)) + trace_bits(values_q)
+
+
+def trace_cont_payload(values_q, prev_q):
+    """A continuation chunk's payload: values_q follow a chunk whose last quantised value was prev_q."""
+    return struct.pack("<H", len(values_q)) + trace_bits(values_q, prev_q)
+
+
+def trace_payload_v1(t0_ms, period_ms, quantum_g, values_q):
+    """A version 1 (nibble-coded) trace chunk payload: for tests of the decoder's backward compatibility."""
     data = bytearray(struct.pack(_TRACE_FMT, t0_ms, period_ms, quantum_g, len(values_q)))
     nibs = []
     prev = 0
@@ -48,8 +90,9 @@ def trace_payload(t0_ms, period_ms, quantum_g, values_q):
 def check_file_header(data):
     if len(data) < FILE_HEADER_LEN or bytes(data[0:6]) != MAGIC:
         raise LogFormatError("not a session log (bad magic)")
-    if data[6] != VERSION:
-        raise LogFormatError("unsupported log format version %d" % data[6])
+    if data[6] not in VERSIONS:
+        raise LogFormatError("unsupported log format version %d (this codec reads %s)"
+                             % (data[6], ", ".join(str(v) for v in VERSIONS)))
 
 
 def iter_records(data):
@@ -118,14 +161,10 @@ def _fixed(fmt, payload):
     return struct.unpack_from(fmt, payload, 0), n
 
 
-def decode_trace(payload):
-    """(t0_ms, period_ms, quantum_g, values_g list, problem or None)."""
-    (t0, period, q, count), off = _fixed(_TRACE_FMT, payload)
-    values = []  # type: list[int]
-    prev = 0
+def _decode_nibbles(payload, off, count, prev, q, values):
+    """Version 1 deltas; returns a problem or None."""
     nib_total = (len(payload) - off) * 2
     i = 0
-    problem = None
 
     def nib(k):
         b = payload[off + (k >> 1)]
@@ -136,8 +175,7 @@ def decode_trace(payload):
         i += 1
         if n == NIB_ESC:
             if i + 4 > nib_total:
-                problem = "trace escape cut off"
-                break
+                return "trace escape cut off"
             u = (nib(i) << 12) | (nib(i + 1) << 8) | (nib(i + 2) << 4) | nib(i + 3)
             i += 4
             d = u - 0x10000 if u & 0x8000 else u
@@ -145,13 +183,64 @@ def decode_trace(payload):
             d = n - 7
         prev += d
         values.append(prev * q)
+    return None
+
+
+def _decode_rice(payload, off, count, prev, q, values):
+    """Version 2 deltas; returns a problem or None."""
+    total = (len(payload) - off) * 8
+    i = 0
+
+    def bit(k):
+        return (payload[off + (k >> 3)] >> (7 - (k & 7))) & 1
+
+    while len(values) < count:
+        k = 0
+        while k < RICE_ESC and i < total and bit(i):
+            k += 1
+            i += 1
+        if k == RICE_ESC:
+            if i + 16 > total:
+                return "trace escape cut off"
+            u = 0
+            for _ in range(16):
+                u = (u << 1) | bit(i)
+                i += 1
+            d = u - 0x10000 if u & 0x8000 else u
+        else:
+            if i + 2 > total:
+                break
+            i += 1  # the zero that ends the run
+            z = (k << 1) | bit(i)
+            i += 1
+            d = z >> 1 if not z & 1 else -(z >> 1) - 1
+        prev += d
+        values.append(prev * q)
+    return None
+
+
+def decode_trace(payload, version=VERSION, prev_q=None, cont_of=None):
+    """(t0_ms, period_ms, quantum_g, values_g list, problem or None) of a trace chunk. A continuation
+    (prev_q and cont_of = (t0_ms, period_ms, quantum_g) of the chunk it continues) has no chunk head."""
+    if cont_of is None:
+        (t0, period, q, count), off = _fixed(_TRACE_FMT, payload)
+        prev_q = 0
+    else:
+        (count,), off = _fixed("<H", payload)
+        t0, period, q = cont_of
+    values = []  # type: list[int]
+    if version == 1:
+        problem = _decode_nibbles(payload, off, count, prev_q, q, values)
+    else:
+        problem = _decode_rice(payload, off, count, prev_q, q, values)
     if problem is None and len(values) != count:
         problem = "trace chunk holds %d of %d samples" % (len(values), count)
     return t0, period, q, values, problem
 
 
-def decode_payload(rtype, payload):
-    """A dict for a known record type; ValueError on a malformed payload; None for an unknown type."""
+def decode_payload(rtype, payload, version=VERSION):
+    """A dict for a known record type; ValueError on a malformed payload; None for an unknown type.
+    A trace continuation (T_TRACE_CONT) needs its chunk: decode_session joins them."""
     if rtype == T_SESSION:
         v, off = _fixed(_SESSION_FMT, payload)
         d = {"session_no": v[0], "boot_count": v[1], "start_ticks_ms": v[2],
@@ -175,7 +264,7 @@ def decode_payload(rtype, payload):
         return {"t_ms": v[0], "code": v[1], "name": EVENT_NAMES.get(v[1], "unknown(%d)" % v[1]),
                 "value": v[2]}
     if rtype == T_TRACE:
-        t0, period, q, values, problem = decode_trace(payload)
+        t0, period, q, values, problem = decode_trace(payload, version)
         return {"t0_ms": t0, "period_ms": period, "quantum_g": q, "values_g": values, "problem": problem}
     if rtype == T_SESSION_END:
         v, off = _fixed(_END_FMT, payload)
@@ -194,13 +283,35 @@ def decode_session(data):
     Raises LogFormatError only when the bytes are not a log of a version this codec reads.
     """
     records, problems, valid_end = iter_records(data)
-    out = {"version": VERSION, "session": None, "steps": [], "events": [], "trace": [], "end": None,
+    version = data[6]
+    out = {"version": version, "session": None, "steps": [], "events": [], "trace": [], "end": None,
            "problems": problems, "records": len(records), "valid_end": valid_end}
     steps = {}
     order = []
-    for offset, rtype, _seq, payload in records:
+    chunk = None  # the trace chunk a continuation extends (None after anything breaks the chain)
+    prev_seq = None
+    for offset, rtype, seq, payload in records:
+        if prev_seq is not None and seq != (prev_seq + 1) & 0xFFFF:
+            chunk = None  # a record was lost here: it may have been a chunk of the chain
+        prev_seq = seq
+        if rtype == T_TRACE_CONT and version >= 2:
+            if chunk is None:
+                problems.append("trace continuation at byte %d without the chunk it continues: skipped" % offset)
+                continue
+            try:
+                prev_q = chunk["values_g"][-1] // chunk["quantum_g"] if chunk["values_g"] else 0
+                t = decode_trace(payload, version, prev_q, (chunk["t0_ms"], chunk["period_ms"], chunk["quantum_g"]))
+            except Exception as e:
+                problems.append("record type %d at byte %d skipped: %s" % (rtype, offset, e))
+                chunk = None
+                continue
+            chunk["values_g"].extend(t[3])
+            if t[4]:
+                problems.append("trace chunk at byte %d: %s" % (offset, t[4]))
+                chunk = None
+            continue
         try:
-            d = decode_payload(rtype, payload)
+            d = decode_payload(rtype, payload, version)
         except Exception as e:  # a record with a valid CRC but a malformed payload (a buggy writer)
             problems.append("record type %d at byte %d skipped: %s" % (rtype, offset, e))
             continue
@@ -230,6 +341,7 @@ def decode_session(data):
             if d["problem"]:
                 problems.append("trace chunk at byte %d: %s" % (offset, d["problem"]))
             out["trace"].append(d)
+            chunk = d if d["quantum_g"] and not d["problem"] else None
         elif rtype == T_SESSION_END:
             if out["end"] is None:
                 out["end"] = d

@@ -23,6 +23,8 @@ def register(sub):
     s.add_argument("--flash", help="LittleFS2 flash image file (default: in the data dir; kept across runs)")
     s.add_argument("--speed", type=float, default=1.0, help="virtual time runs N times faster (0: as fast as possible)")
     s.add_argument("--baud", type=int, default=0, help="emulate a serial link of this rate (0: unlimited)")
+    s.add_argument("--latency-ms", type=float, default=0.0,
+                   help="USB-serial bridge latency timer: a short reply reaches the host this late (FTDI: 16)")
     s.add_argument("--sensor", default="fsr402", choices=["fsr402", "fsr406", "a201", "loadcell"])
     s.add_argument("--seed", type=int, help="which simulated part (default: one per simulator, kept)")
     s.add_argument("--haptic", default="", choices=["", "drv2605"], help="add a DRV2605L haptic driver")
@@ -78,7 +80,7 @@ def register(sub):
 
 def cmd_start(a):
     st = control.start(a.name, flash=a.flash, speed=a.speed, baud=a.baud, sensor=a.sensor, seed=a.seed,
-                       haptic=a.haptic, heapsize=a.heapsize)
+                       haptic=a.haptic, heapsize=a.heapsize, latency_ms=a.latency_ms)
     print("simulator %r running: port %s" % (a.name, st["port"]))
     print("  flash %s, sensor %s (part %d), speed x%g, link %s" % (
         st["flash"], st["sensor"], st["seed"], st["speed"], "%d baud" % st["baud"] if st["baud"] else "unlimited"))

@@ -50,7 +50,7 @@ def running() -> list[str]:
 
 def start(name: str = "default", flash: str | None = None, speed: float = 1.0, baud: int = 0,
           sensor: str = "fsr402", seed: int | None = None, haptic: str = "", heapsize: str = "192K",
-          flash_blocks: int = 512, timeout_s: float = 20.0) -> dict:
+          flash_blocks: int = 512, timeout_s: float = 20.0, latency_ms: float = 0.0) -> dict:
     st = read_state(name)
     if st:
         raise AcuError("simulator %r is already running on %s (acutrainer sim stop first)" % (name, st["port"]))
@@ -71,7 +71,7 @@ def start(name: str = "default", flash: str | None = None, speed: float = 1.0, b
             seedf.write_text(str(seed))
     cmd = [sys.executable, "-m", "host_tools.sim.launcher", "--state-dir", str(d), "--flash", flash,
            "--speed", str(speed), "--baud", str(baud), "--sensor", sensor, "--seed", str(seed),
-           "--heapsize", heapsize, "--flash-blocks", str(flash_blocks)]
+           "--heapsize", heapsize, "--flash-blocks", str(flash_blocks), "--latency-ms", str(latency_ms)]
     if haptic:
         cmd += ["--haptic", haptic]
     log = open(d / "launcher.log", "ab")

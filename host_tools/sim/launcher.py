@@ -68,6 +68,9 @@ def find_micropython() -> str:
     return found
 
 
+BRIDGE_PACKET = 62  # data bytes in one USB packet of an FTDI-style bridge (64 less 2 status bytes)
+
+
 class Pacer:
     """Byte budget for one direction of an emulated UART (8N1: 10 bits per byte)."""
 
@@ -114,6 +117,13 @@ class Launcher:
         self.held_for_fw = bytearray()  # client bytes that arrive while the firmware reboots
         self.up_pacer = Pacer(args.baud)
         self.down_pacer = Pacer(args.baud)
+        # the USB-serial bridge between the board's UART and the host (--latency-ms, 0 = none): it hands
+        # the host what it received in packets of BRIDGE_PACKET bytes, or whatever it holds once its
+        # latency timer expires (an FTDI chip's timer defaults to 16 ms). A stream flows at the baud rate;
+        # a short reply (a raw-REPL "OK...\x04\x04>") waits for the timer: what each round trip costs.
+        self.latency_s = max(0.0, getattr(args, "latency_ms", 0.0)) / 1000.0
+        self.bridge = bytearray()
+        self.bridge_since = 0.0
         self.rtc_epoch: int | None = None  # the board's RTC survives soft resets, not power cuts
         self.rtc_uptime = 0
         self.last_uptime = 0
@@ -336,7 +346,7 @@ class Launcher:
         if cmd == "status":
             return {"ok": True, "port": self.port, "boot": self.boot, "running": self.proc is not None,
                     "in_raw_repl": self.in_raw, "fw_ready": self.fw_ready, "t_ms": self.last_t_ms, "flash": self.flash,
-                    "speed": self.args.speed, "baud": self.args.baud, "sensor": self.args.sensor,
+                    "speed": self.args.speed, "baud": self.args.baud, "latency_ms": self.args.latency_ms, "sensor": self.args.sensor,
                     "seed": self.args.seed}
         if cmd == "profile":
             segs = req["segments"]
@@ -395,7 +405,7 @@ class Launcher:
     # ---- state ---------------------------------------------------------------------------------
     def save_state(self):
         st = {"pid": os.getpid(), "port": self.port, "flash": self.flash, "control": self.ctl_path,
-              "trace": str(self.state_dir / "trace.jsonl"), "speed": self.args.speed, "baud": self.args.baud,
+              "trace": str(self.state_dir / "trace.jsonl"), "speed": self.args.speed, "baud": self.args.baud, "latency_ms": self.args.latency_ms,
               "sensor": self.args.sensor, "seed": self.args.seed, "boot": self.boot}
         tmp = self.state_dir / "state.json.tmp"
         tmp.write_text(json.dumps(st))
@@ -455,13 +465,27 @@ class Launcher:
     def flush_out(self):
         if self.to_client:
             n = min(len(self.to_client), self.down_pacer.budget())
-            if n > 0:
+            if n > 0 and self.latency_s:
+                if not self.bridge:
+                    self.bridge_since = time.monotonic()
+                self.bridge += self.to_client[:n]
+                self.down_pacer.spend(n)
+                del self.to_client[:n]
+            elif n > 0:
                 try:
                     w = os.write(self.cl_master, self.to_client[:n])
                     self.down_pacer.spend(w)
                     del self.to_client[:w]
                 except BlockingIOError:
                     pass
+        if self.bridge and (len(self.bridge) >= BRIDGE_PACKET
+                            or time.monotonic() - self.bridge_since >= self.latency_s):
+            try:
+                w = os.write(self.cl_master, self.bridge)
+                del self.bridge[:w]
+                self.bridge_since = time.monotonic()
+            except BlockingIOError:
+                pass
         if self.to_fw and self.fw_fd >= 0:
             n = min(len(self.to_fw), self.up_pacer.budget())
             if n > 0:
@@ -479,6 +503,8 @@ class Launcher:
             timeout = 0.05
             if self.to_client or self.to_fw:
                 timeout = min(self.down_pacer.wait_s(), self.up_pacer.wait_s(), 0.05)
+            if self.bridge:
+                timeout = max(0.0005, min(timeout, self.bridge_since + self.latency_s - time.monotonic()))
             for key, _ in self.sel.select(timeout):
                 what = key.data
                 if what == "client":
@@ -584,6 +610,7 @@ def main(argv=None):
     ap.add_argument("--flash-blocks", type=int, default=512)
     ap.add_argument("--speed", type=float, default=1.0)
     ap.add_argument("--baud", type=int, default=0)
+    ap.add_argument("--latency-ms", type=float, default=0.0)
     ap.add_argument("--sensor", default="fsr402")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--haptic", default="")

@@ -114,14 +114,78 @@ def test_sequence_gap_reported():
     assert any("sequence" in p for p in d["problems"])
 
 
-def test_trace_nibble_coding_large_steps():
+def test_trace_rice_coding_sizes_and_large_steps():
     vals = [0, 1000, -1000, 6500, 6499, 0, 63, -64, 64, -65]
     d = logfmt.decode_payload(logfmt.T_TRACE, logfmt.trace_payload(0, 50, 1, vals))
     assert d["values_g"] == vals and d["problem"] is None
-    # small deltas take one nibble each, a large one an escape and four nibbles
+    # deltas 0 and -1 take 2 bits, +1 and -2 3 bits, +2 and -3 4 bits; 400 (from 0) an escape: 31 bits
+    assert logfmt.trace_bits([0, 0, 0, 0]) == bytes([0])
+    assert logfmt.trace_bits([-1]) == bytes([0b01000000])
+    assert logfmt.trace_bits([1]) == bytes([0b10000000])
+    assert logfmt.trace_bits([-2]) == bytes([0b10100000])
+    assert logfmt.trace_bits([2]) == bytes([0b11000000])
     p = logfmt.trace_payload(0, 100, 10, [400, 401, 399, 400])
-    assert len(p) == logfmt.TRACE_HEAD_LEN + 4
+    assert len(p) == logfmt.TRACE_HEAD_LEN + 5  # deltas 400, +1, -2, +1: 31 + 3 + 3 + 3 bits = 5 bytes
     raises(ValueError, logfmt.trace_payload, 0, 100, 10, [0, 40000])
+
+
+def test_version_1_nibble_trace_still_decodes():
+    vals = [0, 5, 120, 400, 398, 401, -3, 0]
+    data = bytearray(logfmt.MAGIC + bytes((1, 0)))
+    data += logfmt.record(logfmt.T_SESSION, 0, logfmt.session_payload(
+        1, 1, 0, 0, 3000, 5000, 100, 10, "ab", "0.1.0", "sim", "", "", ""))
+    data += logfmt.record(logfmt.T_TRACE, 1, logfmt.trace_payload_v1(10, 100, 10, vals))
+    data += logfmt.record(logfmt.T_SESSION_END, 2, logfmt.end_payload(900, logfmt.END_COMPLETED, 0, 0, 0))
+    d = logfmt.decode_session(bytes(data))
+    assert d["version"] == 1 and d["problems"] == []
+    assert d["trace"][0]["values_g"] == [v * 10 for v in vals]
+    data[6] = 9
+    raises(logfmt.LogFormatError, logfmt.decode_session, bytes(data))
+
+
+def _chain(parts, lose=None):
+    """A session whose trace is one chunk plus continuations (parts: lists of quantised values)."""
+    data = bytearray(logfmt.file_header())
+    seq = 0
+    recs = [(logfmt.T_SESSION, logfmt.session_payload(1, 1, 0, 0, 3000, 5000, 100, 20, "ab", "", "", "", "", ""))]
+    prev = 0
+    for i, part in enumerate(parts):
+        if i == 0:
+            recs.append((logfmt.T_TRACE, logfmt.trace_payload(500, 100, 20, part)))
+        else:
+            recs.append((logfmt.T_TRACE_CONT, logfmt.trace_cont_payload(part, prev)))
+        recs.append((logfmt.T_EVENT, logfmt.event_payload(1000 * i, logfmt.EV_PAUSE, 0)))
+        if part:
+            prev = part[-1]
+    recs.append((logfmt.T_SESSION_END, logfmt.end_payload(99000, logfmt.END_COMPLETED, 0, 0, 0)))
+    for rtype, payload in recs:
+        if seq != lose:
+            data += logfmt.record(rtype, seq, payload)
+        seq += 1
+    return bytes(data)
+
+
+def test_trace_continuations_join_their_chunk():
+    parts = [[200, 201, 199], [198, 250, 0], [5], [7, 7, 7, 7]]
+    d = logfmt.decode_session(_chain(parts))
+    assert d["problems"] == []
+    assert len(d["trace"]) == 1
+    c = d["trace"][0]
+    assert c["t0_ms"] == 500 and c["period_ms"] == 100
+    assert c["values_g"] == [v * 20 for p in parts for v in p]
+
+
+def test_trace_continuation_after_a_lost_record_is_skipped_with_a_message():
+    parts = [[200, 201], [198, 250], [5, 6]]
+    # record 3 is the first continuation: lost -> the next one cannot be placed either
+    d = logfmt.decode_session(_chain(parts, lose=3))
+    assert d["trace"][0]["values_g"] == [4000, 4020]
+    assert sum("continuation" in p for p in d["problems"]) == 1
+    assert any("sequence" in p for p in d["problems"])
+    # the chunk itself lost: every continuation is skipped, the rest of the session kept
+    d = logfmt.decode_session(_chain(parts, lose=1))
+    assert d["trace"] == [] and d["end"] is not None
+    assert sum("continuation" in p for p in d["problems"]) == 2
 
 
 def test_long_strings_truncated():

@@ -52,3 +52,12 @@ def test_trace_round_trip(t0, values_q):
     p = logfmt.trace_payload(t0, 100, 1, values_q)
     d = logfmt.decode_payload(logfmt.T_TRACE, p)
     assert d["values_g"] == values_q and d["problem"] is None
+
+
+@given(st.lists(st.lists(st.integers(-16000, 16000), min_size=1, max_size=60), min_size=1, max_size=6))
+@settings(max_examples=200, deadline=None)
+def test_trace_chain_round_trip(parts):
+    from test_logfmt import _chain
+    d = logfmt.decode_session(_chain(parts))
+    assert d["problems"] == []
+    assert d["trace"][0]["values_g"] == [v * 20 for p in parts for v in p]
