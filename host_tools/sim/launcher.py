@@ -346,8 +346,8 @@ class Launcher:
         if cmd == "status":
             return {"ok": True, "port": self.port, "boot": self.boot, "running": self.proc is not None,
                     "in_raw_repl": self.in_raw, "fw_ready": self.fw_ready, "t_ms": self.last_t_ms, "flash": self.flash,
-                    "speed": self.args.speed, "baud": self.args.baud, "latency_ms": self.args.latency_ms, "sensor": self.args.sensor,
-                    "seed": self.args.seed}
+                    "speed": self.args.speed, "baud": self.args.baud, "latency_ms": self.args.latency_ms,
+                    "sensor": self.args.sensor, "seed": self.args.seed}
         if cmd == "profile":
             segs = req["segments"]
             if segs:
@@ -405,8 +405,8 @@ class Launcher:
     # ---- state ---------------------------------------------------------------------------------
     def save_state(self):
         st = {"pid": os.getpid(), "port": self.port, "flash": self.flash, "control": self.ctl_path,
-              "trace": str(self.state_dir / "trace.jsonl"), "speed": self.args.speed, "baud": self.args.baud, "latency_ms": self.args.latency_ms,
-              "sensor": self.args.sensor, "seed": self.args.seed, "boot": self.boot}
+              "trace": str(self.state_dir / "trace.jsonl"), "speed": self.args.speed, "baud": self.args.baud,
+              "latency_ms": self.args.latency_ms, "sensor": self.args.sensor, "seed": self.args.seed, "boot": self.boot}
         tmp = self.state_dir / "state.json.tmp"
         tmp.write_text(json.dumps(st))
         os.replace(tmp, self.state_dir / "state.json")
