@@ -129,9 +129,13 @@ def completed(log_dir):
     that follows it is still open)."""
     for name in sorted(x for x in os.listdir(log_dir) if x.endswith(".acl")):
         with open(log_dir + "/" + name, "rb") as f:
-            data = f.read()
+            # only the last record (the probe's own reading must not need a big block of the heap)
+            if f.seek(0, 2) < 21:
+                continue
+            f.seek(-21, 2)
+            data = f.read(21)
         # the last record: 5-byte head (len, type 6 = session end), payload t_ms u32 then status u8 (1)
-        if len(data) >= 21 and data[-21 + 2] == 6 and data[-21 + 9] == 1:
+        if len(data) == 21 and data[2] == 6 and data[9] == 1:
             return True
     return False
 
@@ -165,10 +169,16 @@ def run():
         res["heap_after_import_bytes"] = gc.mem_alloc() - base
         phase = "build"
         board.RealClock = lambda rtc=None: clock   # the board's clock, virtual
+        del board
+        # as acu.app.main() does: appcfg builds the board (then drops the board module and acu.parts),
+        # and appcfg itself is dropped before the App is built
+        import acu
         from acu import appcfg
         settings = dict(appcfg.DEFAULT_SETTINGS)
         settings["buzzer"] = True
-        hw = board.build(settings)
+        hw = appcfg.build_board(settings)   # /cfg/board.json is absent here: the default esp32_devkitc
+        del appcfg
+        acu.forget("appcfg")
         raw = Raw(hw.nominal_calib["points"])
         gc.collect()
         res["heap_after_build_bytes"] = gc.mem_alloc() - base

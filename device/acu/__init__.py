@@ -2,11 +2,11 @@
 VERSION = "0.1.0"
 
 
-def forget(name):
-    """Drop the submodule acu.<name> (loaded for a one-off job: parsing at start-up, log recovery) so
-    the GC can free its code; the heap is small. The next import loads it again."""
+def forget(name, pkg="acu"):
+    """Drop the submodule <pkg>.<name> (loaded for a one-off job: parsing at start-up, log recovery,
+    building the board) so the GC can free its code; the heap is small. The next import loads it again."""
     import sys
-    sys.modules.pop("acu." + name, None)
-    g = globals()
-    if name in g:
-        del g[name]
+    sys.modules.pop(pkg + "." + name, None)
+    p = sys.modules.get(pkg)
+    if p is not None and hasattr(p, name):
+        delattr(p, name)

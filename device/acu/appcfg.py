@@ -61,9 +61,16 @@ def board_name():
 
 
 def build_board(settings=None):
+    """The board's Hardware. The board module and acu.parts (wiring code, needed once) are dropped
+    after the build: the drivers they built stay, their builders do not sit in the loop's heap."""
     name = board_name()
     mod = __import__("boards." + name, None, None, ("build",))
-    return mod.build(settings)
+    hw = mod.build(settings)
+    del mod
+    import acu
+    acu.forget(name, "boards")
+    acu.forget("parts")
+    return hw
 
 
 def count_boot():

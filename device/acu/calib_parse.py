@@ -12,7 +12,7 @@ except ImportError:  # CPython
     def const(x):
         return x
 
-from acu.calib import Calibration, CreepComp
+from acu.calib import Calibration
 
 
 FORMAT = "acu-calib"
@@ -145,6 +145,7 @@ def from_dict(cls, d):
             raise _err("creep.pct_per_decade", "must be a number in 0..20")
         if not isinstance(ref, (int, float)) or isinstance(ref, bool) or not (0 < ref <= 600):
             raise _err("creep.ref_s", "must be a number in (0, 600]")
+        from acu.creep import CreepComp  # its own module: loaded only when a calibration has creep
         cal.creep = CreepComp(c, ref)
     cal.id = cid
     cal.created = created

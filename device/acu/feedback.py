@@ -3,8 +3,6 @@
 # on a haptic channel (ERM motor and/or DRV2605L), a LED channel (single LED; an RGB LED/NeoPixel shows
 # the same rhythm in the state's colour) and a sound channel (buzzer). show() runs every loop iteration:
 # integer maths only, no allocation, outputs touched only when a level changes.
-from array import array
-
 from acu import ticks
 from acu.band import TOO_HARD
 
@@ -32,37 +30,36 @@ CUE_LOW_BATTERY = const(8)
 CUE_FAULT = const(9)
 CUE_FLASH_LOW = const(10)
 CUE_REST = const(11)
-CUE_NAMES = ("", "start", "step", "side", "done", "paused", "resumed", "abort", "low_battery",
-             "fault", "flash_low", "rest")
-
-MODE_NAMES = {"led": LED, "haptic": HAPTIC, "both": BOTH, "sound": SOUND, "all": ALL,
-              "haptic+sound": HAPTIC | SOUND, "led+sound": LED | SOUND}
-
-# Every pattern lives in two flat arrays (a few objects instead of one object + array per pattern: the
-# heap is small). A pattern is segments (duration_ms, level 0..1023) back to back in _P; its descriptor
-# in _D is 6 u16: start, end (indices into _P), loop start, entry_ms, loop_ms, total_ms. Segments before
-# the loop start play once (an entry, e.g. the in-band confirm), the rest repeat; a loop start at the
-# end means: play once then hold the last level (cues end on a 0 segment).
-_P = array("H")
-_D = array("H")
+# The patterns: two flat u16 arrays built once from their source in acu.feedback_tables (which is then
+# dropped). A pattern is segments (duration_ms, level 0..1023) back to back in _P; its descriptor in _D is
+# 6 u16: start, end (indices into _P), loop start, entry_ms, loop_ms, total_ms (acu.feedback_tables).
+# Pattern ids: band state patterns are base + state (NO_CONTACT UNDER IN OVER TOO_HARD FAULT) per channel,
+# cue patterns _C0 - 1 + cue code.
+_H0 = const(0)      # haptic (ERM motor, DRV2605L)
+_L0 = const(6)      # LED (the RGB LED follows its rhythm in the state's colour)
+_S0 = const(12)     # buzzer
+_C0 = const(18)     # cues: one rhythm on every channel
+_N_CUES = const(12)  # cue codes 1..11
 
 
-def _add(segs, loop_from=0):
-    """Append a pattern to the tables (import time); returns its id."""
-    start = len(_P)
-    for v in segs:
-        _P.append(v)
-    end = len(_P)
-    loop_i = start + loop_from * 2
-    entry = 0
-    total = 0
-    for i in range(start, end, 2):
-        if i < loop_i:
-            entry += _P[i]
-        total += _P[i]
-    for v in (start, end, loop_i, entry, total - entry, total):
-        _D.append(v)
-    return len(_D) // 6 - 1
+def _tables():
+    import sys
+
+    import acu
+    had = "acu.feedback_tables" in sys.modules
+    from acu import feedback_tables
+    t = feedback_tables.tables()
+    if not had:
+        acu.forget("feedback_tables")
+    return t
+
+
+# the arrays the loop reads: segments, descriptors, RGB colours (0..255, scaled by the LED rhythm level:
+# 3 bytes per band state at 3 * state, then per cue at 15 + 3 * code), buzzer pitch per band state and per
+# cue code (Hz)
+_P, _D, _RGB, SOUND_STATE_HZ, CUE_HZ = _tables()
+_RGB_CUE = const(15)
+del _tables
 
 
 def _level(pid, t_ms):
@@ -85,103 +82,23 @@ def _level(pid, t_ms):
     return _P[n2 - 1]
 
 
-class Pattern:
-    """A view of one pattern: level(t_ms), segs, entry_ms, loop_ms, total_ms. Pattern(segs, loop_from) adds
-    a new one to the tables (tests, tools); the firmware's own patterns are ids, not objects."""
-
-    def __init__(self, segs, loop_from=0, pid=-1):
-        self.pid = _add(segs, loop_from) if pid < 0 else pid
-        d = self.pid * 6
-        self.segs = _P[_D[d]:_D[d + 1]]
-        self.entry_ms = _D[d + 3]
-        self.loop_ms = _D[d + 4]
-        self.total_ms = _D[d + 5]
-
-    def level(self, t_ms):
-        return _level(self.pid, t_ms)
-
-
-_OFF = (1000, 0)
-
-# --- band states (pattern id = base + state: NO_CONTACT UNDER IN OVER TOO_HARD FAULT) ----------------
-# Haptic: each state has its own rhythm, so it can be told apart by touch alone. The first level of
-# every state (640, 1023, 820, 960, 720) appears in no other state's pattern, so a state change always
-# changes the output in the same loop iteration (the latency budget), and the rhythm follows.
-_H0 = _add(_OFF)                                                 # NO_CONTACT: quiet
-_add((120, 640, 680, 0))                                         # UNDER: slow single pulses: press more
-# IN: double-tap confirm, then quiet with a soft tick every 3 s (faded feedback)
-_add((60, 1023, 80, 0, 60, 1023, 300, 0, 2940, 0, 60, 450), 4)
-_add((60, 820, 60, 0, 60, 820, 320, 0))                          # OVER: quick double pulses: ease off
-_add((1000, 960))                                                # TOO_HARD: continuous strong buzz: stop
-_add((400, 720, 200, 0, 400, 720, 2000, 0))                      # FAULT: two long pulses every 3 s
-# Single LED: the same rhythms (and first levels), but steady-on in band and a fast blink for too hard.
-_L0 = _add((30, 150, 2970, 0))                                   # NO_CONTACT: faint blip every 3 s (alive)
-_add((120, 640, 680, 0))                                         # UNDER: slow blink
-_add((60, 1023, 80, 0, 60, 1023, 80, 0, 1000, 500), 4)           # IN: double flash then steady on
-_add((60, 820, 60, 0, 60, 820, 320, 0))                          # OVER: quick double blink
-_add((50, 960, 50, 0))                                           # TOO_HARD: fast blink (10/s)
-_add((400, 720, 200, 0, 400, 720, 2000, 0))                      # FAULT: two long blinks every 3 s
-# Buzzer: quiet for the band (a bedtime device); an alarm for too hard, a low tone for a fault.
-_S0 = _add(_OFF)
-_add(_OFF)
-_add(_OFF)
-_add(_OFF)
-_add((100, 1023, 100, 0))                                        # TOO_HARD: 5 beeps/s
-_add((400, 600, 2600, 0))                                        # FAULT: one low beep every 3 s
-SOUND_STATE_HZ = array("H", (0, 0, 0, 0, 2400, 400))
-
-# --- cues (pattern id = _C0 - 1 + cue code; one rhythm on every channel, each ends with a 300 ms gap) --
-_C0 = len(_D) // 6
-for _s in (
-    (300, 1023, 150, 0, 80, 1023, 300, 0),                           # START: long-short
-    (80, 1023, 80, 0, 80, 1023, 80, 0, 80, 1023, 300, 0),            # STEP: three short taps
-    (250, 1023, 150, 0, 250, 1023, 300, 0),                          # SIDE: two long
-    (150, 500, 100, 0, 150, 750, 100, 0, 600, 1023, 300, 0),         # DONE: three rising, the last long
-    (500, 600, 300, 0),                                              # PAUSED: one long soft
-    (80, 1023, 150, 0, 300, 1023, 300, 0),                           # RESUMED: short-long
-    (1000, 1023, 300, 0),                                            # ABORT: one very long
-    (40, 500, 120, 0, 40, 500, 120, 0, 40, 500, 120, 0, 40, 500, 300, 0),  # LOW_BATTERY: four weak ticks
-    (400, 800, 200, 0, 400, 800, 300, 0),                            # FAULT: two long (the fault rhythm)
-    (80, 1023, 80, 0, 80, 1023, 80, 0, 400, 1023, 300, 0),           # FLASH_LOW: short-short-long
-    (200, 300, 200, 500, 200, 300, 400, 0),                          # REST: a soft swell: lift off
-):
-    _add(_s, len(_s) // 2)
-del _s
-_N_CUES = const(12)  # cue codes 1..11
-CUE_HZ = array("H", (0, 880, 1320, 660, 1760, 520, 990, 330, 440, 400, 1100, 520))
-
-# RGB colours (0..255), scaled by the LED rhythm level: 3 bytes per band state (offset 3 * state),
-# then per cue (offset 15 + 3 * code).
-_RGB = bytes((
-    60, 60, 60,      # NO_CONTACT: white blip
-    0, 60, 255,      # UNDER: blue
-    0, 255, 0,       # IN: green
-    255, 140, 0,     # OVER: amber
-    255, 0, 0,       # TOO_HARD: red
-    200, 0, 255,     # FAULT: magenta
-    255, 255, 255,   # cue START white
-    0, 255, 255,     # STEP cyan
-    0, 255, 255,     # SIDE cyan
-    0, 255, 0,       # DONE green
-    255, 200, 0,     # PAUSED yellow
-    255, 255, 255,   # RESUMED white
-    255, 0, 0,       # ABORT red
-    255, 60, 0,      # LOW_BATTERY orange
-    200, 0, 255,     # FAULT magenta
-    255, 200, 0,     # FLASH_LOW yellow
-    0, 60, 255,      # REST blue
-))
-_RGB_CUE = const(15)
-
-
 def __getattr__(name):
-    # pattern views by state / cue code, as tuples (docs, tests, tools; the loop uses ids)
-    if name == "CUE":
-        return (None,) + tuple(Pattern(None, 0, _C0 + k) for k in range(_N_CUES - 1))
-    for n, base in (("HAPTIC_STATE", _H0), ("LED_STATE", _L0), ("SOUND_STATE", _S0)):
-        if name == n:
-            return tuple(Pattern(None, 0, base + k) for k in range(6))
-    raise AttributeError(name)
+    # the patterns' views (CUE, HAPTIC_STATE...), Pattern, CUE_NAMES, MODE_NAMES, mode_from_name (docs,
+    # tests, tools, the app's start-up): acu.feedback_tables on demand, not kept loaded
+    import sys
+
+    import acu
+    had = "acu.feedback_tables" in sys.modules
+    from acu import feedback_tables as t
+    try:
+        if name in ("CUE", "HAPTIC_STATE", "LED_STATE", "SOUND_STATE"):
+            return t.views(name)
+        return getattr(t, name)
+    except AttributeError:
+        raise AttributeError(name) from None
+    finally:
+        if not had:
+            acu.forget("feedback_tables")
 
 
 class Feedback:
@@ -300,11 +217,3 @@ class Feedback:
     def state_level(self, state, t_ms):
         """The haptic level of a state's pattern t_ms after it began (docs, tests, the simulator)."""
         return _level(_H0 + state, t_ms)
-
-
-def mode_from_name(name):
-    """'led' | 'haptic' | 'both' | 'sound' | 'all' | 'haptic+sound' | 'led+sound' -> mode bits."""
-    m = MODE_NAMES.get(name)
-    if m is None:
-        raise ValueError("feedback mode: " + str(name))
-    return m

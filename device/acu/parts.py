@@ -2,8 +2,9 @@
 # its pins and parts in its own PARTS dict (the one place that knows them) and calls these to build them.
 # Like the drivers, this module talks to `machine`; logic modules never do. `machine` is imported when a
 # board is built (not at import), so the module follows whatever `machine` is installed then (tests fake it).
-from acu.outputs import Buzzer, Drv2605, ErmMotor, NeoPixelLed, PwmLed
-from acu.sensors import BatteryAdc, FsrAdc, Hx711, PinButton
+# outputs.NeoPixelLed and sensors.Hx711 load their own modules (acu.rgbled, acu.hx711) only when a board
+# builds one: a board loads only the drivers it wires.
+from acu import outputs, sensors
 
 # the measuring resistor fitted for each divider sensor (docs/hardware.md)
 FSR_R_M_OHM = {"fsr402": 470, "fsr406": 470, "a201": 22000}
@@ -20,7 +21,7 @@ def fsr(p, s, clock, board):
     if s.get("pulse_power", False):
         power = machine.Pin(p["power_pin"], machine.Pin.OUT, value=0)
     adc = machine.ADC(machine.Pin(p["adc_pin"]), atten=machine.ADC.ATTN_11DB)
-    return FsrAdc(adc, kind=kind, oversample=s.get("oversample", 8), power_pin=power, clock=clock,
+    return sensors.FsrAdc(adc, kind=kind, oversample=s.get("oversample", 8), power_pin=power, clock=clock,
                   r_m_ohm=FSR_R_M_OHM[kind])
 
 
@@ -28,25 +29,25 @@ def hx711(p, clock):
     import machine
     dout = machine.Pin(p["dout_pin"], machine.Pin.IN, machine.Pin.PULL_UP)
     sck = machine.Pin(p["sck_pin"], machine.Pin.OUT, value=0)
-    return Hx711(dout, sck, gain=p["gain"], clock=clock)
+    return sensors.Hx711(dout, sck, gain=p["gain"], clock=clock)
 
 
 def pwm_led(p):
     import machine
-    return PwmLed(machine.PWM(machine.Pin(p["pin"]), freq=p["pwm_hz"], duty_u16=0))
+    return outputs.PwmLed(machine.PWM(machine.Pin(p["pin"]), freq=p["pwm_hz"], duty_u16=0))
 
 
 def neopixel_led(p, s):
     import machine
     import neopixel
     np = neopixel.NeoPixel(machine.Pin(s.get("pixel_pin", p["pin"]), machine.Pin.OUT), 1)
-    return NeoPixelLed(np, 0, s.get("pixel_max", p["max_level"]))
+    return outputs.NeoPixelLed(np, 0, s.get("pixel_max", p["max_level"]))
 
 
 def erm_motor(p, s, clock):
     import machine
     pwm = machine.PWM(machine.Pin(p["pin"]), freq=p["pwm_hz"], duty_u16=0)
-    return ErmMotor(pwm, clock, kick_ms=s.get("motor_kick_ms", 40))
+    return outputs.ErmMotor(pwm, clock, kick_ms=s.get("motor_kick_ms", 40))
 
 
 def drv2605(p, s):
@@ -56,7 +57,7 @@ def drv2605(p, s):
         return None
     i2c = machine.I2C(0, scl=machine.Pin(p["scl"]), sda=machine.Pin(p["sda"]), freq=400000)
     if p["addr"] in i2c.scan():
-        return Drv2605(i2c, p["addr"])
+        return outputs.Drv2605(i2c, p["addr"])
     return None
 
 
@@ -64,15 +65,15 @@ def buzzer(p, s):
     import machine
     if not s.get("buzzer", False):
         return None
-    return Buzzer(machine.PWM(machine.Pin(p["pin"]), freq=2000, duty_u16=0))
+    return outputs.Buzzer(machine.PWM(machine.Pin(p["pin"]), freq=2000, duty_u16=0))
 
 
 def button(p):
     import machine
     # pins without internal pull-ups (GPIO34-39) rely on the board's external one
     if p.get("pull_up", True):
-        return PinButton(machine.Pin(p["pin"], machine.Pin.IN, machine.Pin.PULL_UP))
-    return PinButton(machine.Pin(p["pin"], machine.Pin.IN))
+        return sensors.PinButton(machine.Pin(p["pin"], machine.Pin.IN, machine.Pin.PULL_UP))
+    return sensors.PinButton(machine.Pin(p["pin"], machine.Pin.IN))
 
 
 def battery(p, s):
@@ -80,4 +81,4 @@ def battery(p, s):
     if not s.get("battery", True):
         return None
     adc = machine.ADC(machine.Pin(p["adc_pin"]), atten=machine.ADC.ATTN_11DB)
-    return BatteryAdc(adc, p["ratio"], 1)
+    return sensors.BatteryAdc(adc, p["ratio"], 1)

@@ -27,27 +27,16 @@ STATE_NAMES = ("idle", "running", "paused", "transition", "done", "aborted")
 _IN = const(2)
 _FAULT = const(5)
 
-# Cue codes: acu.feedback's when it is present (one table), else the same numbers here.
-try:
-    from acu import feedback as _fb
-    CUE_START = _fb.CUE_START
-    CUE_STEP = _fb.CUE_STEP
-    CUE_SIDE = _fb.CUE_SIDE
-    CUE_DONE = _fb.CUE_DONE
-    CUE_PAUSED = _fb.CUE_PAUSED
-    CUE_RESUMED = _fb.CUE_RESUMED
-    CUE_ABORT = _fb.CUE_ABORT
-    CUE_REST = _fb.CUE_REST
-    del _fb
-except (ImportError, AttributeError):
-    CUE_START = 1
-    CUE_STEP = 2
-    CUE_SIDE = 3
-    CUE_DONE = 4
-    CUE_PAUSED = 5
-    CUE_RESUMED = 6
-    CUE_ABORT = 7
-    CUE_REST = 11
+# Cue codes: the same numbers as acu.feedback's CUE_* (tests/device/test_runner.py checks they match;
+# constants, so the runner does not import the feedback module to learn them).
+CUE_START = const(1)
+CUE_STEP = const(2)
+CUE_SIDE = const(3)
+CUE_DONE = const(4)
+CUE_PAUSED = const(5)
+CUE_RESUMED = const(6)
+CUE_ABORT = const(7)
+CUE_REST = const(11)
 
 # Events reported through sink.event(code, value, now_ms); value is the step index unless noted.
 # 1..4 are the same numbers as acu.logfmt's EV_PAUSE..EV_ABORT; the runner's own start at 20 so they
@@ -61,8 +50,7 @@ EV_CONTACT_BACK = const(21)
 EV_TIMEOUT = const(22)       # value: the state that timed out (PAUSED or RUNNING); an abort follows
 EV_DOSE_MAX = const(23)      # a dose step hit max_s before its in-band time; value: in-band seconds
 EV_MIN_REACHED = const(24)   # a timed step passed its min_s
-EVENT_NAMES = {1: "pause", 2: "resume", 3: "skip", 4: "abort", 20: "contact_lost", 21: "contact_back",
-               22: "timeout", 23: "dose_max", 24: "min_reached"}
+# (their names, for the logs: acu.logread.EVENT_NAMES)
 
 STATUS_DONE = "done"
 STATUS_SKIPPED = "skipped"
@@ -73,26 +61,17 @@ SESSION_ABORTED = "aborted"
 _MAX_DT_MS = const(1000)     # a stalled loop never advances a step by more than this per tick
 
 
+def _ignore(*args):
+    pass
+
+
 class NullSink:
-    """A sink that ignores everything (for tools and tests that only watch the runner's state)."""
+    """A sink that ignores everything (for tools and tests that only watch the runner's state). One
+    function for every sink call: cue(code, now_ms), session_begin(routine, now_ms), step_begin(index,
+    step, now_ms), step_end(index, step, status, now_ms), event(code, value, now_ms), session_end(status,
+    now_ms)."""
 
-    def cue(self, code, now_ms):
-        pass
-
-    def session_begin(self, routine, now_ms):
-        pass
-
-    def step_begin(self, index, step, now_ms):
-        pass
-
-    def step_end(self, index, step, status, now_ms):
-        pass
-
-    def event(self, code, value, now_ms):
-        pass
-
-    def session_end(self, status, now_ms):
-        pass
+    cue = session_begin = step_begin = step_end = event = session_end = _ignore
 
 
 class Runner:

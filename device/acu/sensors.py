@@ -1,9 +1,8 @@
 # Force-sensor drivers. A board module builds one and hands it to the app as `hw.sensor`.
 # Interface (docs/architecture.md): `.kind`, `.read_raw() -> int`, `.fault() -> int` (a FAULT_* code).
 # Both calls run in the sampling loop: integer maths only, no allocation. Drivers receive pins/ADCs/clocks
-# from the board; they never import `machine`.
-import time
-
+# from the board; they never import `machine`. The HX711 driver lives in acu.hx711 so that a board with a
+# divider sensor does not load it; sensors.Hx711 still reaches it (__getattr__ at the end).
 from acu import ticks
 
 try:
@@ -28,11 +27,10 @@ SHORT_RAW = const(60000)
 RAIL_MS = const(100)        # a rail must persist this long before it is a fault (no flicker on spikes)
 
 
-class _TimeClock:
-    # Fallback when a board passes no clock (MicroPython only: time.ticks_ms).
-    def ticks_ms(self):
-        # the stubs make ticks opaque (_TicksMs); on the port it is a small int, masked to ticks.PERIOD
-        return time.ticks_ms() & (ticks.PERIOD - 1)  # type: ignore[operator]
+def _time_clock():
+    # fallback when a board passes no clock: time.ticks_ms wrapped like the board clocks
+    from acu.hw import RealClock
+    return RealClock()
 
 
 class FsrAdc:
@@ -58,7 +56,7 @@ class FsrAdc:
         self._adc = adc
         self._n = oversample
         self._power = power_pin
-        self._clock = clock if clock is not None else _TimeClock()
+        self._clock = clock if clock is not None else _time_clock()
         self._open_raw = open_raw
         self._short_raw = short_raw
         self._rail_ms = rail_ms
@@ -105,72 +103,6 @@ class FsrAdc:
         return self._last
 
 
-class Hx711:
-    """Load cell through an HX711, bit-banged (DOUT in, PD_SCK out), non-blocking.
-
-    read_raw() returns signed 24-bit counts of the latest conversion: a new one is shifted out when DOUT
-    is low (data ready), otherwise the previous value is returned at once (the HX711 converts at 10 or
-    80 samples/s, slower than the loop). gain: 128 (channel A, 25 pulses), 64 (A, 27) or 32 (B, 26).
-    fault() is FAULT_NOT_READY when no conversion arrived for not_ready_ms (default 250 ms, i.e. two
-    missed samples at 10 SPS), FAULT_SHORT when the ADC is saturated (0x7FFFFF / 0x800000).
-    Tare is not done here (the calibration's zero and acu.signal's zero tracking do it).
-    """
-
-    def __init__(self, dout_pin, sck_pin, gain=128, clock=None, not_ready_ms=250, kind="loadcell"):
-        if gain == 128:
-            self._extra = 1
-        elif gain == 64:
-            self._extra = 3
-        elif gain == 32:
-            self._extra = 2
-        else:
-            raise ValueError("gain must be 128, 64 or 32")
-        self.kind = kind
-        self.gain = gain
-        self._dout = dout_pin
-        self._sck = sck_pin
-        self._clock = clock if clock is not None else _TimeClock()
-        self._not_ready_ms = not_ready_ms
-        self._last = 0
-        self._saturated = False
-        self._last_ok_ms = self._clock.ticks_ms()
-        sck_pin.value(0)  # SCK high for > 60 us powers the chip down
-
-    def read_raw(self):
-        now = self._clock.ticks_ms()
-        dout = self._dout
-        if dout.value():
-            return self._last  # conversion not ready: keep the last value, never block
-        sck = self._sck
-        v = 0
-        for _ in range(24):
-            sck.value(1)
-            v = (v << 1) | dout.value()  # data valid while SCK is high (MSB first)
-            sck.value(0)
-        for _ in range(self._extra):  # selects channel/gain of the next conversion
-            sck.value(1)
-            sck.value(0)
-        self._saturated = v == 0x7FFFFF or v == 0x800000
-        if v & 0x800000:
-            v -= 0x1000000
-        self._last = v
-        self._last_ok_ms = now
-        return v
-
-    def fault(self):
-        if ticks.diff(self._clock.ticks_ms(), self._last_ok_ms) > self._not_ready_ms:
-            return FAULT_NOT_READY
-        if self._saturated:
-            return FAULT_SHORT
-        return FAULT_NONE
-
-    def power_down(self):
-        self._sck.value(1)
-
-    def power_up(self):
-        self._sck.value(0)
-
-
 class PinButton:
     """A push button on a GPIO: pressed() -> bool (raw level; acu.button debounces).
     active_low: the usual wiring to GND with the internal pull-up (the BOOT button on GPIO0)."""
@@ -200,3 +132,11 @@ class BatteryAdc:
         else:
             mv = self._adc.read_u16() * 3300 // 65535
         return mv * self._num // self._den
+
+
+def __getattr__(name):
+    # the load-cell driver: its own module, loaded by the boards that use it
+    if name == "Hx711":
+        from acu import hx711
+        return hx711.Hx711
+    raise AttributeError(name)

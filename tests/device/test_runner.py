@@ -337,3 +337,12 @@ def test_tick_does_not_allocate():
         micropython.heap_unlock()
     assert r.state == RN.DONE
     assert sink.n > 12
+
+
+def test_cue_codes_match_the_feedback_language():
+    # the runner names acu.feedback's cue codes as its own constants (it does not import feedback)
+    from acu import feedback
+    assert (RN.CUE_START, RN.CUE_STEP, RN.CUE_SIDE, RN.CUE_DONE, RN.CUE_PAUSED, RN.CUE_RESUMED,
+            RN.CUE_ABORT, RN.CUE_REST) == (feedback.CUE_START, feedback.CUE_STEP, feedback.CUE_SIDE,
+                                            feedback.CUE_DONE, feedback.CUE_PAUSED, feedback.CUE_RESUMED,
+                                            feedback.CUE_ABORT, feedback.CUE_REST)
