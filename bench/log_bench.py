@@ -112,11 +112,26 @@ def long_session_file(min_bytes=200 * 1024, seed=7):
             return f.read()
 
 
+def year_flash_kb(session_bytes, sessions=365, block=4096):
+    """Flash taken by a year of such sessions as the logger files them: appended to the newest file
+    while it is smaller than logger.VOLUME_BYTES; LittleFS gives each file whole blocks."""
+    body = session_bytes - logfmt.FILE_HEADER_LEN
+    files = []
+    for _ in range(sessions):
+        if not files or files[-1] >= logger.VOLUME_BYTES:
+            files.append(logfmt.FILE_HEADER_LEN)
+        files[-1] += body
+    return sum(-(-f // block) for f in files) * block / 1024, len(files)
+
+
 def run():
     data, practice_ms, dec = encode_session()
     per_min = len(data) * 60000 / practice_ms
     samples = sum(len(c["values_g"]) for c in dec["trace"])
+    flash_kb, files = year_flash_kb(len(data))
     return {
+        "log_year_daily_5min_flash_kb": flash_kb,
+        "log_year_daily_5min_files": files,
         "log_bytes_per_practice_minute": round(per_min, 1),
         "log_session_5min_bytes": len(data),
         "log_trace_hz": round(samples * 1000 / dec["end"]["t_ms"], 2),

@@ -213,7 +213,8 @@ class CutState:
     """What the device must still hold: finished sessions by name -> sha256, config file versions."""
 
     def __init__(self):
-        self.sessions: dict[str, str] = {}
+        self.sessions: dict[str, str] = {}   # log file -> sha256 of its finished sessions' bytes
+        self.finished: dict[str, bytes] = {}  # log file -> those bytes (the device only appends after them)
         self.allowed: dict[str, set[str]] = {}   # path -> the shas it may have after the next cut
         self.cuts = 0
         self.losses = 0
@@ -430,7 +431,7 @@ class PowerCutRig(Rig):
             listing = list_device_sessions(s)
             new_files = {}
             for e in listing:
-                if e["name"] not in st.sessions:
+                if st.sessions.get(e["name"]) != e["sha256"]:  # new, or sessions appended since
                     new_files[e["name"]] = s.read_file("/log/" + e["name"])
         finally:
             self.restart_and_wait(s)
@@ -453,55 +454,67 @@ class PowerCutRig(Rig):
                 st.notes.append("%s is a torn firmware file" % p)
         st.allowed = {p: {shas[p]} for p in ("/routines/rel-up.json", "/cfg/calib.json", "/cfg/calib.prev.json",
                                                 "/cfg/selected", "/routines/rel-short.json") if p in shas}
-        # sessions
+        # sessions: a log file holds whole sessions back to back; the device only ever appends to it
         on_dev = {e["name"]: e["sha256"] for e in listing}
-        gone = [n for n in st.sessions if n not in on_dev or on_dev[n] != st.sessions[n]]
-        if gone:
-            with Archive(self.archive_path) as arc:
-                for n in gone:
-                    if on_dev.get(n) not in (None, st.sessions[n]) or not arc.has_sha(st.sessions[n]) \
-                            or arc.raw_sha(st.sessions[n]) != st.sessions[n]:
-                        st.losses += 1
-                        st.notes.append("finished session %s lost or changed" % n)
+        for n, old in list(st.finished.items()):
+            if n in on_dev:
+                if on_dev[n] != st.sessions[n] and not new_files.get(n, b"").startswith(old):
+                    st.losses += 1
+                    st.notes.append("finished sessions of %s lost or changed" % n)
+                continue
+            with Archive(self.archive_path) as arc:  # deleted: only after it was archived
+                kept = [bytes(r[0]) for r in arc.db.execute("SELECT data FROM files WHERE name = ?", (n,))]
+                if not arc.has_sha(st.sessions[n]) and not any(k.startswith(old) for k in kept):
+                    st.losses += 1
+                    st.notes.append("finished sessions of %s lost or changed" % n)
+            del st.finished[n]
+            del st.sessions[n]
         for n, data in new_files.items():
             if sha(data) != on_dev[n]:
                 st.damaged += 1
                 st.notes.append("%s changed while checking" % n)
                 continue
             try:
-                dec = logfmt.decode_session(data)
+                parts = logfmt.split_sessions(data)
             except logfmt.LogFormatError as e:
                 if len(data) <= len(logfmt.file_header()):
                     # created, cut before its file header was written: the next boot removes it
-                    dec = {"end": None, "problems": ["no session header"], "session": None}
+                    parts = []
                 else:
                     st.damaged += 1
                     st.notes.append("%s: %s" % (n, e))
-                    del on_dev[n]
                     continue
-            open_only = all(p.startswith(("no session end record", "no session header")) for p in dec["problems"])
-            if dec["end"] is None and open_only:
-                # not closed yet: the host's Ctrl-C stopped the app while it recorded (or while it started,
-                # before recover() had closed this one; see docs/reliability.md). The next boot closes it as
-                # cut short (or removes it, with no header): checked again then, not counted as finished.
-                # Still open at three checks in a row is damage.
+            closed_to = logfmt.FILE_HEADER_LEN  # the end of the file's finished sessions
+            still_open = not parts
+            for i, (_a, end, blob) in enumerate(parts):
+                dec = logfmt.decode_session(blob)
+                open_only = all(p.startswith(("no session end record", "no session header")) for p in dec["problems"])
+                if dec["end"] is None and open_only and i == len(parts) - 1:
+                    # not closed yet: the host's Ctrl-C stopped the app while it recorded (or while it
+                    # started, before recover() had closed this one; see docs/reliability.md). The next boot
+                    # closes it as cut short (or drops it, with no header): checked again then, not counted
+                    # as finished. Still open at three checks in a row is damage.
+                    still_open = True
+                    break
+                if dec["end"] is None or dec["problems"] or dec["session"] is None:
+                    st.damaged += 1
+                    st.notes.append("%s: a session not closed or damaged: %s" % (n, dec["problems"][:2]))
+                    break
+                closed_to = end
+                if dec["end"]["status"] == "cut_short" and end > len(st.finished.get(n, b"")):  # new this check
+                    st.marked_cut_short += 1
+            if still_open:
                 k = st.open_seen.get(n, 0) + 1
                 st.open_seen[n] = k
                 st.open_at_check += 1
-                del on_dev[n]
                 if k >= 3:
                     st.damaged += 1
                     st.notes.append("%s: still not closed after %d boots" % (n, k))
-                continue
-            st.open_seen.pop(n, None)
-            if dec["end"] is None or dec["problems"] or dec["session"] is None:
-                st.damaged += 1  # counted once: it is not tracked as a finished session afterwards
-                st.notes.append("%s: not closed or damaged: %s" % (n, dec["problems"][:2]))
-                del on_dev[n]
-                continue
-            if dec["end"]["status"] == "cut_short":
-                st.marked_cut_short += 1
-        st.sessions = dict(on_dev)
+            else:
+                st.open_seen.pop(n, None)
+            if closed_to > logfmt.FILE_HEADER_LEN and closed_to >= len(st.finished.get(n, b"")):
+                st.finished[n] = bytes(data[:closed_to])
+                st.sessions[n] = sha(st.finished[n]) if closed_to < len(data) else on_dev[n]
 
 
 def _timed_op(rig: PowerCutRig, kind: str) -> float:

@@ -71,6 +71,12 @@ CREATE TABLE IF NOT EXISTS anchors (  -- device ticks seen at a known host time 
     device_id TEXT NOT NULL, boot_count INTEGER NOT NULL, ticks_ms INTEGER NOT NULL,
     wall_s INTEGER NOT NULL, kind TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS files (  -- device log files whose every session is stored (a file holds 1+)
+    device_id TEXT NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    data BLOB NOT NULL, pulled_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, name)
+);
+CREATE INDEX IF NOT EXISTS files_sha ON files (sha256);
 """
 
 
@@ -112,12 +118,41 @@ class Archive:
 
     # ---------------------------------------------------------------- storing
     def has_sha(self, sha256: str) -> bool:
+        """True if a device file with this sha256 is wholly archived (a file of several sessions, or a
+        one-session file whose bytes are its session's)."""
+        if self.db.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha256,)).fetchone() is not None:
+            return True
         return self.db.execute("SELECT 1 FROM sessions WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
     def raw_sha(self, sha256: str) -> str | None:
-        """The sha256 of the raw bytes stored for a session (re-verification before a device delete)."""
-        row = self.db.execute("SELECT raw FROM sessions WHERE sha256 = ?", (sha256,)).fetchone()
-        return hashlib.sha256(row["raw"]).hexdigest() if row else None
+        """The sha256 of the bytes archived for a device file with this sha256, recomputed from what is
+        stored (re-verification before a device delete)."""
+        row = self.db.execute("SELECT data FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+        if row is None:
+            row = self.db.execute("SELECT raw AS data FROM sessions WHERE sha256 = ?", (sha256,)).fetchone()
+        return hashlib.sha256(row["data"]).hexdigest() if row else None
+
+    def file_bytes(self, device_id: str, name: str) -> bytes | None:
+        """The bytes of a device log file as archived at the last pull (the device may have appended
+        sessions since: a pull fetches only what follows)."""
+        row = self.db.execute("SELECT data FROM files WHERE device_id = ? AND name = ?", (device_id, name)).fetchone()
+        return bytes(row["data"]) if row else None
+
+    def sessions_in_file(self, name: str, device_id: str = "") -> list[int]:
+        """Numbers of the archived sessions that came from a device file of this name."""
+        q = "SELECT session_no FROM sessions WHERE file_name = ?"
+        args: tuple = (name,)
+        if device_id:
+            q += " AND device_id = ?"
+            args += (device_id,)
+        return [r[0] for r in self.db.execute(q + " ORDER BY session_no", args)]
+
+    def store_file(self, device_id: str, name: str, data: bytes, pulled_at: int | None = None) -> None:
+        """Record a device file once every session in it is stored."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?)",
+                            (device_id, name, len(data), hashlib.sha256(data).hexdigest(), data,
+                             int(pulled_at or time.time())))
 
     def store(self, decoded: dict, raw: bytes, file_name: str, device_id: str = "",
               pulled_at: int | None = None) -> tuple[int, bool]:
@@ -260,6 +295,11 @@ class Archive:
     def session(self, session_id: int) -> dict | None:
         r = [s for s in self.sessions() if s["id"] == session_id]
         return r[0] if r else None
+
+    def raw(self, session_id: int) -> bytes | None:
+        """A session's bytes as a log file of its own (file header + its records)."""
+        row = self.db.execute("SELECT raw FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return bytes(row["raw"]) if row else None
 
     def steps(self, session_id: int) -> list[dict]:
         return [dict(r) for r in self.db.execute("SELECT * FROM steps WHERE session_id = ? ORDER BY idx",

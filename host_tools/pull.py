@@ -1,7 +1,10 @@
 """Pull practice sessions from a device into the archive (issue 5).
 
-New sessions only (by sha256), each downloaded with a length + hash check, decoded with the device's own
-codec (acu.logfmt), stored in one transaction. Damage inside a file is skipped with a message and the
+New sessions only. The device keeps sessions in log files, one or more per file (it appends to its
+newest file up to 32 KB); a file already archived with the same sha256 is not read again, a grown one is
+read from where the archived copy ends. Each download is checked by length and the device's sha256 of
+the whole file, split into sessions and decoded with the device's own codec (acu.logfmt), each session
+stored in one transaction, then the file recorded as archived. Damage inside a file is skipped with a message and the
 rest kept; a file that is not a log at all is skipped. `delete=True` removes a session from the device
 only after it is committed and the archived bytes re-verified; the device checks the hash again.
 Interrupted (cable pulled): committed sessions stay, a re-run resumes and duplicates nothing.
@@ -28,8 +31,8 @@ _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 @dataclass
 class PullResult:
-    new: list[str] = field(default_factory=list)         # file names stored this time
-    already: list[str] = field(default_factory=list)     # in the archive before
+    new: list[str] = field(default_factory=list)         # sessions stored this time: "<file>" or "<file> #<no>"
+    already: list[str] = field(default_factory=list)     # sessions in the archive before
     skipped: list[str] = field(default_factory=list)     # not stored (open, bad listing, not a log)
     deleted: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)    # one line each: what was skipped and why
@@ -94,11 +97,21 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
             res.messages.append("%s: still being recorded, left for the next pull" % name)
             continue
         if archive.has_sha(sha):
-            res.already.append(name)
+            nos = archive.sessions_in_file(name, device_id)
+            res.already.extend([name] if len(nos) <= 1 else ["%s #%d" % (name, n) for n in nos])
             deletable.append((name, sha))
             continue
+        # the device appends sessions to its newest file: fetch only what follows the archived copy
+        have = archive.file_bytes(device_id, name) or b""
+        if len(have) >= e["size"]:
+            have = b""
         try:
-            data = session.read_file("%s/%s" % (LOG_DIR, name))
+            try:
+                data = session.read_file("%s/%s" % (LOG_DIR, name), have=have)
+            except LinkError:
+                if not have:
+                    raise
+                data = session.read_file("%s/%s" % (LOG_DIR, name))  # the start changed too: all of it
         except LinkError as err:
             raise LinkError("%s; %d new session(s) were stored before it, run pull again to resume"
                             % (err, len(res.new))) from None
@@ -111,20 +124,32 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
             res.messages.append("%s: changed on the device while pulling (size/hash differ), skipped" % name)
             continue
         try:
-            decoded = logfmt.decode_session(data)
+            parts = logfmt.split_sessions(data)
         except logfmt.LogFormatError as err:
             res.skipped.append(name)
             res.messages.append("%s: skipped, %s" % (name, err))
             continue
-        for p in decoded["problems"]:
-            if p.startswith("no session end record") and decoded["end"] is None:
-                p = "no end record (closed at the device's next boot); stored as is"
-            res.messages.append("%s: %s (the rest kept)" % (name, p))
-        archive.store(decoded, data, name, device_id=device_id, pulled_at=pulled_at)
-        res.new.append(name)
+        for _start, _end, blob in parts:
+            decoded = logfmt.decode_session(blob)
+            hdr = decoded["session"]
+            label = name if len(parts) == 1 else "%s #%s" % (name, hdr["session_no"] if hdr else "?")
+            if hdr is None and len(parts) > 1:
+                res.messages.append("%s: %d bytes of a session whose header is damaged, skipped"
+                                    % (name, len(blob) - logfmt.FILE_HEADER_LEN))
+                continue
+            for p in decoded["problems"]:
+                if p.startswith("no session end record") and decoded["end"] is None:
+                    p = "no end record (closed at the device's next boot); stored as is"
+                res.messages.append("%s: %s (the rest kept)" % (label, p))
+            _sid, inserted = archive.store(decoded, blob, name, device_id=device_id, pulled_at=pulled_at)
+            if inserted:
+                res.new.append(label)
+                if progress:
+                    progress(label)
+            else:
+                res.already.append(label)  # stored from this file's shorter copy at an earlier pull
+        archive.store_file(device_id, name, data, pulled_at)
         deletable.append((name, sha))
-        if progress:
-            progress(name)
     res.reconstructed = archive.reconstruct_wall()
     if delete:
         for name, sha in deletable:

@@ -35,8 +35,16 @@ def _acu_rd(p, off):
     buf = bytearray(%d)
     mv = memoryview(buf)
     out = sys.stdout.buffer if hasattr(sys.stdout, 'buffer') else None
+    if off > sz:
+        raise ValueError('%%s is %%d bytes, shorter than the %%d the host holds' %% (p, sz, off))
     with open(p, 'rb') as f:
-        f.seek(off)
+        left = off  # the host holds these bytes: hash them, send the rest (the hash covers the whole file)
+        while left > 0:
+            k = f.readinto(mv[:min(left, len(buf))])
+            if not k:
+                break
+            h.update(mv[:k])
+            left -= k
         sys.stdout.write('ACUX %%d %%d %%s\\n' %% (sz, off, 'B' if out else 'A'))
         while True:
             k = f.readinto(buf)
@@ -206,11 +214,13 @@ class DeviceSession:
                 "except OSError:\n print('@@null')\n" % path)
         return self._json_result(self.exec(code))
 
-    def read_file(self, path: str, progress=None) -> bytes:
-        """Download a file: one exec streams it; its length and sha256 are checked here."""
+    def read_file(self, path: str, progress=None, have: bytes = b"") -> bytes:
+        """Download a file: one exec streams it; its length and sha256 are checked here. `have`: the
+        file's first bytes as the host already holds them; only the rest crosses the link, and the
+        device's sha256 of the whole file checks both parts."""
         t = self.t
         try:
-            t.exec_raw_no_follow(_READ_CODE + "_acu_rd(%r, 0)\n" % path)
+            t.exec_raw_no_follow(_READ_CODE + "_acu_rd(%r, %d)\n" % (path, len(have)))
             header = self._read_line_or_eof()
             if b"ACUX " not in header:
                 # no header: the code failed; what follows the first EOF is the traceback
@@ -226,7 +236,7 @@ class DeviceSession:
             _, size_s, _off, mode = header[header.index(b"ACUX "):].decode().split()
             size = int(size_s)
             if mode == "B":
-                data = bytearray()
+                data = bytearray(have)
                 while len(data) < size:
                     chunk = t.serial.read(min(65536, size - len(data)))
                     if not chunk:
@@ -241,7 +251,7 @@ class DeviceSession:
             else:
                 rest, err = t.follow(self.timeout_s)
                 lines = rest.decode().split("\n")
-                data = bytearray()
+                data = bytearray(have)
                 for ln in lines:
                     if ln.startswith("#"):
                         tail = ln.encode()

@@ -11,7 +11,7 @@ from acu import logger as _lg
 from acu.logger import (DEFAULT_ROOT, MAX_BATCH, _free_bytes_statvfs, _is_session_name, _join, _makedirs,
                         _session_names)
 
-_END_REC_LEN = 21  # a framed session end record (9 + 12 payload bytes)
+_END_REC_LEN = logfmt.END_REC_LEN
 
 
 def _t_of(rtype, payload, trace):
@@ -34,11 +34,12 @@ def _t_of(rtype, payload, trace):
 
 
 def walk_file(path):
-    """Stream a session file record by record (low RAM: one record buffer) and report its state:
+    """Stream a log file record by record (low RAM: one record buffer) and report its state:
     {"size", "valid_end", "bad_at" (offset of the first bad record or None), "has_header", "has_end",
-     "last_seq", "last_t_ms", "steps_done", "magic_ok"}."""
+     "last_seq", "last_t_ms", "steps_done", "magic_ok", "sessions"}. A file holds one or more sessions
+    back to back: has_end, last_t_ms and steps_done are those of the last one."""
     res = {"size": 0, "valid_end": 0, "bad_at": None, "has_header": False, "has_end": False,
-           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False}  # type: dict
+           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False, "sessions": 0}  # type: dict
     try:
         res["size"] = os.stat(path)[6]
     except OSError:
@@ -76,11 +77,18 @@ def walk_file(path):
             res["valid_end"] = pos
             res["last_seq"] = seq
             payload = bytes(mv[0:n])
+            if rtype == logfmt.T_SESSION:  # the next session of the file: its own times and counts
+                res["has_header"] = True
+                res["sessions"] += 1
+                res["has_end"] = False
+                res["last_t_ms"] = 0
+                res["steps_done"] = 0
+                trace[0] = trace[1] = 0
             t = _t_of(rtype, payload, trace)
             if t > res["last_t_ms"]:
                 res["last_t_ms"] = t
             if rtype == logfmt.T_SESSION:
-                res["has_header"] = True
+                pass
             elif rtype == logfmt.T_SESSION_END:
                 res["has_end"] = True
             elif rtype == logfmt.T_STEP_SUMMARY and n >= 1 and payload[n - 1] == logfmt.STEP_DONE:
@@ -149,17 +157,24 @@ def _recover_file(root, name):
         tmp = path + ".tmp"
         buf = bytearray(512)
         left = w["valid_end"]
-        with open(path, "rb") as src, open(tmp, "wb") as dst:
-            while left > 0:
-                k = src.readinto(buf)
-                if not k:
-                    break
-                k = min(k, left)
-                dst.write(memoryview(buf)[0:k])
-                left -= k
-            if not w["has_end"]:
-                dst.write(end)
-        os.rename(tmp, path)
+        try:
+            with open(path, "rb") as src, open(tmp, "wb") as dst:
+                while left > 0:
+                    k = src.readinto(buf)
+                    if not k:
+                        break
+                    k = min(k, left)
+                    dst.write(memoryview(buf)[0:k])
+                    left -= k
+                if not w["has_end"]:
+                    dst.write(end)
+            os.rename(tmp, path)
+        except OSError:  # flash full: leave the file (the decoder skips a torn tail; no session is appended)
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+            return "torn tail left in place (no room to rewrite the file)"
         if w["has_end"]:
             return "torn tail dropped (%d bytes)" % (w["size"] - w["valid_end"])
         return "torn tail dropped (%d bytes), closed as cut short" % (w["size"] - w["valid_end"])

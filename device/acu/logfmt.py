@@ -69,6 +69,7 @@ CONT_HEAD_LEN = const(2)       # T_TRACE_CONT: u16 count; then the coded deltas
 # +-1..2 3 bits...); q >= RICE_ESC: RICE_ESC one bits then the delta as 16-bit two's complement.
 RICE_ESC = const(15)
 _END_FMT = "<IBHIB"           # t_ms, status, steps_done, wall_end_s (0 = unset), flags
+END_REC_LEN = const(21)           # a framed session end record (9 + 12 payload bytes)
 END_FLAG_TRACE_STOPPED = const(1)  # the trace was stopped (flash reserve reached)
 MAX_STR = const(63)
 

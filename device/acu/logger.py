@@ -1,6 +1,7 @@
-# The session logger: one append-only file per session under /log (format: docs/log-format.md, codec:
-# acu.logfmt). The app calls sample()/poll() every loop iteration (allocation-free unless a batch is being
-# written), the step/event/session calls on changes, and recover() once at boot. Records are batched in
+# The session logger: append-only log files under /log, each holding one or more whole sessions
+# (format: docs/log-format.md, codec: acu.logfmt). The app calls sample()/poll() every loop iteration
+# (allocation-free unless a batch is being written), the step/event/session calls on changes, and
+# recover() once at boot. Records are batched in
 # RAM and written every flush_ms and at step ends (LittleFS commits on close; syncing per record wears
 # the flash). Module functions list_sessions/delete_session/info are what the host calls over the REPL.
 import os
@@ -36,6 +37,9 @@ MAX_BATCH = const(1936)     # _OUT_CAP + _TB_CAP: the most a single flush append
 
 SUFFIX = ".acl"
 DEFAULT_ROOT = "/log"
+VOLUME_BYTES = const(32768)  # sessions are appended to the newest file while it is smaller than this: a
+# 5-minute session is ~2.2 KB and LittleFS gives every file whole 4 KB blocks (one file per session would
+# take 4 KB each); a recovery rewrite after a power cut copies at most this much
 COUNTER_NAME = "next"  # /log/next: the next session number, so numbers are never reused after the host
                        # deletes every pulled file (a reused number would look like a duplicate or a gap)
 
@@ -154,6 +158,24 @@ def _read_counter(root):
         return 0
 
 
+def _appendable(path, volume_bytes):
+    """True if the next session may go on the end of this file: this format version, smaller than
+    volume_bytes, and its last record is a whole session end (recover() closed any open session)."""
+    try:
+        size = os.stat(path)[6]
+        if size >= volume_bytes or size < logfmt.FILE_HEADER_LEN + logfmt.END_REC_LEN:
+            return False
+        with open(path, "rb") as f:
+            if f.read(logfmt.FILE_HEADER_LEN) != logfmt.file_header():
+                return False
+            f.seek(size - logfmt.END_REC_LEN)
+            tail = f.read(logfmt.END_REC_LEN)
+    except OSError:
+        return False
+    r = logfmt.parse_record_at(tail, 0)
+    return not isinstance(r, str) and r[0] == logfmt.T_SESSION_END and r[4] == logfmt.END_REC_LEN
+
+
 def _write_counter(root, value):
     """Atomic (tmp + rename): a power cut leaves the old or the new number, never an empty file."""
     path = _join(root, COUNTER_NAME)
@@ -192,7 +214,7 @@ class Logger:
 
     def __init__(self, fs_root=DEFAULT_ROOT, clock=None, device_info=None, reserve_bytes=65536,
                  flush_ms=10000, trace_period_ms=100, trace_quantum_g=20, free_bytes_fn=None,
-                 min_free_bytes=None):
+                 min_free_bytes=None, volume_bytes=VOLUME_BYTES):
         global _current
         self.root = fs_root
         self.clock = clock
@@ -211,6 +233,7 @@ class Logger:
         # below this nothing new is started (summaries of a running session still go out)
         self.min_free_bytes = reserve_bytes // 8 if min_free_bytes is None else min_free_bytes
         self.flush_ms = flush_ms
+        self.volume_bytes = volume_bytes  # 0: one file per session
         self.trace_period_ms = trace_period_ms
         self.trace_quantum_g = trace_quantum_g
         self._free_fn = free_bytes_fn
@@ -221,6 +244,7 @@ class Logger:
         self.session_no = 0
         self.recovered = []
         self.write_errors = 0
+        self._write_failed = False
         self.trace_dropped = 0
         self._out = bytearray(_OUT_CAP)
         self._out_n = 0
@@ -285,6 +309,7 @@ class Logger:
                 f.write(memoryview(self._out)[0:self._out_n])
         except OSError:
             self.write_errors += 1  # flash full or gone: the app keeps running; info() tells the host
+            self._write_failed = True  # the file may end in a partial batch: the next session starts a new one
         self._out_n = 0
 
     def _check_space(self, now_ms):
@@ -366,7 +391,10 @@ class Logger:
         no = int(session_no) if session_no else self.next_session_no()
         prev_no = self.session_no
         self.session_no = no
-        self.name = "%06d%s" % (no, SUFFIX)
+        names = _session_names(self.root)
+        append = bool(names) and not self._write_failed and \
+            _appendable(_join(self.root, names[-1]), self.volume_bytes)
+        self.name = names[-1] if append else "%06d%s" % (no, SUFFIX)
         self.path = _join(self.root, self.name)
         self._seq = 0
         self._out_n = 0
@@ -382,13 +410,15 @@ class Logger:
             self.trace_period_ms, self.trace_quantum_g, self.device_id, self.firmware, self.board,
             routine or "", routine_hash or "", calib_id if calib_id is not None else self.calib_id)
         try:
-            with open(self.path, "wb") as f:
-                f.write(logfmt.file_header())
+            if not append:
+                with open(self.path, "wb") as f:
+                    f.write(logfmt.file_header())
         except OSError:
             self.write_errors += 1
             self.path = None
             self.session_no = prev_no  # not started: the next session takes this number (no gap)
             return -1
+        self._write_failed = False
         _write_counter(self.root, no + 1)
         self.active = True
         self._append(logfmt.T_SESSION, payload)

@@ -40,9 +40,9 @@ def trace_bits(values_q, prev=0):
         z = 2 * d if d >= 0 else -2 * d - 1
         k = z >> 1
         if k < RICE_ESC:
-            codes = ((((1 << k) - 1) << 2) | (z & 1), k + 2),
+            codes = [((((1 << k) - 1) << 2) | (z & 1), k + 2)]
         else:
-            codes = ((1 << RICE_ESC) - 1, RICE_ESC), (d & 0xFFFF, 16)
+            codes = [((1 << RICE_ESC) - 1, RICE_ESC), (d & 0xFFFF, 16)]
         for x, n in codes:
             acc = (acc << n) | x
             nbits += n
@@ -129,6 +129,8 @@ def iter_records(data):
             pos = nxt
             continue
         rtype, seq, pstart, n, nxt = r
+        if rtype == T_SESSION and seq == 0:
+            expect_seq = None  # the next session of a multi-session file numbers its records from 0
         if expect_seq is not None and seq != expect_seq:
             problems.append("record sequence jumps from %d to %d at byte %d"
                             % ((expect_seq - 1) & 0xFFFF, seq, pos))
@@ -137,6 +139,29 @@ def iter_records(data):
         pos = nxt
         valid_end = nxt
     return records, problems, valid_end
+
+
+def split_sessions(data):
+    """A log file holds one or more sessions back to back. Returns [(start, end, blob)]: each session's
+    byte range in the file and the session as a file of its own (the file header + its bytes), which
+    decode_session() reads and the archive keeps. Damaged bytes stay with the session they follow."""
+    records, _problems, _end = iter_records(data)
+    # a session starts at its header and ends with its end record: a cut at both keeps the records of
+    # a session whose header was damaged from joining the session before it
+    starts = [FILE_HEADER_LEN]
+    for offset, rtype, _seq, payload in records:
+        if rtype == T_SESSION and offset > starts[-1]:
+            starts.append(offset)
+        elif rtype == T_SESSION_END:
+            starts.append(offset + REC_OVERHEAD + len(payload))
+    starts = sorted(set(starts))
+    out = []
+    head = bytes(data[0:FILE_HEADER_LEN])
+    for i, a in enumerate(starts):
+        b = starts[i + 1] if i + 1 < len(starts) else len(data)
+        if b > a:
+            out.append((a, b, head + bytes(data[a:b])))
+    return out
 
 
 def _unpack_strs(payload, off, names, out):

@@ -230,7 +230,7 @@ def test_flash_low_stops_trace_keeps_summaries():
 def test_host_calls_list_delete_info():
     d = _fresh_dir()
     clock = FakeClock(0)
-    lg = _logger(d, clock)
+    lg = _logger(d, clock, volume_bytes=0)  # one file per session
     lg.begin_session("r", now_ms=0)
     lg.end_session("completed", 10)
     lg.begin_session("r", now_ms=20)
@@ -347,4 +347,61 @@ def test_a_session_that_could_not_start_uses_no_number():
     assert lg.next_session_no() == 2
     assert lg.begin_session("r", now_ms=30) == 2
     lg.end_session("completed", 40)
-    assert [x["name"] for x in logger.list_sessions(d)] == ["000001.acl", "000002.acl"]
+    assert [x["name"] for x in logger.list_sessions(d)] == ["000001.acl"]  # appended to the first file
+    parts = logfmt.split_sessions(_read(d + "/000001.acl"))
+    assert [logfmt.decode_session(b)["session"]["session_no"] for _a, _b, b in parts] == [1, 2]
+
+
+def _sessions_in(path):
+    return [logfmt.decode_session(b) for _a, _b, b in logfmt.split_sessions(_read(path))]
+
+
+def test_sessions_are_appended_to_the_newest_file_until_it_is_full():
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    lg = _logger(d, clock, volume_bytes=0)
+    for no in (1, 2, 3):
+        assert lg.begin_session("r", now_ms=clock.now) == no
+        _run_step(lg, clock, 0, 2)
+        lg.end_session("completed", clock.now)
+        if no == 1:
+            lg.volume_bytes = _size(d + "/000001.acl") + 1  # one session fills less than a file, two more
+    names = logger._session_names(d)
+    assert names == ["000001.acl", "000003.acl"]  # session 2 went on the end of 000001, which was then full
+    got = []
+    for n in names:
+        for dec in _sessions_in(d + "/" + n):
+            assert dec["problems"] == [] and dec["end"]["status"] == "completed"
+            got.append(dec["session"]["session_no"])
+    assert got == [1, 2, 3]
+    # a file of another format version is never appended to
+    data = bytearray(_read(d + "/" + names[-1]))
+    data[6] = 1
+    _write(d + "/" + names[-1], bytes(data))
+    lg.begin_session("r", now_ms=clock.now)
+    assert lg.name == "%06d.acl" % 4
+
+
+def test_power_cut_in_an_appended_session_keeps_the_sessions_before_it():
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    lg = _logger(d, clock)
+    lg.begin_session("r", now_ms=0)
+    _run_step(lg, clock, 0, 2)
+    lg.end_session("completed", clock.now)
+    first = _read(d + "/000001.acl")
+    path = _cut_session(d)  # the second session, cut by a power cut (appended to the same file)
+    assert path == d + "/000001.acl" and _read(path)[:len(first)] == first
+    full = _read(path)
+    for cut in range(len(first), len(full) + 1, 7):
+        _write(path, full[:cut])
+        acts = _logger(d, FakeClock(0)).recover()
+        decs = _sessions_in(path)
+        assert _read(path)[:len(first)] == first, cut  # the finished session is never touched
+        assert decs[0]["end"]["status"] == "completed" and decs[0]["problems"] == [], cut
+        if len(decs) == 1:  # torn inside the second session's header: it is gone, the file as before
+            assert _read(path) == first and (cut == len(first) or "torn" in acts[0]["action"]), cut
+            continue
+        assert len(decs) == 2 and decs[1]["end"]["status"] == "cut_short", cut
+        assert decs[1]["problems"] == [], (cut, decs[1]["problems"])
+        assert _logger(d, FakeClock(0)).recover() == []

@@ -8,7 +8,7 @@ import pytest
 from host_tools.archive import Archive
 from host_tools.errors import DeviceError, LinkError
 from host_tools.pull import pull
-from acu import logger
+from acu import logfmt, logger
 from mpcompat import FakeClock
 
 
@@ -48,13 +48,19 @@ class FakeSession:
                 raise DeviceError("device: %s" % e) from None
         raise DeviceError("device: no function %s" % func)
 
-    def read_file(self, path):
+    def read_file(self, path, have=b""):
+        """As the real session: only the bytes after `have` are "sent" (counted in self.sent_bytes);
+        the whole-file hash check fails (LinkError) if `have` is not the file's start."""
         assert path.startswith("/log/")
         if self.fail_read_after is not None and self.reads >= self.fail_read_after:
             raise LinkError("download of %s stopped after 10 of 2000 bytes: link lost" % path)
         self.reads += 1
         with open(os.path.join(self.log, path[5:]), "rb") as f:
-            return f.read()
+            data = f.read()
+        if data[:len(have)] != have:
+            raise LinkError("download of %s failed its sha256 check" % path)
+        self.sent_bytes = getattr(self, "sent_bytes", 0) + len(data) - len(have)
+        return data
 
     def hw_call(self, expr):
         self.calls.append(("hw", expr))
@@ -62,13 +68,14 @@ class FakeSession:
 
 
 def record_session(log_dir, no, boot_count=1, start_ms=1000, wall=None, routine="bedtime", steps=2,
-                   end="completed", seconds=4, point="HT7"):
-    """Write a real session file with the device logger."""
+                   end="completed", seconds=4, point="HT7", volume_bytes=0):
+    """Write a real session with the device logger: in a file of its own (volume_bytes=0), or appended
+    to the newest file as the firmware does (volume_bytes=logger.VOLUME_BYTES)."""
     clock = FakeClock(start_ms)
     clock.wall = wall
     lg = logger.Logger(str(log_dir), clock, {"unique_id": b"\x24\x0a\xc4\x01", "firmware": "0.1.0",
                                               "board": "sim", "boot_count": boot_count},
-                       free_bytes_fn=lambda: 1 << 20)
+                       free_bytes_fn=lambda: 1 << 20, volume_bytes=volume_bytes)
     lg.begin_session(routine, "abcd", 3000, 5000, now_ms=clock.now, session_no=no)
     for i in range(steps):
         st = logger.StepStats()
@@ -85,7 +92,7 @@ def record_session(log_dir, no, boot_count=1, start_ms=1000, wall=None, routine=
     else:
         lg.flush(clock.now)  # power cut: no end record, and the firmware process is gone
         logger._current = None
-    return os.path.join(str(log_dir), "%06d.acl" % no), clock.now
+    return lg.path, clock.now
 
 
 @pytest.fixture
@@ -133,13 +140,54 @@ def test_archive_is_private(tmp_path, dev):
 def test_open_session_left_for_next_pull(dev, arc):
     record_session(dev.log, 1)
     clock = FakeClock(0)
-    lg = logger.Logger(dev.log, clock, {"boot_count": 1}, free_bytes_fn=lambda: 1 << 20)
+    lg = logger.Logger(dev.log, clock, {"boot_count": 1}, free_bytes_fn=lambda: 1 << 20, volume_bytes=0)
     lg.begin_session("bedtime", now_ms=0)
     res = pull(dev, arc)
     assert res.new == ["000001.acl"] and res.skipped == ["000002.acl"]
     assert any("still being recorded" in m for m in res.messages)
     lg.end_session("completed", 100)
     assert pull(dev, arc).new == ["000002.acl"]
+
+
+def test_sessions_appended_to_one_file_are_pulled_incrementally(dev, arc):
+    """The firmware appends sessions to its newest file: each pull stores the new sessions and reads only
+    the bytes after the archived copy; a file being appended to waits; --delete removes whole files."""
+    v = logger.VOLUME_BYTES
+    record_session(dev.log, 1, volume_bytes=v)
+    record_session(dev.log, 2, volume_bytes=v)
+    assert os.listdir(dev.log) == ["000001.acl", "next"] or sorted(os.listdir(dev.log)) == ["000001.acl", "next"]
+    res = pull(dev, arc)
+    assert res.new == ["000001.acl #1", "000001.acl #2"] and arc.count() == 2
+    first_size = os.path.getsize(os.path.join(dev.log, "000001.acl"))
+    assert dev.sent_bytes == first_size
+    # a third session goes on the end of the same file; while it is recorded the file waits
+    lg = logger.Logger(dev.log, FakeClock(0), {"boot_count": 1}, free_bytes_fn=lambda: 1 << 20, volume_bytes=v)
+    assert lg.begin_session("bedtime", now_ms=0) == 3 and lg.name == "000001.acl"
+    res = pull(dev, arc)
+    assert res.new == [] and res.skipped == ["000001.acl"] and dev.sent_bytes == first_size
+    lg.event(1, 0, now_ms=50)
+    lg.end_session("completed", 100)
+    res = pull(dev, arc)
+    assert res.new == ["000001.acl #3"] and arc.count() == 3
+    grown = os.path.getsize(os.path.join(dev.log, "000001.acl"))
+    assert dev.sent_bytes == grown  # first_size, then only the new tail
+    # every session is whole in the archive, each as a file of its own that decodes cleanly
+    for row in arc.sessions():
+        d = logfmt.decode_session(arc.raw(row["id"]))
+        assert d["problems"] == [] and d["end"]["status"] == "completed"
+    assert pull(dev, arc).new == []
+    res = pull(dev, arc, delete=True)
+    assert res.deleted == ["000001.acl"] and sorted(os.listdir(dev.log)) == ["next"]
+    # the next session starts a new file, numbered after its first session
+    path, _ = record_session(dev.log, 4, volume_bytes=v)
+    assert path.endswith("000004.acl")
+    assert pull(dev, arc).new == ["000004.acl"]
+
+
+def test_a_full_file_is_not_appended_to(tmp_path):
+    for no in range(1, 4):
+        record_session(tmp_path, no, volume_bytes=1)  # any file is "full": one file per session
+    assert sorted(n for n in os.listdir(tmp_path) if n.endswith(".acl")) == ["000001.acl", "000002.acl", "000003.acl"]
 
 
 def test_bad_files_and_listing_are_skipped_with_messages(dev, arc):

@@ -159,9 +159,10 @@ def test_sessions_survive_a_power_cut_and_reach_the_archive_report_and_export(si
         # not a log (and too big to be a file torn at its creation, which the boot would remove)
         s.write_file_atomic("/log/000099.acl", b"this is not a practice log. " * 400)
         before = sorted(n for n, _, _ in s.listdir("/log"))
-    assert "000099.acl" in before and len([n for n in before if n.endswith(".acl")]) == 5, before
+    # the four sessions share one log file (the device appends to its newest file up to 32 KB)
+    assert before == ["000001.acl", "000099.acl", "next"], before
     r = run_cli("pull", "--delete", "--port", port, "--archive", str(arc))
-    assert "1 new session(s), 3 already archived" in r.stdout and "4 deleted" in r.stdout, r.stdout
+    assert "1 new session(s), 3 already archived" in r.stdout and "1 deleted" in r.stdout, r.stdout
     assert "000099.acl" in r.stdout  # what was skipped and why
     with open_session(port) as s:
         left = sorted(n for n, _, _ in s.listdir("/log") if n.endswith(".acl"))
