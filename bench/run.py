@@ -144,7 +144,7 @@ def transfer_figures(work: Path, baud: int = 115200, latency_ms: float = LINK_LA
         with open_session(st["port"], timeout_s=120) as s:
             s.write_file_atomic("/log/000001.acl", data)
             s.keep_repl()
-        archive = work / "transfer.sqlite"
+        archive = work / ("transfer-%g.sqlite" % latency_ms)
         t = time.monotonic()
         out = cli("pull", "--port", st["port"], "--archive", str(archive), timeout=900)
         ours_s = time.monotonic() - t
@@ -160,6 +160,7 @@ def transfer_figures(work: Path, baud: int = 115200, latency_ms: float = LINK_LA
         return {
             "transfer_file_bytes": len(data),
             "transfer_baud": baud,
+            "transfer_link_latency_ms": latency_ms,
             "transfer_ours_s": round(ours_s, 2),
             "transfer_mpremote_cp_s": round(cp_s, 2),
             "transfer_ratio_vs_mpremote_cp": round(cp_s / ours_s, 2),
@@ -242,6 +243,10 @@ def main(argv=None):
                 got = feedback_figures(work)
             elif part == "transfer":
                 got = transfer_figures(work)
+                ideal = transfer_figures(work, latency_ms=0)  # the same on an ideal pty, for reference
+                got.update({k.replace("transfer_", "transfer_nolatency_"): v for k, v in ideal.items()
+                            if k in ("transfer_ours_s", "transfer_mpremote_cp_s", "transfer_ratio_vs_mpremote_cp",
+                                     "transfer_link_utilisation")})
             elif part == "powercut":
                 got = power_cut_figures(work)
             else:
