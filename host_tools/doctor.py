@@ -292,11 +292,11 @@ def check_sessions(listing: list, archived: Callable[[str], bool] | None) -> Che
         return Check(
             "sessions",
             WARN,
-            "%d session(s) on the board not in the archive yet" % len(waiting),
+            "%d log file(s) on the board with sessions not in the archive yet" % len(waiting),
             "acutrainer pull",
         )
     return Check(
-        "sessions", OK, "%d on the board, all in the archive" % len(done) if done else "none waiting"
+        "sessions", OK, "%d log file(s) on the board, all in the archive" % len(done) if done else "none waiting"
     )
 
 
