@@ -191,13 +191,13 @@ def test_sessions_waiting_against_the_archive(tmp_path):
     ]
     # no archive file: both closed sessions wait; the open one is not counted
     c = by_name(diag(FakeSession(sessions=listing), tmp_path))["sessions"]
-    assert c.status == doctor.WARN and c.detail.startswith("2 session") and c.fix == "acutrainer pull"
+    assert c.status == doctor.WARN and c.detail.startswith("2 log file") and c.fix == "acutrainer pull"
     # with an archive holding one of them
     Archive(tmp_path / "archive.sqlite").close()
     c = doctor.check_sessions(listing, lambda sha: sha == sha_a)
-    assert c.status == doctor.WARN and c.detail.startswith("1 session")
+    assert c.status == doctor.WARN and c.detail.startswith("1 log file")
     c = by_name(diag(FakeSession(sessions=listing[:2]), tmp_path))["sessions"]
-    assert c.detail.startswith("2 session")  # the (empty) real archive has neither
+    assert c.detail.startswith("2 log file")  # the (empty) real archive has neither
 
 
 def test_a_failing_device_call_becomes_a_check(tmp_path):
