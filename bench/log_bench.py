@@ -51,13 +51,17 @@ def _force_profile(rng, seconds):
     return out
 
 
+def _logger(d, clock, boot_count):
+    return logger.Logger(d, clock, {"unique_id": b"\x24\x0a\xc4\x00\x11\x22", "firmware": "0.1.0",
+                                    "board": "esp32_devkitc", "boot_count": boot_count, "calib_id": "c-2024"},
+                         free_bytes_fn=lambda: 1 << 22)
+
+
 def encode_session(seed=1):
     rng = random.Random(seed)
     clock = _Clock()
     with tempfile.TemporaryDirectory() as d:
-        lg = logger.Logger(d, clock, {"unique_id": b"\x24\x0a\xc4\x00\x11\x22", "firmware": "0.1.0",
-                                      "board": "esp32_devkitc", "boot_count": 12, "calib_id": "c-2024"},
-                           free_bytes_fn=lambda: 1 << 20)
+        lg = _logger(d, clock, 12)
         lg.begin_session("bedtime", "9f2c1ab0", 3000, 5000, now_ms=0)
         practice_ms = 0
         for idx, (point, side, secs) in enumerate(STEPS):
@@ -88,9 +92,7 @@ def long_session_file(min_bytes=200 * 1024, seed=7):
     rng = random.Random(seed)
     clock = _Clock()
     with tempfile.TemporaryDirectory() as d:
-        lg = logger.Logger(d, clock, {"unique_id": b"\x24\x0a\xc4\x00\x11\x22", "firmware": "0.1.0",
-                                      "board": "esp32_devkitc", "boot_count": 3, "calib_id": "c-2024"},
-                           free_bytes_fn=lambda: 1 << 22)
+        lg = _logger(d, clock, 3)
         no = lg.begin_session("", "", 3000, 5000, now_ms=0)
         path = os.path.join(d, "%06d.acl" % no)
         period = lg.trace_period_ms
