@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -203,6 +204,56 @@ def heap_figures() -> dict:
     return out
 
 
+WASM_PKG = "@micropython/micropython-webassembly-pyscript"
+WASM_DIR = ROOT / "build" / "wasm"
+
+
+def _wasm_port() -> Path:
+    """The 32-bit WebAssembly port at the version docs/versions.md pins, installed into build/wasm with npm
+    when missing or at another version."""
+    from host_tools import versions
+    pin = versions.pins()["micropython-webassembly-pyscript"]
+    for tool in ("node", "npm"):
+        if not shutil.which(tool):
+            raise RuntimeError("%s not found: the 32-bit heap figures need node and npm" % tool)
+    pkg = WASM_DIR / "node_modules" / WASM_PKG
+    try:
+        have = json.loads((pkg / "package.json").read_text()).get("version")
+    except (OSError, ValueError):
+        have = None
+    if have != pin:
+        WASM_DIR.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(["npm", "install", "--prefix", str(WASM_DIR), "--no-audit", "--no-fund", "--save-exact",
+                            "%s@%s" % (WASM_PKG, pin)], capture_output=True, text=True, timeout=600)
+        if r.returncode:
+            raise RuntimeError("npm install %s@%s: %s" % (WASM_PKG, pin, (r.stderr or r.stdout).strip()[-200:]))
+    return pkg / "micropython.mjs"
+
+
+def heap32_figures() -> dict:
+    """The heap probe of heap_figures() on a 32-bit MicroPython (the WebAssembly port: an ESP32's object
+    sizes), tools/heap_probe_wasm.mjs. Its heap grows on demand, so there is no smallest working heap to
+    find there (no heap32_min_working_kb): only the measured figures."""
+    mjs = _wasm_port()
+    env = dict(os.environ, MICROPYTHON=str(BIN / "micropython"))
+    r = subprocess.run(["node", str(ROOT / "tools" / "heap_probe_wasm.mjs"), "--mp", str(mjs)],
+                       capture_output=True, text=True, cwd=str(ROOT), env=env, timeout=900)
+    try:
+        d = json.loads((r.stdout.strip().splitlines() or ["{}"])[-1])
+    except ValueError:
+        d = {}
+    if "heap_peak_bytes" not in d:
+        raise RuntimeError("heap_probe_wasm: %s" % (d.get("error") or r.stderr.strip()[-300:] or "no result"))
+    if d.get("word_bits") != 32:
+        raise RuntimeError("heap_probe_wasm: the port is not 32-bit (%s)" % d.get("word_bits"))
+    out = {"heap32_" + k: d.get("heap_" + k) for k in ("peak_bytes", "peak_total_bytes", "after_import_bytes",
+                                                        "after_start_bytes", "base_bytes")}
+    out["heap32_loop_allocs_per_iter"] = d.get("loop_allocs_per_iter")
+    out["heap32_probe_ok"] = d.get("ok")
+    out["heap32_port"] = d["port"] + ", 32-bit"
+    return out
+
+
 def power_cut_figures(work: Path) -> dict:
     """Issue 5's figure: 200 power cuts at random moments while the device logs a practice
     (the full mix of moments is in make reliability)."""
@@ -216,11 +267,11 @@ def power_cut_figures(work: Path) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
-    ap.add_argument("--only", nargs="*", help="heap log calib feedback transfer powercut")
+    ap.add_argument("--only", nargs="*", help="heap heap32 log calib feedback transfer powercut")
     a = ap.parse_args(argv)
     os.environ.setdefault("ACUTRAINER_HOME", tempfile.mkdtemp(prefix="acubench-"))
     work = Path(tempfile.mkdtemp(prefix="acubench-work-"))
-    parts = a.only or ["heap", "log", "calib", "feedback", "transfer", "powercut"]
+    parts = a.only or ["heap", "heap32", "log", "calib", "feedback", "transfer", "powercut"]
     out_path = Path(a.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -233,6 +284,8 @@ def main(argv=None):
         try:
             if part == "heap":
                 got = heap_figures()
+            elif part == "heap32":
+                got = heap32_figures()
             elif part == "log":
                 import log_bench
                 got = log_bench.run()

@@ -2,6 +2,7 @@
 # realistic practice; prints one JSON line of figures. Runs under the MicroPython unix port, from the
 # repository root:
 #   micropython -X heapsize=64K tools/heap_probe.py [--iters N] [--routine bedtime]
+#   micropython tools/heap_probe.py --compile-only   (just build build/heap/, e.g. for tools/heap_probe_wasm.mjs)
 # This launcher compiles device/acu, boards/{__init__,esp32_devkitc}, the probe's body
 # (tools/heap_probe_main.py) and its minimal machine fake (tools/heap_probe_machine.py, the same interface
 # as tests/device/fakemachine.py) into build/heap/ with the mpy-cross next to the micropython binary (or
@@ -66,6 +67,8 @@ try:
 except OSError:
     pass
 _compile("build/heap")
+if "--compile-only" in sys.argv:
+    sys.exit(0)
 sys.path[:] = ["build/heap", ".frozen"]
 del _compile, _mtime
 import heap_probe_main  # noqa: E402
