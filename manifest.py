@@ -24,6 +24,7 @@ ACU_FILES = (
     "logfmt.py",
     "logger.py",
     "logread.py",
+    "logrecover.py",
     "outputs.py",
     "parts.py",
     "rgbled.py",

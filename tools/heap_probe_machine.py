@@ -32,7 +32,8 @@ class ADC:
         return adc_values.get(self.pin_id, 0)
 
     def read_uv(self):
-        return adc_values.get(self.pin_id, 0) * 3300000 // 65535
+        # kept under 2**30 on the way: a 32-bit port makes a big int (a heap object) of anything larger
+        return adc_values.get(self.pin_id, 0) * 3300 // 65535 * 1000
 
 
 class PWM:

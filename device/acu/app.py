@@ -25,6 +25,11 @@ class App:
         self.settings = settings
         s = self.settings
         self.clock = hw.clock
+        self._routine_root = root + routine.ROOT
+        self._selected_path = root + routine.SELECTED_PATH
+        # the selected routine first: its parser is loaded while little else is live (that moment sets the
+        # smallest heap the firmware starts in); start() hands it to the runner
+        self.routine = routine.read_selected(self._routine_root, self._selected_path)
         self.cal = calib.load(root + CALIB_PATH, hw.nominal_calib)
         self.filter = fsignal.ForceFilter(contact_g=s["contact_g"])
         self.band = band.BandClassifier(too_hard_g=s["too_hard_g"], contact_g=s["contact_g"])
@@ -37,7 +42,6 @@ class App:
             {"unique_id": hw.unique_id, "firmware": VERSION, "board": hw.name, "boot_count": boot_count,
              "calib_id": self.cal.id})
         self.period_ms = 1000 // s["loop_hz"]
-        self.routine = None
         self.force_g = 0
         self.raw = 0
         self.state = band.NO_CONTACT
@@ -53,13 +57,12 @@ class App:
         self._prev_state = band.NO_CONTACT
         self._over_force = False
         self._flash_low_cued = False
-        self._routine_root = root + routine.ROOT
-        self._selected_path = root + routine.SELECTED_PATH
 
     # ---- set-up ------------------------------------------------------------------------------------
     def start(self):
         self.log.recover()
-        self.reload_routine()
+        if self.routine is not None:
+            self.runner.load(self.routine)
         self.fb.cue(feedback.CUE_REST, self.clock.ticks_ms())  # "I am on" (a soft double blink/tick)
 
     def reload_routine(self):

@@ -1,188 +1,14 @@
-# The session logs' administration (format: docs/log-format.md, codec: acu.logfmt): the boot-time
-# recovery walk (Logger.recover() loads this module for that call only) and the functions the host calls
-# over the REPL (list_sessions, delete_session, info; acu.logger forwards these names). None of this
+# The session logs' administration (format: docs/log-format.md, codec: acu.logfmt): the functions the
+# host calls over the REPL (list_sessions, delete_session, info; acu.logger forwards these names). The
+# boot-time recovery walk is acu.logrecover (walk_file and recover are reachable here too). None of this
 # sits in the running app's heap.
 import os
 import binascii
-import struct
 
 from acu import logfmt
 from acu import logger as _lg
-from acu.logger import (DEFAULT_ROOT, MAX_BATCH, _free_bytes_statvfs, _is_session_name, _join, _makedirs,
-                        _session_names)
-
-_END_REC_LEN = logfmt.END_REC_LEN
-
-
-def _t_of(rtype, payload, trace):
-    """The latest session time (ms) a record tells about, or -1. trace = [end_ms, period_ms] of the
-    last trace chunk (a continuation chunk only counts its samples on from there)."""
-    n = len(payload)
-    if rtype in (logfmt.T_STEP_BEGIN, logfmt.T_STEP_SUMMARY) and n >= 6:
-        return struct.unpack_from("<I", payload, 2)[0]
-    if rtype == logfmt.T_TRACE and n >= logfmt.TRACE_HEAD_LEN:
-        t0, period, q, count = struct.unpack_from("<IHBH", payload, 0)
-        trace[0] = t0 + period * count
-        trace[1] = period
-        return trace[0]
-    if rtype == logfmt.T_TRACE_CONT and n >= logfmt.CONT_HEAD_LEN and trace[1]:
-        trace[0] += trace[1] * struct.unpack_from("<H", payload, 0)[0]
-        return trace[0]
-    if rtype in (logfmt.T_EVENT, logfmt.T_SESSION_END) and n >= 4:
-        return struct.unpack_from("<I", payload, 0)[0]
-    return -1
-
-
-def walk_file(path):
-    """Stream a log file record by record (low RAM: one record buffer) and report its state:
-    {"size", "valid_end", "bad_at" (offset of the first bad record or None), "has_header", "has_end",
-     "last_seq", "last_t_ms", "steps_done", "magic_ok", "sessions"}. A file holds one or more sessions
-    back to back: has_end, last_t_ms and steps_done are those of the last one."""
-    res = {"size": 0, "valid_end": 0, "bad_at": None, "has_header": False, "has_end": False,
-           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False, "sessions": 0}  # type: dict
-    try:
-        res["size"] = os.stat(path)[6]
-    except OSError:
-        return res
-    head = bytearray(logfmt.REC_HEAD_LEN)
-    body = bytearray(logfmt.MAX_PAYLOAD + logfmt.REC_CRC_LEN)
-    with open(path, "rb") as f:
-        fh = f.read(logfmt.FILE_HEADER_LEN)
-        if len(fh) < logfmt.FILE_HEADER_LEN or bytes(fh[0:6]) != logfmt.MAGIC:
-            res["bad_at"] = 0
-            return res
-        res["magic_ok"] = True
-        pos = logfmt.FILE_HEADER_LEN
-        res["valid_end"] = pos
-        size = res["size"]
-        mv = memoryview(body)
-        trace = [0, 0]
-        while pos < size:
-            if f.readinto(head) != logfmt.REC_HEAD_LEN:
-                res["bad_at"] = pos
-                break
-            n, rtype, seq = struct.unpack_from("<HBH", head, 0)
-            if n > logfmt.MAX_PAYLOAD:
-                res["bad_at"] = pos
-                break
-            want = n + logfmt.REC_CRC_LEN
-            if f.readinto(mv[0:want]) != want:
-                res["bad_at"] = pos
-                break
-            crc = binascii.crc32(mv[0:n], binascii.crc32(head)) & 0xFFFFFFFF
-            if crc != struct.unpack_from("<I", body, n)[0]:
-                res["bad_at"] = pos
-                break
-            pos += logfmt.REC_HEAD_LEN + want
-            res["valid_end"] = pos
-            res["last_seq"] = seq
-            payload = bytes(mv[0:n])
-            if rtype == logfmt.T_SESSION:  # the next session of the file: its own times and counts
-                res["has_header"] = True
-                res["sessions"] += 1
-                res["has_end"] = False
-                res["last_t_ms"] = 0
-                res["steps_done"] = 0
-                trace[0] = trace[1] = 0
-            t = _t_of(rtype, payload, trace)
-            if t > res["last_t_ms"]:
-                res["last_t_ms"] = t
-            if rtype == logfmt.T_SESSION:
-                pass
-            elif rtype == logfmt.T_SESSION_END:
-                res["has_end"] = True
-            elif rtype == logfmt.T_STEP_SUMMARY and n >= 1 and payload[n - 1] == logfmt.STEP_DONE:
-                res["steps_done"] += 1
-        if res["bad_at"] is not None and not res["has_end"] and size - res["bad_at"] > _END_REC_LEN:
-            # damage inside the file: a session end record written after it (an earlier recovery) counts
-            f.seek(size - _END_REC_LEN)
-            tail = f.read(_END_REC_LEN)
-            r = logfmt.parse_record_at(tail, 0)
-            if not isinstance(r, str) and r[0] == logfmt.T_SESSION_END and r[4] == _END_REC_LEN:
-                res["has_end"] = True
-    return res
-
-
-def _valid_record_after(path, bad_at):
-    """True if a valid record starts anywhere after bad_at (then the damage is not a torn tail)."""
-    with open(path, "rb") as f:
-        f.seek(bad_at)
-        tail = f.read(MAX_BATCH + 1)
-    for p in range(1, len(tail) - logfmt.REC_OVERHEAD + 1):
-        if not isinstance(logfmt.parse_record_at(tail, p), str):
-            return True
-    return False
-
-
-def recover(lg):
-    """Logger.recover(): remove stale .tmp files, drop a torn tail, close sessions left open (cut short);
-    returns [{"name", "action"}]."""
-    done = []
-    try:
-        names = os.listdir(lg.root)
-    except OSError:
-        _makedirs(lg.root)
-        names = []
-    for n in names:
-        if n.endswith(".tmp"):
-            try:
-                os.remove(_join(lg.root, n))
-            except OSError:
-                pass
-    sessions = _session_names(lg.root)
-    for name in sessions[-2:]:  # only the newest sessions can have been open at a power cut
-        act = _recover_file(lg.root, name)
-        if act:
-            done.append({"name": name, "action": act})
-    return done
-
-def _recover_file(root, name):
-    path = _join(root, name)
-    w = walk_file(path)
-    if w["has_end"] and w["bad_at"] is None:
-        return None
-    torn = w["bad_at"] is not None and w["size"] - w["bad_at"] <= MAX_BATCH and \
-        not _valid_record_after(path, w["bad_at"])
-    empty = w["bad_at"] is None and w["valid_end"] <= logfmt.FILE_HEADER_LEN  # file header, no record
-    if not w["magic_ok"] or not w["has_header"]:
-        if torn or empty or w["size"] < logfmt.FILE_HEADER_LEN:
-            # power cut while the file was being created: no session was recorded in it
-            os.remove(path)
-            return "removed (no session header)"
-        if not w["magic_ok"]:
-            return "left as is (not a session log)"
-    end = logfmt.record(logfmt.T_SESSION_END, (w["last_seq"] + 1) & 0xFFFF,
-                        logfmt.end_payload(w["last_t_ms"], logfmt.END_CUT_SHORT, w["steps_done"], 0, 0))
-    if torn:
-        tmp = path + ".tmp"
-        buf = bytearray(512)
-        left = w["valid_end"]
-        try:
-            with open(path, "rb") as src, open(tmp, "wb") as dst:
-                while left > 0:
-                    k = src.readinto(buf)
-                    if not k:
-                        break
-                    k = min(k, left)
-                    dst.write(memoryview(buf)[0:k])
-                    left -= k
-                if not w["has_end"]:
-                    dst.write(end)
-            os.rename(tmp, path)
-        except OSError:  # flash full: leave the file (the decoder skips a torn tail; no session is appended)
-            try:
-                os.remove(tmp)
-            except OSError:
-                pass
-            return "torn tail left in place (no room to rewrite the file)"
-        if w["has_end"]:
-            return "torn tail dropped (%d bytes)" % (w["size"] - w["valid_end"])
-        return "torn tail dropped (%d bytes), closed as cut short" % (w["size"] - w["valid_end"])
-    if w["has_end"]:
-        return None  # damage inside a closed session: the host's decoder skips it
-    with open(path, "ab") as f:
-        f.write(end)
-    return "closed as cut short"
+from acu.logger import DEFAULT_ROOT, _free_bytes_statvfs, _is_session_name, _join
+from acu.logrecover import _session_names, recover, walk_file  # noqa: F401 (forwarded names)
 
 
 # ---------------------------------------------------------------- called by the host over the REPL
@@ -245,6 +71,9 @@ def delete_session(name, sha256, root=None):
     if actual != str(sha256).lower():
         raise ValueError("delete_session: %s hash mismatch, not deleted" % name)
     os.remove(path)
+    if _lg._current is not None:
+        _lg._current._last = ""  # its newest-file cache: look again at the next session
+        _lg._current._size = -1
     if _lg._current is not None and _lg._current.flash_low:
         free = _lg._current.free_bytes()
         if free is not None and free >= _lg._current.reserve_bytes:

@@ -75,32 +75,67 @@ MAX_STR = const(63)
 
 
 # ---------------------------------------------------------------- encoding
+# The device writes every record straight into its batch buffer (put_* then seal_in_place): no temporary
+# payload or record objects. The bytes-returning encoders (record, session_payload...) are in acu.logread
+# (host and tests) and are built on these.
+SESSION_HEAD_LEN = const(23)   # struct.calcsize(_SESSION_FMT)
+STEP_BEGIN_HEAD_LEN = const(12)
+STEP_SUM_LEN = const(43)
+EVENT_LEN = const(13)
+END_LEN = const(12)
+FILE_HEADER = MAGIC + bytes((VERSION, 0))  # MAGIC, version, flags 0
+
+
 def file_header():
-    return MAGIC + bytes((VERSION, 0))
+    return FILE_HEADER
 
 
-def _pack_strs(values):
-    out = bytearray()
-    for v in values:
-        b = v if isinstance(v, (bytes, bytearray)) else str(v if v is not None else "").encode()
-        if len(b) > MAX_STR:
-            b = b[:MAX_STR]
-        out.append(len(b))
-        out.extend(b)
-    return out
+def put_strs(buf, pos, values):
+    """Strings as u8 length + UTF-8 bytes (cut to MAX_STR) into buf at pos; returns the end position."""
+    for v in values:  # (no temporary objects but each str's UTF-8 bytes: this runs inside a loop iteration)
+        if v is None:
+            v = ""
+        b = v if isinstance(v, bytes) or isinstance(v, bytearray) else str(v).encode()
+        n = len(b)
+        if n > MAX_STR:
+            n = MAX_STR
+            buf[pos + 1:pos + 1 + n] = memoryview(b)[0:n]
+        else:
+            buf[pos + 1:pos + 1 + n] = b
+        buf[pos] = n
+        pos += 1 + n
+    return pos
 
 
-def record(rtype, seq, payload):
-    """One framed record: head + payload + CRC32 (bytes)."""
-    n = len(payload)
-    if n > MAX_PAYLOAD:
-        raise ValueError("payload too long")
-    buf = bytearray(REC_OVERHEAD + n)
-    struct.pack_into("<HBH", buf, 0, n, rtype, seq & 0xFFFF)
-    buf[REC_HEAD_LEN:REC_HEAD_LEN + n] = payload
-    crc = binascii.crc32(memoryview(buf)[0:REC_HEAD_LEN + n]) & 0xFFFFFFFF
-    struct.pack_into("<I", buf, REC_HEAD_LEN + n, crc)
-    return bytes(buf)
+def put_session(buf, pos, session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
+                trace_period_ms, trace_quantum_g, device_id, firmware, board, routine, routine_hash, calib_id):
+    """A session record's payload at buf[pos:] (room: SESSION_HEAD_LEN + 6 * 64); returns its end."""
+    struct.pack_into(_SESSION_FMT, buf, pos, session_no, boot_count, start_ticks_ms, wall_start_s or 0,
+                     band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g)
+    return put_strs(buf, pos + SESSION_HEAD_LEN, (device_id, firmware, board, routine, routine_hash, calib_id))
+
+
+def put_step_begin(buf, pos, index, t_ms, band_lo_g, band_hi_g, target_s, kind, point, side):
+    """A step begin payload (room: STEP_BEGIN_HEAD_LEN + 3 * 64); returns its end."""
+    struct.pack_into(_STEP_BEGIN_FMT, buf, pos, index, t_ms, band_lo_g, band_hi_g, target_s)
+    return put_strs(buf, pos + STEP_BEGIN_HEAD_LEN, (kind, point, side))
+
+
+def put_step_summary(buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
+                     mean_g, peak_g, dose_gs, pauses, skips, status):
+    struct.pack_into(_STEP_SUM_FMT, buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms,
+                     no_contact_ms, fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status)
+    return pos + STEP_SUM_LEN
+
+
+def put_event(buf, pos, t_ms, code, value):
+    struct.pack_into(_EVENT_FMT, buf, pos, t_ms, code, value)
+    return pos + EVENT_LEN
+
+
+def put_end(buf, pos, t_ms, status, steps_done, wall_end_s, flags):
+    struct.pack_into(_END_FMT, buf, pos, t_ms, status, steps_done, wall_end_s or 0, flags)
+    return pos + END_LEN
 
 
 def seal_in_place(buf, start, rtype, seq, n):
@@ -109,33 +144,6 @@ def seal_in_place(buf, start, rtype, seq, n):
     end = start + REC_HEAD_LEN + n
     struct.pack_into("<I", buf, end, binascii.crc32(memoryview(buf)[start:end]) & 0xFFFFFFFF)
     return REC_OVERHEAD + n
-
-
-def session_payload(session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
-                    trace_period_ms, trace_quantum_g, device_id, firmware, board, routine,
-                    routine_hash, calib_id):
-    head = struct.pack(_SESSION_FMT, session_no, boot_count, start_ticks_ms, wall_start_s or 0,
-                       band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g)
-    return head + _pack_strs((device_id, firmware, board, routine, routine_hash, calib_id))
-
-
-def step_begin_payload(index, t_ms, band_lo_g, band_hi_g, target_s, kind, point, side):
-    return struct.pack(_STEP_BEGIN_FMT, index, t_ms, band_lo_g, band_hi_g, target_s) + \
-        _pack_strs((kind, point, side))
-
-
-def step_summary_payload(index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
-                         mean_g, peak_g, dose_gs, pauses, skips, status):
-    return struct.pack(_STEP_SUM_FMT, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
-                       fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status)
-
-
-def event_payload(t_ms, code, value):
-    return struct.pack(_EVENT_FMT, t_ms, code, value)
-
-
-def end_payload(t_ms, status, steps_done, wall_end_s, flags):
-    return struct.pack(_END_FMT, t_ms, status, steps_done, wall_end_s or 0, flags)
 
 
 # ---------------------------------------------------------------- framing (read side)
@@ -157,7 +165,7 @@ def parse_record_at(data, pos):
 
 
 def __getattr__(name):
-    # the read side (decoder, names, LogFormatError, trace_payload) on demand: host and tests only
+    # the read side (decoder, names, LogFormatError, record, *_payload) on demand: host and tests only
     from acu import logread
     try:
         return getattr(logread, name)

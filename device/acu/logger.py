@@ -25,7 +25,8 @@ _OVER = const(3)
 _TOO_HARD = const(4)
 _FAULT = const(5)
 
-_OUT_CAP = const(1536)      # batched records waiting for the next flush
+_OUT_CAP = const(1024)      # batched records waiting for the next flush: 10 s of a practice is ~100 bytes, a
+# session start (session + step begin records) at most 9 + 407 + 9 + 204; a fuller batch is written early
 _TB_CAP = const(400)        # one trace chunk record being filled
 _TDATA = const(14)          # trace data starts after the record head (5) and the chunk head (9)
 _CDATA = const(7)           # ... or after the record head and a continuation's head (2)
@@ -33,7 +34,8 @@ _TDATA_END = const(391)     # a sample adds at most 4 bytes (31-bit escape) + 1 
 _TMAX_Q = const(16383)      # quantised values stay small so every delta fits the int16 escape
 _RICE_ESC = const(15)       # logfmt.RICE_ESC
 _DOSE_CARRY = const(1000000)  # move g·ms into g·s before it outgrows a small int on the ESP32
-MAX_BATCH = const(1936)     # _OUT_CAP + _TB_CAP: the most a single flush appends (torn-tail limit)
+MAX_BATCH = const(1936)     # >= the most a single flush appends (_OUT_CAP): the torn-tail limit, kept at what
+# firmware with a 1536-byte batch (plus a trace chunk) could leave
 
 SUFFIX = ".acl"
 DEFAULT_ROOT = "/log"
@@ -140,14 +142,17 @@ def _join(root, name):
     return root + "/" + name if not root.endswith("/") else root + name
 
 
-def _session_names(root):
+def _last_name(root):
+    """The newest session file's name, or None (one directory read)."""
+    last = None
     try:
         names = os.listdir(root)
     except OSError:
-        return []
-    out = [n for n in names if _is_session_name(n)]
-    out.sort()
-    return out
+        return None
+    for n in names:
+        if (last is None or n > last) and _is_session_name(n):
+            last = n
+    return last
 
 
 def _read_counter(root):
@@ -158,31 +163,41 @@ def _read_counter(root):
         return 0
 
 
-def _appendable(path, volume_bytes):
-    """True if the next session may go on the end of this file: this format version, smaller than
-    volume_bytes, and its last record is a whole session end (recover() closed any open session)."""
+def _appendable(path, volume_bytes, buf):
+    """The file's size if the next session may go on its end (this format version, smaller than
+    volume_bytes, its last record a whole session end: recover() closed any open session), else -1.
+    Reads into buf (>= 29 bytes: the logger's idle trace buffer) rather than new bytes objects."""
+    hl = logfmt.FILE_HEADER_LEN
     try:
         size = os.stat(path)[6]
-        if size >= volume_bytes or size < logfmt.FILE_HEADER_LEN + logfmt.END_REC_LEN:
-            return False
+        if size >= volume_bytes or size < hl + logfmt.END_REC_LEN:
+            return -1
+        mv = memoryview(buf)
         with open(path, "rb") as f:
-            if f.read(logfmt.FILE_HEADER_LEN) != logfmt.file_header():
-                return False
+            if f.readinto(mv[0:hl]) != hl:
+                return -1
             f.seek(size - logfmt.END_REC_LEN)
-            tail = f.read(logfmt.END_REC_LEN)
+            if f.readinto(mv[hl:hl + logfmt.END_REC_LEN]) != logfmt.END_REC_LEN:
+                return -1
     except OSError:
-        return False
-    r = logfmt.parse_record_at(tail, 0)
-    return not isinstance(r, str) and r[0] == logfmt.T_SESSION_END and r[4] == logfmt.END_REC_LEN
+        return -1
+    h = logfmt.FILE_HEADER
+    for i in range(hl):
+        if buf[i] != h[i]:
+            return -1
+    r = logfmt.parse_record_at(buf, hl)
+    return size if not isinstance(r, str) and r[0] == logfmt.T_SESSION_END and r[4] == hl + logfmt.END_REC_LEN \
+        else -1
 
 
 def _write_counter(root, value):
     """Atomic (tmp + rename): a power cut leaves the old or the new number, never an empty file."""
     path = _join(root, COUNTER_NAME)
+    tmp = path + ".tmp"
     try:
-        with open(path + ".tmp", "w") as f:
+        with open(tmp, "w") as f:
             f.write(str(value))
-        os.rename(path + ".tmp", path)
+        os.rename(tmp, path)
     except OSError:
         pass  # flash full: the file names still give a lower bound
 
@@ -242,6 +257,9 @@ class Logger:
         self.name = None
         self.path = None
         self.session_no = 0
+        self._last = ""          # the newest session file's name (None: none), "": not known yet
+        self._count = 0          # the counter file's number, 0: not read yet
+        self._size = -1          # that file's size while this logger alone has written it, -1: unknown
         self.recovered = []
         self.write_errors = 0
         self._write_failed = False
@@ -292,14 +310,21 @@ class Logger:
         self._wopen = False
         self._tseal = False      # a seal is due (chunk full or a time gap): poll() does it
 
-    def _append(self, rtype, payload):
-        rec = logfmt.record(rtype, self._seq, payload)
-        self._seq = (self._seq + 1) & 0xFFFF
-        n = len(rec)
-        if self._out_n + n > _OUT_CAP:
+    def _rec(self, room):
+        """Where the next record's payload goes in the batch (room: its most bytes). Records are encoded
+        in place (logfmt.put_*, then _seal): no temporary payload or record objects."""
+        if self._out_n + logfmt.REC_OVERHEAD + room > _OUT_CAP:
             self._flush_out()
-        self._out[self._out_n:self._out_n + n] = rec
-        self._out_n += n
+        return self._out_n + logfmt.REC_HEAD_LEN
+
+    def _seal(self, rtype, end):
+        """Frame the payload written from _rec()'s position up to end."""
+        o = self._out_n
+        self._out_n = o + logfmt.seal_in_place(self._out, o, rtype, self._seq, end - o - logfmt.REC_HEAD_LEN)
+        self._seq = (self._seq + 1) & 0xFFFF
+
+    def _event(self, t_ms, code, value):
+        self._seal(logfmt.T_EVENT, logfmt.put_event(self._out, self._rec(logfmt.EVENT_LEN), t_ms, code, value))
 
     def _flush_out(self):
         if self._out_n == 0 or self.path is None:
@@ -307,9 +332,12 @@ class Logger:
         try:
             with open(self.path, "ab") as f:
                 f.write(memoryview(self._out)[0:self._out_n])
+            if self._size >= 0:
+                self._size += self._out_n
         except OSError:
             self.write_errors += 1  # flash full or gone: the app keeps running; info() tells the host
             self._write_failed = True  # the file may end in a partial batch: the next session starts a new one
+            self._size = -1
         self._out_n = 0
 
     def _check_space(self, now_ms):
@@ -319,7 +347,7 @@ class Logger:
         if not self.flash_low:
             self.flash_low = True
             if self.active:
-                self._append(logfmt.T_EVENT, logfmt.event_payload(self._t(now_ms), logfmt.EV_FLASH_LOW, free))
+                self._event(self._t(now_ms), logfmt.EV_FLASH_LOW, free)
         if self._trace_on:
             self._seal_trace()
             self._trace_on = False
@@ -356,26 +384,29 @@ class Logger:
     # ------------------------------------------------------------ boot
     def recover(self):
         """At boot: remove stale .tmp files, drop a torn tail, close sessions left open (cut short).
-        The recovery code (acu.logadmin) is loaded for this call only."""
+        The recovery code (acu.logrecover) is loaded for this call only."""
         import sys
-        had = "acu.logadmin" in sys.modules
-        from acu import logadmin
+        had = "acu.logrecover" in sys.modules
+        from acu import logrecover
         try:
-            self.recovered = logadmin.recover(self)
+            self.recovered = logrecover.recover(self)
+            # for the first begin_session (at boot, not in the loop): which file, which number
+            self._last = _last_name(self.root)
+            self._count = _read_counter(self.root)
+            self._size = -1 if self._last is None else \
+                _appendable(_join(self.root, self._last), self.volume_bytes, self._tb)
         finally:
             if not had:
                 import acu
-                acu.forget("logadmin")
+                acu.forget("logrecover")
         return self.recovered
 
     # ------------------------------------------------------------ session
     def next_session_no(self):
-        last = 0
-        for n in _session_names(self.root):
-            v = int(n[:6])
-            if v > last:
-                last = v
-        return max(last + 1, self._next_hint, self.session_no + 1, _read_counter(self.root))
+        return self._next_no(_last_name(self.root), _read_counter(self.root))
+
+    def _next_no(self, last_name, counter):
+        return max(int(last_name[:6]) + 1 if last_name else 1, self._next_hint, self.session_no + 1, counter)
 
     def begin_session(self, routine="", routine_hash="", band_lo_g=3000, band_hi_g=5000, calib_id=None,
                       now_ms=None, session_no=None):
@@ -383,18 +414,23 @@ class Logger:
         now_ms = self._now(now_ms)
         if self.active:
             self.end_session(logfmt.END_INTERRUPTED, now_ms)
-        _makedirs(self.root)
         free = self.free_bytes()
         self.flash_low = free is not None and free < self.reserve_bytes
         if free is not None and free < self.min_free_bytes:
             return -1
-        no = int(session_no) if session_no else self.next_session_no()
+        # this runs inside a loop iteration: the newest file and the counter as recover() or the last
+        # session left them ("" or 0: unknown, read them), the file checks read into _tb (idle here)
+        last = self._last if self._last != "" else _last_name(self.root)
+        no = int(session_no) if session_no else \
+            self._next_no(last, self._count if self._count else _read_counter(self.root))
         prev_no = self.session_no
         self.session_no = no
-        names = _session_names(self.root)
-        append = bool(names) and not self._write_failed and \
-            _appendable(_join(self.root, names[-1]), self.volume_bytes)
-        self.name = names[-1] if append else "%06d%s" % (no, SUFFIX)
+        size = -1
+        if last is not None and not self._write_failed:
+            size = self._size if self._size >= 0 else _appendable(_join(self.root, last), self.volume_bytes,
+                                                                   self._tb)
+        append = 0 <= size < self.volume_bytes
+        self.name = last if append else "%06d%s" % (no, SUFFIX)
         self.path = _join(self.root, self.name)
         self._seq = 0
         self._out_n = 0
@@ -405,26 +441,44 @@ class Logger:
         self._reset_trace()
         self._trace_on = not self.flash_low
         self._trace_stopped = self.flash_low
-        payload = logfmt.session_payload(
+        # the session record goes out in the same open as the file header (or onto the file's end)
+        self._seal(logfmt.T_SESSION, logfmt.put_session(
+            self._out, self._rec(logfmt.SESSION_HEAD_LEN + 6 * (logfmt.MAX_STR + 1)),
             no, self.boot_count, now_ms, self._wall(), _u16(band_lo_g), _u16(band_hi_g),
             self.trace_period_ms, self.trace_quantum_g, self.device_id, self.firmware, self.board,
-            routine or "", routine_hash or "", calib_id if calib_id is not None else self.calib_id)
+            routine or "", routine_hash or "", calib_id if calib_id is not None else self.calib_id))
+        if self.flash_low:
+            self._event(0, logfmt.EV_FLASH_LOW, free)
+        f = None
         try:
-            if not append:
-                with open(self.path, "wb") as f:
-                    f.write(logfmt.file_header())
+            try:
+                f = open(self.path, "ab" if append else "wb")
+            except OSError:
+                if append:
+                    raise
+                _makedirs(self.root)  # the first session (or the directory was removed)
+                f = open(self.path, "wb")
+            with f:
+                if not append:
+                    f.write(logfmt.FILE_HEADER)
+                    size = logfmt.FILE_HEADER_LEN
+                f.write(memoryview(self._out)[0:self._out_n])
         except OSError:
             self.write_errors += 1
+            if f is not None:
+                self._write_failed = True  # the file may end in a partial record: the next session starts a new one
+                self._size = -1
+            self._out_n = 0
             self.path = None
             self.session_no = prev_no  # not started: the next session takes this number (no gap)
             return -1
+        self._size = size + self._out_n
+        self._out_n = 0
         self._write_failed = False
         _write_counter(self.root, no + 1)
+        self._last = self.name
+        self._count = no + 1
         self.active = True
-        self._append(logfmt.T_SESSION, payload)
-        if self.flash_low:
-            self._append(logfmt.T_EVENT, logfmt.event_payload(0, logfmt.EV_FLASH_LOW, free))
-        self._flush_out()
         return no
 
     def step_begin(self, index, kind="press", point="", side="", band_lo_g=0, band_hi_g=0, target_s=0,
@@ -432,7 +486,8 @@ class Logger:
         if not self.active:
             return
         now_ms = self._now(now_ms)
-        self._append(logfmt.T_STEP_BEGIN, logfmt.step_begin_payload(
+        self._seal(logfmt.T_STEP_BEGIN, logfmt.put_step_begin(
+            self._out, self._rec(logfmt.STEP_BEGIN_HEAD_LEN + 3 * (logfmt.MAX_STR + 1)),
             _u16(index), self._t(now_ms), _u16(band_lo_g), _u16(band_hi_g), _u16(target_s),
             kind or "", point or "", side or ""))
 
@@ -448,8 +503,9 @@ class Logger:
             self._steps_done += 1
         s = stats if stats is not None else StepStats()
         self._seal_trace()
-        self._append(logfmt.T_STEP_SUMMARY, logfmt.step_summary_payload(
-            _u16(index), self._t(now_ms), _u32(s.under_ms), _u32(s.in_ms), _u32(s.over_ms),
+        self._seal(logfmt.T_STEP_SUMMARY, logfmt.put_step_summary(
+            self._out, self._rec(logfmt.STEP_SUM_LEN), _u16(index), self._t(now_ms), _u32(s.under_ms),
+            _u32(s.in_ms), _u32(s.over_ms),
             _u32(s.too_hard_ms), _u32(s.no_contact_ms), _u32(s.fault_ms), _u16(s.mean_g()),
             _u16(s.peak_g), _u32(s.dose()), _u16(s.pauses), _u16(s.skips), st))
         self.flush(now_ms)
@@ -458,7 +514,7 @@ class Logger:
         if not self.active:
             return
         now_ms = self._now(now_ms)
-        self._append(logfmt.T_EVENT, logfmt.event_payload(self._t(now_ms), int(code), int(value)))
+        self._event(self._t(now_ms), int(code), int(value))
 
     def end_session(self, status=logfmt.END_COMPLETED, now_ms=None):
         if not self.active:
@@ -470,11 +526,10 @@ class Logger:
         self._close_window()
         self._seal_trace()
         if self.trace_dropped:
-            self._append(logfmt.T_EVENT, logfmt.event_payload(self._t(now_ms), logfmt.EV_TRACE_DROPPED,
-                                                              self.trace_dropped))
+            self._event(self._t(now_ms), logfmt.EV_TRACE_DROPPED, self.trace_dropped)
         flags = logfmt.END_FLAG_TRACE_STOPPED if self._trace_stopped else 0
-        self._append(logfmt.T_SESSION_END, logfmt.end_payload(self._t(now_ms), st, self._steps_done,
-                                                              self._wall(), flags))
+        self._seal(logfmt.T_SESSION_END, logfmt.put_end(self._out, self._rec(logfmt.END_LEN), self._t(now_ms), st,
+                                                        self._steps_done, self._wall(), flags))
         self._flush_out()
         self.active = False
         self._trace_on = False

@@ -1,13 +1,17 @@
-# The read side of the session log codec (docs/log-format.md): names, the decoder and the trace encoder
-# for tests. Host-side (and tests); the firmware's app never imports it (acu.logfmt holds what the device
-# needs). acu.logfmt forwards these names, so `logfmt.decode_session` keeps working. MicroPython and CPython.
+# The read side of the session log codec (docs/log-format.md): names, the decoder, and the bytes-returning
+# encoders (record, *_payload, the trace encoder) for the host and tests; the firmware's app never imports
+# it (acu.logfmt holds what the device needs). acu.logfmt forwards these names, so `logfmt.decode_session`
+# keeps working. MicroPython and CPython.
 # Decoding never raises anything but LogFormatError (bad magic/version: not a log at all); damage
 # inside a log becomes a problem message and the decoder resynchronises on the next valid record.
 import struct
 
-from acu.logfmt import (FILE_HEADER_LEN, MAGIC, REC_OVERHEAD, RICE_ESC, T_EVENT, T_SESSION, T_SESSION_END,
-                        T_STEP_BEGIN, T_STEP_SUMMARY, T_TRACE, T_TRACE_CONT, VERSION, END_FLAG_TRACE_STOPPED,
-                        _END_FMT, _EVENT_FMT, _SESSION_FMT, _STEP_BEGIN_FMT, _STEP_SUM_FMT, _TRACE_FMT, parse_record_at)
+from acu.logfmt import (END_LEN, EVENT_LEN, FILE_HEADER_LEN, MAGIC, MAX_PAYLOAD, MAX_STR, REC_HEAD_LEN,
+                        REC_OVERHEAD, RICE_ESC, SESSION_HEAD_LEN, STEP_BEGIN_HEAD_LEN, STEP_SUM_LEN, T_EVENT,
+                        T_SESSION, T_SESSION_END, T_STEP_BEGIN, T_STEP_SUMMARY, T_TRACE, T_TRACE_CONT, VERSION,
+                        END_FLAG_TRACE_STOPPED, _END_FMT, _EVENT_FMT, _SESSION_FMT, _STEP_BEGIN_FMT, _STEP_SUM_FMT,
+                        _TRACE_FMT, parse_record_at, put_end, put_event, put_session, put_step_begin,
+                        put_step_summary, seal_in_place)
 
 NIB_ESC = 15  # version 1 trace: nibble 0..14 = delta -7..+7, 15 + 4 nibbles = int16 delta
 VERSIONS = (1, 2)  # what this decoder reads
@@ -25,6 +29,52 @@ EVENT_NAMES = {1: "pause", 2: "resume", 3: "skip", 4: "abort", 5: "fault", 6: "o
 
 class LogFormatError(ValueError):
     """The bytes are not a session log this codec can read (bad magic or unsupported version)."""
+
+
+def record(rtype, seq, payload):
+    """One framed record: head + payload + CRC32 (bytes)."""
+    n = len(payload)
+    if n > MAX_PAYLOAD:
+        raise ValueError("payload too long")
+    buf = bytearray(REC_OVERHEAD + n)
+    buf[REC_HEAD_LEN:REC_HEAD_LEN + n] = payload
+    seal_in_place(buf, 0, rtype, seq, n)
+    return bytes(buf)
+
+
+def session_payload(session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
+                    trace_period_ms, trace_quantum_g, device_id, firmware, board, routine,
+                    routine_hash, calib_id):
+    buf = bytearray(SESSION_HEAD_LEN + 6 * (MAX_STR + 1))
+    n = put_session(buf, 0, session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
+                    trace_period_ms, trace_quantum_g, device_id, firmware, board, routine, routine_hash,
+                    calib_id)
+    return bytes(buf[:n])
+
+
+def step_begin_payload(index, t_ms, band_lo_g, band_hi_g, target_s, kind, point, side):
+    buf = bytearray(STEP_BEGIN_HEAD_LEN + 3 * (MAX_STR + 1))
+    return bytes(buf[:put_step_begin(buf, 0, index, t_ms, band_lo_g, band_hi_g, target_s, kind, point, side)])
+
+
+def step_summary_payload(index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
+                         mean_g, peak_g, dose_gs, pauses, skips, status):
+    buf = bytearray(STEP_SUM_LEN)
+    put_step_summary(buf, 0, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
+                     mean_g, peak_g, dose_gs, pauses, skips, status)
+    return bytes(buf)
+
+
+def event_payload(t_ms, code, value):
+    buf = bytearray(EVENT_LEN)
+    put_event(buf, 0, t_ms, code, value)
+    return bytes(buf)
+
+
+def end_payload(t_ms, status, steps_done, wall_end_s, flags):
+    buf = bytearray(END_LEN)
+    put_end(buf, 0, t_ms, status, steps_done, wall_end_s, flags)
+    return bytes(buf)
 
 
 def trace_bits(values_q, prev=0):

@@ -77,16 +77,24 @@ class Routine:
 def read_selected(root=ROOT, path=SELECTED_PATH):
     """For the app at boot: the selected routine; if it is missing or bad, bedtime, else the first
     routine that loads, else None. Never raises for a bad file (the app must still start).
-    The parser is loaded for this call only, unless something else already holds it."""
+    The parser is loaded for this call only, unless something else already holds it. Without the
+    title, description, labels and notes (None)."""
     import sys
     had = "acu.routine_parse" in sys.modules
     from acu import routine_parse
     try:
-        return routine_parse.read_selected(root, path)
+        r = routine_parse.read_selected(root, path)
     finally:
         if not had:
             import acu
             acu.forget("routine_parse")
+    if r is not None:
+        # the app's copy keeps what the runner and the log use: the texts for people (shown by the host
+        # from its own copy of the file) would sit in the loop's heap for nothing
+        r.title = r.description = None
+        for st in r.steps:
+            st.label = st.note = None
+    return r
 
 
 def __getattr__(name):

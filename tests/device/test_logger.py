@@ -374,10 +374,13 @@ def test_sessions_are_appended_to_the_newest_file_until_it_is_full():
             assert dec["problems"] == [] and dec["end"]["status"] == "completed"
             got.append(dec["session"]["session_no"])
     assert got == [1, 2, 3]
-    # a file of another format version is never appended to
+    # a file of another format version is never appended to (only another writer can make one: the host,
+    # while the app is stopped; the logger built at the next start checks the newest file in recover())
     data = bytearray(_read(d + "/" + names[-1]))
     data[6] = 1
     _write(d + "/" + names[-1], bytes(data))
+    lg = _logger(d, clock, volume_bytes=lg.volume_bytes)
+    lg.recover()
     lg.begin_session("r", now_ms=clock.now)
     assert lg.name == "%06d.acl" % 4
 
@@ -405,3 +408,25 @@ def test_power_cut_in_an_appended_session_keeps_the_sessions_before_it():
         assert len(decs) == 2 and decs[1]["end"]["status"] == "cut_short", cut
         assert decs[1]["problems"] == [], (cut, decs[1]["problems"])
         assert _logger(d, FakeClock(0)).recover() == []
+
+
+def test_a_session_start_after_the_host_deleted_the_newest_file():
+    # the logger remembers its newest file and the counter between sessions; a host delete makes it look again
+    d = _fresh_dir()
+    lg = _logger(d, FakeClock(0))
+    assert lg.recover() == []
+    assert lg.begin_session("r", now_ms=0) == 1
+    lg.end_session("completed", 10)
+    for x in logger.list_sessions(d):
+        assert logger.delete_session(x["name"], x["sha256"], d)
+    assert lg.begin_session("r", now_ms=20) == 2
+    assert [x["name"] for x in logger.list_sessions(d)] == ["000002.acl"]
+    # begin_session wrote the file header and the session record in one go (before any flush)
+    data = _read(d + "/000002.acl")
+    assert data[:logfmt.FILE_HEADER_LEN] == logfmt.file_header() and data[10] == logfmt.T_SESSION
+    lg.end_session("completed", 30)
+    assert lg.begin_session("r", now_ms=40) == 3 and lg.name == "000002.acl"  # appended, number from the counter
+    lg.end_session("completed", 50)
+    decs = _sessions_in(d + "/000002.acl")
+    assert [x["session"]["session_no"] for x in decs] == [2, 3]
+    assert all(x["problems"] == [] and x["end"]["status"] == "completed" for x in decs)

@@ -189,6 +189,15 @@ def test_files_read_list_select_check():
 
         assert R.selected(sel) is None
         assert R.read_selected(root, sel).name == "bedtime"   # default when nothing is selected
+        # the app's copy: what the runner and the log use, without the texts for people
+        full = R.read("bedtime", root)
+        app_copy = R.read_selected(root, sel)
+        assert full.description
+        assert app_copy.title is None and app_copy.description is None
+        assert all(s.note is None and s.label is None for s in app_copy.steps)
+        assert app_copy.digest == full.digest and app_copy.total_ms == full.total_ms
+        assert [(s.kind, s.point, s.side, s.band_lo_g, s.band_hi_g, s.duration_ms, s.max_ms) for s in app_copy.steps] \
+            == [(s.kind, s.point, s.side, s.band_lo_g, s.band_hi_g, s.duration_ms, s.max_ms) for s in full.steps]
         _write(sel, "mixed\n")
         assert R.selected(sel) == "mixed"
         assert R.read_selected(root, sel).name == "mixed"
