@@ -229,7 +229,7 @@ class CutState:
         self.notes: list[str] = []
         self.worker_errors = 0
         self.link_retries = 0
-        self.open_seen: dict[str, int] = {}   # session name -> checks in a row it was found not closed
+        self.open_seen: dict[tuple[str, int], int] = {}  # (log file, session start) -> checks in a row found open
 
     def figures(self, prefix="rel_") -> dict:
         return {prefix + "power_cuts": self.cuts, prefix + "power_cut_losses": self.losses + self.damaged,
@@ -486,7 +486,8 @@ class PowerCutRig(Rig):
                     continue
             closed_to = logfmt.FILE_HEADER_LEN  # the end of the file's finished sessions
             still_open = not parts
-            for i, (_a, end, blob) in enumerate(parts):
+            open_key = (n, logfmt.FILE_HEADER_LEN)  # which session is open: its file and where it starts
+            for i, (start, end, blob) in enumerate(parts):
                 dec = logfmt.decode_session(blob)
                 open_only = all(p.startswith(("no session end record", "no session header")) for p in dec["problems"])
                 if dec["end"] is None and open_only and i == len(parts) - 1:
@@ -495,6 +496,7 @@ class PowerCutRig(Rig):
                     # closes it as cut short (or drops it, with no header): checked again then, not counted
                     # as finished. Still open at three checks in a row is damage.
                     still_open = True
+                    open_key = (n, start)
                     break
                 if dec["end"] is None or dec["problems"] or dec["session"] is None:
                     st.damaged += 1
@@ -503,15 +505,18 @@ class PowerCutRig(Rig):
                 closed_to = end
                 if dec["end"]["status"] == "cut_short" and end > len(st.finished.get(n, b"")):  # new this check
                     st.marked_cut_short += 1
+            # the same session (not a later one appended to the same file) still open three checks in a row
+            for key in [k for k in st.open_seen if k[0] == n and k != open_key]:
+                del st.open_seen[key]
             if still_open:
-                k = st.open_seen.get(n, 0) + 1
-                st.open_seen[n] = k
+                k = st.open_seen.get(open_key, 0) + 1
+                st.open_seen[open_key] = k
                 st.open_at_check += 1
                 if k >= 3:
                     st.damaged += 1
-                    st.notes.append("%s: still not closed after %d boots" % (n, k))
+                    st.notes.append("%s: the session at byte %d still not closed after %d boots" % (n, open_key[1], k))
             else:
-                st.open_seen.pop(n, None)
+                st.open_seen.pop(open_key, None)
             if closed_to > logfmt.FILE_HEADER_LEN and closed_to >= len(st.finished.get(n, b"")):
                 st.finished[n] = bytes(data[:closed_to])
                 st.sessions[n] = sha(st.finished[n]) if closed_to < len(data) else on_dev[n]
