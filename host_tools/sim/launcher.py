@@ -1,8 +1,10 @@
 """The simulator daemon: the real MicroPython unix port running our firmware on a simulated board.
 
 It owns two pseudo-terminals. The client side is what mpremote, ampy and our host tools open, as they
-would open /dev/ttyUSB0. The firmware side is the controlling terminal of `micropython -i simboot.py`
-with ISIG on, so a client's Ctrl-C interrupts the app and gives the REPL. Bytes are relayed between
+would open /dev/ttyUSB0. The firmware side is the controlling terminal of `micropython -i simboot.py`.
+While boot.py/main.py run, a client's Ctrl-C becomes an interrupt message on the world link (the
+firmware raises KeyboardInterrupt at its next call into the simulated hardware, a safe point, as a
+board's UART interrupt does) and gives the REPL; at the REPL it is a byte of input. Bytes are relayed between
 them at the emulated baud rate. When the firmware process ends (a soft reset: Ctrl-D at the REPL,
 machine.soft_reset()) it is booted again on the same flash image; in the raw REPL the reboot answers
 as a board does ("soft reboot", then the raw REPL banner, main.py not run), which ampy and mpremote
@@ -34,8 +36,8 @@ RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
 
 # frame types shared with rom/simhw.py
-RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT = 1, 2, 3
-TX_HELLO, TX_NAME, TX_LEVEL, TX_NOTE, TX_CLOCK, TX_WALL, TX_RESET = 10, 11, 12, 13, 14, 15, 16
+RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT, RX_INTERRUPT = 1, 2, 3, 4
+TX_HELLO, TX_NAME, TX_LEVEL, TX_NOTE, TX_CLOCK, TX_WALL, TX_RESET, TX_INTERRUPTIBLE = 10, 11, 12, 13, 14, 15, 16, 17
 
 BUTTON_PATTERNS = {  # (delay_ms, level) relative to now
     "short": [(0, 1), (120, 0)],
@@ -166,9 +168,9 @@ class Launcher:
         attrs = termios.tcgetattr(slave)
         tty.setraw(slave)
         attrs = termios.tcgetattr(slave)
-        attrs[3] |= termios.ISIG  # Ctrl-C from a client becomes SIGINT, as on a board's UART
-        # ... without the line discipline discarding the bytes queued behind it (a held "\r\x03\r\x01")
-        attrs[3] |= termios.NOFLSH
+        # no ISIG: a SIGINT would be raised by the unix port wherever it lands, inside a garbage collection
+        # too (the heap stays locked: "FATAL: uncaught NLR"); a Ctrl-C goes over the world link instead
+        attrs[3] &= ~termios.ISIG
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -211,6 +213,7 @@ class Launcher:
         # client bytes wait until the firmware's interpreter runs (its HELLO on the link): a Ctrl-C that
         # reached the process before MicroPython installed its SIGINT handler would kill it instead
         self.fw_ready = False
+        self.fw_interruptible = False  # boot.py/main.py run: a Ctrl-C is an interrupt, not input
         self.started_at = time.monotonic()
         self.pending_reset = None
         self.booting_until = time.monotonic() + 10.0 if mode == "raw" else 0.0
@@ -281,6 +284,14 @@ class Launcher:
         self.off_until = time.monotonic() + off_ms / 1000.0
 
     # ---- the world link --------------------------------------------------------------------------
+    def interrupt_fw(self):
+        if self.linklog:
+            sys.stderr.write("%.3f boot%d interrupt (Ctrl-C) to the firmware\n" % (time.monotonic(), self.boot))
+        try:
+            self.send_frame(RX_INTERRUPT, b"")
+        except (RuntimeError, OSError):
+            pass  # the firmware is gone (reset, power cut): nothing to interrupt
+
     def send_frame(self, typ: int, payload: bytes):
         if self.link is None:
             raise RuntimeError("the firmware is not running (booting or at a power cut)")
@@ -312,7 +323,9 @@ class Launcher:
         self.link_rx = buf[pos:]
 
     def handle_frame(self, typ: int, body: bytes):
-        if typ == TX_HELLO:
+        if typ == TX_INTERRUPTIBLE:
+            self.fw_interruptible = bool(struct.unpack_from("<I", body, 0)[0])
+        elif typ == TX_HELLO:
             self.fw_ready = True
             if not self.wait_raw_banner:
                 self.to_fw += self.held_for_fw
@@ -488,6 +501,15 @@ class Launcher:
                 pass
         if self.to_fw and self.fw_fd >= 0:
             n = min(len(self.to_fw), self.up_pacer.budget())
+            if n > 0 and self.fw_interruptible:
+                i = self.to_fw.find(b"\x03", 0, n)
+                if i == 0:  # the board's UART takes a Ctrl-C as an interrupt, not as input, while code runs
+                    del self.to_fw[:1]
+                    self.up_pacer.spend(1)
+                    self.interrupt_fw()
+                    n = min(len(self.to_fw), self.up_pacer.budget())
+                elif i > 0:
+                    n = i  # the bytes before it first
             if n > 0:
                 try:
                     w = os.write(self.fw_fd, self.to_fw[:n])

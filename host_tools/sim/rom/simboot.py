@@ -104,6 +104,9 @@ except BaseException as e:
         pass
     simhw.halt(7)
 del _rom_boot
+# boot.py and main.py can be interrupted by the host's Ctrl-C (at a safe point, see simhw.set_interruptible);
+# said before HELLO, so the launcher knows it before it passes on the first byte
+simhw.world.set_interruptible(True)
 simhw.world.hello()  # the board is up: the launcher may now pass the host's bytes (Ctrl-C included)
 try:
     _run("boot.py")
@@ -113,9 +116,9 @@ try:
         simhw.world.in_app = True
         _run("main.py")
 except KeyboardInterrupt:
-    # Ctrl-C during boot.py or main.py: handled here, the unix port's top level stays out of it (an interrupt
-    # arriving while it prints an uncaught one is fatal there); the REPL follows, as on a board
+    # Ctrl-C during boot.py or main.py: handled here (the REPL follows, as on a board)
     print("KeyboardInterrupt")
 finally:
     simhw.world.in_app = False
+    simhw.world.set_interruptible(False)  # at the REPL a Ctrl-C is a byte of input again
 del _mode

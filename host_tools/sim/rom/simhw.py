@@ -27,6 +27,7 @@ MAXBTN = const(32)
 RX_PROFILE = const(1)   # n x (dur_ms, f0_g, f1_g, noise_g) int32; f0_g == -1: start from the current force
 RX_BUTTON = const(2)    # n x (delay_ms, level) int32: button level changes relative to receipt
 RX_SENSOR_FAULT = const(3)  # int32: 0 ok, 1 unplugged (open), 2 shorted
+RX_INTERRUPT = const(4)     # (empty) the host's Ctrl-C while code runs: KeyboardInterrupt at the next call
 # firmware -> launcher
 TX_HELLO = const(10)    # uptime_ms
 TX_NAME = const(11)     # id u8 + utf-8 name
@@ -35,6 +36,7 @@ TX_NOTE = const(13)     # t_ms u32, id u8, value i32
 TX_CLOCK = const(14)    # t_ms u32, uptime_s u32 (once per virtual second)
 TX_WALL = const(15)     # uptime_s u32, epoch u32 (the firmware set its clock)
 TX_RESET = const(16)    # u32 kind: 0 soft reset, 3 hard reset, 7 halted (ROM failure)
+TX_INTERRUPTIBLE = const(17)  # u32 1/0: boot.py/main.py run (a Ctrl-C interrupts them) / they ended
 
 
 def _diff(a, b):
@@ -72,6 +74,8 @@ class World:
         self._due_us = time.ticks_us()
         self._last_sleep_us = self._due_us
         self.in_app = False  # simboot sets it while main.py runs: no catch-up inside the app's loop
+        self.interruptible = False  # simboot sets it while boot.py/main.py run (set_interruptible)
+        self._interrupt = False
         self.wall_base = wall_s    # epoch s at uptime_base_s, None when unset
         self.uptime_base_s = 0
         self.rng = _Rng(seed)
@@ -248,6 +252,17 @@ class World:
             struct.pack_into("<HBI", self.tx7, 0, 5, TX_HELLO, self.v)
             self._write(self.tx7)
 
+    def set_interruptible(self, on):
+        """While boot.py/main.py run, the launcher turns a host's Ctrl-C into RX_INTERRUPT instead of a byte
+        of input, and poll_link() raises KeyboardInterrupt: at a call into this module, a safe point. (A
+        SIGINT would be raised by the unix port wherever it lands, inside a garbage collection too, which
+        leaves the heap locked: "FATAL: uncaught NLR". A board's UART schedules the interrupt likewise.)"""
+        self.interruptible = bool(on)
+        self._interrupt = False
+        if self.sock is not None:
+            struct.pack_into("<HBI", self.tx7, 0, 5, TX_INTERRUPTIBLE, 1 if on else 0)
+            self._write(self.tx7)
+
     def reset(self, kind):
         """Ask the launcher to reset the board (it ends this process and boots a new one). `sys.exit` cannot
         do it: under `micropython -i` it falls back to the REPL."""
@@ -284,6 +299,9 @@ class World:
                 return
             self.rx_len += n
             self._parse()
+            if self._interrupt:
+                self._interrupt = False
+                raise KeyboardInterrupt
             return
 
     def _parse(self):
@@ -331,6 +349,8 @@ class World:
             self.note(self.name_id("button_input"), n)
         elif typ == RX_SENSOR_FAULT:
             self.sensor_fault = struct.unpack_from("<i", buf, off)[0]
+        elif typ == RX_INTERRUPT:
+            self._interrupt = self.interruptible  # stale (the code already ended): ignored
 
 
 def halt(code):
