@@ -2,10 +2,15 @@
 # Used once at boot (and by the host's calls); the app drops this module before its loop starts.
 import json
 import os
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
 
-SETTINGS_PATH = "/cfg/settings.json"
+_SETTINGS_PATH = const("/cfg/settings.json")
 STATE_PATH = "/cfg/state.json"
-BOARD_PATH = "/cfg/board.json"
+_BOARD_PATH = const("/cfg/board.json")
 DEFAULT_SETTINGS = {
     "feedback": "both",      # led, haptic, both, all (with the buzzer)
     "intensity_pct": 100,
@@ -45,7 +50,7 @@ def makedirs(path):
 
 def load_settings():
     s = dict(DEFAULT_SETTINGS)
-    got = read_json(SETTINGS_PATH, {})
+    got = read_json(_SETTINGS_PATH, {})
     if isinstance(got, dict):
         for k in s:
             if k in got and type(got[k]) is type(s[k]):
@@ -56,7 +61,7 @@ def load_settings():
 
 
 def board_name():
-    d = read_json(BOARD_PATH, {})
+    d = read_json(_BOARD_PATH, {})
     return d.get("board", "esp32_devkitc") if isinstance(d, dict) else "esp32_devkitc"
 
 

@@ -21,8 +21,8 @@ NAMES = ("no_contact", "under", "in", "over", "too_hard", "fault")
 
 DEFAULT_LO_G = const(3000)
 DEFAULT_HI_G = const(5000)
-DEFAULT_TOO_HARD_G = const(7000)
-DEFAULT_CONTACT_G = const(300)
+_DEFAULT_TOO_HARD_G = const(7000)
+_DEFAULT_CONTACT_G = const(300)
 
 
 class BandClassifier:
@@ -38,11 +38,11 @@ class BandClassifier:
     Attributes: state, changed_ms (when the state last changed).
     """
 
-    def __init__(self, lo_g=DEFAULT_LO_G, hi_g=DEFAULT_HI_G, too_hard_g=DEFAULT_TOO_HARD_G,
-                 contact_g=DEFAULT_CONTACT_G, hyst_pct=4, min_hyst_g=40, confirm_ms=5,
+    def __init__(self, lo_g=DEFAULT_LO_G, hi_g=DEFAULT_HI_G, too_hard_g=_DEFAULT_TOO_HARD_G,
+                 contact_g=_DEFAULT_CONTACT_G, hyst_pct=4, min_hyst_g=40, confirm_ms=5,
                  too_hard_confirm_ms=5):
-        self._hyst_pct = hyst_pct
-        self._min_hyst = min_hyst_g
+        self.hyst_pct = hyst_pct
+        self.min_hyst_g = min_hyst_g
         self.confirm_ms = confirm_ms
         self.too_hard_confirm_ms = too_hard_confirm_ms
         # up/down thresholds of the 4 edges: [contact, lo, hi, too_hard]
@@ -61,8 +61,8 @@ class BandClassifier:
         self._pending_ms = 0
 
     def _hyst(self, edge_g):
-        h = edge_g * self._hyst_pct // 100
-        return h if h > self._min_hyst else self._min_hyst
+        h = edge_g * self.hyst_pct // 100
+        return h if h > self.min_hyst_g else self.min_hyst_g
 
     def _set_edge(self, i, edge_g, h):
         self._up[i] = edge_g + h

@@ -18,11 +18,11 @@ from acu.calib import Calibration
 FORMAT = "acu-calib"
 VERSION = const(1)
 KINDS = ("fsr402", "fsr406", "a201", "loadcell")
-METHODS = ("pchip-conductance", "power-law", "linear", "nominal")
-MIN_POINTS = const(2)
+_METHODS = const(("pchip-conductance", "power-law", "linear", "nominal"))
+_MIN_POINTS = const(2)
 MAX_POINTS = const(64)
-MAX_ABS_RAW = const(1 << 24)     # HX711 counts are 24-bit; ADC raw is 0..65535
-MAX_ABS_G = const(200000)
+_MAX_ABS_RAW = const(1 << 24)     # HX711 counts are 24-bit; ADC raw is 0..65535
+_MAX_ABS_G = const(200000)
 _LIM = const(1 << 29)           # bound for every product in grams()
 _RAW_BITS = const(16)           # knot span is pre-shifted to fit this many bits
 
@@ -35,8 +35,8 @@ _DIVIDER = {
     "a201": (22000.0, 330000.0, 0.0, 1.665e6, 1.0),
 }
 LOADCELL_COUNTS_PER_G = 214.8
-_NOMINAL_G = (0, 100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 5500,
-              6000, 7000, 8000, 10000, 12000, 15000)
+_NOMINAL_G = const((0, 100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 5500,
+                    6000, 7000, 8000, 10000, 12000, 15000))
 
 
 def _err(field, msg):
@@ -109,14 +109,14 @@ def from_dict(cls, d):
     if sensor not in KINDS:
         raise _err("sensor", "unknown kind %r" % (sensor,))
     method = d.get("method")
-    if method not in METHODS:
+    if method not in _METHODS:
         raise _err("method", "unknown %r" % (method,))
     zero = d.get("zero_raw")
-    if not isinstance(zero, int) or isinstance(zero, bool) or abs(zero) >= MAX_ABS_RAW:
+    if not isinstance(zero, int) or isinstance(zero, bool) or abs(zero) >= _MAX_ABS_RAW:
         raise _err("zero_raw", "must be an integer raw reading")
     pts = d.get("points")
-    if not isinstance(pts, list) or not (MIN_POINTS <= len(pts) <= MAX_POINTS):
-        raise _err("points", "must be a list of %d..%d [raw, grams] pairs" % (MIN_POINTS, MAX_POINTS))
+    if not isinstance(pts, list) or not (_MIN_POINTS <= len(pts) <= MAX_POINTS):
+        raise _err("points", "must be a list of %d..%d [raw, grams] pairs" % (_MIN_POINTS, MAX_POINTS))
     raws = []  # type: list[int]
     grams = []  # type: list[int]
     for i in range(len(pts)):
@@ -124,10 +124,10 @@ def from_dict(cls, d):
         if not isinstance(p, list) or len(p) != 2:
             raise _err("points[%d]" % i, "must be [raw, grams]")
         r, g = p
-        if not _is_int(r) or abs(r) >= MAX_ABS_RAW:
+        if not _is_int(r) or abs(r) >= _MAX_ABS_RAW:
             raise _err("points[%d]" % i, "raw must be an integer within +-2**24")
-        if not _is_num(g) or g != g or abs(g) > MAX_ABS_G:
-            raise _err("points[%d]" % i, "grams must be a number within +-%d" % MAX_ABS_G)
+        if not _is_num(g) or g != g or abs(g) > _MAX_ABS_G:
+            raise _err("points[%d]" % i, "grams must be a number within +-%d" % _MAX_ABS_G)
         g = int(round(g))
         if i and r <= raws[-1]:
             raise _err("points[%d]" % i, "raw must be strictly increasing")

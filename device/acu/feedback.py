@@ -111,13 +111,13 @@ class Feedback:
     """
 
     def __init__(self, hw, mode=BOTH, intensity_pct=100):
-        self._hw = hw
-        self._motor = hw.motor
-        self._haptic = hw.haptic
-        self._led = hw.led
-        self._rgb = hw.rgb
-        self._buzzer = hw.buzzer
-        self._annotate = hw.annotate
+        self.hw = hw
+        self.motor = hw.motor
+        self.haptic = hw.haptic
+        self.led = hw.led
+        self.rgb = hw.rgb
+        self.buzzer = hw.buzzer
+        self.annotate = hw.annotate
         self._motor_poll = hw.motor is not None and hasattr(hw.motor, "poll")
         self.mode = mode
         self.intensity_pct = 100
@@ -150,8 +150,8 @@ class Feedback:
             raise ValueError("unknown cue")
         self.cue_code = code
         self._cue_t0 = now_ms
-        if self._annotate is not None:
-            self._annotate("cue", code)
+        if self.annotate is not None:
+            self.annotate("cue", code)
 
     def show(self, state, now_ms):
         if state != self.state:
@@ -159,8 +159,8 @@ class Feedback:
             self._state_t0 = now_ms
             if state == TOO_HARD:
                 self.cue_code = 0
-            if self._annotate is not None:
-                self._annotate("state", state)
+            if self.annotate is not None:
+                self.annotate("state", state)
         code = self.cue_code
         if code:
             t = ticks.diff(now_ms, self._cue_t0)
@@ -183,17 +183,17 @@ class Feedback:
         snd = snd * k // 100 if mode & SOUND else 0
         if hap != self._h:
             self._h = hap
-            if self._motor is not None:
-                self._motor.set(hap)
-            if self._haptic is not None:
-                self._haptic.set(hap)
+            if self.motor is not None:
+                self.motor.set(hap)
+            if self.haptic is not None:
+                self.haptic.set(hap)
         if self._motor_poll:
-            self._motor.poll()
+            self.motor.poll()
         if led != self._l:
             self._l = led
-            if self._led is not None:
-                self._led.set(led)
-        if self._rgb is not None:
+            if self.led is not None:
+                self.led.set(led)
+        if self.rgb is not None:
             r = _RGB[rgb_at] * led >> 10
             g = _RGB[rgb_at + 1] * led >> 10
             b = _RGB[rgb_at + 2] * led >> 10
@@ -201,12 +201,12 @@ class Feedback:
                 self._r = r
                 self._g = g
                 self._b = b
-                self._rgb.set(r, g, b)
+                self.rgb.set(r, g, b)
         if snd != self._s or (snd and hz != self._f):
             self._s = snd
             self._f = hz
-            if self._buzzer is not None:
-                self._buzzer.tone(hz if snd else 0, snd)
+            if self.buzzer is not None:
+                self.buzzer.tone(hz if snd else 0, snd)
 
     def off(self):
         """All outputs off (sleep, app exit). Not for the loop."""

@@ -10,6 +10,12 @@
 # once then hold the last level (cues end on a 0 segment). Pattern ids: H0, L0, S0, C0 below.
 from array import array
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 CUE_NAMES = ("", "start", "step", "side", "done", "paused", "resumed", "abort", "low_battery",
              "fault", "flash_low", "rest")
 
@@ -32,7 +38,7 @@ def add(p, d, segs, loop_from=0):
     return len(d) // 6 - 1
 
 
-_OFF = (1000, 0)
+_OFF = const((1000, 0))
 # pattern ids (acu.feedback names the same numbers): band states base + state, cues C0 - 1 + cue code
 H0 = 0
 L0 = 6

@@ -9,7 +9,7 @@ class RealClock:
     """Board clock on real hardware: time.ticks_ms and an RTC-backed wall clock."""
 
     def __init__(self, rtc=None):
-        self._rtc = rtc
+        self.rtc = rtc
         self._wall_set = False
 
     def ticks_ms(self):
@@ -26,9 +26,9 @@ class RealClock:
         return int(time.time())
 
     def set_wall_s(self, epoch_s):
-        if self._rtc is not None:
+        if self.rtc is not None:
             tm = time.gmtime(epoch_s)
-            self._rtc.datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
+            self.rtc.datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
         self._wall_set = True
 
 

@@ -37,12 +37,12 @@ _DOSE_CARRY = const(1000000)  # move g·ms into g·s before it outgrows a small 
 MAX_BATCH = const(1936)     # >= the most a single flush appends (_OUT_CAP): the torn-tail limit, kept at what
 # firmware with a 1536-byte batch (plus a trace chunk) could leave
 
-SUFFIX = ".acl"
+_SUFFIX = const(".acl")
 DEFAULT_ROOT = "/log"
 VOLUME_BYTES = const(32768)  # sessions are appended to the newest file while it is smaller than this: a
 # 5-minute session is ~2.2 KB and LittleFS gives every file whole 4 KB blocks (one file per session would
 # take 4 KB each); a recovery rewrite after a power cut copies at most this much
-COUNTER_NAME = "next"  # /log/next: the next session number, so numbers are never reused after the host
+_COUNTER_NAME = const("next")  # /log/next: the next session number, so numbers are never reused after the host
                        # deletes every pulled file (a reused number would look like a duplicate or a gap)
 
 _STEP_STATUS = {"done": logfmt.STEP_DONE, "skipped": logfmt.STEP_SKIPPED, "aborted": logfmt.STEP_ABORTED,
@@ -130,7 +130,7 @@ def _u32(x):
 
 
 def _is_session_name(name):
-    if len(name) != 6 + len(SUFFIX) or not name.endswith(SUFFIX):
+    if len(name) != 6 + len(_SUFFIX) or not name.endswith(_SUFFIX):
         return False
     for c in name[:6]:
         if c < "0" or c > "9":
@@ -157,7 +157,7 @@ def _last_name(root):
 
 def _read_counter(root):
     try:
-        with open(_join(root, COUNTER_NAME)) as f:
+        with open(_join(root, _COUNTER_NAME)) as f:
             return int(f.read().strip() or 0)
     except (OSError, ValueError):
         return 0
@@ -192,7 +192,7 @@ def _appendable(path, volume_bytes, buf):
 
 def _write_counter(root, value):
     """Atomic (tmp + rename): a power cut leaves the old or the new number, never an empty file."""
-    path = _join(root, COUNTER_NAME)
+    path = _join(root, _COUNTER_NAME)
     tmp = path + ".tmp"
     try:
         with open(tmp, "w") as f:
@@ -251,7 +251,7 @@ class Logger:
         self.volume_bytes = volume_bytes  # 0: one file per session
         self.trace_period_ms = trace_period_ms
         self.trace_quantum_g = trace_quantum_g
-        self._free_fn = free_bytes_fn
+        self.free_bytes_fn = free_bytes_fn
         self.flash_low = False
         self.active = False
         self.name = None
@@ -285,8 +285,8 @@ class Logger:
         return d if d > 0 else 0
 
     def free_bytes(self):
-        if self._free_fn is not None:
-            return self._free_fn()
+        if self.free_bytes_fn is not None:
+            return self.free_bytes_fn()
         return _free_bytes_statvfs(self.root)
 
     def _wall(self):
@@ -430,7 +430,7 @@ class Logger:
             size = self._size if self._size >= 0 else _appendable(_join(self.root, last), self.volume_bytes,
                                                                    self._tb)
         append = 0 <= size < self.volume_bytes
-        self.name = last if append else "%06d%s" % (no, SUFFIX)
+        self.name = last if append else "%06d%s" % (no, _SUFFIX)
         self.path = _join(self.root, self.name)
         self._seq = 0
         self._out_n = 0

@@ -6,6 +6,12 @@
 # inside a log becomes a problem message and the decoder resynchronises on the next valid record.
 import struct
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 from acu.logfmt import (END_LEN, EVENT_LEN, FILE_HEADER_LEN, MAGIC, MAX_PAYLOAD, MAX_STR, REC_HEAD_LEN,
                         REC_OVERHEAD, RICE_ESC, SESSION_HEAD_LEN, STEP_BEGIN_HEAD_LEN, STEP_SUM_LEN, T_EVENT,
                         T_SESSION, T_SESSION_END, T_STEP_BEGIN, T_STEP_SUMMARY, T_TRACE, T_TRACE_CONT, VERSION,
@@ -16,8 +22,8 @@ from acu.logfmt import (END_LEN, EVENT_LEN, FILE_HEADER_LEN, MAGIC, MAX_PAYLOAD,
 NIB_ESC = 15  # version 1 trace: nibble 0..14 = delta -7..+7, 15 + 4 nibbles = int16 delta
 VERSIONS = (1, 2)  # what this decoder reads
 
-_SESSION_STRS = ("device_id", "firmware", "board", "routine", "routine_hash", "calib_id")
-_STEP_BEGIN_STRS = ("kind", "point", "side")
+_SESSION_STRS = const(("device_id", "firmware", "board", "routine", "routine_hash", "calib_id"))
+_STEP_BEGIN_STRS = const(("kind", "point", "side"))
 TYPE_NAMES = {1: "session", 2: "step_begin", 3: "step_summary", 4: "event", 5: "trace", 6: "session_end",
               7: "trace_cont"}
 END_NAMES = {1: "completed", 2: "aborted", 3: "cut_short", 4: "interrupted"}

@@ -11,24 +11,24 @@ except ImportError:  # CPython
     def const(x):
         return x
 
-LEVEL_MAX = const(1023)
+_LEVEL_MAX = const(1023)
 
 
 def _duty(level):
     # 0..1023 -> 0..65535 (duty_u16), clamped
     if level <= 0:
         return 0
-    if level >= LEVEL_MAX:
+    if level >= _LEVEL_MAX:
         return 65535
-    return level * 65535 // LEVEL_MAX
+    return level * 65535 // _LEVEL_MAX
 
 
 class PwmLed:
     """A single LED on a PWM pin. invert=True for an LED wired to 3V3 (active low)."""
 
     def __init__(self, pwm, invert=False):
-        self._pwm = pwm
-        self._invert = invert
+        self.pwm = pwm
+        self.invert = invert
         self.level = -1
         self.set(0)
 
@@ -37,7 +37,7 @@ class PwmLed:
             return
         self.level = level
         d = _duty(level)
-        self._pwm.duty_u16(65535 - d if self._invert else d)
+        self.pwm.duty_u16(65535 - d if self.invert else d)
 
 
 class ErmMotor:
@@ -49,10 +49,10 @@ class ErmMotor:
     min_level: below this an ERM stalls, so non-zero levels are raised to it."""
 
     def __init__(self, pwm, clock, kick_ms=40, min_level=250):
-        self._pwm = pwm
+        self.pwm = pwm
         self._clock = clock
         self.kick_ms = kick_ms
-        self._min = min_level
+        self.min_level = min_level
         self.level = 0          # the level asked for
         self._duty = -1         # what the PWM holds now
         self._kicking = False
@@ -62,24 +62,24 @@ class ErmMotor:
     def _write(self, duty):
         if duty != self._duty:
             self._duty = duty
-            self._pwm.duty_u16(duty)
+            self.pwm.duty_u16(duty)
 
     def set(self, level):
         if level < 0:
             level = 0
-        elif level > LEVEL_MAX:
-            level = LEVEL_MAX
-        if level and level < self._min:
-            level = self._min
+        elif level > _LEVEL_MAX:
+            level = _LEVEL_MAX
+        if level and level < self.min_level:
+            level = self.min_level
         if level == self.level:
             return
         prev = self.level
         self.level = level
-        if level > prev and self.kick_ms > 0 and level < LEVEL_MAX:
+        if level > prev and self.kick_ms > 0 and level < _LEVEL_MAX:
             if prev == 0:  # from rest: static friction and inertia, at least half the kick
-                k = (self.kick_ms >> 1) + (self.kick_ms >> 1) * level // LEVEL_MAX
+                k = (self.kick_ms >> 1) + (self.kick_ms >> 1) * level // _LEVEL_MAX
             else:
-                k = self.kick_ms * (level - prev) // LEVEL_MAX
+                k = self.kick_ms * (level - prev) // _LEVEL_MAX
             if k > 0:
                 self._kicking = True
                 self._kick_end = ticks.add(self._clock.ticks_ms(), k)
@@ -119,8 +119,8 @@ class Drv2605:
     The constructor raises OSError when the chip does not answer (boards check with i2c.scan())."""
 
     def __init__(self, i2c, addr=0x5A, library=1, erm=True):
-        self._i2c = i2c
-        self._addr = addr
+        self.i2c = i2c
+        self.addr = addr
         self._b = bytearray(1)
         self._mode = -1
         self.level = 0
@@ -142,10 +142,10 @@ class Drv2605:
 
     def _write(self, reg, value):
         self._b[0] = value
-        self._i2c.writeto_mem(self._addr, reg, self._b)
+        self.i2c.writeto_mem(self.addr, reg, self._b)
 
     def _read(self, reg):
-        self._i2c.readfrom_mem_into(self._addr, reg, self._b)
+        self.i2c.readfrom_mem_into(self.addr, reg, self._b)
         return self._b[0]
 
     def _set_mode(self, mode):
@@ -164,8 +164,8 @@ class Drv2605:
     def set(self, level):
         if level < 0:
             level = 0
-        elif level > LEVEL_MAX:
-            level = LEVEL_MAX
+        elif level > _LEVEL_MAX:
+            level = _LEVEL_MAX
         if level == self.level:
             return
         self.level = level
@@ -182,7 +182,7 @@ class Buzzer:
     level 1023 = 50 % duty (loudest for a square wave)."""
 
     def __init__(self, pwm):
-        self._pwm = pwm
+        self.pwm = pwm
         self.freq_hz = 0
         self.level = 0
         pwm.duty_u16(0)
@@ -194,10 +194,10 @@ class Buzzer:
         if freq_hz == self.freq_hz and level == self.level:
             return
         if freq_hz and freq_hz != self.freq_hz:
-            self._pwm.freq(freq_hz)
+            self.pwm.freq(freq_hz)
         self.freq_hz = freq_hz
         self.level = level
-        self._pwm.duty_u16(_duty(level) >> 1)
+        self.pwm.duty_u16(_duty(level) >> 1)
 
 
 def __getattr__(name):

@@ -20,32 +20,32 @@ from acu.routine import (COUNT_CLOCK, COUNT_DOSE, DEFAULT_HI_G, DEFAULT_LO_G, RO
 
 FORMAT = "acu-routine"
 VERSION = const(1)
-COUNT_NAMES = ("clock", "dose")
+_COUNT_NAMES = const(("clock", "dose"))
 BAND_MIN_G = const(500)
 BAND_MAX_G = const(10000)
-STEP_MIN_S = const(1)
-STEP_MAX_S = const(3600)
-TOTAL_MAX_S = const(7200)
-MAX_STEPS = const(40)
+_STEP_MIN_S = const(1)
+_STEP_MAX_S = const(3600)
+_TOTAL_MAX_S = const(7200)
+_MAX_STEPS = const(40)
 MAX_FILE_BYTES = const(16384)
 NAME_MAX = const(32)
-TITLE_MAX = const(80)
-TEXT_MAX = const(600)
-POINT_MAX = const(24)
-WEEKLY_MIN = const(1)
-WEEKLY_MAX = const(21)
+_TITLE_MAX = const(80)
+_TEXT_MAX = const(600)
+_POINT_MAX = const(24)
+_WEEKLY_MIN = const(1)
+_WEEKLY_MAX = const(21)
 DEFAULT_WEEKLY = const(5)
-BREATH_PHASE_MAX_S = const(20)
+_BREATH_PHASE_MAX_S = const(20)
 DEFAULT_PATTERN = "4-7-8"
 DEFAULT_NAME = "bedtime"
 
-_TOP_KEYS = ("format", "version", "name", "title", "description", "weekly_goal", "steps")
-_KEYS = (
+_TOP_KEYS = const(("format", "version", "name", "title", "description", "weekly_goal", "steps"))
+_KEYS = const((
     ("type", "point", "side", "duration_s", "band_lo_g", "band_hi_g", "count", "max_s", "note"),
     ("type", "duration_s", "note"),
     ("type", "duration_s", "pattern", "note"),
     ("type", "duration_s", "min_s", "label", "note"),
-)
+))
 
 
 def valid_name(name):
@@ -109,13 +109,13 @@ def _pattern(text, where, step_no):
         _fail(where, step_no, "pattern %s must be 2 to 4 phases like 4-7-8" % _show(text))
     out = []
     for p in parts:
-        if not p.isdigit() or not 1 <= int(p) <= BREATH_PHASE_MAX_S:
-            _fail(where, step_no, "pattern %s: each phase 1..%d s" % (_show(text), BREATH_PHASE_MAX_S))
+        if not p.isdigit() or not 1 <= int(p) <= _BREATH_PHASE_MAX_S:
+            _fail(where, step_no, "pattern %s: each phase 1..%d s" % (_show(text), _BREATH_PHASE_MAX_S))
         out.append(int(p) * 1000)
     return tuple(out)
 
 
-def _step(d, index, where):
+def _step(d, index, where, texts):
     n = index + 1
     if not isinstance(d, dict):
         _fail(where, n, "must be an object, not %s" % _show(d))
@@ -125,33 +125,43 @@ def _step(d, index, where):
         if k not in allowed:
             _fail(where, n, "unknown field %s for a %s step" % (_show(k), TYPE_NAMES[kind]))
     st = Step(index, kind)
-    dur_s = _int(d, "duration_s", STEP_MIN_S, STEP_MAX_S, None, where, n)
+    dur_s = _int(d, "duration_s", _STEP_MIN_S, _STEP_MAX_S, None, where, n)
     st.duration_ms = dur_s * 1000
-    st.note = _text(d, "note", TEXT_MAX, False, where, n)
+    note = _text(d, "note", _TEXT_MAX, False, where, n)
+    if note is not None and texts:
+        st.note = note        # only when set: the class default keeps the step object small
     if kind == STEP_PRESS:
-        st.point = _text(d, "point", POINT_MAX, True, where, n)
+        st.point = _text(d, "point", _POINT_MAX, True, where, n)
         if not st.point:
             _fail(where, n, "point is empty")
         st.side = _choice(d, "side", SIDE_NAMES, None, where, n)
-        st.band_lo_g = _int(d, "band_lo_g", BAND_MIN_G, BAND_MAX_G, DEFAULT_LO_G, where, n)
-        st.band_hi_g = _int(d, "band_hi_g", BAND_MIN_G, BAND_MAX_G, DEFAULT_HI_G, where, n)
-        if st.band_lo_g >= st.band_hi_g:
-            _fail(where, n, "band_lo_g %d must be below band_hi_g %d" % (st.band_lo_g, st.band_hi_g))
-        st.count = _choice(d, "count", COUNT_NAMES, "clock", where, n)
+        lo_g = _int(d, "band_lo_g", BAND_MIN_G, BAND_MAX_G, DEFAULT_LO_G, where, n)
+        hi_g = _int(d, "band_hi_g", BAND_MIN_G, BAND_MAX_G, DEFAULT_HI_G, where, n)
+        if lo_g >= hi_g:
+            _fail(where, n, "band_lo_g %d must be below band_hi_g %d" % (lo_g, hi_g))
+        if lo_g != DEFAULT_LO_G or hi_g != DEFAULT_HI_G:
+            st.band_lo_g = lo_g
+            st.band_hi_g = hi_g
+        count = _choice(d, "count", _COUNT_NAMES, "clock", where, n)
+        if count != COUNT_CLOCK:
+            st.count = count
         if "max_s" in d:
             if st.count != COUNT_DOSE:
                 _fail(where, n, "max_s is only for count dose")
-            st.max_ms = _int(d, "max_s", dur_s, STEP_MAX_S, None, where, n) * 1000
+            st.max_ms = _int(d, "max_s", dur_s, _STEP_MAX_S, None, where, n) * 1000
     elif kind == STEP_BREATHE:
         st.pattern_ms = _pattern(_text(d, "pattern", 11, False, where, n) or DEFAULT_PATTERN, where, n)
     elif kind == STEP_TIMED:
-        st.label = _text(d, "label", TITLE_MAX, False, where, n)
+        label = _text(d, "label", _TITLE_MAX, False, where, n)
+        if label is not None and texts:
+            st.label = label
         st.min_ms = _int(d, "min_s", 0, dur_s, 0, where, n) * 1000
     return st
 
 
-def parse(d, where=None, digest=None):
-    """Validate a routine dict (from JSON) and compile it. where: the name used in errors."""
+def parse(d, where=None, digest=None, texts=True):
+    """Validate a routine dict (from JSON) and compile it. where: the name used in errors. texts=False:
+    without the texts for people (title, description, step labels and notes: None), for the app."""
     if not isinstance(d, dict):
         _fail(where or "?", 0, "must be a JSON object")
     name = d.get("name")
@@ -171,22 +181,24 @@ def parse(d, where=None, digest=None):
         _fail(where, 0, "missing field name")
     if not valid_name(name):
         _fail(where, 0, "name %s must be 1..%d of a-z 0-9 -" % (_show(name), NAME_MAX))
-    title = _text(d, "title", TITLE_MAX, False, where, 0) or name
-    desc = _text(d, "description", TEXT_MAX, False, where, 0) or ""
-    weekly = _int(d, "weekly_goal", WEEKLY_MIN, WEEKLY_MAX, DEFAULT_WEEKLY, where, 0)
+    title = _text(d, "title", _TITLE_MAX, False, where, 0) or name
+    desc = _text(d, "description", _TEXT_MAX, False, where, 0) or ""
+    if not texts:
+        title = desc = None
+    weekly = _int(d, "weekly_goal", _WEEKLY_MIN, _WEEKLY_MAX, DEFAULT_WEEKLY, where, 0)
     raw = d.get("steps")
     if raw is None:
         _fail(where, 0, "missing field steps")
     if not isinstance(raw, list):
         _fail(where, 0, "steps must be a list, not %s" % _show(raw))
-    if not 1 <= len(raw) <= MAX_STEPS:
-        _fail(where, 0, "steps: %d steps, allowed 1..%d" % (len(raw), MAX_STEPS))
+    if not 1 <= len(raw) <= _MAX_STEPS:
+        _fail(where, 0, "steps: %d steps, allowed 1..%d" % (len(raw), _MAX_STEPS))
     steps = []
     for i in range(len(raw)):
-        steps.append(_step(raw[i], i, where))
+        steps.append(_step(raw[i], i, where, texts))
     r = Routine(name, title, desc, weekly, tuple(steps), digest)
-    if r.max_total_ms > TOTAL_MAX_S * 1000:
-        _fail(where, 0, "total %d s over the limit of %d s" % (r.max_total_ms // 1000, TOTAL_MAX_S))
+    if r.max_total_ms > _TOTAL_MAX_S * 1000:
+        _fail(where, 0, "total %d s over the limit of %d s" % (r.max_total_ms // 1000, _TOTAL_MAX_S))
     return r
 
 
@@ -199,7 +211,23 @@ def _digest(data):
         return None
 
 
-def loads(data, where=None):
+def _digest_file(f):
+    try:
+        import hashlib
+        import binascii
+    except ImportError:
+        return None
+    h = hashlib.sha256()
+    buf = bytearray(128)
+    while True:
+        n = f.readinto(buf)
+        if not n:
+            break
+        h.update(buf if n == len(buf) else memoryview(buf)[:n])
+    return binascii.hexlify(h.digest()).decode()
+
+
+def loads(data, where=None, texts=True):
     """Parse routine file bytes (size-checked, JSON) into a Routine."""
     if isinstance(data, str):
         data = data.encode()
@@ -209,7 +237,7 @@ def loads(data, where=None):
         d = json.loads(data)
     except Exception:  # ValueError; deep nesting gives RecursionError/RuntimeError; bad UTF-8
         d = _fail(where or "?", 0, "not valid JSON")
-    return parse(d, where, _digest(data))
+    return parse(d, where, _digest(data), texts)
 
 
 def to_dict(r):
@@ -222,7 +250,7 @@ def to_dict(r):
             d["side"] = SIDE_NAMES[s.side]
             d["band_lo_g"] = s.band_lo_g
             d["band_hi_g"] = s.band_hi_g
-            d["count"] = COUNT_NAMES[s.count]
+            d["count"] = _COUNT_NAMES[s.count]
             if s.max_ms:
                 d["max_s"] = s.max_ms // 1000
         elif s.kind == STEP_BREATHE:
@@ -246,21 +274,28 @@ def path_for(name, root=ROOT):
     return root + "/" + name + ".json"
 
 
-def read_file(path, where):
+def read_file(path, where, texts=True):
     try:
         size = os.stat(path)[6]
     except OSError:
         raise ValueError("routine %s: no file %s" % (where, path)) from None
     if size > MAX_FILE_BYTES:
         _fail(where, 0, "file is %d bytes, limit %d" % (size, MAX_FILE_BYTES))
+    # streamed (hash in small chunks, then json.load): no block the size of the file, which at boot can be
+    # the one the fragmented heap lacks
     with open(path, "rb") as f:
-        data = f.read()
-    return loads(data, where)
+        digest = _digest_file(f)
+        f.seek(0)
+        try:
+            d = json.load(f)
+        except Exception:  # as loads()
+            d = _fail(where, 0, "not valid JSON")
+    return parse(d, where, digest, texts)
 
 
-def read(name, root=ROOT):
+def read(name, root=ROOT, texts=True):
     """The compiled Routine stored on the device under name (ValueError if missing or bad)."""
-    r = read_file(path_for(name, root), name)
+    r = read_file(path_for(name, root), name, texts)
     if r.name != name:
         _fail(name, 0, "file says name %s" % _show(r.name))
     return r
@@ -320,7 +355,7 @@ def selected(path=SELECTED_PATH):
     return name if valid_name(name) else None
 
 
-def read_selected(root=ROOT, path=SELECTED_PATH):
+def read_selected(root=ROOT, path=SELECTED_PATH, texts=True):
     """For the app at boot: the selected routine; if it is missing or bad, bedtime, else the first
     routine that loads, else None. Never raises for a bad file (the app must still start)."""
     first = selected(path)
@@ -330,13 +365,13 @@ def read_selected(root=ROOT, path=SELECTED_PATH):
             continue
         tried.append(name)
         try:
-            return read(name, root)
+            return read(name, root, texts)
         except (ValueError, OSError):
             pass
     for item in list_routines(root):
         if item["error"] is None and item["name"] not in tried:
             try:
-                return read(item["name"], root)
+                return read(item["name"], root, texts)
             except (ValueError, OSError):
                 pass
     return None

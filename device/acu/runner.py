@@ -21,7 +21,7 @@ PAUSED = const(2)
 TRANSITION = const(3)
 DONE = const(4)
 ABORTED = const(5)
-STATE_NAMES = ("idle", "running", "paused", "transition", "done", "aborted")
+_STATE_NAMES = const(("idle", "running", "paused", "transition", "done", "aborted"))
 
 # Band states (acu.band): only these two are used here; NO_CONTACT and FAULT mean "no contact".
 _IN = const(2)
@@ -52,11 +52,11 @@ EV_DOSE_MAX = const(23)      # a dose step hit max_s before its in-band time; va
 EV_MIN_REACHED = const(24)   # a timed step passed its min_s
 # (their names, for the logs: acu.logread.EVENT_NAMES)
 
-STATUS_DONE = "done"
-STATUS_SKIPPED = "skipped"
-STATUS_ABORTED = "aborted"
-SESSION_COMPLETED = "completed"
-SESSION_ABORTED = "aborted"
+_STATUS_DONE = const("done")
+_STATUS_SKIPPED = const("skipped")
+_STATUS_ABORTED = const("aborted")
+_SESSION_COMPLETED = const("completed")
+_SESSION_ABORTED = const("aborted")
 
 _MAX_DT_MS = const(1000)     # a stalled loop never advances a step by more than this per tick
 
@@ -200,12 +200,12 @@ class Runner:
             self.sink.event(EV_SKIP, self.index, now_ms)
             s = self.step
             ok = s.kind == STEP_TIMED and s.min_ms and self.wall_ms >= s.min_ms
-            self._finish(STATUS_DONE if ok else STATUS_SKIPPED, now_ms)
+            self._finish(_STATUS_DONE if ok else _STATUS_SKIPPED, now_ms)
             return True
         if st == TRANSITION:
             self.sink.event(EV_SKIP, self.index, now_ms)
             self.sink.step_begin(self.index, self.step, now_ms)
-            self._finish(STATUS_SKIPPED, now_ms)
+            self._finish(_STATUS_SKIPPED, now_ms)
             return True
         return False
 
@@ -217,12 +217,12 @@ class Runner:
         live = st == RUNNING or (st == PAUSED and self._paused_from == RUNNING)
         self.sink.event(EV_ABORT, self.index if live else -1, now_ms)
         if live:
-            self.sink.step_end(self.index, self.step, STATUS_ABORTED, now_ms)
+            self.sink.step_end(self.index, self.step, _STATUS_ABORTED, now_ms)
         self.sink.cue(CUE_ABORT, now_ms)
         self.state = ABORTED
         self.target = False
         self.idle_ms = 0
-        self.sink.session_end(SESSION_ABORTED, now_ms)
+        self.sink.session_end(_SESSION_ABORTED, now_ms)
         return True
 
     # ---- the loop ----
@@ -283,14 +283,14 @@ class Runner:
         if s.count == COUNT_DOSE:
             self.step_ms = self.in_band_ms
             if self.in_band_ms >= s.duration_ms:
-                self._finish(STATUS_DONE, now_ms)
+                self._finish(_STATUS_DONE, now_ms)
             elif s.max_ms and self.wall_ms >= s.max_ms:
                 self.sink.event(EV_DOSE_MAX, self.in_band_ms // 1000, now_ms)
-                self._finish(STATUS_DONE, now_ms)
+                self._finish(_STATUS_DONE, now_ms)
         else:
             self.step_ms = self.wall_ms
             if self.wall_ms >= s.duration_ms:
-                self._finish(STATUS_DONE, now_ms)
+                self._finish(_STATUS_DONE, now_ms)
 
     def _run_clock(self, dt, now_ms):
         s = self.step
@@ -311,7 +311,7 @@ class Runner:
             self.min_reached = True
             self.sink.event(EV_MIN_REACHED, self.index, now_ms)
         if self.wall_ms >= s.duration_ms:
-            self._finish(STATUS_DONE, now_ms)
+            self._finish(_STATUS_DONE, now_ms)
 
     # ---- step changes ----
 
@@ -335,7 +335,7 @@ class Runner:
             self.target = False
             self.idle_ms = 0
             self.sink.cue(CUE_DONE, now_ms)
-            self.sink.session_end(SESSION_COMPLETED, now_ms)
+            self.sink.session_end(_SESSION_COMPLETED, now_ms)
             return
         nxt = steps[nxt_i]
         if cur.same_place(nxt) and cur.side != nxt.side:
@@ -358,7 +358,7 @@ class Runner:
     def status(self):
         s = self.step
         return {
-            "state": STATE_NAMES[self.state],
+            "state": _STATE_NAMES[self.state],
             "routine": None if self.routine is None else self.routine.name,
             "index": self.index,
             "steps": 0 if self.routine is None else len(self.routine.steps),

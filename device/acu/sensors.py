@@ -22,9 +22,9 @@ FAULT_NAMES = ("none", "open", "short", "not_ready")
 # the bleed resistor (electrical.md); an unplugged one reads 0 V, which the ESP32 clips to 0. 200 (~10 mV)
 # is far below the unloaded level even with the ~150 mV ADC floor. The FSR node can never exceed ~2.3 V
 # (FSR floor Rs ~150 ohm against R_M 470 ohm), so >= 60000 (~3 V) means a short across the sensor.
-OPEN_RAW = const(200)
-SHORT_RAW = const(60000)
-RAIL_MS = const(100)        # a rail must persist this long before it is a fault (no flicker on spikes)
+_OPEN_RAW = const(200)
+_SHORT_RAW = const(60000)
+_RAIL_MS = const(100)        # a rail must persist this long before it is a fault (no flicker on spikes)
 
 
 def _time_clock():
@@ -48,18 +48,18 @@ class FsrAdc:
     """
 
     def __init__(self, adc, kind="fsr402", oversample=8, power_pin=None, clock=None,
-                 open_raw=OPEN_RAW, short_raw=SHORT_RAW, rail_ms=RAIL_MS, r_m_ohm=470):
+                 open_raw=_OPEN_RAW, short_raw=_SHORT_RAW, rail_ms=_RAIL_MS, r_m_ohm=470):
         if oversample < 1 or oversample > 64:
             raise ValueError("oversample must be 1..64")
         self.kind = kind
         self.r_m_ohm = r_m_ohm
-        self._adc = adc
+        self.adc = adc
         self._n = oversample
-        self._power = power_pin
+        self.power_pin = power_pin
         self._clock = clock if clock is not None else _time_clock()
-        self._open_raw = open_raw
-        self._short_raw = short_raw
-        self._rail_ms = rail_ms
+        self.open_raw = open_raw
+        self.short_raw = short_raw
+        self.rail_ms = rail_ms
         self._last = 0
         self._rail = FAULT_NONE     # which rail the last reading sat on
         self._rail_since = 0
@@ -68,10 +68,10 @@ class FsrAdc:
             power_pin.value(0)
 
     def read_raw(self):
-        p = self._power
+        p = self.power_pin
         if p is not None:
             p.value(1)  # the divider settles in well under a microsecond (470 ohm, pF of ADC input)
-        adc = self._adc
+        adc = self.adc
         total = 0
         for _ in range(self._n):
             total += adc.read_u16()
@@ -80,9 +80,9 @@ class FsrAdc:
         raw = (total + (self._n >> 1)) // self._n
         self._last = raw
         # Rail detection with a persistence time.
-        if raw <= self._open_raw:
+        if raw <= self.open_raw:
             rail = FAULT_OPEN
-        elif raw >= self._short_raw:
+        elif raw >= self.short_raw:
             rail = FAULT_SHORT
         else:
             rail = FAULT_NONE
@@ -92,7 +92,7 @@ class FsrAdc:
             self._rail_since = now
             if rail == FAULT_NONE:
                 self._fault = FAULT_NONE
-        elif rail != FAULT_NONE and ticks.diff(now, self._rail_since) >= self._rail_ms:
+        elif rail != FAULT_NONE and ticks.diff(now, self._rail_since) >= self.rail_ms:
             self._fault = rail
         return raw
 
@@ -121,17 +121,17 @@ class BatteryAdc:
     ESP32's eFuse-calibrated reading) when the ADC has it, else read_u16() against 3300 mV."""
 
     def __init__(self, adc, ratio_num=2, ratio_den=1):
-        self._adc = adc
-        self._num = ratio_num
-        self._den = ratio_den
+        self.adc = adc
+        self.ratio_num = ratio_num
+        self.ratio_den = ratio_den
         self._uv = hasattr(adc, "read_uv")
 
     def read_mv(self):
         if self._uv:
-            mv = self._adc.read_uv() // 1000
+            mv = self.adc.read_uv() // 1000
         else:
-            mv = self._adc.read_u16() * 3300 // 65535
-        return mv * self._num // self._den
+            mv = self.adc.read_u16() * 3300 // 65535
+        return mv * self.ratio_num // self.ratio_den
 
 
 def __getattr__(name):

@@ -30,14 +30,14 @@ class ForceFilter:
 
     def __init__(self, contact_g=300, slow_shift=3, fast_shift=1, jump_g=300, jump_pct=10,
                  zero_band_g=None, zero_step_g=1, zero_period_ms=20, max_zero_g=2000):
-        self._slow = slow_shift
-        self._fast = fast_shift
-        self._jump_g = jump_g
-        self._jump_pct = jump_pct
+        self.slow_shift = slow_shift
+        self.fast_shift = fast_shift
+        self.jump_g = jump_g
+        self.jump_pct = jump_pct
         self.set_contact(contact_g, zero_band_g)
-        self._zero_step = zero_step_g
-        self._zero_period = zero_period_ms
-        self._max_zero = max_zero_g
+        self.zero_step_g = zero_step_g
+        self.zero_period_ms = zero_period_ms
+        self.max_zero_g = max_zero_g
         self.offset_g = 0
         self.force_g = 0
         self._y = 0            # filtered force (offset removed) << _FRAC
@@ -49,7 +49,7 @@ class ForceFilter:
 
     def set_contact(self, contact_g, zero_band_g=None):
         self.contact_g = contact_g
-        self._zero_band = zero_band_g if zero_band_g is not None else contact_g // 2
+        self.zero_band_g = zero_band_g if zero_band_g is not None else contact_g // 2
 
     def update(self, force_g, now_ms):
         self._last_x = force_g
@@ -62,9 +62,9 @@ class ForceFilter:
         d = x - y
         ad = d if d >= 0 else -d
         yg = y >> _FRAC
-        thr = yg * self._jump_pct // 100
-        if thr < self._jump_g:
-            thr = self._jump_g
+        thr = yg * self.jump_pct // 100
+        if thr < self.jump_g:
+            thr = self.jump_g
         # A jump must show on two samples in a row in the same direction: one noise outlier is not a press.
         # Once following a jump, stay fast while the input keeps leading in that direction by more than
         # a quarter of the threshold (the tail of a press settles in a few samples, not 8).
@@ -75,15 +75,15 @@ class ForceFilter:
         if big != 0 and big == self._big:
             self._fast_dir = big
         self._big = big
-        shift = self._fast if self._fast_dir != 0 else self._slow
+        shift = self.fast_shift if self._fast_dir != 0 else self.slow_shift
         y += (d + (1 << (shift - 1))) >> shift if shift > 0 else d
         yg = (y + (1 << (_FRAC - 1))) >> _FRAC
         # Zero tracking: slow, only when unloaded and the reading is steady.
-        if ticks.diff(now_ms, self._zero_ms) >= self._zero_period:
+        if ticks.diff(now_ms, self._zero_ms) >= self.zero_period_ms:
             self._zero_ms = now_ms
-            steady = ad < (self._jump_g << _FRAC)
-            if yg < 0 or (steady and yg < self._zero_band and yg != 0):
-                step = self._zero_step
+            steady = ad < (self.jump_g << _FRAC)
+            if yg < 0 or (steady and yg < self.zero_band_g and yg != 0):
+                step = self.zero_step_g
                 if yg < 0:
                     step = -step
                     if yg > step:
@@ -91,7 +91,7 @@ class ForceFilter:
                 elif yg < step:
                     step = yg
                 off = self.offset_g + step
-                if -self._max_zero <= off <= self._max_zero:
+                if -self.max_zero_g <= off <= self.max_zero_g:
                     self.offset_g = off
                     y -= step << _FRAC
                     yg -= step

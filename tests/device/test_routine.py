@@ -196,6 +196,14 @@ def test_files_read_list_select_check():
         assert app_copy.title is None and app_copy.description is None
         assert all(s.note is None and s.label is None for s in app_copy.steps)
         assert app_copy.digest == full.digest and app_copy.total_ms == full.total_ms
+        # read() streams the file (hash in chunks, then json.load): the same routine and digest as loads()
+        with open(root + "/bedtime.json", "rb") as f:
+            data = f.read()
+        assert R.loads(data).digest == full.digest and len(full.digest) == 64
+        assert R.to_dict(R.loads(data)) == R.to_dict(full)
+        _write(root + "/nojson.json", data[:-7].decode())
+        assert "not valid JSON" in str(raises(ValueError, R.read, "nojson", root))
+        os.remove(root + "/nojson.json")
         assert [(s.kind, s.point, s.side, s.band_lo_g, s.band_hi_g, s.duration_ms, s.max_ms) for s in app_copy.steps] \
             == [(s.kind, s.point, s.side, s.band_lo_g, s.band_hi_g, s.duration_ms, s.max_ms) for s in full.steps]
         _write(sel, "mixed\n")
@@ -232,3 +240,25 @@ def test_read_selected_with_nothing():
         assert R.list_routines(base + "/nope") == []
     finally:
         _rmtree(base)
+
+
+def test_steps_hold_only_their_own_fields():
+    # the unset fields are class defaults (a smaller object per step); texts=False leaves the texts out
+    d = bedtime()
+    d["steps"][0]["note"] = "Slow breathing."
+    full = R.parse(d)
+    bare = R.parse(d, None, None, False)
+    assert full.steps[0].note == "Slow breathing." and full.title
+    assert bare.title is None and bare.description is None
+    for s in bare.steps:
+        own = s.__dict__
+        assert "note" not in own and "label" not in own and "min_ms" not in own, own
+        assert s.note is None and s.label is None and s.min_ms == 0
+    s0, s3 = bare.steps[0].__dict__, bare.steps[3].__dict__
+    # a clock press step at the default band: no band or count of its own; a dose step keeps its count
+    assert "band_lo_g" not in s0 and "count" not in s0 and "pattern_ms" not in s0, s0
+    assert s3["count"] == R.COUNT_DOSE and s3["max_ms"] == 240000
+    assert bare.steps[0].band_lo_g == R.DEFAULT_LO_G and bare.steps[2].band_lo_g == 2000
+    assert [(s.kind, s.point, s.side, s.band_lo_g, s.band_hi_g, s.count, s.duration_ms, s.max_ms, s.pattern_ms)
+            for s in bare.steps] == [(s.kind, s.point, s.side, s.band_lo_g, s.band_hi_g, s.count, s.duration_ms,
+                                      s.max_ms, s.pattern_ms) for s in full.steps]
