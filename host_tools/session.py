@@ -21,7 +21,6 @@ from host_tools.errors import DeviceError, LinkError
 from host_tools.ports import find_port
 
 UPLOAD_CHUNK = 2048        # raw bytes per exec when writing a file: small enough for a fragmented heap
-APP_START_S = 0.8        # after a soft reset, the time the app gets to start before the session ends
 DOWNLOAD_CHUNK = 4096      # bytes the device reads per readinto when streaming a file out
 
 # Runs on the device: stream a file as one header line, the raw bytes, then its sha256.
@@ -142,11 +141,10 @@ class DeviceSession:
         self.t.read_until(1, b">>> ", timeout=2)
         self.t.serial.write(b"\x04")
         self.t.serial.flush()
-        # wait for the reboot to begin: bytes sent to a board while it resets are lost
+        # wait for the reboot to begin: bytes sent to a board while it resets are lost. (The next command's
+        # Ctrl-C may land in the app's start-up: it is raised at a safe point there, on a board and in the
+        # simulator alike.)
         self.t.read_until(1, b"soft reboot\r\n", timeout=5)
-        # and let the app start: a Ctrl-C from the next command landing in its start-up has been seen to
-        # leave the simulated board's raw REPL deaf to the following raw-paste exec
-        time.sleep(APP_START_S)
 
     # ---- code execution ----------------------------------------------------------------------------
     def exec(self, code: str, timeout: float | None = None) -> str:

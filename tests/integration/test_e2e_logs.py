@@ -73,14 +73,15 @@ def test_sessions_survive_a_power_cut_and_reach_the_archive_report_and_export(si
     for done in (1, 2):
         start_practice(sim, boot)
         wait_for(lambda n=done: cues(sim, boot).count(CUE_DONE) >= n, 30, "practice %d to finish" % done, sim)
-    # a third one, cut off by the power after ~10 s in the band
+    # a third one, cut off by the power after ~17 s in the band (of its 30): the logger writes every 10 s,
+    # so at least 7 s of the press are on flash whatever the phase of its batches (after 10 s: maybe none)
     start_practice(sim, boot)
     t_prof = notes(sim, boot, "profile")[-1][0]
     wait_for(lambda: any(v == IN_BAND and t > t_prof for t, v in notes(sim, boot, "state")), 20,
              "the third practice to be in the band", sim)
     t_in = [t for t, v in notes(sim, boot, "state") if v == IN_BAND and t > t_prof][0]
     # virtual time: wait until the board has been in the band for a while (the trace's clock moves)
-    wait_for(lambda: any(r["t_ms"] >= t_in + 10000 for r in sim.trace(boot)), 20, "10 s of pressing", sim)
+    wait_for(lambda: any(r["t_ms"] >= t_in + 17000 for r in sim.trace(boot)), 20, "17 s of pressing", sim)
     assert cues(sim, boot).count(CUE_DONE) == 2
     sim.power_cut(off_ms=200)
     wait_for(lambda: sim.status()["boot"] > boot and sim.status()["running"], 20, "the reboot")
@@ -130,7 +131,8 @@ def test_sessions_survive_a_power_cut_and_reach_the_archive_report_and_export(si
         assert t == sorted(t) and max(b - a for a, b in zip(t[:-1], t[1:], strict=True)) <= 100  # >= 10 Hz, no gaps
         pressed = [x for x in g if x > 1000]
         # 30 s of a ~4 kg press (the cut session: until the last batch that reached the flash)
-        assert len(pressed) >= min_pressed and 3000 < sorted(pressed)[len(pressed) // 2] < 5000, (no, len(pressed))
+        assert len(pressed) >= min_pressed and 3000 < sorted(pressed)[len(pressed) // 2] < 5000, \
+            (no, len(pressed), len(g))
     jout = tmp_path / "export-json"
     run_cli("export", "--archive", str(arc), "--format", "json", "--out", str(jout))
     js = json.loads((jout / "steps.json").read_text())
