@@ -1,9 +1,9 @@
 # The session logger: append-only log files under /log, each holding one or more whole sessions
 # (format: docs/log-format.md, codec: acu.logfmt). The app calls sample()/poll() every loop iteration
 # (allocation-free unless a batch is being written), the step/event/session calls on changes, and
-# recover() once at boot. Records are batched in
-# RAM and written every flush_ms and at step ends (LittleFS commits on close; syncing per record wears
-# the flash). Module functions list_sessions/delete_session/info are what the host calls over the REPL.
+# recover() once at boot. Records are batched in RAM and written every flush_ms and at step ends
+# (LittleFS commits on close; syncing per record wears the flash). Module functions list_sessions,
+# delete_session and info are what the host calls over the REPL.
 import os
 import binascii
 import struct
@@ -42,8 +42,9 @@ DEFAULT_ROOT = "/log"
 VOLUME_BYTES = const(32768)  # sessions are appended to the newest file while it is smaller than this: a
 # 5-minute session is ~2.2 KB and LittleFS gives every file whole 4 KB blocks (one file per session would
 # take 4 KB each); a recovery rewrite after a power cut copies at most this much
-_COUNTER_NAME = const("next")  # /log/next: the next session number, so numbers are never reused after the host
-                       # deletes every pulled file (a reused number would look like a duplicate or a gap)
+# /log/next: the next session number, so numbers are never reused after the host deletes every pulled
+# file (a reused number would look like a duplicate or a gap)
+_COUNTER_NAME = const("next")
 
 _STEP_STATUS = {"done": logfmt.STEP_DONE, "skipped": logfmt.STEP_SKIPPED, "aborted": logfmt.STEP_ABORTED,
                 "cut_short": logfmt.STEP_CUT_SHORT}
