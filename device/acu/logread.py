@@ -268,33 +268,31 @@ def _decode_nibbles(payload, off, count, prev, q, values):
 
 
 def _decode_rice(payload, off, count, prev, q, values):
-    """Version 2 deltas; returns a problem or None."""
-    total = (len(payload) - off) * 8
+    """Version 2 deltas; returns a problem or None. The bits as a "0"/"1" string: str.find() runs through
+    a run of ones far faster than a Python loop per bit (a pull decodes ~1.6 million bits per 200 KB)."""
+    n = len(payload) - off
+    if n <= 0:
+        return None
+    bits = bin(int.from_bytes(bytes(payload[off:]), "big") | (1 << (8 * n)))[3:]  # the 1 keeps leading zeros
+    total = len(bits)
     i = 0
-
-    def bit(k):
-        return (payload[off + (k >> 3)] >> (7 - (k & 7))) & 1
-
     while len(values) < count:
-        k = 0
-        while k < RICE_ESC and i < total and bit(i):
-            k += 1
-            i += 1
-        if k == RICE_ESC:
+        j = bits.find("0", i, i + RICE_ESC)  # the zero that ends the run of ones
+        if j < 0:
+            if i + RICE_ESC > total:
+                break  # ones to the end: cut off
+            i += RICE_ESC
             if i + 16 > total:
                 return "trace escape cut off"
-            u = 0
-            for _ in range(16):
-                u = (u << 1) | bit(i)
-                i += 1
+            u = int(bits[i:i + 16], 2)
+            i += 16
             d = u - 0x10000 if u & 0x8000 else u
         else:
-            if i + 2 > total:
+            if j + 2 > total:
                 break
-            i += 1  # the zero that ends the run
-            z = (k << 1) | bit(i)
-            i += 1
-            d = z >> 1 if not z & 1 else -(z >> 1) - 1
+            k = j - i
+            d = -k - 1 if bits[j + 1] == "1" else k
+            i = j + 2
         prev += d
         values.append(prev * q)
     return None
