@@ -172,10 +172,16 @@ def transfer_figures(work: Path, baud: int = 115200, latency_ms: float = LINK_LA
 
 
 # ---- memory and loop figures on the unix port --------------------------------------------------------
-def _probe(heap_kb: int) -> dict:
+def _probe(heap_kb: int, rom: Path | None = None) -> dict:
+    """One heap probe run: the firmware as .mpy files on the filesystem, or (rom) from a ROMFS image mapped
+    outside the heap by host_tools/sim/romrun.py, as `acutrainer deploy --romfs` runs it on a board."""
     probe = str(ROOT / "tools" / "heap_probe.py")
-    r = subprocess.run([str(BIN / "micropython"), "-X", "heapsize=%dK" % heap_kb, probe],
-                       capture_output=True, text=True, cwd=str(ROOT), timeout=600)
+    if rom is None:
+        cmd = [str(BIN / "micropython"), "-X", "heapsize=%dK" % heap_kb, probe]
+    else:
+        cmd = [sys.executable, str(ROOT / "host_tools" / "sim" / "romrun.py"), str(rom),
+               "-X", "heapsize=%dK" % heap_kb, probe, "--rom"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=str(ROOT), timeout=600)
     line = (r.stdout.strip().splitlines() or ["{}"])[-1]
     try:
         return json.loads(line)
@@ -183,24 +189,43 @@ def _probe(heap_kb: int) -> dict:
         return {"ok": False, "error": (r.stderr or r.stdout).strip()[-300:]}
 
 
-def heap_figures() -> dict:
-    """The whole firmware on a board built from the real drivers (tools/heap_probe.py): allocations per loop
-    iteration under heap_lock, peak heap over a bedtime practice, loop rate; and the smallest heap it runs in."""
-    d = _probe(256)
-    keep = ("loop_allocs_per_iter", "heap_peak_bytes", "loop_rate_hz", "heap_after_import_bytes",
-            "heap_after_start_bytes", "heap_base_bytes", "routine_done", "ok")
-    out = {k if k != "ok" else "heap_probe_ok": d.get(k) for k in keep}
-    out["firmware_fits_64k_heap"] = bool(_probe(64).get("ok"))
-    lo, hi = 64, 256  # lo fails (or is the answer), hi works: bisect in 8 KB steps
-    if out["firmware_fits_64k_heap"]:
-        hi = 64
+def _min_heap_kb(rom: Path | None) -> int:
+    """The smallest -X heapsize (8 KB steps from 64K) the whole practice runs in."""
+    if _probe(64, rom).get("ok"):
+        return 64
+    lo, hi = 64, 256  # lo fails, hi works: bisect
     while hi - lo > 8:
         mid = (lo + hi) // 16 * 8
-        if _probe(mid).get("ok"):
+        if _probe(mid, rom).get("ok"):
             hi = mid
         else:
             lo = mid
-    out["heap_min_working_kb"] = hi
+    return hi
+
+
+def heap_figures() -> dict:
+    """The whole firmware on a board built from the real drivers (tools/heap_probe.py): allocations per loop
+    iteration under heap_lock, peak heap over a bedtime practice, loop rate; and the smallest heap it runs in.
+    Twice: with the modules in a ROMFS image (`deploy --romfs`: code runs from flash; heap_* keys) and as
+    .mpy files on the flash filesystem (stock firmware without ROMFS: the code is loaded into the heap;
+    heap_lfs_* keys)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import heap_rom
+
+    rom = heap_rom.build(str(BIN / "micropython"))
+    keep = ("loop_allocs_per_iter", "heap_peak_bytes", "loop_rate_hz", "heap_after_import_bytes",
+            "heap_after_start_bytes", "heap_base_bytes", "routine_done", "ok")
+    d = _probe(256, rom)
+    out = {k if k != "ok" else "heap_probe_ok": d.get(k) for k in keep}
+    out["heap_min_working_kb"] = _min_heap_kb(rom)
+    out["firmware_fits_64k_heap"] = out["heap_min_working_kb"] == 64
+    out["heap_rom_image_bytes"] = rom.stat().st_size
+    d = _probe(256)
+    for k in ("heap_peak_bytes", "heap_after_import_bytes", "heap_after_start_bytes", "loop_allocs_per_iter"):
+        out[k.replace("heap_", "heap_lfs_") if k.startswith("heap_") else "heap_lfs_" + k] = d.get(k)
+    out["heap_lfs_probe_ok"] = d.get("ok")
+    out["heap_lfs_min_working_kb"] = _min_heap_kb(None)
+    out["firmware_fits_64k_heap_lfs"] = out["heap_lfs_min_working_kb"] == 64
     return out
 
 

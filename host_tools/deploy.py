@@ -3,6 +3,8 @@
 Compiles device/ with mpy-cross for the board's .mpy ABI (refusing a mismatch), copies only files whose
 hash differs on the device (each one atomically), removes stale copies, writes /cfg/board.json and
 /cfg/version.json, installs the routine library on a new device, soft-resets and checks the app came up.
+With romfs=True the modules go into a ROMFS image in the board's ROM partition instead of /lib
+(host_tools/romfs.py): they run in place from flash and leave the heap to the app's data.
 """
 
 from __future__ import annotations
@@ -156,6 +158,17 @@ def plan(board: str, source: bool | set[str]) -> dict[str, bytes]:
     return files
 
 
+def _rom_holds_firmware(session) -> bool:
+    out = session.exec("import os\ntry:\n print(os.stat('/rom/acu')[0])\nexcept OSError:\n print(0)\n")
+    return out.split()[-1] != "0"
+
+
+def rom_files(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The modules of a plan() as a ROMFS image's files: /lib/acu/app.mpy -> acu/app.mpy (/rom/acu/app.mpy
+    on the board; /rom comes before /lib on sys.path). boot.py and main.py stay on the flash."""
+    return {p[len("/lib/"):]: d for p, d in files.items() if p.startswith("/lib/")}
+
+
 def deploy(
     session,
     board: str = "sim",
@@ -163,7 +176,10 @@ def deploy(
     progress=print,
     install_library: bool = True,
     confirm: bool = True,
+    romfs: bool = False,
 ) -> dict:
+    if romfs and source:
+        raise InputError("--romfs holds .mpy files only (a .py in ROM is compiled into the heap): drop --source")
     fresh_raw_repl(session)
     ver = session.exec(
         "import sys\nprint(sys.implementation._mpy if hasattr(sys.implementation, '_mpy') else 0)\n"
@@ -181,7 +197,24 @@ def deploy(
                 "MicroPython %s (make flash, docs/versions.md), or deploy with --source"
                 % (mp_version, have[0], have[1], want[0], want[1], micropython_series())
             )
-    files = plan(board, source)
+    from host_tools import romfs as romfs_mod
+
+    modules = plan(board, source)
+    rom_img = romfs_mod.image(rom_files(modules)) if romfs else None
+    # with romfs the flash keeps boot.py and main.py only; without, a firmware image left in the ROM
+    # partition would shadow /lib (/rom comes first on sys.path): it is erased
+    files = {p: d for p, d in modules.items() if not p.startswith("/lib/")} if romfs else modules
+    rom_written = False
+    if rom_img is not None:
+        progress("  ROMFS image %d bytes" % len(rom_img))
+        rom_written = romfs_mod.write(session, rom_img)
+        progress("  wrote the ROM partition" if rom_written else "  the ROM partition holds this image already")
+        if rom_written:
+            fresh_raw_repl(session)  # the board mounts /rom at boot: what follows imports from it
+    elif _rom_holds_firmware(session):
+        if romfs_mod.erase(session):
+            progress("  erased the ROMFS image (the firmware goes to /lib)")
+            fresh_raw_repl(session)
     session.exec(HASHES_CODE)
     on_device = json.loads(
         session.exec("print(json.dumps(_acu_hashes(%r)))\n" % sorted(files)).strip().splitlines()[-1]
@@ -202,10 +235,14 @@ def deploy(
         "firmware": __version__,
         "board": board,
         "micropython": mp_version,
-        "format": "source" if source is True else ("mixed" if source else "mpy"),
+        "format": "romfs" if romfs else ("source" if source is True else ("mixed" if source else "mpy")),
         "deployed": int(time.time()),
-        "files": {p: hashlib.sha256(d).hexdigest() for p, d in files.items()},
+        # every module's hash, wherever it went (doctor compares them with this checkout)
+        "files": {p: hashlib.sha256(d).hexdigest() for p, d in modules.items()},
     }
+    if rom_img is not None:
+        version["rom_sha256"] = hashlib.sha256(rom_img).hexdigest()
+        version["rom_bytes"] = len(rom_img)
     session.write_file_atomic("/cfg/board.json", json.dumps({"board": board}).encode())
     session.write_file_atomic("/cfg/version.json", json.dumps(version, indent=1).encode())
     installed = []
@@ -224,6 +261,8 @@ def deploy(
         "board": board,
         "copied": changed,
         "removed": stale,
+        "rom_bytes": len(rom_img) if rom_img is not None else 0,
+        "rom_written": rom_written,
         "unchanged": len(files) - len(changed),
         "micropython": mp_version,
         "routines_installed": installed,

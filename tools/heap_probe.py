@@ -3,6 +3,9 @@
 # repository root:
 #   micropython -X heapsize=64K tools/heap_probe.py [--iters N] [--routine bedtime]
 #   micropython tools/heap_probe.py --compile-only   (just build build/heap/, e.g. for tools/heap_probe_wasm.mjs)
+#   python host_tools/sim/romrun.py build/heap.romfs -X heapsize=64K tools/heap_probe.py --rom
+#       the same modules from a ROMFS image of build/heap/ (tools/heap_rom.py builds it) mapped outside the
+#       heap, as `acutrainer deploy --romfs` puts them on a board: their code runs in place from "flash"
 # This launcher compiles device/acu, boards/{__init__,esp32_devkitc}, the probe's body
 # (tools/heap_probe_main.py) and its minimal machine fake (tools/heap_probe_machine.py, the same interface
 # as tests/device/fakemachine.py) into build/heap/ with the mpy-cross next to the micropython binary (or
@@ -66,10 +69,21 @@ try:
     os.mkdir("build")
 except OSError:
     pass
-_compile("build/heap")
-if "--compile-only" in sys.argv:
-    sys.exit(0)
-sys.path[:] = ["build/heap", ".frozen"]
+if "--rom" in sys.argv:
+    # the board's ROM partition (romrun.py maps it; simrom mounts it at /rom as a ROMFS firmware does)
+    sys.path.insert(0, "host_tools/sim/rom")
+    import simrom
+
+    if not simrom.mount_rom():
+        print('{"ok": false, "error": "no valid ROMFS image mapped (run under host_tools/sim/romrun.py)"}')
+        sys.exit(1)
+    sys.path[:] = ["/rom", ".frozen"]
+    del simrom, sys.modules["simrom"]
+else:
+    _compile("build/heap")
+    if "--compile-only" in sys.argv:
+        sys.exit(0)
+    sys.path[:] = ["build/heap", ".frozen"]
 del _compile, _mtime
 import heap_probe_main  # noqa: E402
 

@@ -23,6 +23,12 @@ def register(sub):
         help="copy .py sources instead of .mpy, for debugging: all modules, or only the named ones "
         "(--source app,runner; the rest stay .mpy, which the board's heap needs)",
     )
+    p.add_argument(
+        "--romfs",
+        action="store_true",
+        help="put the modules in the board's ROM partition (ROMFS), where they run from flash and leave "
+        "the heap free; needs a firmware with ROMFS (the simulator has it; docs/hardware.md)",
+    )
     p.add_argument("--no-confirm", action="store_true", help="do not wait for the app to come up")
     p.set_defaults(func=run)
 
@@ -36,9 +42,11 @@ def run(a):
         board = "sim" if control.running_port_names().get(port) else "esp32_devkitc"
     source = deploy_mod.parse_source(a.source)
     kind = "sources" if source is True else ("sources of %s" % ",".join(sorted(source)) if source else ".mpy")
+    if a.romfs:
+        kind += " in ROMFS"
     print("deploying to %s (board %s, %s)" % (port, board, kind))
     with open_session(port) as s:
-        r = deploy_mod.deploy(s, board=board, source=source)
+        r = deploy_mod.deploy(s, board=board, source=source, romfs=a.romfs)
     print(
         "copied %d file(s), %d unchanged, %d stale removed; MicroPython %s"
         % (len(r["copied"]), r["unchanged"], len(r["removed"]), r["micropython"])

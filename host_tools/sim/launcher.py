@@ -48,7 +48,10 @@ BUTTON_PATTERNS = {  # (delay_ms, level) relative to now
 }
 
 
-ROM_ALLOWANCE_BYTES = 64 * 1024  # the simulated hardware's own modules and tables (ROM on a board)
+ROM_PARTITION_BYTES = 256 * 1024  # the ROMFS partition (vfs.rom_ioctl), a file beside the flash image
+# the simulated hardware's own modules and tables (ROM on a board): simboot, simhw, simmachine, simsensors,
+# simrom hold ~57 KB at the REPL after boot (mpremote exec "import gc; gc.collect(); print(gc.mem_alloc())")
+ROM_ALLOWANCE_BYTES = 68 * 1024
 
 
 def rom_heap_bytes(firmware_heap: str) -> int:
@@ -56,6 +59,27 @@ def rom_heap_bytes(firmware_heap: str) -> int:
     t = firmware_heap.strip().upper()
     mult = 1024 if t.endswith("K") else 1024 * 1024 if t.endswith("M") else 1
     return int(t.rstrip("KM")) * mult + ROM_ALLOWANCE_BYTES
+
+
+def rom_partition(path: str, size: int = ROM_PARTITION_BYTES) -> str:
+    """The ROM partition's file: created erased (0xFF), kept across runs and power cuts like the flash."""
+    p = Path(path)
+    if not p.exists() or p.stat().st_size != size:
+        p.write_bytes(b"\xff" * size)
+    return str(p.resolve())
+
+
+def wheel_python(micropython: str) -> str | None:
+    """The Python that runs the wheel's `micropython` script (its #! line), or None for another build:
+    the ROM partition needs MicroPython inside a Python process (romrun.py)."""
+    try:
+        with open(micropython, "rb") as f:
+            head = f.read(300)
+    except OSError:
+        return None
+    if not head.startswith(b"#!") or b"micropython_unix" not in head:
+        return None
+    return head[2:].split(b"\n", 1)[0].strip().decode()
 
 
 def find_micropython() -> str:
@@ -103,6 +127,10 @@ class Launcher:
         self.state_dir = Path(args.state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.flash = str(Path(args.flash).resolve())
+        self.rom = None
+        self.rom_python = wheel_python(args.micropython)
+        if getattr(args, "rom", "") != "none" and self.rom_python:
+            self.rom = rom_partition(args.rom or str(Path(self.flash).with_suffix(".romfs")))
         self.sel = selectors.DefaultSelector()
         self.proc: subprocess.Popen | None = None
         self.fw_fd = -1
@@ -193,9 +221,13 @@ class Launcher:
             os.setsid()
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
+        mp_args = ["-X", "heapsize=%d" % rom_heap_bytes(self.args.heapsize), "-i", str(ROM_DIR / "simboot.py")]
+        if self.rom:
+            cmd = [self.rom_python, str(Path(__file__).resolve().parent / "romrun.py"), self.rom] + mp_args
+        else:
+            cmd = [self.args.micropython] + mp_args
         self.proc = subprocess.Popen(
-            [self.args.micropython, "-X", "heapsize=%d" % rom_heap_bytes(self.args.heapsize), "-i",
-             str(ROM_DIR / "simboot.py")],
+            cmd,
             stdin=slave, stdout=slave, stderr=slave, cwd=str(ROM_DIR), env=env,
             preexec_fn=child_setup, close_fds=True,
         )
@@ -630,6 +662,7 @@ def main(argv=None):
     ap.add_argument("--state-dir", required=True)
     ap.add_argument("--flash", required=True)
     ap.add_argument("--flash-blocks", type=int, default=512)
+    ap.add_argument("--rom", default="", help="ROM partition file (default: beside --flash); 'none': no ROMFS")
     ap.add_argument("--speed", type=float, default=1.0)
     ap.add_argument("--baud", type=int, default=0)
     ap.add_argument("--latency-ms", type=float, default=0.0)

@@ -1,5 +1,9 @@
 """acutrainer deploy against the simulator: only what changed, --source, the .mpy ABI refusal."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from host_tools import deploy as deploy_mod
@@ -11,8 +15,14 @@ pytestmark = pytest.mark.integration
 
 
 def device_files(port):
+    """The firmware files in /lib, listed from a fresh raw REPL (a soft reset: main.py does not run): after a
+    --source deploy the interrupted app leaves a heap too fragmented for compiling acu.api beside it."""
+    import json
+
     with open_session(port) as s:
-        return {p for p, _ in s.call("acu.api", "ls_tree", "/lib")}
+        deploy_mod.fresh_raw_repl(s)
+        s.exec(deploy_mod.HASHES_CODE)
+        return set(json.loads(s.exec("print(json.dumps(_acu_tree('/lib')))\n").strip().splitlines()[-1]))
 
 
 def test_a_second_deploy_copies_nothing(deployed_sim):
@@ -30,6 +40,7 @@ def test_source_deploy_then_back_to_mpy(deployed_sim):
         assert "/lib/acu/app.py" in files and "/lib/boards/sim.py" in files
         assert not any(p.endswith(".mpy") for p in files)  # the .mpy copies would shadow the sources
         with open_session(deployed_sim.port) as s:
+            deploy_mod.fresh_raw_repl(s)  # the app's heap freed: acu.api compiles from source beside nothing
             assert s.call("acu.api", "version")["firmware"]
             import json
 
@@ -56,3 +67,41 @@ def test_a_mismatched_mpy_abi_is_refused(deployed_sim, monkeypatch):
         r = deploy_mod.deploy(s, board="sim", source=True, progress=lambda *a: None)
         assert r["copied"]
     run_cli("deploy", "--board", "sim")
+
+
+def test_romfs_deploy_runs_from_rom_then_back_to_lib(deployed_sim):
+    try:
+        r = run_cli("deploy", "--board", "sim", "--romfs")
+        assert "in ROMFS" in r.stdout and "wrote the ROM partition" in r.stdout, r.stdout
+        assert "the app is running" in r.stdout
+        assert not device_files(deployed_sim.port)  # /lib holds no firmware: it is all in the ROM
+        with open_session(deployed_sim.port) as s:
+            out = s.exec("import acu.app, boards.sim\nprint(acu.app.__file__, boards.sim.__file__)\n").split()
+            assert out[-2:] == ["/rom/acu/app.mpy", "/rom/boards/sim.mpy"]
+            import json
+
+            v = json.loads(s.read_file("/cfg/version.json"))
+            assert v["format"] == "romfs" and v["rom_bytes"] > 0 and "/lib/acu/app.mpy" in v["files"]
+        # the same image again: nothing written, nothing copied
+        r = run_cli("deploy", "--board", "sim", "--romfs")
+        assert "holds this image already" in r.stdout and "copied 0 file(s)" in r.stdout
+        # mpremote sees the same ROM partition (its own romfs query, as with a board)
+        q = subprocess.run([str(Path(sys.executable).parent / "mpremote"), "connect", deployed_sim.port,
+                            "romfs", "query"], capture_output=True, text=True, timeout=60)
+        assert "ROMFS0 partition has size 262144 bytes" in q.stdout and "Raw contents: d2:cd:31" in q.stdout
+        size = int(q.stdout.split("ROMFS image size: ")[1].split()[0])  # the payload: less its 3+n byte head
+        assert v["rom_bytes"] - 8 <= size < v["rom_bytes"]
+    finally:
+        r = run_cli("deploy", "--board", "sim")
+    # back to /lib: the image is erased so it cannot shadow the flash's copies
+    assert "erased the ROMFS image" in r.stdout and "the app is running" in r.stdout
+    assert "/lib/acu/app.mpy" in device_files(deployed_sim.port)
+    with open_session(deployed_sim.port) as s:
+        assert s.exec("import acu.app\nprint(acu.app.__file__)\n").split()[-1] == "/lib/acu/app.mpy"
+
+
+def test_romfs_deploy_with_sources_is_refused(deployed_sim):
+    r = run_cli("deploy", "--board", "sim", "--romfs", "--source", check=False)
+    assert r.returncode != 0
+    err = r.stderr.strip()
+    assert "\n" not in err and "--romfs holds .mpy files only" in err

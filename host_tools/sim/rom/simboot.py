@@ -1,12 +1,15 @@
 # The simulated board's boot ROM, run as `micropython -i simboot.py` by the launcher.
 # Like the ESP32 port's frozen _boot.py it mounts the flash (a LittleFS2 image file) at "/", then runs
 # /boot.py and, unless the board was reset into the raw REPL, /main.py. The simulated hardware modules
-# are imported first and stay in sys.modules, as frozen modules do on a board.
+# are imported first and stay in sys.modules, as frozen modules do on a board. When the launcher maps a
+# ROM partition (romrun.py), the board is one built with ROMFS: `vfs.rom_ioctl()` exists and a valid image
+# in the partition is mounted at /rom, ahead of /lib on sys.path (simrom.py).
 import os
 import sys
 import vfs
 
 import simhw
+import simrom
 
 _FLASH = os.getenv("ACU_FLASH") or "flash.img"
 _BLOCKS = int(os.getenv("ACU_FLASH_BLOCKS") or "512")  # 512 x 4 KiB = 2 MiB, the ESP32 vfs partition
@@ -78,6 +81,8 @@ def _rom_boot():
     sys.path.clear()
     sys.path.append("")
     sys.path.append("/lib")
+    sys.modules["vfs"] = simrom
+    simrom.mount_rom()
     return os.getenv("ACU_MODE") or "normal"
 
 
