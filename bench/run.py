@@ -255,14 +255,11 @@ def _wasm_port() -> Path:
     return pkg / "micropython.mjs"
 
 
-def heap32_figures() -> dict:
-    """The heap probe of heap_figures() on a 32-bit MicroPython (the WebAssembly port: an ESP32's object
-    sizes), tools/heap_probe_wasm.mjs. Its heap grows on demand, so there is no smallest working heap to
-    find there (no heap32_min_working_kb): only the measured figures."""
-    mjs = _wasm_port()
-    env = dict(os.environ, MICROPYTHON=str(BIN / "micropython"))
-    r = subprocess.run(["node", str(ROOT / "tools" / "heap_probe_wasm.mjs"), "--mp", str(mjs)],
-                       capture_output=True, text=True, cwd=str(ROOT), env=env, timeout=900)
+def _wasm_probe(mjs: Path, rom: bool) -> dict:
+    env = dict(os.environ, MICROPYTHON=str(BIN / "micropython"), PYTHON=sys.executable)
+    r = subprocess.run(["node", str(ROOT / "tools" / "heap_probe_wasm.mjs"), "--mp", str(mjs), "--heap-kb", "64"]
+                       + (["--rom"] if rom else []), capture_output=True, text=True, cwd=str(ROOT), env=env,
+                       timeout=900)
     try:
         d = json.loads((r.stdout.strip().splitlines() or ["{}"])[-1])
     except ValueError:
@@ -271,11 +268,25 @@ def heap32_figures() -> dict:
         raise RuntimeError("heap_probe_wasm: %s" % (d.get("error") or r.stderr.strip()[-300:] or "no result"))
     if d.get("word_bits") != 32:
         raise RuntimeError("heap_probe_wasm: the port is not 32-bit (%s)" % d.get("word_bits"))
-    out = {"heap32_" + k: d.get("heap_" + k) for k in ("peak_bytes", "peak_total_bytes", "after_import_bytes",
-                                                        "after_start_bytes", "base_bytes")}
-    out["heap32_loop_allocs_per_iter"] = d.get("loop_allocs_per_iter")
-    out["heap32_probe_ok"] = d.get("ok")
-    out["heap32_port"] = d["port"] + ", 32-bit"
+    return d
+
+
+def heap32_figures() -> dict:
+    """The heap probe of heap_figures() on a 32-bit MicroPython (the WebAssembly port: an ESP32's object
+    sizes), tools/heap_probe_wasm.mjs, from a ROMFS image (heap32_*) and from .mpy files (heap32_lfs_*).
+    Its heap starts at 64 KB and grows on demand (no smallest working heap to bisect): heap32_fits_64k_heap
+    says the practice ran without the heap growing past its first 64 KB area."""
+    mjs = _wasm_port()
+    out: dict = {}
+    for prefix, rom in (("heap32_", True), ("heap32_lfs_", False)):
+        d = _wasm_probe(mjs, rom)
+        for k in ("peak_bytes", "peak_total_bytes", "after_import_bytes", "after_start_bytes", "base_bytes"):
+            out[prefix + k] = d.get("heap_" + k)
+        out[prefix + "loop_allocs_per_iter"] = d.get("loop_allocs_per_iter")
+        out[prefix + "probe_ok"] = d.get("ok")
+        out[prefix + "areas_total_bytes"] = d.get("heap_areas_total_bytes")
+        out[prefix + "fits_64k_heap"] = bool(d.get("ok") and d.get("heap_areas_total_bytes", 1 << 30) <= 64 * 1024)
+        out["heap32_port"] = d["port"] + ", 32-bit"
     return out
 
 

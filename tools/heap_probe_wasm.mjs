@@ -5,6 +5,7 @@
 //   node tools/heap_probe_wasm.mjs [--mp path/to/micropython.mjs] [--heap-kb 64] [--iters N] [--routine R]
 //   node tools/heap_probe_wasm.mjs --unix-check [--iters N]   (the same driver on the unix port, see below)
 //   node tools/heap_probe_wasm.mjs --one-call                 (the probe in one call: garbage included)
+//   node tools/heap_probe_wasm.mjs --rom                      (the modules from a ROMFS image: see below)
 // --mp defaults to build/wasm/node_modules/@micropython/micropython-webassembly-pyscript/micropython.mjs
 // (bench/run.py installs it there with npm). build/heap/ is brought up to date first with
 // `micropython tools/heap_probe.py --compile-only` ($MICROPYTHON, default .venv/bin/micropython): plain
@@ -22,6 +23,10 @@
 // and the probe goes on to read gc.mem_alloc() as it would after gc.collect(). --unix-check runs that same
 // generator on the unix port with `gc.collect()` at each yield: its figures must match tools/heap_probe.py's
 // (a few bytes more base for the generator's frame, which base subtracts).
+//
+// --rom: the firmware and the probe run from a ROMFS image (tools/heap_rom.py: build/heap plus the driven
+// probe body) that the port's own `romfs` option of loadMicroPython() copies into memory malloc'd outside the
+// GC heap and mounts at /rom, as `acutrainer deploy --romfs` puts the modules in a board's ROM partition.
 //
 // Because the heap grows, the firmware never runs out of memory here: the smallest heap it works in cannot
 // be found by bisection on this port, only the measured figures count. The probe's heap_size_bytes
@@ -54,6 +59,7 @@ const mpPath = path.resolve(opt("--mp",
 const heapKb = parseInt(opt("--heap-kb", "64"), 10);
 const unixCheck = flag("--unix-check");
 const oneCall = flag("--one-call");
+const fromRom = flag("--rom");
 const probeArgs = ["heap_probe", ...argv];   // what is left (--iters N, --routine NAME) is the probe's argv
 const upy = process.env.MICROPYTHON || ".venv/bin/micropython";
 const cross = process.env.MPY_CROSS || path.join(path.dirname(upy), "mpy-cross");
@@ -83,12 +89,23 @@ r = spawnSync(cross, ["-o", GEN_DIR + "/heap_probe_main.mpy", "-s", "heap_probe_
     GEN_DIR + "/heap_probe_main.py"], { encoding: "utf8" });
 if (r.status !== 0) fail("mpy-cross failed on the driven probe: " + (r.error || r.stderr));
 
+let romfs;
+if (fromRom) {
+    const python = process.env.PYTHON || path.join(path.dirname(upy), "python");
+    r = spawnSync(python, ["tools/heap_rom.py", "--no-compile", "--overlay", GEN_DIR, "--out",
+        "build/heap_wasm.romfs"], { encoding: "utf8" });
+    if (r.status !== 0) fail("building the ROMFS image failed: " + (r.error || r.stderr || r.stdout));
+    romfs = new Uint8Array(fs.readFileSync("build/heap_wasm.romfs"));
+}
+
 // Python run before the probe: the same sys.path/argv as tools/heap_probe.py gives it; _step() advances
 // the probe to its next collection point and flags a collection (done when the call returns to JS).
 const prelude = (dirs) => `
 import sys
+import os
+os.chdir("/")  # with a ROMFS the port starts in /rom
 sys.argv[:] = ${JSON.stringify(probeArgs)}
-sys.path[:] = ${JSON.stringify([...dirs, "build/heap", ".frozen"])}
+sys.path[:] = ${JSON.stringify(fromRom ? ["/rom", ".frozen"] : [...dirs, "build/heap", ".frozen"])}
 import gc
 import heap_probe_main
 _res = None
@@ -125,6 +142,7 @@ const mp = await loadMicroPython({
     pystack: 8192,                       // words; malloc'd by the C side, outside the GC heap
     stdout: (line) => { out += line + "\n"; },
     stderr: (line) => process.stderr.write(line + "\n"),
+    romfs,                               // --rom: malloc'd by the port outside the GC heap, mounted at /rom
 });
 
 // host directory -> the port's filesystem, same relative path (files the filter accepts)
