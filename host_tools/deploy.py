@@ -176,8 +176,10 @@ def deploy(
     progress=print,
     install_library: bool = True,
     confirm: bool = True,
-    romfs: bool = False,
+    romfs: bool | None = False,
 ) -> dict:
+    """romfs: True puts the modules in the ROM partition (refused if the board has none), False in /lib,
+    None chooses: the ROM partition when the board has one the image fits in and source is off."""
     if romfs and source:
         raise InputError("--romfs holds .mpy files only (a .py in ROM is compiled into the heap): drop --source")
     fresh_raw_repl(session)
@@ -200,7 +202,12 @@ def deploy(
     from host_tools import romfs as romfs_mod
 
     modules = plan(board, source)
-    rom_img = romfs_mod.image(rom_files(modules)) if romfs else None
+    rom_img = romfs_mod.image(rom_files(modules)) if romfs is not False and not source else None
+    if romfs is None and rom_img is not None:
+        part = romfs_mod.partition(session)
+        if part is None or len(rom_img) > part[0]:
+            rom_img = None
+    romfs = rom_img is not None
     # with romfs the flash keeps boot.py and main.py only; without, a firmware image left in the ROM
     # partition would shadow /lib (/rom comes first on sys.path): it is erased
     files = {p: d for p, d in modules.items() if not p.startswith("/lib/")} if romfs else modules

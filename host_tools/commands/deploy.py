@@ -23,12 +23,16 @@ def register(sub):
         help="copy .py sources instead of .mpy, for debugging: all modules, or only the named ones "
         "(--source app,runner; the rest stay .mpy, which the board's heap needs)",
     )
-    p.add_argument(
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
         "--romfs",
         action="store_true",
+        default=None,
         help="put the modules in the board's ROM partition (ROMFS), where they run from flash and leave "
-        "the heap free; needs a firmware with ROMFS (the simulator has it; docs/hardware.md)",
+        "the heap free (the default when the board's firmware has one: the simulator; docs/hardware.md)",
     )
+    where.add_argument("--no-romfs", dest="romfs", action="store_false",
+                       help="put the modules in /lib on the flash filesystem even if the board has ROMFS")
     p.add_argument("--no-confirm", action="store_true", help="do not wait for the app to come up")
     p.set_defaults(func=run)
 
@@ -42,11 +46,10 @@ def run(a):
         board = "sim" if control.running_port_names().get(port) else "esp32_devkitc"
     source = deploy_mod.parse_source(a.source)
     kind = "sources" if source is True else ("sources of %s" % ",".join(sorted(source)) if source else ".mpy")
-    if a.romfs:
-        kind += " in ROMFS"
     print("deploying to %s (board %s, %s)" % (port, board, kind))
     with open_session(port) as s:
         r = deploy_mod.deploy(s, board=board, source=source, romfs=a.romfs)
+    print("the modules are in %s" % ("the ROM partition (ROMFS, /rom)" if r["rom_bytes"] else "/lib"))
     print(
         "copied %d file(s), %d unchanged, %d stale removed; MicroPython %s"
         % (len(r["copied"]), r["unchanged"], len(r["removed"]), r["micropython"])

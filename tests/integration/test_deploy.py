@@ -25,10 +25,17 @@ def device_files(port):
         return set(json.loads(s.exec("print(json.dumps(_acu_tree('/lib')))\n").strip().splitlines()[-1]))
 
 
+def app_file(port):
+    with open_session(port) as s:
+        deploy_mod.fresh_raw_repl(s)
+        return s.exec("import acu.app\nprint(acu.app.__file__)\n").split()[-1]
+
+
 def test_a_second_deploy_copies_nothing(deployed_sim):
     run_cli("deploy", "--board", "sim", "--no-confirm")  # whatever an earlier test left, now in step
     r = run_cli("deploy", "--board", "sim")
     assert "copied 0 file(s)" in r.stdout and "0 stale removed" in r.stdout
+    assert "holds this image already" in r.stdout  # the simulator has ROMFS: the default puts the modules there
     assert "the app is running" in r.stdout
 
 
@@ -36,6 +43,7 @@ def test_source_deploy_then_back_to_mpy(deployed_sim):
     try:
         r = run_cli("deploy", "--board", "sim", "--source")
         assert "sources" in r.stdout and "the app is running" in r.stdout
+        assert "the modules are in /lib" in r.stdout  # sources never go to the ROM; its image was erased
         files = device_files(deployed_sim.port)
         assert "/lib/acu/app.py" in files and "/lib/boards/sim.py" in files
         assert not any(p.endswith(".mpy") for p in files)  # the .mpy copies would shadow the sources
@@ -45,34 +53,41 @@ def test_source_deploy_then_back_to_mpy(deployed_sim):
             import json
 
             assert json.loads(s.read_file("/cfg/version.json"))["format"] == "source"
+            assert s.exec("import acu.app\nprint(acu.app.__file__)\n").split()[-1] == "/lib/acu/app.py"
+        r = run_cli("deploy", "--board", "sim", "--no-romfs")
+        assert "stale removed" in r.stdout and "the app is running" in r.stdout
+        files = device_files(deployed_sim.port)
+        assert "/lib/acu/app.mpy" in files and "/lib/acu/app.py" not in files
     finally:
         r = run_cli("deploy", "--board", "sim")
-    assert "stale removed" in r.stdout and "the app is running" in r.stdout
-    files = device_files(deployed_sim.port)
-    assert "/lib/acu/app.mpy" in files and "/lib/acu/app.py" not in files
+    # back to the default: the modules in ROM, /lib emptied of the firmware
+    assert "wrote the ROM partition" in r.stdout and "the app is running" in r.stdout
+    assert not device_files(deployed_sim.port)
+    assert app_file(deployed_sim.port) == "/rom/acu/app.mpy"
 
 
 def test_a_mismatched_mpy_abi_is_refused(deployed_sim, monkeypatch):
     monkeypatch.setattr(deploy_mod, "mpy_cross_abi", lambda: (5, 0))
     with open_session(deployed_sim.port) as s:
-        before = s.sha256("/lib/acu/app.mpy")
+        before = s.sha256("/cfg/version.json")  # every deploy rewrites it
         with pytest.raises(AcuError) as e:
-            deploy_mod.deploy(s, board="sim")
+            deploy_mod.deploy(s, board="sim", romfs=None)
         msg = str(e.value)
         assert "\n" not in msg
         assert "mpy-cross emits .mpy v5.0" in msg and "MicroPython 1.29" in msg
         assert "docs/versions.md" in msg and "--source" in msg
-        assert s.sha256("/lib/acu/app.mpy") == before  # nothing was copied
+        assert s.sha256("/cfg/version.json") == before  # nothing was deployed
         # --source needs no mpy-cross: it is not refused
-        r = deploy_mod.deploy(s, board="sim", source=True, progress=lambda *a: None)
+        r = deploy_mod.deploy(s, board="sim", source=True, progress=lambda *a: None, romfs=None)
         assert r["copied"]
     run_cli("deploy", "--board", "sim")
 
 
 def test_romfs_deploy_runs_from_rom_then_back_to_lib(deployed_sim):
     try:
+        run_cli("deploy", "--board", "sim", "--no-romfs")
         r = run_cli("deploy", "--board", "sim", "--romfs")
-        assert "in ROMFS" in r.stdout and "wrote the ROM partition" in r.stdout, r.stdout
+        assert "wrote the ROM partition" in r.stdout and "the modules are in the ROM partition" in r.stdout
         assert "the app is running" in r.stdout
         assert not device_files(deployed_sim.port)  # /lib holds no firmware: it is all in the ROM
         with open_session(deployed_sim.port) as s:
@@ -91,13 +106,13 @@ def test_romfs_deploy_runs_from_rom_then_back_to_lib(deployed_sim):
         assert "ROMFS0 partition has size 262144 bytes" in q.stdout and "Raw contents: d2:cd:31" in q.stdout
         size = int(q.stdout.split("ROMFS image size: ")[1].split()[0])  # the payload: less its 3+n byte head
         assert v["rom_bytes"] - 8 <= size < v["rom_bytes"]
+        # --no-romfs: to /lib, and the image is erased so it cannot shadow the flash's copies
+        r = run_cli("deploy", "--board", "sim", "--no-romfs")
+        assert "erased the ROMFS image" in r.stdout and "the app is running" in r.stdout
+        assert "/lib/acu/app.mpy" in device_files(deployed_sim.port)
+        assert app_file(deployed_sim.port) == "/lib/acu/app.mpy"
     finally:
-        r = run_cli("deploy", "--board", "sim")
-    # back to /lib: the image is erased so it cannot shadow the flash's copies
-    assert "erased the ROMFS image" in r.stdout and "the app is running" in r.stdout
-    assert "/lib/acu/app.mpy" in device_files(deployed_sim.port)
-    with open_session(deployed_sim.port) as s:
-        assert s.exec("import acu.app\nprint(acu.app.__file__)\n").split()[-1] == "/lib/acu/app.mpy"
+        run_cli("deploy", "--board", "sim")
 
 
 def test_romfs_deploy_with_sources_is_refused(deployed_sim):
@@ -105,3 +120,16 @@ def test_romfs_deploy_with_sources_is_refused(deployed_sim):
     assert r.returncode != 0
     err = r.stderr.strip()
     assert "\n" not in err and "--romfs holds .mpy files only" in err
+
+
+def test_romfs_on_a_board_without_it_is_refused_and_changes_nothing(tmp_path):
+    from host_tools import romfs
+
+    class NoRomBoard:
+        def exec(self, code):
+            assert code == romfs._QUERY, code  # nothing but the question is sent
+            return "-1 0\n"
+
+    with pytest.raises(AcuError) as e:
+        romfs.write(NoRomBoard(), romfs.image({"acu/app.mpy": b"x"}))
+    assert "no ROMFS partition" in str(e.value) and "without --romfs" in str(e.value)

@@ -51,10 +51,10 @@ def test_mpremote_soft_reset_without_resume_reboots_into_raw_repl(deployed_sim):
 
 def test_ampy_ls_get_put(deployed_sim, tmp_path):
     ampy = str(BIN / "ampy")
-    r = subprocess.run([ampy, "--port", deployed_sim.port, "ls", "/lib/acu"], capture_output=True, text=True,
+    r = subprocess.run([ampy, "--port", deployed_sim.port, "ls", "/rom/acu"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "/lib/acu/app.mpy" in r.stdout
+    assert "/rom/acu/app.mpy" in r.stdout  # the firmware, deployed to the simulator's ROM partition
     f = tmp_path / "a.txt"
     f.write_text("from ampy\n")
     r = subprocess.run([ampy, "--port", deployed_sim.port, "put", str(f), "/ampy.txt"], capture_output=True,
