@@ -133,3 +133,43 @@ def test_romfs_on_a_board_without_it_is_refused_and_changes_nothing(tmp_path):
     with pytest.raises(AcuError) as e:
         romfs.write(NoRomBoard(), romfs.image({"acu/app.mpy": b"x"}))
     assert "no ROMFS partition" in str(e.value) and "without --romfs" in str(e.value)
+
+
+def test_a_romfs_deploy_cut_halfway_leaves_a_board_the_next_deploy_repairs(deployed_sim):
+    """The cable is pulled after a few chunks of a new image and the board loses power: it boots without
+    /rom (the image's first chunk, written last, is still erased), so the app does not start, and nothing
+    of the flash is lost; the next deploy writes the whole image and the app runs."""
+    from host_tools import romfs
+    from host_tools.errors import LinkError
+
+    class PulledAfter:
+        def __init__(self, s, chunks):
+            self.s, self.left = s, chunks
+
+        def exec(self, code):
+            if code.startswith("print(vfs.rom_ioctl(4,"):
+                if self.left == 0:
+                    raise LinkError("cable pulled")
+                self.left -= 1
+            return self.s.exec(code)
+
+    modules = deploy_mod.plan("sim", False)
+    modules["/lib/acu/__init__.mpy"] += b"\0"  # a different image than the one on the board
+    img = romfs.image(deploy_mod.rom_files(modules))
+    with open_session(deployed_sim.port) as s:
+        routines_before = sorted(n for n, _, _ in s.listdir("/routines"))
+        deploy_mod.fresh_raw_repl(s)
+        with pytest.raises(LinkError):
+            romfs.write(PulledAfter(s, 5), img)
+        s.keep_repl()
+    boot = deployed_sim.status()["boot"]
+    deployed_sim.power_cut(200)
+    deployed_sim.wait_boot(boot + 1)
+    with open_session(deployed_sim.port) as s:
+        deploy_mod.fresh_raw_repl(s)
+        out = s.exec("import sys, os\nprint('/rom' in sys.path, 'rom' in os.listdir('/'))\n").split()
+        assert out[-2:] == ["False", "False"]  # no image mounted: no half firmware runs
+        assert sorted(n for n, _, _ in s.listdir("/routines")) == routines_before
+    r = run_cli("deploy", "--board", "sim")
+    assert "wrote the ROM partition" in r.stdout and "the app is running" in r.stdout
+    assert app_file(deployed_sim.port) == "/rom/acu/app.mpy"
