@@ -203,10 +203,9 @@ def deploy(
 
     modules = plan(board, source)
     rom_img = romfs_mod.image(rom_files(modules)) if romfs is not False and not source else None
-    if romfs is None and rom_img is not None:
-        part = romfs_mod.partition(session)
-        if part is None or len(rom_img) > part[0]:
-            rom_img = None
+    part = romfs_mod.partition(session) if rom_img is not None else None
+    if romfs is None and (part is None or len(rom_img or b"") > part[0]):
+        rom_img = None
     romfs = rom_img is not None
     # with romfs the flash keeps boot.py and main.py only; without, a firmware image left in the ROM
     # partition would shadow /lib (/rom comes first on sys.path): it is erased
@@ -214,7 +213,7 @@ def deploy(
     rom_written = False
     if rom_img is not None:
         progress("  ROMFS image %d bytes" % len(rom_img))
-        rom_written = romfs_mod.write(session, rom_img)
+        rom_written = romfs_mod.write(session, rom_img, part=part)
         progress("  wrote the ROM partition" if rom_written else "  the ROM partition holds this image already")
         if rom_written:
             fresh_raw_repl(session)  # the board mounts /rom at boot: what follows imports from it

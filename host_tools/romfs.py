@@ -28,6 +28,7 @@ _QUERY = (
     "print(-1 if not _acu_rom or isinstance(_acu_rom, int) else len(_acu_rom), "
     "_acu_rom and vfs.rom_ioctl(6, 0) or 0)\n"
 )
+_UMOUNT = "try:\n vfs.umount('/rom')\nexcept OSError:\n pass\n"  # before rewriting what it maps
 
 
 def image(files: dict[str, bytes]) -> bytes:
@@ -76,12 +77,13 @@ def _ioctl(session, args: str) -> int:
     return r
 
 
-def write(session, img: bytes, progress=None) -> bool:
+def write(session, img: bytes, progress=None, part: tuple[int, int] | None = None) -> bool:
     """Put img in ROM partition 0 unless it is there already; True if it was written. Call it in a fresh
-    raw REPL (nothing imported from /rom: its code runs from the flash being rewritten)."""
+    raw REPL (nothing imported from /rom: its code runs from the flash being rewritten). part: what
+    partition() said, if the caller asked already."""
     if not img.startswith(HEADER):
         raise AcuError("not a ROMFS image (it must start with %s)" % HEADER.hex())
-    part = partition(session)
+    part = part or partition(session)
     if part is None:
         raise AcuError("this board's firmware has no ROMFS partition (vfs.rom_ioctl): deploy without --romfs")
     size, _block = part
@@ -90,7 +92,7 @@ def write(session, img: bytes, progress=None) -> bool:
     want = hashlib.sha256(img).hexdigest()
     if rom_sha256(session, len(img)) == want:
         return False
-    session.exec("try:\n vfs.umount('/rom')\nexcept OSError:\n pass\n")
+    session.exec(_UMOUNT)
     min_write = max(1, _ioctl(session, "3, 0, %d" % len(img)))  # erase what the image needs
     chunk = max(CHUNK // min_write, 1) * min_write
     offsets = list(range(chunk, len(img), chunk)) + [0]  # the header last: see the module's doc
@@ -116,6 +118,6 @@ def erase(session) -> bool:
     head = session.exec("print(bytes(memoryview(vfs.rom_ioctl(2, 0))[:3]).hex())\n").split()[-1]
     if head != HEADER.hex():
         return False
-    session.exec("try:\n vfs.umount('/rom')\nexcept OSError:\n pass\n")
+    session.exec(_UMOUNT)
     _ioctl(session, "3, 0, %d" % part[1])
     return True
