@@ -177,9 +177,11 @@ def deploy(
     install_library: bool = True,
     confirm: bool = True,
     romfs: bool | None = False,
+    rom_progress=None,
 ) -> dict:
     """romfs: True puts the modules in the ROM partition (refused if the board has none), False in /lib,
-    None chooses: the ROM partition when the board has one the image fits in and source is off."""
+    None chooses: the ROM partition when the board has one the image fits in and source is off.
+    rom_progress(done_bytes, total_bytes) follows the ROM partition's writing."""
     if romfs and source:
         raise InputError("--romfs holds .mpy files only (a .py in ROM is compiled into the heap): drop --source")
     fresh_raw_repl(session)
@@ -213,7 +215,7 @@ def deploy(
     rom_written = False
     if rom_img is not None:
         progress("  ROMFS image %d bytes" % len(rom_img))
-        rom_written = romfs_mod.write(session, rom_img, part=part)
+        rom_written = romfs_mod.write(session, rom_img, progress=rom_progress, part=part)
         progress("  wrote the ROM partition" if rom_written else "  the ROM partition holds this image already")
         if rom_written:
             fresh_raw_repl(session)  # the board mounts /rom at boot: what follows imports from it
