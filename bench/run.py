@@ -221,8 +221,9 @@ def heap_figures() -> dict:
     out["firmware_fits_64k_heap"] = out["heap_min_working_kb"] == 64
     out["heap_rom_image_bytes"] = rom.stat().st_size
     d = _probe(256)
-    for k in ("heap_peak_bytes", "heap_after_import_bytes", "heap_after_start_bytes", "loop_allocs_per_iter"):
-        out[k.replace("heap_", "heap_lfs_") if k.startswith("heap_") else "heap_lfs_" + k] = d.get(k)
+    for k in ("peak_bytes", "after_import_bytes", "after_start_bytes"):
+        out["heap_lfs_" + k] = d.get("heap_" + k)
+    out["heap_lfs_loop_allocs_per_iter"] = d.get("loop_allocs_per_iter")
     out["heap_lfs_probe_ok"] = d.get("ok")
     out["heap_lfs_min_working_kb"] = _min_heap_kb(None)
     out["firmware_fits_64k_heap_lfs"] = out["heap_lfs_min_working_kb"] == 64

@@ -204,10 +204,12 @@ def deploy(
     from host_tools import romfs as romfs_mod
 
     modules = plan(board, source)
-    rom_img = romfs_mod.image(rom_files(modules)) if romfs is not False and not source else None
-    part = romfs_mod.partition(session) if rom_img is not None else None
-    if romfs is None and (part is None or len(rom_img or b"") > part[0]):
-        rom_img = None
+    rom_img = part = None
+    if romfs is not False and not source:
+        rom_img = romfs_mod.image(rom_files(modules))
+        part = romfs_mod.partition(session)
+        if romfs is None and (part is None or len(rom_img) > part[0]):
+            rom_img = None  # no room for it: /lib (with romfs=True, write() says why it cannot)
     romfs = rom_img is not None
     # with romfs the flash keeps boot.py and main.py only; without, a firmware image left in the ROM
     # partition would shadow /lib (/rom comes first on sys.path): it is erased

@@ -129,7 +129,7 @@ class Launcher:
         self.flash = str(Path(args.flash).resolve())
         self.rom = None
         self.rom_python = wheel_python(args.micropython)
-        if getattr(args, "rom", "") != "none" and self.rom_python:
+        if args.rom != "none" and self.rom_python:
             self.rom = rom_partition(args.rom or str(Path(self.flash).with_suffix(".romfs")))
         self.sel = selectors.DefaultSelector()
         self.proc: subprocess.Popen | None = None
