@@ -212,7 +212,7 @@ def heap_figures() -> dict:
     sys.path.insert(0, str(ROOT / "tools"))
     import heap_rom
 
-    rom = heap_rom.build(str(BIN / "micropython"))
+    rom = heap_rom.build()
     keep = ("loop_allocs_per_iter", "heap_peak_bytes", "loop_rate_hz", "heap_after_import_bytes",
             "heap_after_start_bytes", "heap_base_bytes", "routine_done", "ok")
     d = _probe(256, rom)

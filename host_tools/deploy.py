@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from host_tools import __version__, paths
+from host_tools import __version__, constfold, paths
 from host_tools.errors import AcuError, InputError
 
 HASHES_CODE = r"""
@@ -118,25 +118,50 @@ def board_abi(sys_mpy: int) -> tuple[int, int]:
     return sys_mpy & 0xFF, (sys_mpy >> 8) & 3
 
 
-def compile_mpy(src: Path, cache: Path) -> bytes:
-    data = src.read_bytes()
-    key = hashlib.sha256(data + b"|" + src.name.encode()).hexdigest()[:24]
+def compile_source(module: str, text: str, cache: Path, origin: Path | str) -> bytes:
+    """One firmware module's (folded) source as .mpy. Its source name in tracebacks is the dotted module
+    name (`File "acu.band", line 12`): the board interns that name anyway, so it costs no extra qstr."""
+    data = text.encode()
+    key = hashlib.sha256(data + b"|" + module.encode()).hexdigest()[:24]
     out = cache / (key + ".mpy")
     if not out.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run(
-            [mpy_cross_exe(), "-o", str(out), "-s", src.name, str(src)], capture_output=True, text=True
-        )
+        tmp = cache / (key + ".py")
+        tmp.write_bytes(data)
+        r = subprocess.run([mpy_cross_exe(), "-o", str(out), "-s", module, str(tmp)], capture_output=True, text=True)
+        tmp.unlink()
         if r.returncode:
             raise InputError(
-                "%s: mpy-cross refused it: %s" % (src, (r.stderr or r.stdout).strip().splitlines()[-1])
+                "%s: mpy-cross refused it: %s" % (origin, (r.stderr or r.stdout).strip().splitlines()[-1])
             )
     return out.read_bytes()
 
 
+def module_path(module: str) -> str:
+    """acu.band -> /lib/acu/band, acu -> /lib/acu/__init__ (add .py or .mpy)."""
+    parts = module.split(".")
+    return "/lib/" + "/".join(parts if len(parts) > 1 else parts + ["__init__"])
+
+
+def firmware_sources(board: str, overrides: dict[str, str] | None = None, fold: bool = True) -> dict[str, str]:
+    """The modules a board runs (acu.*, boards, boards.<board>) as dotted name -> source, with the
+    cross-module constants folded (host_tools/constfold.py) unless fold is off. overrides: module ->
+    source to use instead of the file's."""
+    srcs = constfold.module_sources(paths.DEVICE_DIR, paths.BOARDS_DIR)
+    srcs.update(overrides or {})
+    if fold:
+        try:
+            srcs = constfold.fold(srcs)
+        except constfold.FoldError as e:
+            raise InputError(str(e)) from None
+    return {m: t for m, t in srcs.items() if m.split(".")[0] == "acu" or m in ("boards", "boards." + board)}
+
+
 def plan(board: str, source: bool | set[str]) -> dict[str, bytes]:
     """Device path -> content for everything the firmware needs on the flash.
-    source: False (all .mpy), True (all .py) or a set of module names to copy as .py."""
+    source: False (all .mpy), True (all .py) or a set of module names to copy as .py. Only an all-.mpy
+    plan has its constants folded: a .py copy is the source as written, and it may import any constant
+    from the others."""
     if board not in boards():
         raise InputError("unknown board %r (known: %s)" % (board, ", ".join(boards())))
     cache = paths.REPO / "build" / "mpy-cache"
@@ -144,17 +169,12 @@ def plan(board: str, source: bool | set[str]) -> dict[str, bytes]:
         "/boot.py": (paths.DEVICE_DIR / "boot.py").read_bytes(),
         "/main.py": (paths.DEVICE_DIR / "main.py").read_bytes(),
     }
-
-    def add_module(src: Path, dest_dir: str):
-        if source is True or (isinstance(source, set) and src.stem in source):
-            files["%s/%s.py" % (dest_dir, src.stem)] = src.read_bytes()
+    for module, text in sorted(firmware_sources(board, fold=source is False).items()):
+        origin = paths.REPO / (module_path(module)[len("/lib/"):].replace("acu/", "device/acu/", 1) + ".py")
+        if source is True or (isinstance(source, set) and origin.stem in source):
+            files[module_path(module) + ".py"] = origin.read_bytes()
         else:
-            files["%s/%s.mpy" % (dest_dir, src.stem)] = compile_mpy(src, cache)
-
-    for src in sorted((paths.DEVICE_DIR / "acu").glob("*.py")):
-        add_module(src, "/lib/acu")
-    add_module(paths.BOARDS_DIR / "__init__.py", "/lib/boards")
-    add_module(paths.BOARDS_DIR / (board + ".py"), "/lib/boards")
+            files[module_path(module) + ".mpy"] = compile_source(module, text, cache, origin)
     return files
 
 

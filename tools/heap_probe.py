@@ -2,14 +2,15 @@
 # realistic practice; prints one JSON line of figures. Runs under the MicroPython unix port, from the
 # repository root:
 #   micropython -X heapsize=64K tools/heap_probe.py [--iters N] [--routine bedtime]
-#   micropython tools/heap_probe.py --compile-only   (just build build/heap/, e.g. for tools/heap_probe_wasm.mjs)
+#   python tools/heap_rom.py --dir-only   (just build build/heap/, e.g. for tools/heap_probe_wasm.mjs)
 #   python host_tools/sim/romrun.py build/heap.romfs -X heapsize=64K tools/heap_probe.py --rom
 #       the same modules from a ROMFS image of build/heap/ (tools/heap_rom.py builds it) mapped outside the
 #       heap, as `acutrainer deploy --romfs` puts them on a board: their code runs in place from "flash"
-# This launcher compiles device/acu, boards/{__init__,esp32_devkitc}, the probe's body
-# (tools/heap_probe_main.py) and its minimal machine fake (tools/heap_probe_machine.py, the same interface
-# as tests/device/fakemachine.py) into build/heap/ with the mpy-cross next to the micropython binary (or
-# $MPY_CROSS), then runs the body from .mpy so the probe's own code costs little heap.
+# This launcher has tools/heap_rom.py (on CPython: $PYTHON, default the python next to the micropython
+# binary) compile the firmware for esp32_devkitc as `acutrainer deploy` does (constants folded across
+# modules), the probe's body (tools/heap_probe_main.py) and its minimal machine fake
+# (tools/heap_probe_machine.py, the same interface as tests/device/fakemachine.py) into build/heap/, then
+# runs the body from .mpy so the probe's own code costs little heap.
 #
 # The board is boards/esp32_devkitc, built as acu.app.main() builds it (acu.appcfg.build_board(), which
 # drops the board module and acu.parts after; appcfg is dropped before the App), with the real drivers
@@ -35,40 +36,8 @@
 #   loop_rate_hz            App.step() calls per second of real time over the steady window
 #   ok                      the routine completed, a session was logged, the steady window did not allocate
 # A MemoryError while importing/building/starting gives {"ok": false, "error": ..., "phase": ...}.
-import os
 import sys
 
-
-def _mtime(path):
-    try:
-        return os.stat(path)[8]
-    except OSError:
-        return -1
-
-
-def _compile(out):
-    cross = os.getenv("MPY_CROSS") or sys.executable.rsplit("/", 1)[0] + "/mpy-cross"
-    jobs = [("tools/heap_probe_machine.py", "heap_probe_machine"), ("tools/heap_probe_main.py", "heap_probe_main"),
-            ("boards/__init__.py", "boards/__init__"), ("boards/esp32_devkitc.py", "boards/esp32_devkitc")]
-    for name in os.listdir("device/acu"):
-        if name.endswith(".py"):
-            jobs.append(("device/acu/" + name, "acu/" + name[:-3]))
-    for d in (out, out + "/acu", out + "/boards"):
-        try:
-            os.mkdir(d)
-        except OSError:
-            pass
-    for src, dst in jobs:
-        dst = out + "/" + dst + ".mpy"
-        if _mtime(dst) <= _mtime(src):  # noqa: F821 (deleted after use, below)
-            if os.system("%s -o %s -s %s %s" % (cross, dst, src.rsplit("/", 1)[1], src)) != 0:
-                raise OSError("mpy-cross failed on " + src)
-
-
-try:
-    os.mkdir("build")
-except OSError:
-    pass
 if "--rom" in sys.argv:
     # the board's ROM partition (romrun.py maps it; simrom mounts it at /rom as a ROMFS firmware does)
     sys.path.insert(0, "host_tools/sim/rom")
@@ -80,11 +49,14 @@ if "--rom" in sys.argv:
     sys.path[:] = ["/rom", ".frozen"]
     del simrom, sys.modules["simrom"]
 else:
-    _compile("build/heap")
-    if "--compile-only" in sys.argv:
-        sys.exit(0)
+    import os
+
+    # build/heap is built on CPython (the firmware's build folds constants across modules)
+    if os.system((os.getenv("PYTHON") or sys.executable.rsplit("/", 1)[0] + "/python")
+                 + " tools/heap_rom.py --dir-only > /dev/null"):
+        raise OSError("tools/heap_rom.py --dir-only failed")
     sys.path[:] = ["build/heap", ".frozen"]
-del _compile, _mtime
+    del os
 import heap_probe_main  # noqa: E402
 
 r = heap_probe_main.run()

@@ -8,7 +8,7 @@
 //   node tools/heap_probe_wasm.mjs --rom                      (the modules from a ROMFS image: see below)
 // --mp defaults to build/wasm/node_modules/@micropython/micropython-webassembly-pyscript/micropython.mjs
 // (bench/run.py installs it there with npm). build/heap/ is brought up to date first with
-// `micropython tools/heap_probe.py --compile-only` ($MICROPYTHON, default .venv/bin/micropython): plain
+// `python tools/heap_rom.py --dir-only` ($PYTHON, default the python beside $MICROPYTHON): plain
 // bytecode .mpy (v6.3), which this port loads as the ESP32 does. The .mpy files and the routine library are
 // copied into the port's in-memory filesystem (Emscripten MEMFS, mounted as the VFS root; cwd /), so the
 // probe finds build/heap, host_tools/library and /tmp as on the unix port.
@@ -68,7 +68,8 @@ const GEN_DIR = "build/heap_wasm";
 if (!fs.existsSync("tools/heap_probe.py")) fail("run from the repository root");
 
 // 1. build/heap/ as the unix probe has it
-let r = spawnSync(upy, ["tools/heap_probe.py", "--compile-only"], { encoding: "utf8" });
+const python = process.env.PYTHON || path.join(path.dirname(upy), "python");
+let r = spawnSync(python, ["tools/heap_rom.py", "--dir-only"], { encoding: "utf8" });
 if (r.status !== 0) fail("compiling build/heap failed: " + (r.error || r.stderr || r.stdout));
 
 // 2. the probe's body with run()'s collection points as yields
@@ -85,13 +86,12 @@ const gen = src.map((line) => {
 if (!yields) fail("tools/heap_probe_main.py: no `gc.collect()` statement in run() to drive");
 fs.mkdirSync(GEN_DIR, { recursive: true });
 fs.writeFileSync(GEN_DIR + "/heap_probe_main.py", gen.join("\n"));
-r = spawnSync(cross, ["-o", GEN_DIR + "/heap_probe_main.mpy", "-s", "heap_probe_main.py",
+r = spawnSync(cross, ["-o", GEN_DIR + "/heap_probe_main.mpy", "-s", "heap_probe_main",
     GEN_DIR + "/heap_probe_main.py"], { encoding: "utf8" });
 if (r.status !== 0) fail("mpy-cross failed on the driven probe: " + (r.error || r.stderr));
 
 let romfs;
 if (fromRom) {
-    const python = process.env.PYTHON || path.join(path.dirname(upy), "python");
     r = spawnSync(python, ["tools/heap_rom.py", "--no-compile", "--overlay", GEN_DIR, "--out",
         "build/heap_wasm.romfs"], { encoding: "utf8" });
     if (r.status !== 0) fail("building the ROMFS image failed: " + (r.error || r.stderr || r.stdout));

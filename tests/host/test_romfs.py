@@ -155,7 +155,7 @@ def test_the_firmware_runs_its_practice_from_rom_in_the_reached_heap():
     sys.path.insert(0, str(ROOT / "tools"))
     import heap_rom
 
-    part = heap_rom.build(str(MICROPYTHON))
+    part = heap_rom.build()
     r = subprocess.run(
         [sys.executable, str(ROMRUN), str(part), "-X", "heapsize=" + ROM_HEAP, "tools/heap_probe.py", "--rom"],
         capture_output=True, text=True, timeout=300, cwd=str(ROOT),
