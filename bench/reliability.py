@@ -551,11 +551,11 @@ def variant_plan(n: int) -> dict[str, bytes]:
             files = dict(_real_plan("sim", False))
             if n:
                 tmp = Path(tempfile.mkdtemp(prefix="relfw_"))
+                srcs = hdeploy.firmware_sources("sim", {"acu." + m: (REPO / "device" / "acu" / (m + ".py")).read_text()
+                                                        + "\n_rel_build = %d\n" % n for m in _VARIANT_MODULES})
                 for m in _VARIANT_MODULES:
-                    src = tmp / (m + ".py")
-                    src.write_bytes((REPO / "device" / "acu" / (m + ".py")).read_bytes()
-                                    + b"\n_rel_build = %d\n" % n)
-                    files["/lib/acu/%s.mpy" % m] = hdeploy.compile_mpy(src, tmp / "cache")
+                    files["/lib/acu/%s.mpy" % m] = hdeploy.compile_source("acu." + m, srcs["acu." + m],
+                                                                         tmp / "cache", "acu." + m)
                 shutil.rmtree(tmp, ignore_errors=True)
             _variant_cache[n] = files
         return _variant_cache[n]
