@@ -34,12 +34,12 @@ CUE_REST = const(11)
 # dropped). A pattern is segments (duration_ms, level 0..1023) back to back in _P; its descriptor in _D is
 # 6 u16: start, end (indices into _P), loop start, entry_ms, loop_ms, total_ms (acu.feedback_tables).
 # Pattern ids: band state patterns are base + state (NO_CONTACT UNDER IN OVER TOO_HARD FAULT) per channel,
-# cue patterns _C0 - 1 + cue code.
-_H0 = const(0)      # haptic (ERM motor, DRV2605L)
-_L0 = const(6)      # LED (the RGB LED follows its rhythm in the state's colour)
-_S0 = const(12)     # buzzer
-_C0 = const(18)     # cues: one rhythm on every channel
-_N_CUES = const(12)  # cue codes 1..11
+# cue patterns C0 - 1 + cue code.
+H0 = const(0)       # haptic (ERM motor, DRV2605L)
+L0 = const(6)       # LED (the RGB LED follows its rhythm in the state's colour)
+S0 = const(12)      # buzzer
+C0 = const(18)      # cues: one rhythm on every channel
+N_CUES = const(12)  # cue codes 1..11
 
 
 def _tables():
@@ -83,13 +83,19 @@ def _level(pid, t_ms):
 
 
 def __getattr__(name):
-    # the patterns' views (CUE, HAPTIC_STATE...), Pattern, CUE_NAMES, MODE_NAMES, mode_from_name (docs,
-    # tests, tools, the app's start-up): acu.feedback_tables on demand, not kept loaded
+    # MODE_NAMES, mode_from_name (the app's start-up): acu.feedback_tables; the patterns' views (CUE,
+    # HAPTIC_STATE...), Pattern, CUE_NAMES (docs, tests, tools): acu.feedback_views. On demand, not kept
+    # loaded.
     import sys
 
     import acu
-    had = "acu.feedback_tables" in sys.modules
-    from acu import feedback_tables as t
+    views = name not in ("MODE_NAMES", "mode_from_name")
+    mod = "feedback_views" if views else "feedback_tables"
+    had = "acu." + mod in sys.modules
+    if views:
+        from acu import feedback_views as t
+    else:
+        from acu import feedback_tables as t
     try:
         if name in ("CUE", "HAPTIC_STATE", "LED_STATE", "SOUND_STATE"):
             return t.views(name)
@@ -98,7 +104,7 @@ def __getattr__(name):
         raise AttributeError(name) from None
     finally:
         if not had:
-            acu.forget("feedback_tables")
+            acu.forget(mod)
 
 
 class Feedback:
@@ -146,7 +152,7 @@ class Feedback:
         self.intensity_pct = pct
 
     def cue(self, code, now_ms):
-        if code < 1 or code >= _N_CUES:
+        if code < 1 or code >= N_CUES:
             raise ValueError("unknown cue")
         self.cue_code = code
         self._cue_t0 = now_ms
@@ -164,7 +170,7 @@ class Feedback:
         code = self.cue_code
         if code:
             t = ticks.diff(now_ms, self._cue_t0)
-            pid = _C0 - 1 + code
+            pid = C0 - 1 + code
             if t < _D[pid * 6 + 5]:
                 lv = _level(pid, t)
                 self._out(lv, lv, _RGB_CUE + 3 * code, lv, CUE_HZ[code])
@@ -172,8 +178,8 @@ class Feedback:
             self.cue_code = 0
             self._state_t0 = now_ms  # the state pattern starts again after the cue
         t = ticks.diff(now_ms, self._state_t0)
-        self._out(_level(_H0 + state, t), _level(_L0 + state, t), 3 * state,
-                  _level(_S0 + state, t), SOUND_STATE_HZ[state])
+        self._out(_level(H0 + state, t), _level(L0 + state, t), 3 * state,
+                  _level(S0 + state, t), SOUND_STATE_HZ[state])
 
     def _out(self, hap, led, rgb_at, snd, hz):
         mode = self.mode
@@ -216,4 +222,4 @@ class Feedback:
 
     def state_level(self, state, t_ms):
         """The haptic level of a state's pattern t_ms after it began (docs, tests, the simulator)."""
-        return _level(_H0 + state, t_ms)
+        return _level(H0 + state, t_ms)

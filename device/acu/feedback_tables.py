@@ -1,13 +1,14 @@
-# The feedback language's patterns (spec: docs/feedback.md) as source, and the views of them for docs,
-# tests and tools. acu.feedback calls tables() once at import to build its two flat arrays and then drops
-# this module: the loop keeps only the arrays (2 bytes a number), not these tuples (8 bytes a number, held
-# by the module's constant table as long as any of its code is loaded). Its names are reachable from
-# acu.feedback too (feedback.CUE, feedback.Pattern, feedback.CUE_NAMES...): its __getattr__ forwards them.
+# The feedback language's patterns (spec: docs/feedback.md) as source, and the feedback mode names.
+# acu.feedback calls tables() once at import to build its two flat arrays and then drops this module: the
+# loop keeps only the arrays (2 bytes a number), not these tuples (8 bytes a number, held by the module's
+# constant table as long as any of its code is loaded). The views of the patterns for docs, tests and
+# tools are acu.feedback_views. Both modules' names are reachable from acu.feedback too
+# (feedback.mode_from_name, feedback.CUE, feedback.Pattern...): its __getattr__ forwards them.
 #
 # A pattern is segments (duration_ms, level 0..1023) back to back in P; its descriptor in D is 6 u16:
 # start, end (indices into P), loop start, entry_ms, loop_ms, total_ms. Segments before the loop start
 # play once (an entry, e.g. the in-band confirm), the rest repeat; a loop start at the end means: play
-# once then hold the last level (cues end on a 0 segment). Pattern ids: H0, L0, S0, C0 below.
+# once then hold the last level (cues end on a 0 segment). Pattern ids: acu.feedback's H0, L0, S0, C0.
 from array import array
 
 try:
@@ -15,9 +16,6 @@ try:
 except ImportError:  # CPython
     def const(x):
         return x
-
-CUE_NAMES = ("", "start", "step", "side", "done", "paused", "resumed", "abort", "low_battery",
-             "fault", "flash_low", "rest")
 
 
 def add(p, d, segs, loop_from=0):
@@ -39,16 +37,10 @@ def add(p, d, segs, loop_from=0):
 
 
 _OFF = const((1000, 0))
-# pattern ids (acu.feedback names the same numbers): band states base + state, cues C0 - 1 + cue code
-H0 = 0
-L0 = 6
-S0 = 12
-C0 = 18
-N_CUES = 12  # cue codes 1..11
 
 
 def tables():
-    """(P, D, RGB, SOUND_STATE_HZ, CUE_HZ): the firmware's patterns in the id order above, the RGB colours
+    """(P, D, RGB, SOUND_STATE_HZ, CUE_HZ): the firmware's patterns in acu.feedback's id order, the RGB colours
     and the buzzer's pitches (see acu.feedback)."""
     p = array("H")
     d = array("H")
@@ -121,34 +113,6 @@ def tables():
     sound_hz = array("H", (0, 0, 0, 0, 2400, 400))       # by band state: too hard 2400, fault 400
     cue_hz = array("H", (0, 880, 1320, 660, 1760, 520, 990, 330, 440, 400, 1100, 520))  # by cue code
     return p, d, rgb, sound_hz, cue_hz
-
-
-class Pattern:
-    """A view of one pattern: level(t_ms), segs, entry_ms, loop_ms, total_ms. Pattern(segs, loop_from) adds
-    a new one to acu.feedback's tables (tests, tools); the firmware's own patterns are ids, not objects."""
-
-    def __init__(self, segs, loop_from=0, pid=-1):
-        from acu import feedback as fb
-        self.pid = add(fb._P, fb._D, segs, loop_from) if pid < 0 else pid
-        d = self.pid * 6
-        self.segs = fb._P[fb._D[d]:fb._D[d + 1]]
-        self.entry_ms = fb._D[d + 3]
-        self.loop_ms = fb._D[d + 4]
-        self.total_ms = fb._D[d + 5]
-
-    def level(self, t_ms):
-        from acu import feedback as fb
-        return fb._level(self.pid, t_ms)
-
-
-def views(name):
-    """feedback.CUE (by cue code, [0] None), HAPTIC_STATE / LED_STATE / SOUND_STATE (by band state)."""
-    if name == "CUE":
-        return (None,) + tuple(Pattern(None, 0, C0 + k) for k in range(N_CUES - 1))
-    for n, base in (("HAPTIC_STATE", H0), ("LED_STATE", L0), ("SOUND_STATE", S0)):
-        if name == n:
-            return tuple(Pattern(None, 0, base + k) for k in range(6))
-    raise AttributeError(name)
 
 
 # feedback mode names -> acu.feedback's channel bits (LED 1, HAPTIC 2, SOUND 4)

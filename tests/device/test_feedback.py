@@ -195,18 +195,17 @@ def test_no_outputs_at_all_is_fine():
 
 
 def test_pattern_tables_match_the_ids_feedback_uses():
-    # acu.feedback names the ids as private constants (_H0 0, _L0 6, _S0 12, _C0 18); the tables module
-    # builds them in that order and is not kept loaded
+    # acu.feedback names the ids (H0 0, L0 6, S0 12, C0 18); the tables module builds them in that order,
+    # and neither it nor the views module is kept loaded
     import sys
-    from acu import feedback_tables as t
-    assert (t.H0, t.L0, t.S0, t.C0, t.N_CUES) == (0, 6, 12, 18, 12)
-    assert len(feedback._D) >= (t.C0 + t.N_CUES - 1) * 6
+    assert (feedback.H0, feedback.L0, feedback.S0, feedback.C0, feedback.N_CUES) == (0, 6, 12, 18, 12)
+    assert len(feedback._D) >= (feedback.C0 + feedback.N_CUES - 1) * 6
     assert list(feedback.LED_STATE[0].segs) == [30, 150, 2970, 0]
     assert list(feedback.SOUND_STATE[4].segs) == [100, 1023, 100, 0]
     assert list(feedback.CUE[feedback.CUE_REST].segs) == [200, 300, 200, 500, 200, 300, 400, 0]
     assert feedback.mode_from_name("haptic+sound") == feedback.HAPTIC | feedback.SOUND
     assert feedback.CUE_NAMES[feedback.CUE_FLASH_LOW] == "flash_low"
-    del t
-    sys.modules.pop("acu.feedback_tables", None)
+    for m in ("acu.feedback_tables", "acu.feedback_views"):
+        sys.modules.pop(m, None)
     assert len(feedback.CUE_NAMES) == 12
-    assert "acu.feedback_tables" not in sys.modules
+    assert "acu.feedback_tables" not in sys.modules and "acu.feedback_views" not in sys.modules
