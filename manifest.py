@@ -18,6 +18,7 @@ ACU_FILES = (
     "creep.py",
     "feedback.py",
     "feedback_tables.py",
+    "feedback_views.py",
     "hw.py",
     "hx711.py",
     "logadmin.py",

@@ -23,13 +23,14 @@ from __future__ import annotations
 import ast
 import operator
 from pathlib import Path
+from typing import Callable
 
-_BINOPS = {
+_BINOPS: dict[type, Callable[[int, int], int]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod, ast.LShift: operator.lshift, ast.RShift: operator.rshift, ast.BitOr: operator.or_,
     ast.BitAnd: operator.and_, ast.BitXor: operator.xor,
 }
-_UNOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
+_UNOPS: dict[type, Callable[[int], int]] = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
 
 
 class FoldError(ValueError):
@@ -119,7 +120,7 @@ def _bound_names(tree: ast.Module) -> dict[str, int]:
 def _foreign_imports(tree: ast.Module, known: set[str]) -> set[str]:
     """Names bound by importing from outside the firmware (machine, from machine import Pin): an attribute
     on them is never one of the firmware's constants."""
-    out = set()
+    out: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] not in ("acu", "boards"):
             out.update(a.asname or a.name for a in node.names)
@@ -288,7 +289,7 @@ def _rewrite(mod, text, tree, own, aliases, bound, defs, folded, values) -> str:
             keep = [a for a in node.names if (node.module, a.name) not in folded]
             if len(keep) == len(node.names):
                 continue
-            pad = "\n" * (node.end_lineno - node.lineno)
+            pad = "\n" * ((node.end_lineno or node.lineno) - node.lineno)
             if keep:
                 names = ", ".join(a.name + (" as " + a.asname if a.asname else "") for a in keep)
                 repl = "from %s import (%s%s)" % (node.module, names, pad)
@@ -297,7 +298,7 @@ def _rewrite(mod, text, tree, own, aliases, bound, defs, folded, values) -> str:
             edit(node, repl)
     # outermost edits win (an attribute chain inside a folded attribute is not edited twice)
     edits.sort(key=lambda e: (e[0], e[1], -e[2], -e[3]))
-    kept = []
+    kept: list[tuple] = []
     for e in edits:
         if kept and (e[0], e[1]) < (kept[-1][2], kept[-1][3]):
             continue

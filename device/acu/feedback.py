@@ -93,9 +93,11 @@ def __getattr__(name):
     mod = "feedback_views" if views else "feedback_tables"
     had = "acu." + mod in sys.modules
     if views:
-        from acu import feedback_views as t
+        from acu import feedback_views
+        t = feedback_views
     else:
-        from acu import feedback_tables as t
+        from acu import feedback_tables
+        t = feedback_tables
     try:
         if name in ("CUE", "HAPTIC_STATE", "LED_STATE", "SOUND_STATE"):
             return t.views(name)
