@@ -184,12 +184,13 @@ def fold(sources: dict[str, str]) -> dict[str, str]:
                         blocked.add(a.name)   # the importing module rebinds it
 
     values: dict[tuple[str, str], int] = {}
+    imported_from = {mod: _import_map(t) for mod, t in trees.items()}
 
     def value(mod: str, name: str, depth: int = 0) -> int | None:
         key = (mod, name)
         if key in values:
             return values[key]
-        if depth > 50 or name in blocked or name not in defs[mod]:
+        if depth > 50 or name in blocked or mod not in defs or name not in defs[mod]:
             return None
         v = _eval(defs[mod][name], mod, depth)
         if v is not None:
@@ -208,7 +209,7 @@ def fold(sources: dict[str, str]) -> dict[str, str]:
                 return None
             return _BINOPS[type(e.op)](a, b)
         if isinstance(e, ast.Name):
-            src = _imported_from(trees[mod], e.id) if e.id not in defs[mod] else mod
+            src = imported_from[mod].get(e.id, ("",))[0] if e.id not in defs[mod] else mod
             return value(src, e.id, depth + 1) if src else None
         if isinstance(e, ast.Attribute):
             r = _resolve_attr(e, aliases[mod], bound[mod], defs)
@@ -234,13 +235,15 @@ def _top_bindings(st: ast.stmt) -> list[str]:
     return []
 
 
-def _imported_from(tree: ast.Module, name: str) -> str | None:
+def _import_map(tree: ast.Module, defs: dict[str, dict] | None = None) -> dict[str, tuple[str, str]]:
+    """Name bound by `from M import X [as name]` -> (M, X), the first such import (ast.walk's order) of
+    each name; only imports from the firmware's modules when defs is given."""
+    out: dict[str, tuple[str, str]] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
+        if isinstance(node, ast.ImportFrom) and node.module and (defs is None or node.module in defs):
             for a in node.names:
-                if (a.asname or a.name) == name:
-                    return node.module
-    return None
+                out.setdefault(a.asname or a.name, (node.module, a.name))
+    return out
 
 
 def _resolve_attr(node: ast.Attribute, aliases: dict[str, str], bound: dict[str, int],
@@ -264,6 +267,7 @@ def _literal(v: int) -> str:
 
 def _rewrite(mod, text, tree, own, aliases, bound, defs, folded, values) -> str:
     lines = text.splitlines(keepends=True)
+    imported = _import_map(tree, defs)
     edits = []   # (line0, col0, line1, col1, replacement): 1-based lines, utf-8 byte columns
 
     def edit(node, repl):
@@ -278,7 +282,7 @@ def _rewrite(mod, text, tree, own, aliases, bound, defs, folded, values) -> str:
             if node.id in own and (mod, node.id) in folded:
                 edit(node, _literal(values[(mod, node.id)]))
             else:
-                src = _imported_name(tree, node.id, defs)
+                src = imported.get(node.id)
                 if src and src in folded:
                     edit(node, _literal(values[src]))
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
@@ -312,13 +316,3 @@ def _rewrite(mod, text, tree, own, aliases, bound, defs, folded, values) -> str:
     if out.count("\n") != text.count("\n"):
         raise FoldError("%s: folding changed the line count (a bug in host_tools/constfold.py)" % mod)
     return out
-
-
-def _imported_name(tree: ast.Module, name: str, defs: dict[str, dict]) -> tuple[str, str] | None:
-    """(module, original name) when `name` was bound by `from <firmware module> import X [as name]`."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module in defs:
-            for a in node.names:
-                if (a.asname or a.name) == name:
-                    return node.module, a.name
-    return None
