@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -184,18 +185,21 @@ def _probe(heap_kb: int, rom: Path | None = None) -> dict:
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=str(ROOT), timeout=600)
     line = (r.stdout.strip().splitlines() or ["{}"])[-1]
     try:
-        return json.loads(line)
+        d = json.loads(line)
     except ValueError:
         return {"ok": False, "error": (r.stderr or r.stdout).strip()[-300:]}
+    # micropython.qstr_info() lines the probe prints at its base and once the app has started
+    d["qstr_info"] = [(int(a), int(b)) for a, b in re.findall(r"n_pool=(\d+), n_qstr=(\d+)", r.stdout)]
+    return d
 
 
 def _min_heap_kb(rom: Path | None) -> int:
-    """The smallest -X heapsize (8 KB steps from 64K) the whole practice runs in."""
+    """The smallest -X heapsize (2 KB steps from 64K) the whole practice runs in."""
     if _probe(64, rom).get("ok"):
         return 64
     lo, hi = 64, 256  # lo fails, hi works: bisect
-    while hi - lo > 8:
-        mid = (lo + hi) // 16 * 8
+    while hi - lo > 2:
+        mid = (lo + hi) // 4 * 2
         if _probe(mid, rom).get("ok"):
             hi = mid
         else:
@@ -217,6 +221,13 @@ def heap_figures() -> dict:
             "heap_after_start_bytes", "heap_base_bytes", "routine_done", "ok")
     d = _probe(256, rom)
     out = {k if k != "ok" else "heap_probe_ok": d.get(k) for k in keep}
+    # interned names: the probe's own (its code, the machine fake, the ROM driver) and the firmware's. The
+    # unix port allocates its name pools in doubling sizes: past 611 in all, a 7.1 KB pool of 640
+    q = d.get("qstr_info") or []
+    if len(q) == 2:
+        out["heap_qstrs_probe"] = q[0][1]
+        out["heap_qstrs_firmware"] = q[1][1] - q[0][1]
+        out["heap_qstr_pools"] = q[1][0]
     out["heap_min_working_kb"] = _min_heap_kb(rom)
     out["firmware_fits_64k_heap"] = out["heap_min_working_kb"] == 64
     out["heap_rom_image_bytes"] = rom.stat().st_size

@@ -161,6 +161,7 @@ def run():
     gc.collect()
     base = gc.mem_alloc()
     res["heap_base_bytes"] = base
+    micropython.qstr_info()   # interned names so far (a line on stdout; bench/run.py reads it)
     phase = "import"
     try:
         import acu.app as app_mod
@@ -190,6 +191,7 @@ def run():
         del settings
         gc.collect()
         res["heap_after_start_bytes"] = gc.mem_alloc() - base
+        micropython.qstr_info()
         user = User(app)
         adc = fm.adc_values
         adc[35] = 1950 * 65535 // 3300          # battery at 3.9 V through the 1:2 divider
