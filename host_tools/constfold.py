@@ -209,8 +209,10 @@ def fold(sources: dict[str, str]) -> dict[str, str]:
                 return None
             return _BINOPS[type(e.op)](a, b)
         if isinstance(e, ast.Name):
-            src = imported_from[mod].get(e.id, ("",))[0] if e.id not in defs[mod] else mod
-            return value(src, e.id, depth + 1) if src else None
+            if e.id in defs[mod]:
+                return value(mod, e.id, depth + 1)
+            src = imported_from[mod].get(e.id)   # (module, its name there): `from M import X as Y`
+            return value(src[0], src[1], depth + 1) if src else None
         if isinstance(e, ast.Attribute):
             r = _resolve_attr(e, aliases[mod], bound[mod], defs)
             return value(r[0], r[1], depth + 1) if r else None

@@ -48,6 +48,12 @@ def test_uses_become_numbers_and_definitions_private_on_the_same_lines():
         ast.parse(dst)
 
 
+def test_a_const_defined_from_an_imported_alias_folds():
+    src = CONST + "from acu.a import B as BEE\nC = const(BEE * 10)\nx = C\n"
+    out = constfold.fold({"acu.a": A, "acu.c": src})["acu.c"]
+    assert "_C = const(7 * 10)" in out and "x = 70" in out
+
+
 def test_an_import_left_with_nothing_becomes_pass():
     out = constfold.fold({"acu.a": A, "acu.c": "from acu.a import (A,\n    B)\nx = A + B\n"})
     assert out["acu.c"] == "pass\n\nx = 3 + 7\n"
