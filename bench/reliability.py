@@ -551,11 +551,12 @@ def variant_plan(n: int) -> dict[str, bytes]:
             files = dict(_real_plan("sim", False))
             if n:
                 tmp = Path(tempfile.mkdtemp(prefix="relfw_"))
-                srcs = hdeploy.firmware_sources("sim", {"acu." + m: (REPO / "device" / "acu" / (m + ".py")).read_text()
-                                                        + "\n_rel_build = %d\n" % n for m in _VARIANT_MODULES})
-                for m in _VARIANT_MODULES:
-                    files["/lib/acu/%s.mpy" % m] = hdeploy.compile_source("acu." + m, srcs["acu." + m],
-                                                                         tmp / "cache", "acu." + m)
+                mods = ["acu." + m for m in _VARIANT_MODULES]
+                srcs = hdeploy.firmware_sources("sim", {m: hdeploy.source_path(m).read_text()
+                                                        + "\n_rel_build = %d\n" % n for m in mods})
+                for m in mods:
+                    files[hdeploy.module_path(m) + ".mpy"] = hdeploy.compile_source(m, srcs[m], tmp / "cache",
+                                                                                   hdeploy.source_path(m))
                 shutil.rmtree(tmp, ignore_errors=True)
             _variant_cache[n] = files
         return _variant_cache[n]

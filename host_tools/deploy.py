@@ -143,6 +143,12 @@ def module_path(module: str) -> str:
     return "/lib/" + "/".join(parts if len(parts) > 1 else parts + ["__init__"])
 
 
+def source_path(module: str) -> Path:
+    """acu.band -> device/acu/band.py, boards.sim -> boards/sim.py, acu -> device/acu/__init__.py."""
+    rel = module_path(module)[len("/lib/"):] + ".py"
+    return (paths.DEVICE_DIR if module.split(".")[0] == "acu" else paths.REPO) / rel
+
+
 def firmware_sources(board: str, overrides: dict[str, str] | None = None, fold: bool = True) -> dict[str, str]:
     """The modules a board runs (acu.*, boards, boards.<board>) as dotted name -> source, with the
     cross-module constants folded (host_tools/constfold.py) unless fold is off. overrides: module ->
@@ -170,7 +176,7 @@ def plan(board: str, source: bool | set[str]) -> dict[str, bytes]:
         "/main.py": (paths.DEVICE_DIR / "main.py").read_bytes(),
     }
     for module, text in sorted(firmware_sources(board, fold=source is False).items()):
-        origin = paths.REPO / (module_path(module)[len("/lib/"):].replace("acu/", "device/acu/", 1) + ".py")
+        origin = source_path(module)
         if source is True or (isinstance(source, set) and origin.stem in source):
             files[module_path(module) + ".py"] = origin.read_bytes()
         else:

@@ -33,7 +33,7 @@ def build_dir(board: str = "esp32_devkitc") -> Path:
     want = {}
     for module, text in deploy.firmware_sources(board).items():
         rel = deploy.module_path(module)[len("/lib/"):] + ".mpy"
-        want[rel] = deploy.compile_source(module, text, cache, module)
+        want[rel] = deploy.compile_source(module, text, cache, deploy.source_path(module))
     for name in PROBE_MODULES:
         src = ROOT / "tools" / (name + ".py")
         want[name + ".mpy"] = deploy.compile_source(name, src.read_text(), cache, src)
