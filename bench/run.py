@@ -222,7 +222,8 @@ def heap_figures() -> dict:
     d = _probe(256, rom)
     out = {k if k != "ok" else "heap_probe_ok": d.get(k) for k in keep}
     # interned names: the probe's own (its code, the machine fake, the ROM driver) and the firmware's. The
-    # unix port allocates its name pools in doubling sizes: past 611 in all, a 7.1 KB pool of 640
+    # unix port allocates its name pools in doubling sizes: past 611 in all, the next pool (640 names,
+    # 7.1 KB on 64 bits) is allocated
     q = d.get("qstr_info") or []
     if len(q) == 2:
         out["heap_qstrs_probe"] = q[0][1]

@@ -30,6 +30,7 @@ _BINOPS: dict[type, Callable[[int, int], int]] = {
     ast.Mod: operator.mod, ast.LShift: operator.lshift, ast.RShift: operator.rshift, ast.BitOr: operator.or_,
     ast.BitAnd: operator.and_, ast.BitXor: operator.xor,
 }
+_PACKAGES = ("acu", "boards")  # the firmware's packages: device/acu and boards/
 _UNOPS: dict[type, Callable[[int], int]] = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
 
 
@@ -40,7 +41,7 @@ class FoldError(ValueError):
 def module_sources(device_dir: Path, boards_dir: Path) -> dict[str, str]:
     """The firmware's modules as dotted name -> source: acu.* from device/acu, boards.* from boards/."""
     out = {}
-    for pkg, d in (("acu", device_dir / "acu"), ("boards", boards_dir)):
+    for pkg, d in zip(_PACKAGES, (device_dir / "acu", boards_dir)):
         for p in sorted(d.glob("*.py")):
             out[pkg if p.stem == "__init__" else pkg + "." + p.stem] = p.read_text()
     return out
@@ -62,7 +63,6 @@ def _module_aliases(tree: ast.Module, mod: str, known: set[str]) -> dict[str, st
     """Names bound to a firmware module anywhere in the module: alias -> dotted module name. `import acu.x`
     binds `acu` (the package: attribute chains are resolved from it)."""
     out: dict[str, str] = {}
-    pkg = mod if mod in ("acu", "boards") else mod.rsplit(".", 1)[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             for a in node.names:
@@ -75,9 +75,8 @@ def _module_aliases(tree: ast.Module, mod: str, known: set[str]) -> dict[str, st
             for a in node.names:
                 if a.asname and a.name in known:
                     out[a.asname] = a.name
-                elif a.name.split(".")[0] in ("acu", "boards"):
+                elif a.name.split(".")[0] in _PACKAGES:
                     out[a.name.split(".")[0]] = a.name.split(".")[0]
-    del pkg
     return out
 
 
@@ -117,16 +116,16 @@ def _bound_names(tree: ast.Module) -> dict[str, int]:
     return out
 
 
-def _foreign_imports(tree: ast.Module, known: set[str]) -> set[str]:
+def _foreign_imports(tree: ast.Module) -> set[str]:
     """Names bound by importing from outside the firmware (machine, from machine import Pin): an attribute
     on them is never one of the firmware's constants."""
     out: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] not in ("acu", "boards"):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] not in _PACKAGES:
             out.update(a.asname or a.name for a in node.names)
         elif isinstance(node, ast.Import):
             out.update(a.asname or a.name.split(".")[0] for a in node.names
-                       if a.name.split(".")[0] not in ("acu", "boards"))
+                       if a.name.split(".")[0] not in _PACKAGES)
     return out
 
 
@@ -156,7 +155,7 @@ def fold(sources: dict[str, str]) -> dict[str, str]:
     bound = {mod: _bound_names(t) for mod, t in trees.items()}
     aliases = {mod: _module_aliases(t, mod, known) for mod, t in trees.items()}
     const_names = {n for d in defs.values() for n in d}
-    foreign = {mod: _foreign_imports(t, known) for mod, t in trees.items()}
+    foreign = {mod: _foreign_imports(t) for mod, t in trees.items()}
     top_names = {mod: {n for st in t.body for n in _top_bindings(st)} for mod, t in trees.items()}
 
     # names that something could reach at run time by name: never folded
