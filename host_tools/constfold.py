@@ -41,7 +41,7 @@ class FoldError(ValueError):
 def module_sources(device_dir: Path, boards_dir: Path) -> dict[str, str]:
     """The firmware's modules as dotted name -> source: acu.* from device/acu, boards.* from boards/."""
     out = {}
-    for pkg, d in zip(_PACKAGES, (device_dir / "acu", boards_dir)):
+    for pkg, d in zip(_PACKAGES, (device_dir / "acu", boards_dir), strict=True):
         for p in sorted(d.glob("*.py")):
             out[pkg if p.stem == "__init__" else pkg + "." + p.stem] = p.read_text()
     return out
