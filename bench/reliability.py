@@ -1078,7 +1078,7 @@ def scenario_device_bad_inputs(work: Path, seed: int = 13, blank_only: bool = Fa
                     for _ in range(rng.randint(1, 6)):
                         b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
                 s.write_file_atomic("/log/%06d.acl" % (mk["next"] + i), bytes(b))
-            s.exec("from acu import logger as _L\n_L._write_counter('/log', %d)\n" % (mk["next"] + 6))
+            s.exec("from acu import logger as _L\n_L.write_counter('/log', %d)\n" % (mk["next"] + 6))
         finally:
             s.close(restart=False)
         t.run("corrupt logs: pull", ["pull", "--port", p, "--archive", str(rig.archive_path)], expect_ok=True)

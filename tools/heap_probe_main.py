@@ -215,7 +215,7 @@ def run():
             adc[34] = raw.of(user.force_g(now))
             if lock_from < 0 and app.runner.state == 1 and app.runner.in_band_ms > 20000:
                 # steady: mid-step, in the band; start right after a log flush
-                if app.log._last_flush_ms == now - 5:
+                if app.log.last_flush_ms == now - 5:
                     lock_from = n
             if 0 <= lock_from <= n < lock_from + 1000:
                 t0 = time.ticks_us()

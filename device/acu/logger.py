@@ -191,7 +191,7 @@ def _appendable(path, volume_bytes, buf):
         else -1
 
 
-def _write_counter(root, value):
+def write_counter(root, value):
     """Atomic (tmp + rename): a power cut leaves the old or the new number, never an empty file."""
     path = _join(root, _COUNTER_NAME)
     tmp = path + ".tmp"
@@ -270,7 +270,7 @@ class Logger:
         self._tb = bytearray(_TB_CAP)
         self._seq = 0
         self._start_ms = 0
-        self._last_flush_ms = 0
+        self.last_flush_ms = 0
         self._steps_done = 0
         self._trace_on = False
         self._trace_stopped = False
@@ -436,7 +436,7 @@ class Logger:
         self._seq = 0
         self._out_n = 0
         self._start_ms = now_ms
-        self._last_flush_ms = now_ms
+        self.last_flush_ms = now_ms
         self._steps_done = 0
         self.trace_dropped = 0
         self._reset_trace()
@@ -476,7 +476,7 @@ class Logger:
         self._size = size + self._out_n
         self._out_n = 0
         self._write_failed = False
-        _write_counter(self.root, no + 1)
+        write_counter(self.root, no + 1)
         self._last = self.name
         self._count = no + 1
         self.active = True
@@ -614,7 +614,7 @@ class Logger:
             return
         if self._tseal:
             self._seal_trace()
-        if ticks.diff(now_ms, self._last_flush_ms) >= self.flush_ms:
+        if ticks.diff(now_ms, self.last_flush_ms) >= self.flush_ms:
             self.flush(now_ms)
 
     def flush(self, now_ms=None):
@@ -625,7 +625,7 @@ class Logger:
         self._seal_trace()
         self._check_space(now_ms)
         self._flush_out()
-        self._last_flush_ms = now_ms
+        self.last_flush_ms = now_ms
 
     def info(self):
         from acu import logadmin
