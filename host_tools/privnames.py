@@ -314,36 +314,34 @@ def _rewrite(mod: str, text: str, tree: ast.Module, scan: _Scan, attr_map: dict[
             prev = tok.string if tok.type == tokenize.NAME else None
         raise RenameError("%s: line %d: no `def %s` found" % (mod, node.lineno, old))
 
-    for node, owner in scan.attr_uses:
-        new = attr_map.get(owner or "", {}).get(node.attr)
+    for use, owner in scan.attr_uses:
+        new = attr_map.get(owner or "", {}).get(use.attr)
         if new:
-            end = node.end_col_offset or 0
-            at(node.end_lineno or node.lineno, end - len(node.attr), node.attr, new)
-    for node, name, k in scan.class_defs:
+            end = use.end_col_offset or 0
+            at(use.end_lineno or use.lineno, end - len(use.attr), use.attr, new)
+    for d, name, k in scan.class_defs:
         new = attr_map.get(k, {}).get(name)
         if new:
-            if isinstance(node, ast.Name):
-                at(node.lineno, node.col_offset, name, new)
+            if isinstance(d, ast.Name):
+                at(d.lineno, d.col_offset, name, new)
             else:
-                def_name(node, name, new)
+                def_name(d, name, new)
     if glob:
+        in_class = {id(st) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for st in c.body}
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and node.id in glob:
                 at(node.lineno, node.col_offset, node.id, glob[node.id])
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in glob:
-                in_class = any(node is st for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for st in c.body)
-                if not in_class:
+                if id(node) not in in_class:
                     def_name(node, node.name, glob[node.name])
             elif isinstance(node, (ast.Global, ast.Nonlocal)) and any(n in glob for n in node.names):
                 toks = tokenize.generate_tokens(io.StringIO("".join(lines[node.lineno - 1:])).readline)
                 for tok in toks:
-                    if tok.type in (tokenize.NEWLINE, tokenize.OP) and tok.string in ("\n", ";", ""):
+                    if tok.type == tokenize.NEWLINE or tok.string == ";":
                         break
                     if tok.type == tokenize.NAME and tok.string in glob and tok.start[1] >= node.col_offset:
                         line = node.lineno + tok.start[0] - 1
                         at(line, len(lines[line - 1][:tok.start[1]].encode()), tok.string, glob[tok.string])
-                    if tok.type == tokenize.NEWLINE:
-                        break
 
     data = [ln.encode() for ln in lines]
     for (line, col), (old, new) in sorted(edits.items(), reverse=True):
