@@ -27,20 +27,22 @@ class App:
         self.clock = hw.clock
         self._routine_root = root + routine.ROOT
         self._selected_path = root + routine.SELECTED_PATH
-        # the selected routine first: its parser is loaded while little else is live (that moment sets the
+        # the Logger first: its batch and trace buffers (1.4 KB) need contiguous blocks, which the parsers
+        # below leave fragmented (its calib_id is set once the calibration is loaded)
+        self.log = logger.Logger(
+            root + "/log", hw.clock,
+            {"unique_id": hw.unique_id, "firmware": VERSION, "board": hw.name, "boot_count": boot_count})
+        # then the selected routine: its parser is loaded while little else is live (that moment sets the
         # smallest heap the firmware starts in); start() hands it to the runner
         self.routine = routine.read_selected(self._routine_root, self._selected_path)
         self.cal = calib.load(root + CALIB_PATH, hw.nominal_calib)
+        self.log.calib_id = self.cal.id
         self.filter = fsignal.ForceFilter(contact_g=s["contact_g"])
         self.band = band.BandClassifier(too_hard_g=s["too_hard_g"], contact_g=s["contact_g"])
         self.fb = feedback.Feedback(hw, feedback.mode_from_name(s["feedback"]), s["intensity_pct"])
         self.buttons = button.ButtonDecoder()
         self.runner = runner.Runner(self)
         self.stats = logger.StepStats()
-        self.log = logger.Logger(
-            root + "/log", hw.clock,
-            {"unique_id": hw.unique_id, "firmware": VERSION, "board": hw.name, "boot_count": boot_count,
-             "calib_id": self.cal.id})
         self.period_ms = 1000 // s["loop_hz"]
         self.force_g = 0
         self.raw = 0
