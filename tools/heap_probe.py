@@ -12,8 +12,8 @@
 # (tools/heap_probe_machine.py, the same interface as tests/device/fakemachine.py) into build/heap/, then
 # runs the body from .mpy so the probe's own code costs little heap.
 #
-# The board is boards/esp32_devkitc, built as acu.app.main() builds it (acu.appcfg.build_board(), which
-# drops the board module and acu.parts after; appcfg is dropped before the App), with the real drivers
+# The board is boards/esp32_devkitc, built first as /main.py builds it (acu.appcfg.build_board(), which
+# drops the board module and acu.parts after; appcfg is dropped before acu.app is imported), with the real drivers
 # on fake pins (FSR on the fake ADC, LED/motor/buzzer PWM, a fake DRV2605L register file, button,
 # battery) and a virtual clock (5 ms per loop iteration at 200 Hz), so the practice takes seconds. The scripted user
 # reacts to the runner: starts the routine with a short button press, presses to the middle of each
@@ -23,7 +23,8 @@
 #
 # Figures (GC heap bytes on this 64-bit port: objects are roughly 1.6-2x their ESP32 size):
 #   heap_base_bytes         the interpreter, the probe and the machine fakes (not firmware)
-#   heap_after_import_bytes firmware imported (acu.app + the board module), after gc.collect(), minus base
+#   heap_after_build_bytes  the board built (its drivers; the builders dropped), after gc.collect(), minus base
+#   heap_after_import_bytes the same and acu.app imported (all the loop's modules), minus base
 #   heap_after_start_bytes  the App built and started (routine loaded, logs recovered), minus base
 #   heap_peak_bytes         the most the firmware held at once during the practice, minus base: GC is
 #                           off during each loop iteration and run after any iteration that allocated,

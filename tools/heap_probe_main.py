@@ -162,17 +162,13 @@ def run():
     base = gc.mem_alloc()
     res["heap_base_bytes"] = base
     micropython.qstr_info()   # interned names so far (a line on stdout; bench/run.py reads it)
-    phase = "import"
+    phase = "build"
     try:
-        import acu.app as app_mod
+        # as /main.py does: the board first (acu.appcfg builds it, then drops the board module and
+        # acu.parts; appcfg itself is dropped too), then the app's modules
         from boards import esp32_devkitc as board
-        gc.collect()
-        res["heap_after_import_bytes"] = gc.mem_alloc() - base
-        phase = "build"
         board.RealClock = lambda rtc=None: clock   # the board's clock, virtual
         del board
-        # as acu.app.main() does: appcfg builds the board (then drops the board module and acu.parts),
-        # and appcfg itself is dropped before the App is built
         import acu
         from acu import appcfg
         settings = dict(appcfg.DEFAULT_SETTINGS)
@@ -183,6 +179,10 @@ def run():
         raw = Raw(hw.nominal_calib["points"])
         gc.collect()
         res["heap_after_build_bytes"] = gc.mem_alloc() - base
+        phase = "import"
+        import acu.app as app_mod
+        gc.collect()
+        res["heap_after_import_bytes"] = gc.mem_alloc() - base
         phase = "start"
         app = app_mod.App(hw, settings, 1, root)
         gc.collect()

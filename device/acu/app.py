@@ -224,21 +224,13 @@ class App:
 current = None
 
 
-def main():
-    """Entry point from /main.py."""
+def main(hw, settings, boots):
+    """Entry point from /main.py, which has built the board (acu.appcfg.start())."""
     global current
     import gc
 
-    import acu
     app = None
     try:
-        from acu import appcfg
-        appcfg.clean_tmp_files()
-        settings = appcfg.load_settings()
-        boots = appcfg.count_boot()
-        hw = appcfg.build_board(settings)
-        del appcfg
-        acu.forget("appcfg")  # start-up only: let the GC have its code back before the loop
         gc.collect()
         app = App(hw, settings, boots)
         current = app

@@ -78,6 +78,14 @@ def build_board(settings=None):
     return hw
 
 
+def start():
+    """What /main.py does before the app's modules are imported: (hw, settings, boot_count)."""
+    clean_tmp_files()
+    settings = load_settings()
+    boots = count_boot()
+    return build_board(settings), settings, boots
+
+
 def count_boot():
     st = read_json(STATE_PATH, {})
     if not isinstance(st, dict):
