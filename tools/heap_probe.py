@@ -40,15 +40,21 @@
 import sys
 
 if "--rom" in sys.argv:
-    # the board's ROM partition (romrun.py maps it; simrom mounts it at /rom as a ROMFS firmware does)
-    sys.path.insert(0, "host_tools/sim/rom")
-    import simrom
+    # the board's ROM partition, mounted at /rom as a ROMFS firmware does at boot: romrun.py maps it outside
+    # the heap and says where in ACU_ROM="address:size" (the simulator's host_tools/sim/rom/simrom.py does
+    # the same with more names; these few lines keep the probe's own interned names few)
+    import os
+    import uctypes
+    import vfs
 
-    if not simrom.mount_rom():
+    try:
+        a, n = os.getenv("ACU_ROM").split(":")
+        vfs.mount(vfs.VfsRom(uctypes.bytearray_at(int(a), int(n))), "/rom")
+    except (AttributeError, OSError):
         print('{"ok": false, "error": "no valid ROMFS image mapped (run under host_tools/sim/romrun.py)"}')
         sys.exit(1)
     sys.path[:] = ["/rom", ".frozen"]
-    del simrom, sys.modules["simrom"]
+    del os, uctypes, vfs, a, n
 else:
     import os
 
