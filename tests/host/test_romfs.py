@@ -145,10 +145,11 @@ def test_erase_invalidates_only_a_valid_image():
 
 
 # The firmware's heap when it runs from ROM (issue 3), the figure `make bench` reports as heap_peak_bytes:
-# tools/heap_probe.py --rom through a whole bedtime practice. These guard it against regressions; the
-# measured figures are in bench/run.py's output.
-ROM_HEAP = "84K"  # the smallest that works is 76K (make bench: heap_min_working_kb)
-ROM_PEAK_LIMIT_BYTES = 56 * 1024  # measured 54 528
+# tools/heap_probe.py --rom through a whole bedtime practice, in the issue's 64 KB heap (the probe's own
+# code and machine fake, ~10 KB of it, included) and under its 48 KB peak. The measured figures are in
+# bench/run.py's output (heap_min_working_kb 64, heap_peak_bytes 47 328).
+ROM_HEAP = "64K"
+ROM_PEAK_LIMIT_BYTES = 48 * 1024
 
 
 def test_the_firmware_runs_its_practice_from_rom_in_the_reached_heap():
