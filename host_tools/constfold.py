@@ -141,15 +141,21 @@ def _attr_chain(node: ast.expr) -> list[str] | None:
     return parts[::-1]
 
 
-def fold(sources: dict[str, str]) -> dict[str, str]:
-    """Dotted module name -> source, rewritten as the module docstring says. Raises FoldError when a module
-    does not parse."""
+def parse_modules(sources: dict[str, str], error: type[ValueError] = FoldError) -> dict[str, ast.Module]:
+    """Dotted module name -> its tree; error names the module and line of one that does not parse."""
     trees = {}
     for mod, text in sources.items():
         try:
             trees[mod] = ast.parse(text)
         except SyntaxError as e:
-            raise FoldError("%s: line %s: %s" % (mod, e.lineno, e.msg)) from None
+            raise error("%s: line %s: %s" % (mod, e.lineno, e.msg)) from None
+    return trees
+
+
+def fold(sources: dict[str, str]) -> dict[str, str]:
+    """Dotted module name -> source, rewritten as the module docstring says. Raises FoldError when a module
+    does not parse."""
+    trees = parse_modules(sources)
     known = set(sources)
     defs = {mod: _const_defs(t) for mod, t in trees.items()}
     bound = {mod: _bound_names(t) for mod, t in trees.items()}

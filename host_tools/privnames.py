@@ -27,6 +27,8 @@ import io
 import re
 import tokenize
 
+from host_tools import constfold
+
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -214,12 +216,7 @@ def _top_bindings(st: ast.stmt) -> list[str]:
 
 def shorten(sources: dict[str, str], keep: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
     """Dotted module name -> source, with private names shortened as the module docstring says."""
-    trees = {}
-    for mod, text in sources.items():
-        try:
-            trees[mod] = ast.parse(text)
-        except SyntaxError as e:
-            raise RenameError("%s: line %s: %s" % (mod, e.lineno, e.msg)) from None
+    trees = constfold.parse_modules(sources, RenameError)
     scans = {mod: _Scan(mod, t) for mod, t in trees.items()}
     words = set().union(*(s.words for s in scans.values())) if scans else set()
     blocked = set(keep).union(*(s.string_words for s in scans.values())) if scans else set(keep)

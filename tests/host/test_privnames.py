@@ -146,3 +146,9 @@ def test_deploy_shortens_only_all_mpy_plans():
     short = deploy.firmware_sources("esp32_devkitc")
     as_written = deploy.firmware_sources("esp32_devkitc", fold=False)
     assert "self._tbits" in as_written["acu.logger"] and "self._tbits" not in short["acu.logger"]
+
+
+def test_a_module_that_does_not_parse_is_named():
+    import pytest
+    with pytest.raises(privnames.RenameError, match="acu.bad: line 1"):
+        privnames.shorten({"acu.bad": "def (:\n"})
