@@ -3,6 +3,8 @@
 import ast
 import re
 
+import pytest
+
 from host_tools import constfold, deploy, paths, privnames
 
 COUNTER = """\
@@ -149,6 +151,5 @@ def test_deploy_shortens_only_all_mpy_plans():
 
 
 def test_a_module_that_does_not_parse_is_named():
-    import pytest
     with pytest.raises(privnames.RenameError, match="acu.bad: line 1"):
         privnames.shorten({"acu.bad": "def (:\n"})
