@@ -13,8 +13,10 @@ import hashlib
 import json
 import re
 import shutil
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -126,14 +128,23 @@ def compile_source(module: str, text: str, cache: Path, origin: Path | str) -> b
     out = cache / (key + ".mpy")
     if not out.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        tmp = cache / (key + ".py")
-        tmp.write_bytes(data)
-        r = subprocess.run([mpy_cross_exe(), "-o", str(out), "-s", module, str(tmp)], capture_output=True, text=True)
-        tmp.unlink()
-        if r.returncode:
-            raise InputError(
-                "%s: mpy-cross refused it: %s" % (origin, (r.stderr or r.stdout).strip().splitlines()[-1])
-            )
+        # private temporary names, then an atomic rename: parallel deploys (the reliability bench's
+        # workers, two terminals) may compile the same module into the same cache at once
+        fd, tmp = tempfile.mkstemp(suffix=".py", dir=cache)
+        tmp_out = tmp[:-3] + ".mpy"
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            r = subprocess.run([mpy_cross_exe(), "-o", tmp_out, "-s", module, tmp], capture_output=True, text=True)
+            if r.returncode:
+                raise InputError(
+                    "%s: mpy-cross refused it: %s" % (origin, (r.stderr or r.stdout).strip().splitlines()[-1])
+                )
+            os.replace(tmp_out, out)
+        finally:
+            for p in (tmp, tmp_out):
+                if os.path.exists(p):
+                    os.unlink(p)
     return out.read_bytes()
 
 

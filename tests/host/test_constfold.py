@@ -169,3 +169,17 @@ def test_the_folded_firmware_imports_on_the_unix_port(tmp_path):
     upy = Path(sys.executable).parent / "micropython"
     r = subprocess.run([str(upy), "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "imported %d" % len(mods), r.stdout + r.stderr
+
+
+def test_parallel_deploys_share_the_compile_cache(tmp_path):
+    """Deploys running at once (the reliability bench's workers) compile the same modules into one cache:
+    each gets the same .mpy, none trips over another's temporary files, nothing temporary is left."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    srcs = deploy.firmware_sources("esp32_devkitc")
+    jobs = [(m, srcs[m]) for m in ("acu.band", "acu.ticks", "acu.signal")] * 6
+    with ThreadPoolExecutor(max_workers=6) as ex:
+        out = list(ex.map(lambda j: deploy.compile_source(j[0], j[1], tmp_path, j[0]), jobs))
+    for (m, _), data in zip(jobs, out, strict=True):
+        assert data == out[jobs.index((m, srcs[m]))] and data.startswith(b"M")
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".mpy"] * 3
