@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
-import os
 import subprocess
 import sys
 import tempfile

@@ -2,7 +2,7 @@
 
 Every distinct name in the firmware (an attribute, a method, a module global) is interned on the board
 when its module loads, and interned names are never freed. MicroPython keeps them in pools that grow by
-doubling: on the 64-bit unix port, past about 610 names a 7 KB pool is allocated at once. About a
+doubling: on the 64-bit unix port, past about 620 names a 7 KB pool is allocated at once. About a
 quarter of the firmware's names are private (`self._tbits`, `_session_names()`), each used in one class
 or one module only. shorten() gives them short names drawn from one shared sequence (`_a`, `_b`, ...),
 restarted for every class and every module: the Logger's private attributes and the Runner's then share
@@ -15,7 +15,8 @@ A private name (one leading underscore, not `__x`) is renamed
   (`other._x`, `logger._x`, `cls._x`) keeps the name everywhere;
 - as a global of module M when M binds it at the top level, no module imports it by name, no class body
   in M binds it and it is never an attribute or a parameter anywhere (`mod._x` could reach it).
-A name that appears in any string (getattr, hasattr, messages) or is given in keep is never renamed;
+A name that appears in any string (getattr, hasattr, messages) or is given in keep is never renamed, nor
+is a private const (MicroPython keeps no name for it) or a name an import or an except clause binds;
 the new names are ones the firmware uses nowhere. Every rewrite stays on its line, so a traceback from
 the board still points at the source line (the function name it shows is the short one).
 """
@@ -265,7 +266,7 @@ def shorten(sources: dict[str, str], keep: frozenset[str] | set[str] = frozenset
             attr_map.setdefault(k, {})[name] = ""
 
     # module globals
-    attr_names = {n for s in scans.values() for n, _o in ((u[0].attr, u[1]) for u in s.attr_uses)}
+    attr_names = {use.attr for s in scans.values() for use, _owner in s.attr_uses}
     glob_map: dict[str, dict[str, str]] = {}
     for mod, s in scans.items():
         consts = {st.targets[0].id for st in trees[mod].body if isinstance(st, ast.Assign)
@@ -277,11 +278,11 @@ def shorten(sources: dict[str, str], keep: frozenset[str] | set[str] = frozenset
                 glob_map.setdefault(mod, {})[name] = ""
 
     # new names, in order of first appearance in the source
-    for table in list(attr_map.items()) + list(glob_map.items()):
-        scope, names = table
+    taken = words | blocked
+    for scope, names in list(attr_map.items()) + list(glob_map.items()):
         mod = scope.split(":")[0]
         order = {m.group(0): m.start() for m in reversed(list(_WORD.finditer(sources[mod])))}
-        gen = _fresh(words | blocked)
+        gen = _fresh(taken)
         for old in sorted(names, key=lambda n: order.get(n, 0)):
             names[old] = next(gen)
 

@@ -13,8 +13,8 @@
 # runs the body from .mpy so the probe's own code costs little heap.
 #
 # The board is boards/esp32_devkitc, built first as /main.py builds it (acu.appcfg.build_board(), which
-# drops the board module and acu.parts after; appcfg is dropped before acu.app is imported), with the real drivers
-# on fake pins (FSR on the fake ADC, LED/motor/buzzer PWM, a fake DRV2605L register file, button,
+# drops the board module and acu.parts after; appcfg is dropped before acu.app is imported), with the
+# real drivers on fake pins (FSR on the fake ADC, LED/motor/buzzer PWM, a fake DRV2605L register file, button,
 # battery) and a virtual clock (5 ms per loop iteration at 200 Hz), so the practice takes seconds. The scripted user
 # reacts to the runner: starts the routine with a short button press, presses to the middle of each
 # step's band (a 0.6 s ramp, 3 % noise, an excursion over then under the band every 20 s), releases
