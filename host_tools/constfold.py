@@ -162,7 +162,7 @@ def fold(sources: dict[str, str]) -> dict[str, str]:
     aliases = {mod: _module_aliases(t, mod, known) for mod, t in trees.items()}
     const_names = {n for d in defs.values() for n in d}
     foreign = {mod: _foreign_imports(t) for mod, t in trees.items()}
-    top_names = {mod: {n for st in t.body for n in _top_bindings(st)} for mod, t in trees.items()}
+    top_names = {mod: {n for st in t.body for n in top_bindings(st)} for mod, t in trees.items()}
 
     # names that something could reach at run time by name: never folded
     blocked: set[str] = set()
@@ -232,13 +232,20 @@ def fold(sources: dict[str, str]) -> dict[str, str]:
                           values) for mod in sources}
 
 
-def _top_bindings(st: ast.stmt) -> list[str]:
+def top_bindings(st: ast.stmt) -> list[str]:
+    """The names a module-level statement binds: defs, classes, assignment targets, imports, and those of
+    the statements inside a top-level if/try (`try: from micropython import const`)."""
     if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [st.name]
-    if isinstance(st, ast.Assign):
-        return [t.id for t in st.targets if isinstance(t, ast.Name)]
+    if isinstance(st, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = st.targets if isinstance(st, ast.Assign) else [st.target]
+        return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
     if isinstance(st, (ast.Import, ast.ImportFrom)):
         return [a.asname or a.name.split(".")[0] for a in st.names]
+    if isinstance(st, (ast.If, ast.Try)):
+        inner = st.body + st.orelse + getattr(st, "finalbody", [])
+        inner += [s for h in getattr(st, "handlers", []) for s in h.body]
+        return [n for s in inner for n in top_bindings(s)]
     return []
 
 

@@ -79,7 +79,7 @@ class _Scan(ast.NodeVisitor):
         self.import_bound: set[str] = set()   # names bound by an import or an except clause: not renamed
         self._self_owner: list[str | None] = [None]
         for st in tree.body:
-            for n in _top_bindings(st):
+            for n in constfold.top_bindings(st):
                 self.top_names.add(n)
         self.visit(tree)
 
@@ -195,24 +195,6 @@ class _Scan(ast.NodeVisitor):
             found = set(_WORD.findall(node.value))
             self.string_words |= found
             self.words |= found
-
-
-def _top_bindings(st: ast.stmt) -> list[str]:
-    if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [st.name]
-    if isinstance(st, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-        targets = st.targets if isinstance(st, ast.Assign) else [st.target]
-        return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-    if isinstance(st, (ast.If, ast.Try)):
-        out = []
-        for body in (getattr(st, "body", []), getattr(st, "orelse", []), getattr(st, "finalbody", [])):
-            for s in body:
-                out += _top_bindings(s)
-        for h in getattr(st, "handlers", []):
-            for s in h.body:
-                out += _top_bindings(s)
-        return out
-    return []
 
 
 def shorten(sources: dict[str, str], keep: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:

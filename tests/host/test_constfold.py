@@ -110,7 +110,7 @@ def test_the_firmware_folds_nearly_all_its_public_consts():
     assert total >= 100 and len(pairs) >= total - 10, sorted((m, n) for m in defs for n in defs[m]
                                                               if (m, n) not in pairs)
     # names that are also something else somewhere (acu.VERSION is a string) are not checked below
-    other = {n for m, t in srcs.items() for st in ast.parse(t).body for n in constfold._top_bindings(st)
+    other = {n for m, t in srcs.items() for st in ast.parse(t).body for n in constfold.top_bindings(st)
              if n not in defs[m]}
     hidden = {n for m, n in pairs} - other
     for m, t in out.items():
