@@ -18,7 +18,8 @@
 # battery) and a virtual clock (5 ms per loop iteration at 200 Hz), so the practice takes seconds. The scripted user
 # reacts to the runner: starts the routine with a short button press, presses to the middle of each
 # step's band (a 0.6 s ramp, 3 % noise, an excursion over then under the band every 20 s), releases
-# between steps. The logger writes real files under /tmp/acu_heap_probe. The run ends 2 s after the
+# between steps. The logger writes real files under /tmp/acu_heap_probe. A host is on the serial console:
+# the live link (acu.link) streams a sample every 20 ms through the whole practice (frames counted, dropped). The run ends 2 s after the
 # session ends (the bedtime routine: about 6.5 minutes of virtual time).
 #
 # Figures (GC heap bytes on this 64-bit port: objects are roughly 1.6-2x their ESP32 size):
@@ -34,7 +35,7 @@
 #                           window of 1000 iterations (mid-step, holding in the band, between log flushes)
 #   loop_alloc_iters        iterations of the whole practice that allocated at all (step changes, log
 #                           flushes, trace chunk seals)
-#   loop_rate_hz            App.step() calls per second of real time over the steady window
+#   loop_rate_hz            App.step() + the link's service() calls per second of real time over the steady window
 #   ok                      the routine completed, a session was logged, the steady window did not allocate
 # A MemoryError while importing/building/starting gives {"ok": false, "error": ..., "phase": ...}.
 import sys

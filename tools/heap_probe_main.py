@@ -124,6 +124,31 @@ class Raw:
         return r[i - 1] + (r[i] - r[i - 1]) * (g - gs[i - 1]) // (gs[i] - gs[i - 1])
 
 
+class Console:
+    """The serial console with a host on it: the first reads deliver a live-link request for a 50 Hz
+    stream (docs/protocol.md), every frame the app writes is counted and dropped (allocation-free)."""
+
+    def __init__(self, request):
+        self.req = request
+        self.pos = 0
+        self.bytes_out = 0
+
+    def read_byte(self):
+        if self.pos < len(self.req):
+            self.pos += 1
+            return self.req[self.pos - 1]
+        return -1
+
+    def write(self, buf, n):
+        self.bytes_out += n
+
+
+def stream_request():
+    from acu import link
+    body = b"1 stream 20 3600000"
+    return b"#>" + body + b"*%04X\n" % link.crc16(body, 0, len(body))
+
+
 def completed(log_dir):
     """True when a session log ends with a session end record saying completed (the routine's; a free press
     that follows it is still open)."""
@@ -184,7 +209,9 @@ def run():
         gc.collect()
         res["heap_after_import_bytes"] = gc.mem_alloc() - base
         phase = "start"
-        app = app_mod.App(hw, settings, 1, root)
+        con = Console(stream_request())
+        app = app_mod.App(hw, settings, 1, root, console=con)
+        lk = app.link
         gc.collect()
         res["heap_after_app_bytes"] = gc.mem_alloc() - base
         app.start()
@@ -222,6 +249,7 @@ def run():
                 micropython.heap_lock()
                 try:
                     app.step(now)
+                    lk.service(now)
                 except MemoryError:
                     locked_errors += 1
                 micropython.heap_unlock()
@@ -229,6 +257,7 @@ def run():
                 locked_n += 1
             else:
                 app.step(now)
+                lk.service(now)
             a = gc.mem_alloc()
             if a != live:
                 if a > peak:
@@ -256,6 +285,7 @@ def run():
         res["loop_locked_iters"] = locked_n
         res["loop_allocs_per_iter"] = (locked_errors / locked_n) if locked_n else None
         res["loop_rate_hz"] = (locked_n * 1000000 // t_us) if t_us else None
+        res["link_frames_bytes"] = con.bytes_out
         res["sessions_logged"] = len([x for x in os.listdir(root + "/log") if x.endswith(".acl")])
         res["ok"] = res["routine_done"] and res["sessions_logged"] >= 1 and locked_n > 0 \
             and locked_errors == 0

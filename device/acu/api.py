@@ -48,8 +48,11 @@ def _app_status(a):
     }
 
 
-def status():
-    a = _app()
+def status(a=None):
+    """Everything the host shows about the device; a: the running App (the live link's), else the one
+    the REPL reaches."""
+    if a is None:
+        a = _app()
     st = _app_status(a)
     st["free_bytes"] = _free_bytes()
     try:
@@ -58,11 +61,10 @@ def status():
         st["flash_bytes"] = None
     st["unique_id"] = "".join("%02x" % b for b in a.hw.unique_id)
     st["boots"] = appcfg.read_json(appcfg.STATE_PATH, {}).get("boots", 0)
-    cal = appcfg.read_json(app.CALIB_PATH, None)
-    st["calib_created"] = cal.get("created") if isinstance(cal, dict) else None
+    st["calib_created"] = a.cal.created or None
     try:
-        from acu import logger
-        st["log"] = logger.info()
+        from acu import logadmin
+        st["log"] = logadmin.info(a.log.root)
     except Exception as e:  # a damaged log never hides the rest of the status
         st["log"] = {"error": str(e)}
     return st

@@ -2,7 +2,7 @@
 # runs the routine and feeds the logger. One data path, each arrow one call with plain values:
 #   raw -> grams (calibration) -> filtered grams -> band state -> feedback / runner / logger
 # step() is the hot path: it must not allocate (tests/device/test_app.py proves it under heap_lock).
-from acu import VERSION, band, button, calib, feedback, logfmt, logger, routine, runner, ticks
+from acu import VERSION, band, button, calib, feedback, link, logfmt, logger, routine, runner, ticks
 from acu import signal as fsignal
 
 try:
@@ -20,7 +20,9 @@ CALIB_PATH = "/cfg/calib.json"
 
 
 class App:
-    def __init__(self, hw, settings, boot_count=0, root=""):
+    """console: the serial console the live link (acu.link) serves between iterations, None for none."""
+
+    def __init__(self, hw, settings, boot_count=0, root="", console=None):
         self.hw = hw
         self.settings = settings
         s = self.settings
@@ -47,11 +49,14 @@ class App:
         self.force_g = 0
         self.raw = 0
         self.state = band.NO_CONTACT
+        self.fault = 0
         self.iterations = 0
+        self.calibrating = False  # the host captures a calibration (acu.link): no practice, no feedback
+        self.link = link.Link(self, console) if console is not None else None
         self._last_ms = hw.clock.ticks_ms()
         self._band_lo = -1
         self._band_hi = -1
-        self._free = False
+        self.free_session = False  # a free press (no routine) is being logged
         self._contact_ms = 0
         self._no_contact_ms = 0
         self._battery_ms = 0
@@ -108,23 +113,23 @@ class App:
         if st != band.NO_CONTACT and st != band.FAULT:
             self._contact_ms += dt
             self._no_contact_ms = 0
-            if not self._free and self._contact_ms >= _FREE_START_MS and self.settings["free_sessions"]:
+            if not self.free_session and self._contact_ms >= _FREE_START_MS and self.settings["free_sessions"]:
                 self._begin_free(now_ms)
         else:
             self._contact_ms = 0
             self._no_contact_ms += dt
-            if self._free and self._no_contact_ms >= _FREE_END_MS:
+            if self.free_session and self._no_contact_ms >= _FREE_END_MS:
                 self._end_free(now_ms)
 
     def _begin_free(self, now_ms):
-        self._free = True
+        self.free_session = True
         self.stats.reset()
         self.log.begin_session("free", "", self.band.lo_g, self.band.hi_g, self.cal.id, now_ms)
         self.log.step_begin(0, "press", "", "", self.band.lo_g, self.band.hi_g, 0, now_ms)
 
     def _end_free(self, now_ms):
-        if self._free:
-            self._free = False
+        if self.free_session:
+            self.free_session = False
             self.log.step_end(0, logfmt.STEP_DONE, self.stats, now_ms)
             self.log.end_session(logfmt.END_COMPLETED, now_ms)
 
@@ -138,13 +143,14 @@ class App:
         raw = hw.sensor.read_raw()
         fault = hw.sensor.fault()
         self.raw = raw
+        self.fault = fault
         g = self.filter.update(self.cal.grams(raw), now_ms)
         self.force_g = g
         st = self.band.update(g, now_ms, fault)
         self.state = st
         if hw.button is not None:
             gest = self.buttons.update(hw.button.pressed(), now_ms)
-            if gest:
+            if gest and not self.calibrating:
                 self.runner.button(gest, now_ms)
         r = self.runner
         r.tick(now_ms, st, g)
@@ -154,9 +160,9 @@ class App:
             self.band.set_band(r.band_lo_g, r.band_hi_g)
         if r.active():
             self.stats.update(st, g, dt)
-        elif r.state == runner.IDLE:
+        elif r.state == runner.IDLE and not self.calibrating:
             self._free_track(st, dt, now_ms)
-            if self._free:
+            if self.free_session:
                 self.stats.update(st, g, dt)
         if self.log.active:
             self.log.sample(g, now_ms)
@@ -173,8 +179,9 @@ class App:
                 self._flash_low_cued = True
                 self.fb.cue(feedback.CUE_FLASH_LOW, now_ms)
         self._prev_state = st
-        # band feedback only where a press is asked for (or a free press); rests and breathing are quiet
-        if r.active() and not r.target:
+        # band feedback only where a press is asked for (or a free press); rests, breathing and a
+        # calibration (the scale is the reference, the old curve would mislead) are quiet
+        if self.calibrating or (r.active() and not r.target):
             self.fb.show(band.NO_CONTACT if st != band.FAULT else st, now_ms)
         else:
             self.fb.show(st, now_ms)
@@ -195,10 +202,16 @@ class App:
     def run(self, max_iterations=0):
         clock = self.clock
         period = self.period_ms
+        lk = self.link
+        if lk is not None:
+            lk.announce()
         nxt = clock.ticks_ms()
         n = 0
         while True:
-            self.step(clock.ticks_ms())
+            now = clock.ticks_ms()
+            self.step(now)
+            if lk is not None:
+                lk.service(now)  # the host's requests and the live stream, between iterations
             nxt = ticks.add(nxt, period)
             d = ticks.diff(nxt, clock.ticks_ms())
             if d > 0:
@@ -210,6 +223,49 @@ class App:
                 n += 1
                 if n >= max_iterations:
                     return
+
+    # ---- what the host asks through the live link (acu.link; may allocate) ---------------------------------
+    def practice(self):
+        """The practice in progress, or None: {"routine", "state", "step", "steps", "step_ms", "goal_ms",
+        "elapsed_ms", "session_no", "free"}."""
+        r = self.runner
+        if not r.active() and not self.free_session:
+            return None
+        log = self.log
+        elapsed = ticks.diff(self.clock.ticks_ms(), log.start_ms) if log.active else 0
+        if self.free_session:
+            return {"routine": "free", "state": "running", "step": 0, "steps": 1, "step_ms": self.stats.contact_ms(),
+                    "goal_ms": 0, "elapsed_ms": elapsed, "session_no": log.session_no, "free": True}
+        st = r.status()
+        return {"routine": st["routine"], "state": st["state"], "step": st["index"], "steps": st["steps"],
+                "step_ms": st["step_ms"], "goal_ms": st["duration_ms"], "elapsed_ms": elapsed,
+                "session_no": log.session_no, "free": False}
+
+    def stop_practice(self, now_ms):
+        """End the practice on purpose (the host's --stop): the routine's session ends as aborted after a
+        host-stop event, a free press as completed. Returns what was stopped ("free", a routine name) or None."""
+        if self.runner.active():
+            name = self.runner.routine.name
+            self.log.event(logfmt.EV_HOST_STOP, self.runner.index, now_ms)
+            self.runner.abort(now_ms)
+            return name
+        if self.free_session:
+            self._end_free(now_ms)
+            return "free"
+        return None
+
+    def set_calibrating(self, on):
+        """The host captures calibration points (the wizard's live stream): no free-press sessions, no
+        button, quiet outputs. Refused while a routine runs (acu.link checks)."""
+        if on and self.free_session:
+            self._end_free(self.clock.ticks_ms())
+        self.calibrating = bool(on)
+        self._contact_ms = 0
+
+    def set_clock(self, epoch_s, now_ms):
+        self.clock.set_wall_s(int(epoch_s))
+        if self.log.active:
+            self.log.event(logfmt.EV_CLOCK_SET, int(epoch_s), now_ms)
 
     def stop(self, status=logfmt.END_INTERRUPTED):
         """The app is being stopped (host took the REPL, soft reset): close what is open, go quiet."""
@@ -231,8 +287,10 @@ def main(hw, settings, boots):
 
     app = None
     try:
+        from acu.console import StdioConsole
+
         gc.collect()
-        app = App(hw, settings, boots)
+        app = App(hw, settings, boots, console=StdioConsole())
         current = app
         gc.collect()
         app.start()

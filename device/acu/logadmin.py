@@ -57,6 +57,22 @@ def list_sessions(root=None, start=0, limit=0):
     return out
 
 
+def list_files(root=None, start=0, limit=20):
+    """{"total", "files": [[name, size, open], ...]}: the session files without their hashes, a page at a
+    time (the live link's `sessions`: cheap enough to answer during a practice)."""
+    root = _root(root)
+    opened = _open_name(root)
+    names = _session_names(root)
+    out = []
+    for name in names[start:start + limit]:
+        try:
+            size = os.stat(_join(root, name))[6]
+        except OSError:
+            size = -1
+        out.append([name, size, name == opened])
+    return {"total": len(names), "start": start, "files": out}
+
+
 def delete_session(name, sha256, root=None):
     """Remove a downloaded session; refuses a bad name, the open session or a hash mismatch."""
     root = _root(root)

@@ -52,6 +52,7 @@ EV_FLASH_LOW = const(7)
 EV_CLOCK_SET = const(8)      # value = the new wall-clock epoch seconds
 EV_LOW_BATTERY = const(9)
 EV_TRACE_DROPPED = const(10)  # value = samples lost (trace buffer full / flash low)
+EV_HOST_STOP = const(11)     # the host ended the practice on purpose (--stop); value = step index
 # 20.. are the routine runner's own events (acu.runner.EV_*; the numbers are shared with it)
 
 # fixed parts of payloads (little endian); strings follow as u8 length + UTF-8 bytes

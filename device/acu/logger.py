@@ -269,7 +269,7 @@ class Logger:
         self._out_n = 0
         self._tb = bytearray(_TB_CAP)
         self._seq = 0
-        self._start_ms = 0
+        self.start_ms = 0
         self.last_flush_ms = 0
         self._steps_done = 0
         self._trace_on = False
@@ -282,7 +282,7 @@ class Logger:
         return self.clock.ticks_ms() if now_ms is None else now_ms
 
     def _t(self, now_ms):
-        d = ticks.diff(now_ms, self._start_ms)
+        d = ticks.diff(now_ms, self.start_ms)
         return d if d > 0 else 0
 
     def free_bytes(self):
@@ -435,7 +435,7 @@ class Logger:
         self.path = _join(self.root, self.name)
         self._seq = 0
         self._out_n = 0
-        self._start_ms = now_ms
+        self.start_ms = now_ms
         self.last_flush_ms = now_ms
         self._steps_done = 0
         self.trace_dropped = 0
@@ -634,7 +634,10 @@ class Logger:
 
 def __getattr__(name):
     # the host's calls (list_sessions, delete_session, info) and the recovery walk (walk_file):
-    # acu.logadmin on demand, so the running app never holds their code
+    # acu.logadmin on demand, so the running app never holds their code (not for CPython's import
+    # machinery asking for __path__ & co: that would import logadmin while logrecover is half-loaded)
+    if name.startswith("__"):
+        raise AttributeError(name)
     from acu import logadmin
     try:
         return getattr(logadmin, name)

@@ -29,7 +29,7 @@ TYPE_NAMES = {1: "session", 2: "step_begin", 3: "step_summary", 4: "event", 5: "
 END_NAMES = {1: "completed", 2: "aborted", 3: "cut_short", 4: "interrupted"}
 STEP_NAMES = {1: "done", 2: "skipped", 3: "aborted", 4: "cut_short"}
 EVENT_NAMES = {1: "pause", 2: "resume", 3: "skip", 4: "abort", 5: "fault", 6: "over_force",
-               7: "flash_low", 8: "clock_set", 9: "low_battery", 10: "trace_dropped",
+               7: "flash_low", 8: "clock_set", 9: "low_battery", 10: "trace_dropped", 11: "host_stop",
                20: "contact_lost", 21: "contact_back", 22: "timeout", 23: "dose_max", 24: "min_reached"}
 
 
