@@ -19,7 +19,8 @@
 # reacts to the runner: starts the routine with a short button press, presses to the middle of each
 # step's band (a 0.6 s ramp, 3 % noise, an excursion over then under the band every 20 s), releases
 # between steps. The logger writes real files under /tmp/acu_heap_probe. A host is on the serial console:
-# the live link (acu.link) streams a sample every 20 ms through the whole practice (frames counted, dropped). The run ends 2 s after the
+# the live link (acu.link) streams a sample every 20 ms through the whole practice (frames counted,
+# dropped). The run ends 2 s after the
 # session ends (the bedtime routine: about 6.5 minutes of virtual time).
 #
 # Figures (GC heap bytes on this 64-bit port: objects are roughly 1.6-2x their ESP32 size):

@@ -244,10 +244,11 @@ class App:
     def stop_practice(self, now_ms):
         """End the practice on purpose (the host's --stop): the routine's session ends as aborted after a
         host-stop event, a free press as completed. Returns what was stopped ("free", a routine name) or None."""
-        if self.runner.active():
-            name = self.runner.routine.name
-            self.log.event(logfmt.EV_HOST_STOP, self.runner.index, now_ms)
-            self.runner.abort(now_ms)
+        r = self.runner
+        if r.active() and r.routine is not None:
+            name = r.routine.name
+            self.log.event(logfmt.EV_HOST_STOP, r.index, now_ms)
+            r.abort(now_ms)
             return name
         if self.free_session:
             self._end_free(now_ms)
