@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS traces (
     values_g TEXT NOT NULL,        -- JSON list of grams
     PRIMARY KEY (session_id, chunk)
 );
-CREATE TABLE IF NOT EXISTS anchors (  -- device ticks seen at a known host time (pull, sync)
+CREATE TABLE IF NOT EXISTS anchors (  -- device ticks seen at a known host time (every connection, pull, sync)
     device_id TEXT NOT NULL, boot_count INTEGER NOT NULL, ticks_ms INTEGER NOT NULL,
     wall_s INTEGER NOT NULL, kind TEXT NOT NULL
 );
@@ -230,7 +230,8 @@ class Archive:
 
     def reconstruct_wall(self, device_id: str | None = None) -> int:
         """Give sessions recorded before the clock was set a start time, from the same boot's
-        sessions that have one, or from a later pull/sync anchor of that boot. Returns how many."""
+        sessions that have one, or from the nearest host anchor of that boot (every host connection to the
+        running app records one; pull and sync too). Returns how many."""
         q = "SELECT * FROM sessions WHERE (wall_source IS NULL OR wall_source IN ('same_boot','pull'))"
         args: tuple = ()
         if device_id:
@@ -254,8 +255,10 @@ class Archive:
                     for a in self.db.execute(
                             "SELECT ticks_ms, wall_s FROM anchors WHERE device_id = ? AND boot_count = ?"
                             " ORDER BY ticks_ms", (s["device_id"], s["boot_count"])):
-                        d = (a["ticks_ms"] - t) % TICKS_PERIOD  # an anchor is always after the session
-                        if best is None or d < best[0]:
+                        # an anchor may come before or after the session (every host connection records
+                        # one): the nearest in the boot's ticks, within half a wrap
+                        d = ((a["ticks_ms"] - t + TICKS_PERIOD // 2) % TICKS_PERIOD) - TICKS_PERIOD // 2
+                        if best is None or abs(d) < abs(best[0]):
                             best = (d, a["wall_s"] - d / 1000.0, "pull")
                 if best is not None:
                     self.db.execute("UPDATE sessions SET wall_start_s = ?, wall_source = ? WHERE id = ?",

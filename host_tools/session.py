@@ -1,24 +1,33 @@
 """The one module that talks to a board (or the simulator) over its serial link.
 
-Built on mpremote's SerialTransport (raw REPL and raw-paste mode). Everything else in host_tools calls
-these methods and gets plain values back, or one of host_tools.errors' exceptions with a one-line
-message. Opening a session interrupts the firmware's app (Ctrl-C, as every MicroPython tool does);
-closing it restarts the app with a soft reset unless asked not to.
+A `Connection` opens the port (mpremote's SerialTransport) and first asks the running app over the live
+link (host_tools/link.py, docs/protocol.md): read-only commands stay there and never stop a practice.
+A command that needs the raw REPL gets a `DeviceSession` from `Connection.repl()`, which refuses in one
+line while a practice runs (or waits for its end, or stops it on purpose), then interrupts the app with
+Ctrl-C as every MicroPython tool does; closing the session restarts the app with a soft reset unless asked
+not to. Everything else in host_tools gets plain values back, or one of host_tools.errors' exceptions with
+a one-line message.
 """
 
 from __future__ import annotations
 
 import binascii
+import contextlib
 import hashlib
+import io
 import json
+import sys
 import time
 
 import serial
 from mpremote.transport import TransportError, TransportExecError
 from mpremote.transport_serial import SerialTransport
 
-from host_tools.errors import DeviceError, LinkError
+from host_tools.errors import AcuError, DeviceError, LinkError
+from host_tools.link import LiveLink
 from host_tools.ports import find_port
+
+SILENCE_S = 4.0            # a link that stays silent this long while we wait for an answer is lost
 
 UPLOAD_CHUNK = 2048        # raw bytes per exec when writing a file: small enough for a fragmented heap
 DOWNLOAD_CHUNK = 4096      # bytes the device reads per readinto when streaming a file out
@@ -71,41 +80,183 @@ def _device_error(err: str) -> DeviceError:
     return DeviceError("device: " + last)
 
 
+def _open_transport(port: str, baud: int) -> SerialTransport:
+    try:
+        return SerialTransport(port, baudrate=baud)
+    except TransportError as e:
+        raise LinkError("cannot open %s: %s (is another program using it?)" % (port, e)) from None
+    except (serial.SerialException, OSError) as e:
+        raise LinkError("cannot open %s: %s" % (port, e)) from None
+
+
+def _close_transport(t: SerialTransport):
+    try:
+        t.close()
+    except (serial.SerialException, OSError):
+        pass
+
+
+class PracticeRunning(AcuError):
+    """A command needs the raw REPL (which stops the app) while a practice runs."""
+
+    exit_code = 6
+
+
+def describe_practice(p: dict) -> str:
+    """'bedtime, step 3 of 5, 2:10 in' for a practice dict from the live link's hello."""
+    el = int(p.get("elapsed_ms") or 0) // 1000
+    when = "%d:%02d in" % (el // 60, el % 60)
+    if p.get("free"):
+        return "a free press (%s)" % when
+    return "'%s', step %d of %d, %s" % (p.get("routine"), int(p.get("step", -1)) + 1, int(p.get("steps", 0)), when)
+
+
+def sim_speed(port: str) -> float:
+    """Device ms per real ms on this port: the simulator's --speed, 1 for a board."""
+    try:
+        from host_tools.sim import control
+        name = control.running_port_names().get(port)
+        if name:
+            st = control.read_state(name) or {}
+            return float(st.get("speed") or 1.0) or 1.0
+    except (OSError, ValueError, ImportError):
+        pass
+    return 1.0
+
+
+class Connection:
+    """One open port. `hello` is the running app's answer (None: the board is at its REPL or runs other
+    firmware); `live` talks to the app without stopping it; repl() gives a DeviceSession for commands that
+    need the raw REPL. Every connection to a running app records a time anchor in the archive."""
+
+    def __init__(self, port: str, baud: int = 115200, timeout_s: float = SILENCE_S, anchor: bool = True):
+        self.port = port
+        self.baud = baud
+        self.timeout_s = timeout_s
+        self.t = _open_transport(port, baud)
+        self._session: DeviceSession | None = None
+        try:
+            self.live = LiveLink(self.t.serial, port, sim_speed(port))
+            self.hello = self.live.hello()
+            if self.hello is not None and anchor:
+                record_anchor(self.hello, "connect")
+        except BaseException:
+            _close_transport(self.t)  # never leave an exclusively opened port behind an error
+            raise
+
+    @property
+    def app_running(self) -> bool:
+        return self.hello is not None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        return False
+
+    def close(self):
+        if self._session is not None:
+            self._session.close(restart=self._session._restart)
+            self._session = None
+        elif self.app_running and self.live.streaming:
+            self.live.stop_stream()
+        _close_transport(self.t)
+
+    def practice(self) -> dict | None:
+        """The practice running now (asked again), or None."""
+        if not self.app_running:
+            return None
+        self.hello = self.live.hello() or self.hello
+        return self.hello.get("practice") if self.hello else None
+
+    def repl(self, practice: str = "refuse", say=None) -> "DeviceSession":
+        """The raw REPL, which stops the app. practice: what to do if one is running: 'refuse' (one line,
+        PracticeRunning), 'wait' (until it ends; say(text) reports once), 'stop' (end it on purpose)."""
+        p = self.practice()
+        if p is not None:
+            if practice == "stop":
+                self.live.request("stop")
+                (say or _say)("stopped the practice (%s) on purpose" % describe_practice(p))
+            elif practice == "wait":
+                (say or _say)("waiting for the practice (%s) to end; Ctrl-C to give up" % describe_practice(p))
+                while p is not None:
+                    time.sleep(1.0)
+                    p = self.practice()
+            else:
+                raise PracticeRunning("a practice is running on %s (%s): run this when it has ended, or add "
+                                      "--wait to wait for it, or --stop to end it now"
+                                      % (self.port, describe_practice(p)))
+        self._session = DeviceSession(self.port, baud=self.baud, timeout_s=self.timeout_s, transport=self.t)
+        return self._session
+
+    def start_app(self, timeout_s: float = 20.0) -> dict:
+        """Make sure the app runs (a board left at its REPL: soft reset); its hello."""
+        if self.app_running:
+            return self.hello
+        s = DeviceSession(self.port, baud=self.baud, timeout_s=self.timeout_s, transport=self.t)
+        s.restart_app()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.hello = self.live.hello()
+            if self.hello is not None:
+                record_anchor(self.hello, "connect")
+                return self.hello
+        raise DeviceError("device: the app did not start on %s (acutrainer doctor says why)" % self.port)
+
+
+def _say(text: str):
+    print("acutrainer: " + text, file=sys.stderr)
+
+
+def record_anchor(hello: dict, kind: str):
+    """(device, boot, ticks) seen at this laptop's time, in the default archive: sessions of this boot
+    recorded before the device clock was set get their start time from it. Never stops a command."""
+    try:
+        dev, boot, ticks = hello.get("device_id"), hello.get("boot_count"), hello.get("ticks_ms")
+        if not isinstance(dev, str) or not dev or not isinstance(boot, int) or not isinstance(ticks, int):
+            return
+        from host_tools.archive import Archive
+        with Archive(None) as arc:
+            arc.add_anchor(dev, boot, ticks, int(time.time()), kind)
+    except Exception as e:  # noqa: BLE001 (a full disk or a locked archive must not stop the command)
+        _say("note: time anchor not recorded (%s)" % e)
+
+
 class DeviceSession:
-    def __init__(self, port: str, baud: int = 115200, timeout_s: float = 10.0):
+    """The raw REPL on an open port (from Connection.repl(), or on its own for tools that bypass the
+    live link, e.g. the reliability bench)."""
+
+    def __init__(self, port: str, baud: int = 115200, timeout_s: float = SILENCE_S,
+                 transport: SerialTransport | None = None):
         self.port = port
         self.timeout_s = timeout_s
         self._restart = True
-        try:
-            self.t = SerialTransport(port, baudrate=baud)
-            self.t.serial.timeout = timeout_s  # never block forever on a board that stopped answering
-        except TransportError as e:
-            raise LinkError("cannot open %s: %s (is another program using it?)" % (port, e)) from None
-        except (serial.SerialException, OSError) as e:
-            raise LinkError("cannot open %s: %s" % (port, e)) from None
+        self._owns = transport is None
+        self.t = transport if transport is not None else _open_transport(port, baud)
+        self.t.serial.timeout = timeout_s  # never block forever on a board that stopped answering
         try:
             self._enter()
         except BaseException:
             # release the port now: the exception's traceback keeps this object alive, and with it an
             # exclusively opened port that the next attempt could not open
-            try:
-                self.t.close()
-            except (serial.SerialException, OSError):
-                pass
+            _close_transport(self.t)
             raise
 
     def _enter(self):
         last = None
-        for _ in range(3):
+        for _ in range(2):
             try:
-                self.t.enter_raw_repl(soft_reset=False, timeout_overall=self.timeout_s)
+                # mpremote prints what it got when the banner does not come: one line from us instead
+                with contextlib.redirect_stdout(io.StringIO()):
+                    self.t.enter_raw_repl(soft_reset=False, timeout_overall=self.timeout_s / 2)
                 return
             except TransportError as e:
                 last = e
-                time.sleep(0.2)
+                time.sleep(0.1)
             except (serial.SerialException, OSError) as e:
                 raise LinkError("link to %s lost: %s" % (self.port, e)) from None
-        raise LinkError("could not enter raw REPL on %s (%s): is this a MicroPython board? "
+        raise LinkError("could not enter raw REPL on %s (%s): cable unplugged, or not a MicroPython board? "
                         "see docs/troubleshooting.md" % (self.port, last))
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -130,10 +281,7 @@ class DeviceSession:
         except (TransportError, serial.SerialException, OSError):
             pass
         finally:
-            try:
-                self.t.close()
-            except (serial.SerialException, OSError):
-                pass
+            _close_transport(self.t)
 
     def restart_app(self):
         """Soft reset from the friendly REPL: the board runs boot.py and main.py again."""
@@ -317,8 +465,30 @@ class DeviceSession:
             raise
 
 
-def open_session(port: str | None = None, baud: int = 115200, timeout_s: float = 10.0) -> DeviceSession:
-    return DeviceSession(find_port(port), baud=baud, timeout_s=timeout_s)
+def connect(port: str | None = None, baud: int = 115200, timeout_s: float = SILENCE_S) -> Connection:
+    """The live link to the board on `port` (default: the running simulator or the one board)."""
+    return Connection(find_port(port), baud=baud, timeout_s=timeout_s)
 
 
-__all__ = ["DeviceSession", "open_session", "TransportExecError"]
+def open_session(port: str | None = None, baud: int = 115200, timeout_s: float = SILENCE_S,
+                 practice: str = "refuse", say=None) -> DeviceSession:
+    """The raw REPL on the board (the app stops; it restarts when the session closes). A running
+    practice is refused, waited for or stopped (practice='refuse'|'wait'|'stop'): see Connection.repl."""
+    c = connect(port, baud=baud, timeout_s=timeout_s)
+    try:
+        return c.repl(practice, say=say)
+    except BaseException:
+        c.close()
+        raise
+
+
+def add_practice_args(p) -> None:
+    """--wait / --stop for a command that needs the raw REPL (an argparse parser)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--wait", dest="practice", action="store_const", const="wait", default="refuse",
+                   help="if a practice is running, wait for it to end first")
+    g.add_argument("--stop", dest="practice", action="store_const", const="stop",
+                   help="if a practice is running, end it now (logged as stopped from the laptop)")
+
+
+__all__ = ["Connection", "DeviceSession", "PracticeRunning", "connect", "open_session", "TransportExecError"]
