@@ -77,6 +77,11 @@ CREATE TABLE IF NOT EXISTS files (  -- device log files whose every session is s
     PRIMARY KEY (device_id, name)
 );
 CREATE INDEX IF NOT EXISTS files_sha ON files (sha256);
+CREATE TABLE IF NOT EXISTS calibrations (  -- every calibration written to a device, and the one it replaced
+    device_id TEXT NOT NULL, calib_id TEXT NOT NULL, created TEXT, written_at INTEGER NOT NULL,
+    replaced_id TEXT, data TEXT NOT NULL,
+    PRIMARY KEY (device_id, calib_id)
+);
 """
 
 
@@ -137,6 +142,11 @@ class Archive:
         sessions since: a pull fetches only what follows)."""
         row = self.db.execute("SELECT data FROM files WHERE device_id = ? AND name = ?", (device_id, name)).fetchone()
         return bytes(row["data"]) if row else None
+
+    def file_size(self, device_id: str, name: str) -> int | None:
+        """How many bytes of a device log file the archive holds (None: never pulled)."""
+        row = self.db.execute("SELECT size FROM files WHERE device_id = ? AND name = ?", (device_id, name)).fetchone()
+        return int(row["size"]) if row else None
 
     def sessions_in_file(self, name: str, device_id: str = "") -> list[int]:
         """Numbers of the archived sessions that came from a device file of this name."""
@@ -227,6 +237,24 @@ class Archive:
         with self.db:
             self.db.execute("INSERT INTO anchors VALUES (?,?,?,?,?)",
                             (device_id, int(boot_count), int(ticks_ms) % TICKS_PERIOD, int(wall_s), kind))
+
+    def add_calibration(self, device_id: str, d: dict, replaced: dict | None = None, written_at: int | None = None):
+        """Keep a calibration written to a device (and the one it replaced, if not kept already)."""
+        now = int(written_at if written_at is not None else time.time())
+        with self.db:
+            if replaced is not None and replaced.get("id"):
+                self.db.execute("INSERT OR IGNORE INTO calibrations VALUES (?,?,?,?,?,?)",
+                                (device_id, replaced["id"], replaced.get("created"), now, None,
+                                 json.dumps(replaced, sort_keys=True)))
+            self.db.execute("INSERT OR REPLACE INTO calibrations VALUES (?,?,?,?,?,?)",
+                            (device_id, d["id"], d.get("created"), now,
+                             replaced.get("id") if replaced else None, json.dumps(d, sort_keys=True)))
+
+    def calibrations(self, device_id: str | None = None) -> list[dict]:
+        """The calibrations kept for a device (or all), oldest first, with their data as dicts."""
+        q = "SELECT * FROM calibrations" + (" WHERE device_id = ?" if device_id else "")
+        rows = self.db.execute(q + " ORDER BY created, written_at", (device_id,) if device_id else ()).fetchall()
+        return [dict(r, data=json.loads(r["data"])) for r in rows]
 
     def reconstruct_wall(self, device_id: str | None = None) -> int:
         """Give sessions recorded before the clock was set a start time, from the same boot's

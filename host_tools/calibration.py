@@ -541,15 +541,23 @@ def validate_file_bytes(data: bytes, name: str) -> dict:
 
 
 # ---------------------------------------------------------------- device side
-def write_calibration(session, d: dict) -> None:
-    """Validate, then write /cfg/calib.json atomically, keeping the current one as calib.prev.json."""
+def write_calibration(session, d: dict) -> dict | None:
+    """Validate, then write /cfg/calib.json atomically, keeping the current one as calib.prev.json.
+    Returns the calibration it replaced (None: there was none, or the old file was not valid)."""
     data = (json.dumps(d, separators=(",", ":")) + "\n").encode()
     validate_file_bytes(data, "calibration")
     session.makedirs("/cfg")
+    prev = None
     if session.exists(CALIB_PATH):
         old = session.read_file(CALIB_PATH)
-        session.write_file_atomic(PREV_PATH, old)
+        try:
+            prev = validate_file_bytes(old, CALIB_PATH)
+        except InputError:
+            prev = None  # a damaged file is not worth keeping as "previous"
+        if prev is not None:
+            session.write_file_atomic(PREV_PATH, old)
     session.write_file_atomic(CALIB_PATH, data)
+    return prev
 
 
 def restore_calibration(session) -> dict:

@@ -173,6 +173,12 @@ class Connection:
     def repl(self, practice: str = "refuse", say=None) -> "DeviceSession":
         """The raw REPL, which stops the app. practice: what to do if one is running: 'refuse' (one line,
         PracticeRunning), 'wait' (until it ends; say(text) reports once), 'stop' (end it on purpose)."""
+        self.settle_practice(practice, say)
+        self._session = DeviceSession(self.port, baud=self.baud, timeout_s=self.timeout_s, transport=self.t)
+        return self._session
+
+    def settle_practice(self, practice: str = "refuse", say=None) -> None:
+        """Make sure no practice runs before a command that needs the device to itself (see repl())."""
         p = self.practice()
         if p is not None:
             if practice == "stop":
@@ -187,8 +193,6 @@ class Connection:
                 raise PracticeRunning("a practice is running on %s (%s): run this when it has ended, or add "
                                       "--wait to wait for it, or --stop to end it now"
                                       % (self.port, describe_practice(p)))
-        self._session = DeviceSession(self.port, baud=self.baud, timeout_s=self.timeout_s, transport=self.t)
-        return self._session
 
     def start_app(self, timeout_s: float = 20.0) -> dict:
         """Make sure the app runs (a board left at its REPL: soft reset); its hello."""
@@ -232,7 +236,7 @@ class DeviceSession:
         self.port = port
         self.timeout_s = timeout_s
         self._restart = True
-        self._owns = transport is None
+        self._closed = False
         self.t = transport if transport is not None else _open_transport(port, baud)
         self.t.serial.timeout = timeout_s  # never block forever on a board that stopped answering
         try:
@@ -273,6 +277,9 @@ class DeviceSession:
         self._restart = False
 
     def close(self, restart: bool = True):
+        if self._closed:
+            return
+        self._closed = True
         try:
             if restart:
                 self.restart_app()

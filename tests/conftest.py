@@ -5,3 +5,9 @@ ROOT = Path(__file__).resolve().parents[1]
 for p in (ROOT / "device", ROOT / "tests" / "device", ROOT):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
+
+# Every test's data dir (archive, simulators, time anchors) is private: never the user's own.
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+os.environ.setdefault("ACUTRAINER_HOME", tempfile.mkdtemp(prefix="acutests-"))

@@ -1,11 +1,11 @@
-"""`acutrainer calibrate`: the interactive wizard, `--points FILE`, `--auto` (simulator), `--restore`.
+"""`acutrainer calibrate`: the interactive wizard (host_tools/capture.py, on the live stream), `--points FILE`,
+`--auto` (simulator), `--restore`, `--history`.
 
 Library functions (tested directly) do the work; the handler only wires arguments, prompts and output.
 """
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from host_tools import calibration as hc
@@ -48,17 +48,56 @@ def calibrate_auto(session, sim, method=None, creep_hold_s=60.0, write=True, con
 def _finish(session, d, fit, write, confirm, out):
     for line in hc.format_report(fit, d):
         out(line)
+    worst = max(v["grams"] for v in fit.expected.values())
+    out(f"a check should read within about +-{worst:.0f} g of a known weight (acutrainer check --weight 4.0)")
     if not write or session is None:
         out("not written (dry run)")
         return d
     if confirm is not None and not confirm(f"write calibration {d['id']} to the device?"):
         out("not written")
         return d
-    hc.write_calibration(session, d)
-    out(f"written {hc.CALIB_PATH} (id {d['id']}); the previous one is kept as {hc.PREV_PATH}")
+    prev = hc.write_calibration(session, d)
+    if prev is not None:
+        out(f"written {hc.CALIB_PATH} (id {d['id']}); the previous one ({prev['id']}) is kept as {hc.PREV_PATH} "
+            "(acutrainer calibrate --restore puts it back)")
+    else:
+        out(f"written {hc.CALIB_PATH} (id {d['id']}); there was no previous calibration on the device")
+    _keep_history(session, d, prev, out)
     # the app picks it up when the session closes (a soft reset); restarting here would leave the
     # session out of the raw REPL and make its close wait for a prompt the running app never prints
     return d
+
+
+def device_id(session) -> str:
+    """The device's id as the logs record it (hex of machine.unique_id())."""
+    return session.hw_call("''.join('%02x' % b for b in hw.unique_id)")
+
+
+def _keep_history(session, d, prev, out):
+    """Every calibration written, and the one it replaced, stays in the archive (calibrate --history)."""
+    from host_tools.archive import Archive
+    try:
+        with Archive(None) as arc:
+            arc.add_calibration(device_id(session), d, prev)
+    except AcuError as e:
+        out(f"note: not kept in the archive's calibration history ({e})")
+
+
+def history(device: str | None, out=print) -> list[dict]:
+    from host_tools.archive import Archive
+    with Archive(None) as arc:
+        rows = arc.calibrations(device)
+    if not rows:
+        out("no calibrations in the archive yet")
+    for r in rows:
+        d = r["data"]
+        exp = (d.get("fit") or {}).get("expected_error") or {}
+        e3 = exp.get("3000", {}).get("pct")
+        creep = (d.get("creep") or {}).get("pct_per_decade")
+        out(f"{r['device_id'][:12]:12s}  {r['calib_id']:24s} {d.get('sensor', ''):8s} {d.get('method', ''):18s} "
+            f"{'' if e3 is None else f'+-{e3:.1f} % at 3 kg':16s} "
+            f"{'' if creep is None else f'creep {creep:.2f} %/decade'}")
+    return rows
 
 
 def restore(session, out=print) -> dict:
@@ -67,91 +106,23 @@ def restore(session, out=print) -> dict:
     return d
 
 
-class StableDetector:
-    """Kitchen-scale mode: the reading is stable when the last n raw values stay within tol_pct."""
-
-    def __init__(self, n: int = 10, tol_pct: float = 1.0, min_raw_span: float = 40.0):
-        self.n = n
-        self.tol = tol_pct / 100.0
-        self.min_span = min_raw_span
-        self.vals: list[float] = []
-
-    def add(self, raw: float) -> bool:
-        self.vals.append(raw)
-        self.vals = self.vals[-self.n:]
-        if len(self.vals) < self.n:
-            return False
-        lo, hi = min(self.vals), max(self.vals)
-        mid = abs(sum(self.vals) / len(self.vals))
-        return hi - lo <= max(self.tol * mid, self.min_span)
-
-    def value(self) -> float:
-        return sum(self.vals) / len(self.vals)
-
-
-def wizard(session, mode="scale", loads=None, creep_hold_s=0.0, method=None, poll_s=0.1,
-           ask=input, out=print, live=None) -> dict:
-    """The guided calibration. ask(prompt) -> str; live(text) shows the running readout (rich)."""
-    kind = device_kind(session)
-    fam = hc.family(kind)
-    loads = list(loads or hc.AUTO_LOADS[fam])
-    nominal = hc.device_calibration(session, kind)
-    show = live or (lambda text: None)
-
-    def read():
-        return float(session.hw_call("hw.sensor.read_raw()"))
-
-    def readout(target=None, det=None):
-        raw = read()
-        g = nominal.grams(int(raw))
-        tgt = "" if target is None else f"  target {target / 1000:g} kg"
-        stable = det.add(raw) if det is not None else False
-        st = "" if det is None else ("  STABLE" if stable else "  settling...")
-        show(f"raw {raw:9.0f}   ~{g / 1000:5.2f} kg (current calibration){tgt}{st}")
-        return (raw, stable) if det is not None else raw
-
-    out(f"Calibrating a {kind}. Readings use the current calibration only as a guide.")
-    ask("1) Tare: take everything off the tip, then press Enter. ")
-    zero = sum(read() for _ in range(10)) / 10
-    if fam == "divider":
-        top = 1.1 * max(loads)
-        out(f"2) Condition the sensor: press it 4-5 times to about {top / 1000:.1f} kg, 1 s each.")
-        ask("   Press Enter when done. ")
-    pts = []
-    for i, L in enumerate(loads, 1):
-        if mode == "scale":
-            out(f"[{i}/{len(loads)}] Press the tip on the scale until it reads {L / 1000:g} kg and hold it; "
-                "the reading is captured when stable.")
-            det = StableDetector()
-            t_stable = None
-            while True:
-                if readout(L, det)[1]:
-                    t_stable = t_stable or time.monotonic()
-                    if time.monotonic() - t_stable >= 1.0:
-                        break
-                else:
-                    t_stable = None
-                time.sleep(poll_s)
-            raw = det.value()
-        else:
-            ask(f"[{i}/{len(loads)}] Rest {L / 1000:g} kg on the tip, wait 2 s, press Enter. ")
-            raw = sum(readout(L) for _ in range(12)) / 12
-        pts.append((float(L), round(raw, 1)))
-        out(f"   captured {L / 1000:g} kg: raw {raw:.0f}")
-        if mode == "scale":
-            ask("   Release, then press Enter for the next load. ")
-    creep = []
-    if creep_hold_s > 0 and fam == "divider":
-        ask(f"Creep: hold 4 kg steady for {creep_hold_s:g} s; press Enter as you reach it. ")
-        t0 = time.monotonic()
-        while (t := time.monotonic() - t0) < creep_hold_s:
-            creep.append((round(t, 2), readout(4000)))
-            time.sleep(max(poll_s, 0.5))
-    p = hc.Points(sensor=kind, zero_raw=int(round(zero)), points=pts, creep_grams=4000.0 if creep else None,
-                  creep_samples=creep, ref_s=2.0, reference=f"{mode} mode", source="wizard")
-    d, fit = hc.build_calibration(kind, p, method=method, creep=bool(creep))
-    return _finish(session, d, fit, True,
-                   lambda q: ask(q + " [y/N] ").strip().lower() in ("y", "yes"), out)
+def run_wizard_on(conn, mode="scale", creep_hold_s=0.0, method=None, ask=input, out=print, show=None,
+                  confirm=None, practice="refuse") -> dict | None:
+    """The wizard on a connection: the live stream while the person presses, the raw REPL to write."""
+    from host_tools import capture
+    conn.start_app()
+    conn.settle_practice(practice)
+    kind = conn.live.status().get("sensor")
+    if kind not in hc.KINDS:
+        raise AcuError(f"the device reports an unknown sensor kind {kind!r}")
+    src = capture.StreamSource(conn.live)
+    try:
+        d, fit = capture.run_wizard(src, kind, ask=ask, out=out, show=show or (lambda t: None),
+                                    creep_hold_s=creep_hold_s, method=method, mode=mode)
+    finally:
+        src.close()
+    s = conn.repl()
+    return _finish(s, d, fit, True, confirm, out)
 
 
 # ---------------------------------------------------------------- CLI
@@ -161,48 +132,60 @@ def _console():
 
 
 def handler(args) -> int:
-    from host_tools.session import open_session
+    from host_tools.session import connect
 
     con = _console()
 
     def out(line):
-        con.print(line, markup=False, highlight=False)
+        con.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def confirm(q):
         if args.yes or not sys.stdin.isatty():
             return True
         return input(q + " [y/N] ").strip().lower() in ("y", "yes")
 
+    if args.history:
+        history(None, out)
+        return 0
     if args.points and args.dry_run:
         calibrate_from_points(None, args.points, kind=args.sensor, method=args.method,
                               creep=not args.no_creep, write=False, out=out)
         return 0
-    with open_session(args.port) as s:
-        if args.restore:
-            restore(s, out)
-        elif args.points:
-            calibrate_from_points(s, args.points, method=args.method, creep=not args.no_creep,
-                                  write=not args.dry_run, confirm=confirm, out=out)
-        elif args.auto:
-            from host_tools.sim.control import SimControl
-            sim = SimControl.for_port(s.port)
-            calibrate_auto(s, sim, method=args.method, creep_hold_s=0.0 if args.no_creep else args.creep_hold,
-                           write=not args.dry_run, confirm=confirm, out=out, save_points=args.save_points)
-        else:
-            from rich.live import Live
-            with Live("", console=con, refresh_per_second=10, transient=True) as lv:
-                def ask(prompt):
-                    lv.stop()
-                    try:
-                        return input(prompt)
-                    finally:
-                        lv.start()
-                wizard(s, mode=args.mode, creep_hold_s=args.creep_hold if not args.no_creep else 0.0,
-                       method=args.method, ask=ask, out=out, live=lv.update)
+    with connect(args.port) as c:
+        if args.restore or args.points or args.auto:
+            s = c.repl(args.practice)
+            if args.restore:
+                restore(s, out)
+            elif args.points:
+                calibrate_from_points(s, args.points, method=args.method, creep=not args.no_creep,
+                                      write=not args.dry_run, confirm=confirm, out=out)
+            else:
+                from host_tools.sim.control import SimControl
+                sim = SimControl.for_port(s.port)
+                calibrate_auto(s, sim, method=args.method, creep_hold_s=0.0 if args.no_creep else args.creep_hold,
+                               write=not args.dry_run, confirm=confirm, out=out, save_points=args.save_points)
+            return 0
+        from rich.live import Live
+        with Live("", console=con, refresh_per_second=20, transient=True) as lv:
+            def ask(prompt):
+                lv.stop()
+                try:
+                    return input(prompt)
+                finally:
+                    lv.start()
+
+            def yes(q):
+                return ask(q + " [y/N] ").strip().lower() in ("y", "yes")
+
+            run_wizard_on(c, mode=args.mode, creep_hold_s=args.creep_hold if not args.no_creep else 0.0,
+                          method=args.method, ask=ask, out=out, show=lv.update, confirm=None if args.yes else yes,
+                          practice=args.practice)
     return 0
 
 
 def register(subparsers):
+    from host_tools.session import add_practice_args
+
     p = subparsers.add_parser("calibrate",
                               help="calibrate the force sensor (wizard, --points, --auto, --restore)",
                               description="Guided calibration; refuses bad points with a reason and shows "
@@ -213,6 +196,7 @@ def register(subparsers):
                    help="reference loads and readings (CSV or JSON, docs/calibration.md)")
     g.add_argument("--auto", action="store_true", help="against the simulator: apply known loads itself")
     g.add_argument("--restore", action="store_true", help="put the previous calibration back")
+    g.add_argument("--history", action="store_true", help="list the calibrations kept in the archive")
     p.add_argument("--mode", choices=("scale", "weights"), default="scale",
                    help="wizard: press on a kitchen scale (auto-capture) or rest known weights")
     p.add_argument("--sensor", choices=hc.KINDS, help="sensor kind for --points --dry-run without a device")
@@ -223,4 +207,5 @@ def register(subparsers):
     p.add_argument("--save-points", metavar="FILE", help="--auto: also save the captured points as CSV")
     p.add_argument("--dry-run", action="store_true", help="fit and report only; write nothing")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask before writing")
+    add_practice_args(p)
     p.set_defaults(func=handler)

@@ -13,7 +13,54 @@ def register(sub):
     p.add_argument("--until", help="before this date (YYYY-MM-DD)")
     p.add_argument("--routine", help="only this routine")
     p.add_argument("--point", help="only sessions with a step on this point, e.g. HT7")
+    p.add_argument("--device", action="store_true",
+                   help="list the session files on the device instead (works during a practice)")
+    p.add_argument("--port", help="with --device: serial port (default: the running simulator or the one board)")
     p.set_defaults(func=cmd_sessions)
+
+
+def device_files(c) -> tuple[str, list[list]]:
+    """(device id, [[name, size, open], ...]) from the running app, or from the REPL at a REPL."""
+    files: list[list] = []
+    if c.app_running:
+        dev = c.hello.get("device_id") or ""
+        while True:
+            page = c.live.request("sessions", len(files), 20)
+            files += page["files"]
+            if len(files) >= page["total"] or not page["files"]:
+                return dev, files
+    with c.repl() as s:
+        dev = s.hw_call("''.join('%02x' % b for b in hw.unique_id)")
+        page = s.call("acu.logadmin", "list_files", None, 0, 10000)
+        return dev, page["files"]
+
+
+def device_lines(arc: Archive, dev: str, files: list[list]) -> list[str]:
+    lines = ["%-12s %9s  %s" % ("file", "bytes", "state")]
+    for name, size, is_open in files:
+        have = arc.file_size(dev, name)
+        if is_open:
+            state = "being recorded now"
+        elif have is None:
+            state = "not pulled yet"
+        elif have < size:
+            state = "grown since the last pull (%d new bytes)" % (size - have)
+        else:
+            state = "archived"
+        lines.append("%-12s %9d  %s" % (name, size, state))
+    return lines
+
+
+def cmd_device_sessions(args) -> int:
+    from host_tools.session import connect
+    with connect(args.port) as c:
+        dev, files = device_files(c)
+    with Archive(args.archive) as arc:
+        lines = device_lines(arc, dev, files)
+    print("\n".join(lines))
+    if not files:
+        print("(no session files on the device)")
+    return 0
 
 
 _MARK = {"device": "", "clock_set": "", "same_boot": "~", "pull": "~", None: "?"}
@@ -39,6 +86,8 @@ def session_lines(arc: Archive, since=None, until=None, routine=None, point=None
 
 
 def cmd_sessions(args) -> int:
+    if args.device:
+        return cmd_device_sessions(args)
     since = parse_date(args.since, "--since")
     until = parse_date(args.until, "--until")
     with Archive(args.archive) as arc:

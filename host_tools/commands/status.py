@@ -1,10 +1,13 @@
-"""acutrainer status: what the device is doing (firmware, calibration, routine, force, log)."""
+"""acutrainer status: what the device is doing (firmware, calibration, routine, practice, force, log).
+
+Asked over the live link while the app runs (a practice goes on); from the raw REPL when the board sits at
+its REPL (the app is started again afterwards)."""
 
 from __future__ import annotations
 
 import json
 
-from host_tools.session import open_session
+from host_tools.session import connect, describe_practice
 
 
 def register(sub):
@@ -14,20 +17,29 @@ def register(sub):
     p.set_defaults(func=run)
 
 
+def read_status(c) -> dict:
+    if c.app_running:
+        return c.live.status()
+    with c.repl() as s:
+        return s.call("acu.api", "status")
+
+
 def run(a):
-    with open_session(a.port) as s:
-        st = s.call("acu.api", "status")
+    with connect(a.port) as c:
+        st = read_status(c)
     if a.json:
         print(json.dumps(st, indent=1))
         return 0
     rs = st.get("runner") or {}
     log = st.get("log") or {}
+    practice = st.get("practice")
     rows = [
         ("device", "%s, board %s, firmware %s" % (st.get("unique_id"), st.get("board"), st.get("firmware"))),
         ("sensor", "%s, %s (%s)" % (st.get("sensor"), "calibrated" if st.get("calibrated") else "UNCALIBRATED",
                                     st.get("calib_id") or "nominal curve")),
         ("force", "%d g (raw %d), %s" % (st.get("force_g", 0), st.get("raw", 0), st.get("state"))),
         ("routine", "%s: %s, step %s" % (st.get("routine"), rs.get("state"), rs.get("index"))),
+        ("practice", describe_practice(practice) if practice else "none running"),
         ("clock", "set" if st.get("wall_s") else "not set (acutrainer sync)"),
         ("flash", "%s bytes free" % st.get("free_bytes")),
         ("log", ", ".join("%s %s" % (k, v) for k, v in sorted(log.items())) if isinstance(log, dict) else log),

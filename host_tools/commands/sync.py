@@ -1,4 +1,7 @@
-"""acutrainer sync: set the device's clock from this computer's, then date earlier sessions."""
+"""acutrainer sync: set the device's clock from this computer's, then date earlier sessions.
+
+Over the live link while the app runs (a practice goes on, and its log records the clock change); from the
+raw REPL when the board sits at its REPL."""
 
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ def register(sub):
 
 
 def sync_clock(session, archive: Archive | None = None, now=time.time) -> dict:
-    """Set the wall clock; record (boot, ticks, time) so sessions of this boot can be dated later."""
+    """Set the wall clock through the raw REPL; record (boot, ticks, time) so sessions of this boot can be
+    dated later."""
     t = int(now())
     session.hw_call("hw.clock.set_wall_s(%d)" % t)
     info = {}
@@ -24,18 +28,32 @@ def sync_clock(session, archive: Archive | None = None, now=time.time) -> dict:
         info = session.call("acu.logger", "info")
     except Exception:  # an older firmware without acu.logger: the clock is set all the same
         info = {}
-    anchored = False
-    if (archive is not None and isinstance(info, dict) and isinstance(info.get("device_id"), str)
+    return {"wall_s": t, "anchored": _anchor(archive, info, t)}
+
+
+def sync_live(link, archive: Archive | None = None, now=time.time) -> dict:
+    """The same through the live link: the app keeps running."""
+    t = int(now())
+    info = link.request("clock", t)
+    return {"wall_s": t, "anchored": _anchor(archive, info if isinstance(info, dict) else {}, t)}
+
+
+def _anchor(archive, info: dict, t: int) -> bool:
+    if (archive is not None and isinstance(info.get("device_id"), str)
             and isinstance(info.get("boot_count"), int) and isinstance(info.get("ticks_ms"), int)):
         archive.add_anchor(info["device_id"], info["boot_count"], info["ticks_ms"], t, "sync")
         archive.reconstruct_wall(info["device_id"])
-        anchored = True
-    return {"wall_s": t, "anchored": anchored}
+        return True
+    return False
 
 
 def cmd_sync(args) -> int:
-    from host_tools.session import open_session
-    with Archive(args.archive) as arc, open_session(args.port) as s:
-        r = sync_clock(s, arc)
+    from host_tools.session import connect
+    with Archive(args.archive) as arc, connect(args.port) as c:
+        if c.app_running:
+            r = sync_live(c.live, arc)
+        else:
+            with c.repl() as s:
+                r = sync_clock(s, arc)
     print("device clock set to %s UTC" % time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["wall_s"])))
     return 0
