@@ -220,6 +220,7 @@ def run_wizard(src, kind: str, ask, out, show, loads=None, creep_hold_s: float =
         prompt("2) Condition the sensor: press it 4 times to about %.1f kg, 1 s each. Press Enter, then press. "
                % (top / 1000))
         out("   %d conditioning presses" % count_presses(src, top, show, want=4))
+        wait_released(src, show)
     pts = []
     holds = []
     for i, target in enumerate(loads, 1):

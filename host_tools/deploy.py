@@ -317,22 +317,18 @@ def deploy(
 
 
 def confirm_app(port: str, timeout_s: float = 15.0) -> dict:
-    """After the soft reset: reconnect and check the app's loop is running."""
-    from host_tools.session import open_session
+    """After the soft reset: the app's loop answers on the live link (it serves it between iterations)."""
+    from host_tools.session import connect
 
     deadline = time.monotonic() + timeout_s
     last = None
     while time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.3)
         try:
-            with open_session(port) as s:
-                out = s.exec(
-                    "import acu.app as _a\nprint(_a.current is not None and _a.current.iterations)\n"
-                )
-                n = out.strip().splitlines()[-1] if out.strip() else "False"
-                if n not in ("False", "0"):
-                    return {"iterations": int(n)}
-                last = "the app did not start its loop"
+            with connect(port) as c:
+                if c.app_running:
+                    return {"iterations": int(c.live.status().get("iterations") or 0)}
+                last = "the app does not answer on its live link"
         except AcuError as e:
             last = str(e)
     raise AcuError("deployed, but the app did not come up: %s (see docs/troubleshooting.md)" % last)

@@ -383,6 +383,7 @@ def run(
     open_session=None,
     list_ports: Callable[[], list[dict]] | None = None,
     sim_port: Callable[[], str | None] | None = None,
+    practice: str = "refuse",
     **kw,
 ) -> list[Check]:
     """Everything: the ports, finding the board, connecting, then diagnose()."""
@@ -400,7 +401,7 @@ def run(
         return checks
     checks.append(Check("board", OK, found))
     try:
-        with open_session(found) as s:
+        with open_session(found, practice=practice) as s:
             checks.append(Check("link", OK, "raw REPL on %s" % found))
             checks += diagnose(s, archive_path=archive_path, **kw)
     except AcuError as e:

@@ -37,6 +37,8 @@ def register(sub):
     where.add_argument("--no-romfs", dest="romfs", action="store_false",
                        help="put the modules in /lib on the flash filesystem even if the board has ROMFS")
     p.add_argument("--no-confirm", action="store_true", help="do not wait for the app to come up")
+    from host_tools.session import add_practice_args
+    add_practice_args(p)
     p.set_defaults(func=run)
 
 
@@ -70,7 +72,7 @@ def run(a):
     source = deploy_mod.parse_source(a.source)
     kind = "sources" if source is True else ("sources of %s" % ",".join(sorted(source)) if source else ".mpy")
     print("deploying to %s (board %s, %s)" % (port, board, kind))
-    with open_session(port) as s, _rom_bar() as bar:
+    with open_session(port, practice=a.practice) as s, _rom_bar() as bar:
         r = deploy_mod.deploy(s, board=board, source=source, romfs=a.romfs, rom_progress=bar)
     print("the modules are in %s" % ("the ROM partition (ROMFS, /rom)" if r["rom_bytes"] else "/lib"))
     print(

@@ -21,6 +21,8 @@ def register(sub):
     p.add_argument("--port", help="serial port (default: the running simulator or the one board)")
     p.add_argument("--archive", help="archive file to compare sessions with (default: the data dir's)")
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    from host_tools.session import add_practice_args
+    add_practice_args(p)
     p.set_defaults(func=run)
 
 
@@ -48,7 +50,7 @@ def render(checks: list[doctor.Check], console=None) -> None:
 
 
 def run(a) -> int:
-    checks = doctor.run(a.port, archive_path=a.archive)
+    checks = doctor.run(a.port, archive_path=a.archive, practice=a.practice)
     if a.json:
         print(doctor.as_json(checks))
     else:

@@ -13,12 +13,14 @@ def register(sub):
     p.add_argument("--archive", help="archive file (default: archive.sqlite in the data dir)")
     p.add_argument("--delete", action="store_true",
                    help="remove each session from the device once it is committed and verified")
+    from host_tools.session import add_practice_args
+    add_practice_args(p)
     p.set_defaults(func=cmd_pull)
 
 
 def cmd_pull(args) -> int:
     from host_tools.session import open_session
-    with Archive(args.archive) as arc, open_session(args.port) as s:
+    with Archive(args.archive) as arc, open_session(args.port, practice=args.practice) as s:
         res = pull(s, arc, delete=args.delete, progress=lambda name: print("  stored %s" % name))
     for m in res.messages:
         print("  note: %s" % m)

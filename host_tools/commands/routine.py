@@ -13,7 +13,7 @@ from host_tools.errors import InputError
 def _open(args):
     # imported here so `routine validate/show/new` work without the serial stack
     from host_tools.session import open_session
-    return open_session(getattr(args, "port", None))
+    return open_session(getattr(args, "port", None), practice=getattr(args, "practice", "refuse"))
 
 
 def _warn(lines):
@@ -22,7 +22,13 @@ def _warn(lines):
 
 
 def register(sub):
-    from host_tools.cli import add_port_arg
+    from host_tools.cli import add_port_arg as _port_arg
+    from host_tools.session import add_practice_args
+
+    def add_port_arg(s):
+        # every action that reaches the device takes the raw REPL: --wait/--stop for a running practice
+        _port_arg(s)
+        add_practice_args(s)
 
     p = sub.add_parser("routine", help="routines: list, show, validate, push, pull, remove, select, new")
     p.set_defaults(func=lambda a: p.print_help() or 0)

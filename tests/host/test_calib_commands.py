@@ -1,4 +1,4 @@
-"""calibrate / check / monitor library functions against a simulated part behind a fake session."""
+"""calibrate / check library functions against a simulated part behind a fake session."""
 import json
 import sys
 from pathlib import Path
@@ -11,7 +11,8 @@ sys.path.insert(0, str(ROOT / "host_tools" / "sim" / "rom"))
 import simsensors  # noqa: E402
 
 from host_tools import calibration as hc  # noqa: E402
-from host_tools.commands import calibrate, check, monitor  # noqa: E402
+from host_tools import capture  # noqa: E402
+from host_tools.commands import calibrate  # noqa: E402
 from host_tools.errors import DeviceError  # noqa: E402
 
 hc.ensure_device_importable()
@@ -27,7 +28,15 @@ class FakeDevice:
         self.files = {}
         self.restarts = 0
 
+    def calibration(self):
+        """The calibration the app would use now: calib.json if written, else the nominal curve."""
+        if hc.CALIB_PATH in self.files:
+            return dcal.Calibration.from_dict(json.loads(self.files[hc.CALIB_PATH]))
+        return dcal.Calibration.from_dict(dcal.nominal(self.kind))
+
     def hw_call(self, expr):
+        if "unique_id" in expr:
+            return "fa4e0001"
         if expr == "hw.sensor.kind":
             return self.kind
         if expr == "hw.sensor.read_raw()":
@@ -55,17 +64,66 @@ class FakeDevice:
         self.restarts += 1
 
 
+class FakeStream:
+    """The app's live stream in calibration mode over a SimRig: a Reading every 50 ms of virtual time with
+    the force as the app computes it from the device's calibration. A person's actions are scheduled on
+    the same clock (schedule()), so they interleave with the wizard's reads as they would in real life."""
+
+    def __init__(self, dev):
+        self.dev = dev
+        self.rig = dev.rig
+        self.actions = []
+        self.t_ms = 1000
+        self.cal = dev.calibration()
+        self.zero_g = None
+
+    def schedule(self, delay_ms, fn):
+        self.actions.append((self.t_ms + delay_ms, fn))
+        self.actions.sort(key=lambda a: a[0])
+
+    def read(self, timeout_s=0.1):
+        while self.actions and self.actions[0][0] <= self.t_ms:
+            self.actions.pop(0)[1]()
+        self.rig.wait_ms(45)
+        raw = self.rig.read_raw()
+        self.t_ms += 50
+        g = self.cal.grams(raw)
+        if self.dev.kind == "loadcell" and not self.cal.calibrated:
+            if self.zero_g is None:
+                self.zero_g = g   # the app's zero tracking removes a nominal load cell's offset
+            g -= self.zero_g
+        return [capture.Reading(self.t_ms, raw, max(0, int(g)), 0)]
+
+
+class Hand:
+    def __init__(self, stream):
+        self.s = stream
+
+    def press(self, g):
+        self.s.schedule(0, lambda: self.s.rig.press(g))
+
+    def release(self):
+        self.s.schedule(0, self.s.rig.release)
+
+
+def check(dev):
+    st = FakeStream(dev)
+    cal = st.cal
+    return capture.check_live(st, 4000, hand=Hand(st), calibrated=cal.calibrated, calib_id=cal.id, kind=dev.kind)
+
+
 def test_auto_then_check_passes_and_uncalibrated_is_worse():
     dev = FakeDevice("fsr402", 21)
     lines = []
     # before calibrating: the nominal curve
-    before = check.check_weight(dev, 4000, dev.rig)
+    before = check(dev)
     assert not before["calibrated"]
     d = calibrate.calibrate_auto(dev, None, creep_hold_s=30.0, out=lines.append, rig=dev.rig)
     assert dev.restarts == 0  # the session stays in the raw REPL; its close restarts the app
     assert json.loads(dev.files[hc.CALIB_PATH])["id"] == d["id"]
     assert any("expected error at 3 kg" in x for x in lines)
-    r = check.check_weight(dev, 4000, dev.rig)
+    assert any("there was no previous calibration" in x for x in lines)
+    r = check(dev)
     assert r["calibrated"] and r["pass"], r
     assert abs(r["error_pct"]) < abs(before["error_pct"]) or abs(before["error_pct"]) < 2
 
@@ -101,67 +159,107 @@ def test_points_for_other_sensor_refused(tmp_path):
 
 def test_loadcell_check_uncalibrated_and_calibrated():
     dev = FakeDevice("loadcell", 3)
-    r0 = check.check_weight(dev, 4000, dev.rig)
+    r0 = check(dev)
     assert not r0["calibrated"]
     assert abs(r0["error_pct"]) < 15   # nominal gain, tared like the device's zero tracking
     calibrate.calibrate_auto(dev, None, out=lambda s: None, rig=dev.rig)
-    r = check.check_weight(dev, 4000, dev.rig)
+    r = check(dev)
     assert r["pass"] and abs(r["error_pct"]) < 1 and r["tolerance_pct"] == 1.0
 
 
 def test_check_rejects_silly_weight():
     dev = FakeDevice()
     with pytest.raises(Exception, match="outside"):
-        check.check_weight(dev, 10, dev.rig)
+        capture.check_live(FakeStream(dev), 10)
 
 
-def test_wizard_weights_mode():
-    dev = FakeDevice("fsr402", 9)
-    rig = dev.rig
-    loads = iter([None, None] + hc.AUTO_LOADS["divider"])
+class KitchenScalePerson:
+    """Follows the wizard's prompts with a kitchen scale (1 g resolution): presses near each load asked
+    for (a little off, as people do), types what the scale shows; once types a bad reading first."""
 
-    def ask(prompt):
+    def __init__(self, stream, creep=False):
+        self.s = stream
+        self.pressed_g = 0
+        self.prompts = []
+        self.typo_done = False
+
+    def ask(self, prompt):
+        import re
+        self.prompts.append(prompt)
+        rig = self.s.rig
+        if "Condition" in prompt:
+            for i in range(4):
+                self.s.schedule(300 + 1600 * i, lambda: rig.press(6600))
+                self.s.schedule(1300 + 1600 * i, rig.release)
+            return ""
+        m = re.search(r"to about ([0-9.]+) kg", prompt)
+        if m:
+            self.pressed_g = int(float(m.group(1)) * 1000 * 1.04)
+            self.s.schedule(400, lambda: rig.press(self.pressed_g))
+            return ""
+        if "creep" in prompt.lower():
+            self.pressed_g = 4000
+            self.s.schedule(300, lambda: rig.press(4000))
+            return ""
+        if "scale read" in prompt:
+            if not self.typo_done:
+                self.typo_done = True
+                self.s.schedule(100, rig.release)
+                return "3,1O"   # a typo: asked again after a fresh press
+            self.s.schedule(200, rig.release)
+            return "%.3f" % (self.pressed_g / 1000.0)
         if prompt.strip().endswith("[y/N]"):
             return "y"
-        L = next(loads, None)
-        if L:
-            rig.press(L)
-            rig.wait_ms(2000)
-        else:
-            rig.release()
-            rig.wait_ms(500)
         return ""
 
+
+def test_wizard_with_a_kitchen_scale_writes_a_good_calibration():
+    dev = FakeDevice("fsr402", 9)
+    st = FakeStream(dev)
+    person = KitchenScalePerson(st)
     shown = []
-    d = calibrate.wizard(dev, mode="weights", ask=ask, out=lambda s: None, live=shown.append)
-    assert shown and "raw" in shown[0]
-    assert hc.CALIB_PATH in dev.files
+    out = []
+    d, fit = capture.run_wizard(st, "fsr402", ask=person.ask, out=out.append, show=shown.append,
+                                creep_hold_s=20.0)
+    assert any("not a scale reading" in x for x in out)          # the typo was refused, then redone
+    assert len([p for p in person.prompts if "scale read" in p]) == 6 + 1 + 1   # six loads, a retry, the creep
+    assert shown and any("STEADY" in x for x in shown)
+    assert [r["grams"] for r in fit.residuals] == [int(L * 1.04) for L in capture.WIZARD_LOADS["divider"]]
+    assert d["creep"] is not None and d["creep"]["ref_s"] >= 0.5   # the capture's hold time (the fake ramps at once)
     cal = dcal.Calibration.from_dict(d)
-    assert abs(cal.grams(rig.part.ideal_u16(4000)) - 4000) < 250
+    assert abs(cal.grams(dev.rig.part.ideal_u16(4000)) - 4000) < 250
+    calibrate._finish(dev, d, fit, True, None, out.append)
+    assert hc.CALIB_PATH in dev.files
 
 
-def test_stable_detector():
-    det = calibrate.StableDetector(n=5, tol_pct=1.0)
-    assert not any(det.add(v) for v in (100, 5000, 20000, 30000))
-    assert not det.add(30100)
-    for v in (30050, 30080, 30020, 30060):
-        ok = det.add(v)
-    assert ok and 30000 < det.value() < 30100
+def test_wizard_ends_cleanly_on_ctrl_d_or_ctrl_c():
+    for exc in (EOFError, KeyboardInterrupt):
+        dev = FakeDevice("fsr402", 9)
+        st = FakeStream(dev)
+
+        def ask(prompt, exc=exc):
+            if "Condition" in prompt:
+                raise exc
+            return ""
+        with pytest.raises(capture.Cancelled, match="nothing was written"):
+            capture.run_wizard(st, "fsr402", ask=ask, out=lambda s: None, show=lambda s: None)
+        assert dev.files == {}
 
 
-def test_monitor_bar_state_and_poller():
-    assert monitor.classify(100, 3000, 5000) == "idle"
-    assert monitor.classify(2000, 3000, 5000) == "under"
-    assert monitor.classify(4000, 3000, 5000) == "inside"
-    assert monitor.classify(5200, 3000, 5000) == "over"
-    bar = monitor.render_bar(4000, 3000, 5000, width=81, max_g=8000)
-    assert len(bar) == 81 and bar[30] == "[" and bar[50] == "]" and bar[40] == "#" and bar[45] == "="
-    dev = FakeDevice("fsr402", 2)
-    dev.rig.press(4000)
-    dev.rig.wait_ms(500)
-    p = monitor.Poller(dev)
-    smp = p.sample()
-    assert smp["source"] == "raw" and smp["state"] in ("inside", "under", "over")
-    assert 2500 < smp["force_g"] < 6000    # nominal curve: roughly right
-    panel = monitor.render(smp, 3000, 5000, p.cal.id)
-    assert panel is not None
+def test_scale_readings_are_parsed_with_units_and_checked():
+    assert capture.parse_scale_reading("3.05", 3000) == 3050
+    assert capture.parse_scale_reading(" 3,05 kg", 3000) == 3050
+    assert capture.parse_scale_reading("2980 g", 3000) == 2980
+    for bad, why in (("abc", "not a scale reading"), ("9", "far from"), ("0.01", "plausible")):
+        with pytest.raises(Exception, match=why):
+            capture.parse_scale_reading(bad, 3000)
+
+
+def test_steadiness_is_judged_on_device_time():
+    det = capture.Steadiness(zero_raw=4000, min_span=150)
+    r = capture.Reading
+    # readings 50 ms apart: steady only once a whole second of them stays within the tolerance
+    assert not any(det.add(r(t, raw, 0, 0)) for t, raw in ((0, 20000), (50, 30000), (100, 30100)))
+    oks = [det.add(r(150 + 50 * i, 30000 + (i % 3) * 40, 3000, 2)) for i in range(25)]
+    assert not oks[0] and oks[-1]
+    assert 30000 < det.mean_raw() < 30100

@@ -244,7 +244,7 @@ def test_run_without_a_board_fails_with_a_fix(monkeypatch):
 
 
 def test_run_reports_a_link_failure(monkeypatch):
-    def refuse(p):
+    def refuse(p, practice="refuse"):
         raise LinkError("could not enter raw REPL on %s" % p)
 
     checks = doctor.run("/dev/ttyUSB7", open_session=refuse, list_ports=lambda: [], sim_port=lambda: None)
@@ -263,7 +263,7 @@ def test_run_with_a_session_and_the_rendered_table(tmp_path):
     checks = doctor.run(
         "/dev/ttyUSB0",
         archive_path=tmp_path / "a.sqlite",
-        open_session=lambda p: Ctx(),
+        open_session=lambda p, practice="refuse": Ctx(),
         list_ports=lambda: [],
         sim_port=lambda: None,
         now=lambda: NOW,

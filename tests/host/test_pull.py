@@ -274,7 +274,9 @@ def test_wall_times_reconstructed_and_marked(dev, arc):
 def test_sync_sets_clock_and_anchors(dev, arc):
     from host_tools.commands.sync import sync_clock
     record_session(dev.log, 1, boot_count=1, start_ms=1000)
-    pull(dev, arc, now=lambda: 5)  # boot differs from the device's below: no anchor for boot 1 yet
+    dev.boot_count = 2
+    pull(dev, arc, now=lambda: 5)  # pulled in a later boot: no anchor for boot 1 yet
+    assert arc.sessions()[0]["wall_source"] is None
     dev.boot_count, dev.ticks_ms = 1, 61000
     r = sync_clock(dev, arc, now=lambda: 1700000000)
     assert ("hw", "hw.clock.set_wall_s(1700000000)") in dev.calls and r["anchored"]
