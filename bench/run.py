@@ -340,7 +340,7 @@ def main(argv=None):
                 got = log_bench.run()
             elif part == "calib":
                 import calib_bench
-                got = calib_bench.run()
+                got = calib_bench.run(work=work)
             elif part == "feedback":
                 got = feedback_figures(work)
             elif part == "transfer":

@@ -643,7 +643,10 @@ class DeviceRig:
     Waits run on the device's (virtual) clock, not the host's: at --speed 60 a 2 s settle is 2 s for the
     part (its creep and hysteresis depend on it) and 33 ms for the host. The simulated board picks up a
     new press only when it polls its link (a sleep), so every press and wait starts with sleep_ms(0):
-    the ramp then starts on the device's clock at a known moment."""
+    the ramp then starts on the device's clock at a known moment. A divider part is also read along the
+    way (about 8 times per wait, at most every 5 ms), as SimRig does and as the app's loop does on a
+    board: the simulated part sees a press, starts its creep clock and tracks its peak when it is read, so
+    a settle without reads would capture a part that had just been pressed (no creep at ref_s)."""
 
     _TICKS_PERIOD = 1 << 30  # acu.ticks: ticks_ms wraps here
 
@@ -663,8 +666,13 @@ class DeviceRig:
     def _device_sleep(self, ms: int):
         ms = max(0, int(ms))
         real_s = ms / 1000.0 / self._speed if self._speed > 0 else 0.0
-        self.s.exec("import acu.api as _a\n_c = _a.hw().clock\n_c.sleep_ms(0)\n_c.sleep_ms(%d)\n" % ms,
-                    timeout=10.0 + 1.5 * real_s)
+        if self.kind == "loadcell":  # an HX711 read waits for its conversion: it would lengthen the wait
+            code = "import acu.api as _a\n_c = _a.hw().clock\n_c.sleep_ms(0)\n_c.sleep_ms(%d)\n" % ms
+        else:
+            code = ("import acu.api as _a\n_h = _a.hw()\n_c = _h.clock\n_c.sleep_ms(0)\n_r = %d\n"
+                    "while _r > 0:\n _s = min(_r, %d)\n _c.sleep_ms(_s)\n _h.sensor.read_raw()\n _r -= _s\n"
+                    % (ms, max(5, ms // 8)))
+        self.s.exec(code, timeout=10.0 + 1.5 * real_s)
 
     def wait_ms(self, ms: int):
         self._device_sleep(ms)

@@ -15,6 +15,7 @@ _FREE_START_MS = const(2000)    # a free press (no routine running) becomes a se
 _FREE_END_MS = const(20000)     # ... and ends after 20 s without contact
 _BATTERY_CHECK_MS = const(60000)
 _LOW_BATTERY_MV = const(3450)
+_HOLD_MAX_MS = const(1 << 28)   # a hold's clock stops here (74 h; creep.adjust caps there too): a small int
 
 CALIB_PATH = "/cfg/calib.json"
 
@@ -59,6 +60,7 @@ class App:
         self.free_session = False  # a free press (no routine) is being logged
         self._contact_ms = 0
         self._no_contact_ms = 0
+        self._hold_ms = 0          # how long the current press has lasted (creep compensation)
         self._battery_ms = 0
         self._low_battery = False
         self._prev_state = band.NO_CONTACT
@@ -145,9 +147,19 @@ class App:
         self.raw = raw
         self.fault = fault
         g = self.filter.update(self.cal.grams(raw), now_ms)
+        cc = self.cal.creep
+        if cc is not None:
+            g = cc.adjust(g, self._hold_ms)  # the FSR's creep over this hold undone (docs/calibration.md)
         self.force_g = g
         st = self.band.update(g, now_ms, fault)
         self.state = st
+        # a hold runs while the band says contact (its contact edge, with hysteresis); a release or a fault
+        # ends it, and the next contact starts a new one from 0
+        if st != band.NO_CONTACT and st != band.FAULT:
+            if self._hold_ms < _HOLD_MAX_MS:
+                self._hold_ms += dt
+        else:
+            self._hold_ms = 0
         if hw.button is not None:
             gest = self.buttons.update(hw.button.pressed(), now_ms)
             if gest and not self.calibrating:
