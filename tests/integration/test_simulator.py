@@ -4,6 +4,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,24 @@ def test_a_second_simulator_is_independent(acu_home, deployed_sim, tmp_path):
     finally:
         assert control.stop("second")
     assert os.path.exists(tmp_path / "f2.img")
+
+
+def test_the_world_goes_on_while_a_host_holds_the_repl(deployed_sim):
+    """With the app stopped and the host at the raw REPL, a press sent by `sim press` reaches the sensor at
+    the next read, and virtual time follows real time (docs/simulator.md, "Virtual time")."""
+    sim = deployed_sim
+    read = "[hw.sensor.read_raw(), hw.clock.ticks_ms()]"
+    with open_session(sim.port) as s:
+        s.hw_call(read)
+        base, t_base = s.hw_call(read)
+        sim.press(4000, ramp_ms=0)  # no ramp: the whole force at the instant the board takes the press
+        got = [s.hw_call(read) for _ in range(5)]
+        assert any(raw > base + 5000 for raw, _ in got), (base, got)
+        sim.release(ramp_ms=0)
+        after = [s.hw_call(read) for _ in range(5)]
+        assert any(raw < base + 2000 for raw, _ in after), (base, after)
+        # time goes on between the host's calls, with no sleep on the board
+        t1 = s.hw_call("hw.clock.ticks_ms()")
+        time.sleep(0.05)
+        t2 = s.hw_call("hw.clock.ticks_ms()")
+        assert t_base <= got[0][1] <= after[-1][1] <= t1 < t2
