@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import time
+import sys
 
 from host_tools.errors import InputError
 from host_tools.sim import control, profile
@@ -51,7 +52,11 @@ def register(sub):
 
     s = ss.add_parser("profile", parents=[which], help="play a press profile file (docs/press-profiles.md)")
     s.add_argument("file")
-    s.add_argument("--wait", action="store_true", help="return when the profile has played (at --speed)")
+    s.add_argument("--no-wait", action="store_true",
+                   help="return at once (default: wait until the board's virtual time has passed the profile's end)")
+    s.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
+    s.add_argument("--timeout", type=float, metavar="S",
+                   help="give up waiting after S real seconds (default: twice the profile at --speed, plus 15 s)")
     s.set_defaults(func=cmd_profile)
 
     s = ss.add_parser("button", parents=[which], help="press the button: short, double, long")
@@ -121,13 +126,33 @@ def cmd_release(a):
 def cmd_profile(a):
     sim = control.SimControl.find(a.name)
     segs, buttons = profile.load_full(a.file)
-    sim.segments(segs, buttons)
-    dur = profile.duration_ms(segs)
-    print("playing %s: %d segments, %.1f s of virtual time" % (a.file, len(segs), dur / 1000))
-    if a.wait:
-        speed = float(sim.state.get("speed") or 1.0) or 50.0
-        time.sleep(dur / 1000.0 / speed + 0.5)
+    ticket = sim.segments(segs, buttons)
+    dur = ticket["duration_ms"]
+    print("playing %s: %d segments, %d button press(es), %.1f s of virtual time" % (
+        a.file, len(segs), len(buttons), dur / 1000), flush=True)
+    if a.no_wait:
+        return 0
+    with _played_bar(dur) as bar:
+        r = sim.wait_played(ticket, timeout_s=a.timeout, progress=bar)
+    print("played: boot %d, virtual %.3f s to %.3f s" % (r["boot"], r["start_ms"] / 1000, r["end_ms"] / 1000))
     return 0
+
+
+@contextlib.contextmanager
+def _played_bar(total_ms: int):
+    """Virtual seconds played, on a terminal (nothing in a pipe or a log)."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    with Progress(TextColumn("  playing"), BarColumn(), TextColumn("{task.fields[v]}"), transient=True) as p:
+        task = p.add_task("profile", total=max(total_ms, 1), v="")
+
+        def update(done: int, total: int):
+            p.update(task, completed=done, v="%.1f / %.1f s virtual" % (done / 1000, total / 1000))
+
+        yield update
 
 
 def cmd_button(a):

@@ -171,10 +171,58 @@ class SimControl:
     def status(self) -> dict:
         return self._request({"cmd": "status"})
 
-    def segments(self, segs, buttons=()) -> None:
-        """Play force segments (and button presses at times from the start), from the same virtual instant."""
-        self._request({"cmd": "profile", "segments": [list(s) for s in segs],
-                       "buttons": [[int(t), k] for t, k in buttons]})
+    def segments(self, segs, buttons=()) -> dict:
+        """Play force segments (and button presses at times from the start), from the same virtual instant.
+        -> a ticket for wait_played(): the boot and how many hand frames the board has taken once it began."""
+        r = self._request({"cmd": "profile", "segments": [list(s) for s in segs],
+                           "buttons": [[int(t), k] for t, k in buttons]})
+        return {"boot": r.get("boot"), "hand_seq": r.get("hand_seq"), "duration_ms": script_ms(segs, buttons)}
+
+    def wait_played(self, ticket: dict, timeout_s: float | None = None, progress=None, poll_s: float = 0.05) -> dict:
+        """Return once the board's virtual time has passed the end of the script segments() sent, following
+        the simulator's own clock (the note the board writes when it takes the script, then its virtual
+        time), whatever --speed and the host's load. progress(done_ms, total_ms) is called as it plays.
+        Raises AcuError, one line, if the simulator stops, the power is cut, the board resets (a reset drops
+        the hand's script), another press or script replaces this one, or timeout_s of real time pass
+        (default: proportional to the script's length at the simulator's speed)."""
+        total = int(ticket["duration_ms"])
+        if timeout_s is None:
+            timeout_s = wait_timeout_s(total, float(self.state.get("speed") or 0))
+        deadline = time.monotonic() + timeout_s
+        start = None
+        st: dict = {}
+        while True:
+            try:
+                st = self.status()
+            except AcuError:
+                raise AcuError("the simulator stopped before the profile ended") from None
+            if st.get("power_off") or not st.get("running"):
+                raise AcuError("the power was cut before the profile ended: the simulated hand's script is lost")
+            if st["boot"] != ticket["boot"]:
+                raise AcuError("the board reset (boot %d, now %d) before the profile ended: a reset drops the "
+                               "simulated hand's script" % (ticket["boot"], st["boot"]))
+            seq, taken = ticket["hand_seq"], st["hand_taken"]
+            if start is None and taken >= seq:
+                kept = st["hand_t_ms"]
+                i = len(kept) - 1 - (taken - seq)
+                if taken > seq or i < 0:
+                    raise AcuError("another press or profile replaced this one before it ended")
+                start = kept[i]
+            elif start is not None and taken > seq:
+                raise AcuError("another press or profile replaced this one before it ended")
+            if start is not None:
+                done = _tick_diff(st["t_ms"], start)
+                if progress is not None:
+                    progress(min(max(done, 0), total), total)
+                if done >= total:
+                    return {"start_ms": start, "end_ms": (start + total) & _TICK_MASK, "boot": st["boot"]}
+            if time.monotonic() > deadline:
+                if start is None and st.get("at_repl"):
+                    raise AcuError("the board has not taken the profile: it sits at its REPL (a host holds it) "
+                                   "and nothing has read its sensor or clock since")
+                raise AcuError("the profile did not finish within %.0f s (virtual time %.1f s of %.1f s)" % (
+                    timeout_s, 0 if start is None else _tick_diff(st["t_ms"], start) / 1000.0, total / 1000.0))
+            time.sleep(poll_s)
 
     def press(self, force_g: int, ramp_ms: int = 150, noise_g: int = 0) -> None:
         self.segments([(ramp_ms, -1, int(force_g), 0), (1000, int(force_g), int(force_g), noise_g)])
@@ -225,6 +273,28 @@ class SimControl:
                 return
             time.sleep(0.05)
         raise AcuError("the simulator did not reboot")
+
+
+_TICK_MASK = (1 << 30) - 1  # the board's ticks_ms wraps here (acu.ticks)
+
+
+def _tick_diff(a: int, b: int) -> int:
+    return ((a - b + (1 << 29)) & _TICK_MASK) - (1 << 29)
+
+
+def wait_timeout_s(duration_ms: int, speed: float) -> float:
+    """Real seconds to wait for a script: twice its length at --speed, plus 15 s (--speed 0: as x1)."""
+    return 15.0 + 2.0 * duration_ms / 1000.0 / (speed or 1.0)
+
+
+def script_ms(segs, buttons=()) -> int:
+    """How long a hand's script plays: its force segments, or its last button press's release if later."""
+    from host_tools.sim.launcher import BUTTON_PATTERNS
+
+    end = profile_mod.duration_ms(segs)
+    for t, kind in buttons:
+        end = max(end, int(t) + BUTTON_PATTERNS[kind][-1][0])
+    return end
 
 
 def running_port_names() -> dict[str, str]:

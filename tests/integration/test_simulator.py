@@ -169,3 +169,48 @@ def test_the_world_goes_on_while_a_host_holds_the_repl(deployed_sim):
         time.sleep(0.05)
         t2 = s.hw_call("hw.clock.ticks_ms()")
         assert t_base <= got[0][1] <= after[-1][1] <= t1 < t2
+
+
+def test_sim_profile_returns_when_the_board_has_played_it(deployed_sim, tmp_path):
+    from tests.integration.conftest import run_cli
+    sim = deployed_sim
+    p = tmp_path / "short.profile"
+    p.write_text("press 3kg for 1s ramp 200ms\nrelease ramp 100ms\nbutton short\n")
+    boot = sim.status()["boot"]
+    r = run_cli("sim", "profile", str(p))
+    assert "3 segments, 1 button press(es), 1.4 s of virtual time" in r.stdout and "played: boot %d" % boot in r.stdout
+    start = [x["t_ms"] for x in sim.trace(boot) if x["kind"] == "note" and x["name"] == "profile"][-1]
+    # the force and the button presses start at one virtual instant (docs/press-profiles.md)
+    assert [x["t_ms"] for x in sim.trace(boot) if x["kind"] == "note" and x["name"] == "button_input"][-1] == start
+    # the board's own clock has passed the script's end (1.3 s of force; the button is let go at 1.42 s)
+    assert sim.status()["t_ms"] >= start + 1420
+    r = run_cli("sim", "profile", "--no-wait", str(p))
+    assert "played" not in r.stdout
+    wait_for(lambda: len([x for x in sim.trace(boot) if x.get("name") == "profile" and x["kind"] == "note"]) == 2,
+             what="the second profile")
+
+
+def test_sim_profile_stops_waiting_at_a_power_cut(deployed_sim, tmp_path):
+    sim = deployed_sim
+    p = tmp_path / "long.profile"
+    p.write_text("press 3kg for 60s\n")
+    boot = sim.status()["boot"]
+
+    def taken():
+        return len([x for x in sim.trace(boot) if x.get("name") == "profile" and x["kind"] == "note"])
+
+    before = taken()
+    proc = subprocess.Popen([str(BIN / "acutrainer"), "sim", "profile", str(p)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: taken() > before, what="the board to take the profile")
+        sim.power_cut(off_ms=100)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, (out, err)
+    err = err.strip()
+    assert "\n" not in err and "before the profile ended" in err, err
+    assert "power was cut" in err or "the board reset" in err, err
+    wait_for(lambda: sim.status()["boot"] > boot and sim.status()["running"], what="reboot")
