@@ -8,7 +8,7 @@ import json
 import sys
 
 from host_tools.errors import InputError
-from host_tools.sim import control, profile
+from host_tools.sim import control, profile, story
 
 
 def register(sub):
@@ -76,10 +76,17 @@ def register(sub):
     s.add_argument("kind", choices=["ok", "open", "short"])
     s.set_defaults(func=cmd_fault)
 
-    s = ss.add_parser("trace", parents=[which], help="what the outputs did (LED, motor, buzzer) with virtual times")
+    s = ss.add_parser("trace", parents=[which],
+                      help="what the board did, with virtual times: band states, cues, the hand, boots, power cuts")
     s.add_argument("--boot", type=int, help="only this boot (default: the current one)")
     s.add_argument("--all", action="store_true", help="every boot")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--since", metavar="WHEN",
+                   help="leave out what came before: a virtual time (90s, 1.5min) or 'profile' (the last press "
+                        "profile the board took)")
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--raw", action="store_true",
+                     help="every record, output level changes (LED, motor, buzzer...) included")
+    fmt.add_argument("--json", action="store_true", help="the records as JSON lines")
     s.set_defaults(func=cmd_trace)
 
 
@@ -175,12 +182,28 @@ def cmd_trace(a):
     sim = control.SimControl.find(a.name)
     boot = None if a.all else (a.boot or sim.status()["boot"])
     recs = sim.trace(boot)
+    since: int | None = None
+    if a.since:
+        if a.all:
+            raise InputError("--since is a virtual time of one boot: use it without --all")
+        if a.since.strip().lower() == "profile":
+            starts = [r["t_ms"] for r in recs if r.get("kind") == "note" and r.get("name") == "profile"]
+            if not starts:
+                raise InputError("--since profile: the board took no press profile in boot %s" % boot)
+            since = starts[-1]
+        else:
+            since = profile.parse_time_ms(a.since, "--since")
+    if a.json or a.raw:  # the records themselves; the summary keeps earlier ones to pair inputs with notes
+        recs = [r for r in recs if since is None or r.get("kind") == "boot" or r.get("t_ms", 0) >= since]
     if a.json:
         for r in recs:
             print(json.dumps(r))
         return 0
     if not recs:
         raise InputError("no trace records for boot %s" % boot)
+    if not a.raw:
+        print("\n".join(story.summarize(recs, since)))
+        return 0
     for r in recs:
         if r["kind"] in ("level", "note"):
             print("boot %-3d %9.3f s  %-5s %-14s %s" % (r["boot"], r["t_ms"] / 1000, r["kind"], r["name"],
@@ -195,15 +218,8 @@ def _describe(r) -> str:
     v = r["value"]
     if r["name"] == "rgb":
         return "#%06x" % v
-    if r["kind"] == "note":
-        try:
-            from host_tools.paths import ensure_device_importable
-            ensure_device_importable()
-            from acu import band, feedback
-            if r["name"] == "state":
-                return band.NAMES[v]
-            if r["name"] == "cue":
-                return feedback.CUE_NAMES[v]
-        except (ImportError, AttributeError, IndexError, KeyError):
-            pass
+    if r["kind"] == "note" and r["name"] == "state":
+        return story.state_name(v)
+    if r["kind"] == "note" and r["name"] == "cue":
+        return story.cue_name(v)
     return str(v)

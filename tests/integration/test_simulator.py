@@ -1,6 +1,7 @@
 """The simulated trainer as a user's tools see it: mpremote, ampy, our session, power cuts, the trace."""
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -125,7 +126,14 @@ def test_sim_cli_status_and_trace(deployed_sim):
     r = run_cli("sim", "status")
     assert deployed_sim.port in r.stdout
     r = run_cli("sim", "trace")
-    assert "boot" in r.stdout
+    # for a person: the boot, the band states and the cues with virtual times; the output levels counted
+    assert r.stdout.startswith("boot %d" % deployed_sim.status()["boot"]), r.stdout
+    assert " s  band  no_contact" in r.stdout and "output level changes" in r.stdout, r.stdout
+    assert "motor_hz" not in r.stdout.replace("(", " ").split("output level changes")[0]
+    r = run_cli("sim", "trace", "--raw")
+    assert "level motor" in r.stdout and "note  state          no_contact" in r.stdout
+    r = run_cli("sim", "trace", "--json")
+    assert all(json.loads(ln)["kind"] for ln in r.stdout.splitlines())
 
 
 def test_bad_profile_is_one_line_error(deployed_sim, tmp_path):
