@@ -7,7 +7,7 @@ import contextlib
 import json
 import sys
 
-from host_tools.errors import InputError
+from host_tools.errors import AcuError, InputError
 from host_tools.sim import control, profile, story
 
 
@@ -36,6 +36,12 @@ def register(sub):
     s = ss.add_parser("stop", parents=[which], help="stop the simulator")
     s.add_argument("--all", action="store_true")
     s.set_defaults(func=cmd_stop)
+
+    s = ss.add_parser("reset", parents=[which],
+                      help="make it a factory-fresh device: blank flash, erased ROM partition, RTC unset "
+                           "(restarted with the same settings if it was running)")
+    s.add_argument("--new-part", action="store_true", help="also draw a new simulated part (default: keep its seed)")
+    s.set_defaults(func=cmd_reset)
 
     s = ss.add_parser("status", parents=[which], help="show the running simulator")
     s.set_defaults(func=cmd_status)
@@ -104,6 +110,26 @@ def cmd_stop(a):
     names = control.running() if a.all else [a.name or "default"]
     stopped = [n for n in names if control.stop(n)]
     print("stopped: %s" % (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def cmd_reset(a):
+    name = a.name
+    if name is None:  # the simulator in use, as every other action finds it; else the default one
+        try:
+            name = control.running_port_names()[control.SimControl.find().port]
+        except AcuError:
+            name = "default"
+    r = control.reset(name, new_part=a.new_part)
+    print("reset simulator %r: blank flash %s%s; %s" % (
+        name, r["flash"], ", erased ROM partition" if r["rom"] else "",
+        ("a new part is drawn" if a.new_part else "the same part") + (" (seed %d)" % r["seed"] if r["seed"] else "")))
+    if r["was_running"]:
+        st = r["state"]
+        print("running again: port %s (RTC unset; deploy the firmware: acutrainer deploy --port %s)" % (
+            st["port"], st["port"]))
+    else:
+        print("it was not running: acutrainer sim start --name %s boots it" % name)
     return 0
 
 

@@ -111,6 +111,59 @@ def stop(name: str = "default", timeout_s: float = 10.0) -> bool:
     return True
 
 
+def reset(name: str = "default", new_part: bool = False) -> dict:
+    """Make a simulator a factory-fresh device: an ESP32 with MicroPython and no app. Stops it if it runs,
+    blanks its flash image (erased: the ROM boot formats it, as the ESP32 port does on first boot), erases its
+    ROM partition, and starts it again with the settings it ran with; the RTC starts unset with the new
+    process. The simulated part (seed) is kept unless new_part. Only the images in the simulator's own state
+    dir are reset: one given with --flash elsewhere is the user's file, and is refused."""
+    from host_tools.errors import InputError
+    from host_tools.sim.launcher import ROM_PARTITION_BYTES
+
+    d = sim_dir(name)
+    st = read_state(name)
+    if st is None and not d.is_dir():
+        raise InputError("no simulator %r to reset (acutrainer sim start makes a factory-fresh one)" % name)
+    flash = Path(st["flash"]) if st else d / "flash.img"
+    if flash.resolve().parent != d.resolve():
+        raise InputError("simulator %r runs on %s, a flash image given with --flash: sim reset erases only the "
+                         "images in %s; stop it and replace that file yourself" % (name, flash, d))
+    rom = Path(st["rom"]) if st and st.get("rom") else flash.with_suffix(".romfs")
+    blocks = int(st.get("flash_blocks") or 512) if st else 512
+    if st is None and flash.exists() and flash.stat().st_size % 4096 == 0 and flash.stat().st_size:
+        blocks = flash.stat().st_size // 4096
+    if st is not None:
+        stop(name)
+    _write_erased(flash, blocks * 4096)
+    if rom.exists() or (st is not None and st.get("rom")):
+        _write_erased(rom, ROM_PARTITION_BYTES)
+    seedf = d / "seed"
+    seed = st.get("seed") if st else None
+    if new_part:
+        seedf.unlink(missing_ok=True)
+        seed = None
+    out = {"name": name, "flash": str(flash), "rom": str(rom) if rom.exists() else None, "was_running": st is not None,
+           "seed": seed if seed is not None else (int(seedf.read_text()) if seedf.exists() else None)}
+    if st is not None:
+        out["state"] = start(name, speed=float(st.get("speed", 1.0)), baud=int(st.get("baud", 0)),
+                             sensor=st.get("sensor", "fsr402"), seed=seed, haptic=st.get("haptic") or "",
+                             heapsize=st.get("heapsize") or "192K", flash_blocks=blocks,
+                             latency_ms=float(st.get("latency_ms", 0.0)))
+        out["seed"] = out["state"]["seed"]
+    return out
+
+
+def _write_erased(path: Path, size: int) -> None:
+    """A flash part as it leaves the factory: every byte 0xFF (written beside it, then renamed over it)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        block = b"\xff" * 65536
+        left = size
+        while left > 0:
+            left -= f.write(block[:min(left, len(block))])
+    os.replace(tmp, path)
+
+
 class SimControl:
     """Steer one running simulator: the hand, the button, the power, and read the output trace."""
 

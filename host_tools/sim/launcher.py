@@ -495,7 +495,10 @@ class Launcher:
     def save_state(self):
         st = {"pid": os.getpid(), "port": self.port, "flash": self.flash, "control": self.ctl_path,
               "trace": str(self.state_dir / "trace.jsonl"), "speed": self.args.speed, "baud": self.args.baud,
-              "latency_ms": self.args.latency_ms, "sensor": self.args.sensor, "seed": self.args.seed, "boot": self.boot}
+              "latency_ms": self.args.latency_ms, "sensor": self.args.sensor, "seed": self.args.seed, "boot": self.boot,
+              # the rest of what it was started with: `sim reset` starts it again the same
+              "haptic": self.args.haptic, "heapsize": self.args.heapsize, "flash_blocks": self.args.flash_blocks,
+              "rom": self.rom}
         tmp = self.state_dir / "state.json.tmp"
         tmp.write_text(json.dumps(st))
         os.replace(tmp, self.state_dir / "state.json")

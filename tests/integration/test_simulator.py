@@ -222,3 +222,55 @@ def test_sim_profile_stops_waiting_at_a_power_cut(deployed_sim, tmp_path):
     assert "\n" not in err and "before the profile ended" in err, err
     assert "power was cut" in err or "the board reset" in err, err
     wait_for(lambda: sim.status()["boot"] > boot and sim.status()["running"], what="reboot")
+
+
+def test_sim_reset_makes_a_factory_fresh_device_with_the_same_settings(acu_home, tmp_path):
+    from tests.integration.conftest import run_cli
+    st = control.start("fresh", speed=30, seed=99, sensor="a201", heapsize="200K")
+    try:
+        probe = "import os, machine\nprint(os.listdir('/'), machine.RTC().datetime()[0], machine.unique_id().hex())"
+        r = mpremote(st["port"], "resume", "exec", "f = open('/mine.txt', 'w'); f.write('x'); f.close()\n"
+                     "import machine; machine.RTC().datetime((2030, 1, 2, 3, 4, 5, 6, 0))\n" + probe)
+        assert "['mine.txt'] 2030" in r.stdout, r.stdout + r.stderr
+        uid = r.stdout.split()[-1]
+        rom = Path(st["flash"]).with_suffix(".romfs")
+        with open(rom, "r+b") as f:  # something in the ROM partition
+            f.write(b"\x00not erased")
+        r = run_cli("sim", "reset", "--name", "fresh")
+        assert "reset simulator 'fresh': blank flash" in r.stdout and "the same part (seed 99)" in r.stdout
+        st2 = control.read_state("fresh")
+        assert st2 and (st2["speed"], st2["sensor"], st2["seed"], st2["heapsize"]) == (30.0, "a201", 99, "200K")
+        assert st2["port"] in r.stdout
+        r = mpremote(st2["port"], "resume", "exec", probe)
+        assert r.stdout.split() == ["[]", "1970", uid], r.stdout + r.stderr  # empty flash, RTC unset, same part
+        assert set(rom.read_bytes()) == {0xFF}
+
+        r = run_cli("sim", "reset", "--name", "fresh", "--new-part")
+        assert "a new part is drawn" in r.stdout
+        st3 = control.read_state("fresh")
+        assert st3 and st3["seed"] != 99
+        r = mpremote(st3["port"], "resume", "exec", probe)
+        assert r.stdout.split()[-1] != uid
+
+        control.stop("fresh")
+        r = run_cli("sim", "reset", "--name", "fresh")
+        assert "it was not running" in r.stdout and not control.read_state("fresh")
+        assert set(Path(st["flash"]).read_bytes()) == {0xFF}
+    finally:
+        control.stop("fresh")
+
+
+def test_sim_reset_leaves_a_flash_image_given_with_flash_alone(acu_home, tmp_path):
+    from tests.integration.conftest import run_cli
+    img = tmp_path / "mine.img"
+    st = control.start("ownimage", flash=str(img), seed=5)
+    try:
+        wait_for(lambda: control.SimControl(st).status()["fw_ready"], what="the board to boot")
+        before = img.read_bytes()
+        r = run_cli("sim", "reset", "--name", "ownimage", check=False)
+        assert r.returncode == 2
+        err = r.stderr.strip()
+        assert "\n" not in err and "--flash" in err and str(img) in err, err
+        assert control.read_state("ownimage") and img.read_bytes() == before  # still running, untouched
+    finally:
+        control.stop("ownimage")
