@@ -48,6 +48,7 @@ BUTTON_PATTERNS = {  # (delay_ms, level) relative to now
 }
 
 
+INTERRUPT_GRACE_S = 3.0  # a Ctrl-C the firmware has not taken by then reboots it into the raw REPL
 HAND_KEEP = 16  # virtual start times of the hand's last scripts kept for `sim profile` to wait on
 
 ROM_PARTITION_BYTES = 256 * 1024  # the ROMFS partition (vfs.rom_ioctl), a file beside the flash image
@@ -162,6 +163,7 @@ class Launcher:
         self.off_until = 0.0
         self.unplugged_until = 0.0
         self.pending_reset = None  # the firmware asked for a reset (machine.soft_reset/reset, ROM halt)
+        self.interrupt_at = 0.0  # when a Ctrl-C went to the firmware as an interrupt it has not taken yet
         self.linklog = bool(os.environ.get("ACU_SIM_LINKLOG"))  # debugging: every byte, both ways
         self.power_off = False
         self.stopping = False
@@ -257,6 +259,7 @@ class Launcher:
         # reached the process before MicroPython installed its SIGINT handler would kill it instead
         self.fw_ready = False
         self.fw_interruptible = False  # boot.py/main.py run: a Ctrl-C is an interrupt, not input
+        self.interrupt_at = 0.0
         self.started_at = time.monotonic()
         self.pending_reset = None
         self.booting_until = time.monotonic() + 10.0 if mode == "raw" else 0.0
@@ -333,7 +336,18 @@ class Launcher:
         try:
             self.send_frame(RX_INTERRUPT, b"")
         except (RuntimeError, OSError):
-            pass  # the firmware is gone (reset, power cut): nothing to interrupt
+            return  # the firmware is gone (reset, power cut): nothing to interrupt
+        if not self.interrupt_at:
+            self.interrupt_at = time.monotonic()
+
+    def interrupt_not_taken(self) -> bool:
+        """A board's UART interrupts any Python code; the simulated board takes a Ctrl-C at its next call into
+        the simulated hardware. Code that never makes one (a board module for other hardware, with its own
+        clock and pins the simulator does not wire; a tight loop) would keep the host out for good, so after
+        INTERRUPT_GRACE_S the launcher reboots the board into the raw REPL (main.py not run): for the host,
+        what the Ctrl-C gives on a board. `acutrainer deploy --board sim` can then repair it."""
+        return bool(self.interrupt_at and self.fw_interruptible and self.proc is not None
+                    and time.monotonic() - self.interrupt_at > INTERRUPT_GRACE_S)
 
     def send_frame(self, typ: int, payload: bytes):
         self.send_frames([(typ, payload)])
@@ -372,6 +386,8 @@ class Launcher:
     def handle_frame(self, typ: int, body: bytes):
         if typ == TX_INTERRUPTIBLE:
             self.fw_interruptible = bool(struct.unpack_from("<I", body, 0)[0])
+            if not self.fw_interruptible:
+                self.interrupt_at = 0.0  # taken: boot.py/main.py ended, the REPL is up
         elif typ == TX_HELLO:
             self.fw_ready = True
             if not self.wait_raw_banner:
@@ -654,6 +670,18 @@ class Launcher:
                 elif what == "ctl":
                     conn, _ = self.ctl.accept()
                     self.serve_ctl(conn)
+            if self.interrupt_not_taken():
+                self.interrupt_at = 0.0
+                sys.stderr.write("simulator: the firmware did not take the host's Ctrl-C within %.0f s: rebooting it "
+                                 "into the raw REPL\n" % INTERRUPT_GRACE_S)
+                self.write_trace({"boot": self.boot, "t_ms": self.virtual_now_ms(), "kind": "interrupt_reset"})
+                self.in_raw = True  # the reboot below comes up in the raw REPL, main.py not run
+                self.to_fw.clear()  # what the host sent the stuck firmware is lost, as in any reset
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
             if self.proc is not None and self.pending_reset is not None and self.proc.poll() is None:
                 try:
                     os.killpg(self.proc.pid, signal.SIGKILL)  # the reset line: the process ends now

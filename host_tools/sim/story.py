@@ -179,6 +179,10 @@ def summarize(recs: list[dict], since_ms: int | None = None) -> list[str]:
             cur.event(t, "power", "cut")
         elif kind == "unplug":
             cur.event(t, "cable", "pulled for %s ms" % r.get("value"))
+        elif kind == "interrupt_reset":
+            cur.flush_states()
+            cur.flush_pending()
+            cur.event(t, "reset", "the firmware did not take the host's Ctrl-C: rebooted into the raw REPL")
         elif kind == "rom_failed":
             cur.event(t, "rom", "the board failed to boot (the simulator stopped)")
         else:
