@@ -142,8 +142,9 @@ def reset(name: str = "default", new_part: bool = False) -> dict:
     if new_part:
         seedf.unlink(missing_ok=True)
         seed = None
-    out = {"name": name, "flash": str(flash), "rom": str(rom) if rom.exists() else None, "was_running": st is not None,
-           "seed": seed if seed is not None else (int(seedf.read_text()) if seedf.exists() else None)}
+    out: dict = {"name": name, "flash": str(flash), "rom": str(rom) if rom.exists() else None,
+                 "was_running": st is not None,
+                 "seed": seed if seed is not None else (int(seedf.read_text()) if seedf.exists() else None)}
     if st is not None:
         out["state"] = start(name, speed=float(st.get("speed", 1.0)), baud=int(st.get("baud", 0)),
                              sensor=st.get("sensor", "fsr402"), seed=seed, haptic=st.get("haptic") or "",

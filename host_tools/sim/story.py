@@ -56,7 +56,7 @@ def _input_text(rec: dict) -> str:
 
 
 class _Boot:
-    def __init__(self, out: list[str], boot: int, since_ms: int | None):
+    def __init__(self, out: list[str], boot: int | None, since_ms: int | None):
         self.out = out
         self.boot = boot
         self.since_ms = since_ms
