@@ -29,7 +29,7 @@ class _World:
         self._ids = {}
 
     def ticks_ms(self):
-        return self.w.v
+        return self.w.ticks_ms()  # outside the app's loop the world's time catches up with real time
 
     def sleep_ms(self, ms):
         self.w.sleep_ms(ms)

@@ -93,6 +93,20 @@ def parse_source(spec: str | bool | None) -> set[str] | bool:
     return names
 
 
+def check_board_for_port(port: str | None, board: str) -> None:
+    """A simulator runs boards/sim.py only: another board module drives pins and parts it does not have (and
+    its own clock, which the simulated world never sees), so its app would never come up. Refused before
+    anything is sent to the port."""
+    if board == "sim" or not port:
+        return
+    from host_tools.sim import control
+
+    name = control.running_port_names().get(port)
+    if name is not None:
+        raise InputError("%s is the simulator %r: --board %s is for other hardware and its app cannot run there; "
+                         "use --board sim (or leave --board out)" % (port, name, board))
+
+
 def boards() -> list[str]:
     return sorted(p.stem for p in paths.BOARDS_DIR.glob("*.py") if p.stem != "__init__")
 
@@ -221,6 +235,7 @@ def deploy(
     rom_progress(done_bytes, total_bytes) follows the ROM partition's writing."""
     if romfs and source:
         raise InputError("--romfs holds .mpy files only (a .py in ROM is compiled into the heap): drop --source")
+    check_board_for_port(getattr(session, "port", None), board)
     fresh_raw_repl(session)
     ver = session.exec(
         "import sys\nprint(sys.implementation._mpy if hasattr(sys.implementation, '_mpy') else 0)\n"

@@ -69,6 +69,7 @@ def run(a):
         from host_tools.sim import control
 
         board = "sim" if control.running_port_names().get(port) else "esp32_devkitc"
+    deploy_mod.check_board_for_port(port, board)  # a simulator runs --board sim only: refused before connecting
     source = deploy_mod.parse_source(a.source)
     kind = "sources" if source is True else ("sources of %s" % ",".join(sorted(source)) if source else ".mpy")
     print("deploying to %s (board %s, %s)" % (port, board, kind))

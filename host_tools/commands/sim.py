@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import time
+import sys
 
-from host_tools.errors import InputError
-from host_tools.sim import control, profile
+from host_tools.errors import AcuError, InputError
+from host_tools.sim import control, profile, story
 
 
 def register(sub):
@@ -36,6 +37,12 @@ def register(sub):
     s.add_argument("--all", action="store_true")
     s.set_defaults(func=cmd_stop)
 
+    s = ss.add_parser("reset", parents=[which],
+                      help="make it a factory-fresh device: blank flash, erased ROM partition, RTC unset "
+                           "(restarted with the same settings if it was running)")
+    s.add_argument("--new-part", action="store_true", help="also draw a new simulated part (default: keep its seed)")
+    s.set_defaults(func=cmd_reset)
+
     s = ss.add_parser("status", parents=[which], help="show the running simulator")
     s.set_defaults(func=cmd_status)
 
@@ -51,7 +58,11 @@ def register(sub):
 
     s = ss.add_parser("profile", parents=[which], help="play a press profile file (docs/press-profiles.md)")
     s.add_argument("file")
-    s.add_argument("--wait", action="store_true", help="return when the profile has played (at --speed)")
+    s.add_argument("--no-wait", action="store_true",
+                   help="return at once (default: wait until the board's virtual time has passed the profile's end)")
+    s.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
+    s.add_argument("--timeout", type=float, metavar="S",
+                   help="give up waiting after S real seconds (default: twice the profile at --speed, plus 15 s)")
     s.set_defaults(func=cmd_profile)
 
     s = ss.add_parser("button", parents=[which], help="press the button: short, double, long")
@@ -71,10 +82,17 @@ def register(sub):
     s.add_argument("kind", choices=["ok", "open", "short"])
     s.set_defaults(func=cmd_fault)
 
-    s = ss.add_parser("trace", parents=[which], help="what the outputs did (LED, motor, buzzer) with virtual times")
+    s = ss.add_parser("trace", parents=[which],
+                      help="what the board did, with virtual times: band states, cues, the hand, boots, power cuts")
     s.add_argument("--boot", type=int, help="only this boot (default: the current one)")
     s.add_argument("--all", action="store_true", help="every boot")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--since", metavar="WHEN",
+                   help="leave out what came before: a virtual time (90s, 1.5min) or 'profile' (the last press "
+                        "profile the board took)")
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--raw", action="store_true",
+                     help="every record, output level changes (LED, motor, buzzer...) included")
+    fmt.add_argument("--json", action="store_true", help="the records as JSON lines")
     s.set_defaults(func=cmd_trace)
 
 
@@ -92,6 +110,26 @@ def cmd_stop(a):
     names = control.running() if a.all else [a.name or "default"]
     stopped = [n for n in names if control.stop(n)]
     print("stopped: %s" % (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def cmd_reset(a):
+    name = a.name
+    if name is None:  # the simulator in use, as every other action finds it; else the default one
+        try:
+            name = control.running_port_names()[control.SimControl.find().port]
+        except AcuError:
+            name = "default"
+    r = control.reset(name, new_part=a.new_part)
+    print("reset simulator %r: blank flash %s%s; %s" % (
+        name, r["flash"], ", erased ROM partition" if r["rom"] else "",
+        ("a new part is drawn" if a.new_part else "the same part") + (" (seed %d)" % r["seed"] if r["seed"] else "")))
+    if r["was_running"]:
+        st = r["state"]
+        print("running again: port %s (RTC unset; deploy the firmware: acutrainer deploy --port %s)" % (
+            st["port"], st["port"]))
+    else:
+        print("it was not running: acutrainer sim start --name %s boots it" % name)
     return 0
 
 
@@ -121,13 +159,33 @@ def cmd_release(a):
 def cmd_profile(a):
     sim = control.SimControl.find(a.name)
     segs, buttons = profile.load_full(a.file)
-    sim.segments(segs, buttons)
-    dur = profile.duration_ms(segs)
-    print("playing %s: %d segments, %.1f s of virtual time" % (a.file, len(segs), dur / 1000))
-    if a.wait:
-        speed = float(sim.state.get("speed") or 1.0) or 50.0
-        time.sleep(dur / 1000.0 / speed + 0.5)
+    ticket = sim.segments(segs, buttons)
+    dur = ticket["duration_ms"]
+    print("playing %s: %d segments, %d button press(es), %.1f s of virtual time" % (
+        a.file, len(segs), len(buttons), dur / 1000), flush=True)
+    if a.no_wait:
+        return 0
+    with _played_bar(dur) as bar:
+        r = sim.wait_played(ticket, timeout_s=a.timeout, progress=bar)
+    print("played: boot %d, virtual %.3f s to %.3f s" % (r["boot"], r["start_ms"] / 1000, r["end_ms"] / 1000))
     return 0
+
+
+@contextlib.contextmanager
+def _played_bar(total_ms: int):
+    """Virtual seconds played, on a terminal (nothing in a pipe or a log)."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    with Progress(TextColumn("  playing"), BarColumn(), TextColumn("{task.fields[v]}"), transient=True) as p:
+        task = p.add_task("profile", total=max(total_ms, 1), v="")
+
+        def update(done: int, total: int):
+            p.update(task, completed=done, v="%.1f / %.1f s virtual" % (done / 1000, total / 1000))
+
+        yield update
 
 
 def cmd_button(a):
@@ -150,12 +208,28 @@ def cmd_trace(a):
     sim = control.SimControl.find(a.name)
     boot = None if a.all else (a.boot or sim.status()["boot"])
     recs = sim.trace(boot)
+    since: int | None = None
+    if a.since:
+        if a.all:
+            raise InputError("--since is a virtual time of one boot: use it without --all")
+        if a.since.strip().lower() == "profile":
+            starts = [r["t_ms"] for r in recs if r.get("kind") == "note" and r.get("name") == "profile"]
+            if not starts:
+                raise InputError("--since profile: the board took no press profile in boot %s" % boot)
+            since = starts[-1]
+        else:
+            since = profile.parse_time_ms(a.since, "--since")
+    if a.json or a.raw:  # the records themselves; the summary keeps earlier ones to pair inputs with notes
+        recs = [r for r in recs if since is None or r.get("kind") == "boot" or r.get("t_ms", 0) >= since]
     if a.json:
         for r in recs:
             print(json.dumps(r))
         return 0
     if not recs:
         raise InputError("no trace records for boot %s" % boot)
+    if not a.raw:
+        print("\n".join(story.summarize(recs, since)))
+        return 0
     for r in recs:
         if r["kind"] in ("level", "note"):
             print("boot %-3d %9.3f s  %-5s %-14s %s" % (r["boot"], r["t_ms"] / 1000, r["kind"], r["name"],
@@ -170,15 +244,8 @@ def _describe(r) -> str:
     v = r["value"]
     if r["name"] == "rgb":
         return "#%06x" % v
-    if r["kind"] == "note":
-        try:
-            from host_tools.paths import ensure_device_importable
-            ensure_device_importable()
-            from acu import band, feedback
-            if r["name"] == "state":
-                return band.NAMES[v]
-            if r["name"] == "cue":
-                return feedback.CUE_NAMES[v]
-        except (ImportError, AttributeError, IndexError, KeyError):
-            pass
+    if r["kind"] == "note" and r["name"] == "state":
+        return story.state_name(v)
+    if r["kind"] == "note" and r["name"] == "cue":
+        return story.cue_name(v)
     return str(v)

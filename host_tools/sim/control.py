@@ -111,6 +111,60 @@ def stop(name: str = "default", timeout_s: float = 10.0) -> bool:
     return True
 
 
+def reset(name: str = "default", new_part: bool = False) -> dict:
+    """Make a simulator a factory-fresh device: an ESP32 with MicroPython and no app. Stops it if it runs,
+    blanks its flash image (erased: the ROM boot formats it, as the ESP32 port does on first boot), erases its
+    ROM partition, and starts it again with the settings it ran with; the RTC starts unset with the new
+    process. The simulated part (seed) is kept unless new_part. Only the images in the simulator's own state
+    dir are reset: one given with --flash elsewhere is the user's file, and is refused."""
+    from host_tools.errors import InputError
+    from host_tools.sim.launcher import ROM_PARTITION_BYTES
+
+    d = sim_dir(name)
+    st = read_state(name)
+    if st is None and not d.is_dir():
+        raise InputError("no simulator %r to reset (acutrainer sim start makes a factory-fresh one)" % name)
+    flash = Path(st["flash"]) if st else d / "flash.img"
+    if flash.resolve().parent != d.resolve():
+        raise InputError("simulator %r runs on %s, a flash image given with --flash: sim reset erases only the "
+                         "images in %s; stop it and replace that file yourself" % (name, flash, d))
+    rom = Path(st["rom"]) if st and st.get("rom") else flash.with_suffix(".romfs")
+    blocks = int(st.get("flash_blocks") or 512) if st else 512
+    if st is None and flash.exists() and flash.stat().st_size % 4096 == 0 and flash.stat().st_size:
+        blocks = flash.stat().st_size // 4096
+    if st is not None:
+        stop(name)
+    _write_erased(flash, blocks * 4096)
+    if rom.exists() or (st is not None and st.get("rom")):
+        _write_erased(rom, ROM_PARTITION_BYTES)
+    seedf = d / "seed"
+    seed = st.get("seed") if st else None
+    if new_part:
+        seedf.unlink(missing_ok=True)
+        seed = None
+    out: dict = {"name": name, "flash": str(flash), "rom": str(rom) if rom.exists() else None,
+                 "was_running": st is not None,
+                 "seed": seed if seed is not None else (int(seedf.read_text()) if seedf.exists() else None)}
+    if st is not None:
+        out["state"] = start(name, speed=float(st.get("speed", 1.0)), baud=int(st.get("baud", 0)),
+                             sensor=st.get("sensor", "fsr402"), seed=seed, haptic=st.get("haptic") or "",
+                             heapsize=st.get("heapsize") or "192K", flash_blocks=blocks,
+                             latency_ms=float(st.get("latency_ms", 0.0)))
+        out["seed"] = out["state"]["seed"]
+    return out
+
+
+def _write_erased(path: Path, size: int) -> None:
+    """A flash part as it leaves the factory: every byte 0xFF (written beside it, then renamed over it)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        block = b"\xff" * 65536
+        left = size
+        while left > 0:
+            left -= f.write(block[:min(left, len(block))])
+    os.replace(tmp, path)
+
+
 class SimControl:
     """Steer one running simulator: the hand, the button, the power, and read the output trace."""
 
@@ -171,10 +225,58 @@ class SimControl:
     def status(self) -> dict:
         return self._request({"cmd": "status"})
 
-    def segments(self, segs, buttons=()) -> None:
-        """Play force segments (and button presses at times from the start), from the same virtual instant."""
-        self._request({"cmd": "profile", "segments": [list(s) for s in segs],
-                       "buttons": [[int(t), k] for t, k in buttons]})
+    def segments(self, segs, buttons=()) -> dict:
+        """Play force segments (and button presses at times from the start), from the same virtual instant.
+        -> a ticket for wait_played(): the boot and how many hand frames the board has taken once it began."""
+        r = self._request({"cmd": "profile", "segments": [list(s) for s in segs],
+                           "buttons": [[int(t), k] for t, k in buttons]})
+        return {"boot": r.get("boot"), "hand_seq": r.get("hand_seq"), "duration_ms": script_ms(segs, buttons)}
+
+    def wait_played(self, ticket: dict, timeout_s: float | None = None, progress=None, poll_s: float = 0.05) -> dict:
+        """Return once the board's virtual time has passed the end of the script segments() sent, following
+        the simulator's own clock (the note the board writes when it takes the script, then its virtual
+        time), whatever --speed and the host's load. progress(done_ms, total_ms) is called as it plays.
+        Raises AcuError, one line, if the simulator stops, the power is cut, the board resets (a reset drops
+        the hand's script), another press or script replaces this one, or timeout_s of real time pass
+        (default: proportional to the script's length at the simulator's speed)."""
+        total = int(ticket["duration_ms"])
+        if timeout_s is None:
+            timeout_s = wait_timeout_s(total, float(self.state.get("speed") or 0))
+        deadline = time.monotonic() + timeout_s
+        start = None
+        st: dict = {}
+        while True:
+            try:
+                st = self.status()
+            except AcuError:
+                raise AcuError("the simulator stopped before the profile ended") from None
+            if st.get("power_off") or not st.get("running"):
+                raise AcuError("the power was cut before the profile ended: the simulated hand's script is lost")
+            if st["boot"] != ticket["boot"]:
+                raise AcuError("the board reset (boot %d, now %d) before the profile ended: a reset drops the "
+                               "simulated hand's script" % (ticket["boot"], st["boot"]))
+            seq, taken = ticket["hand_seq"], st["hand_taken"]
+            if start is None and taken >= seq:
+                kept = st["hand_t_ms"]
+                i = len(kept) - 1 - (taken - seq)
+                if taken > seq or i < 0:
+                    raise AcuError("another press or profile replaced this one before it ended")
+                start = kept[i]
+            elif start is not None and taken > seq:
+                raise AcuError("another press or profile replaced this one before it ended")
+            if start is not None:
+                done = _tick_diff(st["t_ms"], start)
+                if progress is not None:
+                    progress(min(max(done, 0), total), total)
+                if done >= total:
+                    return {"start_ms": start, "end_ms": (start + total) & _TICK_MASK, "boot": st["boot"]}
+            if time.monotonic() > deadline:
+                if start is None and st.get("at_repl"):
+                    raise AcuError("the board has not taken the profile: it sits at its REPL (a host holds it) "
+                                   "and nothing has read its sensor or clock since")
+                raise AcuError("the profile did not finish within %.0f s (virtual time %.1f s of %.1f s)" % (
+                    timeout_s, 0 if start is None else _tick_diff(st["t_ms"], start) / 1000.0, total / 1000.0))
+            time.sleep(poll_s)
 
     def press(self, force_g: int, ramp_ms: int = 150, noise_g: int = 0) -> None:
         self.segments([(ramp_ms, -1, int(force_g), 0), (1000, int(force_g), int(force_g), noise_g)])
@@ -225,6 +327,28 @@ class SimControl:
                 return
             time.sleep(0.05)
         raise AcuError("the simulator did not reboot")
+
+
+_TICK_MASK = (1 << 30) - 1  # the board's ticks_ms wraps here (acu.ticks)
+
+
+def _tick_diff(a: int, b: int) -> int:
+    return ((a - b + (1 << 29)) & _TICK_MASK) - (1 << 29)
+
+
+def wait_timeout_s(duration_ms: int, speed: float) -> float:
+    """Real seconds to wait for a script: twice its length at --speed, plus 15 s (--speed 0: as x1)."""
+    return 15.0 + 2.0 * duration_ms / 1000.0 / (speed or 1.0)
+
+
+def script_ms(segs, buttons=()) -> int:
+    """How long a hand's script plays: its force segments, or its last button press's release if later."""
+    from host_tools.sim.launcher import BUTTON_PATTERNS
+
+    end = profile_mod.duration_ms(segs)
+    for t, kind in buttons:
+        end = max(end, int(t) + BUTTON_PATTERNS[kind][-1][0])
+    return end
 
 
 def running_port_names() -> dict[str, str]:

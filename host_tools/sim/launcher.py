@@ -48,6 +48,9 @@ BUTTON_PATTERNS = {  # (delay_ms, level) relative to now
 }
 
 
+INTERRUPT_GRACE_S = 3.0  # a Ctrl-C the firmware has not taken by then reboots it into the raw REPL
+HAND_KEEP = 16  # virtual start times of the hand's last scripts kept for `sim profile` to wait on
+
 ROM_PARTITION_BYTES = 256 * 1024  # the ROMFS partition (vfs.rom_ioctl), a file beside the flash image
 # the simulated hardware's own modules and tables (ROM on a board): simboot, simhw, simmachine, simsensors,
 # simrom hold ~57 KB at the REPL after boot (mpremote exec "import gc; gc.collect(); print(gc.mem_alloc())")
@@ -160,11 +163,18 @@ class Launcher:
         self.off_until = 0.0
         self.unplugged_until = 0.0
         self.pending_reset = None  # the firmware asked for a reset (machine.soft_reset/reset, ROM halt)
+        self.interrupt_at = 0.0  # when a Ctrl-C went to the firmware as an interrupt it has not taken yet
         self.linklog = bool(os.environ.get("ACU_SIM_LINKLOG"))  # debugging: every byte, both ways
         self.power_off = False
         self.stopping = False
         self.trace_f = open(self.state_dir / "trace.jsonl", "w", buffering=1)  # one trace per simulator run
         self.last_t_ms = 0
+        self.last_t_at = time.monotonic()  # when last_t_ms was reported
+        # the hand's scripts this boot: frames sent (each gives one note when the firmware takes it) and the
+        # virtual times of the notes taken (the last few), so `sim profile` can wait for its own script
+        self.hand_sent = 0
+        self.hand_taken = 0
+        self.hand_t: list[int] = []
 
         # the client's end: a pty whose slave we keep open so clients may come and go without EIO
         self.cl_master, self.cl_slave = os.openpty()
@@ -238,6 +248,9 @@ class Launcher:
         self.boot += 1
         self.names = {}
         self.last_t_ms = 0
+        self.last_t_at = time.monotonic()
+        self.hand_sent = self.hand_taken = 0
+        self.hand_t = []
         self.in_raw = False
         self.fw_tail = b""
         self.wait_raw_banner = mode == "raw"
@@ -246,6 +259,7 @@ class Launcher:
         # reached the process before MicroPython installed its SIGINT handler would kill it instead
         self.fw_ready = False
         self.fw_interruptible = False  # boot.py/main.py run: a Ctrl-C is an interrupt, not input
+        self.interrupt_at = 0.0
         self.started_at = time.monotonic()
         self.pending_reset = None
         self.booting_until = time.monotonic() + 10.0 if mode == "raw" else 0.0
@@ -310,7 +324,7 @@ class Launcher:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self.write_trace({"boot": self.boot, "t_ms": self.last_t_ms, "kind": "power_cut"})
+            self.write_trace({"boot": self.boot, "t_ms": self.virtual_now_ms(), "kind": "power_cut"})
             self.firmware_ended(power_cut=True)
         self.power_off = True
         self.off_until = time.monotonic() + off_ms / 1000.0
@@ -322,12 +336,27 @@ class Launcher:
         try:
             self.send_frame(RX_INTERRUPT, b"")
         except (RuntimeError, OSError):
-            pass  # the firmware is gone (reset, power cut): nothing to interrupt
+            return  # the firmware is gone (reset, power cut): nothing to interrupt
+        if not self.interrupt_at:
+            self.interrupt_at = time.monotonic()
+
+    def interrupt_not_taken(self) -> bool:
+        """A board's UART interrupts any Python code; the simulated board takes a Ctrl-C at its next call into
+        the simulated hardware. Code that never makes one (a board module for other hardware, with its own
+        clock and pins the simulator does not wire; a tight loop) would keep the host out for good, so after
+        INTERRUPT_GRACE_S the launcher reboots the board into the raw REPL (main.py not run): for the host,
+        what the Ctrl-C gives on a board. `acutrainer deploy --board sim` can then repair it."""
+        return bool(self.interrupt_at and self.fw_interruptible and self.proc is not None
+                    and time.monotonic() - self.interrupt_at > INTERRUPT_GRACE_S)
 
     def send_frame(self, typ: int, payload: bytes):
+        self.send_frames([(typ, payload)])
+
+    def send_frames(self, frames):
+        """Frames in one write: the firmware takes them in the same read, at the same virtual instant."""
         if self.link is None:
             raise RuntimeError("the firmware is not running (booting or at a power cut)")
-        self.link.sendall(struct.pack("<HB", len(payload) + 1, typ) + payload)
+        self.link.sendall(b"".join(struct.pack("<HB", len(p) + 1, typ) + p for typ, p in frames))
 
     def drain_link(self):
         try:
@@ -357,6 +386,8 @@ class Launcher:
     def handle_frame(self, typ: int, body: bytes):
         if typ == TX_INTERRUPTIBLE:
             self.fw_interruptible = bool(struct.unpack_from("<I", body, 0)[0])
+            if not self.fw_interruptible:
+                self.interrupt_at = 0.0  # taken: boot.py/main.py ended, the REPL is up
         elif typ == TX_HELLO:
             self.fw_ready = True
             if not self.wait_raw_banner:
@@ -366,12 +397,16 @@ class Launcher:
             self.names[body[0]] = body[1:].decode(errors="replace")
         elif typ in (TX_LEVEL, TX_NOTE):
             t_ms, oid, value = struct.unpack("<IBi", body)
-            self.last_t_ms = t_ms
+            self.set_t_ms(t_ms)
+            name = self.names.get(oid, "id%d" % oid)
             self.write_trace({"boot": self.boot, "t_ms": t_ms, "kind": "level" if typ == TX_LEVEL else "note",
-                              "name": self.names.get(oid, "id%d" % oid), "value": value})
+                              "name": name, "value": value})
+            if typ == TX_NOTE and name in ("profile", "button_input"):  # the firmware took a hand frame
+                self.hand_taken += 1
+                self.hand_t = (self.hand_t + [t_ms])[-HAND_KEEP:]
         elif typ == TX_CLOCK:
             t_ms, uptime = struct.unpack("<II", body)
-            self.last_t_ms = t_ms
+            self.set_t_ms(t_ms)
             self.last_uptime = uptime
         elif typ == TX_RESET:
             (kind,) = struct.unpack("<I", body)
@@ -382,6 +417,19 @@ class Launcher:
             self.last_uptime = uptime
             self.save_state()
 
+    def set_t_ms(self, t_ms: int):
+        self.last_t_ms = t_ms
+        self.last_t_at = time.monotonic()
+
+    def virtual_now_ms(self) -> int:
+        """The board's virtual time as far as the launcher knows: the last time it reported (once per virtual
+        second, and with every output change and note) or, while it sits at its REPL, that time moved on by
+        real time x speed, as the board's next observation will move it (rom/simhw.py World._catch_up)."""
+        t = self.last_t_ms
+        if self.proc is not None and self.fw_ready and not self.fw_interruptible and not self.wait_raw_banner:
+            t += int((time.monotonic() - self.last_t_at) * 1000 * (self.args.speed or 1.0))
+        return t & ((1 << 30) - 1)
+
     def write_trace(self, rec: dict):
         self.trace_f.write(json.dumps(rec, separators=(",", ":")) + "\n")
 
@@ -390,24 +438,35 @@ class Launcher:
         cmd = req.get("cmd")
         if cmd == "status":
             return {"ok": True, "port": self.port, "boot": self.boot, "running": self.proc is not None,
-                    "in_raw_repl": self.in_raw, "fw_ready": self.fw_ready, "t_ms": self.last_t_ms, "flash": self.flash,
+                    "in_raw_repl": self.in_raw, "fw_ready": self.fw_ready, "t_ms": self.virtual_now_ms(),
+                    "at_repl": self.proc is not None and self.fw_ready and not self.fw_interruptible,
+                    "power_off": self.power_off, "flash": self.flash,
+                    "hand_sent": self.hand_sent, "hand_taken": self.hand_taken, "hand_t_ms": self.hand_t,
                     "speed": self.args.speed, "baud": self.args.baud, "latency_ms": self.args.latency_ms,
                     "sensor": self.args.sensor, "seed": self.args.seed}
         if cmd == "profile":
             segs = req["segments"]
+            frames = []
             if segs:
                 payload = b"".join(struct.pack("<iiii", int(d), int(f0), int(f1), int(nz)) for d, f0, f1, nz in segs)
-                self.send_frame(RX_PROFILE, payload)
+                frames.append((RX_PROFILE, payload))
             if req.get("buttons"):
                 events = sorted((int(t) + d, lv) for t, kind in req["buttons"] for d, lv in BUTTON_PATTERNS[kind])
-                self.send_frame(RX_BUTTON, b"".join(struct.pack("<ii", d, lv) for d, lv in events))
-            self.write_trace({"boot": self.boot, "t_ms": self.last_t_ms, "kind": "input", "name": "profile",
-                              "value": len(segs)})
-            return {"ok": True}
+                frames.append((RX_BUTTON, b"".join(struct.pack("<ii", d, lv) for d, lv in events)))
+            # the force and the button presses start at one virtual instant: both frames in one write
+            if frames:
+                self.send_frames(frames)
+                self.hand_sent += len(frames)
+            self.write_trace({"boot": self.boot, "t_ms": self.virtual_now_ms(), "kind": "input", "name": "profile",
+                              "value": len(segs), "buttons": [kind for _, kind in req.get("buttons") or ()],
+                              "ms": sum(max(0, int(sg[0])) for sg in segs)})
+            # hand_seq: this script has started when the firmware has taken that many hand frames this boot
+            return {"ok": True, "boot": self.boot, "hand_seq": self.hand_sent}
         if cmd == "button":
             pat = BUTTON_PATTERNS[req["kind"]]
             self.send_frame(RX_BUTTON, b"".join(struct.pack("<ii", d, lv) for d, lv in pat))
-            self.write_trace({"boot": self.boot, "t_ms": self.last_t_ms, "kind": "input", "name": "button",
+            self.hand_sent += 1
+            self.write_trace({"boot": self.boot, "t_ms": self.virtual_now_ms(), "kind": "input", "name": "button",
                               "value": req["kind"]})
             return {"ok": True}
         if cmd == "sensor_fault":
@@ -421,7 +480,8 @@ class Launcher:
             self.unplugged_until = time.monotonic() + float(req.get("ms", 1000)) / 1000.0
             self.to_client.clear()
             self.to_fw.clear()
-            self.write_trace({"boot": self.boot, "t_ms": self.last_t_ms, "kind": "unplug", "value": req.get("ms")})
+            self.write_trace({"boot": self.boot, "t_ms": self.virtual_now_ms(), "kind": "unplug",
+                              "value": req.get("ms")})
             return {"ok": True}
         if cmd == "stop":
             self.stopping = True
@@ -451,7 +511,10 @@ class Launcher:
     def save_state(self):
         st = {"pid": os.getpid(), "port": self.port, "flash": self.flash, "control": self.ctl_path,
               "trace": str(self.state_dir / "trace.jsonl"), "speed": self.args.speed, "baud": self.args.baud,
-              "latency_ms": self.args.latency_ms, "sensor": self.args.sensor, "seed": self.args.seed, "boot": self.boot}
+              "latency_ms": self.args.latency_ms, "sensor": self.args.sensor, "seed": self.args.seed, "boot": self.boot,
+              # the rest of what it was started with: `sim reset` starts it again the same
+              "haptic": self.args.haptic, "heapsize": self.args.heapsize, "flash_blocks": self.args.flash_blocks,
+              "rom": self.rom}
         tmp = self.state_dir / "state.json.tmp"
         tmp.write_text(json.dumps(st))
         os.replace(tmp, self.state_dir / "state.json")
@@ -607,6 +670,18 @@ class Launcher:
                 elif what == "ctl":
                     conn, _ = self.ctl.accept()
                     self.serve_ctl(conn)
+            if self.interrupt_not_taken():
+                self.interrupt_at = 0.0
+                sys.stderr.write("simulator: the firmware did not take the host's Ctrl-C within %.0f s: rebooting it "
+                                 "into the raw REPL\n" % INTERRUPT_GRACE_S)
+                self.write_trace({"boot": self.boot, "t_ms": self.virtual_now_ms(), "kind": "interrupt_reset"})
+                self.in_raw = True  # the reboot below comes up in the raw REPL, main.py not run
+                self.to_fw.clear()  # what the host sent the stuck firmware is lost, as in any reset
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
             if self.proc is not None and self.pending_reset is not None and self.proc.poll() is None:
                 try:
                     os.killpg(self.proc.pid, signal.SIGKILL)  # the reset line: the process ends now

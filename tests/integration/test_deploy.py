@@ -173,3 +173,61 @@ def test_a_romfs_deploy_cut_halfway_leaves_a_board_the_next_deploy_repairs(deplo
     r = run_cli("deploy", "--board", "sim")
     assert "wrote the ROM partition" in r.stdout and "the app is running" in r.stdout
     assert app_file(deployed_sim.port) == "/rom/acu/app.mpy"
+
+
+def test_another_board_on_the_simulator_is_refused_before_anything_is_written(deployed_sim):
+    with open_session(deployed_sim.port) as s:
+        before = (s.sha256("/cfg/version.json"), s.read_file("/cfg/board.json"))
+    boot = deployed_sim.status()["boot"]
+    r = run_cli("deploy", "--board", "m5stack_atom", check=False)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    err = r.stderr.strip()
+    assert "\n" not in err and "--board m5stack_atom" in err and "use --board sim" in err, err
+    assert deployed_sim.status()["boot"] == boot  # not even connected: no reset
+    with open_session(deployed_sim.port) as s:
+        assert (s.sha256("/cfg/version.json"), s.read_file("/cfg/board.json")) == before
+
+
+def _leave_another_board(sim, monkeypatch):
+    """What `deploy --board m5stack_atom` did to a simulator before it was refused: that board's app runs on
+    its own clock and pins and never calls into the simulated hardware, so a Ctrl-C never reached it."""
+    from host_tools.sim import control
+
+    with monkeypatch.context() as m:
+        m.setattr(control, "running_port_names", lambda: {})
+        with open_session(sim.port) as s:
+            deploy_mod.deploy(s, board="m5stack_atom", progress=lambda *a: None, romfs=None)
+    with open_session(sim.port) as s:
+        deploy_mod.fresh_raw_repl(s)
+        assert s.exec("import acu.appcfg\nprint(acu.appcfg.board_name())\n").split()[-1] == "m5stack_atom"
+
+
+def test_a_simulator_left_with_another_board_is_repaired_by_deploy_or_reset(acu_home, monkeypatch):
+    """docs/troubleshooting.md: `acutrainer deploy --board sim` repairs it (the launcher reboots a board that
+    does not take the host's Ctrl-C into the raw REPL), keeping its data; `acutrainer sim reset` makes it a
+    factory-fresh device."""
+    from host_tools.sim import control
+
+    st = control.start("wrongboard", speed=60, seed=77)
+    try:
+        sim = control.SimControl(st)
+        run_cli("deploy", "--board", "sim", "--port", sim.port)
+        with open_session(sim.port) as s:
+            s.write_file_atomic("/data/keep.txt", b"kept")
+        _leave_another_board(sim, monkeypatch)
+        r = run_cli("deploy", "--board", "sim", "--port", sim.port)
+        assert "the app is running" in r.stdout
+        assert any(x["kind"] == "interrupt_reset" for x in sim.trace(None))
+        with open_session(sim.port) as s:
+            assert s.read_file("/data/keep.txt") == b"kept"
+
+        _leave_another_board(sim, monkeypatch)
+        r = run_cli("sim", "reset", "--name", "wrongboard")
+        assert "blank flash" in r.stdout and "erased ROM partition" in r.stdout and "seed 77" in r.stdout
+        sim = control.SimControl.find("wrongboard")
+        r = run_cli("deploy", "--board", "sim", "--port", sim.port)
+        assert "installed the routine library" in r.stdout and "the app is running" in r.stdout  # a new device
+        with open_session(sim.port) as s:
+            assert not s.exists("/data/keep.txt")
+    finally:
+        control.stop("wrongboard")

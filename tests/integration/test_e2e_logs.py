@@ -39,12 +39,13 @@ def current_boot(sim):
     return boot
 
 
-def start_practice(sim, boot):
-    """The button, then the hand: a session of ht7-quick (30 s on HT7) begins."""
+def start_practice(sim, boot, wait=True):
+    """The button, then the hand: a session of ht7-quick (30 s on HT7) begins. sim profile returns when the
+    hand's script has played, or at once with --no-wait (a practice to cut short)."""
     n = cues(sim, boot).count(CUE_START)
     run_cli("sim", "button", "short", "--name", NAME)
     wait_for(lambda: cues(sim, boot).count(CUE_START) > n, 20, "the start cue", sim)
-    run_cli("sim", "profile", str(PROFILES / "ht7-quick.txt"), "--name", NAME)
+    run_cli("sim", "profile", str(PROFILES / "ht7-quick.txt"), "--name", NAME, *([] if wait else ["--no-wait"]))
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,9 @@ def test_sessions_survive_a_power_cut_and_reach_the_archive_report_and_export(si
         wait_for(lambda n=done: cues(sim, boot).count(CUE_DONE) >= n, 30, "practice %d to finish" % done, sim)
     # a third one, cut off by the power after ~17 s in the band (of its 30): the logger writes every 10 s,
     # so at least 7 s of the press are on flash whatever the phase of its batches (after 10 s: maybe none)
-    start_practice(sim, boot)
+    n_prof = len(notes(sim, boot, "profile"))
+    start_practice(sim, boot, wait=False)
+    wait_for(lambda: len(notes(sim, boot, "profile")) > n_prof, 20, "the board to take the profile", sim)
     t_prof = notes(sim, boot, "profile")[-1][0]
     wait_for(lambda: any(v == IN_BAND and t > t_prof for t, v in notes(sim, boot, "state")), 20,
              "the third practice to be in the band", sim)

@@ -1,9 +1,11 @@
 """The simulated trainer as a user's tools see it: mpremote, ampy, our session, power cuts, the trace."""
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -124,7 +126,14 @@ def test_sim_cli_status_and_trace(deployed_sim):
     r = run_cli("sim", "status")
     assert deployed_sim.port in r.stdout
     r = run_cli("sim", "trace")
-    assert "boot" in r.stdout
+    # for a person: the boot, the band states and the cues with virtual times; the output levels counted
+    assert r.stdout.startswith("boot %d" % deployed_sim.status()["boot"]), r.stdout
+    assert " s  band  no_contact" in r.stdout and "output level changes" in r.stdout, r.stdout
+    assert "motor_hz" not in r.stdout.replace("(", " ").split("output level changes")[0]
+    r = run_cli("sim", "trace", "--raw")
+    assert "level motor" in r.stdout and "note  state          no_contact" in r.stdout
+    r = run_cli("sim", "trace", "--json")
+    assert all(json.loads(ln)["kind"] for ln in r.stdout.splitlines())
 
 
 def test_bad_profile_is_one_line_error(deployed_sim, tmp_path):
@@ -147,3 +156,121 @@ def test_a_second_simulator_is_independent(acu_home, deployed_sim, tmp_path):
     finally:
         assert control.stop("second")
     assert os.path.exists(tmp_path / "f2.img")
+
+
+def test_the_world_goes_on_while_a_host_holds_the_repl(deployed_sim):
+    """With the app stopped and the host at the raw REPL, a press sent by `sim press` reaches the sensor at
+    the next read, and virtual time follows real time (docs/simulator.md, "Virtual time")."""
+    sim = deployed_sim
+    read = "[hw.sensor.read_raw(), hw.clock.ticks_ms()]"
+    with open_session(sim.port) as s:
+        s.hw_call(read)
+        base, t_base = s.hw_call(read)
+        sim.press(4000, ramp_ms=0)  # no ramp: the whole force at the instant the board takes the press
+        got = [s.hw_call(read) for _ in range(5)]
+        assert any(raw > base + 5000 for raw, _ in got), (base, got)
+        sim.release(ramp_ms=0)
+        after = [s.hw_call(read) for _ in range(5)]
+        assert any(raw < base + 2000 for raw, _ in after), (base, after)
+        # time goes on between the host's calls, with no sleep on the board
+        t1 = s.hw_call("hw.clock.ticks_ms()")
+        time.sleep(0.05)
+        t2 = s.hw_call("hw.clock.ticks_ms()")
+        assert t_base <= got[0][1] <= after[-1][1] <= t1 < t2
+
+
+def test_sim_profile_returns_when_the_board_has_played_it(deployed_sim, tmp_path):
+    from tests.integration.conftest import run_cli
+    sim = deployed_sim
+    p = tmp_path / "short.profile"
+    p.write_text("press 3kg for 1s ramp 200ms\nrelease ramp 100ms\nbutton short\n")
+    boot = sim.status()["boot"]
+    r = run_cli("sim", "profile", str(p))
+    assert "3 segments, 1 button press(es), 1.4 s of virtual time" in r.stdout and "played: boot %d" % boot in r.stdout
+    start = [x["t_ms"] for x in sim.trace(boot) if x["kind"] == "note" and x["name"] == "profile"][-1]
+    # the force and the button presses start at one virtual instant (docs/press-profiles.md)
+    assert [x["t_ms"] for x in sim.trace(boot) if x["kind"] == "note" and x["name"] == "button_input"][-1] == start
+    # the board's own clock has passed the script's end (1.3 s of force; the button is let go at 1.42 s)
+    assert sim.status()["t_ms"] >= start + 1420
+    r = run_cli("sim", "profile", "--no-wait", str(p))
+    assert "played" not in r.stdout
+    wait_for(lambda: len([x for x in sim.trace(boot) if x.get("name") == "profile" and x["kind"] == "note"]) == 2,
+             what="the second profile")
+
+
+def test_sim_profile_stops_waiting_at_a_power_cut(deployed_sim, tmp_path):
+    sim = deployed_sim
+    p = tmp_path / "long.profile"
+    p.write_text("press 3kg for 60s\n")
+    boot = sim.status()["boot"]
+
+    def taken():
+        return len([x for x in sim.trace(boot) if x.get("name") == "profile" and x["kind"] == "note"])
+
+    before = taken()
+    proc = subprocess.Popen([str(BIN / "acutrainer"), "sim", "profile", str(p)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: taken() > before, what="the board to take the profile")
+        sim.power_cut(off_ms=100)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, (out, err)
+    err = err.strip()
+    assert "\n" not in err and "before the profile ended" in err, err
+    assert "power was cut" in err or "the board reset" in err, err
+    wait_for(lambda: sim.status()["boot"] > boot and sim.status()["running"], what="reboot")
+
+
+def test_sim_reset_makes_a_factory_fresh_device_with_the_same_settings(acu_home, tmp_path):
+    from tests.integration.conftest import run_cli
+    st = control.start("fresh", speed=30, seed=99, sensor="a201", heapsize="200K")
+    try:
+        probe = "import os, machine\nprint(os.listdir('/'), machine.RTC().datetime()[0], machine.unique_id().hex())"
+        r = mpremote(st["port"], "resume", "exec", "f = open('/mine.txt', 'w'); f.write('x'); f.close()\n"
+                     "import machine; machine.RTC().datetime((2030, 1, 2, 3, 4, 5, 6, 0))\n" + probe)
+        assert "['mine.txt'] 2030" in r.stdout, r.stdout + r.stderr
+        uid = r.stdout.split()[-1]
+        rom = Path(st["flash"]).with_suffix(".romfs")
+        with open(rom, "r+b") as f:  # something in the ROM partition
+            f.write(b"\x00not erased")
+        r = run_cli("sim", "reset", "--name", "fresh")
+        assert "reset simulator 'fresh': blank flash" in r.stdout and "the same part (seed 99)" in r.stdout
+        st2 = control.read_state("fresh")
+        assert st2 and (st2["speed"], st2["sensor"], st2["seed"], st2["heapsize"]) == (30.0, "a201", 99, "200K")
+        assert st2["port"] in r.stdout
+        r = mpremote(st2["port"], "resume", "exec", probe)
+        assert r.stdout.split() == ["[]", "1970", uid], r.stdout + r.stderr  # empty flash, RTC unset, same part
+        assert set(rom.read_bytes()) == {0xFF}
+
+        r = run_cli("sim", "reset", "--name", "fresh", "--new-part")
+        assert "a new part is drawn" in r.stdout
+        st3 = control.read_state("fresh")
+        assert st3 and st3["seed"] != 99
+        r = mpremote(st3["port"], "resume", "exec", probe)
+        assert r.stdout.split()[-1] != uid
+
+        control.stop("fresh")
+        r = run_cli("sim", "reset", "--name", "fresh")
+        assert "it was not running" in r.stdout and not control.read_state("fresh")
+        assert set(Path(st["flash"]).read_bytes()) == {0xFF}
+    finally:
+        control.stop("fresh")
+
+
+def test_sim_reset_leaves_a_flash_image_given_with_flash_alone(acu_home, tmp_path):
+    from tests.integration.conftest import run_cli
+    img = tmp_path / "mine.img"
+    st = control.start("ownimage", flash=str(img), seed=5)
+    try:
+        wait_for(lambda: control.SimControl(st).status()["fw_ready"], what="the board to boot")
+        before = img.read_bytes()
+        r = run_cli("sim", "reset", "--name", "ownimage", check=False)
+        assert r.returncode == 2
+        err = r.stderr.strip()
+        assert "\n" not in err and "--flash" in err and str(img) in err, err
+        assert control.read_state("ownimage") and img.read_bytes() == before  # still running, untouched
+    finally:
+        control.stop("ownimage")

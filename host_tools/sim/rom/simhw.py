@@ -73,6 +73,8 @@ class World:
         self.speed_milli = speed_milli  # 1000 = real time; 0 = as fast as possible
         self._due_us = time.ticks_us()
         self._last_sleep_us = self._due_us
+        self._cu_rem = 0           # catch-up remainder (virtual ms x 1e6) outside the app
+        self._parsing = False      # handling the link's frames (their notes must not poll it again)
         self.in_app = False  # simboot sets it while main.py runs: no catch-up inside the app's loop
         self.interruptible = False  # simboot sets it while boot.py/main.py run (set_interruptible)
         self._interrupt = False
@@ -131,17 +133,26 @@ class World:
         else:
             self._ms_rem = r
 
-    def _catch_up(self):
-        """Outside the app (the host holds the REPL, code blocks) time still passes, as it does for a board:
-        when nothing has slept for a while, virtual time catches up with real time x speed. While main.py
-        runs (in_app) time moves by the loop's sleeps only, so runs are deterministic whatever the load."""
+    def _catch_up(self, poll=True):
+        """Outside the app (the host holds the REPL, boot.py, code that blocks) the world goes on as it does
+        around a board: every observation (the clock, the force, the button, an output's time) first moves
+        virtual time up to real time x speed since the last one, and takes what the launcher sent (a press,
+        a button) from the link. While main.py runs (in_app) time moves by the loop's sleeps only, so runs
+        are deterministic whatever the load, and the link is read once per sleep."""
+        if self.in_app:
+            return
         now = time.ticks_us()
         gap = time.ticks_diff(now, self._last_sleep_us)
-        if gap > 300000 and not self.in_app:
-            sp = self.speed_milli or 1000
-            self._advance((gap // 1000) * sp // 1000)
+        if gap > 0:
+            # virtual ms = real us x speed_milli / 1e6, the remainder carried (no drift from many small gaps)
+            acc = self._cu_rem + gap * (self.speed_milli or 1000)
+            ms = acc // 1000000
+            self._cu_rem = acc - ms * 1000000
+            if ms:
+                self._advance(ms)
             self._last_sleep_us = now
             self._due_us = now
+        if poll and not self._parsing:
             self.poll_link()
 
     def sleep_ms(self, ms):
@@ -163,11 +174,13 @@ class World:
         self._last_sleep_us = time.ticks_us()
 
     def wall_s(self):
+        self._catch_up()
         if self.wall_base is None:
             return None
         return self.wall_base + (self.uptime_s - self.uptime_base_s)
 
     def set_wall_s(self, epoch_s):
+        self._catch_up()  # the uptime the epoch is pinned to is now, not the last observation's
         self.wall_base = int(epoch_s)
         self.uptime_base_s = self.uptime_s
         if self.sock is not None:
@@ -208,6 +221,8 @@ class World:
 
     def button_level(self):
         """1 while the simulated finger holds the button down."""
+        if not self.in_app:
+            self._catch_up()
         i = self.btn_i
         while i < self.btn_n and _diff(self.v, self.btn_t[i]) >= 0:
             self.btn_level = self.btn_lvl[i]
@@ -232,11 +247,15 @@ class World:
 
     def level(self, out_id, value):
         """An output changed level (PWM duty, pin, LED colour)."""
+        if not self.in_app and not self._parsing:
+            self._catch_up(False)  # recorded at the virtual time it happens (the link is not read here)
         if self.sock is not None:
             struct.pack_into("<HBIBi", self.tx12, 0, 10, TX_LEVEL, self.v, out_id, value)
             self._write(self.tx12)
 
     def note(self, note_id, value):
+        if not self.in_app and not self._parsing:
+            self._catch_up(False)
         if self.sock is not None:
             struct.pack_into("<HBIBi", self.tx12, 0, 10, TX_NOTE, self.v, note_id, value)
             self._write(self.tx12)
@@ -298,7 +317,9 @@ class World:
                 self.poller = None
                 return
             self.rx_len += n
+            self._parsing = True
             self._parse()
+            self._parsing = False
             if self._interrupt:
                 self._interrupt = False
                 raise KeyboardInterrupt

@@ -64,11 +64,11 @@ class Pin:
             if pid == BUTTON_PIN:
                 return 1 - _world.button_level()
             if pid == HX_DOUT_PIN:
-                return _part.hx711.dout(_world.v)
+                return _part.hx711.dout(_world.ticks_ms())
             return self._val
         v = 1 if v else 0
         if pid == HX_SCK_PIN:
-            _part.hx711.sck(v, _world.v)
+            _part.hx711.sck(v, _world.ticks_ms())
         if v != self._val:
             self._val = v
             if self._tid:
