@@ -19,13 +19,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[sim,dev]'
 	touch $(STAMP)
 
-# Device logic runs twice: under CPython (pytest, hypothesis) and on the real MicroPython unix port.
+# Device logic runs twice: under CPython (pytest, hypothesis) and on the real MicroPython unix port. The
+# runner loads every test file into one process, whose heap fragments over the run: 512K. The firmware's own
+# heap is guarded by tests/device/test_footprint.py and tests/host/test_romfs.py in heaps of their own.
 test: setup
-	$(BIN)/micropython -X heapsize=256K tools/mp_test_runner.py tests/device
+	$(BIN)/micropython -X heapsize=512K tools/mp_test_runner.py tests/device
 	$(BIN)/pytest -p no:cacheprovider tests
 
 test-device: setup
-	$(BIN)/micropython -X heapsize=256K tools/mp_test_runner.py tests/device
+	$(BIN)/micropython -X heapsize=512K tools/mp_test_runner.py tests/device
 
 demo: setup
 	$(PY) tools/demo.py

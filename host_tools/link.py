@@ -87,14 +87,18 @@ class Sample:
         return bool(self.flags & 1)
 
 
+SAMPLE_FIELDS = ("seq", "t_ms", "raw", "force_g", "state", "lo_g", "hi_g", "runner", "step", "step_ms", "goal_ms",
+                 "fault", "flags")
+
+
 def parse_sample(rest: str, host_s: float) -> Sample | None:
     try:
         f = [int(x) for x in rest.split()]
     except ValueError:
         return None
-    if len(f) != 13:
+    if len(f) != len(SAMPLE_FIELDS):
         return None
-    return Sample(*f, host_s=host_s)
+    return Sample(**dict(zip(SAMPLE_FIELDS, f, strict=True)), host_s=host_s)
 
 
 class LiveLink:

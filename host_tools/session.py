@@ -196,7 +196,7 @@ class Connection:
 
     def start_app(self, timeout_s: float = 20.0) -> dict:
         """Make sure the app runs (a board left at its REPL: soft reset); its hello."""
-        if self.app_running:
+        if self.hello is not None:
             return self.hello
         s = DeviceSession(self.port, baud=self.baud, timeout_s=self.timeout_s, transport=self.t)
         s.restart_app()
