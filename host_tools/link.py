@@ -110,6 +110,7 @@ class LiveLink:
         self.port = port or getattr(ser, "port", "") or "the device"
         self.scale = scale if scale and scale > 0 else 1.0
         self._buf = bytearray()
+        self._lines: deque[bytes] = deque()
         self._rid = int(time.monotonic() * 1000) % 900000 + 1
         self.samples: deque[Sample] = deque(maxlen=20000)
         self.boots_seen = 0          # 'B' frames: the app (re)started while we listened
@@ -129,6 +130,13 @@ class LiveLink:
             self.ser.flush()
         except (serial.SerialException, OSError) as e:
             raise LinkError("link to %s lost: %s" % (self.port, e)) from None
+
+    def _next_line(self, timeout_s: float) -> bytes | None:
+        """The next complete line (waiting up to timeout_s for one), or None. Lines read along with it wait in
+        self._lines for the next call: nothing that arrived is dropped."""
+        if not self._lines:
+            self._lines.extend(self._read_lines(timeout_s))
+        return self._lines.popleft() if self._lines else None
 
     def _read_lines(self, timeout_s: float) -> list[bytes]:
         """Complete lines that arrived within timeout_s (returns as soon as there is at least one)."""
@@ -185,10 +193,9 @@ class LiveLink:
             self._write(request_frame(rid, verb, *args))
             deadline = time.monotonic() + timeout_s
             while time.monotonic() < deadline:
-                for line in self._read_lines(deadline - time.monotonic()):
-                    got = self._dispatch(line, rid)
-                    if got is None:
-                        continue
+                line = self._next_line(deadline - time.monotonic())
+                got = None if line is None else self._dispatch(line, rid)
+                if got is not None:
                     kind, payload = got
                     if kind == "E":
                         raise DeviceError("device: " + payload)
@@ -233,8 +240,10 @@ class LiveLink:
 
     def poll(self, timeout_s: float = 0.05) -> list[Sample]:
         """Read what arrived (waiting up to timeout_s for something); return the new samples, oldest first."""
-        for line in self._read_lines(timeout_s):
-            self._dispatch(line, None)
+        if not self._lines:
+            self._lines.extend(self._read_lines(timeout_s))
+        while self._lines:
+            self._dispatch(self._lines.popleft(), None)
         out = list(self.samples)
         self.samples.clear()
         return out

@@ -1,24 +1,22 @@
-"""`acutrainer monitor`: live terminal view of the force with the band drawn, the band state and the routine
-step. Reads the device through the session: `acu.api.status()` when the firmware has it, otherwise raw
-readings through hw_call converted with the device's calibration on the host (same codec)."""
+"""`acutrainer monitor`: the force, the band state and the routine step, live, with a moving plot.
+
+Reads the running app's stream over the live link (docs/protocol.md), so it works during a practice and
+when idle, and never stops the app. Redraws at the stream's rate (default 25 Hz). Ctrl-C ends it cleanly;
+the device stops streaming by itself when its lease runs out, even if the laptop vanished.
+"""
 from __future__ import annotations
 
 import time
+from collections import deque
 
-from host_tools import calibration as hc
-from host_tools.errors import AcuError
+from host_tools.link import Sample
 
 BAR_MAX_G = 8000
-
-
-def classify(force_g: float, lo_g: int, hi_g: int, contact_g: int = 300) -> str:
-    if force_g < contact_g:
-        return "idle"
-    if force_g < lo_g:
-        return "under"
-    if force_g <= hi_g:
-        return "inside"
-    return "over"
+COLORS = {"no_contact": "dim", "under": "yellow", "in": "green", "over": "red", "too_hard": "bold red",
+          "fault": "magenta"}
+WORDS = {"no_contact": "no contact", "under": "UNDER", "in": "IN BAND", "over": "OVER", "too_hard": "TOO HARD",
+         "fault": "SENSOR FAULT"}
+BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
 def render_bar(force_g: float, lo_g: int, hi_g: int, width: int = 60, max_g: int = BAR_MAX_G) -> str:
@@ -38,88 +36,147 @@ def render_bar(force_g: float, lo_g: int, hi_g: int, width: int = 60, max_g: int
     return "".join(cells)
 
 
-class Poller:
-    """One sample per call: {'force_g', 'raw', 'state', 'step', 'source'}."""
+def render_plot(values: list[float], lo_g: int, hi_g: int, width: int = 60, height: int = 8,
+                max_g: int = BAR_MAX_G) -> list[str]:
+    """The last `width` force values as columns of block characters (newest right), the band's edges as
+    dotted rows. Returns `height` strings, top row first."""
+    vals = list(values)[-width:]
+    vals = [0.0] * (width - len(vals)) + vals
+    eighths = [max(0, min(height * 8, int(round(v / max_g * height * 8)))) for v in vals]
 
-    def __init__(self, session, band_lo_g: int = hc.BAND_LO_G, band_hi_g: int = hc.BAND_HI_G):
-        self.s = session
-        self.lo = band_lo_g
-        self.hi = band_hi_g
-        self.use_api = True
-        self.cal: hc.dcal.Calibration | None = None
-        self.zero_g = None
-
-    def sample(self) -> dict:
-        if self.use_api:
-            try:
-                st = self.s.call("acu.api", "status")
-                if isinstance(st, dict) and "force_g" in st:
-                    f = st["force_g"]
-                    return {"force_g": f, "raw": st.get("raw"),
-                            "state": st.get("band") or classify(f, self.lo, self.hi),
-                            "step": st.get("step"), "source": "api"}
-            except AcuError:
-                pass
-            self.use_api = False
-        if self.cal is None:
-            kind = self.s.hw_call("hw.sensor.kind")
-            self.cal = hc.device_calibration(self.s, kind)
-            if kind == "loadcell" and not self.cal.calibrated:
-                self.zero_g = self.cal.grams(int(self.s.hw_call("hw.sensor.read_raw()")))
-        raw = int(self.s.hw_call("hw.sensor.read_raw()"))
-        f = self.cal.grams(raw) - (self.zero_g or 0)
-        return {"force_g": f, "raw": raw, "state": classify(f, self.lo, self.hi), "step": None,
-                "source": "raw"}
+    def row_of(g):
+        return height - 1 - min(height - 1, int(g / max_g * height))
+    band_rows = {row_of(lo_g), row_of(hi_g)}
+    rows = []
+    for r in range(height):
+        base = (height - 1 - r) * 8   # eighths below this row
+        line = []
+        for e in eighths:
+            k = max(0, min(8, e - base))
+            line.append(BLOCKS[k] if k else ("·" if r in band_rows else " "))
+        rows.append("".join(line))
+    return rows
 
 
-_COLORS = {"idle": "dim", "under": "yellow", "inside": "green", "over": "red"}
+class Monitor:
+    """The stream as the monitor shows it: the latest sample, the recent forces, the counts."""
 
+    def __init__(self, link, rate_hz: float = 25.0, window_s: float = 10.0, renew_s: float = 1.0):
+        self.link = link
+        self.every_s = 1.0 / max(1.0, min(rate_hz, 100.0))
+        self.renew_s = renew_s
+        self.history: deque[float] = deque(maxlen=max(10, int(window_s / self.every_s)))
+        self.last: Sample | None = None
+        self.samples = 0
+        self.started = time.monotonic()
+        self._renewed = 0.0
+        self.routine = None
 
-def render(sample: dict, lo_g: int, hi_g: int, cal_id: str | None = None):
-    from rich.panel import Panel
-    from rich.text import Text
+    def renew(self):
+        self.link.start_stream(self.every_s, max(3.0, 3 * self.renew_s))
+        self._renewed = time.monotonic()
 
-    f = sample["force_g"]
-    t = Text()
-    t.append(f"{f / 1000:6.2f} kg  ", style="bold")
-    t.append(f"{sample['state'].upper():7s}", style=_COLORS.get(sample["state"], ""))
-    t.append(f"   band {lo_g / 1000:g}-{hi_g / 1000:g} kg\n")
-    t.append(render_bar(f, lo_g, hi_g), style=_COLORS.get(sample["state"], ""))
-    t.append("\n0 kg" + " " * 50 + f"{BAR_MAX_G / 1000:g} kg\n")
-    step = sample.get("step")
-    t.append(f"routine step: {step if step is not None else 'n/a'}   raw {sample.get('raw')}   "
-             f"source {sample['source']}{'   calibration ' + cal_id if cal_id else ''}")
-    return Panel(t, title="acutrainer monitor (Ctrl-C to stop)")
+    def read(self, timeout_s: float = 0.05) -> list[Sample]:
+        if time.monotonic() - self._renewed >= self.renew_s:
+            self.renew()
+        got = self.link.poll(timeout_s)
+        for s in got:
+            self.history.append(s.force_g)
+        if got:
+            self.last = got[-1]
+            self.samples += len(got)
+        return got
+
+    def rate_hz(self) -> float:
+        dt = time.monotonic() - self.started
+        return self.samples / dt if dt > 0 else 0.0
+
+    def line(self) -> str:
+        s = self.last
+        if s is None:
+            return "waiting for the device..."
+        step = "idle" if s.runner == 0 else "%s step %d  %d/%d s" % (s.runner_name, s.step + 1, s.step_ms // 1000,
+                                                                    s.goal_ms // 1000)
+        return "%6.2f kg  %-12s band %g-%g kg  %s%s" % (s.force_g / 1000, WORDS.get(s.state_name, s.state_name),
+                                                       s.lo_g / 1000, s.hi_g / 1000, step,
+                                                       "  [logging]" if s.logging else "")
+
+    def render(self):
+        from rich.panel import Panel
+        from rich.text import Text
+
+        s = self.last
+        t = Text()
+        if s is None:
+            t.append("waiting for the device's stream...")
+            return Panel(t, title="acutrainer monitor (Ctrl-C to stop)")
+        color = COLORS.get(s.state_name, "")
+        t.append(f"{s.force_g / 1000:6.2f} kg  ", style="bold")
+        t.append(f"{WORDS.get(s.state_name, s.state_name):12s}", style=color)
+        t.append(f"   band {s.lo_g / 1000:g}-{s.hi_g / 1000:g} kg\n")
+        t.append(render_bar(s.force_g, s.lo_g, s.hi_g), style=color)
+        t.append("\n0 kg" + " " * 50 + f"{BAR_MAX_G / 1000:g} kg\n\n")
+        for row in render_plot(list(self.history), s.lo_g, s.hi_g):
+            t.append(row + "\n", style="cyan")
+        t.append(f"last {len(self.history) * self.every_s:.0f} s; dots: the band's edges\n\n")
+        if s.runner == 0:
+            t.append("routine: idle (press the button to start" + (f" {self.routine}" if self.routine else "") + ")")
+        else:
+            t.append(f"routine{' ' + self.routine if self.routine else ''}: {s.runner_name}, step {s.step + 1}, "
+                     f"{s.step_ms / 1000:.0f} of {s.goal_ms / 1000:.0f} s")
+        if s.logging:
+            t.append("   (recording a session)")
+        if s.fault:
+            t.append(f"\nsensor fault {s.fault}: check the sensor's wiring", style="magenta")
+        t.append(f"\n{self.rate_hz():.0f} samples/s, {self.link.lost} lost", style="dim")
+        return Panel(t, title="acutrainer monitor (Ctrl-C to stop)")
 
 
 def handler(args) -> int:
-    from rich.console import Console
-    from rich.live import Live
+    from host_tools.session import connect
 
-    from host_tools.session import open_session
-
-    con = Console()
-    lo, hi = int(args.band_lo * 1000), int(args.band_hi * 1000)
-    with open_session(args.port) as s:
-        poller = Poller(s, lo, hi)
+    with connect(args.port) as c:
+        if not c.app_running:
+            print("the app was not running (the board sat at its REPL): starting it")
+        hello = c.start_app()
+        mon = Monitor(c.live, rate_hz=args.rate, window_s=args.window)
+        mon.routine = (hello.get("practice") or {}).get("routine")
+        if mon.routine is None:
+            mon.routine = c.live.status().get("routine")
         end = time.monotonic() + args.duration if args.duration else None
-        with Live(console=con, refresh_per_second=20) as live:
-            try:
+        try:
+            if args.plain:
                 while end is None or time.monotonic() < end:
-                    smp = poller.sample()
-                    live.update(render(smp, lo, hi, poller.cal.id if poller.cal else None))
-                    time.sleep(args.interval)
-            except KeyboardInterrupt:
-                pass
+                    for s in mon.read(0.05):
+                        print("%.3f %s" % (s.host_s, _plain(s)), flush=True)
+            else:
+                from rich.console import Console
+                from rich.live import Live
+                with Live(mon.render(), console=Console(), refresh_per_second=max(20, int(args.rate)),
+                          auto_refresh=False) as live:
+                    while end is None or time.monotonic() < end:
+                        if mon.read(0.02):
+                            live.update(mon.render(), refresh=True)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            c.live.stop_stream()
+    print("monitor: %d samples in %.1f s (%.0f/s), %d lost" % (
+        mon.samples, time.monotonic() - mon.started, mon.rate_hz(), c.live.lost))
     return 0
+
+
+def _plain(s: Sample) -> str:
+    return "t_ms=%d force_g=%d state=%s band=%d-%d runner=%s step=%d step_ms=%d raw=%d" % (
+        s.t_ms, s.force_g, s.state_name, s.lo_g, s.hi_g, s.runner_name, s.step, s.step_ms, s.raw)
 
 
 def register(subparsers):
     p = subparsers.add_parser("monitor", help="live view of the force, the band and the routine step")
     p.add_argument("--port", help="serial port (default: the running simulator or the only board)")
-    p.add_argument("--band-lo", type=float, default=3.0, metavar="KG")
-    p.add_argument("--band-hi", type=float, default=5.0, metavar="KG")
-    p.add_argument("--interval", type=float, default=0.05, metavar="S", help="poll period")
+    p.add_argument("--rate", type=float, default=25.0, metavar="HZ", help="samples (and redraws) per second")
+    p.add_argument("--window", type=float, default=10.0, metavar="S", help="seconds of force in the plot")
     p.add_argument("--duration", type=float, default=0.0, metavar="S",
                    help="stop after S seconds (0: Ctrl-C)")
+    p.add_argument("--plain", action="store_true", help="one text line per sample instead of the live view")
     p.set_defaults(func=handler)

@@ -595,6 +595,11 @@ class Launcher:
             except BlockingIOError:
                 pass
         if self.to_fw and self.fw_fd >= 0:
+            if self.interrupt_at and self.fw_interruptible:
+                # a Ctrl-C is being taken: the bytes after it are for the REPL that comes up (a board raises
+                # the interrupt at once, so the app never reads them; the simulated board takes it at its
+                # next call into the hardware, and its app reads the console in between)
+                return
             n = min(len(self.to_fw), self.up_pacer.budget())
             if n > 0 and self.fw_interruptible:
                 i = self.to_fw.find(b"\x03", 0, n)
@@ -602,7 +607,7 @@ class Launcher:
                     del self.to_fw[:1]
                     self.up_pacer.spend(1)
                     self.interrupt_fw()
-                    n = min(len(self.to_fw), self.up_pacer.budget())
+                    return
                 elif i > 0:
                     n = i  # the bytes before it first
             if n > 0:
