@@ -40,15 +40,15 @@ class Reading:
 class StreamSource:
     """The live stream in calibration mode: read(timeout_s) -> new Readings. Renews its lease as it reads."""
 
-    def __init__(self, link, every_s: float = 0.05, mode: str = "calib"):
+    def __init__(self, link, every_device_ms: int = 50, mode: str = "calib"):
         self.link = link
-        self.every_s = every_s
+        self.every_device_ms = every_device_ms   # on the device's clock: steadiness is judged there
         self.mode = mode
         self._renewed = 0.0
         self._renew()
 
     def _renew(self):
-        self.link.start_stream(self.every_s, LEASE_S, self.mode)
+        self.link.start_stream(0, LEASE_S, self.mode, every_device_ms=self.every_device_ms)
         self._renewed = time.monotonic()
 
     def read(self, timeout_s: float = 0.1) -> list[Reading]:
@@ -86,7 +86,7 @@ class Steadiness:
         return _ticks_diff(self.buf[-1].t_ms, self.buf[0].t_ms) if len(self.buf) > 1 else 0
 
     def steady(self) -> bool:
-        if len(self.buf) < 3 or self.span_ms() < self.window_ms:
+        if len(self.buf) < 2 or self.span_ms() < self.window_ms:
             return False
         raws = [r.raw for r in self.buf]
         mid = sum(raws) / len(raws)

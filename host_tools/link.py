@@ -223,10 +223,13 @@ class LiveLink:
         return self.request("status", timeout_s=3.0)
 
     # ---- the stream ----
-    def start_stream(self, every_s: float, lease_s: float = 3.0, mode: str = "live") -> dict:
-        """Samples every every_s seconds of real time until lease_s pass without a renewal (call again to
-        renew); both scaled to device time."""
-        got = self.request("stream", self.device_ms(every_s), self.device_ms(lease_s), mode)
+    def start_stream(self, every_s: float, lease_s: float = 3.0, mode: str = "live",
+                     every_device_ms: int | None = None) -> dict:
+        """Samples every every_s seconds of real time (or every every_device_ms of the device's time: a
+        capture that judges steadiness on the device's clock) until lease_s pass without a renewal (call
+        again to renew); scaled to device time."""
+        every = every_device_ms if every_device_ms else self.device_ms(every_s)
+        got = self.request("stream", every, self.device_ms(lease_s), mode)
         self.streaming = True
         return got
 

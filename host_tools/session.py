@@ -199,6 +199,7 @@ class Connection:
         if self.hello is not None:
             return self.hello
         s = DeviceSession(self.port, baud=self.baud, timeout_s=self.timeout_s, transport=self.t)
+        s.call("acu.api", "version")  # a board without our firmware is named now, not after a wait
         s.restart_app()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
