@@ -68,8 +68,10 @@ def _valid_entry(e) -> str | None:
     return None
 
 
-def pull(session, archive: Archive, delete: bool = False, progress=None, now=time.time) -> PullResult:
-    res = PullResult()
+def pull(session, archive: Archive, delete: bool = False, progress=None, now=time.time,
+         res: PullResult | None = None) -> PullResult:
+    """res: a result to add to (a retry after a dropped link goes on filling the first attempt's)."""
+    res = res if res is not None else PullResult()
     try:
         info = session.call("acu.logger", "info")
     except DeviceError as exc:

@@ -28,6 +28,7 @@ from host_tools.link import LiveLink
 from host_tools.ports import find_port
 
 SILENCE_S = 4.0            # a link that stays silent this long while we wait for an answer is lost
+RAW_ENTER_S = 1.5          # a board stops its app and shows the raw REPL's banner well within this
 
 UPLOAD_CHUNK = 2048        # raw bytes per exec when writing a file: small enough for a fragmented heap
 DOWNLOAD_CHUNK = 4096      # bytes the device reads per readinto when streaming a file out
@@ -249,20 +250,31 @@ class DeviceSession:
             raise
 
     def _enter(self):
-        last = None
-        for _ in range(2):
-            try:
-                # mpremote prints what it got when the banner does not come: one line from us instead
-                with contextlib.redirect_stdout(io.StringIO()):
-                    self.t.enter_raw_repl(soft_reset=False, timeout_overall=self.timeout_s / 2)
-                return
-            except TransportError as e:
-                last = e
-                time.sleep(0.1)
-            except (serial.SerialException, OSError) as e:
-                raise LinkError("link to %s lost: %s" % (self.port, e)) from None
-        raise LinkError("could not enter raw REPL on %s (%s): cable unplugged, or not a MicroPython board? "
-                        "see docs/troubleshooting.md" % (self.port, last))
+        """Ctrl-C, then the raw REPL's banner: two tries of RAW_ENTER_S each. A board that answers nothing at
+        all (a pulled cable, a board that is off) is named as such, within seconds."""
+        heard = b""
+        ser = self.t.serial
+        ser.timeout = 0.1  # mpremote reads a pty byte by byte with the port's timeout: keep each read short
+        try:
+            for _ in range(2):
+                out = io.StringIO()
+                try:
+                    # mpremote prints what it got when the banner does not come: one line from us instead
+                    with contextlib.redirect_stdout(out):
+                        self.t.enter_raw_repl(soft_reset=False, timeout_overall=RAW_ENTER_S)
+                    return
+                except TransportError:
+                    heard += out.getvalue().strip().encode()[-200:]
+                    time.sleep(0.1)
+                except (serial.SerialException, OSError) as e:
+                    raise LinkError("link to %s lost: %s" % (self.port, e)) from None
+        finally:
+            ser.timeout = self.timeout_s
+        if heard.strip(b"b'\"") == b"":
+            raise LinkError("no answer from %s: the cable is unplugged, or the board is off or stuck "
+                            "(see docs/troubleshooting.md)" % self.port)
+        raise LinkError("could not enter raw REPL on %s: is this a MicroPython board? "
+                        "see docs/troubleshooting.md" % self.port)
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def __enter__(self):

@@ -136,9 +136,10 @@ def handler(args) -> int:
     from host_tools.session import connect
 
     with connect(args.port) as c:
-        if not c.app_running:
-            print("the app was not running (the board sat at its REPL): starting it")
+        was_running = c.app_running
         hello = c.start_app()
+        if not was_running:
+            print("started the app (the board sat at its REPL)")
         mon = Monitor(c.live, rate_hz=args.rate, window_s=args.window)
         mon.routine = (hello.get("practice") or {}).get("routine")
         if mon.routine is None:

@@ -18,14 +18,38 @@ def register(sub):
     p.set_defaults(func=cmd_pull)
 
 
+RETRIES = 3          # a dropped link (a loose cable, a USB hub's hiccup) is tried again this many times in all
+RETRY_WAIT_S = (1.0, 3.0)
+
+
 def cmd_pull(args) -> int:
+    """The pull, again after a dropped link (it is resumable: what was stored stays, nothing is duplicated)."""
+    import sys
+    import time
+
+    from host_tools.errors import LinkError
+    from host_tools.pull import PullResult
     from host_tools.session import open_session
-    with Archive(args.archive) as arc, open_session(args.port, practice=args.practice) as s:
-        res = pull(s, arc, delete=args.delete, progress=lambda name: print("  stored %s" % name))
-    for m in res.messages:
+    res = PullResult()
+    with Archive(args.archive) as arc:
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with open_session(args.port, practice=args.practice) as s:
+                    pull(s, arc, delete=args.delete, progress=lambda name: print("  stored %s" % name), res=res)
+                break
+            except LinkError as e:
+                if attempt == RETRIES:
+                    raise LinkError("%s (gave up after %d attempts; run pull again: nothing is lost)"
+                                    % (e, RETRIES)) from None
+                wait = RETRY_WAIT_S[min(attempt - 1, len(RETRY_WAIT_S) - 1)]
+                print("acutrainer: link dropped: %s; trying again in %g s (attempt %d of %d)"
+                      % (e, wait, attempt + 1, RETRIES), file=sys.stderr)
+                time.sleep(wait)
+    res.already = [x for x in dict.fromkeys(res.already) if x not in res.new]
+    for m in dict.fromkeys(res.messages):
         print("  note: %s" % m)
     print("%d new session(s), %d already archived, %d skipped%s%s" % (
-        len(res.new), len(res.already), len(res.skipped),
+        len(res.new), len(res.already), len(set(res.skipped)),
         ", %d deleted from the device" % len(res.deleted) if args.delete else "",
         ", %d start time(s) reconstructed" % res.reconstructed if res.reconstructed else ""))
     return 0
