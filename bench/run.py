@@ -316,11 +316,11 @@ def power_cut_figures(work: Path) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
-    ap.add_argument("--only", nargs="*", help="heap heap32 log calib feedback transfer powercut")
+    ap.add_argument("--only", nargs="*", help="heap heap32 log calib feedback transfer powercut live")
     a = ap.parse_args(argv)
     os.environ.setdefault("ACUTRAINER_HOME", tempfile.mkdtemp(prefix="acubench-"))
     work = Path(tempfile.mkdtemp(prefix="acubench-work-"))
-    parts = a.only or ["heap", "heap32", "log", "calib", "feedback", "transfer", "powercut"]
+    parts = a.only or ["heap", "heap32", "log", "calib", "feedback", "transfer", "powercut", "live"]
     out_path = Path(a.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -351,6 +351,9 @@ def main(argv=None):
                                      "transfer_link_utilisation")})
             elif part == "powercut":
                 got = power_cut_figures(work)
+            elif part == "live":
+                import live_bench
+                got = live_bench.run(work)
             else:
                 raise SystemExit("unknown bench part %r" % part)
         except Exception as e:  # one broken part must not hide the others' figures
