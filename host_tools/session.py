@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import sys
 import time
 
@@ -81,12 +82,17 @@ def _device_error(err: str) -> DeviceError:
     return DeviceError("device: " + last)
 
 
+class PortBusy(LinkError):
+    """The port exists but another program holds it (ports open exclusively)."""
+
+
 def _open_transport(port: str, baud: int) -> SerialTransport:
     try:
         return SerialTransport(port, baudrate=baud)
-    except TransportError as e:
-        raise LinkError("cannot open %s: %s (is another program using it?)" % (port, e)) from None
-    except (serial.SerialException, OSError) as e:
+    except (TransportError, serial.SerialException, OSError) as e:
+        if os.path.exists(port):
+            raise PortBusy("cannot open %s: another program is using it (acutrainer monitor in another "
+                           "terminal, mpremote, a serial monitor?): close it and run this again" % port) from None
         raise LinkError("cannot open %s: %s" % (port, e)) from None
 
 

@@ -40,7 +40,10 @@ def render_plot(values: list[float], lo_g: int, hi_g: int, width: int = 60, heig
                 max_g: int = BAR_MAX_G) -> list[str]:
     """The last `width` force values as columns of block characters (newest right), the band's edges as
     dotted rows. Returns `height` strings, top row first."""
-    vals = list(values)[-width:]
+    vals = list(values)
+    if len(vals) > width:  # a column per bucket of samples, its peak (a short press still shows)
+        step = len(vals) / width
+        vals = [max(vals[int(i * step):max(int(i * step) + 1, int((i + 1) * step))]) for i in range(width)]
     vals = [0.0] * (width - len(vals)) + vals
     eighths = [max(0, min(height * 8, int(round(v / max_g * height * 8)))) for v in vals]
 

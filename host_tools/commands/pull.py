@@ -29,7 +29,7 @@ def cmd_pull(args) -> int:
 
     from host_tools.errors import LinkError
     from host_tools.pull import PullResult
-    from host_tools.session import open_session
+    from host_tools.session import PortBusy, open_session
     res = PullResult()
     with Archive(args.archive) as arc:
         for attempt in range(1, RETRIES + 1):
@@ -37,6 +37,8 @@ def cmd_pull(args) -> int:
                 with open_session(args.port, practice=args.practice) as s:
                     pull(s, arc, delete=args.delete, progress=lambda name: print("  stored %s" % name), res=res)
                 break
+            except PortBusy:
+                raise  # not a dropped link: trying again would not help
             except LinkError as e:
                 if attempt == RETRIES:
                     raise LinkError("%s (gave up after %d attempts; run pull again: nothing is lost)"
