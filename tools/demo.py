@@ -12,6 +12,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,13 +69,17 @@ def main() -> int:
         say("Practise the bedtime routine: a scripted hand presses the button, then each point "
             "(about 6 minutes of virtual time)")
         boot = sim.status()["boot"]
-        run("sim", "profile", str(ROOT / "examples" / "bedtime-practice.profile"))
-        run("sim", "trace", "--since", "profile")
-        if not any(r.get("name") == "cue" and _cue_name(r["value"]) == "done" for r in sim.trace(boot)):
-            print("  (the routine did not finish; pulling what was recorded)")
-        say("Pull the sessions into the archive (verified, resumable), list them")
-        run("pull")
+        run("sim", "profile", str(ROOT / "examples" / "bedtime-practice.profile"), "--no-wait")
+        time.sleep(2.0)
+        say("The laptop during the practice: the app answers on its live link and the practice goes on")
+        run("status")
+        run("pull", check=False)   # needs the device to itself: says which practice runs, changes nothing
+        say("Pull when the practice has ended (--wait), verified and resumable; list the sessions")
+        run("pull", "--wait")
         run("sessions")
+        run("sim", "trace", "--boot", str(boot), "--since", "profile")   # the pull restarted the app: its boot
+        if not any(r.get("name") == "cue" and _cue_name(r["value"]) == "done" for r in sim.trace(boot)):
+            print("  (the routine did not finish; pulled what was recorded)")
         say("Export CSV and write the report with plots")
         run("export", "--format", "csv", "--out", str(OUT / "export"))
         run("report", "--html", "--out", str(OUT / "report"))

@@ -38,7 +38,7 @@ def run(a):
         ("sensor", "%s, %s (%s)" % (st.get("sensor"), "calibrated" if st.get("calibrated") else "UNCALIBRATED",
                                     st.get("calib_id") or "nominal curve")),
         ("force", "%d g (raw %d), %s" % (st.get("force_g", 0), st.get("raw", 0), st.get("state"))),
-        ("routine", "%s: %s, step %s" % (st.get("routine"), rs.get("state"), rs.get("index"))),
+        ("routine", "%s (selected): %s" % (st.get("routine"), rs.get("state"))),
         ("practice", describe_practice(practice) if practice else "none running"),
         ("clock", "set" if st.get("wall_s") else "not set (acutrainer sync)"),
         ("flash", "%s bytes free" % st.get("free_bytes")),
