@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from host_tools import __version__, constfold, paths, privnames
+from host_tools import __version__, constfold, paths
 from host_tools.errors import AcuError, InputError
 
 HASHES_CODE = r"""
@@ -182,8 +182,8 @@ def firmware_sources(board: str, overrides: dict[str, str] | None = None, fold: 
     srcs.update(overrides or {})
     if fold:
         try:
-            srcs = privnames.shorten(constfold.fold(srcs))
-        except (constfold.FoldError, privnames.RenameError) as e:
+            srcs = constfold.fold(srcs)
+        except constfold.FoldError as e:
             raise InputError(str(e)) from None
     return {m: t for m, t in srcs.items() if m.split(".")[0] == "acu" or m in ("boards", "boards." + board)}
 
