@@ -51,10 +51,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-for p in (ROOT, ROOT / "device", ROOT / "host_tools" / "sim" / "rom"):
+for p in (ROOT, ROOT / "host_tools" / "sim" / "rom"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+from host_tools.paths import ensure_device_importable  # noqa: E402
+
+ensure_device_importable()
 import simsensors  # noqa: E402
 from acu import calib as dcal  # noqa: E402
 

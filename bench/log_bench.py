@@ -9,7 +9,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "device"))
+sys.path.insert(0, str(ROOT))
+from host_tools.paths import ensure_device_importable  # noqa: E402
+
+ensure_device_importable()
 
 from acu import logfmt, logger  # noqa: E402
 

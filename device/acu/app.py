@@ -5,11 +5,7 @@
 from acu import VERSION, band, button, calib, feedback, link, logfmt, logger, routine, runner, ticks
 from acu import signal as fsignal
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 _FREE_START_MS = const(2000)    # a free press (no routine running) becomes a session after 2 s of contact
 _FREE_END_MS = const(20000)     # ... and ends after 20 s without contact

@@ -2,11 +2,7 @@
 # Used once at boot (and by the host's calls); the app drops this module before its loop starts.
 import json
 import os
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 _SETTINGS_PATH = const("/cfg/settings.json")
 STATE_PATH = "/cfg/state.json"

@@ -4,11 +4,7 @@
 # The numbers and why: docs/feedback.md.
 from acu import ticks
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 # States are ordered by force (0..4) so the hysteresis walk below can step through them.
 NO_CONTACT = const(0)

@@ -1,11 +1,7 @@
 # One-button gesture decoder: debounce, then SHORT, DOUBLE and LONG presses from raw levels.
 # update() is called every loop iteration with hw.button.pressed() and hw.clock.ticks_ms();
 # it is allocation-free (small ints and attribute stores only).
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from acu import ticks
 

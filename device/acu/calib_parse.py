@@ -6,11 +6,7 @@ import json
 import math
 from array import array
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from acu.calib import Calibration
 

@@ -6,11 +6,7 @@
 from acu import ticks
 from acu.band import TOO_HARD
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 # Channels (mode is a bit set)
 LED = const(1)      # single LED and/or RGB/NeoPixel

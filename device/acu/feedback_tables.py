@@ -11,11 +11,7 @@
 # once then hold the last level (cues end on a 0 segment). Pattern ids: acu.feedback's H0, L0, S0, C0.
 from array import array
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 
 def add(p, d, segs, loop_from=0):

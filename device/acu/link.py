@@ -11,11 +11,7 @@ from array import array
 
 from acu import VERSION, ticks
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 PROTO = const(1)
 _REQ_MAX = const(96)          # a longer request line is dropped

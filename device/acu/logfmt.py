@@ -6,11 +6,7 @@
 import struct
 import binascii
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 MAGIC = b"ACULOG"
 VERSION = const(2)          # 2: Rice-coded trace + continuation chunks; the decoder still reads 1

@@ -11,11 +11,7 @@ import struct
 from acu import ticks
 from acu import logfmt
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 # band states (acu.band): kept here as numbers so this module does not depend on the classifier
 _NO_CONTACT = const(0)

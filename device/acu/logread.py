@@ -6,11 +6,7 @@
 # inside a log becomes a problem message and the decoder resynchronises on the next valid record.
 import struct
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from acu.logfmt import (END_LEN, EVENT_LEN, FILE_HEADER_LEN, MAGIC, MAX_PAYLOAD, MAX_STR, REC_HEAD_LEN,
                         REC_OVERHEAD, RICE_ESC, SESSION_HEAD_LEN, STEP_BEGIN_HEAD_LEN, STEP_SUM_LEN, T_EVENT,

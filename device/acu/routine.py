@@ -5,11 +5,7 @@
 # are reachable here too (routine.parse, routine.BAND_MAX_G...): __getattr__ at the end forwards them.
 # parse() refuses anything the device cannot run with a one-line ValueError naming the routine, step and
 # field: ValueError("routine bedtime: step 3: band_hi_g 12000 out of range 500..10000").
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 STEP_PRESS = const(0)
 STEP_REST = const(1)

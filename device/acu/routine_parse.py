@@ -8,11 +8,7 @@
 import json
 import os
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from acu.routine import (COUNT_CLOCK, COUNT_DOSE, DEFAULT_HI_G, DEFAULT_LO_G, ROOT, SELECTED_PATH,  # noqa: F401
                          SIDE_BOTH, SIDE_CENTRE, SIDE_LEFT, SIDE_NAMES, SIDE_RIGHT, STEP_BREATHE, STEP_PRESS,

@@ -4,11 +4,7 @@
 # tick() runs every loop iteration and is allocation-free in steady state: it keeps ms counters as
 # small ints, accumulates clamped deltas (so a ticks wrap or a stalled loop cannot jump the clock) and
 # calls sink methods with positional ints and constant strings only.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from acu import button
 from acu import ticks

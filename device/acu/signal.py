@@ -3,11 +3,7 @@
 # allocate. Numbers and their reasons are in docs/feedback.md ("Filtering and the band").
 from acu import ticks
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 _FRAC = const(4)  # the filter state keeps 4 fractional bits (1/16 g)
 

@@ -1,10 +1,6 @@
 # Wrapping millisecond ticks, the same arithmetic as MicroPython's time.ticks_*.
 # Small ints stay small (no heap allocation) because values wrap at 2**30.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 PERIOD = const(1 << 30)
 _MASK = const((1 << 30) - 1)
