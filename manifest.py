@@ -20,6 +20,7 @@ ACU_FILES = (
     "feedback.py",
     "feedback_tables.py",
     "feedback_views.py",
+    "forcefilter.py",
     "hw.py",
     "hx711.py",
     "link.py",
@@ -35,7 +36,6 @@ ACU_FILES = (
     "routine_parse.py",
     "runner.py",
     "sensors.py",
-    "signal.py",
     "ticks.py",
 )
 BOARD_FILES = (

@@ -2,8 +2,7 @@
 # runs the routine and feeds the logger. One data path, each arrow one call with plain values:
 #   raw -> grams (calibration) -> filtered grams -> band state -> feedback / runner / logger
 # step() is the hot path: it must not allocate (tests/device/test_app.py proves it under heap_lock).
-from acu import VERSION, band, button, calib, feedback, link, logfmt, logger, routine, runner, ticks
-from acu import signal as fsignal
+from acu import VERSION, band, button, calib, feedback, forcefilter, link, logfmt, logger, routine, runner, ticks
 
 from micropython import const
 
@@ -36,7 +35,7 @@ class App:
         self.routine = routine.read_selected(self._routine_root, self._selected_path)
         self.cal = calib.load(root + CALIB_PATH, hw.nominal_calib)
         self.log.calib_id = self.cal.id
-        self.filter = fsignal.ForceFilter(contact_g=s["contact_g"])
+        self.filter = forcefilter.ForceFilter(contact_g=s["contact_g"])
         self.band = band.BandClassifier(too_hard_g=s["too_hard_g"], contact_g=s["contact_g"])
         self.fb = feedback.Feedback(hw, feedback.mode_from_name(s["feedback"]), s["intensity_pct"])
         self.buttons = button.ButtonDecoder()

@@ -1,10 +1,10 @@
 # acu.band.BandClassifier: states, hysteresis, confirmation, band changes, faults; and the numbers the
-# issue asks for (flicker at an edge with 3 % noise, latency of a real crossing) with acu.signal in front.
+# issue asks for (flicker at an edge with 3 % noise, latency of a real crossing) with acu.forcefilter in front.
 from mpcompat import raises
 
 from acu import band
 from acu.band import BandClassifier, NO_CONTACT, UNDER, IN, OVER, TOO_HARD, FAULT
-from acu.signal import ForceFilter
+from acu.forcefilter import ForceFilter
 
 
 def _hold(b, force_g, t, ms, dt=5):

@@ -2,7 +2,7 @@
 from hypothesis import given, settings, strategies as st
 
 from acu.band import BandClassifier, FAULT, NO_CONTACT, UNDER, IN, OVER, TOO_HARD
-from acu.signal import ForceFilter
+from acu.forcefilter import ForceFilter
 
 
 def _edges(b):

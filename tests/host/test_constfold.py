@@ -177,7 +177,7 @@ def test_parallel_deploys_share_the_compile_cache(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
     srcs = deploy.firmware_sources("esp32_devkitc")
-    jobs = [(m, srcs[m]) for m in ("acu.band", "acu.ticks", "acu.signal")] * 6
+    jobs = [(m, srcs[m]) for m in ("acu.band", "acu.ticks", "acu.forcefilter")] * 6
     with ThreadPoolExecutor(max_workers=6) as ex:
         out = list(ex.map(lambda j: deploy.compile_source(j[0], j[1], tmp_path, j[0]), jobs))
     for (m, _), data in zip(jobs, out, strict=True):

@@ -1,5 +1,5 @@
-# acu.signal.ForceFilter: smoothing, fast response to real presses, zero tracking, tare.
-from acu.signal import ForceFilter
+# acu.forcefilter.ForceFilter: smoothing, fast response to real presses, zero tracking, tare.
+from acu.forcefilter import ForceFilter
 
 
 def _noise_seq(n, amp, seed=12345):
