@@ -36,6 +36,7 @@ ACU_FILES = (
     "routine_parse.py",
     "runner.py",
     "sensors.py",
+    "status.py",
     "ticks.py",
 )
 BOARD_FILES = (

@@ -210,8 +210,8 @@ def firmware_hold(sim, after_boot: int, timeout_s: float = 120.0) -> dict:
             raise RuntimeError("the simulator did not run the hold in time")
         time.sleep(0.05)
     with open_session(sim.port, timeout_s=60) as s:   # interrupts the app: it closes its session
-        info = s.call("acu.logger", "info")
-        files = s.call("acu.logger", "list_sessions", "/log", 0, 1000)
+        info = s.call("acu.logadmin", "info")
+        files = s.call("acu.logadmin", "list_sessions", "/log", 0, 1000)
         if not files:
             raise RuntimeError("the app logged no session for the hold")
         data = s.read_file("/log/" + files[-1]["name"])

@@ -14,7 +14,7 @@ from host_tools.paths import ensure_device_importable  # noqa: E402
 
 ensure_device_importable()
 
-from acu import logfmt, logger  # noqa: E402
+from acu import logfmt, logger, logread  # noqa: E402
 
 LOOP_MS = 5  # 200 Hz app loop
 # (point, side, seconds) of the seed's 5-minute bedtime routine, with short transitions between steps
@@ -83,7 +83,7 @@ def encode_session(seed=1):
                 clock.now += LOOP_MS
         lg.end_session("completed", clock.now)
         data = open(os.path.join(d, "000001.acl"), "rb").read()
-    dec = logfmt.decode_session(data)
+    dec = logread.decode_session(data)
     assert dec["problems"] == [], dec["problems"]
     return data, practice_ms, dec
 

@@ -39,7 +39,7 @@ from host_tools.session import open_session  # noqa: E402
 from host_tools.sim import control  # noqa: E402
 
 ensure_device_importable()
-from acu import logfmt  # noqa: E402
+from acu import logread as logfmt  # noqa: E402  (the codec's read side: decode_session, split_sessions...)
 
 BIN = Path(sys.executable).parent
 SPEED = 50.0          # virtual time runs 50x: a 25 s free press session takes half a second

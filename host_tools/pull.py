@@ -3,7 +3,7 @@
 New sessions only. The device keeps sessions in log files, one or more per file (it appends to its
 newest file up to 32 KB); a file already archived with the same sha256 is not read again, a grown one is
 read from where the archived copy ends. Each download is checked by length and the device's sha256 of
-the whole file, split into sessions and decoded with the device's own codec (acu.logfmt), each session
+the whole file, split into sessions and decoded with the device's own codec (acu.logread), each session
 stored in one transaction, then the file recorded as archived. Damage inside a file is skipped with a message and the
 rest kept; a file that is not a log at all is skipped. `delete=True` removes a session from the device
 only after it is committed and the archived bytes re-verified; the device checks the hash again.
@@ -22,7 +22,7 @@ from host_tools.errors import DeviceError, LinkError
 from host_tools.paths import ensure_device_importable
 
 ensure_device_importable()
-from acu import logfmt  # noqa: E402
+from acu import logfmt, logread  # noqa: E402
 
 LOG_DIR = "/log"
 _NAME = re.compile(r"^[0-9]{6}\.acl$")
@@ -46,7 +46,7 @@ def list_device_sessions(session) -> list:
     """Every session file on the device, a page at a time."""
     listing: list = []
     while True:
-        page = session.call("acu.logger", "list_sessions", None, len(listing), LIST_PAGE)
+        page = session.call("acu.logadmin", "list_sessions", None, len(listing), LIST_PAGE)
         if not isinstance(page, list):
             raise DeviceError("device: list_sessions answered %r, not a list (an older firmware?)" % str(page)[:60])
         listing.extend(page)
@@ -73,7 +73,7 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
     """res: a result to add to (a retry after a dropped link goes on filling the first attempt's)."""
     res = res if res is not None else PullResult()
     try:
-        info = session.call("acu.logger", "info")
+        info = session.call("acu.logadmin", "info")
     except DeviceError as exc:
         info = {}
         res.messages.append("device info unavailable (%s): times cannot be reconstructed from this pull" % exc)
@@ -126,13 +126,13 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
             res.messages.append("%s: changed on the device while pulling (size/hash differ), skipped" % name)
             continue
         try:
-            parts = logfmt.split_sessions(data)
-        except logfmt.LogFormatError as err:
+            parts = logread.split_sessions(data)
+        except logread.LogFormatError as err:
             res.skipped.append(name)
             res.messages.append("%s: skipped, %s" % (name, err))
             continue
         for _start, _end, blob in parts:
-            decoded = logfmt.decode_session(blob)
+            decoded = logread.decode_session(blob)
             hdr = decoded["session"]
             label = name if len(parts) == 1 else "%s #%s" % (name, hdr["session_no"] if hdr else "?")
             if hdr is None and len(parts) > 1:
@@ -159,7 +159,7 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
                 res.messages.append("%s: archived copy does not verify, not deleted" % name)
                 continue
             try:
-                session.call("acu.logger", "delete_session", name, sha)
+                session.call("acu.logadmin", "delete_session", name, sha)
                 res.deleted.append(name)
             except DeviceError as err:
                 res.messages.append("%s: not deleted (%s)" % (name, err))

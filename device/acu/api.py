@@ -3,6 +3,7 @@
 # its objects are reused so the host sees the same board, calibration and logger.
 import os
 
+import acu
 from acu import VERSION, app, appcfg, band, calib, ticks
 
 _hw = None
@@ -21,53 +22,16 @@ def hw():
 def _app():
     """The app object (built without running when the app never started, e.g. after a raw-REPL reset)."""
     if app.current is None:
-        a = app.App(hw(), appcfg.load_settings())
+        boots = appcfg.read_json(appcfg.STATE_PATH, {}).get("boots", 0)
+        a = app.App(hw(), appcfg.load_settings(), boots)
         a.reload_routine()
         app.current = a
     return app.current
 
 
-def _free_bytes():
-    try:
-        st = os.statvfs("/")
-        return st[0] * st[3]
-    except OSError:
-        return None
-
-
-def _app_status(a):
-    w = a.clock.wall_s()
-    rs = a.runner.status()
-    return {
-        "firmware": VERSION, "board": a.hw.name, "calibrated": a.cal.calibrated,
-        "calib_id": a.cal.id, "sensor": a.hw.sensor.kind,
-        "routine": None if a.routine is None else a.routine.name,
-        "runner": rs, "force_g": a.force_g, "raw": a.raw, "state": band.NAMES[a.state],
-        "wall_s": w, "uptime_ms": a.clock.ticks_ms(), "loop_hz": 1000 // a.period_ms,
-        "iterations": a.iterations, "session_active": a.log.active,
-    }
-
-
-def status(a=None):
-    """Everything the host shows about the device; a: the running App (the live link's), else the one
-    the REPL reaches."""
-    if a is None:
-        a = _app()
-    st = _app_status(a)
-    st["free_bytes"] = _free_bytes()
-    try:
-        st["flash_bytes"] = os.statvfs("/")[0] * os.statvfs("/")[2]
-    except OSError:
-        st["flash_bytes"] = None
-    st["unique_id"] = "".join("%02x" % b for b in a.hw.unique_id)
-    st["boots"] = appcfg.read_json(appcfg.STATE_PATH, {}).get("boots", 0)
-    st["calib_created"] = a.cal.created or None
-    try:
-        from acu import logadmin
-        st["log"] = logadmin.info(a.log.root)
-    except Exception as e:  # a damaged log never hides the rest of the status
-        st["log"] = {"error": str(e)}
-    return st
+def status():
+    """Everything the host shows about the device (acu.status)."""
+    return acu.call("status", "collect", _app())
 
 
 def version():
@@ -120,12 +84,10 @@ def stream(duration_ms=1000, every_ms=50):
 def set_clock(epoch_s):
     h = hw()
     h.clock.set_wall_s(int(epoch_s))
-    try:
-        from acu import logfmt, logger
-        if logger._current is not None and logger._current.active:
-            logger._current.event(logfmt.EV_CLOCK_SET, int(epoch_s))
-    except ImportError:
-        pass
+    from acu import logfmt, logger
+    lg = logger.current()
+    if lg is not None and lg.active:
+        lg.event(logfmt.EV_CLOCK_SET, int(epoch_s))
     return {"wall_s": h.clock.wall_s(), "uptime_ms": h.clock.ticks_ms(),
             "boots": appcfg.read_json(appcfg.STATE_PATH, {}).get("boots", 0)}
 

@@ -9,6 +9,7 @@
 # (preallocated buffers, integer formatting by hand). Answering a request may allocate; requests are rare.
 from array import array
 
+import acu
 from acu import VERSION, ticks
 
 from micropython import const
@@ -248,8 +249,7 @@ class Link:
                 "practice": a.practice()}
 
     def on_status(self, args, now_ms):
-        from acu import api
-        st = api.status(self.app)
+        st = acu.call("status", "collect", self.app)
         st["practice"] = self.app.practice()
         st["link"] = {"requests": self.requests, "bad_frames": self.bad_frames, "stream_every_ms": self.every_ms}
         return st
@@ -288,9 +288,8 @@ class Link:
 
     def on_sessions(self, args, now_ms):
         """sessions [START [LIMIT]]: the session files on the device, oldest first (no hashes: cheap)."""
-        from acu import logadmin
-        return logadmin.list_files(self.app.log.root, int(args[0]) if args else 0,
-                                   int(args[1]) if len(args) > 1 else 20)
+        return acu.call("logadmin", "list_files", self.app.log.root, int(args[0]) if args else 0,
+                        int(args[1]) if len(args) > 1 else 20)
 
     def on_stop(self, args, now_ms):
         """stop: end the practice on purpose (acutrainer ... --stop): logged as stopped from the host."""

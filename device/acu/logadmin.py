@@ -1,21 +1,27 @@
 # The session logs' administration (format: docs/log-format.md, codec: acu.logfmt): the functions the
-# host calls over the REPL (list_sessions, delete_session, info; acu.logger forwards these names). The
-# boot-time recovery walk is acu.logrecover (walk_file and recover are reachable here too). None of this
-# sits in the running app's heap.
+# host calls over the REPL (list_sessions, list_files, delete_session, info). They act on the Logger the
+# app built (acu.logger.current()), if any. None of this sits in the running app's heap.
 import os
 import binascii
 
-from acu import logfmt
-from acu import logger as _lg
-from acu.logger import DEFAULT_ROOT, _free_bytes_statvfs, _is_session_name, _join
-from acu.logrecover import _session_names, recover, walk_file  # noqa: F401 (forwarded names)
+import acu
+from acu import logfmt, logger
 
 
-# ---------------------------------------------------------------- called by the host over the REPL
 def _root(root):
     if root:
         return root
-    return _lg._current.root if _lg._current is not None else DEFAULT_ROOT
+    c = logger.current()
+    return c.root if c is not None else logger.DEFAULT_ROOT
+
+
+def _free_bytes(root):
+    # (a Logger reports its own: Logger.free_bytes)
+    try:
+        st = os.statvfs(root)
+    except OSError:
+        return None
+    return st[0] * st[4]  # f_bsize * f_bavail
 
 
 def _sha256_hex(path):
@@ -33,7 +39,7 @@ def _sha256_hex(path):
 
 
 def _open_name(root):
-    c = _lg._current
+    c = logger.current()
     if c is not None and c.active and c.root == root:
         return c.name
     return None
@@ -45,13 +51,13 @@ def list_sessions(root=None, start=0, limit=0):
     root = _root(root)
     opened = _open_name(root)
     out = []
-    names = _session_names(root)
+    names = logfmt.session_names(root)
     if limit:
         names = names[start:start + limit]
     elif start:
         names = names[start:]
     for name in names:
-        path = _join(root, name)
+        path = acu.join(root, name)
         out.append({"name": name, "size": os.stat(path)[6], "sha256": _sha256_hex(path),
                     "open": name == opened})
     return out
@@ -62,11 +68,11 @@ def list_files(root=None, start=0, limit=20):
     time (the live link's `sessions`: cheap enough to answer during a practice)."""
     root = _root(root)
     opened = _open_name(root)
-    names = _session_names(root)
+    names = logfmt.session_names(root)
     out = []
     for name in names[start:start + limit]:
         try:
-            size = os.stat(_join(root, name))[6]
+            size = os.stat(acu.join(root, name))[6]
         except OSError:
             size = -1
         out.append([name, size, name == opened])
@@ -76,39 +82,39 @@ def list_files(root=None, start=0, limit=20):
 def delete_session(name, sha256, root=None):
     """Remove a downloaded session; refuses a bad name, the open session or a hash mismatch."""
     root = _root(root)
-    if not isinstance(name, str) or not _is_session_name(name):
+    if not isinstance(name, str) or not logfmt.is_session_name(name):
         raise ValueError("delete_session: bad session name %r" % (name,))
     if name == _open_name(root):
         raise ValueError("delete_session: %s is the session being recorded" % name)
-    path = _join(root, name)
-    if name not in _session_names(root):
+    path = acu.join(root, name)
+    if name not in logfmt.session_names(root):
         raise ValueError("delete_session: %s not found" % name)
     actual = _sha256_hex(path)
     if actual != str(sha256).lower():
         raise ValueError("delete_session: %s hash mismatch, not deleted" % name)
     os.remove(path)
-    if _lg._current is not None:
-        _lg._current._last = ""  # its newest-file cache: look again at the next session
-        _lg._current._size = -1
-    if _lg._current is not None and _lg._current.flash_low:
-        free = _lg._current.free_bytes()
-        if free is not None and free >= _lg._current.reserve_bytes:
-            _lg._current.flash_low = False
+    c = logger.current()
+    if c is not None:
+        c.files_changed()
+        if c.flash_low:
+            free = c.free_bytes()
+            if free is not None and free >= c.reserve_bytes:
+                c.flash_low = False
     return True
 
 
 def info(root=None):
     """Counts and space for the host (JSON-able)."""
     root = _root(root)
-    names = _session_names(root)
+    names = logfmt.session_names(root)
     total = 0
     for n in names:
         try:
-            total += os.stat(_join(root, n))[6]
+            total += os.stat(acu.join(root, n))[6]
         except OSError:
             pass
-    c = _lg._current
-    free = c.free_bytes() if c is not None else _free_bytes_statvfs(root)
+    c = logger.current()
+    free = c.free_bytes() if c is not None else _free_bytes(root)
     d = {"sessions": len(names), "bytes": total, "free_bytes": free,
          "reserve_bytes": c.reserve_bytes if c is not None else 65536,
          "flash_low": bool(c.flash_low) if c is not None else False,

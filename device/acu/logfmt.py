@@ -1,8 +1,8 @@
 # The session log codec: the ONE implementation of docs/log-format.md. This module is the part the device
-# keeps in RAM (constants, record framing, payload encoders, parse_record_at for the recovery walk); the
-# decoder and the names live in acu.logread, which the app never imports. Every name of the codec is
-# still reachable here (logfmt.decode_session, logfmt.EVENT_NAMES...): __getattr__ at the end loads
-# acu.logread on first use (the host, tests). MicroPython and CPython.
+# keeps in RAM (constants, file names, record framing, payload encoders, the trace's delta code,
+# parse_record_at for the recovery walk); the decoder, the names and the bytes-returning encoders for the
+# host and tests are acu.logread, which the app never imports. MicroPython and CPython.
+import os
 import struct
 import binascii
 
@@ -15,6 +15,10 @@ REC_HEAD_LEN = const(5)     # u16 payload length, u8 type, u16 sequence
 REC_CRC_LEN = const(4)      # u32 CRC32 over head + payload
 REC_OVERHEAD = const(9)
 MAX_PAYLOAD = const(2048)   # a larger length field is treated as damage, never as a skip distance
+MAX_BATCH = const(1936)     # the most one write appends (acu.logger's batch, with a trace chunk): a damaged
+# tail this short with no valid record after it is a torn write (acu.logrecover); kept at what firmware with
+# a 1536-byte batch could leave
+SUFFIX = ".acl"             # session files: /log/<nnnnnn>.acl
 
 # record types
 T_SESSION = const(1)
@@ -49,23 +53,30 @@ EV_CLOCK_SET = const(8)      # value = the new wall-clock epoch seconds
 EV_LOW_BATTERY = const(9)
 EV_TRACE_DROPPED = const(10)  # value = samples lost (trace buffer full / flash low)
 EV_HOST_STOP = const(11)     # the host ended the practice on purpose (--stop); value = step index
-# 20.. are the routine runner's own events (acu.runner.EV_*; the numbers are shared with it)
+# the routine runner's (acu.runner); value = the step index unless noted
+EV_CONTACT_LOST = const(20)  # the step's clock stopped: no contact for contact_pause_ms
+EV_CONTACT_BACK = const(21)
+EV_TIMEOUT = const(22)       # value: the runner state that timed out (PAUSED or RUNNING); an abort follows
+EV_DOSE_MAX = const(23)      # a dose step hit max_s before its in-band time; value: in-band seconds
+EV_MIN_REACHED = const(24)   # a timed step passed its min_s
 
 # fixed parts of payloads (little endian); strings follow as u8 length + UTF-8 bytes
-_SESSION_FMT = "<IIIIHHHB"   # session_no, boot_count, start_ticks_ms, wall_start_s (0 = unset),
+SESSION_FMT = "<IIIIHHHB"   # session_no, boot_count, start_ticks_ms, wall_start_s (0 = unset),
 #                              band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g
-_STEP_BEGIN_FMT = "<HIHHH"    # index, t_ms, band_lo_g, band_hi_g, target_s
-_STEP_SUM_FMT = "<HIIIIIIIHHIHHB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
+STEP_BEGIN_FMT = "<HIHHH"    # index, t_ms, band_lo_g, band_hi_g, target_s
+STEP_SUM_FMT = "<HIIIIIIIHHIHHB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
 #                                    fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status
-_EVENT_FMT = "<IBq"           # t_ms, code, value
-_TRACE_FMT = "<IHBH"          # t0_ms, period_ms, quantum_g, count; then the coded deltas
+EVENT_FMT = "<IBq"           # t_ms, code, value
+TRACE_FMT = "<IHBH"          # t0_ms, period_ms, quantum_g, count; then the coded deltas
 TRACE_HEAD_LEN = const(9)
 CONT_HEAD_LEN = const(2)       # T_TRACE_CONT: u16 count; then the coded deltas
+TRACE_DATA = const(14)         # a trace record's coded deltas start here: REC_HEAD_LEN + TRACE_HEAD_LEN
+CONT_DATA = const(7)           # ... a continuation's: REC_HEAD_LEN + CONT_HEAD_LEN
 # Delta code (version 2), bits MSB first, zero-padded to a byte: zigzag z = 2d (d >= 0) or -2d-1;
 # q = z >> 1 < RICE_ESC: q one bits, a zero bit, then the bit z & 1 (Rice, k = 1: 0 and -1 cost 2 bits,
 # +-1..2 3 bits...); q >= RICE_ESC: RICE_ESC one bits then the delta as 16-bit two's complement.
 RICE_ESC = const(15)
-_END_FMT = "<IBHIB"           # t_ms, status, steps_done, wall_end_s (0 = unset), flags
+END_FMT = "<IBHIB"           # t_ms, status, steps_done, wall_end_s (0 = unset), flags
 END_REC_LEN = const(21)           # a framed session end record (9 + 12 payload bytes)
 END_FLAG_TRACE_STOPPED = const(1)  # the trace was stopped (flash reserve reached)
 MAX_STR = const(63)
@@ -75,7 +86,7 @@ MAX_STR = const(63)
 # The device writes every record straight into its batch buffer (put_* then seal_in_place): no temporary
 # payload or record objects. The bytes-returning encoders (record, session_payload...) are in acu.logread
 # (host and tests) and are built on these.
-SESSION_HEAD_LEN = const(23)   # struct.calcsize(_SESSION_FMT)
+SESSION_HEAD_LEN = const(23)   # struct.calcsize(SESSION_FMT)
 STEP_BEGIN_HEAD_LEN = const(12)
 STEP_SUM_LEN = const(43)
 EVENT_LEN = const(13)
@@ -83,8 +94,25 @@ END_LEN = const(12)
 FILE_HEADER = MAGIC + bytes((VERSION, 0))  # MAGIC, version, flags 0
 
 
-def file_header():
-    return FILE_HEADER
+def is_session_name(name):
+    """A session file's name: six digits and SUFFIX."""
+    if len(name) != 6 + len(SUFFIX) or not name.endswith(SUFFIX):
+        return False
+    for c in name[:6]:
+        if c < "0" or c > "9":
+            return False
+    return True
+
+
+def session_names(root):
+    """The session files' names in root, oldest first (the recovery and the host's calls)."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    out = [n for n in names if is_session_name(n)]
+    out.sort()
+    return out
 
 
 def put_strs(buf, pos, values):
@@ -107,32 +135,93 @@ def put_strs(buf, pos, values):
 def put_session(buf, pos, session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
                 trace_period_ms, trace_quantum_g, device_id, firmware, board, routine, routine_hash, calib_id):
     """A session record's payload at buf[pos:] (room: SESSION_HEAD_LEN + 6 * 64); returns its end."""
-    struct.pack_into(_SESSION_FMT, buf, pos, session_no, boot_count, start_ticks_ms, wall_start_s or 0,
+    struct.pack_into(SESSION_FMT, buf, pos, session_no, boot_count, start_ticks_ms, wall_start_s or 0,
                      band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g)
     return put_strs(buf, pos + SESSION_HEAD_LEN, (device_id, firmware, board, routine, routine_hash, calib_id))
 
 
 def put_step_begin(buf, pos, index, t_ms, band_lo_g, band_hi_g, target_s, kind, point, side):
     """A step begin payload (room: STEP_BEGIN_HEAD_LEN + 3 * 64); returns its end."""
-    struct.pack_into(_STEP_BEGIN_FMT, buf, pos, index, t_ms, band_lo_g, band_hi_g, target_s)
+    struct.pack_into(STEP_BEGIN_FMT, buf, pos, index, t_ms, band_lo_g, band_hi_g, target_s)
     return put_strs(buf, pos + STEP_BEGIN_HEAD_LEN, (kind, point, side))
 
 
 def put_step_summary(buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
                      mean_g, peak_g, dose_gs, pauses, skips, status):
-    struct.pack_into(_STEP_SUM_FMT, buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms,
+    struct.pack_into(STEP_SUM_FMT, buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms,
                      no_contact_ms, fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status)
     return pos + STEP_SUM_LEN
 
 
 def put_event(buf, pos, t_ms, code, value):
-    struct.pack_into(_EVENT_FMT, buf, pos, t_ms, code, value)
+    struct.pack_into(EVENT_FMT, buf, pos, t_ms, code, value)
     return pos + EVENT_LEN
 
 
 def put_end(buf, pos, t_ms, status, steps_done, wall_end_s, flags):
-    struct.pack_into(_END_FMT, buf, pos, t_ms, status, steps_done, wall_end_s or 0, flags)
+    struct.pack_into(END_FMT, buf, pos, t_ms, status, steps_done, wall_end_s or 0, flags)
     return pos + END_LEN
+
+
+def put_trace_head(buf, pos, t0_ms, period_ms, quantum_g, count):
+    """A trace chunk's head (its coded deltas follow); returns its end."""
+    struct.pack_into(TRACE_FMT, buf, pos, t0_ms, period_ms, quantum_g, count)
+    return pos + TRACE_HEAD_LEN
+
+
+def put_cont_head(buf, pos, count):
+    """A continuation chunk's head (T_TRACE_CONT); returns its end."""
+    struct.pack_into("<H", buf, pos, count)
+    return pos + CONT_HEAD_LEN
+
+
+class TraceCoder:
+    """The trace's delta code (version 2, the comment at RICE_ESC) written bit by bit into buf: the logger
+    fills a chunk record with it in place, allocation-free (small ints only: n <= 16 bits at a time), and
+    acu.logread.trace_bits() is the same code for the host and tests.
+    start(pos, prev): code from buf[pos], deltas from prev; put(v): one value; end(): pad the last byte
+    with zero bits, returns the end position. pos: where the next byte goes; prev: the last value put."""
+
+    def __init__(self, buf):
+        self.buf = buf
+        self.start(0, 0)
+
+    def start(self, pos, prev):
+        self.pos = pos
+        self.prev = prev
+        self._acc = 0      # bits not yet in buf (fewer than 8)
+        self._nbits = 0
+
+    def put(self, v):
+        d = v - self.prev
+        self.prev = v
+        z = d + d if d >= 0 else -d - d - 1
+        k = z >> 1
+        if k < RICE_ESC:
+            self._bits((((1 << k) - 1) << 2) | (z & 1), k + 2)
+        else:
+            self._bits((1 << RICE_ESC) - 1, RICE_ESC)
+            self._bits(d & 0xFFFF, 16)
+
+    def _bits(self, x, n):
+        """Append the n low bits of x, MSB first."""
+        acc = (self._acc << n) | x
+        n += self._nbits
+        buf = self.buf
+        while n >= 8:
+            n -= 8
+            buf[self.pos] = (acc >> n) & 255
+            self.pos += 1
+        self._acc = acc & ((1 << n) - 1)
+        self._nbits = n
+
+    def end(self):
+        if self._nbits:
+            self.buf[self.pos] = (self._acc << (8 - self._nbits)) & 255
+            self.pos += 1
+            self._acc = 0
+            self._nbits = 0
+        return self.pos
 
 
 def seal_in_place(buf, start, rtype, seq, n):
@@ -160,11 +249,3 @@ def parse_record_at(data, pos):
         return "bad CRC"
     return (rtype, seq, pos + REC_HEAD_LEN, n, end + REC_CRC_LEN)
 
-
-def __getattr__(name):
-    # the read side (decoder, names, LogFormatError, record, *_payload) on demand: host and tests only
-    from acu import logread
-    try:
-        return getattr(logread, name)
-    except AttributeError:
-        raise AttributeError(name) from None

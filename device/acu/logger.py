@@ -1,39 +1,25 @@
 # The session logger: append-only log files under /log, each holding one or more whole sessions
 # (format: docs/log-format.md, codec: acu.logfmt). The app calls sample()/poll() every loop iteration
 # (allocation-free unless a batch is being written), the step/event/session calls on changes, and
-# recover() once at boot. Records are batched in RAM and written every flush_ms and at step ends
-# (LittleFS commits on close; syncing per record wears the flash). Module functions list_sessions,
-# delete_session and info are what the host calls over the REPL.
+# recover() once at boot (the recovery itself is acu.logrecover, loaded for that call only). Records are
+# batched in RAM and written every flush_ms and at step ends (LittleFS commits on close; syncing per record
+# wears the flash). The host's calls over the REPL (list_sessions, delete_session, info) are acu.logadmin.
 import os
 import binascii
-import struct
 
-from acu import ticks
-from acu import logfmt
-
+import acu
+from acu import logfmt, ticks
+from acu.band import FAULT, IN, NO_CONTACT, TOO_HARD, UNDER
 from micropython import const
 
-# band states (acu.band): kept here as numbers so this module does not depend on the classifier
-_NO_CONTACT = const(0)
-_UNDER = const(1)
-_IN = const(2)
-_OVER = const(3)
-_TOO_HARD = const(4)
-_FAULT = const(5)
-
 _OUT_CAP = const(1024)      # batched records waiting for the next flush: 10 s of a practice is ~100 bytes, a
-# session start (session + step begin records) at most 9 + 407 + 9 + 204; a fuller batch is written early
+# session start (session + step begin records) at most 9 + 407 + 9 + 204; a fuller batch is written early.
+# With a trace chunk it stays within logfmt.MAX_BATCH, the torn-tail limit the recovery relies on.
 _TB_CAP = const(400)        # one trace chunk record being filled
-_TDATA = const(14)          # trace data starts after the record head (5) and the chunk head (9)
-_CDATA = const(7)           # ... or after the record head and a continuation's head (2)
 _TDATA_END = const(391)     # a sample adds at most 4 bytes (31-bit escape) + 1 pad byte, then the CRC (4)
 _TMAX_Q = const(16383)      # quantised values stay small so every delta fits the int16 escape
-_RICE_ESC = const(15)       # logfmt.RICE_ESC
 _DOSE_CARRY = const(1000000)  # move g·ms into g·s before it outgrows a small int on the ESP32
-MAX_BATCH = const(1936)     # >= the most a single flush appends (_OUT_CAP): the torn-tail limit, kept at what
-# firmware with a 1536-byte batch (plus a trace chunk) could leave
 
-_SUFFIX = const(".acl")
 DEFAULT_ROOT = "/log"
 VOLUME_BYTES = const(32768)  # sessions are appended to the newest file while it is smaller than this: a
 # 5-minute session is ~2.2 KB and LittleFS gives every file whole 4 KB blocks (one file per session would
@@ -49,6 +35,11 @@ _END_STATUS = {"completed": logfmt.END_COMPLETED, "done": logfmt.END_COMPLETED,
                "interrupted": logfmt.END_INTERRUPTED}
 
 _current = None  # the Logger the app built: the host's REPL calls see it (same interpreter)
+
+
+def current():
+    """The Logger the app built (the last one made), or None: acu.logadmin and acu.api act on it."""
+    return _current
 
 
 class StepStats:
@@ -74,19 +65,19 @@ class StepStats:
         """Allocation-free: integer maths on small ints only."""
         if dt_ms <= 0:
             return
-        if state == _NO_CONTACT:
+        if state == NO_CONTACT:
             self.no_contact_ms += dt_ms
             return
-        if state == _FAULT:
+        if state == FAULT:
             self.fault_ms += dt_ms
             return
-        if state == _IN:
+        if state == IN:
             self.in_ms += dt_ms
-        elif state == _UNDER:
+        elif state == UNDER:
             self.under_ms += dt_ms
         else:
             self.over_ms += dt_ms
-            if state == _TOO_HARD:
+            if state == TOO_HARD:
                 self.too_hard_ms += dt_ms
         if force_g > 0:
             if force_g > self.peak_g:
@@ -126,19 +117,6 @@ def _u32(x):
     return max(0, min(0xFFFFFFFF, int(x)))
 
 
-def _is_session_name(name):
-    if len(name) != 6 + len(_SUFFIX) or not name.endswith(_SUFFIX):
-        return False
-    for c in name[:6]:
-        if c < "0" or c > "9":
-            return False
-    return True
-
-
-def _join(root, name):
-    return root + "/" + name if not root.endswith("/") else root + name
-
-
 def _last_name(root):
     """The newest session file's name, or None (one directory read)."""
     last = None
@@ -147,14 +125,14 @@ def _last_name(root):
     except OSError:
         return None
     for n in names:
-        if (last is None or n > last) and _is_session_name(n):
+        if (last is None or n > last) and logfmt.is_session_name(n):
             last = n
     return last
 
 
 def _read_counter(root):
     try:
-        with open(_join(root, _COUNTER_NAME)) as f:
+        with open(acu.join(root, _COUNTER_NAME)) as f:
             return int(f.read().strip() or 0)
     except (OSError, ValueError):
         return 0
@@ -189,7 +167,7 @@ def _appendable(path, volume_bytes, buf):
 
 def write_counter(root, value):
     """Atomic (tmp + rename): a power cut leaves the old or the new number, never an empty file."""
-    path = _join(root, _COUNTER_NAME)
+    path = acu.join(root, _COUNTER_NAME)
     tmp = path + ".tmp"
     try:
         with open(tmp, "w") as f:
@@ -205,19 +183,6 @@ def _free_bytes_statvfs(root):
     except (OSError, AttributeError):
         return None
     return st[0] * st[4]  # f_bsize * f_bavail
-
-
-def _makedirs(path):
-    cur = ""
-    for part in path.split("/"):
-        if not part:
-            cur = "/" if cur == "" else cur
-            continue
-        cur = (cur + part) if cur.endswith("/") else (cur + "/" + part if cur else part)
-        try:
-            os.mkdir(cur)
-        except OSError:
-            pass
 
 
 class Logger:
@@ -264,6 +229,7 @@ class Logger:
         self._out = bytearray(_OUT_CAP)
         self._out_n = 0
         self._tb = bytearray(_TB_CAP)
+        self._tc = logfmt.TraceCoder(self._tb)  # codes the samples into the chunk record in _tb
         self._seq = 0
         self.start_ms = 0
         self.last_flush_ms = 0
@@ -293,11 +259,7 @@ class Logger:
         return int(w) if w else 0
 
     def _reset_trace(self):
-        self._tn = _TDATA        # write position in _tb
-        self._tacc = 0           # bits not yet written to _tb (fewer than 8)
-        self._tbits = 0
         self._tcount = 0         # samples in the chunk
-        self._tprev = 0          # previous quantised value
         self._tt0 = 0            # chunk start, ms since session start
         self._tcont = False      # the chunk continues the previous one (T_TRACE_CONT)
         self._tnext = -1         # session time of the sample that would continue the last chunk
@@ -357,19 +319,15 @@ class Logger:
             self._tseal = False
             return
         tb = self._tb
-        if self._tbits:  # pad the last byte with zero bits
-            tb[self._tn] = (self._tacc << (8 - self._tbits)) & 255
-            self._tn += 1
-            self._tacc = 0
-            self._tbits = 0
+        end = self._tc.end()
         if self._tcont:
-            struct.pack_into("<H", tb, logfmt.REC_HEAD_LEN, self._tcount)
+            logfmt.put_cont_head(tb, logfmt.REC_HEAD_LEN, self._tcount)
             rtype = logfmt.T_TRACE_CONT
         else:
-            struct.pack_into("<IHBH", tb, logfmt.REC_HEAD_LEN, self._tt0, self.trace_period_ms,
-                             self.trace_quantum_g, self._tcount)
+            logfmt.put_trace_head(tb, logfmt.REC_HEAD_LEN, self._tt0, self.trace_period_ms, self.trace_quantum_g,
+                                  self._tcount)
             rtype = logfmt.T_TRACE
-        n = logfmt.seal_in_place(tb, 0, rtype, self._seq, self._tn - logfmt.REC_HEAD_LEN)
+        n = logfmt.seal_in_place(tb, 0, rtype, self._seq, end - logfmt.REC_HEAD_LEN)
         self._seq = (self._seq + 1) & 0xFFFF
         if self._out_n + n > _OUT_CAP:
             self._flush_out()
@@ -380,23 +338,21 @@ class Logger:
 
     # ------------------------------------------------------------ boot
     def recover(self):
-        """At boot: remove stale .tmp files, drop a torn tail, close sessions left open (cut short).
-        The recovery code (acu.logrecover) is loaded for this call only."""
-        import sys
-        had = "acu.logrecover" in sys.modules
-        from acu import logrecover
-        try:
-            self.recovered = logrecover.recover(self)
-            # for the first begin_session (at boot, not in the loop): which file, which number
-            self._last = _last_name(self.root)
-            self._count = _read_counter(self.root)
-            self._size = -1 if self._last is None else \
-                _appendable(_join(self.root, self._last), self.volume_bytes, self._tb)
-        finally:
-            if not had:
-                import acu
-                acu.forget("logrecover")
+        """At boot: remove stale .tmp files, drop a torn tail, close sessions left open (cut short); returns
+        what was done, [{"name", "action"}] (kept in .recovered). The recovery code (acu.logrecover) is
+        loaded for this call only."""
+        self.recovered = acu.call("logrecover", "recover", self.root)
+        # for the first begin_session (at boot, not in the loop): which file, which number
+        self._last = _last_name(self.root)
+        self._count = _read_counter(self.root)
+        self._size = -1 if self._last is None else \
+            _appendable(acu.join(self.root, self._last), self.volume_bytes, self._tb)
         return self.recovered
+
+    def files_changed(self):
+        """Session files were removed (acu.logadmin.delete_session): look for the newest one again."""
+        self._last = ""
+        self._size = -1
 
     # ------------------------------------------------------------ session
     def next_session_no(self):
@@ -424,11 +380,11 @@ class Logger:
         self.session_no = no
         size = -1
         if last is not None and not self._write_failed:
-            size = self._size if self._size >= 0 else _appendable(_join(self.root, last), self.volume_bytes,
+            size = self._size if self._size >= 0 else _appendable(acu.join(self.root, last), self.volume_bytes,
                                                                    self._tb)
         append = 0 <= size < self.volume_bytes
-        self.name = last if append else "%06d%s" % (no, _SUFFIX)
-        self.path = _join(self.root, self.name)
+        self.name = last if append else "%06d%s" % (no, logfmt.SUFFIX)
+        self.path = acu.join(self.root, self.name)
         self._seq = 0
         self._out_n = 0
         self.start_ms = now_ms
@@ -453,7 +409,7 @@ class Logger:
             except OSError:
                 if append:
                     raise
-                _makedirs(self.root)  # the first session (or the directory was removed)
+                acu.makedirs(self.root)  # the first session (or the directory was removed)
                 f = open(self.path, "wb")
             with f:
                 if not append:
@@ -562,47 +518,24 @@ class Logger:
         v = (self._wsum // self._wn + (q >> 1)) // q
         self._wsum = 0
         self._wn = 0
-        if self._tseal or self._tn > _TDATA_END:
-            self._tseal = True
+        if self._tseal:
             self.trace_dropped += 1  # poll() has not sealed yet: lose one sample rather than allocate
             return
+        tc = self._tc
         if self._tcount == 0:
             t = self._t(self._wstart)
             self._tcont = t == self._tnext
             if self._tcont:
-                self._tn = _CDATA
+                tc.start(logfmt.CONT_DATA, tc.prev)
             else:
-                self._tn = _TDATA
+                tc.start(logfmt.TRACE_DATA, 0)
                 self._tt0 = t
-                self._tprev = 0
                 self._tnext = t
-        if v > _TMAX_Q:
-            v = _TMAX_Q
-        d = v - self._tprev
-        z = d + d if d >= 0 else -d - d - 1
-        k = z >> 1
-        if k < _RICE_ESC:
-            self._bits((((1 << k) - 1) << 2) | (z & 1), k + 2)
-        else:
-            self._bits((1 << _RICE_ESC) - 1, _RICE_ESC)
-            self._bits(d & 0xFFFF, 16)
-        self._tprev = v
+        tc.put(v if v < _TMAX_Q else _TMAX_Q)
         self._tcount += 1
         self._tnext += self.trace_period_ms
-        if self._tn > _TDATA_END:
-            self._tseal = True
-
-    def _bits(self, x, n):
-        """Append the n low bits of x to the chunk, MSB first (n <= 16: the sums stay small ints)."""
-        acc = (self._tacc << n) | x
-        n += self._tbits
-        tb = self._tb
-        while n >= 8:
-            n -= 8
-            tb[self._tn] = (acc >> n) & 255
-            self._tn += 1
-        self._tacc = acc & ((1 << n) - 1)
-        self._tbits = n
+        if tc.pos > _TDATA_END:
+            self._tseal = True  # full: poll() seals it
 
     def poll(self, now_ms):
         """Every loop iteration: seals a full trace chunk and writes the batch every flush_ms."""
@@ -622,20 +555,3 @@ class Logger:
         self._check_space(now_ms)
         self._flush_out()
         self.last_flush_ms = now_ms
-
-    def info(self):
-        from acu import logadmin
-        return logadmin.info(self.root)
-
-
-def __getattr__(name):
-    # the host's calls (list_sessions, delete_session, info) and the recovery walk (walk_file):
-    # acu.logadmin on demand, so the running app never holds their code (not for CPython's import
-    # machinery asking for __path__ & co: that would import logadmin while logrecover is half-loaded)
-    if name.startswith("__"):
-        raise AttributeError(name)
-    from acu import logadmin
-    try:
-        return getattr(logadmin, name)
-    except AttributeError:
-        raise AttributeError(name) from None

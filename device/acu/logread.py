@@ -1,36 +1,48 @@
 # The read side of the session log codec (docs/log-format.md): names, the decoder, and the bytes-returning
-# encoders (record, *_payload, the trace encoder) for the host and tests; the firmware's app never imports
-# it (acu.logfmt holds what the device needs). acu.logfmt forwards these names, so `logfmt.decode_session`
-# keeps working. MicroPython and CPython.
+# encoders (record, *_payload, trace_bits) for the host and tests; the firmware's app never imports it
+# (acu.logfmt holds what the device needs, and everything here is built on it). MicroPython and CPython.
 # Decoding never raises anything but LogFormatError (bad magic/version: not a log at all); damage
 # inside a log becomes a problem message and the decoder resynchronises on the next valid record.
 import struct
 
 from micropython import const
 
-from acu.logfmt import (END_LEN, EVENT_LEN, FILE_HEADER_LEN, MAGIC, MAX_PAYLOAD, MAX_STR, REC_HEAD_LEN,
-                        REC_OVERHEAD, RICE_ESC, SESSION_HEAD_LEN, STEP_BEGIN_HEAD_LEN, STEP_SUM_LEN, T_EVENT,
-                        T_SESSION, T_SESSION_END, T_STEP_BEGIN, T_STEP_SUMMARY, T_TRACE, T_TRACE_CONT, VERSION,
-                        END_FLAG_TRACE_STOPPED, _END_FMT, _EVENT_FMT, _SESSION_FMT, _STEP_BEGIN_FMT, _STEP_SUM_FMT,
-                        _TRACE_FMT, parse_record_at, put_end, put_event, put_session, put_step_begin,
-                        put_step_summary, seal_in_place)
+from acu import logfmt
+from acu.logfmt import (CONT_HEAD_LEN, END_FLAG_TRACE_STOPPED, END_FMT, END_LEN, EVENT_FMT, EVENT_LEN,
+                        FILE_HEADER, FILE_HEADER_LEN, MAGIC, MAX_PAYLOAD, MAX_STR, REC_HEAD_LEN, REC_OVERHEAD,
+                        SESSION_FMT, SESSION_HEAD_LEN, STEP_BEGIN_FMT, STEP_BEGIN_HEAD_LEN, STEP_SUM_FMT,
+                        STEP_SUM_LEN, T_EVENT, T_SESSION, T_SESSION_END, T_STEP_BEGIN, T_STEP_SUMMARY, T_TRACE,
+                        T_TRACE_CONT, TRACE_FMT, TRACE_HEAD_LEN, VERSION, TraceCoder, parse_record_at, put_cont_head,
+                        put_end, put_event, put_session, put_step_begin, put_step_summary, put_trace_head,
+                        seal_in_place)
 
 NIB_ESC = 15  # version 1 trace: nibble 0..14 = delta -7..+7, 15 + 4 nibbles = int16 delta
 VERSIONS = (1, 2)  # what this decoder reads
 
 _SESSION_STRS = const(("device_id", "firmware", "board", "routine", "routine_hash", "calib_id"))
 _STEP_BEGIN_STRS = const(("kind", "point", "side"))
-TYPE_NAMES = {1: "session", 2: "step_begin", 3: "step_summary", 4: "event", 5: "trace", 6: "session_end",
-              7: "trace_cont"}
-END_NAMES = {1: "completed", 2: "aborted", 3: "cut_short", 4: "interrupted"}
-STEP_NAMES = {1: "done", 2: "skipped", 3: "aborted", 4: "cut_short"}
-EVENT_NAMES = {1: "pause", 2: "resume", 3: "skip", 4: "abort", 5: "fault", 6: "over_force",
-               7: "flash_low", 8: "clock_set", 9: "low_battery", 10: "trace_dropped", 11: "host_stop",
-               20: "contact_lost", 21: "contact_back", 22: "timeout", 23: "dose_max", 24: "min_reached"}
+TYPE_NAMES = {T_SESSION: "session", T_STEP_BEGIN: "step_begin", T_STEP_SUMMARY: "step_summary", T_EVENT: "event",
+              T_TRACE: "trace", T_SESSION_END: "session_end", T_TRACE_CONT: "trace_cont"}
+END_NAMES = {logfmt.END_COMPLETED: "completed", logfmt.END_ABORTED: "aborted",
+             logfmt.END_CUT_SHORT: "cut_short", logfmt.END_INTERRUPTED: "interrupted"}
+STEP_NAMES = {logfmt.STEP_DONE: "done", logfmt.STEP_SKIPPED: "skipped", logfmt.STEP_ABORTED: "aborted",
+              logfmt.STEP_CUT_SHORT: "cut_short"}
+EVENT_NAMES = {logfmt.EV_PAUSE: "pause", logfmt.EV_RESUME: "resume", logfmt.EV_SKIP: "skip",
+               logfmt.EV_ABORT: "abort", logfmt.EV_FAULT: "fault", logfmt.EV_OVER_FORCE: "over_force",
+               logfmt.EV_FLASH_LOW: "flash_low", logfmt.EV_CLOCK_SET: "clock_set",
+               logfmt.EV_LOW_BATTERY: "low_battery", logfmt.EV_TRACE_DROPPED: "trace_dropped",
+               logfmt.EV_HOST_STOP: "host_stop", logfmt.EV_CONTACT_LOST: "contact_lost",
+               logfmt.EV_CONTACT_BACK: "contact_back", logfmt.EV_TIMEOUT: "timeout",
+               logfmt.EV_DOSE_MAX: "dose_max", logfmt.EV_MIN_REACHED: "min_reached"}
 
 
 class LogFormatError(ValueError):
     """The bytes are not a session log this codec can read (bad magic or unsupported version)."""
+
+
+def file_header():
+    """A session file's first bytes (MAGIC, version, flags)."""
+    return FILE_HEADER
 
 
 def record(rtype, seq, payload):
@@ -80,46 +92,34 @@ def end_payload(t_ms, status, steps_done, wall_end_s, flags):
 
 
 def trace_bits(values_q, prev=0):
-    """The version 2 delta code of quantised values (docs/log-format.md), from prev."""
-    out = bytearray()
-    acc = 0
-    nbits = 0
+    """The version 2 delta code of quantised values (docs/log-format.md), from prev: the logger's coder."""
+    buf = bytearray(4 * len(values_q))  # at most 31 bits a value
+    w = TraceCoder(buf)
+    w.start(0, prev)
     for v in values_q:
-        d = v - prev
-        prev = v
-        if not -32768 <= d <= 32767:
+        if not -32768 <= v - w.prev <= 32767:
             raise ValueError("trace delta out of range")
-        z = 2 * d if d >= 0 else -2 * d - 1
-        k = z >> 1
-        if k < RICE_ESC:
-            codes = [((((1 << k) - 1) << 2) | (z & 1), k + 2)]
-        else:
-            codes = [((1 << RICE_ESC) - 1, RICE_ESC), (d & 0xFFFF, 16)]
-        for x, n in codes:
-            acc = (acc << n) | x
-            nbits += n
-            while nbits >= 8:
-                nbits -= 8
-                out.append((acc >> nbits) & 255)
-            acc &= (1 << nbits) - 1
-    if nbits:
-        out.append((acc << (8 - nbits)) & 255)
-    return bytes(out)
+        w.put(v)
+    return bytes(buf[:w.end()])
 
 
 def trace_payload(t0_ms, period_ms, quantum_g, values_q):
     """Trace chunk payload (version 2) from quantised values (tests and the bench; the logger encodes in place)."""
-    return struct.pack(_TRACE_FMT, t0_ms, period_ms, quantum_g, len(values_q)) + trace_bits(values_q)
+    head = bytearray(TRACE_HEAD_LEN)
+    put_trace_head(head, 0, t0_ms, period_ms, quantum_g, len(values_q))
+    return bytes(head) + trace_bits(values_q)
 
 
 def trace_cont_payload(values_q, prev_q):
     """A continuation chunk's payload: values_q follow a chunk whose last quantised value was prev_q."""
-    return struct.pack("<H", len(values_q)) + trace_bits(values_q, prev_q)
+    head = bytearray(CONT_HEAD_LEN)
+    put_cont_head(head, 0, len(values_q))
+    return bytes(head) + trace_bits(values_q, prev_q)
 
 
 def trace_payload_v1(t0_ms, period_ms, quantum_g, values_q):
     """A version 1 (nibble-coded) trace chunk payload: for tests of the decoder's backward compatibility."""
-    data = bytearray(struct.pack(_TRACE_FMT, t0_ms, period_ms, quantum_g, len(values_q)))
+    data = bytearray(struct.pack(TRACE_FMT, t0_ms, period_ms, quantum_g, len(values_q)))
     nibs = []
     prev = 0
     for v in values_q:
@@ -273,11 +273,11 @@ def _decode_rice(payload, off, count, prev, q, values):
     total = len(bits)
     i = 0
     while len(values) < count:
-        j = bits.find("0", i, i + RICE_ESC)  # the zero that ends the run of ones
+        j = bits.find("0", i, i + logfmt.RICE_ESC)  # the zero that ends the run of ones
         if j < 0:
-            if i + RICE_ESC > total:
+            if i + logfmt.RICE_ESC > total:
                 break  # ones to the end: cut off
-            i += RICE_ESC
+            i += logfmt.RICE_ESC
             if i + 16 > total:
                 return "trace escape cut off"
             u = int(bits[i:i + 16], 2)
@@ -298,7 +298,7 @@ def decode_trace(payload, version=VERSION, prev_q=None, cont_of=None):
     """(t0_ms, period_ms, quantum_g, values_g list, problem or None) of a trace chunk. A continuation
     (prev_q and cont_of = (t0_ms, period_ms, quantum_g) of the chunk it continues) has no chunk head."""
     if cont_of is None:
-        (t0, period, q, count), off = _fixed(_TRACE_FMT, payload)
+        (t0, period, q, count), off = _fixed(TRACE_FMT, payload)
         prev_q = 0
     else:
         (count,), off = _fixed("<H", payload)
@@ -317,32 +317,32 @@ def decode_payload(rtype, payload, version=VERSION):
     """A dict for a known record type; ValueError on a malformed payload; None for an unknown type.
     A trace continuation (T_TRACE_CONT) needs its chunk: decode_session joins them."""
     if rtype == T_SESSION:
-        v, off = _fixed(_SESSION_FMT, payload)
+        v, off = _fixed(SESSION_FMT, payload)
         d = {"session_no": v[0], "boot_count": v[1], "start_ticks_ms": v[2],
              "wall_start_s": v[3] or None, "band_lo_g": v[4], "band_hi_g": v[5],
              "trace_period_ms": v[6], "trace_quantum_g": v[7]}
         _unpack_strs(payload, off, _SESSION_STRS, d)
         return d
     if rtype == T_STEP_BEGIN:
-        v, off = _fixed(_STEP_BEGIN_FMT, payload)
+        v, off = _fixed(STEP_BEGIN_FMT, payload)
         d = {"index": v[0], "t_ms": v[1], "band_lo_g": v[2], "band_hi_g": v[3], "target_s": v[4]}
         _unpack_strs(payload, off, _STEP_BEGIN_STRS, d)
         return d
     if rtype == T_STEP_SUMMARY:
-        v, off = _fixed(_STEP_SUM_FMT, payload)
+        v, off = _fixed(STEP_SUM_FMT, payload)
         return {"index": v[0], "t_ms": v[1], "under_ms": v[2], "in_ms": v[3], "over_ms": v[4],
                 "too_hard_ms": v[5], "no_contact_ms": v[6], "fault_ms": v[7], "mean_g": v[8],
                 "peak_g": v[9], "dose_gs": v[10], "pauses": v[11], "skips": v[12],
                 "status": STEP_NAMES.get(v[13], "unknown(%d)" % v[13])}
     if rtype == T_EVENT:
-        v, off = _fixed(_EVENT_FMT, payload)
+        v, off = _fixed(EVENT_FMT, payload)
         return {"t_ms": v[0], "code": v[1], "name": EVENT_NAMES.get(v[1], "unknown(%d)" % v[1]),
                 "value": v[2]}
     if rtype == T_TRACE:
         t0, period, q, values, problem = decode_trace(payload, version)
         return {"t0_ms": t0, "period_ms": period, "quantum_g": q, "values_g": values, "problem": problem}
     if rtype == T_SESSION_END:
-        v, off = _fixed(_END_FMT, payload)
+        v, off = _fixed(END_FMT, payload)
         return {"t_ms": v[0], "status": END_NAMES.get(v[1], "unknown(%d)" % v[1]), "steps_done": v[2],
                 "wall_end_s": v[3] or None, "flags": v[4],
                 "trace_stopped": bool(v[4] & END_FLAG_TRACE_STOPPED)}

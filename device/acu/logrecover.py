@@ -1,26 +1,14 @@
 # The boot-time recovery of the session logs (format: docs/log-format.md, codec: acu.logfmt): remove stale
 # .tmp files, drop a torn tail, close a session a power cut left open. Logger.recover() loads this module
-# for that call only (the host's calls are in acu.logadmin, which re-exports walk_file and recover), so
-# neither sits in the running app's heap, and the app's start holds only this part.
+# for that call only (acu.call), so its code never sits in the running app's heap.
 import os
 import binascii
 import struct
 
+import acu
 from acu import logfmt
-from acu.logger import MAX_BATCH, _is_session_name, _join, _makedirs
 
 _END_REC_LEN = logfmt.END_REC_LEN
-
-
-def _session_names(root):
-    """The session files' names, oldest first (acu.logger forwards this name)."""
-    try:
-        names = os.listdir(root)
-    except OSError:
-        return []
-    out = [n for n in names if _is_session_name(n)]
-    out.sort()
-    return out
 
 
 def _t_of(rtype, payload, trace):
@@ -116,41 +104,41 @@ def _valid_record_after(path, bad_at):
     """True if a valid record starts anywhere after bad_at (then the damage is not a torn tail)."""
     with open(path, "rb") as f:
         f.seek(bad_at)
-        tail = f.read(MAX_BATCH + 1)
+        tail = f.read(logfmt.MAX_BATCH + 1)
     for p in range(1, len(tail) - logfmt.REC_OVERHEAD + 1):
         if not isinstance(logfmt.parse_record_at(tail, p), str):
             return True
     return False
 
 
-def recover(lg):
+def recover(root):
     """Logger.recover(): remove stale .tmp files, drop a torn tail, close sessions left open (cut short);
     returns [{"name", "action"}]."""
     done = []
     try:
-        names = os.listdir(lg.root)
+        names = os.listdir(root)
     except OSError:
-        _makedirs(lg.root)
+        acu.makedirs(root)
         names = []
     for n in names:
         if n.endswith(".tmp"):
             try:
-                os.remove(_join(lg.root, n))
+                os.remove(acu.join(root, n))
             except OSError:
                 pass
-    sessions = _session_names(lg.root)
-    for name in sessions[-2:]:  # only the newest sessions can have been open at a power cut
-        act = _recover_file(lg.root, name)
+    for name in logfmt.session_names(root)[-2:]:  # only the newest sessions can have been open at a power cut
+        act = _recover_file(root, name)
         if act:
             done.append({"name": name, "action": act})
     return done
 
+
 def _recover_file(root, name):
-    path = _join(root, name)
+    path = acu.join(root, name)
     w = walk_file(path)
     if w["has_end"] and w["bad_at"] is None:
         return None
-    torn = w["bad_at"] is not None and w["size"] - w["bad_at"] <= MAX_BATCH and \
+    torn = w["bad_at"] is not None and w["size"] - w["bad_at"] <= logfmt.MAX_BATCH and \
         not _valid_record_after(path, w["bad_at"])
     empty = w["bad_at"] is None and w["valid_end"] <= logfmt.FILE_HEADER_LEN  # file header, no record
     if not w["magic_ok"] or not w["has_header"]:

@@ -25,8 +25,8 @@ def sync_clock(session, archive: Archive | None = None, now=time.time) -> dict:
     session.hw_call("hw.clock.set_wall_s(%d)" % t)
     info = {}
     try:
-        info = session.call("acu.logger", "info")
-    except Exception:  # an older firmware without acu.logger: the clock is set all the same
+        info = session.call("acu.logadmin", "info")
+    except Exception:  # an older firmware without acu.logadmin: the clock is set all the same
         info = {}
     return {"wall_s": t, "anchored": _anchor(archive, info, t)}
 

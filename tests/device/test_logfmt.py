@@ -1,29 +1,29 @@
 # The session log codec (docs/log-format.md): round trips, unknown types, torn tails, damage.
-from acu import logfmt
+from acu import logfmt, logread
 from mpcompat import raises
 
 
 def _session_bytes(extra_unknown=False):
-    out = bytearray(logfmt.file_header())
+    out = bytearray(logread.file_header())
     seq = 0
     recs = [
-        (logfmt.T_SESSION, logfmt.session_payload(7, 3, 123456, 0, 3000, 5000, 100, 10, "a1b2c3", "0.1.0",
+        (logfmt.T_SESSION, logread.session_payload(7, 3, 123456, 0, 3000, 5000, 100, 10, "a1b2c3", "0.1.0",
                                                   "sim", "bedtime", "deadbeef", "cal-1")),
-        (logfmt.T_STEP_BEGIN, logfmt.step_begin_payload(0, 10, 3000, 5000, 120, "press", "HT7", "left")),
-        (logfmt.T_TRACE, logfmt.trace_payload(10, 100, 10, [0, 5, 120, 400, 398, 401, -3, 0])),
-        (logfmt.T_EVENT, logfmt.event_payload(500, logfmt.EV_PAUSE, 0)),
+        (logfmt.T_STEP_BEGIN, logread.step_begin_payload(0, 10, 3000, 5000, 120, "press", "HT7", "left")),
+        (logfmt.T_TRACE, logread.trace_payload(10, 100, 10, [0, 5, 120, 400, 398, 401, -3, 0])),
+        (logfmt.T_EVENT, logread.event_payload(500, logfmt.EV_PAUSE, 0)),
     ]
     if extra_unknown:
         recs.append((99, b"future stuff"))
     recs += [
-        (logfmt.T_EVENT, logfmt.event_payload(600, logfmt.EV_CLOCK_SET, 1700000000)),
-        (logfmt.T_STEP_SUMMARY, logfmt.step_summary_payload(0, 120010, 1000, 110000, 5000, 1000, 4000, 0,
+        (logfmt.T_EVENT, logread.event_payload(600, logfmt.EV_CLOCK_SET, 1700000000)),
+        (logfmt.T_STEP_SUMMARY, logread.step_summary_payload(0, 120010, 1000, 110000, 5000, 1000, 4000, 0,
                                                             4012, 7100, 460000, 1, 0, logfmt.STEP_DONE)),
-        (logfmt.T_SESSION_END, logfmt.end_payload(121000, logfmt.END_COMPLETED, 1, 1700000121, 0)),
+        (logfmt.T_SESSION_END, logread.end_payload(121000, logfmt.END_COMPLETED, 1, 1700000121, 0)),
     ]
     ends = []
     for rtype, payload in recs:
-        out += logfmt.record(rtype, seq, payload)
+        out += logread.record(rtype, seq, payload)
         seq += 1
         ends.append(len(out))
     return bytes(out), ends
@@ -31,7 +31,7 @@ def _session_bytes(extra_unknown=False):
 
 def test_round_trip_all_types():
     data, ends = _session_bytes()
-    d = logfmt.decode_session(data)
+    d = logread.decode_session(data)
     assert d["problems"] == []
     s = d["session"]
     assert s["session_no"] == 7 and s["boot_count"] == 3 and s["start_ticks_ms"] == 123456
@@ -56,7 +56,7 @@ def test_round_trip_all_types():
 
 def test_unknown_type_skipped_rest_kept():
     data, ends = _session_bytes(extra_unknown=True)
-    d = logfmt.decode_session(data)
+    d = logread.decode_session(data)
     assert len(d["problems"]) == 1 and "unknown record type 99" in d["problems"][0]
     assert d["end"]["status"] == "completed"
     assert len(d["events"]) == 2
@@ -65,7 +65,7 @@ def test_unknown_type_skipped_rest_kept():
 def test_torn_tail_at_every_offset():
     data, ends = _session_bytes()
     for cut in range(logfmt.FILE_HEADER_LEN, len(data)):
-        d = logfmt.decode_session(data[:cut])
+        d = logread.decode_session(data[:cut])
         complete = len([e for e in ends if e <= cut])
         assert d["records"] == complete, cut
         assert d["valid_end"] == (ends[complete - 1] if complete else logfmt.FILE_HEADER_LEN)
@@ -78,7 +78,7 @@ def test_damage_inside_is_skipped_and_later_records_kept():
     data, ends = _session_bytes()
     bad = bytearray(data)
     bad[ends[1] + 7] ^= 0x55   # inside the trace record
-    d = logfmt.decode_session(bytes(bad))
+    d = logread.decode_session(bytes(bad))
     assert d["trace"] == []
     assert any("damaged" in p for p in d["problems"])
     assert d["end"]["status"] == "completed"
@@ -86,88 +86,88 @@ def test_damage_inside_is_skipped_and_later_records_kept():
 
 
 def test_not_a_log():
-    raises(logfmt.LogFormatError, logfmt.decode_session, b"hello world, not a log")
-    raises(logfmt.LogFormatError, logfmt.decode_session, b"")
+    raises(logread.LogFormatError, logread.decode_session, b"hello world, not a log")
+    raises(logread.LogFormatError, logread.decode_session, b"")
     data, ends = _session_bytes()
     future = bytearray(data)
     future[6] = 9
-    e = raises(logfmt.LogFormatError, logfmt.decode_session, bytes(future))
+    e = raises(logread.LogFormatError, logread.decode_session, bytes(future))
     assert "version 9" in str(e)
 
 
 def test_malformed_payload_with_valid_crc_is_reported():
-    out = bytearray(logfmt.file_header())
-    out += logfmt.record(logfmt.T_SESSION, 0, b"\x01\x02")  # too short for a header
-    out += logfmt.record(logfmt.T_TRACE, 1, logfmt.trace_payload(0, 100, 10, [1, 2, 3])[:-1])
-    d = logfmt.decode_session(bytes(out))
+    out = bytearray(logread.file_header())
+    out += logread.record(logfmt.T_SESSION, 0, b"\x01\x02")  # too short for a header
+    out += logread.record(logfmt.T_TRACE, 1, logread.trace_payload(0, 100, 10, [1, 2, 3])[:-1])
+    d = logread.decode_session(bytes(out))
     assert d["session"] is None
     assert any("type 1" in p for p in d["problems"])
     assert any("2 of 3" in p for p in d["problems"])
 
 
 def test_sequence_gap_reported():
-    out = bytearray(logfmt.file_header())
-    out += logfmt.record(logfmt.T_EVENT, 0, logfmt.event_payload(1, 1, 0))
-    out += logfmt.record(logfmt.T_EVENT, 5, logfmt.event_payload(2, 2, 0))
-    d = logfmt.decode_session(bytes(out))
+    out = bytearray(logread.file_header())
+    out += logread.record(logfmt.T_EVENT, 0, logread.event_payload(1, 1, 0))
+    out += logread.record(logfmt.T_EVENT, 5, logread.event_payload(2, 2, 0))
+    d = logread.decode_session(bytes(out))
     assert len(d["events"]) == 2
     assert any("sequence" in p for p in d["problems"])
 
 
 def test_trace_rice_coding_sizes_and_large_steps():
     vals = [0, 1000, -1000, 6500, 6499, 0, 63, -64, 64, -65]
-    d = logfmt.decode_payload(logfmt.T_TRACE, logfmt.trace_payload(0, 50, 1, vals))
+    d = logread.decode_payload(logfmt.T_TRACE, logread.trace_payload(0, 50, 1, vals))
     assert d["values_g"] == vals and d["problem"] is None
     # deltas 0 and -1 take 2 bits, +1 and -2 3 bits, +2 and -3 4 bits; 400 (from 0) an escape: 31 bits
-    assert logfmt.trace_bits([0, 0, 0, 0]) == bytes([0])
-    assert logfmt.trace_bits([-1]) == bytes([0b01000000])
-    assert logfmt.trace_bits([1]) == bytes([0b10000000])
-    assert logfmt.trace_bits([-2]) == bytes([0b10100000])
-    assert logfmt.trace_bits([2]) == bytes([0b11000000])
-    p = logfmt.trace_payload(0, 100, 10, [400, 401, 399, 400])
+    assert logread.trace_bits([0, 0, 0, 0]) == bytes([0])
+    assert logread.trace_bits([-1]) == bytes([0b01000000])
+    assert logread.trace_bits([1]) == bytes([0b10000000])
+    assert logread.trace_bits([-2]) == bytes([0b10100000])
+    assert logread.trace_bits([2]) == bytes([0b11000000])
+    p = logread.trace_payload(0, 100, 10, [400, 401, 399, 400])
     assert len(p) == logfmt.TRACE_HEAD_LEN + 5  # deltas 400, +1, -2, +1: 31 + 3 + 3 + 3 bits = 5 bytes
-    raises(ValueError, logfmt.trace_payload, 0, 100, 10, [0, 40000])
+    raises(ValueError, logread.trace_payload, 0, 100, 10, [0, 40000])
 
 
 def test_version_1_nibble_trace_still_decodes():
     vals = [0, 5, 120, 400, 398, 401, -3, 0]
     data = bytearray(logfmt.MAGIC + bytes((1, 0)))
-    data += logfmt.record(logfmt.T_SESSION, 0, logfmt.session_payload(
+    data += logread.record(logfmt.T_SESSION, 0, logread.session_payload(
         1, 1, 0, 0, 3000, 5000, 100, 10, "ab", "0.1.0", "sim", "", "", ""))
-    data += logfmt.record(logfmt.T_TRACE, 1, logfmt.trace_payload_v1(10, 100, 10, vals))
-    data += logfmt.record(logfmt.T_SESSION_END, 2, logfmt.end_payload(900, logfmt.END_COMPLETED, 0, 0, 0))
-    d = logfmt.decode_session(bytes(data))
+    data += logread.record(logfmt.T_TRACE, 1, logread.trace_payload_v1(10, 100, 10, vals))
+    data += logread.record(logfmt.T_SESSION_END, 2, logread.end_payload(900, logfmt.END_COMPLETED, 0, 0, 0))
+    d = logread.decode_session(bytes(data))
     assert d["version"] == 1 and d["problems"] == []
     assert d["trace"][0]["values_g"] == [v * 10 for v in vals]
     data[6] = 9
-    raises(logfmt.LogFormatError, logfmt.decode_session, bytes(data))
+    raises(logread.LogFormatError, logread.decode_session, bytes(data))
 
 
 def _chain(parts, lose=None):
     """A session whose trace is one chunk plus continuations (parts: lists of quantised values)."""
-    data = bytearray(logfmt.file_header())
+    data = bytearray(logread.file_header())
     seq = 0
-    recs = [(logfmt.T_SESSION, logfmt.session_payload(1, 1, 0, 0, 3000, 5000, 100, 20, "ab", "", "", "", "", ""))]
+    recs = [(logfmt.T_SESSION, logread.session_payload(1, 1, 0, 0, 3000, 5000, 100, 20, "ab", "", "", "", "", ""))]
     prev = 0
     for i, part in enumerate(parts):
         if i == 0:
-            recs.append((logfmt.T_TRACE, logfmt.trace_payload(500, 100, 20, part)))
+            recs.append((logfmt.T_TRACE, logread.trace_payload(500, 100, 20, part)))
         else:
-            recs.append((logfmt.T_TRACE_CONT, logfmt.trace_cont_payload(part, prev)))
-        recs.append((logfmt.T_EVENT, logfmt.event_payload(1000 * i, logfmt.EV_PAUSE, 0)))
+            recs.append((logfmt.T_TRACE_CONT, logread.trace_cont_payload(part, prev)))
+        recs.append((logfmt.T_EVENT, logread.event_payload(1000 * i, logfmt.EV_PAUSE, 0)))
         if part:
             prev = part[-1]
-    recs.append((logfmt.T_SESSION_END, logfmt.end_payload(99000, logfmt.END_COMPLETED, 0, 0, 0)))
+    recs.append((logfmt.T_SESSION_END, logread.end_payload(99000, logfmt.END_COMPLETED, 0, 0, 0)))
     for rtype, payload in recs:
         if seq != lose:
-            data += logfmt.record(rtype, seq, payload)
+            data += logread.record(rtype, seq, payload)
         seq += 1
     return bytes(data)
 
 
 def test_trace_continuations_join_their_chunk():
     parts = [[200, 201, 199], [198, 250, 0], [5], [7, 7, 7, 7]]
-    d = logfmt.decode_session(_chain(parts))
+    d = logread.decode_session(_chain(parts))
     assert d["problems"] == []
     assert len(d["trace"]) == 1
     c = d["trace"][0]
@@ -178,17 +178,17 @@ def test_trace_continuations_join_their_chunk():
 def test_trace_continuation_after_a_lost_record_is_skipped_with_a_message():
     parts = [[200, 201], [198, 250], [5, 6]]
     # record 3 is the first continuation: lost -> the next one cannot be placed either
-    d = logfmt.decode_session(_chain(parts, lose=3))
+    d = logread.decode_session(_chain(parts, lose=3))
     assert d["trace"][0]["values_g"] == [4000, 4020]
     assert sum("continuation" in p for p in d["problems"]) == 1
     assert any("sequence" in p for p in d["problems"])
     # the chunk itself lost: every continuation is skipped, the rest of the session kept
-    d = logfmt.decode_session(_chain(parts, lose=1))
+    d = logread.decode_session(_chain(parts, lose=1))
     assert d["trace"] == [] and d["end"] is not None
     assert sum("continuation" in p for p in d["problems"]) == 2
 
 
 def test_long_strings_truncated():
-    p = logfmt.session_payload(1, 1, 0, 0, 3000, 5000, 100, 10, "x" * 200, "", "", "r" * 100, "", "")
-    d = logfmt.decode_payload(logfmt.T_SESSION, p)
+    p = logread.session_payload(1, 1, 0, 0, 3000, 5000, 100, 10, "x" * 200, "", "", "r" * 100, "", "")
+    d = logread.decode_payload(logfmt.T_SESSION, p)
     assert d["device_id"] == "x" * logfmt.MAX_STR and d["routine"] == "r" * logfmt.MAX_STR

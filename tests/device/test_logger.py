@@ -1,8 +1,8 @@
 # The session logger: batching, trace decimation, recovery after power cuts, flash reserve, host calls.
 import os
 
-from acu import logfmt
-from acu import logger
+from acu import logfmt, logread
+from acu import logadmin, logger
 from mpcompat import FakeClock, raises
 
 _N = [0]
@@ -63,7 +63,7 @@ def test_session_round_trip():
     lg.event(logfmt.EV_SKIP, 1, clock.now)
     lg.end_session("completed", clock.now)
     assert not lg.active
-    dec = logfmt.decode_session(_read(d + "/000001.acl"))
+    dec = logread.decode_session(_read(d + "/000001.acl"))
     assert dec["problems"] == []
     s = dec["session"]
     assert s["device_id"] == "240ac401" and s["boot_count"] == 4 and s["routine"] == "bedtime"
@@ -101,7 +101,7 @@ def test_records_are_batched_not_written_one_by_one():
         lg.sample(3500, t)
         lg.poll(t)
     assert _size(path) > size0           # one batch after flush_ms
-    dec = logfmt.decode_session(_read(path))
+    dec = logread.decode_session(_read(path))
     assert len(dec["trace"]) == 1 and dec["events"][0]["name"] == "pause"
 
 
@@ -116,7 +116,7 @@ def test_trace_gap_starts_new_chunk():
         lg.sample(2500, t)
         lg.poll(t)
     lg.end_session("completed", 4000)
-    dec = logfmt.decode_session(_read(d + "/000001.acl"))
+    dec = logread.decode_session(_read(d + "/000001.acl"))
     assert len(dec["trace"]) == 2
     assert dec["trace"][0]["t0_ms"] == 0 and set(dec["trace"][0]["values_g"]) == {2000}
     assert dec["trace"][1]["t0_ms"] == 3000 and set(dec["trace"][1]["values_g"]) == {2500}
@@ -142,7 +142,7 @@ def test_recover_closes_cut_short_session_at_every_torn_offset():
     d = _fresh_dir()
     path = _cut_session(d)
     full = _read(path)
-    _recs, _p, valid_end = logfmt.iter_records(full)
+    _recs, _p, valid_end = logread.iter_records(full)
     assert valid_end == len(full)
     ends = [off for off, _t, _s, _pl in _recs][1:] + [len(full)]
     step = 1 if len(full) < 1500 else 3
@@ -153,9 +153,9 @@ def test_recover_closes_cut_short_session_at_every_torn_offset():
         acts = lg.recover()
         assert len(acts) == 1, cut
         if cut < ends[0]:   # torn inside the session header: nothing was recorded, the file goes
-            assert "removed" in acts[0]["action"] and logger._session_names(d) == []
+            assert "removed" in acts[0]["action"] and logfmt.session_names(d) == []
             continue
-        dec = logfmt.decode_session(_read(path))
+        dec = logread.decode_session(_read(path))
         assert dec["problems"] == [], (cut, dec["problems"])
         assert dec["end"]["status"] == "cut_short"
         kept = len([e for e in ends if e <= cut])
@@ -168,7 +168,7 @@ def test_recover_closes_cut_short_session_at_every_torn_offset():
 
 def test_recover_torn_header_removes_empty_file_and_tmp():
     d = _fresh_dir()
-    _write(d + "/000003.acl", logfmt.file_header() + b"\x10\x00")
+    _write(d + "/000003.acl", logread.file_header() + b"\x10\x00")
     _write(d + "/000002.acl.tmp", b"junk")
     lg = _logger(d, FakeClock(0))
     acts = lg.recover()
@@ -197,7 +197,7 @@ def test_recover_with_damage_inside_appends_end_once():
     acts = _logger(d, FakeClock(0)).recover()
     assert acts[0]["action"] == "closed as cut short"
     assert _logger(d, FakeClock(0)).recover() == []
-    dec = logfmt.decode_session(_read(path))
+    dec = logread.decode_session(_read(path))
     assert dec["end"]["status"] == "cut_short"
     assert any("damaged" in p for p in dec["problems"])
 
@@ -214,13 +214,13 @@ def test_flash_low_stops_trace_keeps_summaries():
     _run_step(lg, clock, 1, 6)
     assert lg.flash_low
     lg.end_session("completed", clock.now)
-    dec = logfmt.decode_session(_read(d + "/000001.acl"))
+    dec = logread.decode_session(_read(d + "/000001.acl"))
     assert [e["name"] for e in dec["events"]] == ["flash_low"]
     assert len(dec["steps"]) == 2 and dec["steps"][1]["summary"]["in_ms"] == 6000
     assert dec["end"]["trace_stopped"]
     last_trace_t = max(ch["t0_ms"] + ch["period_ms"] * len(ch["values_g"]) for ch in dec["trace"])
     assert last_trace_t <= 6000 + 5000 + 200   # the trace stopped at the first flush below the reserve
-    assert logger.info(d)["flash_low"]
+    assert logadmin.info(d)["flash_low"]
     # below the hard floor no new session is started
     free[0] = 1000
     assert lg.begin_session("r", now_ms=clock.now) == -1
@@ -234,16 +234,16 @@ def test_host_calls_list_delete_info():
     lg.begin_session("r", now_ms=0)
     lg.end_session("completed", 10)
     lg.begin_session("r", now_ms=20)
-    lst = logger.list_sessions(d)
+    lst = logadmin.list_sessions(d)
     assert [x["name"] for x in lst] == ["000001.acl", "000002.acl"]
     assert [x["open"] for x in lst] == [False, True]
     assert lst[0]["size"] == _size(d + "/000001.acl") and len(lst[0]["sha256"]) == 64
-    e = raises(ValueError, logger.delete_session, "000001.acl", "0" * 64, d)
+    e = raises(ValueError, logadmin.delete_session, "000001.acl", "0" * 64, d)
     assert "mismatch" in str(e)
-    assert "recorded" in str(raises(ValueError, logger.delete_session, "000002.acl", lst[1]["sha256"], d))
-    assert "bad session name" in str(raises(ValueError, logger.delete_session, "../x.acl", "0", d))
-    assert logger.delete_session("000001.acl", lst[0]["sha256"], d) is True
-    inf = logger.info(d)
+    assert "recorded" in str(raises(ValueError, logadmin.delete_session, "000002.acl", lst[1]["sha256"], d))
+    assert "bad session name" in str(raises(ValueError, logadmin.delete_session, "../x.acl", "0", d))
+    assert logadmin.delete_session("000001.acl", lst[0]["sha256"], d) is True
+    inf = logadmin.info(d)
     assert inf["sessions"] == 1 and inf["open"] == "000002.acl" and inf["boot_count"] == 4
     assert inf["device_id"] == "240ac401" and inf["ticks_ms"] == 0
     # numbers keep growing after a delete (never reused while the logger lives)
@@ -257,14 +257,14 @@ def test_numbers_not_reused_after_every_file_is_deleted():
     lg = _logger(d, FakeClock(0))
     lg.begin_session("r", now_ms=0)
     lg.end_session("completed", 10)
-    for x in logger.list_sessions(d):
-        logger.delete_session(x["name"], x["sha256"], d)
+    for x in logadmin.list_sessions(d):
+        logadmin.delete_session(x["name"], x["sha256"], d)
     lg2 = _logger(d, FakeClock(0))
     assert lg2.recover() == []
     assert lg2.next_session_no() == 2
-    assert logger.info(d)["next_session"] == 2
+    assert logadmin.info(d)["next_session"] == 2
     assert lg2.begin_session("r", now_ms=0) == 2
-    assert [x["name"] for x in logger.list_sessions(d)] == ["000002.acl"]
+    assert [x["name"] for x in logadmin.list_sessions(d)] == ["000002.acl"]
 
 
 def test_step_stats_accumulate():
@@ -311,7 +311,7 @@ def test_sample_poll_stats_do_not_allocate():
     finally:
         micropython.heap_unlock()
     lg.end_session("completed", t)
-    dec = logfmt.decode_session(_read(d + "/000001.acl"))
+    dec = logread.decode_session(_read(d + "/000001.acl"))
     assert dec["problems"] == []
     assert len(dec["trace"][0]["values_g"]) >= 99
 
@@ -319,10 +319,10 @@ def test_sample_poll_stats_do_not_allocate():
 def test_recover_removes_a_file_cut_right_after_its_file_header():
     # begin_session writes the 8-byte file header, then the header record: a cut between the two
     d = _fresh_dir()
-    _write(d + "/000001.acl", logfmt.file_header())
+    _write(d + "/000001.acl", logread.file_header())
     acts = _logger(d, FakeClock(0)).recover()
     assert len(acts) == 1 and "removed" in acts[0]["action"]
-    assert logger._session_names(d) == []
+    assert logfmt.session_names(d) == []
 
 
 def test_a_session_that_could_not_start_uses_no_number():
@@ -347,13 +347,13 @@ def test_a_session_that_could_not_start_uses_no_number():
     assert lg.next_session_no() == 2
     assert lg.begin_session("r", now_ms=30) == 2
     lg.end_session("completed", 40)
-    assert [x["name"] for x in logger.list_sessions(d)] == ["000001.acl"]  # appended to the first file
-    parts = logfmt.split_sessions(_read(d + "/000001.acl"))
-    assert [logfmt.decode_session(b)["session"]["session_no"] for _a, _b, b in parts] == [1, 2]
+    assert [x["name"] for x in logadmin.list_sessions(d)] == ["000001.acl"]  # appended to the first file
+    parts = logread.split_sessions(_read(d + "/000001.acl"))
+    assert [logread.decode_session(b)["session"]["session_no"] for _a, _b, b in parts] == [1, 2]
 
 
 def _sessions_in(path):
-    return [logfmt.decode_session(b) for _a, _b, b in logfmt.split_sessions(_read(path))]
+    return [logread.decode_session(b) for _a, _b, b in logread.split_sessions(_read(path))]
 
 
 def test_sessions_are_appended_to_the_newest_file_until_it_is_full():
@@ -366,7 +366,7 @@ def test_sessions_are_appended_to_the_newest_file_until_it_is_full():
         lg.end_session("completed", clock.now)
         if no == 1:
             lg.volume_bytes = _size(d + "/000001.acl") + 1  # one session fills less than a file, two more
-    names = logger._session_names(d)
+    names = logfmt.session_names(d)
     assert names == ["000001.acl", "000003.acl"]  # session 2 went on the end of 000001, which was then full
     got = []
     for n in names:
@@ -417,13 +417,13 @@ def test_a_session_start_after_the_host_deleted_the_newest_file():
     assert lg.recover() == []
     assert lg.begin_session("r", now_ms=0) == 1
     lg.end_session("completed", 10)
-    for x in logger.list_sessions(d):
-        assert logger.delete_session(x["name"], x["sha256"], d)
+    for x in logadmin.list_sessions(d):
+        assert logadmin.delete_session(x["name"], x["sha256"], d)
     assert lg.begin_session("r", now_ms=20) == 2
-    assert [x["name"] for x in logger.list_sessions(d)] == ["000002.acl"]
+    assert [x["name"] for x in logadmin.list_sessions(d)] == ["000002.acl"]
     # begin_session wrote the file header and the session record in one go (before any flush)
     data = _read(d + "/000002.acl")
-    assert data[:logfmt.FILE_HEADER_LEN] == logfmt.file_header() and data[10] == logfmt.T_SESSION
+    assert data[:logfmt.FILE_HEADER_LEN] == logread.file_header() and data[10] == logfmt.T_SESSION
     lg.end_session("completed", 30)
     assert lg.begin_session("r", now_ms=40) == 3 and lg.name == "000002.acl"  # appended, number from the counter
     lg.end_session("completed", 50)

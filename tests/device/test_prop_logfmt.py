@@ -1,7 +1,7 @@
 # Hypothesis: the decoder takes any bytes and never raises anything but LogFormatError.
 from hypothesis import given, settings, strategies as st
 
-from acu import logfmt
+from acu import logfmt, logread
 from test_logfmt import _session_bytes
 
 _VALID, _ENDS = _session_bytes(extra_unknown=True)
@@ -9,8 +9,8 @@ _VALID, _ENDS = _session_bytes(extra_unknown=True)
 
 def _decode_ok(data):
     try:
-        d = logfmt.decode_session(data)
-    except logfmt.LogFormatError:
+        d = logread.decode_session(data)
+    except logread.LogFormatError:
         return None
     assert isinstance(d["problems"], list)
     assert all(isinstance(p, str) and "\n" not in p for p in d["problems"])
@@ -27,7 +27,7 @@ def test_arbitrary_bytes(data):
 @given(st.binary(max_size=2000))
 @settings(max_examples=400, deadline=None)
 def test_valid_header_then_arbitrary_bytes(tail):
-    d = _decode_ok(logfmt.file_header() + tail)
+    d = _decode_ok(logread.file_header() + tail)
     assert d is not None
 
 
@@ -49,8 +49,8 @@ def test_mutated_log_keeps_undamaged_records(edits):
 @given(st.integers(0, 20), st.lists(st.integers(-16000, 16000), max_size=300))
 @settings(max_examples=200, deadline=None)
 def test_trace_round_trip(t0, values_q):
-    p = logfmt.trace_payload(t0, 100, 1, values_q)
-    d = logfmt.decode_payload(logfmt.T_TRACE, p)
+    p = logread.trace_payload(t0, 100, 1, values_q)
+    d = logread.decode_payload(logfmt.T_TRACE, p)
     assert d["values_g"] == values_q and d["problem"] is None
 
 
@@ -58,6 +58,6 @@ def test_trace_round_trip(t0, values_q):
 @settings(max_examples=200, deadline=None)
 def test_trace_chain_round_trip(parts):
     from test_logfmt import _chain
-    d = logfmt.decode_session(_chain(parts))
+    d = logread.decode_session(_chain(parts))
     assert d["problems"] == []
     assert d["trace"][0]["values_g"] == [v * 20 for p in parts for v in p]

@@ -6,12 +6,12 @@ import pytest
 import test_pull as fx
 from host_tools.archive import Archive, parse_date
 from host_tools.errors import InputError
-from acu import logfmt
+from acu import logfmt, logread
 
 
 def _decoded(path):
     data = open(path, "rb").read()
-    return logfmt.decode_session(data), data
+    return logread.decode_session(data), data
 
 
 def test_store_is_idempotent(tmp_path):
@@ -67,9 +67,9 @@ def test_not_an_archive(tmp_path):
 
 
 def test_session_without_header_is_kept_with_problems(tmp_path):
-    out = bytearray(logfmt.file_header())
-    out += logfmt.record(logfmt.T_EVENT, 0, logfmt.event_payload(5, logfmt.EV_PAUSE, 0))
-    dec = logfmt.decode_session(bytes(out))
+    out = bytearray(logread.file_header())
+    out += logread.record(logfmt.T_EVENT, 0, logread.event_payload(5, logfmt.EV_PAUSE, 0))
+    dec = logread.decode_session(bytes(out))
     with Archive(tmp_path / "a.sqlite") as a:
         sid, new = a.store(dec, bytes(out), "000042.acl", device_id="abc")
         s = a.sessions()[0]

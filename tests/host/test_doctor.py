@@ -68,7 +68,7 @@ class FakeSession:
             ("acu.api", "version"): self.ver,
             ("acu.api", "status"): self.st,
             ("acu.api", "sample"): self.sample,
-            ("acu.logger", "list_sessions"): self.sessions,
+            ("acu.logadmin", "list_sessions"): self.sessions,
         }
         v = table[(module, func)]
         if isinstance(v, Exception):

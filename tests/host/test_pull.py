@@ -8,7 +8,7 @@ import pytest
 from host_tools.archive import Archive
 from host_tools.errors import DeviceError, LinkError
 from host_tools.pull import pull
-from acu import logfmt, logger
+from acu import logadmin, logfmt, logger, logread
 from mpcompat import FakeClock
 
 
@@ -30,20 +30,20 @@ class FakeSession:
 
     def call(self, module, func, *args):
         self.calls.append((module, func) + args)
-        assert module == "acu.logger"
+        assert module == "acu.logadmin"
         if func == "list_sessions":
             start, limit = (args[1], args[2]) if len(args) >= 3 else (0, 0)
             if self.listing_override is not None:
                 o = self.listing_override
                 return o[start:start + limit] if isinstance(o, list) and limit else o
-            return logger.list_sessions(self.log, start, limit)
+            return logadmin.list_sessions(self.log, start, limit)
         if func == "info":
-            d = logger.info(self.log)
+            d = logadmin.info(self.log)
             d.update(device_id=self.device_id, boot_count=self.boot_count, ticks_ms=self.ticks_ms)
             return d
         if func == "delete_session":
             try:
-                return logger.delete_session(args[0], args[1], self.log)
+                return logadmin.delete_session(args[0], args[1], self.log)
             except ValueError as e:
                 raise DeviceError("device: %s" % e) from None
         raise DeviceError("device: no function %s" % func)
@@ -173,7 +173,7 @@ def test_sessions_appended_to_one_file_are_pulled_incrementally(dev, arc):
     assert dev.sent_bytes == grown  # first_size, then only the new tail
     # every session is whole in the archive, each as a file of its own that decodes cleanly
     for row in arc.sessions():
-        d = logfmt.decode_session(arc.raw(row["id"]))
+        d = logread.decode_session(arc.raw(row["id"]))
         assert d["problems"] == [] and d["end"]["status"] == "completed"
     assert pull(dev, arc).new == []
     res = pull(dev, arc, delete=True)
@@ -219,7 +219,7 @@ def test_bad_files_and_listing_are_skipped_with_messages(dev, arc):
 
 def test_hash_mismatch_on_download_is_skipped(dev, arc):
     record_session(dev.log, 1)
-    listing = logger.list_sessions(dev.log)
+    listing = logadmin.list_sessions(dev.log)
     listing[0]["sha256"] = "1" * 64
     dev.listing_override = listing
     res = pull(dev, arc)
@@ -235,12 +235,12 @@ def test_cable_pull_then_rerun_no_duplicates_no_gaps(dev, arc):
         pull(dev, arc, delete=True)
     assert "2 new session(s) were stored" in str(ei.value)
     assert arc.count() == 2
-    assert len(logger._session_names(dev.log)) == 5  # nothing deleted by the interrupted pull
+    assert len(logfmt.session_names(dev.log)) == 5  # nothing deleted by the interrupted pull
     dev.fail_read_after = None
     res = pull(dev, arc, delete=True)
     assert res.new == ["000003.acl", "000004.acl", "000005.acl"]
     assert sorted(res.deleted) == ["%06d.acl" % n for n in range(1, 6)]
-    assert logger._session_names(dev.log) == []
+    assert logfmt.session_names(dev.log) == []
     assert sorted(s["session_no"] for s in arc.sessions()) == [1, 2, 3, 4, 5]
 
 
@@ -249,7 +249,7 @@ def test_delete_only_after_verified_commit(dev, arc, monkeypatch):
     monkeypatch.setattr(arc, "raw_sha", lambda sha: "f" * 64)  # archived copy does not verify
     res = pull(dev, arc, delete=True)
     assert res.deleted == [] and "not deleted" in res.messages[-1]
-    assert logger._session_names(dev.log) == ["000001.acl"]
+    assert logfmt.session_names(dev.log) == ["000001.acl"]
 
 
 def test_wall_times_reconstructed_and_marked(dev, arc):
