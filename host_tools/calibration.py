@@ -19,11 +19,11 @@ from host_tools.errors import AcuError, InputError
 from host_tools.paths import ensure_device_importable
 
 ensure_device_importable()
-from acu import calib as dcal  # noqa: E402  (the device codec: one spec, one codec)
+from acu import calib as dcal, calib_parse as dfmt  # noqa: E402  (the device codec: one spec, one codec)
 
 CALIB_PATH = "/cfg/calib.json"
 PREV_PATH = "/cfg/calib.prev.json"
-KINDS = dcal.KINDS
+KINDS = dfmt.KINDS
 DIVIDER_KINDS = ("fsr402", "fsr406", "a201")
 BAND_LO_G = 3000
 BAND_HI_G = 5000
@@ -236,19 +236,19 @@ def points_to_csv(p: Points) -> str:
 # ---------------------------------------------------------------- physics of the divider (nominal circuit)
 def raw_to_r_ohm(kind: str, raw):
     """Sensor resistance from a u16 reading through the nominal divider (ideal ADC); inf if unloaded."""
-    r_m, r_b = dcal._DIVIDER[kind][0], dcal._DIVIDER[kind][1]
-    v = np.asarray(raw, dtype=float) * dcal.V_S_MV / 65535.0
+    r_m, r_b = dfmt.DIVIDER[kind][0], dfmt.DIVIDER[kind][1]
+    v = np.asarray(raw, dtype=float) * dfmt.V_S_MV / 65535.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        r_par = r_m * (dcal.V_S_MV / v - 1.0)
+        r_par = r_m * (dfmt.V_S_MV / v - 1.0)
         g = 1.0 / r_par - 1.0 / r_b
         return np.where(g > 0, 1.0 / g, np.inf)
 
 
 def r_ohm_to_raw(kind: str, r_ohm):
-    r_m, r_b = dcal._DIVIDER[kind][0], dcal._DIVIDER[kind][1]
+    r_m, r_b = dfmt.DIVIDER[kind][0], dfmt.DIVIDER[kind][1]
     r = np.asarray(r_ohm, dtype=float)
     r_par = r * r_b / (r + r_b)
-    return dcal.V_S_MV * r_m / (r_m + r_par) * 65535.0 / dcal.V_S_MV
+    return dfmt.V_S_MV * r_m / (r_m + r_par) * 65535.0 / dfmt.V_S_MV
 
 
 # ---------------------------------------------------------------- fits
@@ -478,7 +478,7 @@ def _knots(kind, method, params, pred, zero_raw) -> list[list[int]]:
             knots.append([R, int(G)])
     if len(knots) < 2:
         _refuse("the fit gives no usable curve")
-    return knots[: dcal.MAX_POINTS]
+    return knots[: dfmt.MAX_POINTS]
 
 
 # ---------------------------------------------------------------- creep
@@ -513,7 +513,7 @@ def build_calibration(kind: str, pts: Points, method: str | None = None, creep: 
         creep_pct = measure_creep(fit, pts.creep_samples, pts.ref_s)
         creep_d = {"pct_per_decade": creep_pct, "ref_s": pts.ref_s}
     d = {
-        "format": dcal.FORMAT, "version": dcal.VERSION, "id": new_id(now),
+        "format": dfmt.FORMAT, "version": dfmt.VERSION, "id": new_id(now),
         "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "sensor": kind, "method": fit.method,
         "zero_raw": int(pts.zero_raw), "points": fit.knots, "creep": creep_d,
         "fit": {"params": fit.params, "rms_pct": fit.rms_pct, "expected_error": fit.expected,

@@ -315,7 +315,7 @@ def deploy(
             session.write_file_atomic(
                 "/routines/%s.json" % name,
                 routines.library_routine(name),
-                check=("acu.routine", "check_file"),
+                check=("acu.routine_parse", "check_file"),
             )
             installed.append(name)
         session.write_file_atomic("/cfg/selected", b"bedtime")

@@ -15,13 +15,13 @@ from host_tools.errors import InputError
 from host_tools.paths import ensure_device_importable
 
 ensure_device_importable()
-from acu import routine as R  # noqa: E402  (the device's codec: one validator for both sides)
+from acu import routine as R, routine_parse as RP  # noqa: E402  (the device's codec: one validator)
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 DEVICE_ROOT = R.ROOT
 SELECTED_PATH = R.SELECTED_PATH
-DEFAULT_SELECTED = R.DEFAULT_NAME
-MAX_FILE_BYTES = R.MAX_FILE_BYTES
+DEFAULT_SELECTED = RP.DEFAULT_NAME
+MAX_FILE_BYTES = RP.MAX_FILE_BYTES
 
 
 # ---- validation --------------------------------------------------------------------------------
@@ -42,7 +42,7 @@ def parse_bytes(data: bytes, source: str) -> R.Routine:
     except RecursionError:
         raise InputError("routine %s: not valid JSON (nested too deeply)" % source) from None
     try:
-        r = R.parse(d, where=source, digest=None)
+        r = RP.parse(d, where=source, digest=None)
     except ValueError as e:
         raise InputError(str(e)) from None
     _check_points(r, source)
@@ -218,7 +218,7 @@ def parse_step_spec(spec: str) -> list[dict]:
     if head == "breathe":
         if not 1 <= len(rest) <= 2:
             raise InputError("step spec %r: use breathe:TIME[:PATTERN]" % spec)
-        d = {"type": "breathe", "duration_s": _seconds(rest[0], spec), "pattern": R.DEFAULT_PATTERN}
+        d = {"type": "breathe", "duration_s": _seconds(rest[0], spec), "pattern": RP.DEFAULT_PATTERN}
         if len(rest) == 2:
             d["pattern"] = rest[1]
         return [d]
@@ -270,15 +270,15 @@ def parse_step_spec(spec: str) -> list[dict]:
 def new_routine(name: str, steps: list[str] | None = None, base: str | None = None, title: str | None = None,
                 description: str | None = None, weekly_goal: int | None = None) -> bytes:
     """A new routine file: from a library routine (`base`) and/or step specs; validated before return."""
-    if not R.valid_name(name):
+    if not RP.valid_name(name):
         raise InputError("routine name %r: use 1..%d of a-z 0-9 - (it becomes the file name)"
-                         % (name, R.NAME_MAX))
+                         % (name, RP.NAME_MAX))
     if base:
         data, src = resolve(base)
-        d = R.to_dict(parse_bytes(data, src))
+        d = RP.to_dict(parse_bytes(data, src))
     else:
-        d = {"format": R.FORMAT, "version": R.VERSION, "name": name, "title": name, "description": "",
-             "weekly_goal": R.DEFAULT_WEEKLY, "steps": []}
+        d = {"format": RP.FORMAT, "version": RP.VERSION, "name": name, "title": name, "description": "",
+             "weekly_goal": RP.DEFAULT_WEEKLY, "steps": []}
     d["name"] = name
     if base and title is None:
         d["title"] = "%s (from %s)" % (d["title"], base)
@@ -303,19 +303,20 @@ def new_routine(name: str, steps: list[str] | None = None, base: str | None = No
 # ---- the device (s is a host_tools.session.DeviceSession) ----------------------------------------
 
 def device_path(name: str) -> str:
-    if not R.valid_name(name):
-        raise InputError("routine name %r: use 1..%d of a-z 0-9 -" % (name, R.NAME_MAX))
+    if not RP.valid_name(name):
+        raise InputError("routine name %r: use 1..%d of a-z 0-9 -" % (name, RP.NAME_MAX))
     return "%s/%s.json" % (DEVICE_ROOT, name)
 
 
 def device_list(s) -> dict:
-    return {"routines": s.call("acu.routine", "list_routines"), "selected": s.call("acu.routine", "selected")}
+    return {"routines": s.call("acu.routine_parse", "list_routines"),
+            "selected": s.call("acu.routine_parse", "selected")}
 
 
 def push(s, data: bytes, source: str, select: bool = False) -> R.Routine:
     """Validate on the host, then upload atomically; the device checks the tmp file before the rename."""
     r = parse_bytes(data, source)
-    s.write_file_atomic(device_path(r.name), data, check=("acu.routine", "check_file"))
+    s.write_file_atomic(device_path(r.name), data, check=("acu.routine_parse", "check_file"))
     if select:
         select_routine(s, r.name)
     return r
@@ -333,7 +334,7 @@ def select_routine(s, name: str):
     path = device_path(name)
     if not s.exists(path):
         raise InputError("no routine %r on the device (push it first)" % name)
-    s.call("acu.routine", "load", name)   # raises DeviceError if the firmware cannot run it
+    s.call("acu.routine_parse", "load", name)   # raises DeviceError if the firmware cannot run it
     s.write_file_atomic(SELECTED_PATH, name.encode())
 
 
@@ -341,7 +342,7 @@ def remove(s, name: str):
     path = device_path(name)
     if not s.exists(path):
         raise InputError("no routine %r on the device" % name)
-    if s.call("acu.routine", "selected") == name:
+    if s.call("acu.routine_parse", "selected") == name:
         raise InputError("routine %s is selected: select another routine before removing it" % name)
     s.remove(path)
 

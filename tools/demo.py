@@ -93,8 +93,8 @@ def main() -> int:
 def _cue_name(v: int) -> str:
     from host_tools.paths import ensure_device_importable
     ensure_device_importable()
-    from acu import feedback
-    return feedback.CUE_NAMES[v] if 0 <= v < len(feedback.CUE_NAMES) else str(v)
+    from acu import feedback_views
+    return feedback_views.CUE_NAMES[v] if 0 <= v < len(feedback_views.CUE_NAMES) else str(v)
 
 
 if __name__ == "__main__":

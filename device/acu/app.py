@@ -2,6 +2,7 @@
 # runs the routine and feeds the logger. One data path, each arrow one call with plain values:
 #   raw -> grams (calibration) -> filtered grams -> band state -> feedback / runner / logger
 # step() is the hot path: it must not allocate (tests/device/test_app.py proves it under heap_lock).
+import acu
 from acu import VERSION, band, button, calib, feedback, forcefilter, link, logfmt, logger, routine, runner, ticks
 
 from micropython import const
@@ -32,7 +33,7 @@ class App:
             {"unique_id": hw.unique_id, "firmware": VERSION, "board": hw.name, "boot_count": boot_count})
         # then the selected routine: its parser is loaded while little else is live (that moment sets the
         # smallest heap the firmware starts in); start() hands it to the runner
-        self.routine = routine.read_selected(self._routine_root, self._selected_path)
+        self.routine = self._read_routine()
         self.cal = calib.load(root + CALIB_PATH, hw.nominal_calib)
         self.log.calib_id = self.cal.id
         self.filter = forcefilter.ForceFilter(contact_g=s["contact_g"])
@@ -69,8 +70,13 @@ class App:
             self.runner.load(self.routine)
         self.fb.cue(feedback.CUE_REST, self.clock.ticks_ms())  # "I am on" (a soft double blink/tick)
 
+    def _read_routine(self):
+        # the parser is loaded for this read only; the app's copy of the routine keeps what the runner and
+        # the log use: the texts for people (shown by the host from its own copy) would sit in the loop's heap
+        return acu.call("routine_parse", "read_selected", self._routine_root, self._selected_path, False)
+
     def reload_routine(self):
-        self.routine = routine.read_selected(self._routine_root, self._selected_path)
+        self.routine = self._read_routine()
         if self.routine is not None:
             self.runner.load(self.routine)
 
@@ -93,9 +99,9 @@ class App:
         self.log.step_end(index, status, self.stats, now_ms)
 
     def event(self, code, value, now_ms):
-        if code == runner.EV_PAUSE or code == runner.EV_CONTACT_LOST:
+        if code == logfmt.EV_PAUSE or code == logfmt.EV_CONTACT_LOST:
             self.stats.count_pause()
-        elif code == runner.EV_SKIP:
+        elif code == logfmt.EV_SKIP:
             self.stats.count_skip()
         self.log.event(code, value, now_ms)
 

@@ -3,43 +3,27 @@
 # calibration that has it). grams() and CreepComp.adjust() run every loop iteration: integer maths on
 # preallocated arrays only, with every intermediate product kept below 2**29 so it stays a small int on
 # the ESP32 (31-bit small ints).
-# The format's validation, the nominal curves (floats, math) and load() live in acu.calib_parse, loaded
-# only while a calibration is read or a board is built and dropped after; every name of it is reachable
-# here too (calib.nominal, calib.KINDS, calib._DIVIDER...): __getattr__ at the end forwards them.
+# The format itself (validation, its constants, the nominal curves: floats, math) is acu.calib_parse. The
+# functions below load it for their call only (acu.call) and hand it the Calibration class to fill in; it
+# never imports this module.
+import acu
+
 if False:  # for mypy only (MicroPython compiles this block away)
     from array import array
-
-
-def _parser(fn_name):
-    """(function from acu.calib_parse, whether this call loaded the module)."""
-    import sys
-    had = "acu.calib_parse" in sys.modules
-    from acu import calib_parse
-    return getattr(calib_parse, fn_name), not had
-
-
-def _call(fn_name, *args):
-    fn, loaded = _parser(fn_name)
-    try:
-        return fn(*args)
-    finally:
-        if loaded:
-            import acu
-            acu.forget("calib_parse")
 
 
 class Calibration:
     """A validated calibration. grams(raw) -> int is allocation-free."""
 
-    # grams()'s integer tables, set by acu.calib_parse._build (bare annotations: no code, no attributes)
-    _rs: int
-    _lo: int
-    _hi: int
-    _n: int
-    _r: "array[int]"
-    _g: "array[int]"
-    _q: "array[int]"
-    _s: "array[int]"
+    # grams()'s integer tables, which acu.calib_parse.from_dict sets (bare annotations: no code, no attributes)
+    raw_shift: int
+    raw_lo: int
+    raw_hi: int
+    knots: int
+    knot_raw: "array[int]"
+    knot_g: "array[int]"
+    slope_q: "array[int]"
+    slope_shift: "array[int]"
 
     def __init__(self):
         self.id = ""
@@ -55,17 +39,17 @@ class Calibration:
     @classmethod
     def from_dict(cls, d):
         """A validated Calibration from the JSON dict; ValueError("calib: <field>: <problem>")."""
-        return _call("from_dict", cls, d)
+        return acu.call("calib_parse", "from_dict", cls, d)
 
     def grams(self, raw):
         """Force in grams for a raw reading (may be negative below the zero point). No allocation."""
-        x = raw >> self._rs
-        if x < self._lo:
-            x = self._lo
-        elif x > self._hi:
-            x = self._hi
-        r = self._r
-        n = self._n
+        x = raw >> self.raw_shift
+        if x < self.raw_lo:
+            x = self.raw_lo
+        elif x > self.raw_hi:
+            x = self.raw_hi
+        r = self.knot_raw
+        n = self.knots
         if x <= r[0]:
             i = 0
         elif x >= r[n - 1]:
@@ -80,19 +64,19 @@ class Calibration:
                 else:
                     hi = mid
             i = lo
-        sh = self._s[i]
-        p = (x - r[i]) * self._q[i]
+        sh = self.slope_shift[i]
+        p = (x - r[i]) * self.slope_q[i]
         if sh:
             p = (p + (1 << (sh - 1))) >> sh
-        return self._g[i] + p
+        return self.knot_g[i] + p
 
     def to_dict(self):
-        return _call("to_dict", self)
+        return acu.call("calib_parse", "to_dict", self)
 
 
 def nominal(kind):
     """The calibration dict for an uncalibrated part of this kind in the electrical.md circuit."""
-    return _call("nominal", kind)
+    return acu.call("calib_parse", "nominal", kind)
 
 
 def load(path_primary="/cfg/calib.json", nominal_dict=None):
@@ -100,17 +84,5 @@ def load(path_primary="/cfg/calib.json", nominal_dict=None):
 
     The returned Calibration's load_error says why the file was not used (None when it was).
     """
-    return _call("load", path_primary, nominal_dict)
+    return acu.call("calib_parse", "load", Calibration, path_primary, nominal_dict)
 
-
-def __getattr__(name):
-    # creep compensation (acu.creep, loaded only for a calibration that has it); the format's constants
-    # and validators (host, tests): acu.calib_parse on demand
-    if name == "CreepComp":
-        from acu import creep
-        return creep.CreepComp
-    from acu import calib_parse
-    try:
-        return getattr(calib_parse, name)
-    except AttributeError:
-        raise AttributeError(name) from None

@@ -1,14 +1,13 @@
 # The calibration format (docs/calibration.md): validation of /cfg/calib.json into an acu.calib.Calibration,
 # the nominal curves of the board's parts and load() with its fallback. Everything that needs floats or
 # lists happens here (load time); acu.calib keeps only the loop's integer evaluation. On the device this
-# module is loaded for a load()/nominal() call and dropped after (acu.calib forwards its names).
+# module is loaded for one call of acu.calib's (from_dict, to_dict, nominal, load) and dropped after: those
+# hand it the class to fill in, so it never imports acu.calib. The host reads the format's constants here.
 import json
 import math
 from array import array
 
 from micropython import const
-
-from acu.calib import Calibration
 
 
 FORMAT = "acu-calib"
@@ -24,7 +23,7 @@ _RAW_BITS = const(16)           # knot span is pre-shifted to fit this many bits
 
 # Nominal circuit and typical parts (docs/sensors.md; same numbers as the simulator's typical part).
 V_S_MV = 3300
-_DIVIDER = {
+DIVIDER = {
     # kind: (R_M ohm, R_B ohm, Rs ohm, K, n) with R = Rs + K * F^-n, F in newtons
     "fsr402": (470.0, 6800.0, 150.0, 5850.0, 0.84),
     "fsr406": (470.0, 6800.0, 120.0, 7000.0, 0.80),
@@ -49,7 +48,7 @@ def _is_num(v):
 
 def _node_u16(kind, force_g):
     """Nominal divider reading (ideal ADC, 65535 = 3300 mV) at a force."""
-    r_m, r_b, rs, k, n = _DIVIDER[kind]
+    r_m, r_b, rs, k, n = DIVIDER[kind]
     if force_g <= 0:
         r_par = r_b
     else:
@@ -64,7 +63,7 @@ def nominal(kind):
     if kind == "loadcell":
         # the offset of an uncalibrated cell is unknown: zero tracking (acu.forcefilter) removes it
         pts = [[0, 0], [int(LOADCELL_COUNTS_PER_G * 10000 + 0.5), 10000]]
-    elif kind in _DIVIDER:
+    elif kind in DIVIDER:
         pts = []
         for g in _NOMINAL_G:
             pts.append([_node_u16(kind, g), g])
@@ -88,6 +87,7 @@ def _bitlen(x):
 
 
 def from_dict(cls, d):
+    """A validated cls (acu.calib.Calibration) from the JSON dict; ValueError("calib: <field>: <problem>")."""
     if not isinstance(d, dict):
         raise _err("file", "not a JSON object")
     if d.get("format") != FORMAT:
@@ -161,15 +161,15 @@ def _build(self, raws, grams):
     rs = _bitlen(span) - _RAW_BITS
     if rs < 0:
         rs = 0
-    self._rs = rs
+    self.raw_shift = rs
     r = array("i", [v >> rs for v in raws])
     for i in range(1, n):
         if r[i] <= r[i - 1]:
             raise _err("points[%d]" % i, "raw too close to the previous point")
     # extrapolation is limited to one knot span (at least the full ADC range) beyond the ends
     w = max(r[n - 1] - r[0], (1 << 16) >> rs)
-    self._lo = r[0] - w
-    self._hi = r[n - 1] + w
+    self.raw_lo = r[0] - w
+    self.raw_hi = r[n - 1] + w
     q = array("i", [0] * (n - 1))
     s = array("b", [0] * (n - 1))
     for i in range(n - 1):
@@ -177,9 +177,9 @@ def _build(self, raws, grams):
         dg = grams[i + 1] - grams[i]
         dmax = dr
         if i == 0:
-            dmax = max(dmax, r[0] - self._lo)
+            dmax = max(dmax, r[0] - self.raw_lo)
         if i == n - 2:
-            dmax = max(dmax, self._hi - r[n - 1])
+            dmax = max(dmax, self.raw_hi - r[n - 1])
         sh = 24
         while sh > 0 and dmax * ((dg << sh) // dr + 1) >= _LIM:
             sh -= 1
@@ -188,11 +188,11 @@ def _build(self, raws, grams):
             raise _err("points[%d]" % (i + 1), "slope too steep")
         q[i] = qi
         s[i] = sh
-    self._r = r
-    self._g = array("i", grams)
-    self._q = q
-    self._s = s
-    self._n = n
+    self.knot_raw = r
+    self.knot_g = array("i", grams)
+    self.slope_q = q
+    self.slope_shift = s
+    self.knots = n
 
 
 def to_dict(self):
@@ -206,8 +206,8 @@ def to_dict(self):
 
 
 
-def load(path_primary="/cfg/calib.json", nominal_dict=None):
-    """The calibration in path_primary, or the nominal one when it is missing, bad or for another sensor.
+def load(cls, path_primary="/cfg/calib.json", nominal_dict=None):
+    """The calibration (a cls) in path_primary, or the nominal one when it is missing, bad or for another sensor.
 
     The returned Calibration's load_error says why the file was not used (None when it was).
     """
@@ -215,7 +215,7 @@ def load(path_primary="/cfg/calib.json", nominal_dict=None):
     try:
         with open(path_primary) as f:
             d = json.load(f)
-        cal = from_dict(Calibration, d)
+        cal = from_dict(cls, d)
         if nominal_dict is not None and cal.sensor != nominal_dict.get("sensor"):
             why = "calib: sensor: file is for %s, board has %s" % (cal.sensor, nominal_dict.get("sensor"))
         else:
@@ -226,6 +226,6 @@ def load(path_primary="/cfg/calib.json", nominal_dict=None):
         why = str(e)
     if nominal_dict is None:
         raise ValueError(why)
-    cal = from_dict(Calibration, nominal_dict)
+    cal = from_dict(cls, nominal_dict)
     cal.load_error = why
     return cal

@@ -1,6 +1,5 @@
 # FSR creep compensation (docs/calibration.md): loaded only when the calibration in use has a creep entry
-# (acu.calib_parse builds it; calib.CreepComp reaches it). adjust() is allocation-free: integer maths on
-# small ints only.
+# (acu.calib_parse builds it). adjust() is allocation-free: integer maths on small ints only.
 
 
 class CreepComp:

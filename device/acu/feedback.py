@@ -3,6 +3,7 @@
 # on a haptic channel (ERM motor and/or DRV2605L), a LED channel (single LED; an RGB LED/NeoPixel shows
 # the same rhythm in the state's colour) and a sound channel (buzzer). show() runs every loop iteration:
 # integer maths only, no allocation, outputs touched only when a level changes.
+import acu
 from acu import ticks
 from acu.band import TOO_HARD
 
@@ -14,6 +15,7 @@ HAPTIC = const(2)   # vibration motor and/or DRV2605L
 SOUND = const(4)    # buzzer (cues, too-hard alarm, fault)
 BOTH = const(3)     # LED | HAPTIC, the default: silent at night, eyes-free by touch
 ALL = const(7)
+MODE_NAMES = ("", "led", "haptic", "both", "sound", "led+sound", "haptic+sound", "all")  # by mode (the bits)
 
 CUE_START = const(1)
 CUE_STEP = const(2)
@@ -26,83 +28,52 @@ CUE_LOW_BATTERY = const(8)
 CUE_FAULT = const(9)
 CUE_FLASH_LOW = const(10)
 CUE_REST = const(11)
-# The patterns: two flat u16 arrays built once from their source in acu.feedback_tables (which is then
-# dropped). A pattern is segments (duration_ms, level 0..1023) back to back in _P; its descriptor in _D is
-# 6 u16: start, end (indices into _P), loop start, entry_ms, loop_ms, total_ms (acu.feedback_tables).
-# Pattern ids: band state patterns are base + state (NO_CONTACT UNDER IN OVER TOO_HARD FAULT) per channel,
-# cue patterns C0 - 1 + cue code.
+# The patterns: two flat u16 arrays built once from their source in acu.feedback_tables (loaded for that
+# call only), which also defines their layout: a pattern is segments (duration_ms, level 0..1023) back to
+# back in SEGMENTS; its descriptor in PATTERNS is 6 u16 at 6 * id: start, end (indices into SEGMENTS),
+# loop start, entry_ms, loop_ms, total_ms. Pattern ids: band state patterns are base + state (NO_CONTACT
+# UNDER IN OVER TOO_HARD FAULT) per channel, cue patterns C0 - 1 + cue code. acu.feedback_views shows them.
 H0 = const(0)       # haptic (ERM motor, DRV2605L)
 L0 = const(6)       # LED (the RGB LED follows its rhythm in the state's colour)
 S0 = const(12)      # buzzer
 C0 = const(18)      # cues: one rhythm on every channel
 N_CUES = const(12)  # cue codes 1..11
 
-
-def _tables():
-    import sys
-
-    import acu
-    had = "acu.feedback_tables" in sys.modules
-    from acu import feedback_tables
-    t = feedback_tables.tables()
-    if not had:
-        acu.forget("feedback_tables")
-    return t
-
-
 # the arrays the loop reads: segments, descriptors, RGB colours (0..255, scaled by the LED rhythm level:
 # 3 bytes per band state at 3 * state, then per cue at 15 + 3 * code), buzzer pitch per band state and per
 # cue code (Hz)
-_P, _D, _RGB, SOUND_STATE_HZ, CUE_HZ = _tables()
+SEGMENTS, PATTERNS, _RGB, SOUND_STATE_HZ, CUE_HZ = acu.call("feedback_tables", "tables")
 _RGB_CUE = const(15)
-del _tables
 
 
-def _level(pid, t_ms):
+def level(pid, t_ms):
     """The level of pattern pid t_ms after it began. Allocation-free (the loop's path)."""
-    d = pid * 6
-    n2 = _D[d + 1]
-    if t_ms < _D[d + 3]:
-        i = _D[d]
-    elif _D[d + 4] == 0:
-        return _P[n2 - 1]
+    p = SEGMENTS
+    d = PATTERNS
+    i = pid * 6
+    n2 = d[i + 1]
+    if t_ms < d[i + 3]:
+        j = d[i]
+    elif d[i + 4] == 0:
+        return p[n2 - 1]
     else:
-        t_ms = (t_ms - _D[d + 3]) % _D[d + 4]
-        i = _D[d + 2]
-    while i < n2:
-        seg = _P[i]
+        t_ms = (t_ms - d[i + 3]) % d[i + 4]
+        j = d[i + 2]
+    while j < n2:
+        seg = p[j]
         if t_ms < seg:
-            return _P[i + 1]
+            return p[j + 1]
         t_ms -= seg
-        i += 2
-    return _P[n2 - 1]
+        j += 2
+    return p[n2 - 1]
 
 
-def __getattr__(name):
-    # MODE_NAMES, mode_from_name (the app's start-up): acu.feedback_tables; the patterns' views (CUE,
-    # HAPTIC_STATE...), Pattern, CUE_NAMES (docs, tests, tools): acu.feedback_views. On demand, not kept
-    # loaded.
-    import sys
-
-    import acu
-    views = name not in ("MODE_NAMES", "mode_from_name")
-    mod = "feedback_views" if views else "feedback_tables"
-    had = "acu." + mod in sys.modules
-    if views:
-        from acu import feedback_views
-        t = feedback_views
-    else:
-        from acu import feedback_tables
-        t = feedback_tables
-    try:
-        if name in ("CUE", "HAPTIC_STATE", "LED_STATE", "SOUND_STATE"):
-            return t.views(name)
-        return getattr(t, name)
-    except AttributeError:
-        raise AttributeError(name) from None
-    finally:
-        if not had:
-            acu.forget(mod)
+def mode_from_name(name):
+    """The mode (channel bits) of a settings name: one of MODE_NAMES (docs/feedback.md)."""
+    for m in range(LED, ALL + 1):
+        if MODE_NAMES[m] == name:
+            return m
+    raise ValueError("feedback mode: " + str(name))
 
 
 class Feedback:
@@ -169,15 +140,15 @@ class Feedback:
         if code:
             t = ticks.diff(now_ms, self._cue_t0)
             pid = C0 - 1 + code
-            if t < _D[pid * 6 + 5]:
-                lv = _level(pid, t)
+            if t < PATTERNS[pid * 6 + 5]:
+                lv = level(pid, t)
                 self._out(lv, lv, _RGB_CUE + 3 * code, lv, CUE_HZ[code])
                 return
             self.cue_code = 0
             self._state_t0 = now_ms  # the state pattern starts again after the cue
         t = ticks.diff(now_ms, self._state_t0)
-        self._out(_level(H0 + state, t), _level(L0 + state, t), 3 * state,
-                  _level(S0 + state, t), SOUND_STATE_HZ[state])
+        self._out(level(H0 + state, t), level(L0 + state, t), 3 * state,
+                  level(S0 + state, t), SOUND_STATE_HZ[state])
 
     def _out(self, hap, led, rgb_at, snd, hz):
         mode = self.mode
@@ -217,7 +188,3 @@ class Feedback:
         self._out(0, 0, 0, 0, 0)
         self.state = -1
         self.cue_code = 0
-
-    def state_level(self, state, t_ms):
-        """The haptic level of a state's pattern t_ms after it began (docs, tests, the simulator)."""
-        return _level(H0 + state, t_ms)

@@ -1,9 +1,8 @@
-# The feedback language's patterns (spec: docs/feedback.md) as source, and the feedback mode names.
-# acu.feedback calls tables() once at import to build its two flat arrays and then drops this module: the
+# The feedback language's patterns (spec: docs/feedback.md) as source, and the tables' layout. acu.feedback
+# calls tables() once at import (acu.call) to build its two flat arrays, and this module is dropped: the
 # loop keeps only the arrays (2 bytes a number), not these tuples (8 bytes a number, held by the module's
 # constant table as long as any of its code is loaded). The views of the patterns for docs, tests and
-# tools are acu.feedback_views. Both modules' names are reachable from acu.feedback too
-# (feedback.mode_from_name, feedback.CUE, feedback.Pattern...): its __getattr__ forwards them.
+# tools are acu.feedback_views.
 #
 # A pattern is segments (duration_ms, level 0..1023) back to back in P; its descriptor in D is 6 u16:
 # start, end (indices into P), loop start, entry_ms, loop_ms, total_ms. Segments before the loop start
@@ -41,7 +40,7 @@ def tables():
     p = array("H")
     d = array("H")
     # --- band states (pattern id = base + state: NO_CONTACT UNDER IN OVER TOO_HARD FAULT) ------------
-    # Haptic (_H0 = 0): each state has its own rhythm, so it can be told apart by touch alone. The first
+    # Haptic (H0 = 0): each state has its own rhythm, so it can be told apart by touch alone. The first
     # level of every state (640, 1023, 820, 960, 720) appears in no other state's pattern, so a state
     # change always changes the output in the same loop iteration (the latency budget), and the rhythm
     # follows.
@@ -53,7 +52,7 @@ def tables():
         ((60, 820, 60, 0, 60, 820, 320, 0), 0),                  # OVER: quick double pulses: ease off
         ((1000, 960), 0),                                        # TOO_HARD: continuous strong buzz: stop
         ((400, 720, 200, 0, 400, 720, 2000, 0), 0),              # FAULT: two long pulses every 3 s
-        # Single LED (_L0 = 6): the same rhythms (and first levels), but steady-on in band and a fast
+        # Single LED (L0 = 6): the same rhythms (and first levels), but steady-on in band and a fast
         # blink for too hard.
         ((30, 150, 2970, 0), 0),                                 # NO_CONTACT: faint blip every 3 s (alive)
         ((120, 640, 680, 0), 0),                                 # UNDER: slow blink
@@ -61,7 +60,7 @@ def tables():
         ((60, 820, 60, 0, 60, 820, 320, 0), 0),                  # OVER: quick double blink
         ((50, 960, 50, 0), 0),                                   # TOO_HARD: fast blink (10/s)
         ((400, 720, 200, 0, 400, 720, 2000, 0), 0),              # FAULT: two long blinks every 3 s
-        # Buzzer (_S0 = 12): quiet for the band (a bedtime device); an alarm for too hard, a low tone
+        # Buzzer (S0 = 12): quiet for the band (a bedtime device); an alarm for too hard, a low tone
         # for a fault (pitches: acu.feedback.SOUND_STATE_HZ).
         (_OFF, 0),
         (_OFF, 0),
@@ -71,7 +70,7 @@ def tables():
         ((400, 600, 2600, 0), 0),                                # FAULT: one low beep every 3 s
     ):
         add(p, d, segs, loop_from)
-    # --- cues (_C0 = 18; pattern id = _C0 - 1 + cue code; one rhythm on every channel, each ends with a
+    # --- cues (C0 = 18; pattern id = C0 - 1 + cue code; one rhythm on every channel, each ends with a
     # 300 ms gap; pitches: acu.feedback.CUE_HZ) ------------------------------------------------------
     for cue in (
         (300, 1023, 150, 0, 80, 1023, 300, 0),                           # START: long-short
@@ -109,15 +108,3 @@ def tables():
     sound_hz = array("H", (0, 0, 0, 0, 2400, 400))       # by band state: too hard 2400, fault 400
     cue_hz = array("H", (0, 880, 1320, 660, 1760, 520, 990, 330, 440, 400, 1100, 520))  # by cue code
     return p, d, rgb, sound_hz, cue_hz
-
-
-# feedback mode names -> acu.feedback's channel bits (LED 1, HAPTIC 2, SOUND 4)
-MODE_NAMES = {"led": 1, "haptic": 2, "both": 3, "sound": 4, "all": 7, "haptic+sound": 6, "led+sound": 5}
-
-
-def mode_from_name(name):
-    """'led' | 'haptic' | 'both' | 'sound' | 'all' | 'haptic+sound' | 'led+sound' -> the mode bits."""
-    m = MODE_NAMES.get(name)
-    if m is None:
-        raise ValueError("feedback mode: " + str(name))
-    return m

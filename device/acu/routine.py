@@ -1,11 +1,10 @@
-# Routine files (docs/routines.md): the compiled form the device runs (Step, Routine, the codes) and
-# read_selected() for the app at boot. The one validator and loader (parse, loads, read, check_file,
-# list_routines, to_dict...) is acu.routine_parse, used by the device and by the host: it is loaded only
-# while a routine is read and dropped after (its code never sits in the running app's heap). Its names
-# are reachable here too (routine.parse, routine.BAND_MAX_G...): __getattr__ at the end forwards them.
-# parse() refuses anything the device cannot run with a one-line ValueError naming the routine, step and
-# field: ValueError("routine bedtime: step 3: band_hi_g 12000 out of range 500..10000").
+# Routine files (docs/routines.md): the compiled form the device runs (Step, Routine, the codes). The one
+# validator and loader (parse, loads, read, read_selected, check_file, list_routines, to_dict...) is
+# acu.routine_parse, used by the device and by the host; the app loads it while it reads the selected
+# routine and drops it after (acu.call), so its code never sits in the running app's heap.
 from micropython import const
+
+from acu.band import DEFAULT_HI_G, DEFAULT_LO_G
 
 STEP_PRESS = const(0)
 STEP_REST = const(1)
@@ -21,9 +20,6 @@ SIDE_NAMES = ("centre", "left", "right", "both")
 
 COUNT_CLOCK = const(0)   # the step lasts duration_s of clock time (once contact is first made)
 COUNT_DOSE = const(1)    # the step lasts until duration_s of time held inside the band
-
-DEFAULT_LO_G = const(3000)
-DEFAULT_HI_G = const(5000)
 
 ROOT = "/routines"
 SELECTED_PATH = "/cfg/selected"
@@ -77,30 +73,3 @@ class Routine:
             longest += s.max_ms if s.max_ms else s.duration_ms
         self.total_ms = total         # planned length (a dose step may take longer than its dose)
         self.max_total_ms = longest   # dose steps at their max_s
-
-
-def read_selected(root=ROOT, path=SELECTED_PATH):
-    """For the app at boot: the selected routine; if it is missing or bad, bedtime, else the first
-    routine that loads, else None. Never raises for a bad file (the app must still start).
-    The parser is loaded for this call only, unless something else already holds it. Without the
-    title, description, labels and notes (None)."""
-    import sys
-    had = "acu.routine_parse" in sys.modules
-    from acu import routine_parse
-    try:
-        # the app's copy keeps what the runner and the log use: the texts for people (shown by the host
-        # from its own copy of the file) would sit in the loop's heap for nothing
-        return routine_parse.read_selected(root, path, False)
-    finally:
-        if not had:
-            import acu
-            acu.forget("routine_parse")
-
-
-def __getattr__(name):
-    # the validator/loader and its limits (host calls, tests): acu.routine_parse on demand
-    from acu import routine_parse
-    try:
-        return getattr(routine_parse, name)
-    except AttributeError:
-        raise AttributeError(name) from None

@@ -3,16 +3,16 @@
 # hot loop, and refuses anything the device cannot run with a one-line ValueError naming the routine,
 # step and field:  ValueError("routine bedtime: step 3: band_hi_g 12000 out of range 500..10000")
 # Allocation happens only here, at load time; the runner then reads plain int attributes. On the device
-# this module is loaded only while a routine is read (acu.routine.read_selected drops it after) and for
-# the host's calls (acu.routine forwards its names: routine.parse, routine.list_routines...).
+# this module is loaded only while the app reads its routine (read_selected(), through acu.call) and for
+# the host's calls (list_routines, selected, load, check_file).
 import json
 import os
 
 from micropython import const
 
-from acu.routine import (COUNT_CLOCK, COUNT_DOSE, DEFAULT_HI_G, DEFAULT_LO_G, ROOT, SELECTED_PATH,  # noqa: F401
-                         SIDE_BOTH, SIDE_CENTRE, SIDE_LEFT, SIDE_NAMES, SIDE_RIGHT, STEP_BREATHE, STEP_PRESS,
-                         STEP_REST, STEP_TIMED, TYPE_NAMES, Routine, Step)
+from acu.band import DEFAULT_HI_G, DEFAULT_LO_G
+from acu.routine import (COUNT_CLOCK, COUNT_DOSE, ROOT, SELECTED_PATH, SIDE_NAMES, STEP_BREATHE, STEP_PRESS,
+                         STEP_TIMED, TYPE_NAMES, Routine, Step)
 
 FORMAT = "acu-routine"
 VERSION = const(1)

@@ -8,8 +8,11 @@ from micropython import const
 
 from acu import button
 from acu import ticks
-from acu.routine import (COUNT_DOSE, STEP_BREATHE, STEP_PRESS, STEP_REST, STEP_TIMED,
-                         DEFAULT_LO_G, DEFAULT_HI_G)
+from acu.band import DEFAULT_HI_G, DEFAULT_LO_G, FAULT, IN
+from acu.feedback import CUE_ABORT, CUE_DONE, CUE_PAUSED, CUE_REST, CUE_RESUMED, CUE_SIDE, CUE_START, CUE_STEP
+from acu.logfmt import (EV_ABORT, EV_CONTACT_BACK, EV_CONTACT_LOST, EV_DOSE_MAX, EV_MIN_REACHED, EV_PAUSE,
+                        EV_RESUME, EV_SKIP, EV_TIMEOUT)
+from acu.routine import COUNT_DOSE, STEP_BREATHE, STEP_PRESS, STEP_REST, STEP_TIMED
 
 IDLE = const(0)
 RUNNING = const(1)
@@ -19,35 +22,8 @@ DONE = const(4)
 ABORTED = const(5)
 _STATE_NAMES = const(("idle", "running", "paused", "transition", "done", "aborted"))
 
-# Band states (acu.band): only these two are used here; NO_CONTACT and FAULT mean "no contact".
-_IN = const(2)
-_FAULT = const(5)
-
-# Cue codes: the same numbers as acu.feedback's CUE_* (tests/device/test_runner.py checks they match;
-# constants, so the runner does not import the feedback module to learn them).
-CUE_START = const(1)
-CUE_STEP = const(2)
-CUE_SIDE = const(3)
-CUE_DONE = const(4)
-CUE_PAUSED = const(5)
-CUE_RESUMED = const(6)
-CUE_ABORT = const(7)
-CUE_REST = const(11)
-
-# Events reported through sink.event(code, value, now_ms); value is the step index unless noted.
-# 1..4 are the same numbers as acu.logfmt's EV_PAUSE..EV_ABORT; the runner's own start at 20 so they
-# never collide with the logger's (5..19: fault, over-force, flash-low...).
-EV_PAUSE = const(1)          # user paused (button or host)
-EV_RESUME = const(2)
-EV_SKIP = const(3)
-EV_ABORT = const(4)          # value: step index, or -1 between steps
-EV_CONTACT_LOST = const(20)  # the step's clock stopped: no contact for contact_pause_ms
-EV_CONTACT_BACK = const(21)
-EV_TIMEOUT = const(22)       # value: the state that timed out (PAUSED or RUNNING); an abort follows
-EV_DOSE_MAX = const(23)      # a dose step hit max_s before its in-band time; value: in-band seconds
-EV_MIN_REACHED = const(24)   # a timed step passed its min_s
-# (their names, for the logs: acu.logread.EVENT_NAMES)
-
+# The sink's calls: cue(code) with acu.feedback's CUE_* codes, event(code, value) with the log's EV_* codes
+# (acu.logfmt; value is the step index unless noted there).
 _STATUS_DONE = const("done")
 _STATUS_SKIPPED = const("skipped")
 _STATUS_ABORTED = const("aborted")
@@ -250,7 +226,7 @@ class Runner:
 
     def _run_press(self, dt, now_ms, band_state):
         s = self.step
-        if 0 < band_state < _FAULT:          # UNDER, IN, OVER, TOO_HARD: a finger is on the sensor
+        if 0 < band_state < FAULT:          # UNDER, IN, OVER, TOO_HARD: a finger is on the sensor
             if self.contact_held:
                 self.contact_held = False
                 self.sink.cue(CUE_RESUMED, now_ms)
@@ -274,7 +250,7 @@ class Runner:
         if self.contact_held:
             return
         self.wall_ms += dt
-        if band_state == _IN:
+        if band_state == IN:
             self.in_band_ms += dt
         if s.count == COUNT_DOSE:
             self.step_ms = self.in_band_ms

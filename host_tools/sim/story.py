@@ -17,9 +17,9 @@ def _names():
         from host_tools.paths import ensure_device_importable
 
         ensure_device_importable()
-        from acu import band, feedback
+        from acu import band, feedback_views
 
-        return tuple(band.NAMES), tuple(feedback.CUE_NAMES)
+        return tuple(band.NAMES), tuple(feedback_views.CUE_NAMES)
     except (ImportError, AttributeError):
         return (), ()
 

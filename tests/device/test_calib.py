@@ -2,7 +2,7 @@
 import json
 import os
 
-from acu import calib
+from acu import calib, calib_parse, creep
 from mpcompat import raises
 
 try:
@@ -72,7 +72,7 @@ def test_loadcell_large_counts_precise():
 
 
 def test_nominal_curves_valid_and_uncalibrated():
-    for kind in calib.KINDS:
+    for kind in calib_parse.KINDS:
         d = calib.nominal(kind)
         cal = calib.Calibration.from_dict(d)
         assert not cal.calibrated
@@ -160,7 +160,7 @@ def test_round_trip_to_dict():
 
 
 def test_creep_comp():
-    cc = calib.CreepComp(4.0, 2.0)
+    cc = creep.CreepComp(4.0, 2.0)
     assert cc.adjust(4000, 0) == 4000
     assert cc.adjust(4000, 2000) == 4000
     # one decade after the reference the reading is 4 % high
@@ -169,7 +169,7 @@ def test_creep_comp():
     assert abs(cc.adjust(4320, 200000) - 4000) <= 10
     assert cc.adjust(0, 100000) == 0
     assert cc.adjust(100000, 1 << 29) > 0
-    none = calib.CreepComp(0.0, 2.0)
+    none = creep.CreepComp(0.0, 2.0)
     assert none.adjust(4321, 500000) == 4321
 
 
@@ -178,7 +178,7 @@ def test_grams_and_creep_allocate_nothing():
         return
     cal = calib.Calibration.from_dict(calib.nominal("fsr402"))
     lc = calib.Calibration.from_dict(calib.nominal("loadcell"))
-    cc = calib.CreepComp(3.5, 2.0)
+    cc = creep.CreepComp(3.5, 2.0)
     total = 0
     micropython.heap_lock()
     try:

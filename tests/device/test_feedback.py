@@ -1,9 +1,10 @@
 # acu.feedback: the feedback language (docs/feedback.md) on recorded outputs.
 from mpcompat import FakeClock, raises
 
-from acu import feedback
+from acu import feedback, feedback_views
 from acu.band import NO_CONTACT, UNDER, IN, OVER, TOO_HARD, FAULT
-from acu.feedback import Feedback, Pattern
+from acu.feedback import Feedback
+from acu.feedback_views import Pattern
 from acu.hw import Hardware
 
 
@@ -114,7 +115,7 @@ def test_cue_overrides_then_state_resumes():
     fb.show(IN, 100)
     assert hw.motor.level == 500              # DONE starts with a half-strength pulse
     assert hw.rgb.rgb == (0, 124, 0)
-    total = feedback.CUE[feedback.CUE_DONE].total_ms
+    total = feedback_views.CUE[feedback.CUE_DONE].total_ms
     fb.show(IN, 100 + total - 5)
     assert fb.cue_code == feedback.CUE_DONE
     fb.show(IN, 100 + total)
@@ -139,7 +140,7 @@ def test_cue_codes_and_unknown():
     assert len(set(codes)) == 11
     seen = []
     for c in codes:
-        p = feedback.CUE[c]
+        p = feedback_views.CUE[c]
         sig = tuple(p.segs)
         assert sig not in seen, c
         seen.append(sig)
@@ -195,17 +196,19 @@ def test_no_outputs_at_all_is_fine():
 
 
 def test_pattern_tables_match_the_ids_feedback_uses():
-    # acu.feedback names the ids (H0 0, L0 6, S0 12, C0 18); the tables module builds them in that order,
-    # and neither it nor the views module is kept loaded
-    import sys
+    # acu.feedback names the ids (H0 0, L0 6, S0 12, C0 18); the tables module builds them in that order
     assert (feedback.H0, feedback.L0, feedback.S0, feedback.C0, feedback.N_CUES) == (0, 6, 12, 18, 12)
-    assert len(feedback._D) >= (feedback.C0 + feedback.N_CUES - 1) * 6
-    assert list(feedback.LED_STATE[0].segs) == [30, 150, 2970, 0]
-    assert list(feedback.SOUND_STATE[4].segs) == [100, 1023, 100, 0]
-    assert list(feedback.CUE[feedback.CUE_REST].segs) == [200, 300, 200, 500, 200, 300, 400, 0]
+    assert len(feedback.PATTERNS) >= (feedback.C0 + feedback.N_CUES - 1) * 6
+    assert list(feedback_views.LED_STATE[0].segs) == [30, 150, 2970, 0]
+    assert list(feedback_views.SOUND_STATE[4].segs) == [100, 1023, 100, 0]
+    assert list(feedback_views.CUE[feedback.CUE_REST].segs) == [200, 300, 200, 500, 200, 300, 400, 0]
+    assert feedback_views.CUE_NAMES[feedback.CUE_FLASH_LOW] == "flash_low"
+    assert len(feedback_views.CUE_NAMES) == feedback.N_CUES
+
+
+def test_mode_names_are_the_channel_bits():
     assert feedback.mode_from_name("haptic+sound") == feedback.HAPTIC | feedback.SOUND
-    assert feedback.CUE_NAMES[feedback.CUE_FLASH_LOW] == "flash_low"
-    for m in ("acu.feedback_tables", "acu.feedback_views"):
-        sys.modules.pop(m, None)
-    assert len(feedback.CUE_NAMES) == 12
-    assert "acu.feedback_tables" not in sys.modules and "acu.feedback_views" not in sys.modules
+    assert feedback.mode_from_name("both") == feedback.BOTH == feedback.LED | feedback.HAPTIC
+    assert feedback.mode_from_name("all") == feedback.ALL
+    assert feedback.mode_from_name("led+sound") == feedback.LED | feedback.SOUND
+    assert feedback.MODE_NAMES[feedback.LED] == "led" and feedback.MODE_NAMES[feedback.SOUND] == "sound"

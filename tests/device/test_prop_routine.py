@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acu import button
-from acu import routine as R
+from acu import routine as R, routine_parse as RP
 from acu import runner as RN
 
 names = st.from_regex(r"[a-z0-9][a-z0-9-]{0,31}", fullmatch=True)
@@ -14,8 +14,8 @@ names = st.from_regex(r"[a-z0-9][a-z0-9-]{0,31}", fullmatch=True)
 
 @st.composite
 def press_steps(draw):
-    lo = draw(st.integers(R.BAND_MIN_G, R.BAND_MAX_G - 1))
-    hi = draw(st.integers(lo + 1, R.BAND_MAX_G))
+    lo = draw(st.integers(RP.BAND_MIN_G, RP.BAND_MAX_G - 1))
+    hi = draw(st.integers(lo + 1, RP.BAND_MAX_G))
     d = {"type": "press", "point": draw(st.sampled_from(["HT7", "GB20", "SP6", "YINTANG"])),
          "side": draw(st.sampled_from(R.SIDE_NAMES)), "duration_s": draw(st.integers(1, 300)),
          "band_lo_g": lo, "band_hi_g": hi}
@@ -45,14 +45,14 @@ def routines(draw):
 @settings(max_examples=200, deadline=None)
 @given(routines())
 def test_valid_routines_compile_and_round_trip(d):
-    r = R.loads(json.dumps(d))
+    r = RP.loads(json.dumps(d))
     assert len(r.steps) == len(d["steps"])
-    n = R.to_dict(r)
-    assert R.to_dict(R.parse(n)) == n
+    n = RP.to_dict(r)
+    assert RP.to_dict(RP.parse(n)) == n
     for s, src in zip(r.steps, d["steps"], strict=True):
         assert s.duration_ms == src["duration_s"] * 1000
         if s.kind == R.STEP_PRESS:
-            assert R.BAND_MIN_G <= s.band_lo_g < s.band_hi_g <= R.BAND_MAX_G
+            assert RP.BAND_MIN_G <= s.band_lo_g < s.band_hi_g <= RP.BAND_MAX_G
 
 
 junk = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
@@ -74,7 +74,7 @@ def test_broken_routines_fail_with_one_line(d, data):
     else:
         target[key] = data.draw(junk)
     try:
-        R.parse(d)
+        RP.parse(d)
     except ValueError as e:
         msg = str(e)
         assert msg.startswith("routine ") and "\n" not in msg and len(msg) < 200
@@ -85,7 +85,7 @@ def test_broken_routines_fail_with_one_line(d, data):
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_never_crash(data):
     try:
-        R.loads(data, "x")
+        RP.loads(data, "x")
     except ValueError as e:
         assert str(e).startswith("routine x: ")
 
@@ -121,7 +121,7 @@ class Counts:
 def test_runner_always_finishes_cleanly(d, script):
     sink = Counts()
     r = RN.Runner(sink, transition_ms=1000, idle_timeout_ms=120000)
-    r.load(R.parse(d))
+    r.load(RP.parse(d))
     t = 0
     r.start(t)
     for band, ms, gesture in script:

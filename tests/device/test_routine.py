@@ -5,11 +5,11 @@ import os
 from mpcompat import raises
 from routine_samples import bedtime, mixed
 
-from acu import routine as R
+from acu import routine as R, routine_parse as RP
 
 
 def test_parse_bedtime_compiles_steps():
-    r = R.parse(bedtime())
+    r = RP.parse(bedtime())
     assert r.name == "bedtime" and r.weekly_goal == 5
     assert len(r.steps) == 5
     s0, s1, s2, s3, s4 = r.steps
@@ -27,17 +27,17 @@ def test_parse_bedtime_compiles_steps():
 
 def test_defaults_and_round_trip():
     d = mixed()
-    r = R.parse(d)
-    assert r.title == "mixed" and r.weekly_goal == R.DEFAULT_WEEKLY
-    n = R.to_dict(r)
+    r = RP.parse(d)
+    assert r.title == "mixed" and r.weekly_goal == RP.DEFAULT_WEEKLY
+    n = RP.to_dict(r)
     assert n["steps"][0]["band_lo_g"] == 3000 and n["steps"][0]["count"] == "dose"
     assert n["steps"][2] == {"type": "timed", "duration_s": 30, "min_s": 20, "label": "mat"}
-    r2 = R.parse(n)
-    assert R.to_dict(r2) == n
+    r2 = RP.parse(n)
+    assert RP.to_dict(r2) == n
 
 
 def err(d):
-    return str(raises(ValueError, R.parse, d))
+    return str(raises(ValueError, RP.parse, d))
 
 
 def test_error_names_routine_step_and_field():
@@ -105,7 +105,7 @@ def test_missing_fields_and_top_level():
     d = bedtime()
     d["weekly_goal"] = 0
     assert "weekly_goal 0 out of range 1..21" in err(d)
-    assert "must be a JSON object" in str(raises(ValueError, R.parse, [1, 2]))
+    assert "must be a JSON object" in str(raises(ValueError, RP.parse, [1, 2]))
 
 
 def test_total_limit():
@@ -118,20 +118,20 @@ def test_total_limit():
 
 
 def test_loads_size_and_json_errors():
-    big = b'{"x": "' + b"a" * (R.MAX_FILE_BYTES + 10) + b'"}'
-    assert "file is" in str(raises(ValueError, R.loads, big, "big"))
-    assert str(raises(ValueError, R.loads, b"{not json", "x")) == "routine x: not valid JSON"
-    assert "not valid JSON" in str(raises(ValueError, R.loads, b"[" * 5000, "deep"))
-    r = R.loads(json.dumps(bedtime()))
+    big = b'{"x": "' + b"a" * (RP.MAX_FILE_BYTES + 10) + b'"}'
+    assert "file is" in str(raises(ValueError, RP.loads, big, "big"))
+    assert str(raises(ValueError, RP.loads, b"{not json", "x")) == "routine x: not valid JSON"
+    assert "not valid JSON" in str(raises(ValueError, RP.loads, b"[" * 5000, "deep"))
+    r = RP.loads(json.dumps(bedtime()))
     assert r.name == "bedtime"
     if r.digest is not None:
         assert len(r.digest) == 64
 
 
 def test_valid_name():
-    assert R.valid_name("bedtime") and R.valid_name("ht7-quick") and R.valid_name("a1")
+    assert RP.valid_name("bedtime") and RP.valid_name("ht7-quick") and RP.valid_name("a1")
     for bad in ("", "-x", "Bed", "a/b", "../x", "a.json", "x" * 33, None, 5):
-        assert not R.valid_name(bad), bad
+        assert not RP.valid_name(bad), bad
 
 
 # ---- files ----
@@ -176,22 +176,22 @@ def test_files_read_list_select_check():
         bad["steps"][0]["band_lo_g"] = 1
         _write(root + "/broken.json", json.dumps(bad))
         _write(root + "/notes.txt", "ignored")
-        items = R.list_routines(root)
+        items = RP.list_routines(root)
         assert [i["name"] for i in items] == ["bedtime", "broken", "mixed"]
         assert items[0]["error"] is None and items[0]["steps"] == 5 and items[0]["size"] > 100
         assert "band_lo_g 1 out of range" in items[1]["error"]
-        assert R.read("mixed", root).steps[1].kind == R.STEP_REST
-        got = R.load("bedtime", root)
+        assert RP.read("mixed", root).steps[1].kind == R.STEP_REST
+        got = RP.load("bedtime", root)
         assert got["routine"]["name"] == "bedtime" and got["total_s"] == 338
         json.dumps(got)  # JSON-able for the host
-        assert "no file" in str(raises(ValueError, R.read, "nothere", root))
-        assert "must be" in str(raises(ValueError, R.path_for, "../etc"))
+        assert "no file" in str(raises(ValueError, RP.read, "nothere", root))
+        assert "must be" in str(raises(ValueError, RP.path_for, "../etc"))
 
-        assert R.selected(sel) is None
-        assert R.read_selected(root, sel).name == "bedtime"   # default when nothing is selected
+        assert RP.selected(sel) is None
+        assert RP.read_selected(root, sel).name == "bedtime"   # default when nothing is selected
         # the app's copy: what the runner and the log use, without the texts for people
-        full = R.read("bedtime", root)
-        app_copy = R.read_selected(root, sel)
+        full = RP.read("bedtime", root)
+        app_copy = RP.read_selected(root, sel, False)
         assert full.description
         assert app_copy.title is None and app_copy.description is None
         assert all(s.note is None and s.label is None for s in app_copy.steps)
@@ -199,36 +199,36 @@ def test_files_read_list_select_check():
         # read() streams the file (hash in chunks, then json.load): the same routine and digest as loads()
         with open(root + "/bedtime.json", "rb") as f:
             data = f.read()
-        assert R.loads(data).digest == full.digest and len(full.digest) == 64
-        assert R.to_dict(R.loads(data)) == R.to_dict(full)
+        assert RP.loads(data).digest == full.digest and len(full.digest) == 64
+        assert RP.to_dict(RP.loads(data)) == RP.to_dict(full)
         _write(root + "/nojson.json", data[:-7].decode())
-        assert "not valid JSON" in str(raises(ValueError, R.read, "nojson", root))
+        assert "not valid JSON" in str(raises(ValueError, RP.read, "nojson", root))
         os.remove(root + "/nojson.json")
         assert [(s.kind, s.point, s.side, s.band_lo_g, s.band_hi_g, s.duration_ms, s.max_ms) for s in app_copy.steps] \
             == [(s.kind, s.point, s.side, s.band_lo_g, s.band_hi_g, s.duration_ms, s.max_ms) for s in full.steps]
         _write(sel, "mixed\n")
-        assert R.selected(sel) == "mixed"
-        assert R.read_selected(root, sel).name == "mixed"
+        assert RP.selected(sel) == "mixed"
+        assert RP.read_selected(root, sel).name == "mixed"
         _write(sel, "broken")
-        assert R.read_selected(root, sel).name == "bedtime"   # a bad selection falls back
+        assert RP.read_selected(root, sel).name == "bedtime"   # a bad selection falls back
         os.remove(root + "/bedtime.json")
-        assert R.read_selected(root, sel).name == "mixed"
+        assert RP.read_selected(root, sel).name == "mixed"
         _write(sel, "../../x")
-        assert R.selected(sel) is None
+        assert RP.selected(sel) is None
 
         # check_file on an upload's temporary file: the name must match the target
         _write(root + "/mixed.json.tmp", json.dumps(mixed()))
-        info = R.check_file(root + "/mixed.json.tmp")
+        info = RP.check_file(root + "/mixed.json.tmp")
         assert info["name"] == "mixed" and info["steps"] == 5 and info["total_s"] == 55
         _write(root + "/other.json.tmp", json.dumps(mixed()))
-        e = raises(ValueError, R.check_file, root + "/other.json.tmp")
+        e = raises(ValueError, RP.check_file, root + "/other.json.tmp")
         assert "does not match the file name other.json" in str(e)
         bad = mixed()
         bad["version"] = 9
         _write(root + "/mixed.json.tmp", json.dumps(bad))
-        assert "version 9 not supported" in str(raises(ValueError, R.check_file, root + "/mixed.json.tmp"))
-        _write(root + "/mixed.json.tmp", "x" * (R.MAX_FILE_BYTES + 1))
-        assert "limit" in str(raises(ValueError, R.check_file, root + "/mixed.json.tmp"))
+        assert "version 9 not supported" in str(raises(ValueError, RP.check_file, root + "/mixed.json.tmp"))
+        _write(root + "/mixed.json.tmp", "x" * (RP.MAX_FILE_BYTES + 1))
+        assert "limit" in str(raises(ValueError, RP.check_file, root + "/mixed.json.tmp"))
     finally:
         _rmtree(base)
 
@@ -236,8 +236,8 @@ def test_files_read_list_select_check():
 def test_read_selected_with_nothing():
     base = _tmpdir("empty")
     try:
-        assert R.read_selected(base + "/routines", base + "/cfg/selected") is None
-        assert R.list_routines(base + "/nope") == []
+        assert RP.read_selected(base + "/routines", base + "/cfg/selected") is None
+        assert RP.list_routines(base + "/nope") == []
     finally:
         _rmtree(base)
 
@@ -246,8 +246,8 @@ def test_steps_hold_only_their_own_fields():
     # the unset fields are class defaults (a smaller object per step); texts=False leaves the texts out
     d = bedtime()
     d["steps"][0]["note"] = "Slow breathing."
-    full = R.parse(d)
-    bare = R.parse(d, None, None, False)
+    full = RP.parse(d)
+    bare = RP.parse(d, None, None, False)
     assert full.steps[0].note == "Slow breathing." and full.title
     assert bare.title is None and bare.description is None
     for s in bare.steps:

@@ -2,12 +2,12 @@
 # lost contact, timeouts, ticks wrap, and allocation-free ticks.
 from routine_samples import bedtime, mixed
 
-from acu import button
-from acu import routine as R
+from acu import button, feedback, logfmt
+from acu import routine_parse as RP
 from acu import runner as RN
 from acu import ticks
-
-NO, UNDER, IN, OVER = 0, 1, 2, 3
+from acu.band import IN, OVER, UNDER
+from acu.band import NO_CONTACT as NO
 
 
 class Rec:
@@ -45,7 +45,7 @@ class Sim:
     def __init__(self, d, t0=0, **kw):
         self.sink = Rec()
         self.r = RN.Runner(self.sink, **kw)
-        self.r.load(R.parse(d))
+        self.r.load(RP.parse(d))
         self.t = t0
 
     def now(self):
@@ -76,8 +76,9 @@ def test_full_bedtime_in_band_cues_and_times():
     s.until(lambda r: r.state == RN.DONE)
     log = s.sink
     assert log.log[0] == ("begin", "bedtime", 0)
-    assert log.cues() == [RN.CUE_START, RN.CUE_SIDE, RN.CUE_STEP, RN.CUE_STEP, RN.CUE_REST,
-                          RN.CUE_REST, RN.CUE_DONE]  # one breathing-cycle cue inside the 38 s breathe step
+    assert log.cues() == [feedback.CUE_START, feedback.CUE_SIDE, feedback.CUE_STEP, feedback.CUE_STEP,
+                          feedback.CUE_REST, feedback.CUE_REST,
+                          feedback.CUE_DONE]  # one breathing-cycle cue inside the 38 s breathe step
     ends = log.kinds("end")
     assert [e[2] for e in ends] == ["done"] * 5
     begins = log.kinds("step")
@@ -121,7 +122,7 @@ def test_dose_max_ends_step():
     s = Sim(d)
     s.press(button.SHORT)
     s.run(100000, band=UNDER)
-    ev = [e for e in s.sink.kinds("ev") if e[1] == RN.EV_DOSE_MAX]
+    ev = [e for e in s.sink.kinds("ev") if e[1] == logfmt.EV_DOSE_MAX]
     assert len(ev) == 1 and ev[0][2] == 0
     assert s.sink.kinds("end")[0][3] == 90000 and s.r.state == RN.DONE
 
@@ -130,18 +131,18 @@ def test_clock_waits_for_first_contact_then_pauses_on_lost_contact():
     s = Sim(bedtime(), contact_pause_ms=3000)
     s.press(button.SHORT)
     s.run(10000, band=NO)          # finding the point: no clock, no cue
-    assert s.r.step_ms == 0 and s.sink.cues() == [RN.CUE_START]
+    assert s.r.step_ms == 0 and s.sink.cues() == [feedback.CUE_START]
     s.run(20000, band=IN)
     assert s.r.step_ms == 20000
     s.run(2000, band=NO)           # a short lift keeps counting
     assert s.r.step_ms == 22000 and not s.r.contact_held
     s.run(8000, band=NO)           # a long one stops the clock after 3 s and says so
     assert s.r.contact_held and 22900 <= s.r.step_ms <= 23000
-    assert s.sink.cues()[-1] == RN.CUE_PAUSED
+    assert s.sink.cues()[-1] == feedback.CUE_PAUSED
     s.run(1000, band=UNDER)        # contact again: resumes with a cue
-    assert not s.r.contact_held and s.sink.cues()[-1] == RN.CUE_RESUMED
+    assert not s.r.contact_held and s.sink.cues()[-1] == feedback.CUE_RESUMED
     evs = [e[1] for e in s.sink.kinds("ev")]
-    assert evs == [RN.EV_CONTACT_LOST, RN.EV_CONTACT_BACK]
+    assert evs == [logfmt.EV_CONTACT_LOST, logfmt.EV_CONTACT_BACK]
     assert s.r.state == RN.RUNNING
 
 
@@ -178,9 +179,9 @@ def test_pause_resume_skip_abort_by_button():
     assert s.sink.kinds("end")[-1][1:3] == (2, "aborted")
     assert s.sink.log[-1][0:2] == ("done", "aborted")
     c = s.sink.cues()
-    assert c[:3] == [RN.CUE_START, RN.CUE_PAUSED, RN.CUE_RESUMED] and c[-1] == RN.CUE_ABORT
+    assert c[:3] == [feedback.CUE_START, feedback.CUE_PAUSED, feedback.CUE_RESUMED] and c[-1] == feedback.CUE_ABORT
     evs = [e[1] for e in s.sink.kinds("ev")]
-    assert evs == [RN.EV_PAUSE, RN.EV_RESUME, RN.EV_SKIP, RN.EV_SKIP, RN.EV_ABORT]
+    assert evs == [logfmt.EV_PAUSE, logfmt.EV_RESUME, logfmt.EV_SKIP, logfmt.EV_SKIP, logfmt.EV_ABORT]
     # after an abort a SHORT starts a new session
     s.press(button.SHORT)
     assert s.r.state == RN.RUNNING and s.r.index == 0
@@ -195,7 +196,7 @@ def test_abort_between_steps_has_no_step_end():
     n = len(s.sink.kinds("end"))
     assert s.r.abort(s.now())
     assert len(s.sink.kinds("end")) == n
-    assert [e for e in s.sink.kinds("ev") if e[1] == RN.EV_ABORT][0][2] == -1
+    assert [e for e in s.sink.kinds("ev") if e[1] == logfmt.EV_ABORT][0][2] == -1
     assert not s.r.abort(s.now())       # nothing to abort any more
 
 
@@ -206,7 +207,7 @@ def test_pause_timeout_aborts():
     s.press(button.SHORT)
     s.run(61000)
     assert s.r.state == RN.ABORTED
-    evs = [e for e in s.sink.kinds("ev") if e[1] == RN.EV_TIMEOUT]
+    evs = [e for e in s.sink.kinds("ev") if e[1] == logfmt.EV_TIMEOUT]
     assert evs and evs[0][2] == RN.PAUSED
 
 
@@ -229,7 +230,7 @@ def test_timed_step_min_and_early_end():
     s2.press(button.SHORT)
     s2.until(lambda r: r.index == 2 and r.state == RN.RUNNING, band=IN)
     s2.run(21000, band=NO)
-    assert [e for e in s2.sink.kinds("ev") if e[1] == RN.EV_MIN_REACHED]
+    assert [e for e in s2.sink.kinds("ev") if e[1] == logfmt.EV_MIN_REACHED]
     s2.press(button.DOUBLE)        # past min_s: ending early still counts as done
     assert s2.sink.kinds("end")[-1][1:3] == (2, "done")
 
@@ -239,8 +240,8 @@ def test_rest_and_side_cues():
     s.press(button.SHORT)
     s.until(lambda r: r.state == RN.DONE, band=IN)
     # HT7 dose -> rest (REST cue) -> timed (STEP) -> SP6 left (STEP) -> SP6 right (SIDE)
-    assert s.sink.cues() == [RN.CUE_START, RN.CUE_REST, RN.CUE_STEP, RN.CUE_STEP, RN.CUE_SIDE,
-                             RN.CUE_DONE]
+    assert s.sink.cues() == [feedback.CUE_START, feedback.CUE_REST, feedback.CUE_STEP, feedback.CUE_STEP,
+                             feedback.CUE_SIDE, feedback.CUE_DONE]
 
 
 def test_runs_across_ticks_wrap_and_host_start():
@@ -266,14 +267,14 @@ def test_idle_state_and_busy_load():
     r = RN.Runner(sink)
     r.button(button.SHORT, 0)       # nothing loaded: nothing happens
     assert r.state == RN.IDLE and sink.log == []
-    r.load(R.parse(bedtime()))
+    r.load(RP.parse(bedtime()))
     r.tick(100, NO, 0)
     base = r.idle_ms
     r.tick(300, NO, 0)
     assert r.idle_ms - base == 200
     r.start(300)
     try:
-        r.load(R.parse(mixed()))
+        r.load(RP.parse(mixed()))
         raise AssertionError("load while running")
     except ValueError:
         pass
@@ -316,7 +317,7 @@ def test_tick_does_not_allocate():
         return
     sink = CountSink()
     r = RN.Runner(sink, transition_ms=500, contact_pause_ms=300)
-    r.load(R.parse(mixed()))
+    r.load(RP.parse(mixed()))
     r.start(0)
     tick = r.tick
     bands = bytearray(b"\x02\x02\x02\x01\x00\x00\x02\x03")
@@ -338,11 +339,3 @@ def test_tick_does_not_allocate():
     assert r.state == RN.DONE
     assert sink.n > 12
 
-
-def test_cue_codes_match_the_feedback_language():
-    # the runner names acu.feedback's cue codes as its own constants (it does not import feedback)
-    from acu import feedback
-    assert (RN.CUE_START, RN.CUE_STEP, RN.CUE_SIDE, RN.CUE_DONE, RN.CUE_PAUSED, RN.CUE_RESUMED,
-            RN.CUE_ABORT, RN.CUE_REST) == (feedback.CUE_START, feedback.CUE_STEP, feedback.CUE_SIDE,
-                                            feedback.CUE_DONE, feedback.CUE_PAUSED, feedback.CUE_RESUMED,
-                                            feedback.CUE_ABORT, feedback.CUE_REST)

@@ -256,7 +256,7 @@ def test_prop_device_curve_monotone_and_exact(steps, start):
         return
     d = dict(dcal.nominal("fsr402"), points=pts, zero_raw=pts[0][0], method="power-law")
     cal = dcal.Calibration.from_dict(d)
-    tol = 1 + (1 << cal._rs) * max(dg for _, dg in steps) // max(1, min(dr for dr, _ in steps))
+    tol = 1 + (1 << cal.raw_shift) * max(dg for _, dg in steps) // max(1, min(dr for dr, _ in steps))
     for r, gg in pts:
         assert abs(cal.grams(r) - gg) <= tol
     xs = np.linspace(pts[0][0] - 70000, pts[-1][0] + 70000, 400).astype(int)

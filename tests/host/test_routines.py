@@ -17,6 +17,7 @@ from host_tools.commands import routine as cmd
 from host_tools.errors import DeviceError, InputError, LinkError
 
 R = RT.R
+RP = RT.RP
 
 
 class FakeSession:
@@ -63,21 +64,21 @@ class FakeSession:
             raise
 
     def call(self, module, func, *args):
-        assert module == "acu.routine"
+        assert module == "acu.routine_parse"
         self.calls.append((func, args))
         routines = str(self.root / "routines")
         try:
             if func == "list_routines":
-                return R.list_routines(routines)
+                return RP.list_routines(routines)
             if func == "selected":
-                return R.selected(str(self.root / "cfg" / "selected"))
+                return RP.selected(str(self.root / "cfg" / "selected"))
             if func == "load":
-                return json.loads(json.dumps(R.load(args[0], routines)))
+                return json.loads(json.dumps(RP.load(args[0], routines)))
             if func == "check_file":
                 if self.fail_upload == "old-firmware":
                     raise ValueError("routine %s: version 1 not supported (this firmware reads version 0)"
                                      % args[0])
-                return R.check_file(self._p(args[0]))
+                return RP.check_file(self._p(args[0]))
         except ValueError as e:
             raise DeviceError("device: %s" % e) from None
         raise AssertionError(func)
@@ -166,7 +167,7 @@ def test_bad_files(tmp_path):
     with pytest.raises(InputError, match="is a directory"):
         RT.validate_file(tmp_path)
     big = tmp_path / "big.json"
-    big.write_bytes(b" " * (RT.MAX_FILE_BYTES + 1))
+    big.write_bytes(b" " * (RT.RP.MAX_FILE_BYTES + 1))
     with pytest.raises(InputError, match="limit 16384"):
         RT.validate_file(big)
     p = tmp_path / "bin.json"
@@ -258,7 +259,7 @@ def test_bad_push_changes_nothing(tmp_path):
             RT.push(s, json.dumps(good).encode(), "good.json", select=True)
     after = {p.name: p.read_bytes() for p in (tmp_path / "flash" / "routines").iterdir()}
     assert before == after
-    assert R.selected(str(tmp_path / "flash" / "cfg" / "selected")) == "bedtime"
+    assert RP.selected(str(tmp_path / "flash" / "cfg" / "selected")) == "bedtime"
 
 
 # ---- CLI handlers ----
@@ -324,7 +325,7 @@ def test_cli_device_commands(tmp_path, monkeypatch, capsys):
         run(["routine", "push", str(bad)], monkeypatch, s)
     assert len(s.calls) == calls   # refused before talking to the device
     assert run(["routine", "new", "quick2", "--step", "HT7:30", "--select"], monkeypatch, s) == 0
-    assert R.selected(str(tmp_path / "flash" / "cfg" / "selected")) == "quick2"
+    assert RP.selected(str(tmp_path / "flash" / "cfg" / "selected")) == "quick2"
 
 
 # ---- hypothesis: generated routines, valid and broken ----
@@ -365,7 +366,7 @@ gen_routine = st.builds(
 def test_generated_valid_routines_pass_host_and_device(d):
     data = json.dumps(d).encode()
     r = RT.parse_bytes(data, "gen.json")
-    assert R.loads(data).name == r.name == d["name"]
+    assert RP.loads(data).name == r.name == d["name"]
     assert len(r.steps) == len(d["steps"])
 
 
@@ -390,4 +391,4 @@ def test_generated_broken_routines_fail_with_one_line(d, data):
         assert msg.startswith("routine broken.json: ") and "\n" not in msg
         return
     # the mutation happened to be valid: then the device must accept it too (one validator)
-    R.loads(raw)
+    RP.loads(raw)

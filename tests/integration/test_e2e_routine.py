@@ -166,7 +166,7 @@ def test_a_bad_routine_push_changes_nothing_on_the_device(sim, tmp_path):
     with open_session(port) as s:
         with pytest.raises(DeviceError) as e:
             s.write_file_atomic("/routines/bedtime.json", json.dumps(bad).encode(),
-                                check=("acu.routine", "check_file"))
+                                check=("acu.routine_parse", "check_file"))
         assert "band_hi_g" in str(e.value)
         # an upload cut off by a power cut: only the .tmp file is damaged
         s.exec("f = open('/routines/bedtime.json.tmp', 'w'); f.write('{\"format\": \"acu-ro'); f.close()")
@@ -182,4 +182,4 @@ def test_a_bad_routine_push_changes_nothing_on_the_device(sim, tmp_path):
     assert "BAD" not in listing
     with open_session(port) as s:
         assert not s.exists("/routines/bedtime.json.tmp")
-        assert s.call("acu.routine", "selected") == "bedtime"
+        assert s.call("acu.routine_parse", "selected") == "bedtime"
