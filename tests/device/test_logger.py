@@ -122,6 +122,22 @@ def test_trace_gap_starts_new_chunk():
     assert dec["trace"][1]["t0_ms"] == 3000 and set(dec["trace"][1]["values_g"]) == {2500}
 
 
+
+def test_a_chunk_full_before_the_flush_is_continued():
+    # every sample an escape (31 bits): a chunk is full after ~94 samples, before the 10 s flush seals it;
+    # the samples after it go on in a continuation chunk (the coder starts again), none is dropped
+    d = _fresh_dir()
+    lg = _logger(d, FakeClock(0), trace_quantum_g=1)
+    lg.begin_session("r", now_ms=0)
+    for t in range(0, 30000, 5):
+        lg.sample(16000 if (t // 100) % 2 else 0, t)
+        lg.poll(t)
+    lg.end_session("completed", 30000)
+    dec = logread.decode_session(_read(d + "/000001.acl"))
+    values = [v for c in dec["trace"] for v in c["values_g"]]
+    assert len(values) == 300 and values[:4] == [0, 16000, 0, 16000], len(values)
+    assert not [e for e in dec["events"] if e["name"] == "trace_dropped"] and not dec["problems"]
+
 def _cut_session(d):
     """A session left open by a power cut: returns (path, decoded records' end offsets)."""
     clock = FakeClock(0)
