@@ -238,22 +238,6 @@ class App:
                     return
 
     # ---- what the host asks through the live link (acu.link; may allocate) ---------------------------------
-    def practice(self):
-        """The practice in progress, or None: {"routine", "state", "step", "steps", "step_ms", "goal_ms",
-        "elapsed_ms", "session_no", "free"}."""
-        r = self.runner
-        if not r.active() and not self.free_session:
-            return None
-        log = self.log
-        elapsed = ticks.diff(self.clock.ticks_ms(), log.start_ms) if log.active else 0
-        if self.free_session:
-            return {"routine": "free", "state": "running", "step": 0, "steps": 1, "step_ms": self.stats.contact_ms(),
-                    "goal_ms": 0, "elapsed_ms": elapsed, "session_no": log.session_no, "free": True}
-        st = r.status()
-        return {"routine": st["routine"], "state": st["state"], "step": st["index"], "steps": st["steps"],
-                "step_ms": st["step_ms"], "goal_ms": st["duration_ms"], "elapsed_ms": elapsed,
-                "session_no": log.session_no, "free": False}
-
     def stop_practice(self, now_ms):
         """End the practice on purpose (the host's --stop): the routine's session ends as aborted after a
         host-stop event, a free press as completed. Returns what was stopped ("free", a routine name) or None."""

@@ -246,11 +246,10 @@ class Link:
         a = self.app
         return {"proto": PROTO, "firmware": VERSION, "board": a.hw.name, "device_id": a.log.device_id,
                 "boot_count": a.log.boot_count, "ticks_ms": now_ms, "wall_s": a.clock.wall_s(),
-                "practice": a.practice()}
+                "practice": acu.call("status", "practice", a)}
 
     def on_status(self, args, now_ms):
-        st = acu.call("status", "collect", self.app)
-        st["practice"] = self.app.practice()
+        st = acu.call("status", "collect", self.app, True)
         st["link"] = {"requests": self.requests, "bad_frames": self.bad_frames, "stream_every_ms": self.every_ms}
         return st
 

@@ -19,6 +19,8 @@ MAX_BATCH = const(1936)     # the most one write appends (acu.logger's batch, wi
 # tail this short with no valid record after it is a torn write (acu.logrecover); kept at what firmware with
 # a 1536-byte batch could leave
 SUFFIX = ".acl"             # session files: /log/<nnnnnn>.acl
+COUNTER = "next"            # /log/next: the next session number, so numbers are never reused after the host
+# deletes every pulled file (a reused number would look like a duplicate or a gap)
 
 # record types
 T_SESSION = const(1)

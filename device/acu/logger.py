@@ -24,9 +24,6 @@ DEFAULT_ROOT = "/log"
 VOLUME_BYTES = const(32768)  # sessions are appended to the newest file while it is smaller than this: a
 # 5-minute session is ~2.2 KB and LittleFS gives every file whole 4 KB blocks (one file per session would
 # take 4 KB each); a recovery rewrite after a power cut copies at most this much
-# /log/next: the next session number, so numbers are never reused after the host deletes every pulled
-# file (a reused number would look like a duplicate or a gap)
-_COUNTER_NAME = const("next")
 
 _STEP_STATUS = {"done": logfmt.STEP_DONE, "skipped": logfmt.STEP_SKIPPED, "aborted": logfmt.STEP_ABORTED,
                 "cut_short": logfmt.STEP_CUT_SHORT}
@@ -117,57 +114,9 @@ def _u32(x):
     return max(0, min(0xFFFFFFFF, int(x)))
 
 
-def _last_name(root):
-    """The newest session file's name, or None (one directory read)."""
-    last = None
-    try:
-        names = os.listdir(root)
-    except OSError:
-        return None
-    for n in names:
-        if (last is None or n > last) and logfmt.is_session_name(n):
-            last = n
-    return last
-
-
-def _read_counter(root):
-    try:
-        with open(acu.join(root, _COUNTER_NAME)) as f:
-            return int(f.read().strip() or 0)
-    except (OSError, ValueError):
-        return 0
-
-
-def _appendable(path, volume_bytes, buf):
-    """The file's size if the next session may go on its end (this format version, smaller than
-    volume_bytes, its last record a whole session end: recover() closed any open session), else -1.
-    Reads into buf (>= 29 bytes: the logger's idle trace buffer) rather than new bytes objects."""
-    hl = logfmt.FILE_HEADER_LEN
-    try:
-        size = os.stat(path)[6]
-        if size >= volume_bytes or size < hl + logfmt.END_REC_LEN:
-            return -1
-        mv = memoryview(buf)
-        with open(path, "rb") as f:
-            if f.readinto(mv[0:hl]) != hl:
-                return -1
-            f.seek(size - logfmt.END_REC_LEN)
-            if f.readinto(mv[hl:hl + logfmt.END_REC_LEN]) != logfmt.END_REC_LEN:
-                return -1
-    except OSError:
-        return -1
-    h = logfmt.FILE_HEADER
-    for i in range(hl):
-        if buf[i] != h[i]:
-            return -1
-    r = logfmt.parse_record_at(buf, hl)
-    return size if not isinstance(r, str) and r[0] == logfmt.T_SESSION_END and r[4] == hl + logfmt.END_REC_LEN \
-        else -1
-
-
 def write_counter(root, value):
     """Atomic (tmp + rename): a power cut leaves the old or the new number, never an empty file."""
-    path = acu.join(root, _COUNTER_NAME)
+    path = acu.join(root, logfmt.COUNTER)
     tmp = path + ".tmp"
     try:
         with open(tmp, "w") as f:
@@ -219,9 +168,12 @@ class Logger:
         self.name = None
         self.path = None
         self.session_no = 0
-        self._last = ""          # the newest session file's name (None: none), "": not known yet
-        self._count = 0          # the counter file's number, 0: not read yet
-        self._size = -1          # that file's size while this logger alone has written it, -1: unknown
+        # what the next begin_session needs to know about the files (acu.logrecover.scan): the newest session
+        # file's name (None: none; "": not scanned yet), the counter file's number, and that file's size if
+        # a session may be appended to it and this logger alone has written it since (else -1)
+        self._last = ""
+        self._count = 0
+        self._size = -1
         self.recovered = []
         self.write_errors = 0
         self._write_failed = False
@@ -340,23 +292,26 @@ class Logger:
     def recover(self):
         """At boot: remove stale .tmp files, drop a torn tail, close sessions left open (cut short); returns
         what was done, [{"name", "action"}] (kept in .recovered). The recovery code (acu.logrecover) is
-        loaded for this call only."""
-        self.recovered = acu.call("logrecover", "recover", self.root)
-        # for the first begin_session (at boot, not in the loop): which file, which number
-        self._last = _last_name(self.root)
-        self._count = _read_counter(self.root)
-        self._size = -1 if self._last is None else \
-            _appendable(acu.join(self.root, self._last), self.volume_bytes, self._tb)
+        loaded for this call only; it also scans the files for the first begin_session (at boot, not in the
+        loop)."""
+        self.recovered, self._last, self._count, self._size = acu.call(
+            "logrecover", "recover", self.root, self.volume_bytes, self._tb)
         return self.recovered
 
     def files_changed(self):
-        """Session files were removed (acu.logadmin.delete_session): look for the newest one again."""
+        """Session files were removed (acu.logadmin.delete_session): scan them again."""
         self._last = ""
         self._size = -1
 
+    def _scan(self):
+        # reads into _tb: idle outside a session
+        self._last, self._count, self._size = acu.call("logrecover", "scan", self.root, self.volume_bytes, self._tb)
+
     # ------------------------------------------------------------ session
     def next_session_no(self):
-        return self._next_no(_last_name(self.root), _read_counter(self.root))
+        """For the host, outside a session."""
+        self._scan()
+        return self._next_no(self._last, self._count)
 
     def _next_no(self, last_name, counter):
         return max(int(last_name[:6]) + 1 if last_name else 1, self._next_hint, self.session_no + 1, counter)
@@ -371,17 +326,15 @@ class Logger:
         self.flash_low = free is not None and free < self.reserve_bytes
         if free is not None and free < self.min_free_bytes:
             return -1
-        # this runs inside a loop iteration: the newest file and the counter as recover() or the last
-        # session left them ("" or 0: unknown, read them), the file checks read into _tb (idle here)
-        last = self._last if self._last != "" else _last_name(self.root)
-        no = int(session_no) if session_no else \
-            self._next_no(last, self._count if self._count else _read_counter(self.root))
+        # this runs inside a loop iteration: the newest file and the counter as recover() or the last session
+        # left them (a scan only when the host removed files, or for a logger that never recovered)
+        if self._last == "":
+            self._scan()
+        last = self._last
+        no = int(session_no) if session_no else self._next_no(last, self._count)
         prev_no = self.session_no
         self.session_no = no
-        size = -1
-        if last is not None and not self._write_failed:
-            size = self._size if self._size >= 0 else _appendable(acu.join(self.root, last), self.volume_bytes,
-                                                                   self._tb)
+        size = self._size if last is not None and not self._write_failed else -1
         append = 0 <= size < self.volume_bytes
         self.name = last if append else "%06d%s" % (no, logfmt.SUFFIX)
         self.path = acu.join(self.root, self.name)

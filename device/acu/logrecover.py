@@ -1,6 +1,7 @@
 # The boot-time recovery of the session logs (format: docs/log-format.md, codec: acu.logfmt): remove stale
-# .tmp files, drop a torn tail, close a session a power cut left open. Logger.recover() loads this module
-# for that call only (acu.call), so its code never sits in the running app's heap.
+# .tmp files, drop a torn tail, close a session a power cut left open; and the scan of the files the logger
+# needs before its next session (the newest file, the counter). Logger.recover() loads this module for that
+# call only (acu.call), so its code never sits in the running app's heap.
 import os
 import binascii
 import struct
@@ -111,9 +112,66 @@ def _valid_record_after(path, bad_at):
     return False
 
 
-def recover(root):
-    """Logger.recover(): remove stale .tmp files, drop a torn tail, close sessions left open (cut short);
-    returns [{"name", "action"}]."""
+def _last_name(root):
+    """The newest session file's name, or None (one directory read)."""
+    last = None
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return None
+    for n in names:
+        if (last is None or n > last) and logfmt.is_session_name(n):
+            last = n
+    return last
+
+
+def _read_counter(root):
+    try:
+        with open(acu.join(root, logfmt.COUNTER)) as f:
+            return int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _appendable(path, volume_bytes, buf):
+    """The file's size if the next session may go on its end (this format version, smaller than
+    volume_bytes, its last record a whole session end: recover() closed any open session), else -1.
+    Reads into buf (>= 29 bytes) rather than new bytes objects."""
+    hl = logfmt.FILE_HEADER_LEN
+    try:
+        size = os.stat(path)[6]
+        if size >= volume_bytes or size < hl + logfmt.END_REC_LEN:
+            return -1
+        mv = memoryview(buf)
+        with open(path, "rb") as f:
+            if f.readinto(mv[0:hl]) != hl:
+                return -1
+            f.seek(size - logfmt.END_REC_LEN)
+            if f.readinto(mv[hl:hl + logfmt.END_REC_LEN]) != logfmt.END_REC_LEN:
+                return -1
+    except OSError:
+        return -1
+    h = logfmt.FILE_HEADER
+    for i in range(hl):
+        if buf[i] != h[i]:
+            return -1
+    r = logfmt.parse_record_at(buf, hl)
+    return size if not isinstance(r, str) and r[0] == logfmt.T_SESSION_END and r[4] == hl + logfmt.END_REC_LEN \
+        else -1
+
+
+def scan(root, volume_bytes, buf):
+    """What the logger's next begin_session needs to know about the files in root: (the newest session
+    file's name or None, the counter file's number or 0, that file's size if a session may be appended to
+    it or -1). buf: >= 29 bytes to read into (the logger's idle trace buffer)."""
+    last = _last_name(root)
+    size = -1 if last is None else _appendable(acu.join(root, last), volume_bytes, buf)
+    return last, _read_counter(root), size
+
+
+def recover(root, volume_bytes, buf):
+    """Logger.recover(): remove stale .tmp files, drop a torn tail, close sessions left open (cut short).
+    Returns ([{"name", "action"}], then scan()'s three figures)."""
     done = []
     try:
         names = os.listdir(root)
@@ -130,7 +188,7 @@ def recover(root):
         act = _recover_file(root, name)
         if act:
             done.append({"name": name, "action": act})
-    return done
+    return (done,) + scan(root, volume_bytes, buf)
 
 
 def _recover_file(root, name):

@@ -20,7 +20,7 @@ PAUSED = const(2)
 TRANSITION = const(3)
 DONE = const(4)
 ABORTED = const(5)
-_STATE_NAMES = const(("idle", "running", "paused", "transition", "done", "aborted"))
+NAMES = ("idle", "running", "paused", "transition", "done", "aborted")  # by state
 
 # The sink's calls: cue(code) with acu.feedback's CUE_* codes, event(code, value) with the log's EV_* codes
 # (acu.logfmt; value is the step index unless noted there).
@@ -324,21 +324,3 @@ class Runner:
         st = self.state
         self.sink.event(EV_TIMEOUT, st, now_ms)
         self.abort(now_ms)
-
-    # ---- for the host (allocates; not for the loop) ----
-
-    def status(self):
-        s = self.step
-        return {
-            "state": _STATE_NAMES[self.state],
-            "routine": None if self.routine is None else self.routine.name,
-            "index": self.index,
-            "steps": 0 if self.routine is None else len(self.routine.steps),
-            "step_ms": self.step_ms,
-            "duration_ms": 0 if s is None else s.duration_ms,
-            "in_band_ms": self.in_band_ms,
-            "band_lo_g": self.band_lo_g,
-            "band_hi_g": self.band_hi_g,
-            "target": self.target,
-            "contact_held": self.contact_held,
-        }

@@ -1,9 +1,11 @@
-# What the host is told about the device and its app: the answer to the REPL's acu.api.status() and to the
-# live link's `status` (acu.link). Loaded for that call only (acu.call): none of it sits in the loop's heap.
+# What the host is told about the device and its app: the answers to the REPL's acu.api.status() and to the
+# live link's `hello` and `status` (acu.link). Loaded for that call only (acu.call): none of it sits in the
+# loop's heap.
 import os
 
 import acu
-from acu import VERSION, band
+from acu import VERSION, band, ticks
+from acu import runner as rn
 
 
 def _statvfs(i):
@@ -14,20 +16,49 @@ def _statvfs(i):
         return None
 
 
-def collect(a):
+def runner(r):
+    """The routine runner's state."""
+    s = r.step
+    return {
+        "state": rn.NAMES[r.state], "routine": None if r.routine is None else r.routine.name,
+        "index": r.index, "steps": 0 if r.routine is None else len(r.routine.steps), "step_ms": r.step_ms,
+        "duration_ms": 0 if s is None else s.duration_ms, "in_band_ms": r.in_band_ms,
+        "band_lo_g": r.band_lo_g, "band_hi_g": r.band_hi_g, "target": r.target, "contact_held": r.contact_held,
+    }
+
+
+def practice(a):
+    """The practice in progress in the App a, or None: {"routine", "state", "step", "steps", "step_ms",
+    "goal_ms", "elapsed_ms", "session_no", "free"}."""
+    r = a.runner
+    if not r.active() and not a.free_session:
+        return None
+    log = a.log
+    elapsed = ticks.diff(a.clock.ticks_ms(), log.start_ms) if log.active else 0
+    if a.free_session:
+        return {"routine": "free", "state": "running", "step": 0, "steps": 1, "step_ms": a.stats.contact_ms(),
+                "goal_ms": 0, "elapsed_ms": elapsed, "session_no": log.session_no, "free": True}
+    return {"routine": r.routine.name, "state": rn.NAMES[r.state], "step": r.index, "steps": len(r.routine.steps),
+            "step_ms": r.step_ms, "goal_ms": r.step.duration_ms if r.step is not None else 0,
+            "elapsed_ms": elapsed, "session_no": log.session_no, "free": False}
+
+
+def collect(a, with_practice=False):
     """Everything the host shows about the device and the App a (the running one, or the one the REPL
-    built): JSON-able."""
+    built): JSON-able; with_practice: and its practice() (the live link's answer)."""
     h = a.hw
     st = {
         "firmware": VERSION, "board": h.name, "calibrated": a.cal.calibrated, "calib_id": a.cal.id,
         "calib_created": a.cal.created or None, "sensor": h.sensor.kind,
-        "routine": None if a.routine is None else a.routine.name, "runner": a.runner.status(),
+        "routine": None if a.routine is None else a.routine.name, "runner": runner(a.runner),
         "force_g": a.force_g, "raw": a.raw, "state": band.NAMES[a.state], "wall_s": a.clock.wall_s(),
         "uptime_ms": a.clock.ticks_ms(), "loop_hz": 1000 // a.period_ms, "iterations": a.iterations,
         "session_active": a.log.active, "boots": a.log.boot_count,
         "free_bytes": _statvfs(3), "flash_bytes": _statvfs(2),
         "unique_id": "".join("%02x" % b for b in h.unique_id),
     }
+    if with_practice:
+        st["practice"] = practice(a)
     try:
         st["log"] = acu.call("logadmin", "info", a.log.root)
     except Exception as e:  # a damaged log never hides the rest of the status

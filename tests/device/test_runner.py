@@ -2,7 +2,7 @@
 # lost contact, timeouts, ticks wrap, and allocation-free ticks.
 from routine_samples import bedtime, mixed
 
-from acu import button, feedback, logfmt
+from acu import button, feedback, logfmt, status
 from acu import routine_parse as RP
 from acu import runner as RN
 from acu import ticks
@@ -278,7 +278,7 @@ def test_idle_state_and_busy_load():
         raise AssertionError("load while running")
     except ValueError:
         pass
-    st = r.status()
+    st = status.runner(r)
     assert st["state"] == "running" and st["routine"] == "bedtime" and st["steps"] == 5
     RN.NullSink().cue(1, 0)
 

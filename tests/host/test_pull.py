@@ -298,6 +298,8 @@ def test_reconstructed_file_supersedes_unclosed_copy(dev, arc):
 
 def test_nothing_from_the_device_is_evaluated(dev, arc, monkeypatch):
     import builtins
+
+    from acu import logrecover  # noqa: F401 (loaded before exec is patched: CPython imports a module with exec)
     record_session(dev.log, 1, routine="__import__('os').system('x')")
 
     def boom(*a, **k):
