@@ -24,6 +24,7 @@ ACU_FILES = (
     "hw.py",
     "hx711.py",
     "link.py",
+    "linkverbs.py",
     "logadmin.py",
     "logfmt.py",
     "logger.py",

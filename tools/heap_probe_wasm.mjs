@@ -105,7 +105,7 @@ import sys
 import os
 os.chdir("/")  # with a ROMFS the port starts in /rom
 sys.argv[:] = ${JSON.stringify(probeArgs)}
-sys.path[:] = ${JSON.stringify(fromRom ? ["/rom", ".frozen"] : [...dirs, "build/heap", ".frozen"])}
+sys.path[:] = ${JSON.stringify(fromRom ? ["/rom", ".frozen"] : [...dirs, "/lib", "build/heap", ".frozen"])}
 import gc
 import heap_probe_main
 _res = None
@@ -145,19 +145,22 @@ const mp = await loadMicroPython({
     romfs,                               // --rom: malloc'd by the port outside the GC heap, mounted at /rom
 });
 
-// host directory -> the port's filesystem, same relative path (files the filter accepts)
-function copyTree(dir, keep) {
+// host directory -> the port's filesystem, same relative path unless to() moves it (files the filter accepts)
+function copyTree(dir, keep, to = (p) => p) {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         const p = dir + "/" + e.name;
         if (e.isDirectory()) {
-            copyTree(p, keep);
+            copyTree(p, keep, to);
         } else if (keep(e.name)) {
-            mp.FS.mkdirTree("/" + dir);
-            mp.FS.writeFile("/" + p, fs.readFileSync(p));
+            const dest = "/" + to(p);
+            mp.FS.mkdirTree(dest.slice(0, dest.lastIndexOf("/")));
+            mp.FS.writeFile(dest, fs.readFileSync(p));
         }
     }
 }
-copyTree("build/heap", (n) => n.endsWith(".mpy"));
+// the firmware's packages where a board without a ROM partition keeps them, /lib/acu and /lib/boards (their
+// file names are interned as on a board); the probe's own modules stay in build/heap
+copyTree("build/heap", (n) => n.endsWith(".mpy"), (p) => p.replace(/^build\/heap\/(acu|boards)\//, "lib/$1/"));
 copyTree(GEN_DIR, (n) => n.endsWith(".mpy"));
 copyTree("host_tools/library", (n) => n.endsWith(".json"));
 mp.FS.mkdirTree("/tmp");

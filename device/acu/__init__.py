@@ -16,16 +16,17 @@ def forget(name, pkg="acu"):
 
 
 def call(name, fn, *args):
-    """fn(*args) of the submodule acu.<name>, which is loaded for this call only (unless something already
-    holds it): the code of a one-off job never stays in the running app's heap."""
+    """fn(*args) of the submodule acu.<name>, loaded for this call only: it, and any acu module it loaded,
+    is dropped after (a module something already held stays). The code of a one-off job (a parser at
+    start-up, the log recovery, an answer to the host) never stays in the running app's heap."""
     import sys
-    had = "acu." + name in sys.modules
-    mod = __import__("acu." + name, None, None, (fn,))
+    had = list(sys.modules)
     try:
-        return getattr(mod, fn)(*args)
+        return getattr(__import__("acu." + name, None, None, (fn,)), fn)(*args)
     finally:
-        if not had:
-            forget(name)
+        for k in list(sys.modules):
+            if k.startswith("acu.") and k not in had:
+                forget(k[4:])
 
 
 def join(root, name):

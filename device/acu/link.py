@@ -10,7 +10,7 @@
 from array import array
 
 import acu
-from acu import VERSION, ticks
+from acu import ticks
 
 from micropython import const
 
@@ -33,17 +33,15 @@ FLAG_CALIBRATING = const(2)
 FLAG_FREE = const(4)
 
 
-def _crc_table():
-    t = array("H", bytes(512))
-    for i in range(256):
-        c = i << 8
-        for _ in range(8):
-            c = ((c << 1) ^ 0x1021) if c & 0x8000 else (c << 1)
-        t[i] = c & 0xFFFF
-    return t
-
-
-_TABLE = _crc_table()
+# CRC-16/CCITT-FALSE a nibble at a time: the CRC of each 4-bit value (16 u16, 32 bytes; a byte table would
+# hold 512 bytes of the small heap for twice the speed)
+_TABLE = array("H", bytes(32))
+for _i in range(16):
+    _c = _i << 12
+    for _k in range(4):
+        _c = ((_c << 1) ^ 0x1021) if _c & 0x8000 else (_c << 1)
+    _TABLE[_i] = _c & 0xFFFF
+del _i, _k, _c
 _HEX = b"0123456789ABCDEF"
 
 
@@ -52,7 +50,9 @@ def crc16(buf, start, end):
     t = _TABLE
     c = 0xFFFF
     for i in range(start, end):
-        c = ((c << 8) & 0xFFFF) ^ t[((c >> 8) ^ buf[i]) & 0xFF]
+        b = buf[i]
+        c = ((c << 4) & 0xFFFF) ^ t[(c >> 12) ^ (b >> 4)]
+        c = ((c << 4) & 0xFFFF) ^ t[(c >> 12) ^ (b & 15)]
     return c
 
 
@@ -104,6 +104,8 @@ def frame(kind, body):
 class Link:
     """The app's end of the live link. app: the App (its objects are read for answers and samples);
     console: acu.console.StdioConsole or a fake with read_byte() and write(buf, n)."""
+
+    proto = PROTO  # the protocol version it speaks (acu.linkverbs' hello tells the host)
 
     def __init__(self, app, console):
         self.app = app
@@ -222,12 +224,10 @@ class Link:
         rid = words[0]
         self.requests += 1
         try:
-            handler = getattr(self, "on_" + words[1])
-        except AttributeError:
-            self._send("E", "%s unknown request %r" % (rid, words[1][:20]))
-            return
-        try:
-            result = handler(words[2:], now_ms)
+            if words[1] == "stream":  # renewed every few seconds: answered here
+                result = self.on_stream(words[2:], now_ms)
+            else:  # the others are rare: their code is loaded for the answer only
+                result = acu.call("linkverbs", "answer", self, words[1], words[2:], now_ms)
         except (ValueError, TypeError, IndexError) as e:
             self._send("E", "%s %s" % (rid, e))
             return
@@ -241,18 +241,8 @@ class Link:
         buf = frame(kind, body)
         self.con.write(buf, _seal(buf, len(buf) - 7))
 
-    # verbs: on_<verb>(args, now_ms) -> JSON-able result; ValueError(message) refuses
-    def on_hello(self, args, now_ms):
-        a = self.app
-        return {"proto": PROTO, "firmware": VERSION, "board": a.hw.name, "device_id": a.log.device_id,
-                "boot_count": a.log.boot_count, "ticks_ms": now_ms, "wall_s": a.clock.wall_s(),
-                "practice": acu.call("status", "practice", a)}
-
-    def on_status(self, args, now_ms):
-        st = acu.call("status", "collect", self.app, True)
-        st["link"] = {"requests": self.requests, "bad_frames": self.bad_frames, "stream_every_ms": self.every_ms}
-        return st
-
+    # the verbs: on_stream here, the others in acu.linkverbs; (args, now_ms) -> a JSON-able result, a
+    # ValueError(message) refuses
     def on_stream(self, args, now_ms):
         """stream EVERY_MS [LEASE_MS [live|calib]]: samples every EVERY_MS until LEASE_MS pass without
         another stream request (a host that went away stops it); EVERY_MS 0 stops it."""
@@ -276,20 +266,3 @@ class Link:
         self.every_ms = max(every, _EVERY_MIN_MS)
         self._lease_end_ms = ticks.add(now_ms, min(max(lease, self.every_ms), _LEASE_MAX_MS))
         return {"every_ms": self.every_ms, "lease_ms": ticks.diff(self._lease_end_ms, now_ms), "mode": mode}
-
-    def on_clock(self, args, now_ms):
-        """clock EPOCH_S: set the wall clock (acutrainer sync); logged in a running session."""
-        epoch = int(args[0])
-        if epoch < 1500000000:
-            raise ValueError("clock %d is before 2017: not a current time" % epoch)
-        self.app.set_clock(epoch, now_ms)
-        return self.on_hello(args, now_ms)
-
-    def on_sessions(self, args, now_ms):
-        """sessions [START [LIMIT]]: the session files on the device, oldest first (no hashes: cheap)."""
-        return acu.call("logadmin", "list_files", self.app.log.root, int(args[0]) if args else 0,
-                        int(args[1]) if len(args) > 1 else 20)
-
-    def on_stop(self, args, now_ms):
-        """stop: end the practice on purpose (acutrainer ... --stop): logged as stopped from the host."""
-        return {"stopped": self.app.stop_practice(now_ms)}

@@ -5,7 +5,7 @@ import os
 import binascii
 
 import acu
-from acu import logfmt, logger
+from acu import logfmt, logger, logrecover
 
 
 def _root(root):
@@ -51,7 +51,7 @@ def list_sessions(root=None, start=0, limit=0):
     root = _root(root)
     opened = _open_name(root)
     out = []
-    names = logfmt.session_names(root)
+    names = logrecover.session_names(root)
     if limit:
         names = names[start:start + limit]
     elif start:
@@ -68,7 +68,7 @@ def list_files(root=None, start=0, limit=20):
     time (the live link's `sessions`: cheap enough to answer during a practice)."""
     root = _root(root)
     opened = _open_name(root)
-    names = logfmt.session_names(root)
+    names = logrecover.session_names(root)
     out = []
     for name in names[start:start + limit]:
         try:
@@ -82,12 +82,12 @@ def list_files(root=None, start=0, limit=20):
 def delete_session(name, sha256, root=None):
     """Remove a downloaded session; refuses a bad name, the open session or a hash mismatch."""
     root = _root(root)
-    if not isinstance(name, str) or not logfmt.is_session_name(name):
+    if not isinstance(name, str) or not logrecover.is_session_name(name):
         raise ValueError("delete_session: bad session name %r" % (name,))
     if name == _open_name(root):
         raise ValueError("delete_session: %s is the session being recorded" % name)
     path = acu.join(root, name)
-    if name not in logfmt.session_names(root):
+    if name not in logrecover.session_names(root):
         raise ValueError("delete_session: %s not found" % name)
     actual = _sha256_hex(path)
     if actual != str(sha256).lower():
@@ -106,7 +106,7 @@ def delete_session(name, sha256, root=None):
 def info(root=None):
     """Counts and space for the host (JSON-able)."""
     root = _root(root)
-    names = logfmt.session_names(root)
+    names = logrecover.session_names(root)
     total = 0
     for n in names:
         try:

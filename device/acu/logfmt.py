@@ -2,7 +2,6 @@
 # keeps in RAM (constants, file names, record framing, payload encoders, the trace's delta code,
 # parse_record_at for the recovery walk); the decoder, the names and the bytes-returning encoders for the
 # host and tests are acu.logread, which the app never imports. MicroPython and CPython.
-import os
 import struct
 import binascii
 
@@ -94,27 +93,6 @@ STEP_SUM_LEN = const(43)
 EVENT_LEN = const(13)
 END_LEN = const(12)
 FILE_HEADER = MAGIC + bytes((VERSION, 0))  # MAGIC, version, flags 0
-
-
-def is_session_name(name):
-    """A session file's name: six digits and SUFFIX."""
-    if len(name) != 6 + len(SUFFIX) or not name.endswith(SUFFIX):
-        return False
-    for c in name[:6]:
-        if c < "0" or c > "9":
-            return False
-    return True
-
-
-def session_names(root):
-    """The session files' names in root, oldest first (the recovery and the host's calls)."""
-    try:
-        names = os.listdir(root)
-    except OSError:
-        return []
-    out = [n for n in names if is_session_name(n)]
-    out.sort()
-    return out
 
 
 def put_strs(buf, pos, values):

@@ -12,11 +12,13 @@ from acu import logfmt, ticks
 from acu.band import FAULT, IN, NO_CONTACT, TOO_HARD, UNDER
 from micropython import const
 
-_OUT_CAP = const(1024)      # batched records waiting for the next flush: 10 s of a practice is ~100 bytes, a
-# session start (session + step begin records) at most 9 + 407 + 9 + 204; a fuller batch is written early.
+_OUT_CAP = const(640)       # batched records waiting for the next flush: 10 s of a practice is ~100 bytes, the
+# largest record (a session record with the longest strings) 416, a sealed trace chunk at most _TB_CAP; a
+# fuller batch is written early.
 # With a trace chunk it stays within logfmt.MAX_BATCH, the torn-tail limit the recovery relies on.
-_TB_CAP = const(400)        # one trace chunk record being filled
-_TDATA_END = const(391)     # a sample adds at most 4 bytes (31-bit escape) + 1 pad byte, then the CRC (4)
+_TB_CAP = const(256)        # one trace chunk record being filled: the 10 s between flushes (which seal it) take
+# 25-60 bytes; only large jumps (4-byte escapes) fill it sooner, and the next chunk continues it
+_TDATA_END = const(247)     # a sample adds at most 4 bytes (31-bit escape) + 1 pad byte, then the CRC (4)
 _TMAX_Q = const(16383)      # quantised values stay small so every delta fits the int16 escape
 _DOSE_CARRY = const(1000000)  # move g·ms into g·s before it outgrows a small int on the ESP32
 

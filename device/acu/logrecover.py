@@ -1,7 +1,8 @@
 # The boot-time recovery of the session logs (format: docs/log-format.md, codec: acu.logfmt): remove stale
 # .tmp files, drop a torn tail, close a session a power cut left open; and the scan of the files the logger
-# needs before its next session (the newest file, the counter). Logger.recover() loads this module for that
-# call only (acu.call), so its code never sits in the running app's heap.
+# needs before its next session (the newest file, the counter); the listing of the session files the host's
+# calls use too (acu.logadmin). Logger.recover() loads this module for that call only (acu.call), so its code
+# never sits in the running app's heap.
 import os
 import binascii
 import struct
@@ -10,6 +11,27 @@ import acu
 from acu import logfmt
 
 _END_REC_LEN = logfmt.END_REC_LEN
+
+
+def is_session_name(name):
+    """A session file's name: six digits and logfmt.SUFFIX."""
+    if len(name) != 6 + len(logfmt.SUFFIX) or not name.endswith(logfmt.SUFFIX):
+        return False
+    for c in name[:6]:
+        if c < "0" or c > "9":
+            return False
+    return True
+
+
+def session_names(root):
+    """The session files' names in root, oldest first (the recovery and the host's calls)."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    out = [n for n in names if is_session_name(n)]
+    out.sort()
+    return out
 
 
 def _t_of(rtype, payload, trace):
@@ -120,7 +142,7 @@ def _last_name(root):
     except OSError:
         return None
     for n in names:
-        if (last is None or n > last) and logfmt.is_session_name(n):
+        if (last is None or n > last) and is_session_name(n):
             last = n
     return last
 
@@ -184,7 +206,7 @@ def recover(root, volume_bytes, buf):
                 os.remove(acu.join(root, n))
             except OSError:
                 pass
-    for name in logfmt.session_names(root)[-2:]:  # only the newest sessions can have been open at a power cut
+    for name in session_names(root)[-2:]:  # only the newest sessions can have been open at a power cut
         act = _recover_file(root, name)
         if act:
             done.append({"name": name, "action": act})

@@ -2,7 +2,7 @@
 import os
 
 from acu import logfmt, logread
-from acu import logadmin, logger
+from acu import logadmin, logger, logrecover
 from mpcompat import FakeClock, raises
 
 _N = [0]
@@ -169,7 +169,7 @@ def test_recover_closes_cut_short_session_at_every_torn_offset():
         acts = lg.recover()
         assert len(acts) == 1, cut
         if cut < ends[0]:   # torn inside the session header: nothing was recorded, the file goes
-            assert "removed" in acts[0]["action"] and logfmt.session_names(d) == []
+            assert "removed" in acts[0]["action"] and logrecover.session_names(d) == []
             continue
         dec = logread.decode_session(_read(path))
         assert dec["problems"] == [], (cut, dec["problems"])
@@ -338,7 +338,7 @@ def test_recover_removes_a_file_cut_right_after_its_file_header():
     _write(d + "/000001.acl", logread.file_header())
     acts = _logger(d, FakeClock(0)).recover()
     assert len(acts) == 1 and "removed" in acts[0]["action"]
-    assert logfmt.session_names(d) == []
+    assert logrecover.session_names(d) == []
 
 
 def test_a_session_that_could_not_start_uses_no_number():
@@ -382,7 +382,7 @@ def test_sessions_are_appended_to_the_newest_file_until_it_is_full():
         lg.end_session("completed", clock.now)
         if no == 1:
             lg.volume_bytes = _size(d + "/000001.acl") + 1  # one session fills less than a file, two more
-    names = logfmt.session_names(d)
+    names = logrecover.session_names(d)
     assert names == ["000001.acl", "000003.acl"]  # session 2 went on the end of 000001, which was then full
     got = []
     for n in names:

@@ -8,7 +8,7 @@ import pytest
 from host_tools.archive import Archive
 from host_tools.errors import DeviceError, LinkError
 from host_tools.pull import pull
-from acu import logadmin, logfmt, logger, logread
+from acu import logadmin, logger, logread, logrecover
 from mpcompat import FakeClock
 
 
@@ -235,12 +235,12 @@ def test_cable_pull_then_rerun_no_duplicates_no_gaps(dev, arc):
         pull(dev, arc, delete=True)
     assert "2 new session(s) were stored" in str(ei.value)
     assert arc.count() == 2
-    assert len(logfmt.session_names(dev.log)) == 5  # nothing deleted by the interrupted pull
+    assert len(logrecover.session_names(dev.log)) == 5  # nothing deleted by the interrupted pull
     dev.fail_read_after = None
     res = pull(dev, arc, delete=True)
     assert res.new == ["000003.acl", "000004.acl", "000005.acl"]
     assert sorted(res.deleted) == ["%06d.acl" % n for n in range(1, 6)]
-    assert logfmt.session_names(dev.log) == []
+    assert logrecover.session_names(dev.log) == []
     assert sorted(s["session_no"] for s in arc.sessions()) == [1, 2, 3, 4, 5]
 
 
@@ -249,7 +249,7 @@ def test_delete_only_after_verified_commit(dev, arc, monkeypatch):
     monkeypatch.setattr(arc, "raw_sha", lambda sha: "f" * 64)  # archived copy does not verify
     res = pull(dev, arc, delete=True)
     assert res.deleted == [] and "not deleted" in res.messages[-1]
-    assert logfmt.session_names(dev.log) == ["000001.acl"]
+    assert logrecover.session_names(dev.log) == ["000001.acl"]
 
 
 def test_wall_times_reconstructed_and_marked(dev, arc):
