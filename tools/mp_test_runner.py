@@ -1,6 +1,7 @@
 # Runs tests/device/test_*.py on the MicroPython unix port (the same files pytest runs under CPython).
 # Test files are plain modules with test_* functions and asserts; files named test_prop_* use
-# hypothesis and are CPython-only. Usage: micropython tools/mp_test_runner.py tests/device
+# hypothesis and are CPython-only. A test that raises an exception named SkipTest (tests/device/mpcompat.py,
+# skip()) is reported as skipped. Usage: micropython tools/mp_test_runner.py tests/device
 import gc
 import os
 import sys
@@ -12,6 +13,7 @@ sys.path.insert(0, ".")  # so `import boards` works
 
 passed = 0
 failed = 0
+skipped = 0
 keep = set(sys.modules)
 names = sorted(os.listdir(root))
 for fname in names:
@@ -35,6 +37,10 @@ for fname in names:
             fn()
             passed += 1
         except Exception as e:
+            if type(e).__name__ == "SkipTest":
+                skipped += 1
+                print("SKIP", fname, name, "-", e)
+                continue
             failed += 1
             print("FAIL", fname, name)
             sys.print_exception(e)
@@ -44,5 +50,5 @@ for fname in names:
         if k not in keep:
             del sys.modules[k]
     gc.collect()
-print("micropython: %d passed, %d failed" % (passed, failed))
+print("micropython: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
 sys.exit(1 if failed else 0)

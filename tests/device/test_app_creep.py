@@ -4,23 +4,12 @@
 # long hold; one without creep leaves the force as the curve gives it; a release starts a new hold; and
 # step() stays allocation-free with creep on (micropython.heap_lock() on the unix port).
 import json
-import os
 from array import array
 
-from mpcompat import FakeClock
+import fakeboard
+from mpcompat import FakeClock, heap_lock, heap_unlock
 
 from acu import app as app_mod
-from acu import calib
-from acu.hw import Hardware
-
-try:
-    import micropython
-    _HEAP_LOCK = hasattr(micropython, "heap_lock")
-except ImportError:
-    micropython = None
-    _HEAP_LOCK = False
-
-_TMP = "/tmp/acu_test_app_creep_%d" % os.getpid() if hasattr(os, "getpid") else "/tmp/acu_test_app_creep"
 _ZERO_RAW = 4200
 _PCT = 3.0           # creep of the test sensor and of the calibration, % per decade
 _REF_S = 2.0
@@ -81,41 +70,14 @@ class Sensor:
         return 0
 
 
-def _mkdir(p):
-    try:
-        os.mkdir(p)
-    except OSError:
-        pass
-
-
-def _rmtree(path):
-    try:
-        entries = list(os.ilistdir(path)) if hasattr(os, "ilistdir") else [
-            (n, 0x4000 if os.path.isdir(path + "/" + n) else 0x8000) for n in os.listdir(path)]
-    except OSError:
-        return
-    for e in entries:
-        full = path + "/" + e[0]
-        if e[1] == 0x4000:
-            _rmtree(full)
-        else:
-            os.remove(full)
-    os.rmdir(path)
-
-
 def _app(creep, sensor_creep_pct):
-    """An App on a fake board whose flash (under _TMP) holds a calibration with or without creep."""
-    _rmtree(_TMP)
-    for d in ("", "/cfg", "/log"):
-        _mkdir(_TMP + d)
-    with open(_TMP + "/cfg/calib.json", "w") as f:
+    """An App on a fake board whose flash holds a calibration with or without creep."""
+    root = fakeboard.flash_root()
+    with open(root + "/cfg/calib.json", "w") as f:
         json.dump(_calib(creep), f)
     clock = FakeClock(1000)
     sensor = Sensor(clock, sensor_creep_pct)
-    hw = Hardware("test", clock, sensor, calib.nominal("fsr402"), unique_id=b"\x01\x02")
-    settings = {"feedback": "both", "intensity_pct": 100, "loop_hz": 50, "too_hard_g": 7000, "contact_g": 300,
-                "free_sessions": False}
-    a = app_mod.App(hw, settings, 1, _TMP)
+    a = app_mod.App(fakeboard.board(clock, sensor), fakeboard.settings(loop_hz=50, free_sessions=False), 1, root)
     assert a.cal.calibrated and a.cal.load_error is None
     assert (a.cal.creep is not None) == creep
     return a, clock, sensor
@@ -132,17 +94,14 @@ def _run(a, clock, ms):
 def _hold_profile(creep, sensor_creep_pct, marks_s):
     """The app's force at each mark (seconds into a steady 4 kg press)."""
     a, clock, sensor = _app(creep, sensor_creep_pct)
-    try:
-        _run(a, clock, 500)
-        sensor.press()
-        out = []
-        t = 0
-        for m in marks_s:
-            out.append(_run(a, clock, m * 1000 - t))
-            t = m * 1000
-        return out
-    finally:
-        _rmtree(_TMP)
+    _run(a, clock, 500)
+    sensor.press()
+    out = []
+    t = 0
+    for m in marks_s:
+        out.append(_run(a, clock, m * 1000 - t))
+        t = m * 1000
+    return out
 
 
 _MARKS = (1, 10, 60, 120, 200)
@@ -172,16 +131,13 @@ def test_creep_changes_a_steady_reading_and_a_release_starts_a_new_hold():
         assert abs(comp[i] - want[i]) <= 12, (comp, want)
     # released and pressed again: the new hold starts from 0 (no correction before ref_s)
     a, clock, sensor = _app(True, 0.0)
-    try:
-        sensor.press()
-        g_long = _run(a, clock, 100000)
-        sensor.release()
-        assert _run(a, clock, 1000) == 0
-        sensor.press()
-        g_new = _run(a, clock, 1000)
-        assert g_long < 3830 and abs(g_new - 4000) <= 5, (g_long, g_new)
-    finally:
-        _rmtree(_TMP)
+    sensor.press()
+    g_long = _run(a, clock, 100000)
+    sensor.release()
+    assert _run(a, clock, 1000) == 0
+    sensor.press()
+    g_new = _run(a, clock, 1000)
+    assert g_long < 3830 and abs(g_new - 4000) <= 5, (g_long, g_new)
 
 
 def _locked_loop(a, clock, sensor, forces):
@@ -204,22 +160,19 @@ def _locked_loop(a, clock, sensor, forces):
 
 def test_step_with_creep_allocates_nothing():
     a, clock, sensor = _app(True, _PCT)
-    try:
-        _run(a, clock, 3000)  # warm up (first-use paths) unloaded
-        forces = array("l", [0] * 80)
-        if _HEAP_LOCK:
-            micropython.heap_lock()
-            try:
-                n = _locked_loop(a, clock, sensor, forces)
-            finally:
-                micropython.heap_unlock()
-        else:
+    _run(a, clock, 3000)  # warm up (first-use paths) unloaded
+    forces = array("l", [0] * 80)
+    if heap_lock is not None:  # the unix port; under CPython the same loop checks the forces only
+        heap_lock()
+        try:
             n = _locked_loop(a, clock, sensor, forces)
-        assert n == 75
-        # the compensation ran under the lock: the creeping sensor's hold stayed at 4 kg (1..70 s)
-        for k in range(0, 70):
-            assert abs(forces[k] - 4000) <= 12, list(forces[:n])
-        assert forces[70] == 0 and forces[71] == 0   # released
-        assert abs(forces[74] - 4000) <= 12          # a new press
-    finally:
-        _rmtree(_TMP)
+        finally:
+            heap_unlock()
+    else:
+        n = _locked_loop(a, clock, sensor, forces)
+    assert n == 75
+    # the compensation ran under the lock: the creeping sensor's hold stayed at 4 kg (1..70 s)
+    for k in range(0, 70):
+        assert abs(forces[k] - 4000) <= 12, list(forces[:n])
+    assert forces[70] == 0 and forces[71] == 0   # released
+    assert abs(forces[74] - 4000) <= 12          # a new press

@@ -1,6 +1,7 @@
 # Gesture decoder: debounce, SHORT, DOUBLE, LONG, ticks wrap, and no allocation in update().
 from acu import button
 from acu import ticks
+from mpcompat import heap_lock, heap_unlock, needs_heap_lock
 
 
 def feed(dec, script, start_ms=0, step_ms=5):
@@ -68,23 +69,18 @@ def test_works_across_ticks_wrap():
 
 
 def test_update_does_not_allocate():
-    try:
-        import micropython
-    except ImportError:
-        return  # CPython: nothing to prove
-    if not hasattr(micropython, "heap_lock"):
-        return
+    needs_heap_lock()
     d = button.ButtonDecoder()
     upd = d.update
     levels = bytearray(400)
     for i in range(400):
         levels[i] = 1 if (i // 40) % 3 == 0 else 0
     count = 0
-    micropython.heap_lock()
+    heap_lock()
     try:
         for i in range(400):
             if upd(levels[i], i * 5) != button.NONE:
                 count += 1
     finally:
-        micropython.heap_unlock()
+        heap_unlock()
     assert count > 0

@@ -3,14 +3,7 @@ import json
 import os
 
 from acu import calib, calib_parse, creep
-from mpcompat import raises
-
-try:
-    import micropython
-    _HEAP_LOCK = hasattr(micropython, "heap_lock")
-except ImportError:
-    micropython = None
-    _HEAP_LOCK = False
+from mpcompat import heap_lock, heap_unlock, needs_heap_lock, raises
 
 _TMP = "/tmp/acu_test_calib_%d" % os.getpid() if hasattr(os, "getpid") else "/tmp/acu_test_calib"
 
@@ -174,13 +167,12 @@ def test_creep_comp():
 
 
 def test_grams_and_creep_allocate_nothing():
-    if not _HEAP_LOCK:
-        return
+    needs_heap_lock()
     cal = calib.Calibration.from_dict(calib.nominal("fsr402"))
     lc = calib.Calibration.from_dict(calib.nominal("loadcell"))
     cc = creep.CreepComp(3.5, 2.0)
     total = 0
-    micropython.heap_lock()
+    heap_lock()
     try:
         raw = 0
         while raw < 65536:
@@ -189,5 +181,5 @@ def test_grams_and_creep_allocate_nothing():
             total += cc.adjust(raw >> 3, raw * 3)
             raw += 13
     finally:
-        micropython.heap_unlock()
+        heap_unlock()
     assert total != 0

@@ -4,39 +4,12 @@
 import json
 import os
 
-from mpcompat import FakeClock
+import fakeboard
+from fakeboard import raw_for
+from mpcompat import heap_lock, heap_unlock, needs_heap_lock
 from routine_samples import bedtime
 
-from acu import app as A
-from acu import band, calib, link, logfmt
-from acu import routine as R
-from acu.hw import Hardware
-
-_N = [0]
-
-
-def _tmpdir():
-    _N[0] += 1
-    d = "/tmp/acu_linktest_%d_%d" % (id(_N) & 0xFFFFFF, _N[0])
-    for p in (d, d + "/cfg", d + "/routines", d + "/log"):
-        try:
-            os.mkdir(p)
-        except OSError:
-            pass
-    return d
-
-
-class Sensor:
-    kind = "fsr402"
-
-    def __init__(self):
-        self.raw = 0
-
-    def read_raw(self):
-        return self.raw
-
-    def fault(self):
-        return 0
+from acu import band, link, logfmt
 
 
 class Console:
@@ -109,34 +82,9 @@ def answers(con):
 
 
 def make_app(with_routine=True):
-    import gc
-    gc.collect()  # the unix-port runner shares one heap across test files: start from a collected one
-    root = _tmpdir()
-    if with_routine:
-        with open(root + R.ROOT + "/bedtime.json", "w") as f:
-            f.write(json.dumps(bedtime()))
-        with open(root + R.SELECTED_PATH, "w") as f:
-            f.write("bedtime")
-    clock = FakeClock(1000)
-    sensor = Sensor()
-    hw = Hardware("test", clock, sensor, calib.nominal("fsr402"), unique_id=b"\x01\x02")
-    settings = {"feedback": "both", "intensity_pct": 100, "loop_hz": 200, "too_hard_g": 7000,
-                "contact_g": 300, "free_sessions": True}
     con = Console()
-    app = A.App(hw, settings, 7, root, console=con)
-    app.start()
+    app, clock, sensor = fakeboard.make_app(bedtime() if with_routine else None, con)
     return app, con, clock, sensor
-
-
-def raw_for(app, grams):
-    lo, hi = 0, 65535
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if app.cal.grams(mid) < grams:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def loop(app, clock, n, con=None):
@@ -270,11 +218,7 @@ def test_sessions_lists_the_files_without_hashes():
 
 
 def test_loop_with_stream_on_does_not_allocate():
-    try:
-        import micropython
-        lock = micropython.heap_lock
-    except (ImportError, AttributeError):
-        return  # CPython: the behaviour is covered above; the proof needs the unix port
+    needs_heap_lock()  # (the behaviour is covered above)
     app, con, clock, sensor = make_app()
     app.runner.start(clock.ticks_ms())
     sensor.raw = raw_for(app, 4000)
@@ -290,32 +234,28 @@ def test_loop_with_stream_on_does_not_allocate():
         now = clock.ticks_ms()
         if (i & 63) == 0:
             con.out_n = 0
-        lock()
+        heap_lock()
         try:
             app.step(now)
             app.link.service(now)
         except MemoryError:
             errors += 1
-        micropython.heap_unlock()
+        heap_unlock()
     assert errors == 0, errors
     assert app.link.seq - seq0 >= 240   # the stream ran: a frame every 20 ms
 
 
 def test_the_stdio_console_polls_and_writes_without_allocating():
-    try:
-        import micropython
-        lock = micropython.heap_lock
-    except (ImportError, AttributeError):
-        return  # the proof needs the unix port
+    needs_heap_lock()
     from acu.console import StdioConsole
     con = StdioConsole()
     buf = bytearray(b"#<F 1*0000\r\n")
     con.read_byte()
     con.write(buf, 0)
-    lock()
+    heap_lock()
     try:
         for _ in range(100):
             con.read_byte()   # whatever the runner's stdin holds (usually nothing): never blocks
             con.write(buf, 0)  # the length form of write: no slice object
     finally:
-        micropython.heap_unlock()
+        heap_unlock()

@@ -3,7 +3,7 @@ import os
 
 from acu import logfmt, logread
 from acu import logadmin, logger, logrecover
-from mpcompat import FakeClock, raises
+from mpcompat import FakeClock, heap_lock, heap_unlock, needs_heap_lock, raises
 
 _N = [0]
 
@@ -304,11 +304,7 @@ def test_step_stats_accumulate():
 
 
 def test_sample_poll_stats_do_not_allocate():
-    try:
-        import micropython
-        lock = micropython.heap_lock
-    except (ImportError, AttributeError):
-        return  # CPython: nothing to prove
+    needs_heap_lock()
     d = _fresh_dir()
     clock = FakeClock(0)
     lg = _logger(d, clock, flush_ms=60000)
@@ -316,7 +312,7 @@ def test_sample_poll_stats_do_not_allocate():
     st = logger.StepStats()
     lg.sample(100, 0)
     t = 0
-    lock()
+    heap_lock()
     try:
         for i in range(2000):  # 10 s at 200 Hz: many windows, nibbles per window, no seal due
             f = 3000 + (i * 53) % 900
@@ -325,7 +321,7 @@ def test_sample_poll_stats_do_not_allocate():
             lg.poll(t)
             t += 5
     finally:
-        micropython.heap_unlock()
+        heap_unlock()
     lg.end_session("completed", t)
     dec = logread.decode_session(_read(d + "/000001.acl"))
     assert dec["problems"] == []

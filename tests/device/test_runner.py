@@ -1,6 +1,7 @@
 # The routine runner state machine: cues, step timing by clock and by in-band time, pauses, skips,
 # lost contact, timeouts, ticks wrap, and allocation-free ticks.
 from routine_samples import bedtime, mixed
+from mpcompat import heap_lock, heap_unlock, needs_heap_lock
 
 from acu import button, feedback, logfmt, status
 from acu import routine_parse as RP
@@ -309,12 +310,7 @@ class CountSink:
 
 
 def test_tick_does_not_allocate():
-    try:
-        import micropython
-    except ImportError:
-        return  # CPython: nothing to prove
-    if not hasattr(micropython, "heap_lock"):
-        return
+    needs_heap_lock()
     sink = CountSink()
     r = RN.Runner(sink, transition_ms=500, contact_pause_ms=300)
     r.load(RP.parse(mixed()))
@@ -322,7 +318,7 @@ def test_tick_does_not_allocate():
     tick = r.tick
     bands = bytearray(b"\x02\x02\x02\x01\x00\x00\x02\x03")
     t = 0
-    micropython.heap_lock()
+    heap_lock()
     try:
         # the whole routine: steady ticks, step changes, lost contact, rest, timed, side switch
         for i in range(20000):
@@ -335,7 +331,7 @@ def test_tick_does_not_allocate():
             if r.state == RN.DONE:
                 break
     finally:
-        micropython.heap_unlock()
+        heap_unlock()
     assert r.state == RN.DONE
     assert sink.n > 12
 

@@ -1,0 +1,135 @@
+# The app's loop (acu.app.App.step) on a fake board (tests/device/fakeboard.py): a whole practice started
+# with the button and pressed by a scripted hand, and the proof that step() allocates nothing wherever the
+# loop spends its time (micropython.heap_lock() on the unix port): idle, a free press starting, every band
+# state of a press step, a sensor fault, lost contact, the pause between steps, a breathing step. Only the
+# iterations that write the log may allocate: a session or step beginning or ending, an event, a flush.
+import gc
+
+import fakeboard
+from fakeboard import raw_for
+from mpcompat import heap_lock, heap_unlock, needs_heap_lock
+from routine_samples import bedtime
+
+from acu import band, feedback, logfmt, logread, runner
+
+
+def _loop(app, clock, n, locked=False):
+    """n loop iterations 5 ms apart, each under heap_lock when locked; returns how many raised MemoryError."""
+    errors = 0
+    for _ in range(n):
+        clock.advance(5)
+        now = clock.ticks_ms()
+        if locked:
+            heap_lock()
+            try:
+                app.step(now)
+            except MemoryError:
+                errors += 1
+            heap_unlock()
+        else:
+            app.step(now)
+    return errors
+
+
+def _until(app, clock, cond, limit=200000):
+    n = 0
+    while not cond():
+        _loop(app, clock, 1)
+        n += 1
+        assert n < limit, "the condition never came"
+
+
+def _click(app, clock):
+    """A 100 ms press of the button; the decoder reports it once its double-press gap (350 ms) has passed."""
+    app.hw.button.down = True
+    _loop(app, clock, 20)
+    app.hw.button.down = False
+    _loop(app, clock, 80)
+
+
+def _steady(app, clock, sensor, grams, fault=0, settle=20, n=180):
+    """Press with grams (and the sensor's fault code), let the band and its log event settle, then n locked
+    iterations: the MemoryErrors."""
+    sensor.raw = raw_for(app, grams) if grams else 0
+    sensor.fault_code = fault
+    _loop(app, clock, settle)
+    return _loop(app, clock, n, True)
+
+
+def test_step_allocates_nothing_where_the_loop_lives():
+    needs_heap_lock()
+    app, clock, sensor = fakeboard.make_app(bedtime(), outputs=True)
+    # idle: no routine running, no contact; then a light press shorter than a free press's 2 s
+    assert _steady(app, clock, sensor, 0, n=400) == 0
+    assert _steady(app, clock, sensor, 1500, n=300) == 0 and not app.free_session
+    sensor.raw = 0
+    _loop(app, clock, 400)
+    # the routine, started with the button; its first press step, right after a log flush (every 10 s)
+    _click(app, clock)
+    assert app.runner.state == runner.RUNNING and app.log.active
+    sensor.raw = raw_for(app, 4000)
+    _until(app, clock, lambda: app.log.last_flush_ms == clock.ticks_ms())
+    seen = []
+    for grams in (4000, 2000, 5800, 4000, 8000, 4000):   # in, under, over, in, too hard, in: < 10 s
+        assert _steady(app, clock, sensor, grams) == 0, grams
+        seen.append(app.state)
+    assert seen == [band.IN, band.UNDER, band.OVER, band.IN, band.TOO_HARD, band.IN]
+    assert app.hw.motor.sets > 6 and app.hw.led.sets > 6   # the feedback followed every state
+    # a sensor fault, then contact lost long enough to stop the step's clock (its cue and event)
+    _until(app, clock, lambda: app.log.last_flush_ms == clock.ticks_ms())
+    assert _steady(app, clock, sensor, 4000, fault=1) == 0 and app.state == band.FAULT
+    assert _steady(app, clock, sensor, 0, settle=700) == 0
+    assert app.runner.contact_held
+    # back in the band to the step's end: the pause between steps (TRANSITION) after its log writes
+    sensor.raw = raw_for(app, 4000)
+    _until(app, clock, lambda: app.runner.state == runner.TRANSITION)
+    _loop(app, clock, 5)
+    assert _loop(app, clock, 600, True) == 0 and app.runner.state == runner.TRANSITION
+    # the last step, breathing: a cue at every breath, no log writes between its flushes
+    _until(app, clock, lambda: app.runner.index == 4 and app.runner.state == runner.RUNNING)
+    sensor.raw = 0
+    _until(app, clock, lambda: app.log.last_flush_ms == clock.ticks_ms())
+    assert _loop(app, clock, 1800, True) == 0
+    assert app.runner.index == 4 and app.runner.state == runner.RUNNING
+
+
+def test_a_practice_on_the_button_and_only_log_writes_allocate():
+    app, clock, sensor = fakeboard.make_app(bedtime(), outputs=True)
+    census = hasattr(gc, "mem_alloc")   # the unix port: which iterations allocated
+    _click(app, clock)
+    assert app.runner.state == runner.RUNNING
+    alloc_iters = 0
+    iters = 0
+    if census:
+        gc.collect()
+        gc.disable()
+    try:
+        while app.runner.active():
+            # the hand: inside each press step's band while it is asked for, lifted between steps
+            r = app.runner
+            sensor.raw = raw_for(app, (r.band_lo_g + r.band_hi_g) // 2) if r.target else 0
+            clock.advance(5)
+            if census:
+                a = gc.mem_alloc()
+                app.step(clock.ticks_ms())
+                if gc.mem_alloc() != a:
+                    alloc_iters += 1
+                    gc.collect()
+            else:
+                app.step(clock.ticks_ms())
+            iters += 1
+    finally:
+        gc.enable()
+    # done: the DONE cue plays, the session is closed, the routine is loaded again for the next practice
+    assert app.fb.cue_code == feedback.CUE_DONE and not app.log.active and app.runner.state == runner.IDLE
+    with open(app.log.path, "rb") as f:
+        data = f.read()
+    d = logread.decode_session(logread.split_sessions(data)[-1][2])
+    assert d["end"]["status"] == "completed" and d["end"]["steps_done"] == 5 and not d["problems"]
+    assert [s["summary"]["status"] for s in d["steps"]] == ["done"] * 5
+    assert d["session"]["routine"] == "bedtime" and d["trace"]
+    assert 60000 < iters < 80000   # ~5.8 minutes of practice at 200 Hz
+    if census:
+        # every iteration that allocated wrote at least one log record (a trace chunk at each flush)
+        assert 0 < alloc_iters <= d["records"], (alloc_iters, d["records"])
+    assert logfmt.EV_PAUSE not in [e["code"] for e in d["events"]]
