@@ -174,25 +174,24 @@ def source_path(module: str) -> Path:
     return (paths.DEVICE_DIR if module.split(".")[0] == "acu" else paths.REPO) / rel
 
 
-def firmware_sources(board: str, overrides: dict[str, str] | None = None, fold: bool = True) -> dict[str, str]:
+def firmware_sources(board: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The modules a board runs (acu.*, boards, boards.<board>) as dotted name -> source, with the
-    cross-module constants folded (host_tools/constfold.py) unless fold is off. overrides: module ->
-    source to use instead of the file's."""
+    cross-module constants folded (host_tools/constfold.py). overrides: module -> source to use instead of
+    the file's."""
     srcs = constfold.module_sources(paths.DEVICE_DIR, paths.BOARDS_DIR)
     srcs.update(overrides or {})
-    if fold:
-        try:
-            srcs = constfold.fold(srcs)
-        except constfold.FoldError as e:
-            raise InputError(str(e)) from None
+    try:
+        srcs = constfold.fold(srcs)
+    except constfold.FoldError as e:
+        raise InputError(str(e)) from None
     return {m: t for m, t in srcs.items() if m.split(".")[0] == "acu" or m in ("boards", "boards." + board)}
 
 
 def plan(board: str, source: bool | set[str]) -> dict[str, bytes]:
     """Device path -> content for everything the firmware needs on the flash.
-    source: False (all .mpy), True (all .py) or a set of module names to copy as .py. Only an all-.mpy
-    plan has its constants folded: a .py copy is the source as written, and it may import any constant
-    from the others."""
+    source: False (all .mpy), True (all .py) or a set of module names to copy as .py. Every module is the
+    folded source (firmware_sources), compiled or as it is: a .py and a .mpy module always agree on the
+    constants, whatever the mix."""
     if board not in boards():
         raise InputError("unknown board %r (known: %s)" % (board, ", ".join(boards())))
     cache = paths.REPO / "build" / "mpy-cache"
@@ -200,10 +199,10 @@ def plan(board: str, source: bool | set[str]) -> dict[str, bytes]:
         "/boot.py": (paths.DEVICE_DIR / "boot.py").read_bytes(),
         "/main.py": (paths.DEVICE_DIR / "main.py").read_bytes(),
     }
-    for module, text in sorted(firmware_sources(board, fold=source is False).items()):
+    for module, text in sorted(firmware_sources(board).items()):
         origin = source_path(module)
         if source is True or (isinstance(source, set) and origin.stem in source):
-            files[module_path(module) + ".py"] = origin.read_bytes()
+            files[module_path(module) + ".py"] = text.encode()
         else:
             files[module_path(module) + ".mpy"] = compile_source(module, text, cache, origin)
     return files
