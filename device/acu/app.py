@@ -26,7 +26,7 @@ class App:
         self.clock = hw.clock
         self._routine_root = root + routine.ROOT
         self._selected_path = root + routine.SELECTED_PATH
-        # the Logger first: its batch and trace buffers (1.4 KB) need contiguous blocks, which the parsers
+        # the Logger first: its batch and trace buffers (0.9 KB) need contiguous blocks, which the parsers
         # below leave fragmented (its calib_id is set once the calibration is loaded)
         self.log = logger.Logger(
             root + "/log", hw.clock,
