@@ -10,8 +10,9 @@
 // (bench/run.py installs it there with npm). build/heap/ is brought up to date first with
 // `python tools/heap_rom.py --dir-only` ($PYTHON, default the python beside $MICROPYTHON): plain
 // bytecode .mpy (v6.3), which this port loads as the ESP32 does. The .mpy files and the routine library are
-// copied into the port's in-memory filesystem (Emscripten MEMFS, mounted as the VFS root; cwd /), so the
-// probe finds build/heap, host_tools/library and /tmp as on the unix port.
+// copied into the port's in-memory filesystem (Emscripten MEMFS, mounted as the VFS root; cwd /): the
+// firmware's packages to /lib as on a board without a ROM partition, the probe's own modules to build/heap,
+// so the probe finds them, host_tools/library and /tmp as on the unix port.
 //
 // Why a driver: this variant's GC cannot collect while Python runs. Its heap is a split heap that grows on
 // demand (it starts at --heap-kb and adds areas of up to 128 MB), and gc.collect() only flags a collection
@@ -103,7 +104,7 @@ if (fromRom) {
 const prelude = (dirs) => `
 import sys
 import os
-os.chdir("/")  # with a ROMFS the port starts in /rom
+${unixCheck ? "" : 'os.chdir("/")  # with a ROMFS the port starts in /rom'}
 sys.argv[:] = ${JSON.stringify(probeArgs)}
 sys.path[:] = ${JSON.stringify(fromRom ? ["/rom", ".frozen"] : [...dirs, "/lib", "build/heap", ".frozen"])}
 import gc
