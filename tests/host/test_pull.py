@@ -14,7 +14,7 @@ from mpcompat import FakeClock
 
 class FakeSession:
     """In-memory stand-in for host_tools.session.DeviceSession: the device's /log is a temp folder and
-    acu.logger's real host functions answer the calls (the same code the firmware runs)."""
+    acu.logadmin's real host functions answer the calls (the same code the firmware runs)."""
 
     def __init__(self, root, boot_count=1, ticks_ms=0, device_id="240ac401", fail_read_after=None):
         self.root = str(root)

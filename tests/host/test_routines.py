@@ -22,7 +22,7 @@ RP = RT.RP
 
 class FakeSession:
     """Same method names as host_tools.session.DeviceSession; the flash is a temp dir, and calls into
-    acu.routine run the real device code on it."""
+    acu.routine_parse run the real device code on it."""
 
     def __init__(self, root: Path, fail_upload: str | None = None):
         self.root = root
