@@ -206,7 +206,9 @@ def firmware_hold(sim, after_boot: int, timeout_s: float = 120.0) -> dict:
         if time.monotonic() > deadline:
             raise RuntimeError("the simulator did not run the hold in time")
         time.sleep(0.05)
-    with open_session(sim.port, timeout_s=60) as s:   # interrupts the app: it closes its session
+    sim.release(ramp_ms=0)
+    # the hold is a free-press session in progress: end it on purpose (it closes as completed), then the REPL
+    with open_session(sim.port, timeout_s=60, practice="stop", say=lambda text: None) as s:
         info = s.call("acu.logger", "info")
         files = s.call("acu.logger", "list_sessions", "/log", 0, 1000)
         if not files:
