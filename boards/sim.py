@@ -4,7 +4,7 @@
 from machine import ADC, I2C, PWM, Pin, unique_id
 import neopixel
 import simhw
-from acu import calib, outputs, sensors
+from acu import calib, hx711, outputs, rgbled, sensors
 from acu.hw import Hardware
 
 NAME = "sim"
@@ -74,7 +74,7 @@ def build(settings=None):
     kind = sensor_kind()
     if kind == "loadcell":
         c = PARTS["sensor"]
-        sensor = sensors.Hx711(Pin(c["hx711_dout"], Pin.IN), Pin(c["hx711_sck"], Pin.OUT, value=0),
+        sensor = hx711.Hx711(Pin(c["hx711_dout"], Pin.IN), Pin(c["hx711_sck"], Pin.OUT, value=0),
                                clock=world)  # type: object  # or an FsrAdc: the sensor interface is duck-typed
     else:
         sensor = sensors.FsrAdc(ADC(Pin(PARTS["sensor"]["adc_pin"]), atten=ADC.ATTN_11DB), kind=kind,
@@ -93,7 +93,7 @@ def build(settings=None):
         nominal_calib=calib.nominal(kind),
         unique_id=unique_id(),
         led=outputs.PwmLed(PWM(Pin(PARTS["led"]["pin"]), freq=1000, duty_u16=0)),
-        rgb=outputs.NeoPixelLed(neopixel.NeoPixel(Pin(PARTS["rgb"]["neopixel_pin"], Pin.OUT), 1)),
+        rgb=rgbled.NeoPixelLed(neopixel.NeoPixel(Pin(PARTS["rgb"]["neopixel_pin"], Pin.OUT), 1)),
         motor=outputs.ErmMotor(PWM(Pin(PARTS["motor"]["pwm_pin"]), freq=200, duty_u16=0), world),
         haptic=haptic,
         buzzer=outputs.Buzzer(PWM(Pin(PARTS["buzzer"]["pwm_pin"]), freq=2000, duty_u16=0)),

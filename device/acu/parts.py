@@ -2,8 +2,7 @@
 # its pins and parts in its own PARTS dict (the one place that knows them) and calls these to build them.
 # Like the drivers, this module talks to `machine`; logic modules never do. `machine` is imported when a
 # board is built (not at import), so the module follows whatever `machine` is installed then (tests fake it).
-# outputs.NeoPixelLed and sensors.Hx711 load their own modules (acu.rgbled, acu.hx711) only when a board
-# builds one: a board loads only the drivers it wires.
+# acu.rgbled and acu.hx711 are imported only when a board builds one: a board loads only the drivers it wires.
 from acu import outputs, sensors
 
 # the measuring resistor fitted for each divider sensor (docs/hardware.md)
@@ -27,9 +26,10 @@ def fsr(p, s, clock, board):
 
 def hx711(p, clock):
     import machine
+    from acu import hx711
     dout = machine.Pin(p["dout_pin"], machine.Pin.IN, machine.Pin.PULL_UP)
     sck = machine.Pin(p["sck_pin"], machine.Pin.OUT, value=0)
-    return sensors.Hx711(dout, sck, gain=p["gain"], clock=clock)
+    return hx711.Hx711(dout, sck, gain=p["gain"], clock=clock)
 
 
 def pwm_led(p):
@@ -40,8 +40,9 @@ def pwm_led(p):
 def neopixel_led(p, s):
     import machine
     import neopixel
+    from acu import rgbled
     np = neopixel.NeoPixel(machine.Pin(s.get("pixel_pin", p["pin"]), machine.Pin.OUT), 1)
-    return outputs.NeoPixelLed(np, 0, s.get("pixel_max", p["max_level"]))
+    return rgbled.NeoPixelLed(np, 0, s.get("pixel_max", p["max_level"]))
 
 
 def erm_motor(p, s, clock):

@@ -8,7 +8,8 @@ import fakemachine
 from acu import band, feedback, sensors
 from acu.calib import Calibration
 from acu.hw import Hardware, RealClock
-from acu.outputs import ErmMotor, NeoPixelLed, PwmLed
+from acu.outputs import ErmMotor, PwmLed
+from acu.rgbled import NeoPixelLed
 from acu.signal import ForceFilter
 
 _BOARDS = ("esp32_devkitc", "esp32s3_devkitc", "m5stack_atom", "esp32_loadcell")
