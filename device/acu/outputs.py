@@ -1,4 +1,4 @@
-# Output drivers for feedback. Board modules build them from machine.PWM / neopixel / I2C objects.
+# Output drivers for feedback. acu.parts builds them from a board's machine.PWM / I2C objects (its PARTS).
 # The RGB drivers (NeoPixelLed, RgbPwm) are in acu.rgbled, which only boards with an RGB LED load.
 # Levels are 0..1023 everywhere (RGB components 0..255). set()/tone()/poll() run in the loop: integer
 # maths only, no allocation, and the hardware is written only when a value changes.

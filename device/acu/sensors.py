@@ -1,4 +1,4 @@
-# Force-sensor drivers. A board module builds one and hands it to the app as `hw.sensor`.
+# Force-sensor drivers. acu.parts builds one from the board's PARTS; the app gets it as `hw.sensor`.
 # Interface (docs/architecture.md): `.kind`, `.read_raw() -> int`, `.fault() -> int` (a FAULT_* code).
 # Both calls run in the sampling loop: integer maths only, no allocation. Drivers receive pins/ADCs/clocks
 # from the board; they never import `machine`. The HX711 driver is in acu.hx711 (only load-cell boards load
