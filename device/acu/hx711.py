@@ -1,8 +1,10 @@
 # Load-cell driver: an HX711 bit-banged on two pins (docs/hardware.md). Only load-cell boards load this
-# module (acu.sensors forwards the name). read_raw() and fault() run in the loop: integer maths only, no
-# allocation; the driver receives its pins and clock from the board and never imports `machine`.
+# module (acu.parts imports it when a board's sensor is a load cell). read_raw() and fault() run in the
+# loop: integer maths only, no allocation; the driver receives its pins and clock from the board and never
+# imports `machine`.
 from acu import ticks
-from acu.sensors import FAULT_NONE, FAULT_NOT_READY, FAULT_SHORT, _time_clock
+from acu.hw import RealClock
+from acu.sensors import FAULT_NONE, FAULT_NOT_READY, FAULT_SHORT
 
 
 class Hx711:
@@ -29,7 +31,7 @@ class Hx711:
         self.gain = gain
         self._dout = dout_pin
         self._sck = sck_pin
-        self._clock = clock if clock is not None else _time_clock()
+        self._clock = clock if clock is not None else RealClock()  # no board clock: time.ticks_ms
         self._not_ready_ms = not_ready_ms
         self._last = 0
         self._saturated = False
