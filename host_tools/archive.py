@@ -19,6 +19,7 @@ from host_tools.errors import AcuError, InputError
 from host_tools.paths import data_dir
 
 TICKS_PERIOD = 1 << 30  # the device's ticks_ms wraps here (acu.ticks)
+LOCK_WAIT_S = 5.0       # how long to wait for another acutrainer's write to finish
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -104,13 +105,28 @@ class Archive:
             raise InputError("%s: the archive path is a folder, not a file" % self.path)
         try:
             _private_file(self.path)
-            self.db = sqlite3.connect(str(self.path))
+            # another acutrainer writing (a pull) holds the lock for a moment: wait for it, then say so
+            self.db = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_S)
             self.db.row_factory = sqlite3.Row
             self.db.executescript(SCHEMA)
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise AcuError("%s: the archive is in use by another program (another acutrainer?); "
+                               "try again when it has finished" % self.path) from None
+            raise AcuError("%s: cannot open the archive (%s)" % (self.path, e)) from None
         except sqlite3.DatabaseError as e:
-            raise InputError("%s: not an acutrainer archive (%s)" % (self.path, e)) from None
+            raise InputError("%s: not an acutrainer archive, or damaged (%s): acutrainer archive check"
+                             % (self.path, e)) from None
         except OSError as e:
             raise AcuError("%s: cannot open the archive (%s)" % (self.path, e.strerror or e)) from None
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own integrity check of the file ([] when it is sound)."""
+        try:
+            rows = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as e:
+            return [str(e)]
+        return [] if rows == ["ok"] else rows
 
     def close(self):
         self.db.close()

@@ -153,6 +153,12 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
         archive.store_file(device_id, name, data, pulled_at)
         deletable.append((name, sha))
     res.reconstructed = archive.reconstruct_wall()
+    if delete and deletable:
+        bad = archive.integrity_problems()
+        if bad:  # never delete a device's copy into an archive that may not hold it
+            res.messages.append("the archive fails its integrity check (%s): nothing deleted from the device; "
+                                "run acutrainer archive check" % bad[0][:80])
+            delete = False
     if delete:
         for name, sha in deletable:
             if archive.raw_sha(sha) != sha:  # re-verify what was committed before touching the device
