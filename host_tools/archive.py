@@ -208,6 +208,13 @@ class Archive:
                     wall = ev["value"] - ev["t_ms"] // 1000
                     source = "clock_set"
                     break
+        problems = list(decoded.get("problems", []))
+        if wall and not plausible_time(wall):
+            # a clock that was never right (1970, 2100, a wrapped u32): no date at all beats a wrong one, and
+            # keeps the session out of adherence and trends (it is still listed, with this note)
+            problems.append("implausible start time %s (the device clock was wrong): left undated"
+                            % time.strftime("%Y-%m-%d", time.gmtime(wall)))
+            wall, source = None, "implausible"
         last_t = end.get("t_ms")
         if last_t is None:
             ts = [s["summary"]["t_ms"] for s in decoded.get("steps", []) if s.get("summary")]
@@ -228,7 +235,7 @@ class Archive:
                  source, hdr.get("firmware"), hdr.get("board"), hdr.get("routine"), hdr.get("routine_hash"),
                  hdr.get("calib_id"), hdr.get("band_lo_g"), hdr.get("band_hi_g"), end.get("status"), last_t,
                  end.get("steps_done"), int(bool(end.get("trace_stopped"))),
-                 json.dumps(decoded.get("problems", [])), int(pulled_at or time.time()), raw))
+                 json.dumps(problems), int(pulled_at or time.time()), raw))
             sid = cur.lastrowid
             assert sid is not None  # sqlite3 sets it after a successful INSERT
             for st in decoded.get("steps", []):
@@ -367,6 +374,15 @@ class Archive:
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+
+
+EARLIEST_S = 1577836800   # 2020-01-01: no trainer recorded a session before this
+
+
+def plausible_time(epoch_s, now: float | None = None) -> bool:
+    """A session or clock time that can be right: from 2020 to two days after this computer's clock."""
+    now = time.time() if now is None else now
+    return EARLIEST_S <= epoch_s <= now + 2 * 86400
 
 
 def parse_date(text: str | None, option: str = "--since") -> float | None:

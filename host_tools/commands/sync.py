@@ -48,7 +48,13 @@ def _anchor(archive, info: dict, t: int) -> bool:
 
 
 def cmd_sync(args) -> int:
+    from host_tools.archive import EARLIEST_S
+    from host_tools.errors import InputError
     from host_tools.session import connect
+    now = time.time()
+    if not EARLIEST_S <= now < 2 ** 32:
+        raise InputError("this computer's clock says %s: set it right before setting the device's"
+                         % time.strftime("%Y-%m-%d %H:%M", time.gmtime(now)))
     with Archive(args.archive) as arc, connect(args.port) as c:
         if c.app_running:
             r = sync_live(c.live, arc)

@@ -245,8 +245,11 @@ def test_stop_ends_the_practice_on_purpose_and_clock_sets_the_time():
     con.feed(request(1, "clock 1800000000"))
     con.feed(request(2, "stop"))
     loop(app, clock, 3)
+    con.feed(request(3, "clock 4294967295"))   # a wrapped or far-future clock is refused
+    loop(app, clock, 3)
     got = answers(con)
     assert got[1][1]["wall_s"] == 1800000000
+    assert got[3][0] == "E" and "2020-2100" in got[3][1]
     assert got[2] == ("R", {"stopped": "bedtime"})
     assert not app.runner.active() and not app.log.active
     name = sorted(n for n in os.listdir(app.log.root) if n.endswith(".acl"))[-1]

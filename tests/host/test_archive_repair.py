@@ -145,3 +145,21 @@ def test_device_text_is_plain_in_plots_and_escaped_on_the_terminal(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert shown("bed\ntime\x1b]0;pwned\x07") == "bed\\ntime\\x1b]0;pwned\\x07"
     assert shown("Yìn Táng") == "Yìn Táng"
+
+
+def test_implausible_session_times_are_left_undated_and_out_of_the_report(tmp_path):
+    from host_tools.report import build_report
+    log = tmp_path / "log"
+    os.makedirs(log)
+    with Archive(tmp_path / "a.sqlite") as a:
+        for no, wall in ((1, 1700000000), (2, 86400), (3, 4102444800 + 86400 * 40)):   # right, 1970, 2100
+            p, _ = fx.record_session(log, no, wall=wall)
+            raw = Path(p).read_bytes()
+            a.store(logread.decode_session(raw), raw, Path(p).name)
+        by = {s["session_no"]: s for s in a.sessions()}
+        assert by[1]["wall_source"] == "device" and by[1]["wall_start_s"] == 1700000000
+        for no in (2, 3):
+            assert by[no]["wall_source"] == "implausible" and by[no]["wall_start_s"] is None
+            assert any("implausible start time" in p for p in by[no]["problems"])
+        rep = build_report(a)
+        assert rep["undated"] == 2 and len(rep["weeks"]) == 1   # not 6,790 weeks
