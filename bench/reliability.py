@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from host_tools import calibration as hcal  # noqa: E402
+from host_tools.calibration import device as caldev  # noqa: E402
 from host_tools import deploy as hdeploy  # noqa: E402
 from host_tools import routines as hroutines  # noqa: E402
 from host_tools.archive import Archive  # noqa: E402
@@ -285,7 +285,7 @@ class PowerCutRig(Rig):
 
     def _write_calib(self, s):
         d = self._calib()
-        hcal.write_calibration(s, d)
+        caldev.write_calibration(s, d)
 
     def _routine_version(self) -> bytes:
         self.version += 1
@@ -309,7 +309,7 @@ class PowerCutRig(Rig):
             d = self._calib()
             data = (json.dumps(d, separators=(",", ":")) + "\n").encode()
             cur = self.state.allowed.get("/cfg/calib.json", set())
-            t, box = _worker(lambda box: self._op(box, lambda s: hcal.write_calibration(s, d)))
+            t, box = _worker(lambda box: self._op(box, lambda s: caldev.write_calibration(s, d)))
             return t, box, {"/cfg/calib.json": sha(data), "/cfg/calib.prev.json": cur}
         if kind == "pull":
             self.free_sessions(self.rng, 1, hold_s=(2.2, 3.0))
