@@ -41,7 +41,7 @@ bench: setup
 
 reliability: setup
 	mkdir -p build
-	$(PY) bench/reliability.py --out build/bench.json
+	$(PY) -m bench.reliability --out build/bench.json
 
 deploy: setup
 	$(BIN)/acutrainer deploy $(if $(PORT),--port $(PORT)) --board $(BOARD)

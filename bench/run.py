@@ -306,8 +306,8 @@ def heap32_figures() -> dict:
 def power_cut_figures(work: Path) -> dict:
     """Issue 5's figure: 200 power cuts at random moments while the device logs a practice
     (the full mix of moments is in make reliability)."""
-    import reliability
-    fig = reliability.scenario_power_cuts(work / "cuts", n_cuts=200, parallel=2, seed=5, mix=[("logging", 1)])
+    from bench.reliability.power import scenario_power_cuts
+    fig = scenario_power_cuts(work / "cuts", n_cuts=200, parallel=2, seed=5, mix=[("logging", 1)])
     return {"power_cut_cuts": fig.get("rel_power_cuts"), "power_cut_sessions_lost": fig.get("rel_power_cut_losses"),
             "power_cut_marked_cut_short": fig.get("rel_power_cut_sessions_marked_cut_short"),
             "power_cut_worker_errors": fig.get("rel_power_cut_worker_errors")}
