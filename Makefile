@@ -29,6 +29,9 @@ test: setup
 test-device: setup
 	$(BIN)/micropython -X heapsize=512K tools/mp_test_runner.py tests/device
 
+test-host: setup
+	$(BIN)/pytest -p no:cacheprovider tests/host
+
 demo: setup
 	$(PY) tools/demo.py
 
