@@ -5,7 +5,7 @@ needs the raw REPL says which practice runs and refuses, waits or stops it on pu
 import json
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -89,13 +89,25 @@ def test_monitor_follows_a_2_4_6_kg_hand(acu_home, tmp_path):
     try:
         mon = subprocess.Popen([str(BIN / "acutrainer"), "monitor", "--plain", "--duration", "7", "--port",
                                 st["port"]], stdout=subprocess.PIPE, text=True)
-        sim = control.SimControl(st)
-        time.sleep(1.5)
+        lines: list[str] = []
+        streaming = threading.Event()
+
+        def read():
+            for ln in mon.stdout:
+                lines.append(ln)
+                if "force_g=" in ln:
+                    streaming.set()
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        wait_for(streaming.is_set, 20, "the monitor's first sample")
+        # the hand, on the board's clock: each force held 1.5 s
+        hand = []
         for g in (2000, 4000, 6000):
-            sim.press(g, ramp_ms=200)
-            time.sleep(1.5)
-        sim.release()
-        out, _ = mon.communicate(timeout=30)
+            hand += [(200, -1, g, 0), (1300, g, g, 0)]
+        control.SimControl(st).segments(hand + [(150, -1, 0, 0)])
+        mon.wait(timeout=30)
+        reader.join(5)
+        out = "".join(lines)
     finally:
         control.stop("live-monitor")
     rows = [dict(kv.split("=") for kv in ln.split()[1:]) for ln in out.splitlines() if "force_g=" in ln]
