@@ -1,4 +1,4 @@
-"""Calibration bench (issue 6): seeded simulated parts calibrated with the automatic procedure, then
+"""Calibration bench: seeded simulated parts calibrated with the automatic procedure, then
 measured on fresh presses. run() -> dict of figures for build/bench.json.
 
 Accuracy figures: CPython, the host's calibration code and the device codec on the simulated part

@@ -1,4 +1,4 @@
-"""Issue 6, done when: against a fresh simulator `acutrainer calibrate --auto` calibrates a random FSR part,
+"""Against a fresh simulator `acutrainer calibrate --auto` calibrates a random FSR part,
 `acutrainer check --weight 4.0` passes (and the uncalibrated part is less accurate), a calibration from a
 bad points file never reaches the device, `calibrate --restore` brings the previous one back, and a
 session recorded after calibrating carries the calibration's id."""

@@ -1,4 +1,4 @@
-"""Issue 15: the calibration wizard as a person uses it. The real `acutrainer calibrate` runs on a
+"""The calibration wizard as a person uses it. The real `acutrainer calibrate` runs on a
 pseudo-terminal; the test types the answers at its prompts and plays the person's hand on a simulated
 kitchen scale through the simulator's world link: press the tip on the scale, hold, read the scale, type it.
 Then `acutrainer check` agrees with what the wizard promised; Ctrl-D and Ctrl-C end it cleanly."""

@@ -1,4 +1,4 @@
-"""Issue 3's check in the simulator: a press ramping through the band gives the documented feedback sequence
+"""In the simulator: a press ramping through the band gives the documented feedback sequence
 (docs/feedback.md): states under -> in -> over and back, each with its own colour and haptic rhythm."""
 
 import pytest

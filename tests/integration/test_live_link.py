@@ -1,4 +1,4 @@
-"""Issue 15, the live link, as a person uses it: host commands during a practice never end it; a command that
+"""The live link, as a person uses it: host commands during a practice never end it; a command that
 needs the raw REPL says which practice runs and refuses, waits or stops it on purpose; monitor follows a
 2 -> 4 -> 6 kg hand; every connection leaves a time anchor; mpremote and ampy still work on the running app."""
 
@@ -122,7 +122,7 @@ def test_monitor_follows_a_2_4_6_kg_hand(acu_home, tmp_path):
 
 
 def test_mpremote_and_ampy_still_interrupt_the_running_app(sim):
-    # the app reads its console now: Ctrl-C must still reach it as an interrupt, for every client
+    # the app reads its console (the live link): Ctrl-C must still reach it as an interrupt, for every client
     r = subprocess.run([str(BIN / "mpremote"), "connect", sim.port, "resume", "exec", "print(6 * 7)"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "42" in r.stdout, r.stdout + r.stderr
