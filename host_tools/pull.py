@@ -1,4 +1,4 @@
-"""Pull practice sessions from a device into the archive (issue 5).
+"""Pull practice sessions from a device into the archive.
 
 New sessions only. The device keeps sessions in log files, one or more per file (it appends to its
 newest file up to 32 KB); a file already archived with the same sha256 is not read again, a grown one is

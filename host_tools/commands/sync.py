@@ -19,14 +19,14 @@ def register(sub):
 
 
 def sync_clock(session, archive: Archive | None = None, now=time.time) -> dict:
-    """Set the wall clock through the raw REPL; record (boot, ticks, time) so sessions of this boot can be
-    dated later."""
+    """Set the wall clock through the raw REPL with acu.api.set_clock, which logs the change in a session
+    being recorded as the live link's `clock` does; record (boot, ticks, time) so sessions of this boot can
+    be dated later."""
     t = int(now())
-    session.hw_call("hw.clock.set_wall_s(%d)" % t)
-    info = {}
+    session.call("acu.api", "set_clock", t)
     try:
         info = session.call("acu.logger", "info")
-    except Exception:  # an older firmware without acu.logger: the clock is set all the same
+    except Exception:  # a firmware without acu.logger's info: the clock is set all the same, not anchored
         info = {}
     return {"wall_s": t, "anchored": _anchor(archive, info, t)}
 
