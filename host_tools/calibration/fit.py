@@ -233,8 +233,13 @@ def fit_points(kind: str, pts: Points, method: str | None = None) -> Fit:
         raise InputError(f"method {method} does not suit a {kind}")
     g = np.array([p[0] for p in pts.points], dtype=float)
     raw = np.array([p[1] for p in pts.points], dtype=float)
-    params, pred = _fit_any(kind, method, g, raw, pts.zero_raw)
-    fitted = pred(raw)
+    try:
+        params, pred = _fit_any(kind, method, g, raw, pts.zero_raw)
+        fitted = pred(raw)
+    except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError) as e:
+        _refuse(f"the points do not define a curve ({e})", pts.source)
+    if not np.all(np.isfinite(fitted)):
+        _refuse("the points do not define a curve (the fit gives no finite forces)", pts.source)
     # leave-one-load-out: how far each load is from the fit of all the others
     loads = np.unique(g)
     loo = np.full(len(g), np.nan)

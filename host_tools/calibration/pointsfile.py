@@ -52,14 +52,25 @@ def _num(text: Any, where: str, name: str) -> float:
 def parse_points_text(text: str, name: str) -> Points:
     """A points file (CSV or JSON, docs/calibration.md). Errors are one line naming the file."""
     s = text.lstrip()
-    if s.startswith("{"):
+    if s.startswith("{") or s.startswith("["):
         return _parse_points_json(text, name)
-    return _parse_points_csv(text, name)
+    try:
+        return _parse_points_csv(text, name)
+    except csv.Error as e:
+        raise InputError(f"{name}: not a points CSV ({e})") from None
+
+
+MAX_FILE_BYTES = 1 << 20    # a points file is a few dozen lines; a megabyte is already absurd
+MAX_POINTS = 2000           # per file, creep samples included
+MIN_LOAD_G = 50.0           # lighter loads vanish in the sensor's noise: the fit would be meaningless
 
 
 def load_points_file(path) -> Points:
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"{p}: {p.stat().st_size} bytes is too big for a points file (at most "
+                             f"{MAX_FILE_BYTES // 1024} KB, {MAX_POINTS} points)")
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise InputError(f"{p}: cannot read ({e.strerror or e})") from None
@@ -121,6 +132,8 @@ def _parse_points_json(text: str, name: str) -> Points:
         d = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{name}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise InputError(f"{name}: JSON nested too deeply to be a points file") from None
     if not isinstance(d, dict):
         raise InputError(f"{name}: top level must be an object")
     sensor = d.get("sensor")
@@ -176,6 +189,13 @@ def _finish_points(name, sensor, pts, creep, creep_grams, ref_s, reference) -> P
         raise InputError(f"{name}: no loaded points")
     if not (0 < ref_s <= 600):
         raise InputError(f"{name}: ref_s must be in (0, 600]")
+    if len(pts) + len(creep) > MAX_POINTS:
+        raise InputError(f"{name}: {len(pts) + len(creep)} points is more than a calibration can use "
+                         f"(at most {MAX_POINTS})")
+    light = [g for g, _ in loaded if g < MIN_LOAD_G]
+    if light:
+        raise InputError(f"{name}: a load of {light[0]:g} g is too light to calibrate with (at least "
+                         f"{MIN_LOAD_G:g} g; a load of 0 is the tare)")
     return Points(sensor=sensor, zero_raw=int(round(sum(zeros) / len(zeros))), points=loaded,
                   creep_grams=creep_grams, creep_samples=creep, ref_s=ref_s, reference=reference,
                   source=name)

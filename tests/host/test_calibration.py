@@ -288,3 +288,25 @@ def test_prop_auto_calibration_of_any_part(seed, kind):
     cal = dcal.Calibration.from_dict(d)
     for g in (3000, 5000):
         assert abs(cal.grams(rig.part.ideal_u16(g)) - g) < 0.08 * g
+
+
+@pytest.mark.parametrize("name,text,why", [
+    ("deep.json", "[" * 100000 + "]" * 100000, "nested too deeply"),
+    ("long.csv", "grams,raw\n0," + "9" * 200000 + "\n", "not a points CSV"),
+    ("light.csv", "grams,raw\n0,4000\n1,4001\n2,4002\n3,4003\n", "too light"),
+    ("many.csv", "grams,raw\n0,4000\n" + "".join("%d,%d\n" % (1000 + i % 5000, 20000 + i) for i in range(3000)),
+     "more than a calibration can use"),
+])
+def test_absurd_points_files_are_refused_in_one_line(tmp_path, name, text, why):
+    p = tmp_path / name
+    p.write_text(text)
+    with pytest.raises(InputError, match=why) as ei:
+        calpoints.load_points_file(p)
+    assert str(p) in str(ei.value) and "\n" not in str(ei.value)
+
+
+def test_a_huge_points_file_is_refused_before_it_is_read(tmp_path):
+    p = tmp_path / "huge.csv"
+    p.write_bytes(b"grams,raw\n" + b"1000,20000\n" * 200000)
+    with pytest.raises(InputError, match="too big"):
+        calpoints.load_points_file(p)
