@@ -29,6 +29,9 @@ test: setup
 test-device: setup
 	$(BIN)/micropython -X heapsize=512K tools/mp_test_runner.py tests/device
 
+test-host: setup
+	$(BIN)/pytest -p no:cacheprovider tests/host
+
 demo: setup
 	$(PY) tools/demo.py
 
@@ -41,7 +44,7 @@ bench: setup
 
 reliability: setup
 	mkdir -p build
-	$(PY) bench/reliability.py --out build/bench.json
+	$(PY) -m bench.reliability --out build/bench.json
 
 deploy: setup
 	$(BIN)/acutrainer deploy $(if $(PORT),--port $(PORT)) --board $(BOARD)

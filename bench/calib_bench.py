@@ -1,4 +1,4 @@
-"""Calibration bench (issue 6): seeded simulated parts calibrated with the automatic procedure, then
+"""Calibration bench: seeded simulated parts calibrated with the automatic procedure, then
 measured on fresh presses. run() -> dict of figures for build/bench.json.
 
 Accuracy figures: CPython, the host's calibration code and the device codec on the simulated part
@@ -61,7 +61,8 @@ ensure_device_importable()
 import simsensors  # noqa: E402
 from acu import calib as dcal  # noqa: E402
 
-from host_tools import calibration as hc  # noqa: E402
+from host_tools.calibration import fit as calfit  # noqa: E402
+from host_tools.calibration import rigs as calrigs  # noqa: E402
 
 N_PARTS = 50
 TWO_N_G = 204           # 2 N in grams
@@ -79,7 +80,7 @@ def _measure(rig, cal, load_g, hold_ms=TEST_READ_MS):
 
 
 def _side(g):
-    return 0 if g < hc.BAND_LO_G else (1 if g <= hc.BAND_HI_G else 2)
+    return 0 if g < calfit.BAND_LO_G else (1 if g <= calfit.BAND_HI_G else 2)
 
 
 def _band_loads(rng):
@@ -87,16 +88,16 @@ def _band_loads(rng):
     out = []
     while len(out) < 12:
         x = rng.uniform(1500, 7000)
-        if abs(x - hc.BAND_LO_G) > TWO_N_G and abs(x - hc.BAND_HI_G) > TWO_N_G:
+        if abs(x - calfit.BAND_LO_G) > TWO_N_G and abs(x - calfit.BAND_HI_G) > TWO_N_G:
             out.append(int(x))
     return out
 
 
 def _fsr_part(seed, stats):
     part = simsensors.make_part("fsr402", 1000 + seed)
-    rig = hc.SimRig(part)
-    pts = hc.auto_capture(rig, "fsr402", creep_hold_s=60.0)
-    d, _fit = hc.build_calibration("fsr402", pts)
+    rig = calrigs.SimRig(part)
+    pts = calrigs.auto_capture(rig, "fsr402", creep_hold_s=60.0)
+    d, _fit = calfit.build_calibration("fsr402", pts)
     cal = dcal.Calibration.from_dict(d)
     nom = dcal.Calibration.from_dict(dcal.nominal("fsr402"))
     rng = random.Random(seed)
@@ -113,9 +114,9 @@ def _fsr_part(seed, stats):
 
 def _loadcell_part(seed, stats):
     part = simsensors.make_part("loadcell", 2000 + seed)
-    rig = hc.SimRig(part)
-    pts = hc.auto_capture(rig, "loadcell", settle_ms=500, reads=8, read_gap_ms=0)
-    d, _fit = hc.build_calibration("loadcell", pts)
+    rig = calrigs.SimRig(part)
+    pts = calrigs.auto_capture(rig, "loadcell", settle_ms=500, reads=8, read_gap_ms=0)
+    d, _fit = calfit.build_calibration("loadcell", pts)
     cal = dcal.Calibration.from_dict(d)
     nom = dcal.Calibration.from_dict(dcal.nominal("loadcell"))
     rng = random.Random(seed)
@@ -209,7 +210,9 @@ def firmware_hold(sim, after_boot: int, timeout_s: float = 120.0) -> dict:
         if time.monotonic() > deadline:
             raise RuntimeError("the simulator did not run the hold in time")
         time.sleep(0.05)
-    with open_session(sim.port, timeout_s=60) as s:   # interrupts the app: it closes its session
+    sim.release(ramp_ms=0)
+    # the hold is a free-press session in progress: end it on purpose (it closes as completed), then the REPL
+    with open_session(sim.port, timeout_s=60, practice="stop", say=lambda text: None) as s:
         info = s.call("acu.logadmin", "info")
         files = s.call("acu.logadmin", "list_sessions", "/log", 0, 1000)
         if not files:

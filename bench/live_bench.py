@@ -1,4 +1,4 @@
-"""Live-link bench (issue 15): the laptop and the device at the same time, measured on the firmware running
+"""Live-link bench: the laptop and the device at the same time, measured on the firmware running
 on the MicroPython unix port in the simulator, through the real host tools. run(work) -> figures.
 
   monitor_rate_hz            samples per second `acutrainer monitor` received and drew over 6 s (target >= 20),

@@ -133,7 +133,7 @@ LINK_LATENCY_MS = 16  # an FTDI bridge's default latency timer (Linux ftdi_sio);
 
 
 def transfer_figures(work: Path, baud: int = 115200, latency_ms: float = LINK_LATENCY_MS) -> dict:
-    """Issue 5: `acutrainer pull` of a real 200 KB session file (a long free-press session written by the
+    """`acutrainer pull` of a real 200 KB session file (a long free-press session written by the
     device's own logger) against `mpremote cp` of the same file, both as whole commands a user runs, on
     the same simulated 115200-baud link. The pull also verifies, decodes and archives the session."""
     import log_bench
@@ -304,10 +304,10 @@ def heap32_figures() -> dict:
 
 
 def power_cut_figures(work: Path) -> dict:
-    """Issue 5's figure: 200 power cuts at random moments while the device logs a practice
+    """200 power cuts at random moments while the device logs a practice
     (the full mix of moments is in make reliability)."""
-    import reliability
-    fig = reliability.scenario_power_cuts(work / "cuts", n_cuts=200, parallel=2, seed=5, mix=[("logging", 1)])
+    from bench.reliability.power import scenario_power_cuts
+    fig = scenario_power_cuts(work / "cuts", n_cuts=200, parallel=2, seed=5, mix=[("logging", 1)])
     return {"power_cut_cuts": fig.get("rel_power_cuts"), "power_cut_sessions_lost": fig.get("rel_power_cut_losses"),
             "power_cut_marked_cut_short": fig.get("rel_power_cut_sessions_marked_cut_short"),
             "power_cut_worker_errors": fig.get("rel_power_cut_worker_errors")}

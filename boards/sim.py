@@ -1,23 +1,26 @@
-# The simulated board: an ESP32-DevKitC-like trainer with every feedback part fitted, built from the
-# simulator's `machine` (host_tools/sim/rom). The simulator's world supplies the clock (virtual time,
-# --speed) and records semantic notes (band state, cues) beside the raw output levels.
-from machine import ADC, I2C, PWM, Pin, unique_id
-import neopixel
+# The simulated board: an ESP32-DevKitC-like trainer with every feedback part fitted, on the simulator's
+# `machine` (host_tools/sim/rom/simmachine.py: its pins are the simulated parts'). Built by acu.parts like
+# every board; the simulator's world supplies the clock (virtual time, --speed) and records semantic notes
+# (band state, cues) beside the raw output levels.
+import machine
 import simhw
-from acu import calib, outputs, sensors
-from acu.hw import Hardware
+from acu import parts
 
 NAME = "sim"
 PARTS = {
-    "sensor": {"kind": "from the simulator (--sensor): fsr402, fsr406, a201 or loadcell",
-               "adc_pin": 34, "r_m_ohm": 470, "hx711_dout": 16, "hx711_sck": 17},
-    "led": {"pin": 2},
-    "rgb": {"neopixel_pin": 27, "count": 1},
-    "motor": {"pwm_pin": 25, "freq_hz": 200},
-    "buzzer": {"pwm_pin": 26},
-    "haptic": {"drv2605_i2c": {"scl": 22, "sda": 21}, "when": "--haptic drv2605"},
-    "button": {"pin": 0, "active": "low"},
-    "battery": {"adc_pin": 35, "divider": 2},
+    "sensor": {"part": "the simulator's part (acutrainer sim start --sensor): fsr402, fsr406, a201 or loadcell",
+               "kind": "fsr402", "adc_pin": 34, "atten": "11dB", "oversample": 4, "r_m_ohm": 470,
+               "r_bleed_ohm": 6800, "power_pin": 32, "dout_pin": 16, "sck_pin": 17, "gain": 128,
+               "not_ready_ms": 250,
+               "alternatives": {"fsr406": {}, "a201": {"r_m_ohm": 22000, "r_bleed_ohm": 330000}, "loadcell": {}}},
+    "led": {"pin": 2, "pwm_hz": 1000},
+    "rgb": {"pin": 27, "max_level": 80},
+    "motor": {"pin": 25, "pwm_hz": 200, "kick_ms": 40, "min_level": 250},
+    "haptic": {"part": "DRV2605L (acutrainer sim start --haptic drv2605)", "bus": 0, "sda": 21, "scl": 22,
+               "i2c_hz": 400000, "addr": 0x5A, "fitted": True},
+    "buzzer": {"pin": 26, "pwm_hz": 2000, "fitted": True},
+    "button": {"pin": 0, "active_low": True, "pull_up": True},
+    "battery": {"adc_pin": 35, "atten": "11dB", "ratio": 2, "fitted": True},
 }  # type: dict
 
 
@@ -48,56 +51,14 @@ class _World:
         self.w.note(i, value)
 
 
-class _Button:
-    def __init__(self, pin):
-        self.pin = pin
-
-    def pressed(self):
-        return self.pin.value() == 0
-
-
-class _Battery:
-    def __init__(self, adc):
-        self.adc = adc
-
-    def read_mv(self):
-        return (self.adc.read_uv() // 1000) * 2
-
-
-def sensor_kind():
-    import os
-    return os.getenv("ACU_SENSOR") or "fsr402"
-
-
 def build(settings=None):
+    import os
     world = _World(simhw.world)
-    kind = sensor_kind()
-    if kind == "loadcell":
-        c = PARTS["sensor"]
-        sensor = sensors.Hx711(Pin(c["hx711_dout"], Pin.IN), Pin(c["hx711_sck"], Pin.OUT, value=0),
-                               clock=world)  # type: object  # or an FsrAdc: the sensor interface is duck-typed
-    else:
-        sensor = sensors.FsrAdc(ADC(Pin(PARTS["sensor"]["adc_pin"]), atten=ADC.ATTN_11DB), kind=kind,
-                                oversample=4, clock=world)
-    haptic = None
-    i2c = I2C(0, scl=Pin(22), sda=Pin(21))
-    if 0x5A in i2c.scan():
-        haptic = outputs.Drv2605(i2c)
+    s = dict(settings or {})
+    s["sensor"] = os.getenv("ACU_SENSOR") or "fsr402"  # the simulated part decides, as simboot's does
+    hw = parts.build(NAME, PARTS, s, machine, world)
     # the first annotate registers the note names (allocation at build time, not in the loop)
     world.annotate("state", -1)
     world.annotate("cue", 0)
-    return Hardware(
-        name=NAME,
-        clock=world,
-        sensor=sensor,
-        nominal_calib=calib.nominal(kind),
-        unique_id=unique_id(),
-        led=outputs.PwmLed(PWM(Pin(PARTS["led"]["pin"]), freq=1000, duty_u16=0)),
-        rgb=outputs.NeoPixelLed(neopixel.NeoPixel(Pin(PARTS["rgb"]["neopixel_pin"], Pin.OUT), 1)),
-        motor=outputs.ErmMotor(PWM(Pin(PARTS["motor"]["pwm_pin"]), freq=200, duty_u16=0), world),
-        haptic=haptic,
-        buzzer=outputs.Buzzer(PWM(Pin(PARTS["buzzer"]["pwm_pin"]), freq=2000, duty_u16=0)),
-        button=_Button(Pin(PARTS["button"]["pin"], Pin.IN, Pin.PULL_UP)),
-        battery=_Battery(ADC(Pin(PARTS["battery"]["adc_pin"]), atten=ADC.ATTN_11DB)),
-        annotate=world.annotate,
-    )
+    hw.annotate = world.annotate
+    return hw

@@ -19,6 +19,7 @@ from host_tools.errors import AcuError, InputError
 from host_tools.paths import data_dir
 
 TICKS_PERIOD = 1 << 30  # the device's ticks_ms wraps here (acu.ticks)
+LOCK_WAIT_S = 5.0       # how long to wait for another acutrainer's write to finish
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -104,13 +105,28 @@ class Archive:
             raise InputError("%s: the archive path is a folder, not a file" % self.path)
         try:
             _private_file(self.path)
-            self.db = sqlite3.connect(str(self.path))
+            # another acutrainer writing (a pull) holds the lock for a moment: wait for it, then say so
+            self.db = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_S)
             self.db.row_factory = sqlite3.Row
             self.db.executescript(SCHEMA)
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise AcuError("%s: the archive is in use by another program (another acutrainer?); "
+                               "try again when it has finished" % self.path) from None
+            raise AcuError("%s: cannot open the archive (%s)" % (self.path, e)) from None
         except sqlite3.DatabaseError as e:
-            raise InputError("%s: not an acutrainer archive (%s)" % (self.path, e)) from None
+            raise InputError("%s: not an acutrainer archive, or damaged (%s): acutrainer archive check"
+                             % (self.path, e)) from None
         except OSError as e:
             raise AcuError("%s: cannot open the archive (%s)" % (self.path, e.strerror or e)) from None
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own integrity check of the file ([] when it is sound)."""
+        try:
+            rows = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as e:
+            return [str(e)]
+        return [] if rows == ["ok"] else rows
 
     def close(self):
         self.db.close()
@@ -192,6 +208,13 @@ class Archive:
                     wall = ev["value"] - ev["t_ms"] // 1000
                     source = "clock_set"
                     break
+        problems = list(decoded.get("problems", []))
+        if wall and not plausible_time(wall):
+            # a clock that was never right (1970, 2100, a wrapped u32): no date at all beats a wrong one, and
+            # keeps the session out of adherence and trends (it is still listed, with this note)
+            problems.append("implausible start time %s (the device clock was wrong): left undated"
+                            % time.strftime("%Y-%m-%d", time.gmtime(wall)))
+            wall, source = None, "implausible"
         last_t = end.get("t_ms")
         if last_t is None:
             ts = [s["summary"]["t_ms"] for s in decoded.get("steps", []) if s.get("summary")]
@@ -212,7 +235,7 @@ class Archive:
                  source, hdr.get("firmware"), hdr.get("board"), hdr.get("routine"), hdr.get("routine_hash"),
                  hdr.get("calib_id"), hdr.get("band_lo_g"), hdr.get("band_hi_g"), end.get("status"), last_t,
                  end.get("steps_done"), int(bool(end.get("trace_stopped"))),
-                 json.dumps(decoded.get("problems", [])), int(pulled_at or time.time()), raw))
+                 json.dumps(problems), int(pulled_at or time.time()), raw))
             sid = cur.lastrowid
             assert sid is not None  # sqlite3 sets it after a successful INSERT
             for st in decoded.get("steps", []):
@@ -351,6 +374,15 @@ class Archive:
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+
+
+EARLIEST_S = 1577836800   # 2020-01-01: no trainer recorded a session before this
+
+
+def plausible_time(epoch_s, now: float | None = None) -> bool:
+    """A session or clock time that can be right: from 2020 to two days after this computer's clock."""
+    now = time.time() if now is None else now
+    return EARLIEST_S <= epoch_s <= now + 2 * 86400
 
 
 def parse_date(text: str | None, option: str = "--since") -> float | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from host_tools import calibration as hc
+from host_tools.calibration.fit import Fit, build_calibration
+from host_tools.calibration.pointsfile import Points, family
 from host_tools.errors import AcuError, InputError
 
 STEADY_MS = 1000           # a reading is steady when it stays within the tolerance this long
@@ -192,10 +193,10 @@ WIZARD_LOADS = {"divider": [1000, 2000, 3000, 4000, 5000, 6000], "loadcell": [10
 
 
 def run_wizard(src, kind: str, ask, out, show, loads=None, creep_hold_s: float = 0.0, method=None,
-               mode: str = "scale") -> tuple[dict, hc.Fit]:
+               mode: str = "scale") -> tuple[dict, Fit]:
     """The guided calibration on the live stream; the built calibration dict and its fit (not written).
     ask(prompt) -> str (EOFError/KeyboardInterrupt cancel), out(line), show(live text)."""
-    fam = hc.family(kind)
+    fam = family(kind)
     loads = list(loads or WIZARD_LOADS[fam])
     span = MIN_SPAN[fam]
 
@@ -256,10 +257,10 @@ def run_wizard(src, kind: str, ask, out, show, loads=None, creep_hold_s: float =
                      "skip). " % creep_hold_s)
         if ans.strip().lower() != "s":
             creep, creep_g = _creep_hold(src, zero, span, show, prompt, out, creep_hold_s)
-    p = hc.Points(sensor=kind, zero_raw=int(round(zero)), points=pts, creep_grams=creep_g if creep else None,
+    p = Points(sensor=kind, zero_raw=int(round(zero)), points=pts, creep_grams=creep_g if creep else None,
                   creep_samples=_thin(creep), ref_s=max(ref_s, 0.5), reference=f"wizard, {mode} mode",
                   source="wizard")
-    return hc.build_calibration(kind, p, method=method, creep=bool(creep))
+    return build_calibration(kind, p, method=method, creep=bool(creep))
 
 
 def _creep_hold(src, zero, span, show, prompt, out, hold_s):
@@ -305,7 +306,7 @@ def check_live(src, weight_g: float, hand=None, ask=None, show=lambda t: None, c
     if not (100 <= weight_g <= 50000):
         raise InputError(f"--weight {weight_g / 1000:g} kg is outside 0.1..50 kg")
     tol = tolerance_pct if tolerance_pct is not None else DEFAULT_TOL_PCT.get(kind, 5.0)
-    span = MIN_SPAN[hc.family(kind)]
+    span = MIN_SPAN[family(kind)]
     if hand is not None:
         hand.release()
     zero = wait_steady(src, Steadiness(0.0, span), show, "tare", loaded=False).raw

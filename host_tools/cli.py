@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sqlite3
 import sys
 
 from host_tools import __version__
@@ -12,7 +14,7 @@ from host_tools.errors import AcuError
 # one module per command family, each with register(subparsers)
 COMMAND_MODULES = [
     "sim", "deploy", "status", "routine", "calibrate", "check", "monitor",
-    "sync", "pull", "sessions", "export", "report", "doctor",
+    "sync", "pull", "sessions", "export", "report", "archive", "doctor",
 ]
 
 
@@ -49,6 +51,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except sqlite3.DatabaseError as e:  # a damaged archive met mid-command
+        print("acutrainer: error: the archive cannot be read (%s): acutrainer archive check" % e, file=sys.stderr)
+        return 1
+    except OSError as e:  # a full disk, a read-only folder, a file that vanished
+        where = " %s" % e.filename if getattr(e, "filename", None) else ""
+        print("acutrainer: error:%s %s" % (where, e.strerror or e), file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 (the last line of defence: one line, never a traceback)
+        if os.environ.get("ACUTRAINER_DEBUG"):
+            raise
+        print("acutrainer: internal error: %s: %s (please report it; ACUTRAINER_DEBUG=1 shows where)"
+              % (type(e).__name__, str(e)[:200]), file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

@@ -59,24 +59,6 @@ def _acu_tree(root):
 """
 
 
-def fresh_raw_repl(session) -> bool:
-    """Soft-reset the board into the raw REPL, where main.py does not run: the app's objects (and, after a
-    --source deploy, the heap fragmented by compiling modules on the board) are gone, and nothing of the
-    old firmware is imported, so deploying never depends on it working. False if the session cannot."""
-    t = getattr(session, "t", None)
-    if t is None or not hasattr(t, "enter_raw_repl"):
-        return False
-    from mpremote.transport import TransportError
-
-    try:
-        t.enter_raw_repl(soft_reset=True, timeout_overall=getattr(session, "timeout_s", 10))
-    except TransportError as e:
-        raise AcuError(
-            "the board did not come back after a soft reset (%s): see docs/troubleshooting.md" % e
-        ) from None
-    return True
-
-
 def parse_source(spec: str | bool | None) -> set[str] | bool:
     """--source: True/'all' = every module as .py; 'app,runner' = those modules as .py, the rest .mpy."""
     if spec in (None, False, ""):
@@ -228,14 +210,19 @@ def deploy(
     confirm: bool = True,
     romfs: bool | None = False,
     rom_progress=None,
+    firmware: dict[str, bytes] | None = None,
 ) -> dict:
     """romfs: True puts the modules in the ROM partition (refused if the board has none), False in /lib,
     None chooses: the ROM partition when the board has one the image fits in and source is off.
-    rom_progress(done_bytes, total_bytes) follows the ROM partition's writing."""
+    rom_progress(done_bytes, total_bytes) follows the ROM partition's writing. firmware: device path ->
+    content to deploy instead of plan(board, source) (the reliability bench deploys rebuilt variants)."""
     if romfs and source:
         raise InputError("--romfs holds .mpy files only (a .py in ROM is compiled into the heap): drop --source")
     check_board_for_port(getattr(session, "port", None), board)
-    fresh_raw_repl(session)
+    # from a soft reset into the raw REPL, where main.py does not run: the app's objects (and, after a
+    # --source deploy, the heap fragmented by compiling modules on the board) are gone, and nothing of the
+    # old firmware is imported, so deploying never depends on it working
+    session.reset_to_raw_repl()
     ver = session.exec(
         "import sys\nprint(sys.implementation._mpy if hasattr(sys.implementation, '_mpy') else 0)\n"
         "print('.'.join(str(x) for x in sys.implementation.version[:3]))\n"
@@ -254,7 +241,7 @@ def deploy(
             )
     from host_tools import romfs as romfs_mod
 
-    modules = plan(board, source)
+    modules = firmware if firmware is not None else plan(board, source)
     rom_img = part = None
     if romfs is not False and not source:
         rom_img = romfs_mod.image(rom_files(modules))
@@ -271,11 +258,11 @@ def deploy(
         rom_written = romfs_mod.write(session, rom_img, progress=rom_progress, part=part)
         progress("  wrote the ROM partition" if rom_written else "  the ROM partition holds this image already")
         if rom_written:
-            fresh_raw_repl(session)  # the board mounts /rom at boot: what follows imports from it
+            session.reset_to_raw_repl()  # the board mounts /rom at boot: what follows imports from it
     elif _rom_holds_firmware(session):
         if romfs_mod.erase(session):
             progress("  erased the ROMFS image (the firmware goes to /lib)")
-            fresh_raw_repl(session)
+            session.reset_to_raw_repl()
     session.exec(HASHES_CODE)
     on_device = json.loads(
         session.exec("print(json.dumps(_acu_hashes(%r)))\n" % sorted(files)).strip().splitlines()[-1]

@@ -2,7 +2,7 @@
 
 File names are built from numbers only (the archive's session id), never from anything a device sent,
 and every path is checked to stay inside the output folder. Files are created readable by the user only,
-never followed through a symlink. Text cells that a spreadsheet would run as a formula are quoted.
+whole or not at all (host_tools/outfiles.py). Text cells that a spreadsheet would run as a formula are quoted.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import time
 from pathlib import Path
 
+from host_tools import outfiles
 from host_tools.archive import Archive
-from host_tools.errors import AcuError, InputError
+from host_tools.errors import InputError
 
 STEP_COLUMNS = [
     "session_id", "device_id", "session_no", "start_utc", "time_source", "routine", "session_status",
@@ -82,18 +82,6 @@ def safe_path(out_dir: Path, name: str) -> Path:
     return p
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write a new file 0600, never through a symlink planted at the path."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags, 0o600)
-    except OSError as e:
-        raise AcuError("%s: cannot write (%s)" % (path, e.strerror or e)) from None
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(path, 0o600)
-
-
 def trace_name(session_id: int, fmt: str) -> str:
     return "trace_%06d.%s" % (int(session_id), "csv" if fmt == "csv" else "json")
 
@@ -103,10 +91,7 @@ def export(archive: Archive, out_dir, fmt: str = "csv", since: float | None = No
     """Write steps.<fmt> and trace_<id>.<fmt> files; returns the paths written."""
     if fmt not in ("csv", "json"):
         raise InputError("export: format must be csv or json, not %r" % fmt)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError("%s: the export folder is a file" % out)
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    out = outfiles.out_dir(out_dir)
     sessions = archive.sessions(since=since, until=until)
     rows = step_rows(archive, sessions)
     written = []
@@ -132,7 +117,7 @@ def export(archive: Archive, out_dir, fmt: str = "csv", since: float | None = No
             })
         data = json.dumps({"format": "acu-export", "version": 1, "sessions": doc}, indent=1).encode()
     p = safe_path(out, "steps.%s" % fmt)
-    write_private(p, data)
+    outfiles.write_atomic(p, data)
     written.append(p)
     for s in sessions:
         tr = archive.trace(s["id"])
@@ -142,6 +127,6 @@ def export(archive: Archive, out_dir, fmt: str = "csv", since: float | None = No
             data = json.dumps({"session_id": s["id"], "t_ms": [t for t, _ in tr],
                                "force_g": [g for _, g in tr]}).encode()
         p = safe_path(out, trace_name(s["id"], fmt))
-        write_private(p, data)
+        outfiles.write_atomic(p, data)
         written.append(p)
     return written

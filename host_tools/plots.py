@@ -1,4 +1,5 @@
-"""PNG plots for reports (matplotlib, Agg backend: no display needed)."""
+"""PNG plots for reports (matplotlib, Agg backend: no display needed). Text that came from a device (point
+names, routine names) is drawn as plain text (parse_math=False): a `$...$` in it is not mathtext."""
 
 from __future__ import annotations
 
@@ -37,14 +38,14 @@ def session_trace_png(trace: list[tuple[int, int]], steps: list[dict], title: st
         ax.axvline(t0, color="#555", lw=0.8, ls="--")
         label = " ".join(x for x in (st.get("point") or st.get("kind") or "", st.get("side") or "") if x)
         ax.text(t0, 1.0, " %d %s" % (st["idx"] + 1, label), transform=ax.get_xaxis_transform(),
-                fontsize=8, va="bottom", rotation=0)
+                fontsize=8, va="bottom", rotation=0, parse_math=False)
     if not shaded and band:
         ax.axhspan(band[0] / 1000.0, band[1] / 1000.0, color="#2ca02c", alpha=0.18, label="target band")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("force (kg)")
     ax.set_ylim(bottom=0)
     if title:
-        ax.set_title(title, pad=16, fontsize=10)
+        ax.set_title(title, pad=16, fontsize=10, parse_math=False)
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
     return _png(fig)
@@ -60,9 +61,9 @@ def weekly_adherence_png(weeks: list[dict], title: str = "Sessions per week") ->
     ax.step([i - 0.5 for i in x] + [len(x) - 0.5], goals + goals[-1:], where="post",
             color="#d62728", lw=1.5, label="weekly goal")
     ax.set_xticks(x)
-    ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
+    ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8, parse_math=False)
     ax.set_ylabel("sessions")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=10, parse_math=False)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)

@@ -1,4 +1,4 @@
-"""Pull practice sessions from a device into the archive (issue 5).
+"""Pull practice sessions from a device into the archive.
 
 New sessions only. The device keeps sessions in log files, one or more per file (it appends to its
 newest file up to 32 KB); a file already archived with the same sha256 is not read again, a grown one is
@@ -153,6 +153,12 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
         archive.store_file(device_id, name, data, pulled_at)
         deletable.append((name, sha))
     res.reconstructed = archive.reconstruct_wall()
+    if delete and deletable:
+        bad = archive.integrity_problems()
+        if bad:  # never delete a device's copy into an archive that may not hold it
+            res.messages.append("the archive fails its integrity check (%s): nothing deleted from the device; "
+                                "run acutrainer archive check" % bad[0][:80])
+            delete = False
     if delete:
         for name, sha in deletable:
             if archive.raw_sha(sha) != sha:  # re-verify what was committed before touching the device

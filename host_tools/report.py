@@ -9,9 +9,10 @@ import html
 import json
 from pathlib import Path
 
-from host_tools import plots
+from host_tools import outfiles, plots
 from host_tools.archive import Archive
-from host_tools.export import iso_utc, safe_path, write_private
+from host_tools.export import iso_utc, safe_path
+from host_tools.termsafe import shown
 
 DEFAULT_GOAL = 5  # sessions a week when a routine's own goal is unknown (FIELD_NOTES: 3-7 a week)
 
@@ -129,7 +130,7 @@ def _fmt(v, suffix=""):
 
 def render_text(rep: dict) -> str:
     lines = ["%d sessions (%d completed, %d cut short, %d of unknown date); routine %s, goal %d a week"
-             % (rep["sessions"], rep["completed"], rep["cut_short"], rep["undated"], rep["routine"] or "-",
+             % (rep["sessions"], rep["completed"], rep["cut_short"], rep["undated"], shown(rep["routine"]) or "-",
                 rep["goal"])]
     if rep["weeks"]:
         lines.append("")
@@ -143,7 +144,7 @@ def render_text(rep: dict) -> str:
         lines.append("")
         lines.append("%-12s %6s %8s %9s %7s" % ("point", "steps", "minutes", "in band", "mean"))
         for p in rep["points"]:
-            lines.append("%-12s %6d %8s %8s%% %6sg" % (p["point"][:12], p["steps"], p["minutes"],
+            lines.append("%-12s %6d %8s %8s%% %6sg" % (shown(p["point"])[:12], p["steps"], p["minutes"],
                                                      _fmt(p["pct_in_band"]), _fmt(p["mean_g"])))
     if rep["in_band_trend_pts"] is not None:
         lines.append("")
@@ -214,16 +215,15 @@ def write_report(archive: Archive, out_dir, since=None, until=None, goal=None, h
                  session_id=None) -> tuple[dict, list[Path]]:
     """Build the report, write its PNGs (and report.html) into out_dir; returns (report, paths)."""
     rep = build_report(archive, since=since, until=until, goal=goal)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    out = outfiles.out_dir(out_dir)
     images = make_plots(archive, rep, session_id)
     paths = []
     for name, data in images.items():
         p = safe_path(out, name)
-        write_private(p, data)
+        outfiles.write_atomic(p, data)
         paths.append(p)
     if html_page:
         p = safe_path(out, "report.html")
-        write_private(p, render_html(rep, images).encode())
+        outfiles.write_atomic(p, render_html(rep, images).encode())
         paths.append(p)
     return rep, paths

@@ -1,4 +1,5 @@
-"""The one module that talks to a board (or the simulator) over its serial link.
+"""The one module that talks to a board (or the simulator) over its serial link. host_tools/link.py (the live
+link) and host_tools/transfer.py (verified file transfer) are layers it uses; nothing else calls them.
 
 A `Connection` opens the port (mpremote's SerialTransport) and first asks the running app over the live
 link (host_tools/link.py, docs/protocol.md): read-only commands stay there and never stop a practice.
@@ -11,9 +12,7 @@ a one-line message.
 
 from __future__ import annotations
 
-import binascii
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -21,65 +20,16 @@ import sys
 import time
 
 import serial
-from mpremote.transport import TransportError, TransportExecError
+from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
-from host_tools.errors import AcuError, DeviceError, LinkError
+from host_tools import transfer
+from host_tools.errors import AcuError, DeviceError, LinkError, device_error
 from host_tools.link import LiveLink
 from host_tools.ports import find_port
 
 SILENCE_S = 4.0            # a link that stays silent this long while we wait for an answer is lost
 RAW_ENTER_S = 1.5          # a board stops its app and shows the raw REPL's banner well within this
-
-UPLOAD_CHUNK = 2048        # raw bytes per exec when writing a file: small enough for a fragmented heap
-DOWNLOAD_CHUNK = 4096      # bytes the device reads per readinto when streaming a file out
-
-# Runs on the device: stream a file as one header line, the raw bytes, then its sha256.
-# Raw bytes are safe in this direction (device -> host output is 8-bit clean on USB-serial and
-# on the simulator's pty); the host reads exactly `size` bytes, so no byte value is special.
-_READ_CODE = """\
-import os, sys, hashlib, binascii
-def _acu_rd(p, off):
-    sz = os.stat(p)[6]
-    h = hashlib.sha256()
-    buf = bytearray(%d)
-    mv = memoryview(buf)
-    out = sys.stdout.buffer if hasattr(sys.stdout, 'buffer') else None
-    if off > sz:
-        raise ValueError('%%s is %%d bytes, shorter than the %%d the host holds' %% (p, sz, off))
-    with open(p, 'rb') as f:
-        left = off  # the host holds these bytes: hash them, send the rest (the hash covers the whole file)
-        while left > 0:
-            k = f.readinto(mv[:min(left, len(buf))])
-            if not k:
-                break
-            h.update(mv[:k])
-            left -= k
-        sys.stdout.write('ACUX %%d %%d %%s\\n' %% (sz, off, 'B' if out else 'A'))
-        while True:
-            k = f.readinto(buf)
-            if not k:
-                break
-            h.update(mv[:k])
-            if out:
-                out.write(mv[:k])
-            else:
-                sys.stdout.write(binascii.b2a_base64(mv[:k]))
-    sys.stdout.write('\\n#' + binascii.hexlify(h.digest()).decode() + '\\n')
-""" % DOWNLOAD_CHUNK
-
-
-def _device_error(err: str) -> DeviceError:
-    """The last line of a MicroPython traceback is the message worth showing."""
-    lines = [ln.strip() for ln in err.strip().splitlines() if ln.strip()]
-    last = lines[-1] if lines else "unknown error"
-    if last.startswith("ImportError: no module named 'acu"):  # a bare MicroPython or another project's board
-        return DeviceError("device: not our firmware (no acu package on the board): "
-                           "install it with 'acutrainer deploy'")
-    for prefix in ("ValueError: ", "RuntimeError: "):  # our firmware's refusals: the message is enough
-        if last.startswith(prefix):
-            last = last[len(prefix):]
-    return DeviceError("device: " + last)
 
 
 class PortBusy(LinkError):
@@ -295,6 +245,12 @@ class DeviceSession:
         """Leave the app stopped when this session closes (e.g. for a second command right after)."""
         self._restart = False
 
+    def set_timeout(self, timeout_s: float):
+        """How long the link may stay silent from now on (short: a pulled cable or a power cut is noticed
+        quickly)."""
+        self.timeout_s = timeout_s
+        self.t.serial.timeout = timeout_s
+
     def close(self, restart: bool = True):
         if self._closed:
             return
@@ -308,6 +264,17 @@ class DeviceSession:
             pass
         finally:
             _close_transport(self.t)
+
+    def reset_to_raw_repl(self):
+        """Soft-reset the board into the raw REPL, where main.py does not run: the app's objects are gone and
+        nothing of the firmware is imported until the host imports it."""
+        try:
+            self.t.enter_raw_repl(soft_reset=True, timeout_overall=self.timeout_s)
+        except TransportError as e:
+            raise AcuError("the board did not come back after a soft reset (%s): see docs/troubleshooting.md"
+                           % e) from None
+        except (serial.SerialException, OSError) as e:
+            raise LinkError("link to %s lost: %s" % (self.port, e)) from None
 
     def restart_app(self):
         """Soft reset from the friendly REPL: the board runs boot.py and main.py again."""
@@ -329,7 +296,7 @@ class DeviceSession:
         except (serial.SerialException, OSError) as e:
             raise LinkError("link to %s lost: %s" % (self.port, e)) from None
         if err:
-            raise _device_error(err.decode(errors="replace"))
+            raise device_error(err.decode(errors="replace"))
         return out.decode(errors="replace")
 
     def _json_result(self, out: str):
@@ -353,6 +320,11 @@ class DeviceSession:
         return self._json_result(self.exec(code, timeout))
 
     # ---- files -----------------------------------------------------------------------------------
+    # Not mpremote's Transport.fs_* helpers: they answer with repr() text evaluated as a literal (nothing
+    # from a device is evaluated on the host, docs/reliability.md), wait a fixed 10 s (Transport.exec)
+    # where the session's own timeout notices a pulled cable or a power cut, and raise OSError or
+    # TransportExecError instead of one-line errors. Each call here is one exec answering JSON;
+    # makedirs makes every level in one. The transfers are host_tools/transfer.py (why: its docstring).
     def listdir(self, path: str = "/") -> list[tuple[str, int, bool]]:
         code = ("import os, json\nr = []\ntry:\n for e in os.ilistdir(%r):\n"
                 "  r.append((e[0], e[3] if len(e) > 3 else 0, e[1] == 0x4000))\nexcept OSError:\n pass\n"
@@ -387,108 +359,15 @@ class DeviceSession:
         return self._json_result(self.exec(code))
 
     def read_file(self, path: str, progress=None, have: bytes = b"") -> bytes:
-        """Download a file: one exec streams it; its length and sha256 are checked here. `have`: the
-        file's first bytes as the host already holds them; only the rest crosses the link, and the
-        device's sha256 of the whole file checks both parts."""
-        t = self.t
-        try:
-            t.exec_raw_no_follow(_READ_CODE + "_acu_rd(%r, %d)\n" % (path, len(have)))
-            header = self._read_line_or_eof()
-            if b"ACUX " not in header:
-                # no header: the code failed; what follows the first EOF is the traceback
-                err = b""
-                if header.endswith(b"\x04"):
-                    err = t.read_until(1, b"\x04", timeout=self.timeout_s)
-                else:
-                    _, err = t.follow(self.timeout_s)
-                msg = err.decode(errors="replace")
-                if "ENOENT" in msg:
-                    raise DeviceError("device: cannot read %s: no such file" % path)
-                raise _device_error(msg)
-            _, size_s, _off, mode = header[header.index(b"ACUX "):].decode().split()
-            size = int(size_s)
-            if mode == "B":
-                data = bytearray(have)
-                while len(data) < size:
-                    chunk = t.serial.read(min(65536, size - len(data)))
-                    if not chunk:
-                        raise LinkError("download of %s stopped after %d of %d bytes: link lost"
-                                        % (path, len(data), size))
-                    data += chunk
-                    if progress:
-                        progress(len(data), size)
-                tail = t.read_until(1, b"\n", timeout=self.timeout_s)  # the newline after the data
-                tail = t.read_until(1, b"\n", timeout=self.timeout_s)
-                rest, err = t.follow(self.timeout_s)
-            else:
-                rest, err = t.follow(self.timeout_s)
-                lines = rest.decode().split("\n")
-                data = bytearray(have)
-                for ln in lines:
-                    if ln.startswith("#"):
-                        tail = ln.encode()
-                        break
-                    if ln.strip():
-                        data += binascii.a2b_base64(ln)
-                rest = b""
-            if err:
-                raise _device_error(err.decode(errors="replace"))
-        except TransportError as e:
-            raise LinkError("download of %s failed: %s (link lost?)" % (path, e)) from None
-        except (serial.SerialException, OSError) as e:
-            raise LinkError("link to %s lost: %s" % (self.port, e)) from None
-        digest = tail.strip().lstrip(b"#").decode(errors="replace")
-        if len(data) != size:
-            raise LinkError("download of %s is %d bytes, expected %d" % (path, len(data), size))
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise LinkError("download of %s failed its sha256 check" % path)
-        return bytes(data)
-
-    def _read_line_or_eof(self) -> bytes:
-        """Bytes up to a newline, or up to the raw REPL's EOF marker (0x04) when the code failed early."""
-        buf = bytearray()
-        deadline = time.monotonic() + self.timeout_s
-        ser = self.t.serial
-        while time.monotonic() < deadline:
-            c = ser.read(1)
-            if not c:
-                continue
-            buf += c
-            if c in (b"\n", b"\x04"):
-                return bytes(buf)
-        raise LinkError("no answer from %s: cable unplugged or board busy?" % self.port)
+        """Download a file, its length and sha256 checked (host_tools/transfer.py). `have`: the file's first
+        bytes as the host already holds them; only the rest crosses the link."""
+        return transfer.read_file(self.t, self.port, self.timeout_s, path, progress=progress, have=have)
 
     def write_file_atomic(self, path: str, data: bytes, check: tuple[str, str] | None = None, progress=None):
-        """Write path so that it is either the old or the new complete file, never a mix.
-
-        The data goes to path.tmp, its sha256 is verified on the device, the optional
-        check=(module, func) runs on the tmp file (raising to refuse it), then it is renamed over path.
-        """
-        tmp = path + ".tmp"
-        parent = path.rsplit("/", 1)[0]
-        if parent:
-            self.makedirs(parent)
-        self.exec("import binascii\n_acu_f = open(%r, 'wb')\n" % tmp)
-        try:
-            for i in range(0, len(data), UPLOAD_CHUNK):
-                chunk = binascii.b2a_base64(data[i:i + UPLOAD_CHUNK], newline=False).decode()
-                self.exec("_acu_f.write(binascii.a2b_base64(%r))\n" % chunk)
-                if progress:
-                    progress(min(i + UPLOAD_CHUNK, len(data)), len(data))
-            self.exec("_acu_f.close()\n")
-            digest = self.sha256(tmp)
-            if digest != hashlib.sha256(data).hexdigest():
-                raise LinkError("upload of %s failed its sha256 check; the old file is kept" % path)
-            if check:
-                self.call(check[0], check[1], tmp)
-            self.rename(tmp, path)
-        except BaseException:
-            try:
-                self.exec("import os\ntry:\n _acu_f.close()\nexcept Exception:\n pass\n"
-                          "try:\n os.remove(%r)\nexcept OSError:\n pass\n" % tmp)
-            except Exception:
-                pass
-            raise
+        """Write path so that it is either the old or the new complete file, never a mix: path.tmp, its
+        sha256 verified on the device, the optional check=(module, func) run on it (raising to refuse it),
+        then renamed over path (host_tools/transfer.py)."""
+        transfer.write_file_atomic(self, path, data, check=check, progress=progress)
 
 
 def connect(port: str | None = None, baud: int = 115200, timeout_s: float = SILENCE_S) -> Connection:
@@ -517,4 +396,4 @@ def add_practice_args(p) -> None:
                    help="if a practice is running, end it now (logged as stopped from the laptop)")
 
 
-__all__ = ["Connection", "DeviceSession", "PracticeRunning", "connect", "open_session", "TransportExecError"]
+__all__ = ["Connection", "DeviceSession", "PracticeRunning", "connect", "open_session"]

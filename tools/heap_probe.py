@@ -1,4 +1,4 @@
-# Heap probe (issue 3): the whole firmware, compiled to .mpy, on a fake ESP32-DevKitC board, through a
+# Heap probe: the whole firmware, compiled to .mpy, on a fake ESP32-DevKitC board, through a
 # realistic practice; prints one JSON line of figures. Runs under the MicroPython unix port, from the
 # repository root:
 #   micropython -X heapsize=64K tools/heap_probe.py [--iters N] [--routine bedtime]

@@ -192,8 +192,8 @@ def run():
         # as /main.py does: the board first (acu.appcfg builds it, then drops the board module and
         # acu.parts; appcfg itself is dropped too), then the app's modules
         from boards import esp32_devkitc as board
-        board.RealClock = lambda rtc=None: clock   # the board's clock, virtual
         del board
+        sys.modules["acu.hw"].RealClock = lambda rtc=None: clock   # the board's clock (acu.parts), virtual
         import acu
         from acu import appcfg
         settings = dict(appcfg.DEFAULT_SETTINGS)

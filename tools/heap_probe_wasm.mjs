@@ -1,4 +1,4 @@
-// Heap probe (issue 3) on a 32-bit MicroPython: the probe of tools/heap_probe.py (its body
+// Heap probe on a 32-bit MicroPython: the probe of tools/heap_probe.py (its body
 // tools/heap_probe_main.py and the firmware, as .mpy in build/heap/) on the WebAssembly port
 // (@micropython/micropython-webassembly-pyscript 1.29, 32-bit: sys.maxsize is 2**31-1), so objects have
 // an ESP32's size, not the 64-bit unix port's. Prints the probe's one JSON line. From the repository root:

@@ -3,8 +3,9 @@
     python tools/wiring.py            write docs/wiring.svg
     python tools/wiring.py --check    exit 1 if docs/wiring.svg differs from what this file draws
 
-The pins and resistor values come from the board module's PARTS dict (read with `ast`, so neither `machine`
-nor the firmware is imported): the picture cannot disagree with the firmware. `description(parts)` below is
+The pins, resistor values (and the idle reading they give), ADC attenuation, PWM and I2C clocks come from the
+board module's PARTS dict (read with `ast`, so neither `machine` nor the firmware is imported): the picture
+cannot disagree with the firmware. `description(parts)` below is
 the drawing's source, as data: one lane per part, each with the ESP32 pins it uses (named as PARTS keys),
 schematic shapes in lane coordinates and a few lines of notes. Every pin in PARTS must be drawn, else this
 tool refuses. Pure standard library; the output is deterministic (no timestamps), so --check is exact.
@@ -23,7 +24,7 @@ BOARD_FILE = REPO / "boards" / "esp32_devkitc.py"
 OUT_FILE = REPO / "docs" / "wiring.svg"
 
 # PARTS fields that are ESP32 pin numbers (the others are values, addresses, frequencies).
-PIN_FIELDS = ("pin", "adc_pin", "power_pin", "sda", "scl")
+PIN_FIELDS = ("pin", "adc_pin", "power_pin", "sda", "scl", "dout_pin", "sck_pin")
 
 
 def load_parts(path: Path = BOARD_FILE) -> dict:
@@ -48,19 +49,25 @@ def ohms(v: int) -> str:
     return "%d Ω" % v
 
 
+def db(atten: str) -> str:
+    """'11dB' -> '11 dB' (an ADC attenuation as PARTS spells it)."""
+    return atten.replace("dB", " dB")
+
+
 # ------------------------------------------------------------------ the source description (data)
 def description(parts: dict) -> dict:
     """The picture as data. Pins are ("part", "field") references into PARTS; the renderer looks them up."""
     s, m, h = parts["sensor"], parts["motor"], parts["haptic"]
     r_m, r_b = ohms(s["r_m_ohm"]), ohms(s["r_bleed_ohm"])
-    ratio = parts["battery"].get("ratio", 2)
+    idle_mv = round(3300 * s["r_m_ohm"] / (s["r_m_ohm"] + s["r_bleed_ohm"]))  # unloaded: R_B alone
+    ratio = parts["battery"]["ratio"]
     return {
         "title": "acutrainer: wiring of the default build (boards/esp32_devkitc.py)",
         "board": ["ESP32-DevKitC V4", "WROOM-32, 4 MB flash", "MicroPython ESP32_GENERIC"],
         "lanes": [
             {
                 "name": "Force sensor: FSR divider", "optional": False, "height": 170,
-                "pins": [(("sensor", "adc_pin"), 85, "ADC1_CH6, input only, 11 dB"),
+                "pins": [(("sensor", "adc_pin"), 85, "ADC1_CH6, input only, %s" % db(s["atten"])),
                          (("sensor", "power_pin"), 15, "pulse power (optional)")],
                 "shapes": [
                     ("wire", [(0, 85), (150, 85)]),
@@ -80,7 +87,7 @@ def description(parts: dict) -> dict:
                 "notes": ["FSR from 3V3 to the ADC node; R_M %s (1 %%) from" % r_m,
                           "the node to GND; R_B %s soldered across the FSR" % r_b,
                           "at the sensor end of the cable (an idle sensor reads",
-                          "~213 mV, so 0 V means unplugged: fault pattern).",
+                          "~%d mV, so 0 V means unplugged: fault pattern)." % idle_mv,
                           "pulse_power: the FSR's top goes to GPIO%d instead" % s["power_pin"],
                           "of 3V3 (dashed); the driver powers it only to read."],
             },
@@ -145,7 +152,8 @@ def description(parts: dict) -> dict:
             },
             {
                 "name": "Haptic driver DRV2605L (optional)", "optional": True, "height": 120,
-                "pins": [(("haptic", "sda"), 30, "I2C0 SDA"), (("haptic", "scl"), 60, "I2C0 SCL")],
+                "pins": [(("haptic", "sda"), 30, "I2C%d SDA" % h["bus"]),
+                         (("haptic", "scl"), 60, "I2C%d SCL" % h["bus"])],
                 "shapes": [
                     ("wire", [(0, 30), (110, 30)]),
                     ("wire", [(0, 60), (110, 60)]),
@@ -159,7 +167,7 @@ def description(parts: dict) -> dict:
                     ("wire", [(260, 60), (285, 60)]),
                     ("text", 266, 82, "to ERM", "start", "small"),
                 ],
-                "notes": ["Breakout at I2C address 0x%02X, 400 kHz, VIN 3V3." % h["addr"],
+                "notes": ["Breakout at I2C address 0x%02X, %d kHz, VIN 3V3." % (h["addr"], h["i2c_hz"] // 1000),
                           "Detected at boot; it then drives the ERM from",
                           "OUT+/OUT− and replaces the MOSFET stage."],
             },

@@ -9,7 +9,7 @@ from micropython import const
 # States are ordered by force (0..4) so the hysteresis walk below can step through them.
 NO_CONTACT = const(0)
 UNDER = const(1)
-IN = const(2)
+IN_BAND = const(2)
 OVER = const(3)
 TOO_HARD = const(4)
 FAULT = const(5)
@@ -29,7 +29,7 @@ class BandClassifier:
     with h = edge * hyst_pct / 100 (at least min_hyst_g); the contact edge uses contact_g // 3.
     Confirmation: a new state is taken only after the candidate has held for confirm_ms (TOO_HARD uses
     too_hard_confirm_ms, 0 = at once: it is a safety warning). Candidates on the same side of the
-    current state keep the confirmation running (a fast ramp is not delayed by passing through IN).
+    current state keep the confirmation running (a fast ramp is not delayed by passing through IN_BAND).
     update(force_g, now_ms, fault) -> state; fault != 0 gives FAULT at once (drivers already time it).
     Attributes: state, changed_ms (when the state last changed).
     """

@@ -1,5 +1,5 @@
-# The bundle of parts a board module builds (see docs/architecture.md).
-# Logic receives this object; only board modules and drivers touch `machine`.
+# The bundle of parts a board gets from acu.parts.build() (see docs/architecture.md).
+# Logic receives this object; only board modules (and the builder and drivers, through them) touch `machine`.
 import time
 
 from acu import ticks

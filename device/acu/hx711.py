@@ -1,8 +1,10 @@
 # Load-cell driver: an HX711 bit-banged on two pins (docs/hardware.md). Only load-cell boards load this
-# module (acu.sensors forwards the name). read_raw() and fault() run in the loop: integer maths only, no
-# allocation; the driver receives its pins and clock from the board and never imports `machine`.
+# module (acu.parts imports it when a board's sensor is a load cell). read_raw() and fault() run in the
+# loop: integer maths only, no allocation; the driver receives its pins and clock from the board and never
+# imports `machine`.
 from acu import ticks
-from acu.sensors import FAULT_NONE, FAULT_NOT_READY, FAULT_SHORT, _time_clock
+from acu.hw import RealClock
+from acu.sensors import FAULT_NONE, FAULT_NOT_READY, FAULT_SHORT
 
 
 class Hx711:
@@ -13,7 +15,7 @@ class Hx711:
     80 samples/s, slower than the loop). gain: 128 (channel A, 25 pulses), 64 (A, 27) or 32 (B, 26).
     fault() is FAULT_NOT_READY when no conversion arrived for not_ready_ms (default 250 ms, i.e. two
     missed samples at 10 SPS), FAULT_SHORT when the ADC is saturated (0x7FFFFF / 0x800000).
-    Tare is not done here (the calibration's zero and acu.signal's zero tracking do it).
+    Tare is not done here (the calibration's zero and acu.forcefilter's zero tracking do it).
     """
 
     def __init__(self, dout_pin, sck_pin, gain=128, clock=None, not_ready_ms=250, kind="loadcell"):
@@ -29,7 +31,7 @@ class Hx711:
         self.gain = gain
         self._dout = dout_pin
         self._sck = sck_pin
-        self._clock = clock if clock is not None else _time_clock()
+        self._clock = clock if clock is not None else RealClock()  # no board clock: time.ticks_ms
         self._not_ready_ms = not_ready_ms
         self._last = 0
         self._saturated = False

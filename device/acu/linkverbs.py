@@ -28,8 +28,8 @@ def on_status(lk, args, now_ms):
 def on_clock(lk, args, now_ms):
     """clock EPOCH_S: set the wall clock (acutrainer sync); logged in a running session."""
     epoch = int(args[0])
-    if epoch < 1500000000:
-        raise ValueError("clock %d is before 2017: not a current time" % epoch)
+    if epoch < 1577836800 or epoch > 4102444800:  # 2020..2100: the log stores it in 32 bits
+        raise ValueError("clock %d is not a current time (2020-2100)" % epoch)
     lk.app.set_clock(epoch, now_ms)
     return on_hello(lk, args, now_ms)
 

@@ -9,7 +9,7 @@ import binascii
 
 import acu
 from acu import logfmt, ticks
-from acu.band import FAULT, IN, NO_CONTACT, TOO_HARD, UNDER
+from acu.band import FAULT, IN_BAND, NO_CONTACT, TOO_HARD, UNDER
 from micropython import const
 
 _OUT_CAP = const(640)       # batched records waiting for the next flush: 10 s of a practice is ~100 bytes, the
@@ -70,7 +70,7 @@ class StepStats:
         if state == FAULT:
             self.fault_ms += dt_ms
             return
-        if state == IN:
+        if state == IN_BAND:
             self.in_ms += dt_ms
         elif state == UNDER:
             self.under_ms += dt_ms

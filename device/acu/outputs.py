@@ -1,6 +1,5 @@
-# Output drivers for feedback. Board modules build them from machine.PWM / neopixel / I2C objects.
-# The RGB drivers (NeoPixelLed, RgbPwm) live in acu.rgbled so that a board without one does not load them;
-# outputs.NeoPixelLed / outputs.RgbPwm still reach them (__getattr__ at the end).
+# Output drivers for feedback. acu.parts builds them from a board's machine.PWM / I2C objects (its PARTS).
+# The RGB drivers (NeoPixelLed, RgbPwm) are in acu.rgbled, which only boards with an RGB LED load.
 # Levels are 0..1023 everywhere (RGB components 0..255). set()/tone()/poll() run in the loop: integer
 # maths only, no allocation, and the hardware is written only when a value changes.
 from acu import ticks
@@ -199,10 +198,3 @@ class Buzzer:
         self.level = level
         self.pwm.duty_u16(_duty(level) >> 1)
 
-
-def __getattr__(name):
-    # drivers only some boards wire: their own module, loaded by the boards that use them
-    if name == "NeoPixelLed" or name == "RgbPwm":
-        from acu import rgbled
-        return getattr(rgbled, name)
-    raise AttributeError(name)

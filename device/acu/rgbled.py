@@ -1,5 +1,5 @@
 # RGB feedback drivers: a NeoPixel (WS2812/SK6812) pixel and a discrete RGB LED on three PWM pins. Only
-# boards with an RGB LED load this module (acu.outputs forwards the names). set(r, g, b) runs in the loop:
+# boards with an RGB LED load this module (acu.parts imports it for them). set(r, g, b) runs in the loop:
 # integer maths only, no allocation, the hardware written only when a value changes.
 from acu.outputs import PwmLed
 

@@ -8,7 +8,7 @@ from micropython import const
 
 from acu import button
 from acu import ticks
-from acu.band import DEFAULT_HI_G, DEFAULT_LO_G, FAULT, IN
+from acu.band import DEFAULT_HI_G, DEFAULT_LO_G, FAULT, IN_BAND
 from acu.feedback import CUE_ABORT, CUE_DONE, CUE_PAUSED, CUE_REST, CUE_RESUMED, CUE_SIDE, CUE_START, CUE_STEP
 from acu.logfmt import (EV_ABORT, EV_CONTACT_BACK, EV_CONTACT_LOST, EV_DOSE_MAX, EV_MIN_REACHED, EV_PAUSE,
                         EV_RESUME, EV_SKIP, EV_TIMEOUT)
@@ -250,7 +250,7 @@ class Runner:
         if self.contact_held:
             return
         self.wall_ms += dt
-        if band_state == IN:
+        if band_state == IN_BAND:
             self.in_band_ms += dt
         if s.count == COUNT_DOSE:
             self.step_ms = self.in_band_ms

@@ -1,9 +1,10 @@
-# Force-sensor drivers. A board module builds one and hands it to the app as `hw.sensor`.
+# Force-sensor drivers. acu.parts builds one from the board's PARTS; the app gets it as `hw.sensor`.
 # Interface (docs/architecture.md): `.kind`, `.read_raw() -> int`, `.fault() -> int` (a FAULT_* code).
 # Both calls run in the sampling loop: integer maths only, no allocation. Drivers receive pins/ADCs/clocks
-# from the board; they never import `machine`. The HX711 driver lives in acu.hx711 so that a board with a
-# divider sensor does not load it; sensors.Hx711 still reaches it (__getattr__ at the end).
+# from the board; they never import `machine`. The HX711 driver is in acu.hx711 (only load-cell boards load
+# it); it shares the FAULT_* codes below.
 from acu import ticks
+from acu.hw import RealClock
 
 try:
     from micropython import const
@@ -27,12 +28,6 @@ _SHORT_RAW = const(60000)
 _RAIL_MS = const(100)        # a rail must persist this long before it is a fault (no flicker on spikes)
 
 
-def _time_clock():
-    # fallback when a board passes no clock: time.ticks_ms wrapped like the board clocks
-    from acu.hw import RealClock
-    return RealClock()
-
-
 class FsrAdc:
     """FSR 402/406 or FlexiForce A201 in a voltage divider on an ADC1 pin.
 
@@ -43,20 +38,22 @@ class FsrAdc:
         (pulse powering: the divider draws ~2-7 mA under load when powered continuously).
     clock: board clock (hw.clock) used to time the rail before reporting a fault.
     open_raw/short_raw/rail_ms: fault thresholds (see module constants).
-    r_m_ohm: the measuring resistor fitted on the board (informational; the calibration carries the curve).
+    r_m_ohm, r_bleed_ohm: the measuring and bleed resistors fitted (the board's PARTS); informational here,
+        the calibration carries the curve.
     read_raw() returns the averaged reading in read_u16 units: it grows with force (FSR conductance rises).
     """
 
     def __init__(self, adc, kind="fsr402", oversample=8, power_pin=None, clock=None,
-                 open_raw=_OPEN_RAW, short_raw=_SHORT_RAW, rail_ms=_RAIL_MS, r_m_ohm=470):
+                 open_raw=_OPEN_RAW, short_raw=_SHORT_RAW, rail_ms=_RAIL_MS, r_m_ohm=470, r_bleed_ohm=6800):
         if oversample < 1 or oversample > 64:
             raise ValueError("oversample must be 1..64")
         self.kind = kind
         self.r_m_ohm = r_m_ohm
+        self.r_bleed_ohm = r_bleed_ohm
         self.adc = adc
         self._n = oversample
         self.power_pin = power_pin
-        self._clock = clock if clock is not None else _time_clock()
+        self._clock = clock if clock is not None else RealClock()  # no board clock: time.ticks_ms
         self.open_raw = open_raw
         self.short_raw = short_raw
         self.rail_ms = rail_ms
@@ -133,10 +130,3 @@ class BatteryAdc:
             mv = self.adc.read_u16() * 3300 // 65535
         return mv * self.ratio_num // self.ratio_den
 
-
-def __getattr__(name):
-    # the load-cell driver: its own module, loaded by the boards that use it
-    if name == "Hx711":
-        from acu import hx711
-        return hx711.Hx711
-    raise AttributeError(name)

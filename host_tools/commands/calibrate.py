@@ -8,14 +8,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from host_tools import calibration as hc
+from host_tools.calibration import device as caldev
+from host_tools.calibration import fit as calfit
+from host_tools.calibration import pointsfile as calpoints
+from host_tools.calibration import rigs as calrigs
 from host_tools.errors import AcuError, InputError
 
 
 # ---------------------------------------------------------------- library
 def device_kind(session) -> str:
     kind = session.hw_call("hw.sensor.kind")
-    if kind not in hc.KINDS:
+    if kind not in calpoints.KINDS:
         raise AcuError(f"the device reports an unknown sensor kind {kind!r}")
     return kind
 
@@ -23,12 +26,12 @@ def device_kind(session) -> str:
 def calibrate_from_points(session, points_path, kind=None, method=None, creep=True, write=True,
                           confirm=None, out=print) -> dict:
     """Fit a points file, print the report, and (after confirm()) write it to the device."""
-    pts = hc.load_points_file(points_path)
+    pts = calpoints.load_points_file(points_path)
     if kind is None:
         kind = pts.sensor if session is None else device_kind(session)
     if kind is None:
         raise InputError(f"{points_path}: no '# sensor:' line and no device to ask (use --sensor)")
-    d, fit = hc.build_calibration(kind, pts, method=method, creep=creep)
+    d, fit = calfit.build_calibration(kind, pts, method=method, creep=creep)
     return _finish(session, d, fit, write, confirm, out)
 
 
@@ -36,17 +39,17 @@ def calibrate_auto(session, sim, method=None, creep_hold_s=60.0, write=True, con
                    save_points=None, rig=None) -> dict:
     """Calibrate the simulator's part: apply known loads with SimControl.press, read raw from the device."""
     kind = device_kind(session)
-    rig = rig or hc.DeviceRig(session, sim, kind)
-    pts = hc.auto_capture(rig, kind, creep_hold_s=creep_hold_s if kind != "loadcell" else 0.0,
+    rig = rig or calrigs.DeviceRig(session, sim, kind)
+    pts = calrigs.auto_capture(rig, kind, creep_hold_s=creep_hold_s if kind != "loadcell" else 0.0,
                           progress=lambda m: out(f"  {m}"))
     if save_points:
-        Path(save_points).write_text(hc.points_to_csv(pts))
-    d, fit = hc.build_calibration(kind, pts, method=method, creep=creep_hold_s > 0)
+        Path(save_points).write_text(calpoints.points_to_csv(pts))
+    d, fit = calfit.build_calibration(kind, pts, method=method, creep=creep_hold_s > 0)
     return _finish(session, d, fit, write, confirm, out)
 
 
 def _finish(session, d, fit, write, confirm, out):
-    for line in hc.format_report(fit, d):
+    for line in calfit.format_report(fit, d):
         out(line)
     worst = max(v["grams"] for v in fit.expected.values())
     out(f"a check should read within about +-{worst:.0f} g of a known weight (acutrainer check --weight 4.0)")
@@ -56,12 +59,12 @@ def _finish(session, d, fit, write, confirm, out):
     if confirm is not None and not confirm(f"write calibration {d['id']} to the device?"):
         out("not written")
         return d
-    prev = hc.write_calibration(session, d)
+    prev = caldev.write_calibration(session, d)
     if prev is not None:
-        out(f"written {hc.CALIB_PATH} (id {d['id']}); the previous one ({prev['id']}) is kept as {hc.PREV_PATH} "
-            "(acutrainer calibrate --restore puts it back)")
+        out(f"written {caldev.CALIB_PATH} (id {d['id']}); the previous one ({prev['id']}) is kept as "
+            f"{caldev.PREV_PATH} (acutrainer calibrate --restore puts it back)")
     else:
-        out(f"written {hc.CALIB_PATH} (id {d['id']}); there was no previous calibration on the device")
+        out(f"written {caldev.CALIB_PATH} (id {d['id']}); there was no previous calibration on the device")
     _keep_history(session, d, prev, out)
     # the app picks it up when the session closes (a soft reset); restarting here would leave the
     # session out of the raw REPL and make its close wait for a prompt the running app never prints
@@ -101,7 +104,7 @@ def history(device: str | None, out=print) -> list[dict]:
 
 
 def restore(session, out=print) -> dict:
-    d = hc.restore_calibration(session)
+    d = caldev.restore_calibration(session)
     out(f"restored calibration {d['id']} ({d['created']}, {d['method']})")  # in use after the session closes
     return d
 
@@ -113,7 +116,7 @@ def run_wizard_on(conn, mode="scale", creep_hold_s=0.0, method=None, ask=input, 
     conn.start_app()
     conn.settle_practice(practice)
     kind = conn.live.status().get("sensor")
-    if kind not in hc.KINDS:
+    if kind not in calpoints.KINDS:
         raise AcuError(f"the device reports an unknown sensor kind {kind!r}")
     src = capture.StreamSource(conn.live)
     try:
@@ -199,7 +202,7 @@ def register(subparsers):
     g.add_argument("--history", action="store_true", help="list the calibrations kept in the archive")
     p.add_argument("--mode", choices=("scale", "weights"), default="scale",
                    help="wizard: press on a kitchen scale (auto-capture) or rest known weights")
-    p.add_argument("--sensor", choices=hc.KINDS, help="sensor kind for --points --dry-run without a device")
+    p.add_argument("--sensor", choices=calpoints.KINDS, help="sensor kind for --points --dry-run without a device")
     p.add_argument("--method", choices=("power-law", "pchip-conductance", "linear"), help="override the fit")
     p.add_argument("--creep-hold", type=float, default=60.0, metavar="S",
                    help="hold time at 4 kg to measure FSR creep (default 60; 0 skips)")

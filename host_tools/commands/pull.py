@@ -5,6 +5,7 @@ from __future__ import annotations
 from host_tools.archive import Archive
 from host_tools.cli import add_port_arg
 from host_tools.pull import pull
+from host_tools.termsafe import shown
 
 
 def register(sub):
@@ -35,7 +36,7 @@ def cmd_pull(args) -> int:
         for attempt in range(1, RETRIES + 1):
             try:
                 with open_session(args.port, practice=args.practice) as s:
-                    pull(s, arc, delete=args.delete, progress=lambda name: print("  stored %s" % name), res=res)
+                    pull(s, arc, delete=args.delete, progress=lambda name: print("  stored %s" % shown(name)), res=res)
                 break
             except PortBusy:
                 raise  # not a dropped link: trying again would not help
@@ -49,7 +50,7 @@ def cmd_pull(args) -> int:
                 time.sleep(wait)
     res.already = [x for x in dict.fromkeys(res.already) if x not in res.new]
     for m in dict.fromkeys(res.messages):
-        print("  note: %s" % m)
+        print("  note: %s" % shown(m))
     print("%d new session(s), %d already archived, %d skipped%s%s" % (
         len(res.new), len(res.already), len(set(res.skipped)),
         ", %d deleted from the device" % len(res.deleted) if args.delete else "",

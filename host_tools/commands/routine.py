@@ -8,6 +8,7 @@ from pathlib import Path
 from host_tools import points
 from host_tools import routines as RT
 from host_tools.errors import InputError
+from host_tools.termsafe import shown
 
 
 def _open(args):
@@ -107,9 +108,9 @@ def cmd_list(args) -> int:
     for it in info["routines"]:
         mark = "*" if it["name"] == sel else " "
         if it["error"]:
-            print("%s %-18s  BAD: %s" % (mark, it["name"], it["error"]))
+            print("%s %-18s  BAD: %s" % (mark, shown(it["name"]), shown(it["error"])))
         else:
-            print("%s %-18s %6s  %s" % (mark, it["name"], _fmt_total(it["total_s"]), it["title"]))
+            print("%s %-18s %6s  %s" % (mark, shown(it["name"]), _fmt_total(it["total_s"]), shown(it["title"])))
     if sel is None:
         print("no routine selected (acutrainer routine select NAME)")
     return 0

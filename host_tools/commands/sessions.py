@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from host_tools.archive import Archive, parse_date
 from host_tools.export import iso_utc
+from host_tools.termsafe import shown
 
 
 def register(sub):
@@ -47,7 +48,7 @@ def device_lines(arc: Archive, dev: str, files: list[list]) -> list[str]:
             state = "grown since the last pull (%d new bytes)" % (size - have)
         else:
             state = "archived"
-        lines.append("%-12s %9d  %s" % (name, size, state))
+        lines.append("%-12s %9d  %s" % (shown(name), size, state))
     return lines
 
 
@@ -79,8 +80,8 @@ def session_lines(arc: Archive, since=None, until=None, routine=None, point=None
         if s["trace_stopped"]:
             notes.append("trace stopped (flash low)")
         lines.append("%5d %-12s %6d %-21s %-16s %-11s %6.1f %s" % (
-            s["id"], (s["device_id"] or "")[:12], s["session_no"], _MARK.get(s["wall_source"], "") + start,
-            (s["routine"] or "-")[:16], s["end_status"] or "open", (s["duration_ms"] or 0) / 60000.0,
+            s["id"], shown(s["device_id"])[:12], s["session_no"], _MARK.get(s["wall_source"], "") + start,
+            (shown(s["routine"]) or "-")[:16], shown(s["end_status"]) or "open", (s["duration_ms"] or 0) / 60000.0,
             "; ".join(notes)))
     return lines
 

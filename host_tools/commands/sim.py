@@ -60,7 +60,7 @@ def register(sub):
     s.add_argument("file")
     s.add_argument("--no-wait", action="store_true",
                    help="return at once (default: wait until the board's virtual time has passed the profile's end)")
-    s.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
+    s.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)  # the default; valid for scripts
     s.add_argument("--timeout", type=float, metavar="S",
                    help="give up waiting after S real seconds (default: twice the profile at --speed, plus 15 s)")
     s.set_defaults(func=cmd_profile)

@@ -19,11 +19,11 @@ def register(sub):
 
 
 def sync_clock(session, archive: Archive | None = None, now=time.time) -> dict:
-    """Set the wall clock through the raw REPL; record (boot, ticks, time) so sessions of this boot can be
-    dated later."""
+    """Set the wall clock through the raw REPL with acu.api.set_clock, which logs the change in a session
+    being recorded as the live link's `clock` does; record (boot, ticks, time) so sessions of this boot can
+    be dated later."""
     t = int(now())
-    session.hw_call("hw.clock.set_wall_s(%d)" % t)
-    info = {}
+    session.call("acu.api", "set_clock", t)
     try:
         info = session.call("acu.logadmin", "info")
     except Exception:  # an older firmware without acu.logadmin: the clock is set all the same
@@ -48,7 +48,13 @@ def _anchor(archive, info: dict, t: int) -> bool:
 
 
 def cmd_sync(args) -> int:
+    from host_tools.archive import EARLIEST_S
+    from host_tools.errors import InputError
     from host_tools.session import connect
+    now = time.time()
+    if not EARLIEST_S <= now < 2 ** 32:
+        raise InputError("this computer's clock says %s: set it right before setting the device's"
+                         % time.strftime("%Y-%m-%d %H:%M", time.gmtime(now)))
     with Archive(args.archive) as arc, connect(args.port) as c:
         if c.app_running:
             r = sync_live(c.live, arc)

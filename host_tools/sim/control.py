@@ -343,7 +343,7 @@ def wait_timeout_s(duration_ms: int, speed: float) -> float:
 
 def script_ms(segs, buttons=()) -> int:
     """How long a hand's script plays: its force segments, or its last button press's release if later."""
-    from host_tools.sim.launcher import BUTTON_PATTERNS
+    from host_tools.sim.world_link import BUTTON_PATTERNS
 
     end = profile_mod.duration_ms(segs)
     for t, kind in buttons:

@@ -73,7 +73,7 @@ def test_step_allocates_nothing_where_the_loop_lives():
     for grams in (4000, 2000, 5800, 4000, 8000, 4000):   # in, under, over, in, too hard, in: < 10 s
         assert _steady(app, clock, sensor, grams) == 0, grams
         seen.append(app.state)
-    assert seen == [band.IN, band.UNDER, band.OVER, band.IN, band.TOO_HARD, band.IN]
+    assert seen == [band.IN_BAND, band.UNDER, band.OVER, band.IN_BAND, band.TOO_HARD, band.IN_BAND]
     assert app.hw.motor.sets > 6 and app.hw.led.sets > 6   # the feedback followed every state
     # a sensor fault, then contact lost long enough to stop the step's clock (its cue and event)
     _until(app, clock, lambda: app.log.last_flush_ms == clock.ticks_ms())

@@ -3,7 +3,7 @@
 from mpcompat import raises
 
 from acu import band
-from acu.band import BandClassifier, NO_CONTACT, UNDER, IN, OVER, TOO_HARD, FAULT
+from acu.band import BandClassifier, NO_CONTACT, UNDER, IN_BAND, OVER, TOO_HARD, FAULT
 from acu.forcefilter import ForceFilter
 
 
@@ -16,15 +16,15 @@ def _hold(b, force_g, t, ms, dt=5):
 
 
 def test_names_and_values():
-    assert (NO_CONTACT, UNDER, IN, OVER, TOO_HARD, FAULT) == (0, 1, 2, 3, 4, 5)
-    assert band.NAMES[IN] == "in" and len(band.NAMES) == 6
+    assert (NO_CONTACT, UNDER, IN_BAND, OVER, TOO_HARD, FAULT) == (0, 1, 2, 3, 4, 5)
+    assert band.NAMES[IN_BAND] == "in" and len(band.NAMES) == 6
 
 
 def test_zones_from_rest():
     b = BandClassifier()
     t = 0
-    for force, want in ((0, NO_CONTACT), (1000, UNDER), (4000, IN), (6000, OVER), (8000, TOO_HARD),
-                        (4000, IN), (100, NO_CONTACT)):
+    for force, want in ((0, NO_CONTACT), (1000, UNDER), (4000, IN_BAND), (6000, OVER), (8000, TOO_HARD),
+                        (4000, IN_BAND), (100, NO_CONTACT)):
         s, t = _hold(b, force, t, 50)
         assert s == want, (force, s)
 
@@ -37,9 +37,9 @@ def test_hysteresis_at_lower_edge():
     s, t = _hold(b, 3100, t, 200)   # above the edge but inside the hysteresis: stays UNDER
     assert s == UNDER
     s, t = _hold(b, 3130, t, 50)
-    assert s == IN
+    assert s == IN_BAND
     s, t = _hold(b, 2900, t, 200)   # below the edge but inside the hysteresis: stays IN
-    assert s == IN
+    assert s == IN_BAND
     s, t = _hold(b, 2870, t, 50)
     assert s == UNDER
 
@@ -48,13 +48,13 @@ def test_confirmation_rejects_one_sample():
     b = BandClassifier()
     t = 0
     s, t = _hold(b, 4000, t, 50)
-    assert s == IN
+    assert s == IN_BAND
     t += 5
-    assert b.update(2000, t) == IN   # one sample: pending only
+    assert b.update(2000, t) == IN_BAND   # one sample: pending only
     t += 5
-    assert b.update(4000, t) == IN
+    assert b.update(4000, t) == IN_BAND
     t += 5
-    assert b.update(2000, t) == IN
+    assert b.update(2000, t) == IN_BAND
     t += 5
     assert b.update(2000, t) == UNDER  # confirmed after confirm_ms (5 ms = 2 samples at 200 Hz)
     assert b.changed_ms == t
@@ -77,7 +77,7 @@ def test_set_band_moves_edges():
     assert s == UNDER
     b.set_band(2000, 2800)
     s, t = _hold(b, 2500, t, 50)
-    assert s == IN
+    assert s == IN_BAND
     assert b.lo_g == 2000 and b.hi_g == 2800
     raises(ValueError, b.set_band, 3000, 3000)
     raises(ValueError, b.set_band, 0, 3000)
@@ -105,7 +105,7 @@ def test_fault_at_once_and_recovery():
     assert b.update(4000, t, 1) == FAULT
     assert b.state == FAULT
     t += 5
-    assert b.update(4000, t, 0) == IN
+    assert b.update(4000, t, 0) == IN_BAND
 
 
 # --- the targets, with the filter in front, deterministic noise ------------------------------
@@ -173,10 +173,10 @@ def _latency(a_g, b_g, want, seed):
 
 def test_real_crossing_within_latency_budget():
     for seed in (1, 2, 3):
-        assert _latency(2000, 4000, IN, seed) <= 30
+        assert _latency(2000, 4000, IN_BAND, seed) <= 30
         assert _latency(4000, 6000, OVER, seed) <= 30
         assert _latency(4000, 2000, UNDER, seed) <= 30
-        assert _latency(6000, 4000, IN, seed) <= 30
+        assert _latency(6000, 4000, IN_BAND, seed) <= 30
         assert _latency(4000, 9000, TOO_HARD, seed) <= 30
         # release is not a band edge: the filter halves its way down to the contact threshold
         assert _latency(4000, 0, NO_CONTACT, seed) <= 40

@@ -1,14 +1,20 @@
-# Each board module imports and builds its parts with `machine`/`neopixel` faked at the machine level,
-# on both interpreters; plus the heap_lock proof that the hot path (sensor read -> grams -> filter ->
-# classify -> feedback.show) does not allocate, on the unix port with a real board's drivers.
+# Every board module is data (NAME, PARTS) built by the one builder, acu.parts.build(), with `machine`
+# and `neopixel` faked at the machine level, on both interpreters: the real boards and the simulated one
+# (its world faked), the facts the drivers get flowing from PARTS (change one in a copy, the driver follows),
+# acu.parts using the `machine` it is given. Plus the heap_lock proof that the hot path (sensor read ->
+# grams -> filter -> classify -> feedback.show) does not allocate, on the unix port with drivers the
+# builder made.
+import os
 import sys
 
 import fakemachine
+from mpcompat import FakeClock, raises
 
-from acu import band, feedback, sensors
+from acu import band, feedback, parts, sensors
 from acu.calib import Calibration
 from acu.hw import Hardware, RealClock
-from acu.outputs import ErmMotor, NeoPixelLed, PwmLed
+from acu.outputs import Buzzer, Drv2605, ErmMotor, PwmLed
+from acu.rgbled import NeoPixelLed
 from acu.forcefilter import ForceFilter
 
 _BOARDS = ("esp32_devkitc", "esp32s3_devkitc", "m5stack_atom", "esp32_loadcell")
@@ -39,6 +45,74 @@ def _load(name):
     return mod, restore
 
 
+class _SimWorld:
+    # what boards/sim.py asks of the simulator's world (host_tools/sim/rom/simhw.py)
+    def __init__(self):
+        self.names = {}
+        self.notes = []
+
+    def ticks_ms(self):
+        return 1234
+
+    def sleep_ms(self, ms):
+        pass
+
+    def wall_s(self):
+        return None
+
+    def set_wall_s(self, s):
+        pass
+
+    def name_id(self, name):
+        return self.names.setdefault(name, len(self.names) + 1)
+
+    def note(self, i, value):
+        self.notes.append((i, value))
+
+
+class _SimHw:
+    world = None
+
+
+def _setenv(key, value):
+    if hasattr(os, "environ"):  # CPython: os.getenv reads os.environ
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    elif value is None:
+        os.unsetenv(key)
+    else:
+        os.putenv(key, value)
+
+
+def _load_sim():
+    """boards.sim against the fakes and a fake simhw; returns (module, world, restore)."""
+    saved = sys.modules.get("simhw")
+    world = _SimWorld()
+    _SimHw.world = world
+    sys.modules["simhw"] = _SimHw
+    mod, restore_board = _load("sim")
+
+    def restore():
+        restore_board()
+        _setenv("ACU_SENSOR", None)
+        if saved is None:
+            del sys.modules["simhw"]
+        else:
+            sys.modules["simhw"] = saved
+    return mod, world, restore
+
+
+def _copy(d):
+    # PARTS are dicts of dicts (and the alternatives' dicts): a copy a test may change
+    return {k: (_copy(v) if isinstance(v, dict) else v) for k, v in d.items()}
+
+
+def _pwm_on(pin):
+    return [p for p in fakemachine.pwms if p.pin.id == pin][-1]
+
+
 def test_every_board_builds_its_parts():
     for name in _BOARDS:
         mod, restore = _load(name)
@@ -56,10 +130,135 @@ def test_every_board_builds_its_parts():
             assert hw.annotate is None
             cal = Calibration.from_dict(hw.nominal_calib)
             assert cal.grams(0) <= 0 or cal.grams(0) < cal.grams(40000)
-            assert hw.sensor.kind in ("fsr402", "fsr406", "a201", "loadcell")
+            assert hw.sensor.kind == mod.PARTS["sensor"]["kind"]
             assert hw.sensor.fault() == sensors.FAULT_NONE
+            # the board's build() is the one builder: the same drivers from parts.build()
+            hw2 = parts.build(mod.NAME, mod.PARTS, None, fakemachine)
+            for role in ("sensor", "led", "rgb", "motor", "haptic", "buzzer", "button", "battery"):
+                assert type(getattr(hw, role)) is type(getattr(hw2, role)), (name, role)
         finally:
             restore()
+
+
+def test_builder_uses_the_machine_it_is_given():
+    mod, restore = _load("esp32s3_devkitc")
+    try:
+        del sys.modules["machine"]  # no `machine` to import: acu.parts must not import one
+        hw = parts.build(mod.NAME, mod.PARTS, {"buzzer": True}, fakemachine)
+        assert hw.buzzer is not None and hw.rgb is not None and hw.battery is not None
+        assert "machine" not in sys.modules
+    finally:
+        restore()
+
+
+def test_the_sim_board_uses_the_builder():
+    mod, world, restore = _load_sim()
+    try:
+        fakemachine.i2c_devices[0x5A] = bytearray(256)  # --haptic drv2605
+        hw = mod.build({"loop_hz": 200})
+        assert hw.name == "sim" and hw.clock.ticks_ms() == 1234
+        assert isinstance(hw.sensor, sensors.FsrAdc) and hw.sensor.kind == "fsr402"
+        assert hw.sensor.r_m_ohm == mod.PARTS["sensor"]["r_m_ohm"]
+        fakemachine.adc_values[34] = 12345
+        assert hw.sensor.read_raw() == 12345 and fakemachine.ADC is type(hw.sensor.adc)
+        assert hw.sensor.adc.reads == mod.PARTS["sensor"]["oversample"]
+        assert isinstance(hw.led, PwmLed) and isinstance(hw.rgb, NeoPixelLed)
+        assert isinstance(hw.motor, ErmMotor) and _pwm_on(25).freq() == 200
+        assert isinstance(hw.haptic, Drv2605) and isinstance(hw.buzzer, Buzzer)
+        assert hw.battery is not None and hw.button is not None
+        # the world's notes: registered at build, then annotate() records without registering again
+        assert world.notes == [(world.names["state"], -1), (world.names["cue"], 0)]
+        hw.annotate("state", 2)
+        assert world.notes[-1] == (world.names["state"], 2) and len(world.names) == 2
+    finally:
+        restore()
+    mod, world, restore = _load_sim()
+    try:
+        _setenv("ACU_SENSOR", "loadcell")  # acutrainer sim start --sensor loadcell
+        dev = fakemachine.attach_hx711(16, 17, 4321)
+        hw = mod.build({"sensor": "fsr402"})  # the simulated part decides, not the setting
+        assert hw.sensor.kind == "loadcell" and hw.sensor.read_raw() == 4321 and dev.pulses == 25
+        assert hw.nominal_calib["sensor"] == "loadcell"
+    finally:
+        restore()
+
+
+def test_the_drivers_take_their_facts_from_parts():
+    mod, restore = _load("esp32_devkitc")
+    try:
+        p = _copy(mod.PARTS)
+        p["sensor"].update({"r_m_ohm": 1000, "r_bleed_ohm": 10000, "oversample": 3, "atten": "6dB",
+                            "adc_pin": 36})
+        p["led"]["pwm_hz"] = 500
+        p["motor"].update({"pin": 32, "pwm_hz": 15000, "kick_ms": 60, "min_level": 300})
+        p["haptic"].update({"addr": 0x5B, "i2c_hz": 100000})
+        p["buzzer"].update({"pwm_hz": 3000, "fitted": True})
+        p["button"]["active_low"] = False
+        p["battery"]["ratio"] = 3
+        fakemachine.i2c_devices[0x5B] = bytearray(256)
+        fakemachine.adc_values[35] = 32768
+        hw = parts.build("copy", p, None, fakemachine, FakeClock())
+        s = hw.sensor
+        assert s.r_m_ohm == 1000 and s.r_bleed_ohm == 10000
+        assert s.adc.pin_id == 36 and s.adc.atten_level == fakemachine.ADC.ATTN_6DB
+        fakemachine.adc_values[36] = 20000
+        assert s.read_raw() == 20000 and s.adc.reads == 3
+        assert _pwm_on(23).freq() == 500
+        assert _pwm_on(32).freq() == 15000 and hw.motor.kick_ms == 60 and hw.motor.min_level == 300
+        assert hw.haptic.addr == 0x5B and hw.haptic.i2c.freq == 100000
+        assert hw.buzzer is not None and _pwm_on(27).freq() == 3000
+        fakemachine.pins[0].level = 1
+        assert hw.button.pressed()  # active high now
+        assert hw.battery.read_mv() == 32768 * 3300 // 65535 * 3
+        # the original PARTS is untouched and still gives the fitted values
+        hw = parts.build(mod.NAME, mod.PARTS, None, fakemachine, FakeClock())
+        assert hw.sensor.r_m_ohm == 470 and hw.sensor.r_bleed_ohm == 6800 and hw.buzzer is None
+        # an alternative sensor takes its own resistors from PARTS
+        p["sensor"]["alternatives"]["a201"]["r_m_ohm"] = 33000
+        hw = parts.build("copy", p, {"sensor": "a201"}, fakemachine, FakeClock())
+        assert hw.sensor.kind == "a201" and hw.sensor.r_m_ohm == 33000
+        assert hw.sensor.r_bleed_ohm == mod.PARTS["sensor"]["alternatives"]["a201"]["r_bleed_ohm"]
+        assert hw.nominal_calib["sensor"] == "a201"
+    finally:
+        restore()
+
+
+def test_loadcell_facts_from_parts():
+    mod, restore = _load("esp32_loadcell")
+    try:
+        p = _copy(mod.PARTS)
+        p["sensor"].update({"gain": 64, "dout_pin": 18, "sck_pin": 19, "not_ready_ms": 500})
+        dev = fakemachine.attach_hx711(18, 19, 777)
+        clock = FakeClock(0)
+        hw = parts.build("copy", p, None, fakemachine, clock)
+        assert hw.sensor.read_raw() == 777 and dev.pulses == 27  # gain 64: 27 pulses
+        clock.advance(400)
+        assert hw.sensor.fault() == sensors.FAULT_NONE  # not_ready_ms 500, not the default 250
+        clock.advance(200)
+        assert hw.sensor.fault() == sensors.FAULT_NOT_READY
+    finally:
+        restore()
+
+
+def test_optional_parts_follow_settings():
+    mod, restore = _load("m5stack_atom")
+    try:
+        assert mod.build().motor is not None
+        assert mod.build({"motor": False}).motor is None
+        hw = mod.build({"pixel_pin": 21, "pixel_max": 10})
+        assert hw.rgb._np.pin.id == 21 and hw.rgb._max == 10
+        raises(ValueError, mod.build, {"sensor": "loadcell"})  # not what this board's circuit takes
+    finally:
+        restore()
+    mod, restore = _load("esp32_devkitc")
+    try:
+        fakemachine.i2c_devices[0x5A] = bytearray(256)
+        hw = mod.build({"haptic": False, "battery": False, "motor_kick_ms": 10, "oversample": 2})
+        assert hw.haptic is None and hw.battery is None and hw.buzzer is None
+        assert hw.motor.kick_ms == 10 and hw.sensor._n == 2
+        assert mod.build({"motor": False}).motor is not None  # not optional on this board
+    finally:
+        restore()
 
 
 def test_devkitc_sensor_reads_gpio34_and_outputs_drive_pins():
@@ -125,16 +324,16 @@ def test_loadcell_board_reads_hx711():
 
 
 def _hot_hw(clock):
-    # every driver kind on machine-level fakes, with a virtual clock (5 ms per iteration)
-    from acu.outputs import Buzzer, Drv2605
-    fakemachine.reset()
-    fakemachine.i2c_devices[0x5A] = bytearray(256)
-    P = fakemachine.Pin
-    sensor = sensors.FsrAdc(fakemachine.ADC(P(34)), "fsr402", 8, P(25, P.OUT), clock)
-    np = fakemachine.NeoPixel(P(48), 1)
-    return Hardware("hot", clock, sensor, {}, led=PwmLed(fakemachine.PWM(P(23))),
-                    rgb=NeoPixelLed(np), motor=ErmMotor(fakemachine.PWM(P(26)), clock),
-                    haptic=Drv2605(fakemachine.I2C(0)), buzzer=Buzzer(fakemachine.PWM(P(27))))
+    # every driver kind, built by acu.parts from the devkitc's PARTS plus a NeoPixel, on machine-level
+    # fakes, with a virtual clock (5 ms per iteration)
+    mod, restore = _load("esp32_devkitc")
+    try:
+        p = _copy(mod.PARTS)
+        p["rgb"] = {"pin": 48, "max_level": 80}
+        fakemachine.i2c_devices[0x5A] = bytearray(256)
+        return parts.build("hot", p, {"buzzer": True, "pulse_power": True}, fakemachine, clock)
+    finally:
+        restore()
 
 
 def _loop(hw, cal, flt, cls, fb, n, levels, seen):
@@ -155,10 +354,10 @@ def _loop(hw, cal, flt, cls, fb, n, levels, seen):
 
 def test_hot_path_does_not_allocate():
     from array import array
-    from mpcompat import FakeClock
     from acu.calib import nominal
     clock = FakeClock(0)
     hw = _hot_hw(clock)
+    assert hw.haptic is not None and hw.buzzer is not None and hw.rgb is not None and hw.battery is not None
     cal = Calibration.from_dict(nominal("fsr402"))
     flt = ForceFilter()
     cls = band.BandClassifier()

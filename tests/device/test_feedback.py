@@ -2,7 +2,7 @@
 from mpcompat import FakeClock, raises
 
 from acu import feedback, feedback_views
-from acu.band import NO_CONTACT, UNDER, IN, OVER, TOO_HARD, FAULT
+from acu.band import NO_CONTACT, UNDER, IN_BAND, OVER, TOO_HARD, FAULT
 from acu.feedback import Feedback
 from acu.feedback_views import Pattern
 from acu.hw import Hardware
@@ -62,18 +62,18 @@ def test_pattern_entry_loop_and_hold():
 
 
 def test_states_are_distinct_by_touch():
-    rhythms = [_rhythm(s) for s in (NO_CONTACT, UNDER, IN, OVER, TOO_HARD, FAULT)]
+    rhythms = [_rhythm(s) for s in (NO_CONTACT, UNDER, IN_BAND, OVER, TOO_HARD, FAULT)]
     for i in range(len(rhythms)):
         for j in range(i + 1, len(rhythms)):
             assert rhythms[i] != rhythms[j], (i, j)
     assert rhythms[NO_CONTACT] == ()
     assert rhythms[TOO_HARD] == (0,)           # continuous
-    assert len(rhythms[UNDER]) > len(rhythms[IN])  # in band is mostly quiet
+    assert len(rhythms[UNDER]) > len(rhythms[IN_BAND])  # in band is mostly quiet
 
 
 def test_state_change_changes_output_in_the_same_iteration():
-    for a in (NO_CONTACT, UNDER, IN, OVER, TOO_HARD, FAULT):
-        for b in (UNDER, IN, OVER, TOO_HARD, FAULT):
+    for a in (NO_CONTACT, UNDER, IN_BAND, OVER, TOO_HARD, FAULT):
+        for b in (UNDER, IN_BAND, OVER, TOO_HARD, FAULT):
             if a == b:
                 continue
             for phase in (0, 100, 400, 900):
@@ -101,24 +101,24 @@ def test_annotations_on_state_change_and_cue():
     fb = Feedback(hw)
     fb.show(UNDER, 0)
     fb.show(UNDER, 5)
-    fb.show(IN, 10)
+    fb.show(IN_BAND, 10)
     fb.cue(feedback.CUE_STEP, 15)
-    assert notes == [("state", UNDER), ("state", IN), ("cue", feedback.CUE_STEP)]
+    assert notes == [("state", UNDER), ("state", IN_BAND), ("cue", feedback.CUE_STEP)]
 
 
 def test_cue_overrides_then_state_resumes():
     hw = _hw()
     fb = Feedback(hw)
     fb.show(TOO_HARD, 0)
-    fb.show(IN, 5)
+    fb.show(IN_BAND, 5)
     fb.cue(feedback.CUE_DONE, 100)
-    fb.show(IN, 100)
+    fb.show(IN_BAND, 100)
     assert hw.motor.level == 500              # DONE starts with a half-strength pulse
     assert hw.rgb.rgb == (0, 124, 0)
     total = feedback_views.CUE[feedback.CUE_DONE].total_ms
-    fb.show(IN, 100 + total - 5)
+    fb.show(IN_BAND, 100 + total - 5)
     assert fb.cue_code == feedback.CUE_DONE
-    fb.show(IN, 100 + total)
+    fb.show(IN_BAND, 100 + total)
     assert fb.cue_code == 0
     assert hw.motor.level == 1023             # the in-band pattern starts again with its confirm
 
@@ -126,9 +126,9 @@ def test_cue_overrides_then_state_resumes():
 def test_too_hard_cancels_cue():
     hw = _hw()
     fb = Feedback(hw)
-    fb.show(IN, 0)
+    fb.show(IN_BAND, 0)
     fb.cue(feedback.CUE_SIDE, 10)
-    fb.show(IN, 10)
+    fb.show(IN_BAND, 10)
     fb.show(TOO_HARD, 20)
     assert fb.cue_code == 0 and hw.motor.level == 960
 
@@ -171,7 +171,7 @@ def test_modes_and_intensity():
 def test_sound_quiet_for_band_states():
     hw = _hw()
     fb = Feedback(hw, feedback.ALL)
-    for s in (NO_CONTACT, UNDER, IN, OVER):
+    for s in (NO_CONTACT, UNDER, IN_BAND, OVER):
         for t in range(0, 3000, 50):
             fb.show(s, s * 10000 + t)
             assert hw.buzzer.level == 0

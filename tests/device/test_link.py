@@ -141,7 +141,7 @@ def test_a_practice_goes_on_while_the_host_asks_and_streams():
     s = [int(x) for x in samples[-1]]
     assert len(s) == 13
     seq, t_ms, raw, force_g, state, lo, hi, rstate, index, step_ms, goal_ms, fault, flags = s
-    assert state == band.IN and 3500 < force_g < 4500 and (lo, hi) == (3000, 5000)
+    assert state == band.IN_BAND and 3500 < force_g < 4500 and (lo, hi) == (3000, 5000)
     assert rstate == 1 and index == 0 and step_ms > 0 and goal_ms > 0 and fault == 0
     assert flags & link.FLAG_LOGGING
     assert [int(x[0]) for x in samples] == list(range(int(samples[0][0]), int(samples[0][0]) + len(samples)))
@@ -193,8 +193,11 @@ def test_stop_ends_the_practice_on_purpose_and_clock_sets_the_time():
     con.feed(request(1, "clock 1800000000"))
     con.feed(request(2, "stop"))
     loop(app, clock, 3)
+    con.feed(request(3, "clock 4294967295"))   # a wrapped or far-future clock is refused
+    loop(app, clock, 3)
     got = answers(con)
     assert got[1][1]["wall_s"] == 1800000000
+    assert got[3][0] == "E" and "2020-2100" in got[3][1]
     assert got[2] == ("R", {"stopped": "bedtime"})
     assert not app.runner.active() and not app.log.active
     name = sorted(n for n in os.listdir(app.log.root) if n.endswith(".acl"))[-1]

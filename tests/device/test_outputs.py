@@ -3,7 +3,7 @@
 import fakemachine
 from mpcompat import FakeClock
 
-from acu import outputs
+from acu import outputs, rgbled
 
 
 def _pwm(pin=5):
@@ -32,7 +32,7 @@ def test_pwm_led_scaling_and_change_only():
 def test_rgb_pwm():
     fakemachine.reset()
     r, g, b = _pwm(1), _pwm(2), _pwm(3)
-    rgb = outputs.RgbPwm(r, g, b)
+    rgb = rgbled.RgbPwm(r, g, b)
     rgb.set(255, 0, 128)
     assert r.duty_u16() == 65535 and g.duty_u16() == 0
     assert 32000 < b.duty_u16() < 33000
@@ -41,14 +41,14 @@ def test_rgb_pwm():
 def test_neopixel_writes_buffer_in_grb_order_scaled():
     fakemachine.reset()
     np = fakemachine.NeoPixel(fakemachine.Pin(27), 1)
-    px = outputs.NeoPixelLed(np, 0, max_level=255)
+    px = rgbled.NeoPixelLed(np, 0, max_level=255)
     px.set(10, 20, 30)
     assert bytes(np.buf) == bytes([20, 10, 30])
     assert np[0] == (10, 20, 30)
     w = np.writes
     px.set(10, 20, 30)
     assert np.writes == w
-    dim = outputs.NeoPixelLed(np, 0, max_level=51)
+    dim = rgbled.NeoPixelLed(np, 0, max_level=51)
     dim.set(255, 0, 0)
     assert np[0] == (51, 0, 0)
 

@@ -1,7 +1,7 @@
 # Property tests of the band classifier (CPython only: hypothesis).
 from hypothesis import given, settings, strategies as st
 
-from acu.band import BandClassifier, FAULT, NO_CONTACT, UNDER, IN, OVER, TOO_HARD
+from acu.band import BandClassifier, FAULT, NO_CONTACT, UNDER, IN_BAND, OVER, TOO_HARD
 from acu.forcefilter import ForceFilter
 
 
@@ -19,7 +19,7 @@ def _zone(b, force_g):
     if force_g < b.lo_g:
         return UNDER
     if force_g < b.hi_g:
-        return IN
+        return IN_BAND
     if force_g < b.too_hard_g:
         return OVER
     return TOO_HARD

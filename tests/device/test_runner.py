@@ -7,7 +7,7 @@ from acu import button, feedback, logfmt, status
 from acu import routine_parse as RP
 from acu import runner as RN
 from acu import ticks
-from acu.band import IN, OVER, UNDER
+from acu.band import IN_BAND, OVER, UNDER
 from acu.band import NO_CONTACT as NO
 
 
@@ -52,13 +52,13 @@ class Sim:
     def now(self):
         return self.t & (ticks.PERIOD - 1)
 
-    def run(self, ms, band=IN, dt=20):
+    def run(self, ms, band=IN_BAND, dt=20):
         end = self.t + ms
         while self.t < end:
             self.t += dt
-            self.r.tick(self.now(), band, 4000 if band == IN else 0)
+            self.r.tick(self.now(), band, 4000 if band == IN_BAND else 0)
 
-    def until(self, pred, band=IN, dt=20, limit_ms=3600000):
+    def until(self, pred, band=IN_BAND, dt=20, limit_ms=3600000):
         end = self.t + limit_ms
         while not pred(self.r) and self.t < end:
             self.t += dt
@@ -105,12 +105,12 @@ def test_dose_step_counts_only_in_band_time():
     d = mixed()
     s = Sim(d, transition_ms=2000)
     s.press(button.SHORT)
-    s.run(4000, band=IN)
+    s.run(4000, band=IN_BAND)
     s.run(6000, band=UNDER)   # contact but under the band: the dose does not grow
     s.run(3000, band=OVER)
     assert s.r.state == RN.RUNNING and s.r.index == 0
     assert s.r.in_band_ms == 4000 and s.r.step_ms == 4000
-    s.run(6000, band=IN)
+    s.run(6000, band=IN_BAND)
     ends = s.sink.kinds("end")
     assert ends[0][1] == 0 and ends[0][2] == "done" and ends[0][3] == 4000 + 6000 + 3000 + 6000
     assert s.r.state == RN.TRANSITION
@@ -133,7 +133,7 @@ def test_clock_waits_for_first_contact_then_pauses_on_lost_contact():
     s.press(button.SHORT)
     s.run(10000, band=NO)          # finding the point: no clock, no cue
     assert s.r.step_ms == 0 and s.sink.cues() == [feedback.CUE_START]
-    s.run(20000, band=IN)
+    s.run(20000, band=IN_BAND)
     assert s.r.step_ms == 20000
     s.run(2000, band=NO)           # a short lift keeps counting
     assert s.r.step_ms == 22000 and not s.r.contact_held
@@ -150,7 +150,7 @@ def test_clock_waits_for_first_contact_then_pauses_on_lost_contact():
 def test_fault_counts_as_no_contact():
     s = Sim(bedtime(), contact_pause_ms=3000)
     s.press(button.SHORT)
-    s.run(1000, band=IN)
+    s.run(1000, band=IN_BAND)
     s.run(4000, band=5)
     assert s.r.contact_held
 
@@ -222,14 +222,14 @@ def test_no_contact_timeout_aborts():
 def test_timed_step_min_and_early_end():
     s = Sim(mixed(), transition_ms=1000)
     s.press(button.SHORT)
-    s.until(lambda r: r.index == 2 and r.state == RN.RUNNING, band=IN)
+    s.until(lambda r: r.index == 2 and r.state == RN.RUNNING, band=IN_BAND)
     s.run(10000, band=NO)          # no pressure target: the clock runs without contact
     assert s.r.step_ms == 10000 and not s.r.target
     s.press(button.DOUBLE)         # before min_s: skipped
     assert s.sink.kinds("end")[-1][2] == "skipped"
     s2 = Sim(mixed(), transition_ms=1000)
     s2.press(button.SHORT)
-    s2.until(lambda r: r.index == 2 and r.state == RN.RUNNING, band=IN)
+    s2.until(lambda r: r.index == 2 and r.state == RN.RUNNING, band=IN_BAND)
     s2.run(21000, band=NO)
     assert [e for e in s2.sink.kinds("ev") if e[1] == logfmt.EV_MIN_REACHED]
     s2.press(button.DOUBLE)        # past min_s: ending early still counts as done
@@ -239,7 +239,7 @@ def test_timed_step_min_and_early_end():
 def test_rest_and_side_cues():
     s = Sim(mixed(), transition_ms=1000)
     s.press(button.SHORT)
-    s.until(lambda r: r.state == RN.DONE, band=IN)
+    s.until(lambda r: r.state == RN.DONE, band=IN_BAND)
     # HT7 dose -> rest (REST cue) -> timed (STEP) -> SP6 left (STEP) -> SP6 right (SIDE)
     assert s.sink.cues() == [feedback.CUE_START, feedback.CUE_REST, feedback.CUE_STEP, feedback.CUE_STEP,
                              feedback.CUE_SIDE, feedback.CUE_DONE]
@@ -259,7 +259,7 @@ def test_stalled_loop_is_clamped():
     s.press(button.SHORT)
     s.run(1000)
     s.t += 50000                    # a 50 s stall (e.g. a debugger) advances at most 1 s
-    s.r.tick(s.now(), IN, 4000)
+    s.r.tick(s.now(), IN_BAND, 4000)
     assert s.r.step_ms == 2000
 
 

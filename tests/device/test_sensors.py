@@ -2,7 +2,7 @@
 import fakemachine
 from mpcompat import FakeClock, raises
 
-from acu import sensors
+from acu import hx711, sensors
 
 
 def _fsr(value, clock, **kw):
@@ -102,7 +102,7 @@ def _hx(counts, clock, gain=128):
     dev = fakemachine.attach_hx711(16, 17, counts)
     dout = fakemachine.Pin(16, fakemachine.Pin.IN, fakemachine.Pin.PULL_UP)
     sck = fakemachine.Pin(17, fakemachine.Pin.OUT)
-    return dev, sensors.Hx711(dout, sck, gain=gain, clock=clock)
+    return dev, hx711.Hx711(dout, sck, gain=gain, clock=clock)
 
 
 def test_hx711_reads_signed_counts_and_gain_pulses():
@@ -150,7 +150,7 @@ def test_hx711_saturated_is_short_fault():
 
 def test_hx711_bad_gain():
     fakemachine.reset()
-    raises(ValueError, sensors.Hx711, fakemachine.Pin(16), fakemachine.Pin(17), 100, FakeClock())
+    raises(ValueError, hx711.Hx711, fakemachine.Pin(16), fakemachine.Pin(17), 100, FakeClock())
 
 
 def test_button_and_battery():

@@ -10,12 +10,14 @@ sys.path.insert(0, str(ROOT / "host_tools" / "sim" / "rom"))
 
 import simsensors  # noqa: E402
 
-from host_tools import calibration as hc  # noqa: E402
+from host_tools.calibration import device as caldev  # noqa: E402
+from host_tools.calibration import fit as calfit  # noqa: E402
+from host_tools.calibration import pointsfile as calpoints  # noqa: E402
+from host_tools.calibration import rigs as calrigs  # noqa: E402
 from host_tools import capture  # noqa: E402
 from host_tools.commands import calibrate  # noqa: E402
 from host_tools.errors import DeviceError  # noqa: E402
 
-hc.ensure_device_importable()
 from acu import calib as dcal  # noqa: E402
 
 
@@ -23,15 +25,15 @@ class FakeDevice:
     """A session whose board is a SimRig (virtual time)."""
 
     def __init__(self, kind="fsr402", seed=21):
-        self.rig = hc.SimRig(simsensors.make_part(kind, seed))
+        self.rig = calrigs.SimRig(simsensors.make_part(kind, seed))
         self.kind = kind
         self.files = {}
         self.restarts = 0
 
     def calibration(self):
         """The calibration the app would use now: calib.json if written, else the nominal curve."""
-        if hc.CALIB_PATH in self.files:
-            return dcal.Calibration.from_dict(json.loads(self.files[hc.CALIB_PATH]))
+        if caldev.CALIB_PATH in self.files:
+            return dcal.Calibration.from_dict(json.loads(self.files[caldev.CALIB_PATH]))
         return dcal.Calibration.from_dict(dcal.nominal(self.kind))
 
     def hw_call(self, expr):
@@ -120,7 +122,7 @@ def test_auto_then_check_passes_and_uncalibrated_is_worse():
     assert not before["calibrated"]
     d = calibrate.calibrate_auto(dev, None, creep_hold_s=30.0, out=lines.append, rig=dev.rig)
     assert dev.restarts == 0  # the session stays in the raw REPL; its close restarts the app
-    assert json.loads(dev.files[hc.CALIB_PATH])["id"] == d["id"]
+    assert json.loads(dev.files[caldev.CALIB_PATH])["id"] == d["id"]
     assert any("expected error at 3 kg" in x for x in lines)
     assert any("there was no previous calibration" in x for x in lines)
     r = check(dev)
@@ -130,19 +132,19 @@ def test_auto_then_check_passes_and_uncalibrated_is_worse():
 
 def test_points_dry_run_and_write(tmp_path):
     dev = FakeDevice("fsr402", 5)
-    pts = hc.auto_capture(dev.rig, "fsr402")
+    pts = calrigs.auto_capture(dev.rig, "fsr402")
     f = tmp_path / "p.csv"
-    f.write_text(hc.points_to_csv(pts))
+    f.write_text(calpoints.points_to_csv(pts))
     out = []
     calibrate.calibrate_from_points(None, f, out=out.append, write=False)
     assert "not written (dry run)" in out
     calibrate.calibrate_from_points(dev, f, out=out.append, confirm=lambda q: False)
     assert dev.files == {}
     calibrate.calibrate_from_points(dev, f, out=out.append, confirm=lambda q: True)
-    assert hc.CALIB_PATH in dev.files
+    assert caldev.CALIB_PATH in dev.files
     d = calibrate.restore  # restore needs a prev: write a second one first
     calibrate.calibrate_from_points(dev, f, out=out.append)
-    assert hc.PREV_PATH in dev.files
+    assert caldev.PREV_PATH in dev.files
     back = d(dev, out.append)
     assert back["format"] == "acu-calib"
 
@@ -152,7 +154,7 @@ def test_points_for_other_sensor_refused(tmp_path):
     f = tmp_path / "p.csv"
     f.write_text("# sensor: fsr402\ngrams,raw\n0,4200\n1000,22800\n2000,29400\n3000,33200\n4000,35650\n"
                  "5000,37400\n6000,38800\n")
-    with pytest.raises(hc.CalibrationRefused, match="fsr402"):
+    with pytest.raises(calfit.CalibrationRefused, match="fsr402"):
         calibrate.calibrate_from_points(dev, f, out=lambda s: None)
     assert dev.files == {}
 
@@ -229,7 +231,7 @@ def test_wizard_with_a_kitchen_scale_writes_a_good_calibration():
     cal = dcal.Calibration.from_dict(d)
     assert abs(cal.grams(dev.rig.part.ideal_u16(4000)) - 4000) < 250
     calibrate._finish(dev, d, fit, True, None, out.append)
-    assert hc.CALIB_PATH in dev.files
+    assert caldev.CALIB_PATH in dev.files
 
 
 def test_wizard_ends_cleanly_on_ctrl_d_or_ctrl_c():

@@ -13,16 +13,18 @@ sys.path.insert(0, str(ROOT / "host_tools" / "sim" / "rom"))
 
 import simsensors  # noqa: E402
 
-from host_tools import calibration as hc  # noqa: E402
+from host_tools.calibration import device as caldev  # noqa: E402
+from host_tools.calibration import fit as calfit  # noqa: E402
+from host_tools.calibration import pointsfile as calpoints  # noqa: E402
+from host_tools.calibration import rigs as calrigs  # noqa: E402
 from host_tools.errors import AcuError, InputError  # noqa: E402
 
-hc.ensure_device_importable()
 from acu import calib as dcal  # noqa: E402
 
 
 def _auto(kind="fsr402", seed=3, creep=0.0):
-    rig = hc.SimRig(simsensors.make_part(kind, seed))
-    return rig, hc.auto_capture(rig, kind, creep_hold_s=creep)
+    rig = calrigs.SimRig(simsensors.make_part(kind, seed))
+    return rig, calrigs.auto_capture(rig, kind, creep_hold_s=creep)
 
 
 class FakeSession:
@@ -52,18 +54,18 @@ def test_csv_points_parse(tmp_path):
     f = tmp_path / "pts.csv"
     f.write_text("# sensor: fsr402\n# reference: kitchen scale\ngrams,raw\n0,4200\n0,4220\n1000,20000\n"
                  "3000,30000\n")
-    p = hc.load_points_file(f)
+    p = calpoints.load_points_file(f)
     assert p.sensor == "fsr402" and p.zero_raw == 4210
     assert p.points == [(1000.0, 20000.0), (3000.0, 30000.0)]
     assert p.reference == "kitchen scale"
 
 
 def test_kg_header_and_json(tmp_path):
-    p = hc.parse_points_text("kg,raw\n0,10\n1.5,300\n", "a.csv")
+    p = calpoints.parse_points_text("kg,raw\n0,10\n1.5,300\n", "a.csv")
     assert p.points == [(1500.0, 300.0)]
     j = {"sensor": "loadcell", "points": [{"grams": 0, "raw": -5}, [2000, 400000], {"kg": 4, "raw": 800000}],
          "creep": None}
-    p = hc.parse_points_text(json.dumps(j), "b.json")
+    p = calpoints.parse_points_text(json.dumps(j), "b.json")
     assert p.zero_raw == -5 and p.points[1] == (4000.0, 800000.0)
 
 
@@ -81,20 +83,20 @@ def test_kg_header_and_json(tmp_path):
 ])
 def test_bad_points_files_one_line_naming_file(text, needle):
     with pytest.raises(InputError) as e:
-        hc.parse_points_text(text, "my.csv")
+        calpoints.parse_points_text(text, "my.csv")
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith("my.csv") and needle in msg, msg
 
 
 def test_missing_file_one_line(tmp_path):
     with pytest.raises(InputError) as e:
-        hc.load_points_file(tmp_path / "nope.csv")
+        calpoints.load_points_file(tmp_path / "nope.csv")
     assert "nope.csv" in str(e.value)
 
 
 def test_points_csv_round_trip():
     _, p = _auto(creep=20.0)
-    q = hc.parse_points_text(hc.points_to_csv(p), "x.csv")
+    q = calpoints.parse_points_text(calpoints.points_to_csv(p), "x.csv")
     assert q.zero_raw == p.zero_raw and q.points == p.points
     assert len(q.creep_samples) == len(p.creep_samples) and q.ref_s == p.ref_s
 
@@ -103,7 +105,7 @@ def test_points_csv_round_trip():
 def test_auto_fsr_calibration_is_accurate():
     for seed in (1, 2, 3):
         rig, pts = _auto("fsr402", seed)
-        d, fit = hc.build_calibration("fsr402", pts)
+        d, fit = calfit.build_calibration("fsr402", pts)
         cal = dcal.Calibration.from_dict(d)
         assert cal.calibrated and d["method"] == "power-law"
         assert fit.expected["3000"]["pct"] < 5 and fit.expected["5000"]["pct"] < 5
@@ -117,30 +119,30 @@ def test_auto_fsr_calibration_is_accurate():
 
 def test_pchip_method_and_a201():
     rig, pts = _auto("fsr402", 4)
-    d, _ = hc.build_calibration("fsr402", pts, method="pchip-conductance")
+    d, _ = calfit.build_calibration("fsr402", pts, method="pchip-conductance")
     cal = dcal.Calibration.from_dict(d)
     assert abs(cal.grams(rig.part.ideal_u16(4000)) - 4000) < 250
     rig, pts = _auto("a201", 4)
-    d, _ = hc.build_calibration("a201", pts)
+    d, _ = calfit.build_calibration("a201", pts)
     cal = dcal.Calibration.from_dict(d)
     assert abs(cal.grams(rig.part.ideal_u16(4000)) - 4000) < 250
 
 
 def test_loadcell_linear():
-    rig = hc.SimRig(simsensors.make_part("loadcell", 5))
-    pts = hc.auto_capture(rig, "loadcell", settle_ms=300, reads=4, read_gap_ms=0)
-    d, fit = hc.build_calibration("loadcell", pts)
+    rig = calrigs.SimRig(simsensors.make_part("loadcell", 5))
+    pts = calrigs.auto_capture(rig, "loadcell", settle_ms=300, reads=4, read_gap_ms=0)
+    d, fit = calfit.build_calibration("loadcell", pts)
     assert d["method"] == "linear" and d["creep"] is None
     cal = dcal.Calibration.from_dict(d)
     k = rig.part.params()["counts_per_g"]
     off = rig.part.params()["offset_counts"]
     assert abs(cal.grams(int(off + k * 4000)) - 4000) < 20
     with pytest.raises(InputError):
-        hc.build_calibration("loadcell", pts, method="power-law")
+        calfit.build_calibration("loadcell", pts, method="power-law")
 
 
 def _pts(rows, zero=4200, sensor="fsr402"):
-    return hc.Points(sensor=sensor, zero_raw=zero, points=[(float(g), float(r)) for g, r in rows],
+    return calpoints.Points(sensor=sensor, zero_raw=zero, points=[(float(g), float(r)) for g, r in rows],
                      source="p.csv")
 
 
@@ -148,7 +150,7 @@ GOOD = [(1000, 22800), (2000, 29400), (3000, 33200), (4000, 35650), (5000, 37400
 
 
 def test_good_points_pass():
-    d, fit = hc.build_calibration("fsr402", _pts(GOOD))
+    d, fit = calfit.build_calibration("fsr402", _pts(GOOD))
     assert fit.rms_pct < 3
 
 
@@ -164,33 +166,33 @@ def test_good_points_pass():
      "far off"),
 ])
 def test_refusals(rows, zero, needle):
-    with pytest.raises(hc.CalibrationRefused) as e:
-        hc.build_calibration("fsr402", _pts(rows, zero))
+    with pytest.raises(calfit.CalibrationRefused) as e:
+        calfit.build_calibration("fsr402", _pts(rows, zero))
     assert needle in str(e.value) and "\n" not in str(e.value)
 
 
 def test_refuses_other_sensor_and_swapped_loadcell():
-    with pytest.raises(hc.CalibrationRefused, match="a201"):
-        hc.build_calibration("fsr402", _pts(GOOD, sensor="a201"))
-    with pytest.raises(hc.CalibrationRefused, match="swapped"):
-        hc.build_calibration("loadcell", _pts([(1000, -200000), (3000, -600000)], zero=0, sensor="loadcell"))
+    with pytest.raises(calfit.CalibrationRefused, match="a201"):
+        calfit.build_calibration("fsr402", _pts(GOOD, sensor="a201"))
+    with pytest.raises(calfit.CalibrationRefused, match="swapped"):
+        calfit.build_calibration("loadcell", _pts([(1000, -200000), (3000, -600000)], zero=0, sensor="loadcell"))
 
 
 def test_creep_measured_from_hold():
     rig, pts = _auto("fsr402", 8, creep=60.0)
-    d, _ = hc.build_calibration("fsr402", pts)
+    d, _ = calfit.build_calibration("fsr402", pts)
     true = rig.part.creep_pct_decade
     assert d["creep"] is not None
     assert abs(d["creep"]["pct_per_decade"] - true) < 1.5, (d["creep"], true)
     cal = dcal.Calibration.from_dict(d)
     assert cal.creep is not None
-    d2, _ = hc.build_calibration("fsr402", pts, creep=False)
+    d2, _ = calfit.build_calibration("fsr402", pts, creep=False)
     assert d2["creep"] is None
 
 
 def test_report_lines():
-    d, fit = hc.build_calibration("fsr402", _pts(GOOD))
-    lines = hc.format_report(fit, d)
+    d, fit = calfit.build_calibration("fsr402", _pts(GOOD))
+    lines = calfit.format_report(fit, d)
     assert any("expected error at 3 kg" in x for x in lines)
     assert any("expected error at 5 kg" in x for x in lines)
     assert len([x for x in lines if " raw " in x]) == len(GOOD)
@@ -199,46 +201,46 @@ def test_report_lines():
 # ------------------------------------------------------------------ device files
 def test_write_keeps_prev_and_restore_swaps():
     s = FakeSession()
-    d1, _ = hc.build_calibration("fsr402", _pts(GOOD))
+    d1, _ = calfit.build_calibration("fsr402", _pts(GOOD))
     d1["id"] = "one"
-    hc.write_calibration(s, d1)
-    assert hc.PREV_PATH not in s.files
+    caldev.write_calibration(s, d1)
+    assert caldev.PREV_PATH not in s.files
     d2 = dict(d1, id="two")
-    hc.write_calibration(s, d2)
-    assert json.loads(s.files[hc.CALIB_PATH])["id"] == "two"
-    assert json.loads(s.files[hc.PREV_PATH])["id"] == "one"
-    back = hc.restore_calibration(s)
+    caldev.write_calibration(s, d2)
+    assert json.loads(s.files[caldev.CALIB_PATH])["id"] == "two"
+    assert json.loads(s.files[caldev.PREV_PATH])["id"] == "one"
+    back = caldev.restore_calibration(s)
     assert back["id"] == "one"
-    assert json.loads(s.files[hc.CALIB_PATH])["id"] == "one"
-    assert json.loads(s.files[hc.PREV_PATH])["id"] == "two"
+    assert json.loads(s.files[caldev.CALIB_PATH])["id"] == "one"
+    assert json.loads(s.files[caldev.PREV_PATH])["id"] == "two"
 
 
 def test_bad_calibration_never_written():
     s = FakeSession()
-    d, _ = hc.build_calibration("fsr402", _pts(GOOD))
+    d, _ = calfit.build_calibration("fsr402", _pts(GOOD))
     bad = dict(d, points=[[5, 0]])
     with pytest.raises(InputError):
-        hc.write_calibration(s, bad)
+        caldev.write_calibration(s, bad)
     assert s.files == {}
-    s.files[hc.PREV_PATH] = b"{broken"
-    s.files[hc.CALIB_PATH] = json.dumps(d).encode()
+    s.files[caldev.PREV_PATH] = b"{broken"
+    s.files[caldev.CALIB_PATH] = json.dumps(d).encode()
     with pytest.raises(InputError):
-        hc.restore_calibration(s)
-    assert json.loads(s.files[hc.CALIB_PATH])["id"] == d["id"]
+        caldev.restore_calibration(s)
+    assert json.loads(s.files[caldev.CALIB_PATH])["id"] == d["id"]
 
 
 def test_restore_without_prev():
     with pytest.raises(AcuError, match="no previous"):
-        hc.restore_calibration(FakeSession())
+        caldev.restore_calibration(FakeSession())
 
 
 def test_device_calibration_falls_back_to_nominal():
     s = FakeSession(nominal=dcal.nominal("fsr402"))
-    assert not hc.device_calibration(s).calibrated
-    d, _ = hc.build_calibration("fsr402", _pts(GOOD))
-    s.files[hc.CALIB_PATH] = json.dumps(d).encode()
-    assert hc.device_calibration(s, "fsr402").calibrated
-    assert not hc.device_calibration(s, "a201").calibrated
+    assert not caldev.device_calibration(s).calibrated
+    d, _ = calfit.build_calibration("fsr402", _pts(GOOD))
+    s.files[caldev.CALIB_PATH] = json.dumps(d).encode()
+    assert caldev.device_calibration(s, "fsr402").calibrated
+    assert not caldev.device_calibration(s, "a201").calibrated
 
 
 # ------------------------------------------------------------------ properties
@@ -280,9 +282,31 @@ def test_prop_from_dict_only_raises_valueerror(obj):
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10_000), st.sampled_from(["fsr402", "fsr406", "a201"]))
 def test_prop_auto_calibration_of_any_part(seed, kind):
-    rig = hc.SimRig(simsensors.make_part(kind, seed))
-    pts = hc.auto_capture(rig, kind, reads=6, settle_ms=1500)
-    d, fit = hc.build_calibration(kind, pts)
+    rig = calrigs.SimRig(simsensors.make_part(kind, seed))
+    pts = calrigs.auto_capture(rig, kind, reads=6, settle_ms=1500)
+    d, fit = calfit.build_calibration(kind, pts)
     cal = dcal.Calibration.from_dict(d)
     for g in (3000, 5000):
         assert abs(cal.grams(rig.part.ideal_u16(g)) - g) < 0.08 * g
+
+
+@pytest.mark.parametrize("name,text,why", [
+    ("deep.json", "[" * 100000 + "]" * 100000, "nested too deeply"),
+    ("long.csv", "grams,raw\n0," + "9" * 200000 + "\n", "not a points CSV"),
+    ("light.csv", "grams,raw\n0,4000\n1,4001\n2,4002\n3,4003\n", "too light"),
+    ("many.csv", "grams,raw\n0,4000\n" + "".join("%d,%d\n" % (1000 + i % 5000, 20000 + i) for i in range(3000)),
+     "more than a calibration can use"),
+])
+def test_absurd_points_files_are_refused_in_one_line(tmp_path, name, text, why):
+    p = tmp_path / name
+    p.write_text(text)
+    with pytest.raises(InputError, match=why) as ei:
+        calpoints.load_points_file(p)
+    assert str(p) in str(ei.value) and "\n" not in str(ei.value)
+
+
+def test_a_huge_points_file_is_refused_before_it_is_read(tmp_path):
+    p = tmp_path / "huge.csv"
+    p.write_bytes(b"grams,raw\n" + b"1000,20000\n" * 200000)
+    with pytest.raises(InputError, match="too big"):
+        calpoints.load_points_file(p)

@@ -117,7 +117,7 @@ def test_the_firmware_folds_all_its_public_consts():
         assert t.count("\n") == srcs[m].count("\n"), m
         tree = ast.parse(t)
         loads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        foreign = constfold._foreign_imports(tree)   # machine.Pin.IN is not acu.band.IN
+        foreign = constfold._foreign_imports(tree)   # machine.Pin.IN is not acu.band.IN_BAND
         attrs = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
                  and (constfold._attr_chain(n) or [""])[0] not in foreign}
         assert not (loads | attrs) & hidden, (m, (loads | attrs) & hidden)

@@ -30,6 +30,8 @@ class FakeSession:
 
     def call(self, module, func, *args):
         self.calls.append((module, func) + args)
+        if (module, func) == ("acu.api", "set_clock"):
+            return {"wall_s": args[0], "uptime_ms": self.ticks_ms, "boots": self.boot_count}
         assert module == "acu.logadmin"
         if func == "list_sessions":
             start, limit = (args[1], args[2]) if len(args) >= 3 else (0, 0)
@@ -279,7 +281,7 @@ def test_sync_sets_clock_and_anchors(dev, arc):
     assert arc.sessions()[0]["wall_source"] is None
     dev.boot_count, dev.ticks_ms = 1, 61000
     r = sync_clock(dev, arc, now=lambda: 1700000000)
-    assert ("hw", "hw.clock.set_wall_s(1700000000)") in dev.calls and r["anchored"]
+    assert ("acu.api", "set_clock", 1700000000) in dev.calls and r["anchored"]
     s = arc.sessions()[0]
     assert s["wall_source"] == "pull" and s["wall_start_s"] == 1700000000 - 60
 

@@ -1,22 +1,21 @@
-"""A device's traceback becomes one line; a board without our firmware is named as such (issue 8)."""
+"""A device's traceback becomes one line; a board without our firmware is named as such."""
 
-from host_tools.errors import DeviceError
-from host_tools.session import _device_error
+from host_tools.errors import DeviceError, device_error
 
 
 def test_bare_micropython_is_not_our_firmware():
-    e = _device_error("Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
+    e = device_error("Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
                       "ImportError: no module named 'acu'\n")
     assert isinstance(e, DeviceError)
     assert "not our firmware" in str(e) and "acutrainer deploy" in str(e)
     assert "\n" not in str(e)
-    assert "not our firmware" in str(_device_error("ImportError: no module named 'acu.logger'"))
+    assert "not our firmware" in str(device_error("ImportError: no module named 'acu.logger'"))
 
 
 def test_other_errors_keep_their_last_line():
-    assert str(_device_error("Traceback:\nValueError: bad session name")) == "device: bad session name"
-    assert str(_device_error("ImportError: no module named 'foo'")) == "device: ImportError: no module named 'foo'"
-    assert str(_device_error("")) == "device: unknown error"
+    assert str(device_error("Traceback:\nValueError: bad session name")) == "device: bad session name"
+    assert str(device_error("ImportError: no module named 'foo'")) == "device: ImportError: no module named 'foo'"
+    assert str(device_error("")) == "device: unknown error"
 
 
 def test_a_failed_open_releases_the_port():

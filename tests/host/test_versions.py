@@ -90,3 +90,16 @@ def test_a_pins_file_without_micropython_is_refused(tmp_path):
     with pytest.raises(InputError) as e:
         versions.pins(bad)
     assert "versions.md" in str(e.value) and "micropython" in str(e.value)
+
+
+def test_one_version_string():
+    """host_tools.__version__ is the version: pyproject.toml reads it, and the firmware deploy installs
+    carries the same (acu.VERSION; package.json follows acu.VERSION, make lint checks)."""
+    import host_tools
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "host_tools.__version__"}
+    import acu  # device/ is on sys.path (tests/conftest.py)
+
+    assert acu.VERSION == host_tools.__version__, "device/acu/__init__.py VERSION differs from the host's"

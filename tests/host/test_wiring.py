@@ -91,3 +91,13 @@ def test_an_undrawn_pin_is_refused():
     parts["sensor"] = dict(parts["sensor"], sda=5)
     with pytest.raises(SystemExit, match="sensor.sda"):
         wiring.render(parts)
+
+
+def test_electrical_values_in_parts_change_the_picture():
+    parts = wiring.load_parts()
+    parts["sensor"] = dict(parts["sensor"], r_m_ohm=1000, atten="6dB")
+    parts["haptic"] = dict(parts["haptic"], i2c_hz=100000)
+    joined = "\n".join(svg_texts(wiring.render(parts)))
+    assert "R_M 1 kΩ" in joined and "R_M 470 Ω" not in joined
+    assert "~423 mV" in joined  # the idle reading: 3300 mV * 1000 / (1000 + 6800)
+    assert "input only, 6 dB" in joined and "100 kHz" in joined

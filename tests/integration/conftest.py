@@ -61,14 +61,14 @@ def trace_story(sim) -> str:
     return "\n".join(json.dumps(r) for r in sim.trace() if r["kind"] != "level")
 
 
-def wait_for(pred, timeout_s=20.0, what="condition", sim=None):
-    """Poll pred() until it returns something true; fail with the simulator's story if given."""
+def wait_for(pred, timeout_s=20.0, what="condition", sim=None, every_s=0.05):
+    """Poll pred() every every_s until it returns something true; fail with the simulator's story if given."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         v = pred()
         if v:
             return v
-        time.sleep(0.05)
+        time.sleep(every_s)
     raise AssertionError("timed out waiting for %s%s" % (what, "" if sim is None else "; trace:\n" + trace_story(sim)))
 
 

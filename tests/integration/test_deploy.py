@@ -20,14 +20,14 @@ def device_files(port):
     import json
 
     with open_session(port) as s:
-        deploy_mod.fresh_raw_repl(s)
+        s.reset_to_raw_repl()
         s.exec(deploy_mod.HASHES_CODE)
         return set(json.loads(s.exec("print(json.dumps(_acu_tree('/lib')))\n").strip().splitlines()[-1]))
 
 
 def app_file(port):
     with open_session(port) as s:
-        deploy_mod.fresh_raw_repl(s)
+        s.reset_to_raw_repl()
         return s.exec("import acu.app\nprint(acu.app.__file__)\n").split()[-1]
 
 
@@ -48,7 +48,7 @@ def test_source_deploy_then_back_to_mpy(deployed_sim):
         assert "/lib/acu/app.py" in files and "/lib/boards/sim.py" in files
         assert not any(p.endswith(".mpy") for p in files)  # the .mpy copies would shadow the sources
         with open_session(deployed_sim.port) as s:
-            deploy_mod.fresh_raw_repl(s)  # the app's heap freed: acu.api compiles from source beside nothing
+            s.reset_to_raw_repl()  # the app's heap freed: acu.api compiles from source beside nothing
             assert s.call("acu.api", "version")["firmware"]
             import json
 
@@ -158,7 +158,7 @@ def test_a_romfs_deploy_cut_halfway_leaves_a_board_the_next_deploy_repairs(deplo
     img = romfs.image(deploy_mod.rom_files(modules))
     with open_session(deployed_sim.port) as s:
         routines_before = sorted(n for n, _, _ in s.listdir("/routines"))
-        deploy_mod.fresh_raw_repl(s)
+        s.reset_to_raw_repl()
         with pytest.raises(LinkError):
             romfs.write(PulledAfter(s, 5), img)
         s.keep_repl()
@@ -166,7 +166,7 @@ def test_a_romfs_deploy_cut_halfway_leaves_a_board_the_next_deploy_repairs(deplo
     deployed_sim.power_cut(200)
     deployed_sim.wait_boot(boot + 1)
     with open_session(deployed_sim.port) as s:
-        deploy_mod.fresh_raw_repl(s)
+        s.reset_to_raw_repl()
         out = s.exec("import sys, os\nprint('/rom' in sys.path, 'rom' in os.listdir('/'))\n").split()
         assert out[-2:] == ["False", "False"]  # no image mounted: no half firmware runs
         assert sorted(n for n, _, _ in s.listdir("/routines")) == routines_before
@@ -198,7 +198,7 @@ def _leave_another_board(sim, monkeypatch):
         with open_session(sim.port) as s:
             deploy_mod.deploy(s, board="m5stack_atom", progress=lambda *a: None, romfs=None)
     with open_session(sim.port) as s:
-        deploy_mod.fresh_raw_repl(s)
+        s.reset_to_raw_repl()
         assert s.exec("import acu.appcfg\nprint(acu.appcfg.board_name())\n").split()[-1] == "m5stack_atom"
 
 

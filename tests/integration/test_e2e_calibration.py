@@ -1,4 +1,4 @@
-"""Issue 6, done when: against a fresh simulator `acutrainer calibrate --auto` calibrates a random FSR part,
+"""Against a fresh simulator `acutrainer calibrate --auto` calibrates a random FSR part,
 `acutrainer check --weight 4.0` passes (and the uncalibrated part is less accurate), a calibration from a
 bad points file never reaches the device, `calibrate --restore` brings the previous one back, and a
 session recorded after calibrating carries the calibration's id."""
@@ -8,10 +8,12 @@ import json
 import re
 import sqlite3
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from host_tools.calibration import fit as calfit
 from host_tools.session import open_session
 from tests.integration.conftest import deployed_simulator, run_cli, wait_for
 
@@ -97,7 +99,8 @@ def test_calibrate_check_refuse_restore_and_sessions_record_the_id(sim, tmp_path
     assert device_calib(port) == before
 
     # 4) a second calibration keeps the first as the previous one; --restore brings the first back
-    time.sleep(1.1)  # ids carry the time to the second
+    # ids carry the time to the second: the next calibration is made in a later one
+    wait_for(lambda: calfit.new_id(datetime.now(timezone.utc)) != cal1["id"], 5, "the next second")
     r = run_cli("calibrate", "--points", str(pts), "-y", "--port", port)
     cur, prev = device_calib(port)
     cal2 = json.loads(cur)

@@ -1,4 +1,4 @@
-"""Issue 5, done when: two routines run, the power is cut in the middle of a third, the board reboots,
+"""Two routines run, the power is cut in the middle of a third, the board reboots,
 `acutrainer pull` archives the two whole sessions and the third marked as cut short; `export` and
 `report --html` write files a person can read; a second pull adds nothing; `pull --delete` removes only
 sessions that are verified in the archive."""

@@ -1,4 +1,4 @@
-"""Issue 4, done when: at --speed 60 the bedtime routine runs end to end from a button press and a scripted
+"""At --speed 60 the bedtime routine runs end to end from a button press and a scripted
 press profile; the output trace shows the right cues at the right virtual times, and the dose steps end
 when their in-band time is reached. A bad routine upload changes nothing on the device."""
 

@@ -1,4 +1,4 @@
-"""Issue 15: the calibration wizard as a person uses it. The real `acutrainer calibrate` runs on a
+"""The calibration wizard as a person uses it. The real `acutrainer calibrate` runs on a
 pseudo-terminal; the test types the answers at its prompts and plays the person's hand on a simulated
 kitchen scale through the simulator's world link: press the tip on the scale, hold, read the scale, type it.
 Then `acutrainer check` agrees with what the wizard promised; Ctrl-D and Ctrl-C end it cleanly."""
@@ -143,12 +143,9 @@ def test_ctrl_c_while_waiting_for_a_steady_press_leaves_the_device_as_it_was(sim
     assert status(sim)["calib_id"] == before
     # the stream it asked for is stopped (or ends with its lease): the app is back to normal
     from host_tools.session import Connection
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+
+    def stream_ended():
         with Connection(sim.port, anchor=False) as c:
-            if c.live.status()["link"]["stream_every_ms"] == 0:
-                break
-        time.sleep(0.5)
-    else:
-        raise AssertionError("the calibration stream did not end")
+            return c.live.status()["link"]["stream_every_ms"] == 0
+    wait_for(stream_ended, 15, "the calibration stream to end", sim, every_s=0.5)
     assert control.SimControl.find(NAME).status()["running"]

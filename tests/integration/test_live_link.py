@@ -1,11 +1,11 @@
-"""Issue 15, the live link, as a person uses it: host commands during a practice never end it; a command that
+"""The live link, as a person uses it: host commands during a practice never end it; a command that
 needs the raw REPL says which practice runs and refuses, waits or stops it on purpose; monitor follows a
 2 -> 4 -> 6 kg hand; every connection leaves a time anchor; mpremote and ampy still work on the running app."""
 
 import json
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -89,13 +89,25 @@ def test_monitor_follows_a_2_4_6_kg_hand(acu_home, tmp_path):
     try:
         mon = subprocess.Popen([str(BIN / "acutrainer"), "monitor", "--plain", "--duration", "7", "--port",
                                 st["port"]], stdout=subprocess.PIPE, text=True)
-        sim = control.SimControl(st)
-        time.sleep(1.5)
+        lines: list[str] = []
+        streaming = threading.Event()
+
+        def read():
+            for ln in mon.stdout:
+                lines.append(ln)
+                if "force_g=" in ln:
+                    streaming.set()
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        wait_for(streaming.is_set, 20, "the monitor's first sample")
+        # the hand, on the board's clock: each force held 1.5 s
+        hand = []
         for g in (2000, 4000, 6000):
-            sim.press(g, ramp_ms=200)
-            time.sleep(1.5)
-        sim.release()
-        out, _ = mon.communicate(timeout=30)
+            hand += [(200, -1, g, 0), (1300, g, g, 0)]
+        control.SimControl(st).segments(hand + [(150, -1, 0, 0)])
+        mon.wait(timeout=30)
+        reader.join(5)
+        out = "".join(lines)
     finally:
         control.stop("live-monitor")
     rows = [dict(kv.split("=") for kv in ln.split()[1:]) for ln in out.splitlines() if "force_g=" in ln]
@@ -110,7 +122,7 @@ def test_monitor_follows_a_2_4_6_kg_hand(acu_home, tmp_path):
 
 
 def test_mpremote_and_ampy_still_interrupt_the_running_app(sim):
-    # the app reads its console now: Ctrl-C must still reach it as an interrupt, for every client
+    # the app reads its console (the live link): Ctrl-C must still reach it as an interrupt, for every client
     r = subprocess.run([str(BIN / "mpremote"), "connect", sim.port, "resume", "exec", "print(6 * 7)"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "42" in r.stdout, r.stdout + r.stderr

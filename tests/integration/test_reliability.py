@@ -1,31 +1,21 @@
-"""Fast versions of the reliability suite (bench/reliability.py; the full run is `make reliability`)."""
+"""Fast versions of the reliability suite (bench/reliability/; the full run is `make reliability`)."""
 
-import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from bench.reliability import cable, device_inputs, host_inputs, power, security, suite, year
+
 pytestmark = pytest.mark.integration
 
 
-def _suite():
-    spec = importlib.util.spec_from_file_location("acu_reliability", REPO / "bench" / "reliability.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-R = _suite()
-
-
 def test_nothing_from_a_device_is_evaluated_on_the_host():
-    assert R.host_eval_sites() == []
+    assert security.host_eval_sites() == []
 
 
 def test_security_paths_and_permissions(tmp_path):
-    fig = R.scenario_security(tmp_path)
+    fig = security.scenario_security(tmp_path)
     assert fig["rel_security_path_escapes"] == 0
     assert fig["rel_security_non_private_files"] == 0
     assert fig["rel_security_bad_names_refused"] == 5  # every hostile name is refused
@@ -33,7 +23,7 @@ def test_security_paths_and_permissions(tmp_path):
 
 
 def test_bad_inputs_never_crash(tmp_path):
-    fig = R.scenario_bad_inputs(tmp_path, n_per_kind=8)
+    fig = host_inputs.scenario_bad_inputs(tmp_path, n_per_kind=8)
     assert fig["rel_bad_inputs_tried"] > 40
     assert fig["rel_bad_inputs_crashed"] == 0, fig["_notes_bad"]
 
@@ -41,12 +31,12 @@ def test_bad_inputs_never_crash(tmp_path):
 def test_merge_keeps_other_keys(tmp_path):
     out = tmp_path / "bench.json"
     out.write_text('{"transfer_ratio_vs_mpremote_cp": 3.5}')
-    data = R.merge_into(out, {"rel_power_cuts": 3, "_notes_power": ["x"]})
+    data = suite.merge_into(out, {"rel_power_cuts": 3, "_notes_power": ["x"]})
     assert data == {"transfer_ratio_vs_mpremote_cp": 3.5, "rel_power_cuts": 3}
 
 
 def test_a_few_power_cuts_lose_nothing(acu_home):
-    fig = R.scenario_power_cuts(Path(os.environ["ACUTRAINER_HOME"]), n_cuts=6, parallel=1, seed=5)
+    fig = power.scenario_power_cuts(Path(os.environ["ACUTRAINER_HOME"]), n_cuts=6, parallel=1, seed=5)
     assert fig["rel_power_cuts"] >= 6
     assert fig["rel_power_cut_boot_failures"] == 0
     assert fig["rel_power_cut_config_torn"] == 0, fig["_notes_power"]
@@ -54,7 +44,7 @@ def test_a_few_power_cuts_lose_nothing(acu_home):
 
 
 def test_cable_pulls_leave_no_duplicates_gaps_or_unverified_deletes(acu_home):
-    fig = R.scenario_cable_pulls(Path(os.environ["ACUTRAINER_HOME"]), n_pulls=3, parallel=1, seed=3)
+    fig = cable.scenario_cable_pulls(Path(os.environ["ACUTRAINER_HOME"]), n_pulls=3, parallel=1, seed=3)
     assert fig["rel_cable_pulls"] == 3
     assert fig["rel_cable_other_errors"] == 0, fig["_notes_cable"]
     assert fig["rel_cable_multiline_errors"] == 0
@@ -65,7 +55,7 @@ def test_cable_pulls_leave_no_duplicates_gaps_or_unverified_deletes(acu_home):
 
 
 def test_ten_days_of_use_lose_nothing(acu_home):
-    fig = R.scenario_year(Path(os.environ["ACUTRAINER_HOME"]), days=10, session_ms=30000)
+    fig = year.scenario_year(Path(os.environ["ACUTRAINER_HOME"]), days=10, session_ms=30000)
     assert "_notes_year" not in fig, fig.get("_notes_year")
     assert fig["rel_year_sessions_lost"] == 0
     assert fig["rel_year_duplicates"] == 0
@@ -75,6 +65,6 @@ def test_ten_days_of_use_lose_nothing(acu_home):
 
 
 def test_a_blank_board_is_named_not_our_firmware(acu_home):
-    fig = R.scenario_device_bad_inputs(Path(os.environ["ACUTRAINER_HOME"]), blank_only=True)
+    fig = device_inputs.scenario_device_bad_inputs(Path(os.environ["ACUTRAINER_HOME"]), blank_only=True)
     assert fig["rel_device_bad_inputs_tried"] >= 6
     assert fig["rel_device_bad_inputs_crashed"] == 0, fig["_notes_devbad"]

@@ -1,0 +1,1 @@
+"""The benches: `make bench` (bench/run.py) and `make reliability` (bench/reliability/)."""

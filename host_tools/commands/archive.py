@@ -1,0 +1,52 @@
+"""acutrainer archive check | rebuild: is the archive sound, and make it again from the raw session bytes."""
+
+from __future__ import annotations
+
+from host_tools import archive_repair
+from host_tools.archive import default_path
+from host_tools.errors import AcuError
+from host_tools.termsafe import shown
+
+
+def register(sub):
+    p = sub.add_parser("archive", help="check the archive, or rebuild it from the session bytes it keeps")
+    p.set_defaults(func=lambda a: p.print_help() or 0)
+    ss = p.add_subparsers(dest="archive_cmd", metavar="ACTION")
+    s = ss.add_parser("check", help="SQLite's integrity check and every session's bytes against its sha256")
+    s.add_argument("--archive", help="archive file (default: archive.sqlite in the data dir)")
+    s.set_defaults(func=cmd_check)
+    s = ss.add_parser("rebuild", help="a new archive from what can be read (the damaged one is kept)")
+    s.add_argument("--archive", help="archive file (default: archive.sqlite in the data dir)")
+    s.add_argument("--out", help="where to write it (default: beside the archive, .rebuilt.sqlite)")
+    s.add_argument("--replace", action="store_true",
+                   help="put the rebuilt archive in place; the damaged one is kept as .damaged-<time>.sqlite")
+    s.set_defaults(func=cmd_rebuild)
+
+
+def cmd_check(args) -> int:
+    path = args.archive or default_path()
+    r = archive_repair.check(path)
+    for p in r.problems[:30]:
+        print("  %s" % shown(p))
+    if r.ok:
+        print("%s: sound (%d sessions, each matching its sha256)" % (path, r.sessions))
+        return 0
+    print("%s: %d problem(s): acutrainer archive rebuild --replace makes it again from the session bytes"
+          % (path, len(r.problems)))
+    return 1
+
+
+def cmd_rebuild(args) -> int:
+    from pathlib import Path
+    src = Path(args.archive or default_path())
+    if not src.exists():
+        raise AcuError("%s: no archive there" % src)
+    out = Path(args.out) if args.out else src.with_name(src.stem + ".rebuilt" + src.suffix)
+    r = archive_repair.rebuild(src, out)
+    for m in r.lost:
+        print("  lost: %s" % shown(m))
+    print("rebuilt %s: %d session(s), %d device file(s), %d row(s) lost" % (out, r.sessions, r.files, len(r.lost)))
+    if args.replace:
+        keep = archive_repair.replace_with(src, out)
+        print("now in use as %s; the old one is kept as %s" % (src, keep))
+    return 0
