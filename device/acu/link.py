@@ -18,6 +18,7 @@ PROTO = const(1)
 _REQ_MAX = const(96)          # a longer request line is dropped
 _READ_PER_ITER = const(64)    # bytes taken from the console per loop iteration
 _FRAME_MAX = const(120)       # a stream frame
+_SAMPLE_FIELDS = const(13)
 _LEASE_DEFAULT_MS = const(5000)
 _LEASE_MAX_MS = const(600000)
 _EVERY_MIN_MS = const(5)
@@ -113,6 +114,7 @@ class Link:
         self._req = bytearray(_REQ_MAX)
         self._n = -1                 # bytes of the request being assembled; -1: not inside a frame
         self._out = bytearray(_FRAME_MAX)
+        self._fields = array("i", bytes(4 * _SAMPLE_FIELDS))  # the sample's values (int32: raw fits too)
         self.every_ms = 0            # the stream's period (0: no stream)
         self.calibrating = False     # the stream's mode: a calibration is being captured
         self._next_ms = 0
@@ -153,38 +155,23 @@ class Link:
                 self._sample(now_ms)
 
     def _sample(self, now_ms):
-        """One stream frame: F SEQ T_MS RAW FORCE_G STATE LO_G HI_G RUNNER STEP STEP_MS GOAL_MS FAULT FLAGS."""
+        """One stream frame: F SEQ T_MS RAW FORCE_G STATE LO_G HI_G RUNNER STEP STEP_MS GOAL_MS FAULT FLAGS.
+        The fields go through a preallocated array: no tuple, no string, nothing allocated."""
         a = self.app
         r = a.runner
-        b = self._out
-        b[0] = _HASH
-        b[1] = 60  # '<'
-        b[2] = 70  # 'F'
-        b[3] = 32
-        p = _put_int(b, 4, self.seq)
-        b[p] = 32
-        p = _put_int(b, p + 1, now_ms)
-        b[p] = 32
-        p = _put_int(b, p + 1, a.raw)
-        b[p] = 32
-        p = _put_int(b, p + 1, a.force_g)
-        b[p] = 32
-        p = _put_int(b, p + 1, a.state)
-        b[p] = 32
-        p = _put_int(b, p + 1, a.band.lo_g)
-        b[p] = 32
-        p = _put_int(b, p + 1, a.band.hi_g)
-        b[p] = 32
-        p = _put_int(b, p + 1, r.state)
-        b[p] = 32
-        p = _put_int(b, p + 1, r.index)
-        b[p] = 32
-        p = _put_int(b, p + 1, r.step_ms)
-        b[p] = 32
-        p = _put_int(b, p + 1, r.step.duration_ms if r.step is not None else 0)
-        b[p] = 32
-        p = _put_int(b, p + 1, a.fault)
-        b[p] = 32
+        f = self._fields
+        f[0] = self.seq
+        f[1] = now_ms
+        f[2] = a.raw
+        f[3] = a.force_g
+        f[4] = a.state
+        f[5] = a.band.lo_g
+        f[6] = a.band.hi_g
+        f[7] = r.state
+        f[8] = r.index
+        f[9] = r.step_ms
+        f[10] = r.step.duration_ms if r.step is not None else 0
+        f[11] = a.fault
         flags = 0
         if a.log.active:
             flags |= FLAG_LOGGING
@@ -192,7 +179,15 @@ class Link:
             flags |= FLAG_CALIBRATING
         if a.free_session:
             flags |= FLAG_FREE
-        p = _put_int(b, p + 1, flags)
+        f[12] = flags
+        b = self._out
+        b[0] = _HASH
+        b[1] = 60  # '<'
+        b[2] = 70  # 'F'
+        p = 3
+        for i in range(_SAMPLE_FIELDS):
+            b[p] = 32
+            p = _put_int(b, p + 1, f[i])
         self.con.write(b, _seal(b, p))
         self.seq = (self.seq + 1) & 0xFFFFFF
 

@@ -168,20 +168,13 @@ def handler(args) -> int:
                 calibrate_auto(s, sim, method=args.method, creep_hold_s=0.0 if args.no_creep else args.creep_hold,
                                write=not args.dry_run, confirm=confirm, out=out, save_points=args.save_points)
             return 0
-        from rich.live import Live
-        with Live("", console=con, refresh_per_second=20, transient=True) as lv:
-            def ask(prompt):
-                lv.stop()
-                try:
-                    return input(prompt)
-                finally:
-                    lv.start()
-
+        from host_tools.liveprompt import live_prompt
+        with live_prompt(con) as (ask, show):
             def yes(q):
                 return ask(q + " [y/N] ").strip().lower() in ("y", "yes")
 
             run_wizard_on(c, mode=args.mode, creep_hold_s=args.creep_hold if not args.no_creep else 0.0,
-                          method=args.method, ask=ask, out=out, show=lv.update, confirm=None if args.yes else yes,
+                          method=args.method, ask=ask, out=out, show=show, confirm=None if args.yes else yes,
                           practice=args.practice)
     return 0
 

@@ -11,7 +11,8 @@ from host_tools import capture
 
 def handler(args) -> int:
     from rich.console import Console
-    from rich.live import Live
+
+    from host_tools.liveprompt import live_prompt
 
     from host_tools.session import connect
 
@@ -32,14 +33,8 @@ def handler(args) -> int:
                 con.print(f"simulator: applying {args.weight:g} kg")
         src = capture.StreamSource(c.live)
         try:
-            with Live("", console=con, refresh_per_second=20, transient=True) as lv:
-                def ask(prompt):
-                    lv.stop()
-                    try:
-                        return input(prompt)
-                    finally:
-                        lv.start()
-                r = capture.check_live(src, args.weight * 1000.0, hand=hand, ask=ask, show=lv.update,
+            with live_prompt(con) as (ask, show):
+                r = capture.check_live(src, args.weight * 1000.0, hand=hand, ask=ask, show=show,
                                        calibrated=bool(st.get("calibrated")), calib_id=st.get("calib_id") or "",
                                        kind=st.get("sensor") or "fsr402", tolerance_pct=args.tolerance)
         finally:
