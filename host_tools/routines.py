@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from host_tools import points
+from host_tools import points, strictjson
 from host_tools.errors import InputError
 from host_tools.paths import ensure_device_importable
 
@@ -35,12 +35,12 @@ def parse_bytes(data: bytes, source: str) -> R.Routine:
     except UnicodeDecodeError as e:
         raise InputError("routine %s: not UTF-8 text (byte %d)" % (source, e.start)) from None
     try:
-        d = json.loads(text)
+        d = strictjson.loads(text)
     except json.JSONDecodeError as e:
         raise InputError("routine %s: not valid JSON (line %d column %d: %s)"
                          % (source, e.lineno, e.colno, e.msg)) from None
-    except RecursionError:
-        raise InputError("routine %s: not valid JSON (nested too deeply)" % source) from None
+    except strictjson.StrictJSONError as e:
+        raise InputError("routine %s: not valid JSON (%s)" % (source, e)) from None
     try:
         r = RP.parse(d, where=source, digest=None)
     except ValueError as e:

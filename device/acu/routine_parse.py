@@ -164,6 +164,8 @@ def parse(d, where=None, digest=None, texts=True):
     if where is None:
         where = name if valid_name(name) else "?"
     if d.get("format") != FORMAT:
+        if "format" not in d:
+            _fail(where, 0, "the format field is missing (it must be %s)" % FORMAT)
         _fail(where, 0, "format must be %s, not %s" % (FORMAT, _show(d.get("format"))))
     ver = d.get("version")
     if type(ver) is not int:

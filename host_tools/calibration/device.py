@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from host_tools import strictjson
 from host_tools.errors import AcuError, InputError
 from host_tools.paths import ensure_device_importable
 
@@ -17,7 +18,7 @@ PREV_PATH = "/cfg/calib.prev.json"
 
 def validate_file_bytes(data: bytes, name: str) -> dict:
     try:
-        d = json.loads(data.decode("utf-8"))
+        d = strictjson.loads(data.decode("utf-8"))
         dcal.Calibration.from_dict(d)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"{name}: not valid JSON ({e})") from None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from host_tools import strictjson
 from host_tools.errors import InputError
 from host_tools.paths import ensure_device_importable
 
@@ -129,11 +130,11 @@ def _parse_points_csv(text: str, name: str) -> Points:
 
 def _parse_points_json(text: str, name: str) -> Points:
     try:
-        d = json.loads(text)
+        d = strictjson.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{name}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
-    except RecursionError:
-        raise InputError(f"{name}: JSON nested too deeply to be a points file") from None
+    except strictjson.StrictJSONError as e:
+        raise InputError(f"{name}: not a points file ({e})") from None
     if not isinstance(d, dict):
         raise InputError(f"{name}: top level must be an object")
     sensor = d.get("sensor")
