@@ -46,19 +46,25 @@ def _week_range(first: str, last: str) -> list[str]:
     return out
 
 
+_EMPTY_WEEK = {"sessions": 0, "started": 0, "other": 0, "contact_ms": 0, "in_ms": 0, "force_ms": 0}
+
+
 def _contact(st: dict) -> int:
     return (st["under_ms"] or 0) + (st["in_ms"] or 0) + (st["over_ms"] or 0)
 
 
 def build_report(archive: Archive, since: float | None = None, until: float | None = None,
-                 goal: int | None = None) -> dict:
+                 goal: int | None = None, routine: str | None = None) -> dict:
+    """Adherence counts the completed sessions of one routine, the one the weekly goal belongs to (`routine`,
+    else the routine practised most); free presses and other routines are counted beside it, not toward
+    the goal."""
     sessions = archive.sessions(since=since, until=until)
     routines: dict[str, int] = {}
     for s in sessions:
         routines[s["routine"] or ""] = routines.get(s["routine"] or "", 0) + 1
     # the routine practised most sets the weekly goal; free presses ("free") are no routine
     ranked = {r: n for r, n in routines.items() if r not in ("", "free")} or routines
-    main_routine = max(ranked, key=lambda r: ranked[r]) if ranked else None
+    main_routine = routine or (max(ranked, key=lambda r: ranked[r]) if ranked else None)
     if goal is None:
         goal = routine_goal(main_routine) or DEFAULT_GOAL
     weeks: dict[str, dict] = {}
@@ -82,20 +88,23 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
         if s["wall_start_s"] is None:
             undated += 1
             continue
-        wk = weeks.setdefault(_week(s["wall_start_s"]), {"sessions": 0, "started": 0, "contact_ms": 0,
-                                                         "in_ms": 0, "force_ms": 0})
-        wk["started"] += 1
-        if s["end_status"] == "completed":
-            wk["sessions"] += 1
+        wk = weeks.setdefault(_week(s["wall_start_s"]), dict(_EMPTY_WEEK))
+        if (s["routine"] or "") == (main_routine or ""):
+            wk["started"] += 1
+            if s["end_status"] == "completed":
+                wk["sessions"] += 1
+        elif s["end_status"] == "completed":
+            wk["other"] += 1   # a free press or another routine: practice, but not this goal's
         wk["contact_ms"] += contact
         wk["in_ms"] += in_ms
         wk["force_ms"] += force_ms
     week_rows = []
     if weeks:
         for name in _week_range(min(weeks), max(weeks)):
-            w = weeks.get(name, {"sessions": 0, "started": 0, "contact_ms": 0, "in_ms": 0, "force_ms": 0})
+            w = weeks.get(name, _EMPTY_WEEK)
             week_rows.append({
-                "week": name, "sessions": w["sessions"], "started": w["started"], "goal": goal,
+                "week": name, "sessions": w["sessions"], "started": w["started"], "other": w["other"],
+                "goal": goal,
                 "adherence_pct": round(100.0 * min(w["sessions"], goal) / goal, 1),
                 "minutes": round(w["contact_ms"] / 60000.0, 1),
                 "pct_in_band": round(100.0 * w["in_ms"] / w["contact_ms"], 1) if w["contact_ms"] else None,
@@ -114,6 +123,7 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
         trend = round(active[-1]["pct_in_band"] - active[0]["pct_in_band"], 1)
     return {
         "sessions": len(sessions), "completed": sum(1 for s in sessions if s["end_status"] == "completed"),
+        "routine_sessions": sum(1 for s in sessions if (s["routine"] or "") == (main_routine or "")),
         "cut_short": sum(1 for s in sessions if s["end_status"] == "cut_short"),
         "undated": undated, "routine": main_routine, "goal": goal, "weeks": week_rows, "points": point_rows,
         "in_band_trend_pts": trend,
@@ -134,12 +144,14 @@ def render_text(rep: dict) -> str:
                 rep["goal"])]
     if rep["weeks"]:
         lines.append("")
-        lines.append("%-9s %8s %9s %8s %9s %7s"
-                     % ("week", "sessions", "adherence", "minutes", "in band", "mean"))
+        lines.append("%-9s %8s %9s %6s %8s %9s %7s"
+                     % ("week", "sessions", "adherence", "other", "minutes", "in band", "mean"))
         for w in rep["weeks"]:
-            lines.append("%-9s %5d/%-2d %8s%% %8s %8s%% %6sg" % (
-                w["week"], w["sessions"], w["goal"], w["adherence_pct"], w["minutes"], _fmt(w["pct_in_band"]),
-                _fmt(w["mean_g"])))
+            lines.append("%-9s %5d/%-2d %8s%% %6d %8s %8s%% %6sg" % (
+                w["week"], w["sessions"], w["goal"], w["adherence_pct"], w["other"], w["minutes"],
+                _fmt(w["pct_in_band"]), _fmt(w["mean_g"])))
+        lines.append("(sessions: completed %s sessions, toward the goal; other: free presses and other routines; "
+                     "minutes, in band and mean: all practice)" % (shown(rep["routine"]) or "-"))
     if rep["points"]:
         lines.append("")
         lines.append("%-12s %6s %8s %9s %7s" % ("point", "steps", "minutes", "in band", "mean"))
@@ -211,10 +223,10 @@ def render_html(rep: dict, images: dict[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def write_report(archive: Archive, out_dir, since=None, until=None, goal=None, html_page=False,
+def write_report(archive: Archive, out_dir, since=None, until=None, goal=None, html_page=False, routine=None,
                  session_id=None) -> tuple[dict, list[Path]]:
     """Build the report, write its PNGs (and report.html) into out_dir; returns (report, paths)."""
-    rep = build_report(archive, since=since, until=until, goal=goal)
+    rep = build_report(archive, since=since, until=until, goal=goal, routine=routine)
     out = outfiles.out_dir(out_dir)
     images = make_plots(archive, rep, session_id)
     paths = []

@@ -12,6 +12,7 @@ def register(sub):
     p.add_argument("--since", help="from this date (YYYY-MM-DD)")
     p.add_argument("--until", help="before this date (YYYY-MM-DD)")
     p.add_argument("--goal", type=int, help="sessions a week (default: the routine's weekly_goal)")
+    p.add_argument("--routine", help="the routine the goal belongs to (default: the one practised most)")
     p.add_argument("--session", type=int, help="archive id of the session to plot (default: the latest)")
     p.add_argument("--out", default="acutrainer-report", help="output folder (default: ./acutrainer-report)")
     p.add_argument("--html", action="store_true", help="also write report.html with the plots inside")
@@ -27,7 +28,7 @@ def cmd_report(args) -> int:
     since = parse_date(args.since, "--since")
     until = parse_date(args.until, "--until")
     with Archive(args.archive) as arc:
-        rep, paths = write_report(arc, args.out, since=since, until=until, goal=args.goal,
+        rep, paths = write_report(arc, args.out, since=since, until=until, goal=args.goal, routine=args.routine,
                                   html_page=args.html, session_id=args.session)
     print(render_text(rep))
     print("")

@@ -84,3 +84,19 @@ def test_free_presses_do_not_set_the_weekly_goal(tmp_path):
     rep = build_report(a)
     assert rep["routine"] == "bedtime" and rep["goal"] == 7
     a.close()
+
+
+def test_only_the_goal_routines_sessions_count_toward_it(tmp_path):
+    dev = fx.FakeSession(tmp_path / "device")
+    for n, routine in enumerate(("bedtime", "free", "bedtime", "free", "ht7-quick"), start=1):
+        fx.record_session(dev.log, n, wall=MON + n * 3600, routine=routine)
+    with Archive(tmp_path / "a.sqlite") as a:
+        pull(dev, a)
+        rep = build_report(a)
+        assert rep["routine"] == "bedtime" and rep["goal"] == 7
+        w = rep["weeks"][0]
+        assert (w["sessions"], w["other"]) == (2, 3)           # 2/7, not 5/7: free presses are not the goal
+        assert w["adherence_pct"] == round(200 / 7, 1)
+        assert "other" in render_text(rep)
+        rep = build_report(a, routine="ht7-quick")
+        assert rep["goal"] == 3 and (rep["weeks"][0]["sessions"], rep["weeks"][0]["other"]) == (1, 4)
