@@ -338,7 +338,9 @@ class Archive:
         if point:
             q += " AND id IN (SELECT session_id FROM steps WHERE lower(point) = lower(?))"
             args.append(point)
-        q += " ORDER BY COALESCE(wall_start_s, pulled_at), device_id, session_no"
+        # dated sessions in time order, then the undated ones (unknown start) by device and number: never
+        # an unknown row between two dated ones
+        q += " ORDER BY wall_start_s IS NULL, wall_start_s, device_id, session_no"
         out = []
         for r in self.db.execute(q, args):
             d = dict(r)

@@ -104,10 +104,12 @@ def export(archive: Archive, out_dir, fmt: str = "csv", since: float | None = No
         data = buf.getvalue().encode()
     else:
         doc = []
+        for r in rows:  # JSON says "unknown" with null, not an empty string
+            r["start_utc"] = r["start_utc"] or None
         for s in sessions:
             doc.append({
                 "session_id": s["id"], "device_id": s["device_id"], "session_no": s["session_no"],
-                "start_utc": iso_utc(s["wall_start_s"]), "time_source": s["wall_source"] or "unknown",
+                "start_utc": iso_utc(s["wall_start_s"]) or None, "time_source": s["wall_source"] or "unknown",
                 "routine": s["routine"], "routine_hash": s["routine_hash"], "firmware": s["firmware"],
                 "board": s["board"], "calib_id": s["calib_id"], "status": s["end_status"] or "open",
                 "duration_s": _s(s["duration_ms"]), "problems": s["problems"],

@@ -78,3 +78,19 @@ def test_symlink_not_followed(filled, tmp_path):
 def test_bad_format(filled, tmp_path):
     with pytest.raises(InputError):
         export(filled, tmp_path / "e", "xml")
+
+
+def test_an_unknown_start_is_null_in_json_and_undated_sessions_come_last(tmp_path):
+    dev = fx.FakeSession(tmp_path / "device")
+    fx.record_session(dev.log, 1)                       # the clock never set: no date
+    fx.record_session(dev.log, 2, wall=1700090000)
+    fx.record_session(dev.log, 3, wall=1700000000)
+    with Archive(tmp_path / "a.sqlite") as a:
+        pull(dev, a, now=lambda: 1690000000)            # a pull whose time is older than every session
+        assert [s["session_no"] for s in a.sessions()] == [3, 2, 1]
+        export(a, tmp_path / "j", "json")
+    doc = json.loads((tmp_path / "j" / "steps.json").read_text())
+    by = {s["session_no"]: s for s in doc["sessions"]}
+    assert by[1]["start_utc"] is None and by[1]["time_source"] == "unknown"
+    assert all(st["start_utc"] is None for st in by[1]["steps"])
+    assert by[3]["start_utc"] == "2023-11-14T22:13:20Z"
