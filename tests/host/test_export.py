@@ -82,7 +82,7 @@ def test_bad_format(filled, tmp_path):
 
 def test_an_unknown_start_is_null_in_json_and_undated_sessions_come_last(tmp_path):
     dev = fx.FakeSession(tmp_path / "device")
-    fx.record_session(dev.log, 1)                       # the clock never set: no date
+    fx.record_session(dev.log, 1, boot_count=5)         # the clock never set, a boot nothing anchors: no date
     fx.record_session(dev.log, 2, wall=1700090000)
     fx.record_session(dev.log, 3, wall=1700000000)
     with Archive(tmp_path / "a.sqlite") as a:
