@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import selectors
 import time
 import tty
@@ -53,6 +54,55 @@ class Pacer:
         return 0.0 if not self.cps else max(0.0005, (1 - self.tokens) / self.cps)
 
 
+class Cooker:
+    """A board's console turns each "\n" the firmware prints as text into "\r\n" (MicroPython's cooked
+    stdout), and sends what it writes to sys.stdout.buffer as it is. The unix port writes both as they are,
+    so the simulator cooks here: a bare "\n" becomes "\r\n" (a "\r\n" a program wrote itself stays, as
+    the live link's frames and the REPL's banners do on a board: they are written raw). The one binary body
+    the firmware's consumers send is our verified download (host_tools/transfer.py), whose text header
+    announces it ("ACUX <size> <offset> B"): its bytes pass untouched, as a board passes them."""
+
+    HEADER = re.compile(rb"ACUX (\d+) (\d+) B\r?$")
+
+    def __init__(self):
+        self.prev = 0             # the last byte sent on: a "\n" after "\r" is already cooked
+        self.raw_left = 0         # bytes of a binary body still to pass untouched
+        self.line = bytearray()   # the text line so far (its end may announce a binary body)
+
+    def cook(self, data: bytes) -> bytes:
+        out = bytearray()
+        i, n = 0, len(data)
+        while i < n:
+            if self.raw_left:
+                k = min(self.raw_left, n - i)
+                out += data[i:i + k]
+                self.raw_left -= k
+                i += k
+                self.prev = out[-1]
+                continue
+            j = data.find(b"\n", i)
+            if j < 0:
+                out += data[i:]
+                self.line += data[i:]
+                del self.line[:-64]
+                self.prev = data[-1]
+                return bytes(out)
+            if j > i:
+                out += data[i:j]
+                self.line += data[i:j]
+                self.prev = data[j - 1]
+            if self.prev != 13:
+                out.append(13)
+            out.append(10)
+            self.prev = 10
+            m = self.HEADER.search(bytes(self.line[-64:]))
+            self.line.clear()
+            if m:
+                self.raw_left = int(m.group(1)) - int(m.group(2))
+            i = j + 1
+        return bytes(out)
+
+
 class SerialLink:
     """Both ends of the console and the bytes between them.
 
@@ -84,6 +134,7 @@ class SerialLink:
         self.wait_raw_banner = False  # a reset in the raw REPL: nothing reaches the host before its banner
         self.raw_sent = False         # ... and the launcher has entered the raw REPL for the host
         self.booting_until = 0.0
+        self.cooker = Cooker()
 
         # the client's end: a pty whose slave we keep open so clients may come and go without EIO
         self.cl_master, self.cl_slave = os.openpty()
@@ -103,6 +154,7 @@ class SerialLink:
         self.wait_raw_banner = mode == "raw"
         self.raw_sent = False
         self.booting_until = time.monotonic() + RAW_BOOT_PATIENCE_S if mode == "raw" else 0.0
+        self.cooker = Cooker()   # a new boot's console starts a fresh line
 
     def detach_firmware(self):
         if self.fw_fd < 0:
@@ -166,6 +218,7 @@ class SerialLink:
                 self.fw_tail = b""
             else:
                 self.fw_tail = scan[-keep:]
+        data = self.cooker.cook(data)
         if self.unplugged():
             return
         self.to_client += data

@@ -274,3 +274,18 @@ def test_sim_reset_leaves_a_flash_image_given_with_flash_alone(acu_home, tmp_pat
         assert control.read_state("ownimage") and img.read_bytes() == before  # still running, untouched
     finally:
         control.stop("ownimage")
+
+
+def test_rshell_lists_and_copies_like_on_a_board(deployed_sim, tmp_path):
+    """rshell splits the board's replies on CR LF: the simulated console ends text lines as a board's does."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    rsh = str(Path(sys.executable).parent / "rshell")
+    r = subprocess.run([rsh, "-p", deployed_sim.port, "--quiet", "ls", "/pyboard/cfg"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and "board.json" in r.stdout, r.stdout + r.stderr
+    out = tmp_path / "board.json"
+    r = subprocess.run([rsh, "-p", deployed_sim.port, "--quiet", "cp", "/pyboard/cfg/board.json", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and '"sim"' in out.read_text(), r.stdout + r.stderr
