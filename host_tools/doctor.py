@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from host_tools import __version__, ports, versions
+from host_tools import __version__, ports, strictjson, versions
 from host_tools.errors import AcuError
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
@@ -188,6 +188,20 @@ def check_app(
     return out
 
 
+def _version_file_shape(loaded) -> dict | None:
+    """/cfg/version.json as deploy writes it, or None: a hand-edited or damaged file (a list, nested values,
+    numbers where names belong) is reported as missing rather than crashing the checks that read it."""
+    if not isinstance(loaded, dict):
+        return None
+    files = loaded.get("files", {})
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        return None
+    for key in ("board", "format", "version"):
+        if key in loaded and not isinstance(loaded[key], str):
+            return None
+    return loaded
+
+
 def check_flash(st: dict) -> Check:
     raw_log = st.get("log")
     log: dict = raw_log if isinstance(raw_log, dict) else {}
@@ -330,15 +344,30 @@ def diagnose(
             Check("app", FAIL, "the board answers but our firmware does not (%s)" % e, "acutrainer deploy")
         ]
     version_json: dict | None = None
+    version_damaged = False
     try:
         if session.exists("/cfg/version.json"):
-            loaded = json.loads(session.read_file("/cfg/version.json"))
-            version_json = loaded if isinstance(loaded, dict) else None
-    except (AcuError, ValueError):
+            loaded = strictjson.loads(session.read_file("/cfg/version.json").decode("utf-8"))
+            version_json = _version_file_shape(loaded)
+            version_damaged = version_json is None
+    except ValueError:  # UnicodeDecodeError and strictjson's refusals are ValueErrors
+        version_damaged = True
+    except AcuError:
         version_json = None
     fmt = version_json.get("format") if version_json is not None else None
     checks += check_micropython(ver, mpy_cross_abi, fmt)
-    checks += check_app(ver, version_json, planned, host_version)
+    if version_damaged:
+        checks.append(
+            Check(
+                "deploy",
+                FAIL,
+                "/cfg/version.json is damaged (not the record deploy writes): what is deployed is unknown",
+                "acutrainer deploy (rewrites it)",
+            )
+        )
+        checks += [c for c in check_app(ver, None, planned, host_version) if c.name != "deploy"]
+    else:
+        checks += check_app(ver, version_json, planned, host_version)
     try:
         st = session.call("acu.api", "status")
     except AcuError as e:

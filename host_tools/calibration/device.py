@@ -63,7 +63,7 @@ def device_calibration(session, kind: str | None = None) -> dcal.Calibration:
     """The calibration the device uses: its calib.json if valid, else the board's nominal curve."""
     if session.exists(CALIB_PATH):
         try:
-            cal = dcal.Calibration.from_dict(json.loads(session.read_file(CALIB_PATH).decode()))
+            cal = dcal.Calibration.from_dict(strictjson.loads(session.read_file(CALIB_PATH).decode()))
             if kind is None or cal.sensor == kind:
                 return cal
         except (ValueError, UnicodeDecodeError):

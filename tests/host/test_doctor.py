@@ -278,3 +278,29 @@ def test_run_with_a_session_and_the_rendered_table(tmp_path):
     assert "healthy" in out
     data = json.loads(doctor.as_json(checks))
     assert data["healthy"] is True and {"name", "status", "detail", "fix"} <= set(data["checks"][0])
+
+
+def test_a_damaged_version_file_is_named_not_a_crash(tmp_path):
+    """A hand-edited /cfg/version.json (nested files, a list, non-UTF-8, a key twice) is reported as damaged,
+    with deploy as the fix; the other checks still run."""
+    damaged = [
+        {"firmware": "0.1.0", "board": "esp32_devkitc", "format": "mixed", "files": [{"a": 1}]},
+        {"firmware": "0.1.0", "board": {"x": 1}, "format": "mpy", "files": {}},
+        ["not", "a", "record"],
+    ]
+    for vj in damaged:
+        c = by_name(diag(FakeSession(vjson=vj), tmp_path))
+        assert c["deploy"].status == doctor.FAIL and "damaged" in c["deploy"].detail
+        assert c["deploy"].fix.startswith("acutrainer deploy") and "flash" in c  # the rest still ran
+
+    class RawSession(FakeSession):
+        def __init__(self, raw):
+            super().__init__()
+            self.raw = raw
+
+        def read_file(self, path):
+            return self.raw
+
+    for raw in (b"\xff\xfe{", b'{"firmware": "0.1.0", "firmware": "9"}', b"[" * 10000):
+        c = by_name(diag(RawSession(raw), tmp_path))
+        assert c["deploy"].status == doctor.FAIL and "damaged" in c["deploy"].detail
