@@ -21,6 +21,7 @@ class App:
 
     def __init__(self, hw, settings, boot_count=0, root="", console=None):
         self.hw = hw
+        self.root = root
         self.settings = settings
         s = self.settings
         self.clock = hw.clock
@@ -62,13 +63,16 @@ class App:
         self._prev_state = band.NO_CONTACT
         self._over_force = False
         self._flash_low_cued = False
+        self.boot_faults = 0       # bad boot files (acu.problems): logged as EV_BOOT_FAULTS in the next session
 
     # ---- set-up ------------------------------------------------------------------------------------
     def start(self):
         self.log.recover()
         if self.routine is not None:
             self.runner.load(self.routine)
-        self.fb.cue(feedback.CUE_REST, self.clock.ticks_ms())  # "I am on" (a soft double blink/tick)
+        # "I am on": a soft double blink/tick, or the fault cue when a boot file was bad (defaults in use)
+        self.boot_faults = len(acu.problems)
+        self.fb.cue(feedback.CUE_FAULT if self.boot_faults else feedback.CUE_REST, self.clock.ticks_ms())
 
     def _read_routine(self):
         # the parser is loaded for this read only; the app's copy of the routine keeps what the runner and
@@ -87,6 +91,12 @@ class App:
     def session_begin(self, r, now_ms):
         self._end_free(now_ms)
         self.log.begin_session(r.name, r.digest or "", band.DEFAULT_LO_G, band.DEFAULT_HI_G, self.cal.id, now_ms)
+        self._log_boot_faults(now_ms)
+
+    def _log_boot_faults(self, now_ms):
+        if self.boot_faults and self.log.active:
+            self.log.event(logfmt.EV_BOOT_FAULTS, self.boot_faults, now_ms)
+            self.boot_faults = 0
 
     def step_begin(self, index, step, now_ms):
         self.stats.reset()
@@ -128,6 +138,7 @@ class App:
         self.free_session = True
         self.stats.reset()
         self.log.begin_session("free", "", self.band.lo_g, self.band.hi_g, self.cal.id, now_ms)
+        self._log_boot_faults(now_ms)
         self.log.step_begin(0, "press", "", "", self.band.lo_g, self.band.hi_g, 0, now_ms)
 
     def _end_free(self, now_ms):

@@ -54,6 +54,7 @@ EV_CLOCK_SET = const(8)      # value = the new wall-clock epoch seconds
 EV_LOW_BATTERY = const(9)
 EV_TRACE_DROPPED = const(10)  # value = samples lost (trace buffer full / flash low)
 EV_HOST_STOP = const(11)     # the host ended the practice on purpose (--stop); value = step index
+EV_BOOT_FAULTS = const(12)   # bad boot files were set aside or ignored at this boot; value = how many
 # the routine runner's (acu.runner); value = the step index unless noted
 EV_CONTACT_LOST = const(20)  # the step's clock stopped: no contact for contact_pause_ms
 EV_CONTACT_BACK = const(21)

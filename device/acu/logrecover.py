@@ -29,9 +29,18 @@ def session_names(root):
         names = os.listdir(root)
     except OSError:
         return []
-    out = [n for n in names if is_session_name(n)]
+    out = [n for n in names if is_session_name(n) and not _is_dir(acu.join(root, n))]
     out.sort()
     return out
+
+
+def _is_dir(path):
+    """A folder where a session file belongs (the logger, the host's listing and pull skip it; recover()
+    sets it aside)."""
+    try:
+        return (os.stat(path)[0] & 0x4000) != 0
+    except OSError:
+        return False
 
 
 def _t_of(rtype, payload, trace):
@@ -142,7 +151,7 @@ def _last_name(root):
     except OSError:
         return None
     for n in names:
-        if (last is None or n > last) and is_session_name(n):
+        if (last is None or n > last) and is_session_name(n) and not _is_dir(acu.join(root, n)):
             last = n
     return last
 
@@ -153,6 +162,31 @@ def _read_counter(root):
             return int(f.read().strip() or 0)
     except (OSError, ValueError):
         return 0
+
+
+def _set_aside(path, what):
+    from acu import cfgfile
+    cfgfile.set_aside(path, what)
+
+
+def _check_counter(root):
+    """The counter file (the next session number) at boot: a damaged one is set aside and named (the numbers
+    then go on from the newest file's, and may repeat numbers already pulled and deleted)."""
+    path = acu.join(root, logfmt.COUNTER)
+    try:
+        os.stat(path)
+    except OSError:
+        return
+    if _is_dir(path):
+        _set_aside(path, "a folder, not the session counter")
+        return
+    try:
+        with open(path, "rb") as f:
+            t = f.read(24).decode().strip()
+        if not t.isdigit() or len(t) > 9:
+            raise ValueError
+    except (OSError, ValueError):
+        _set_aside(path, "not a session number; numbering goes on from the newest log file")
 
 
 def _appendable(path, volume_bytes, buf):
@@ -206,6 +240,9 @@ def recover(root, volume_bytes, buf):
                 os.remove(acu.join(root, n))
             except OSError:
                 pass
+        elif is_session_name(n) and _is_dir(acu.join(root, n)):
+            _set_aside(acu.join(root, n), "a folder, not a session file")
+    _check_counter(root)
     for name in session_names(root)[-2:]:  # only the newest sessions can have been open at a power cut
         act = _recover_file(root, name)
         if act:

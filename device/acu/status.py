@@ -59,6 +59,10 @@ def collect(a, with_practice=False):
     }
     if with_practice:
         st["practice"] = practice(a)
+    # the boot files found bad at this start, and the copies set aside now or earlier (docs/protocol.md)
+    st["boot_problems"] = [{"file": p[0], "problem": p[1], "set_aside": p[2]} for p in acu.problems]
+    root = getattr(a, "root", "")
+    st["set_aside"] = acu.call("cfgfile", "bad_files", (root + "/cfg", root + "/routines", a.log.root))
     try:
         st["log"] = acu.call("logadmin", "info", a.log.root)
     except Exception as e:  # a damaged log never hides the rest of the status
