@@ -28,6 +28,7 @@ def register(sub):
 
 def render(checks: list[doctor.Check], console=None) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = console or Console()
@@ -36,7 +37,7 @@ def render(checks: list[doctor.Check], console=None) -> None:
     t.add_column("status")
     t.add_column("detail", overflow="fold")
     for c in checks:
-        t.add_row(c.name, MARKS.get(c.status, c.status), c.detail)
+        t.add_row(c.name, MARKS.get(c.status, c.status), escape(c.detail))  # details quote device files
     console.print(t)
     todo = [c for c in checks if c.fix and c.status in (doctor.FAIL, doctor.WARN)]
     if todo:

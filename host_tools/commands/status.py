@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from host_tools.session import connect, describe_practice
+from host_tools.termsafe import shown
 
 
 def register(sub):
@@ -45,6 +46,14 @@ def run(a):
         ("log", ", ".join("%s %s" % (k, v) for k, v in sorted(log.items())) if isinstance(log, dict) else log),
         ("boots", st.get("boots")),
     ]
+    # boot files the firmware found bad (it runs on defaults; acutrainer doctor says what to do)
+    probs = st.get("boot_problems")
+    for p in probs if isinstance(probs, list) else []:
+        if isinstance(p, dict):
+            rows.append(("BOOT", "%s: %s" % (shown(p.get("file")), shown(p.get("problem")))))
+    aside = st.get("set_aside")
+    if isinstance(aside, list) and aside:
+        rows.append(("set aside", ", ".join(shown(a) for a in aside)))
     for k, v in rows:
         print("%-8s %s" % (k, v))
     return 0
