@@ -135,6 +135,12 @@ def _cued(rig: Rig, boot: int) -> bool:
                for r in rig.sim.trace(boot))
 
 
+def _cue(rig: Rig, boot: int) -> int:
+    """The highest cue the app played on boot `boot` (0: only the board's build note)."""
+    return max([r.get("value") or 0 for r in rig.sim.trace(boot) if r.get("kind") == "note"
+                and r.get("name") == "cue"] or [0])
+
+
 def scenario_boot_faults(work: Path, limit: int = 0, seed: int = 21) -> dict:
     """limit: only the first `limit` cases (0: all), for the fast test."""
     todo = cases()
@@ -171,7 +177,16 @@ def scenario_boot_faults(work: Path, limit: int = 0, seed: int = 21) -> dict:
                 _recover(rig)
                 continue
             boot = rig.boot()
-            if not _feedback(rig, boot):
+            try:
+                # the board's build notes cue 0; the app's start plays a real cue (rest, or fault)
+                wait_for(lambda b=boot: _cue(rig, b) > 0, 20, "the app's start cue")
+                fed = _feedback(rig, boot)
+            except Exception as e:  # noqa: BLE001
+                bricked += 1
+                notes.append("%s: the app did not start: %s" % (where, one_line(e)))
+                _recover(rig)
+                continue
+            if not fed:
                 bricked += 1
                 notes.append("%s: no feedback to a press" % where)
             if not _cued(rig, boot):
