@@ -150,6 +150,7 @@ def build_board(settings=None, root=""):
     stops the app: the board without its optional settings, then the fallback board, and acu.problems says so."""
     name = board_name(root)
     path = root + _BOARD_PATH
+    acu.forget("cfgfile")  # loaded again only for a problem: none of it stays in the loop's heap
     try:
         return _build(name, settings)
     except ImportError:
