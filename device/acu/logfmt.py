@@ -41,7 +41,13 @@ END_INTERRUPTED = const(4)   # the app stopped (host took the REPL, soft reset) 
 STEP_DONE = const(1)
 STEP_SKIPPED = const(2)
 STEP_ABORTED = const(3)
-STEP_CUT_SHORT = const(4)
+STEP_CUT_SHORT = const(4)     # the session was closed at the next boot (recover): rebuilt by the host
+STEP_INTERRUPTED = const(5)   # the session ended while the step ran (the app stopped): figures up to then
+
+# step summary flags (version 3)
+SUM_PARTIAL = const(1)        # the step did not run to its end: the figures cover it up to the cut
+SUM_RECONSTRUCTED = const(2)  # rebuilt from the trace by the reader, not counted by the device
+SUM_NO_BAND = const(4)        # no pressure target (rest, breathe, timed): no band figures (stored as 0)
 
 # event codes
 EV_PAUSE = const(1)
@@ -68,8 +74,8 @@ SESSION_FMT = "<IIIIHHHBI"  # session_no, boot_count, start_ticks_ms, wall_start
 # then strings device_id, firmware, board, routine, calib_id; then the routine's digest: u8 length + raw bytes
 HASH_LEN = const(32)         # the routine digest (SHA-256) is stored raw, in full: 32 bytes, not 64 hex chars
 STEP_BEGIN_FMT = "<HIHHH"    # index, t_ms, band_lo_g, band_hi_g, target_s
-STEP_SUM_FMT = "<HIIIIIIIHHIHHB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
-#                                    fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status
+STEP_SUM_FMT = "<HIIIIIIIHHIHHBB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
+#                                     fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status, flags (SUM_*)
 EVENT_FMT = "<IBq"           # t_ms, code, value
 TRACE_FMT = "<IHBH"          # t0_ms, period_ms, quantum_g, count; then the coded deltas
 TRACE_HEAD_LEN = const(9)
@@ -93,7 +99,7 @@ MAX_STR = const(63)
 SESSION_HEAD_LEN = const(27)   # struct.calcsize(SESSION_FMT)
 SESSION_ROOM = const(380)      # a session payload's most bytes: SESSION_HEAD_LEN + 5 * (MAX_STR + 1) + 1 + HASH_LEN
 STEP_BEGIN_HEAD_LEN = const(12)
-STEP_SUM_LEN = const(43)
+STEP_SUM_LEN = const(44)
 EVENT_LEN = const(13)
 END_LEN = const(12)
 FILE_HEADER = MAGIC + bytes((VERSION, 0))  # MAGIC, version, flags 0
@@ -146,9 +152,9 @@ def put_step_begin(buf, pos, index, t_ms, band_lo_g, band_hi_g, target_s, kind, 
 
 
 def put_step_summary(buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
-                     mean_g, peak_g, dose_gs, pauses, skips, status):
+                     mean_g, peak_g, dose_gs, pauses, skips, status, flags=0):
     struct.pack_into(STEP_SUM_FMT, buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms,
-                     no_contact_ms, fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status)
+                     no_contact_ms, fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status, flags)
     return pos + STEP_SUM_LEN
 
 

@@ -29,7 +29,9 @@ TYPE_NAMES = {T_SESSION: "session", T_STEP_BEGIN: "step_begin", T_STEP_SUMMARY: 
 END_NAMES = {logfmt.END_COMPLETED: "completed", logfmt.END_ABORTED: "aborted",
              logfmt.END_CUT_SHORT: "cut_short", logfmt.END_INTERRUPTED: "interrupted"}
 STEP_NAMES = {logfmt.STEP_DONE: "done", logfmt.STEP_SKIPPED: "skipped", logfmt.STEP_ABORTED: "aborted",
-              logfmt.STEP_CUT_SHORT: "cut_short"}
+              logfmt.STEP_CUT_SHORT: "cut_short", logfmt.STEP_INTERRUPTED: "interrupted"}
+STEP_SUM_FMT_V2 = "<HIIIIIIIHHIHHB"  # versions 1 and 2: no flags byte
+BAND_FIELDS = ("under_ms", "in_ms", "over_ms", "too_hard_ms")  # null in a step without a pressure target
 EVENT_NAMES = {logfmt.EV_PAUSE: "pause", logfmt.EV_RESUME: "resume", logfmt.EV_SKIP: "skip",
                logfmt.EV_ABORT: "abort", logfmt.EV_FAULT: "fault", logfmt.EV_OVER_FORCE: "over_force",
                logfmt.EV_FLASH_LOW: "flash_low", logfmt.EV_CLOCK_SET: "clock_set",
@@ -88,11 +90,11 @@ def step_begin_payload(index, t_ms, band_lo_g, band_hi_g, target_s, kind, point,
 
 
 def step_summary_payload(index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
-                         mean_g, peak_g, dose_gs, pauses, skips, status):
+                         mean_g, peak_g, dose_gs, pauses, skips, status, flags=0, version=VERSION):
     buf = bytearray(STEP_SUM_LEN)
     put_step_summary(buf, 0, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
-                     mean_g, peak_g, dose_gs, pauses, skips, status)
-    return bytes(buf)
+                     mean_g, peak_g, dose_gs, pauses, skips, status, flags)
+    return bytes(buf) if version >= 3 else bytes(buf[:STEP_SUM_LEN - 1])  # versions 1-2: no flags byte
 
 
 def event_payload(t_ms, code, value):
@@ -329,6 +331,14 @@ def decode_trace(payload, version=VERSION, prev_q=None, cont_of=None):
     return t0, period, q, values, problem
 
 
+def _no_band(summary):
+    """A step without a pressure target has no band figures: null, not the 0 on flash (nor, in logs before
+    version 3, the time counted against a band the step never had)."""
+    summary["no_band"] = True
+    for k in BAND_FIELDS:
+        summary[k] = None
+
+
 def _session(payload, version):
     """The session header: version 3 holds boot_id and the routine's digest in full (hex here); versions
     1-2 hold no boot_id (None) and the hash as a string capped at 63 bytes: a 64-character SHA-256 hex
@@ -360,11 +370,16 @@ def decode_payload(rtype, payload, version=VERSION):
         _unpack_strs(payload, off, _STEP_BEGIN_STRS, d)
         return d
     if rtype == T_STEP_SUMMARY:
-        v, off = _fixed(STEP_SUM_FMT, payload)
-        return {"index": v[0], "t_ms": v[1], "under_ms": v[2], "in_ms": v[3], "over_ms": v[4],
-                "too_hard_ms": v[5], "no_contact_ms": v[6], "fault_ms": v[7], "mean_g": v[8],
-                "peak_g": v[9], "dose_gs": v[10], "pauses": v[11], "skips": v[12],
-                "status": STEP_NAMES.get(v[13], "unknown(%d)" % v[13])}
+        v, off = _fixed(STEP_SUM_FMT if version >= 3 else STEP_SUM_FMT_V2, payload)
+        flags = v[14] if version >= 3 else 0
+        d = {"index": v[0], "t_ms": v[1], "under_ms": v[2], "in_ms": v[3], "over_ms": v[4],
+             "too_hard_ms": v[5], "no_contact_ms": v[6], "fault_ms": v[7], "mean_g": v[8],
+             "peak_g": v[9], "dose_gs": v[10], "pauses": v[11], "skips": v[12],
+             "status": STEP_NAMES.get(v[13], "unknown(%d)" % v[13]), "partial": bool(flags & logfmt.SUM_PARTIAL),
+             "reconstructed": bool(flags & logfmt.SUM_RECONSTRUCTED), "no_band": False}
+        if flags & logfmt.SUM_NO_BAND:
+            _no_band(d)
+        return d
     if rtype == T_EVENT:
         v, off = _fixed(EVENT_FMT, payload)
         return {"t_ms": v[0], "code": v[1], "name": EVENT_NAMES.get(v[1], "unknown(%d)" % v[1]),
@@ -454,6 +469,10 @@ def decode_session(data):
             else:
                 problems.append("second session end at byte %d ignored" % offset)
     out["steps"] = [steps[i] for i in order]
+    for st in out["steps"]:
+        b = st["begin"]
+        if st["summary"] is not None and b is not None and (b["kind"] != "press" or not b["band_hi_g"]):
+            _no_band(st["summary"])  # logs before version 3 say it only in the step begin
     if out["session"] is None:
         problems.append("no session header")
     if out["end"] is None:
