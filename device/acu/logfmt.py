@@ -29,7 +29,7 @@ T_STEP_SUMMARY = const(3)
 T_EVENT = const(4)
 T_TRACE = const(5)
 T_SESSION_END = const(6)
-T_TRACE_CONT = const(7)     # version 2: a trace chunk that continues the previous one (no chunk head)
+T_TRACE_CONT = const(7)     # a trace chunk that continues the previous one's timeline (a smaller head)
 
 # session end status
 END_COMPLETED = const(1)
@@ -79,9 +79,12 @@ STEP_SUM_FMT = "<HIIIIIIIHHIHHBB"  # index, t_ms, under_ms, in_ms, over_ms, too_
 EVENT_FMT = "<IBq"           # t_ms, code, value
 TRACE_FMT = "<IHBH"          # t0_ms, period_ms, quantum_g, count; then the coded deltas
 TRACE_HEAD_LEN = const(9)
-CONT_HEAD_LEN = const(2)       # T_TRACE_CONT: u16 count; then the coded deltas
+CONT_FMT = "<IH"              # T_TRACE_CONT (version 3): t0_ms of its first sample, count; then the coded
+# deltas, the first from 0; period and quantum those of the session header. It stands on its own: losing
+# the chunk before it costs only that chunk (version 2's u16 count head continued the last value)
+CONT_HEAD_LEN = const(6)
 TRACE_DATA = const(14)         # a trace record's coded deltas start here: REC_HEAD_LEN + TRACE_HEAD_LEN
-CONT_DATA = const(7)           # ... a continuation's: REC_HEAD_LEN + CONT_HEAD_LEN
+CONT_DATA = const(11)          # ... a continuation's: REC_HEAD_LEN + CONT_HEAD_LEN
 # Delta code (version 2), bits MSB first, zero-padded to a byte: zigzag z = 2d (d >= 0) or -2d-1;
 # q = z >> 1 < RICE_ESC: q one bits, a zero bit, then the bit z & 1 (Rice, k = 1: 0 and -1 cost 2 bits,
 # +-1..2 3 bits...); q >= RICE_ESC: RICE_ESC one bits then the delta as 16-bit two's complement.
@@ -174,9 +177,9 @@ def put_trace_head(buf, pos, t0_ms, period_ms, quantum_g, count):
     return pos + TRACE_HEAD_LEN
 
 
-def put_cont_head(buf, pos, count):
-    """A continuation chunk's head (T_TRACE_CONT); returns its end."""
-    struct.pack_into("<H", buf, pos, count)
+def put_cont_head(buf, pos, t0_ms, count):
+    """A continuation chunk's head (T_TRACE_CONT, version 3); returns its end."""
+    struct.pack_into(CONT_FMT, buf, pos, t0_ms, count)
     return pos + CONT_HEAD_LEN
 
 

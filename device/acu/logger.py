@@ -220,7 +220,7 @@ class Logger:
     def _reset_trace(self):
         self._tcount = 0         # samples in the chunk
         self._tt0 = 0            # chunk start, ms since session start
-        self._tcont = False      # the chunk continues the previous one (T_TRACE_CONT)
+        self._tcont = False      # the chunk continues the previous one's timeline (T_TRACE_CONT)
         self._tnext = -1         # session time of the sample that would continue the last chunk
         self._wstart = 0         # decimation window start (ticks)
         self._wsum = 0
@@ -280,7 +280,7 @@ class Logger:
         tb = self._tb
         end = self._tc.end()
         if self._tcont:
-            logfmt.put_cont_head(tb, logfmt.REC_HEAD_LEN, self._tcount)
+            logfmt.put_cont_head(tb, logfmt.REC_HEAD_LEN, self._tt0, self._tcount)
             rtype = logfmt.T_TRACE_CONT
         else:
             logfmt.put_trace_head(tb, logfmt.REC_HEAD_LEN, self._tt0, self.trace_period_ms, self.trace_quantum_g,
@@ -494,14 +494,12 @@ class Logger:
             return
         tc = self._tc
         if self._tcount == 0:
+            # every record codes from 0 and says its own start: a lost record costs only its samples
             t = self._t(self._wstart)
             self._tcont = t == self._tnext
-            if self._tcont:
-                tc.start(logfmt.CONT_DATA, tc.prev)
-            else:
-                tc.start(logfmt.TRACE_DATA, 0)
-                self._tt0 = t
-                self._tnext = t
+            tc.start(logfmt.CONT_DATA if self._tcont else logfmt.TRACE_DATA, 0)
+            self._tt0 = t
+            self._tnext = t
         tc.put(v if v < _TMAX_Q else _TMAX_Q)
         self._tcount += 1
         self._tnext += self.trace_period_ms

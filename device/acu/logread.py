@@ -128,11 +128,16 @@ def trace_payload(t0_ms, period_ms, quantum_g, values_q):
     return bytes(head) + trace_bits(values_q)
 
 
-def trace_cont_payload(values_q, prev_q):
-    """A continuation chunk's payload: values_q follow a chunk whose last quantised value was prev_q."""
+def trace_cont_payload(t0_ms, values_q):
+    """A continuation chunk's payload (version 3): values_q from t0_ms on, the session header's period."""
     head = bytearray(CONT_HEAD_LEN)
-    put_cont_head(head, 0, len(values_q))
-    return bytes(head) + trace_bits(values_q, prev_q)
+    put_cont_head(head, 0, t0_ms, len(values_q))
+    return bytes(head) + trace_bits(values_q)
+
+
+def trace_cont_payload_v2(values_q, prev_q):
+    """A version 2 continuation's payload: values_q follow a chunk whose last quantised value was prev_q."""
+    return struct.pack("<H", len(values_q)) + trace_bits(values_q, prev_q)
 
 
 def trace_payload_v1(t0_ms, period_ms, quantum_g, values_q):
@@ -314,9 +319,14 @@ def _decode_rice(payload, off, count, prev, q, values):
 
 def decode_trace(payload, version=VERSION, prev_q=None, cont_of=None):
     """(t0_ms, period_ms, quantum_g, values_g list, problem or None) of a trace chunk. A continuation
-    (prev_q and cont_of = (t0_ms, period_ms, quantum_g) of the chunk it continues) has no chunk head."""
+    (cont_of = (t0_ms, period_ms, quantum_g): version 3 the session header's period and quantum, its t0_ms
+    its own; version 2 those of the chunk it continues, with prev_q its last quantised value)."""
     if cont_of is None:
         (t0, period, q, count), off = _fixed(TRACE_FMT, payload)
+        prev_q = 0
+    elif version >= 3:
+        (t0, count), off = _fixed(logfmt.CONT_FMT, payload)
+        period, q = cont_of[1], cont_of[2]
         prev_q = 0
     else:
         (count,), off = _fixed("<H", payload)
@@ -395,6 +405,35 @@ def decode_payload(rtype, payload, version=VERSION):
     return None
 
 
+def _cont_v3(out, chunk, offset, payload):
+    """A version 3 continuation: decoded on its own (its start, the header's period and quantum); joined to
+    the chunk before it when it starts where that one ends, else a chunk of its own. Returns the chunk a
+    next continuation may join (None after damage)."""
+    problems = out["problems"]
+    hdr = out["session"]
+    if hdr is not None and hdr["trace_quantum_g"] and hdr["trace_period_ms"]:
+        pq = (hdr["trace_period_ms"], hdr["trace_quantum_g"])
+    else:  # the header was lost: the logger gives every chunk of a session the same period and quantum
+        pq = next(((c["period_ms"], c["quantum_g"]) for c in out["trace"] if c["quantum_g"]), None)
+    if pq is None:
+        problems.append("trace continuation at byte %d skipped: no session header to give its period" % offset)
+        return None
+    try:
+        t0, period, q, values, problem = decode_trace(payload, 3, None, (0, pq[0], pq[1]))
+    except Exception as e:
+        problems.append("record type %d at byte %d skipped: %s" % (T_TRACE_CONT, offset, e))
+        return None
+    if problem:
+        problems.append("trace chunk at byte %d: %s" % (offset, problem))
+    if (chunk is not None and chunk["period_ms"] == period and chunk["quantum_g"] == q
+            and chunk["t0_ms"] + period * len(chunk["values_g"]) == t0):
+        chunk["values_g"].extend(values)
+    else:
+        chunk = {"t0_ms": t0, "period_ms": period, "quantum_g": q, "values_g": values, "problem": problem}
+        out["trace"].append(chunk)
+    return None if problem else chunk
+
+
 def decode_session(data):
     """Decode a whole session file into a dict; damage becomes messages in "problems".
 
@@ -415,7 +454,10 @@ def decode_session(data):
         if prev_seq is not None and seq != (prev_seq + 1) & 0xFFFF:
             chunk = None  # a record was lost here: it may have been a chunk of the chain
         prev_seq = seq
-        if rtype == T_TRACE_CONT and version >= 2:
+        if rtype == T_TRACE_CONT and version >= 3:
+            chunk = _cont_v3(out, chunk, offset, payload)
+            continue
+        if rtype == T_TRACE_CONT and version == 2:
             if chunk is None:
                 problems.append("trace continuation at byte %d without the chunk it continues: skipped" % offset)
                 continue
