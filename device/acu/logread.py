@@ -32,6 +32,8 @@ STEP_NAMES = {logfmt.STEP_DONE: "done", logfmt.STEP_SKIPPED: "skipped", logfmt.S
               logfmt.STEP_CUT_SHORT: "cut_short", logfmt.STEP_INTERRUPTED: "interrupted"}
 STEP_SUM_FMT_V2 = "<HIIIIIIIHHIHHB"  # versions 1 and 2: no flags byte
 BAND_FIELDS = ("under_ms", "in_ms", "over_ms", "too_hard_ms")  # null in a step without a pressure target
+REBUILD_CONTACT_G = 300  # a rebuilt summary counts a trace sample from here as contact: the firmware's default
+# contact threshold (acu.band); a rebuilt summary's too_hard_ms is null (the threshold is a device setting)
 EVENT_NAMES = {logfmt.EV_PAUSE: "pause", logfmt.EV_RESUME: "resume", logfmt.EV_SKIP: "skip",
                logfmt.EV_ABORT: "abort", logfmt.EV_FAULT: "fault", logfmt.EV_OVER_FORCE: "over_force",
                logfmt.EV_FLASH_LOW: "flash_low", logfmt.EV_CLOCK_SET: "clock_set",
@@ -434,6 +436,65 @@ def _cont_v3(out, chunk, offset, payload):
     return None if problem else chunk
 
 
+def _rebuild(out):
+    """Steps that began but have no summary (the session was cut short by a power cut or crash, or the
+    summary was lost to damage): a summary rebuilt from the trace and events between the step's begin and
+    the next step's begin (or the session's end, or the last time the log tells), flagged reconstructed;
+    partial when the session stopped during the step. Band times count each trace sample as period_ms
+    against the step's band; no trace samples in the step: the force figures are null."""
+    steps = out["steps"]
+    end = out["end"]
+    last_t = end["t_ms"] if end is not None else 0
+    for c in out["trace"]:
+        last_t = max(last_t, c["t0_ms"] + c["period_ms"] * len(c["values_g"]))
+    for ev in out["events"]:
+        last_t = max(last_t, ev["t_ms"])
+    for i, st in enumerate(steps):
+        b = st["begin"]
+        if st["summary"] is not None or b is None:
+            continue
+        nxt = [x["begin"]["t_ms"] for x in steps[i + 1:] if x["begin"] is not None]
+        stop = nxt[0] if nxt else last_t
+        if nxt:
+            status, partial = "unknown", False  # the summary was lost; the step ended, how is not known
+        elif end is not None and end["status"] == "interrupted":
+            status, partial = "interrupted", True
+        else:
+            status, partial = "cut_short", True
+        lo, hi = b["band_lo_g"], b["band_hi_g"]
+        n = under = inb = over = none = dose = peak = 0
+        period = 0
+        for c in out["trace"]:
+            p = c["period_ms"]
+            for k, v in enumerate(c["values_g"]):
+                if b["t_ms"] <= c["t0_ms"] + p * k < stop:
+                    n += 1
+                    period = p
+                    if v < REBUILD_CONTACT_G:
+                        none += p
+                        continue
+                    dose += v * p
+                    peak = max(peak, v)
+                    if v < lo:
+                        under += p
+                    elif v > hi:
+                        over += p
+                    else:
+                        inb += p
+        contact = under + inb + over
+        known = n > 0 and period > 0
+        evs = [e for e in out["events"] if b["t_ms"] <= e["t_ms"] < stop]
+        d = {"index": st["index"], "t_ms": stop, "under_ms": under if known else None,
+             "in_ms": inb if known else None, "over_ms": over if known else None, "too_hard_ms": None,
+             "no_contact_ms": none if known else None, "fault_ms": None,
+             "mean_g": dose // contact if contact else (0 if known else None), "peak_g": peak if known else None,
+             "dose_gs": dose // 1000 if known else None,
+             "pauses": len([e for e in evs if e["code"] in (logfmt.EV_PAUSE, logfmt.EV_CONTACT_LOST)]),
+             "skips": len([e for e in evs if e["code"] == logfmt.EV_SKIP]), "status": status,
+             "partial": partial, "reconstructed": True, "no_band": False}
+        st["summary"] = d
+
+
 def decode_session(data):
     """Decode a whole session file into a dict; damage becomes messages in "problems".
 
@@ -511,6 +572,7 @@ def decode_session(data):
             else:
                 problems.append("second session end at byte %d ignored" % offset)
     out["steps"] = [steps[i] for i in order]
+    _rebuild(out)
     for st in out["steps"]:
         b = st["begin"]
         if st["summary"] is not None and b is not None and (b["kind"] != "press" or not b["band_hi_g"]):

@@ -121,3 +121,55 @@ def test_a_version_2_rest_step_has_its_band_figures_nulled_by_the_reader():
     rest, press = d["steps"][0]["summary"], d["steps"][1]["summary"]
     assert rest["no_band"] and rest["in_ms"] is None and rest["mean_g"] == 4000
     assert not press["no_band"] and press["in_ms"] == 29000 and not press["partial"]
+
+
+def _hold(lg, clock, ms, force_g):
+    for _ in range(ms // 5):
+        lg.stats.update(2 if 3000 <= force_g <= 5000 else 1, force_g, 5)
+        lg.sample(force_g, clock.now)
+        lg.poll(clock.now)
+        clock.advance(5)
+
+
+def test_a_step_cut_by_a_power_cut_is_rebuilt_from_the_trace():
+    d = fakeboard.flash_root() + "/logcut"
+    clock = FakeClock(0)
+    lg = logger.Logger(d, clock, {})
+    lg.stats = logger.StepStats()
+    lg.begin_session("r", now_ms=0)
+    lg.step_begin(0, "press", "HT7", "left", 3000, 5000, 60, clock.now)
+    _hold(lg, clock, 10000, 4000)
+    lg.step_end(0, "done", lg.stats, clock.now)
+    lg.stats.reset()
+    lg.step_begin(1, "press", "HT7", "right", 3000, 5000, 60, clock.now)
+    _hold(lg, clock, 12000, 2000)  # 12 s under the band, then 4 s in it
+    _hold(lg, clock, 4000, 4200)
+    lg.flush(clock.now)
+    cut_ms = clock.now
+    # the power goes: no summary, no end record; the next boot's recovery closes the session cut short
+    lg2 = logger.Logger(d, clock, {})
+    lg2.recover()
+    dec = logread.decode_session(_read(lg.path))
+    assert dec["end"]["status"] == "cut_short"
+    s0, s1 = dec["steps"][0]["summary"], dec["steps"][1]["summary"]
+    assert not s0["reconstructed"] and s0["status"] == "done"
+    assert s1["reconstructed"] and s1["partial"] and s1["status"] == "cut_short"
+    assert s1["t_ms"] == dec["end"]["t_ms"] and abs(s1["t_ms"] - cut_ms) <= 100
+    # the trace holds 16 s of the step at 10 Hz: 12 s under the band, 4 s in it (one period either way)
+    assert 11800 <= s1["under_ms"] <= 12200 and 3800 <= s1["in_ms"] <= 4200 and s1["over_ms"] == 0
+    assert s1["too_hard_ms"] is None and s1["no_contact_ms"] == 0
+    assert 2500 <= s1["mean_g"] <= 2600 and s1["peak_g"] == 4200
+    assert 40000 <= s1["dose_gs"] <= 41000  # 12 s x 2000 g + 4 s x 4200 g = 40.8 kg·s
+
+
+def test_a_rebuilt_step_without_trace_has_unknown_figures():
+    out = bytearray(logread.file_header())
+    recs = [(logfmt.T_SESSION, logread.session_payload(1, 1, 0, 0, 3000, 5000, 100, 20, "", "", "", "r", "", "")),
+            (logfmt.T_STEP_BEGIN, logread.step_begin_payload(0, 100, 3000, 5000, 30, "press", "HT7", "left")),
+            (logfmt.T_EVENT, logread.event_payload(900, logfmt.EV_CONTACT_LOST, 0)),
+            (logfmt.T_SESSION_END, logread.end_payload(5000, logfmt.END_INTERRUPTED, 0, 0, 0))]
+    for seq, (rtype, payload) in enumerate(recs):
+        out += logread.record(rtype, seq, payload)
+    sm = logread.decode_session(bytes(out))["steps"][0]["summary"]
+    assert sm["reconstructed"] and sm["partial"] and sm["status"] == "interrupted" and sm["t_ms"] == 5000
+    assert sm["in_ms"] is None and sm["dose_gs"] is None and sm["mean_g"] is None and sm["pauses"] == 1
