@@ -413,10 +413,14 @@ def _cont_v3(out, chunk, offset, payload):
     next continuation may join (None after damage)."""
     problems = out["problems"]
     hdr = out["session"]
+    pq = None
     if hdr is not None and hdr["trace_quantum_g"] and hdr["trace_period_ms"]:
         pq = (hdr["trace_period_ms"], hdr["trace_quantum_g"])
     else:  # the header was lost: the logger gives every chunk of a session the same period and quantum
-        pq = next(((c["period_ms"], c["quantum_g"]) for c in out["trace"] if c["quantum_g"]), None)
+        for c in out["trace"]:
+            if c["quantum_g"] and c["period_ms"]:
+                pq = (c["period_ms"], c["quantum_g"])
+                break
     if pq is None:
         problems.append("trace continuation at byte %d skipped: no session header to give its period" % offset)
         return None
