@@ -428,7 +428,7 @@ def _cont_v3(out, chunk, offset, payload):
         t0, period, q, values, problem = decode_trace(payload, 3, None, (0, pq[0], pq[1]))
     except Exception as e:
         problems.append("record type %d at byte %d skipped: %s" % (T_TRACE_CONT, offset, e))
-        return None
+        return chunk  # no samples: the trace so far is unchanged
     if problem:
         problems.append("trace chunk at byte %d: %s" % (offset, problem))
     if (chunk is not None and chunk["period_ms"] == period and chunk["quantum_g"] == q
@@ -448,23 +448,30 @@ def _rebuild(out):
     against the step's band; no trace samples in the step: the force figures are null."""
     steps = out["steps"]
     end = out["end"]
-    last_t = end["t_ms"] if end is not None else 0
-    for c in out["trace"]:
-        last_t = max(last_t, c["t0_ms"] + c["period_ms"] * len(c["values_g"]))
-    for ev in out["events"]:
-        last_t = max(last_t, ev["t_ms"])
+    if end is not None:
+        last_t = end["t_ms"]
+    else:  # the latest time any record of the session tells
+        last_t = 0
+        for c in out["trace"]:
+            last_t = max(last_t, c["t0_ms"] + c["period_ms"] * len(c["values_g"]))
+        for ev in out["events"]:
+            last_t = max(last_t, ev["t_ms"])
+        for st in steps:
+            for r in (st["begin"], st["summary"]):
+                if r is not None:
+                    last_t = max(last_t, r["t_ms"])
     for i, st in enumerate(steps):
         b = st["begin"]
         if st["summary"] is not None or b is None:
             continue
         nxt = [x["begin"]["t_ms"] for x in steps[i + 1:] if x["begin"] is not None]
         stop = nxt[0] if nxt else last_t
-        if nxt:
-            status, partial = "unknown", False  # the summary was lost; the step ended, how is not known
-        elif end is not None and end["status"] == "interrupted":
+        if end is None or (not nxt and end["status"] == "cut_short"):
+            status, partial = "cut_short", True
+        elif not nxt and end["status"] == "interrupted":
             status, partial = "interrupted", True
         else:
-            status, partial = "cut_short", True
+            status, partial = "unknown", False  # the summary was lost; the step ended, how is not known
         lo, hi = b["band_lo_g"], b["band_hi_g"]
         n = under = inb = over = none = dose = peak = 0
         period = 0
@@ -516,8 +523,8 @@ def decode_session(data):
     chunk = None  # the trace chunk a continuation extends (None after anything breaks the chain)
     prev_seq = None
     for offset, rtype, seq, payload in records:
-        if prev_seq is not None and seq != (prev_seq + 1) & 0xFFFF:
-            chunk = None  # a record was lost here: it may have been a chunk of the chain
+        if prev_seq is not None and seq != (prev_seq + 1) & 0xFFFF and version < 3:
+            chunk = None  # a record was lost here: it may have been a chunk of the (version 2) chain
         prev_seq = seq
         if rtype == T_TRACE_CONT and version >= 3:
             chunk = _cont_v3(out, chunk, offset, payload)
