@@ -50,7 +50,7 @@ def run(a):
     probs = st.get("boot_problems")
     for p in probs if isinstance(probs, list) else []:
         if isinstance(p, dict):
-            rows.append(("BOOT", "%s: %s" % (shown(p.get("file")), shown(p.get("problem")))))
+            rows.append(("BAD FILE", "%s: %s" % (shown(p.get("file")), shown(p.get("problem")))))
     aside = st.get("set_aside")
     if isinstance(aside, list) and aside:
         rows.append(("set aside", ", ".join(shown(a) for a in aside)))
