@@ -320,8 +320,7 @@ _BOOT_FILE_FIXES = (
     ("/cfg/settings.json", "edit /cfg/settings.json (each key and its range: docs/user-guide.md, Settings), or "
                            "remove it for the defaults"),
     ("/cfg/board.json", "acutrainer deploy --board NAME (rewrites it)"),
-    ("/cfg/state.json", "nothing to do: the boot counter starts again (session times of undated sessions "
-                        "before it may be reconstructed less well)"),
+    ("/cfg/state.json", "nothing to do: the boot count goes on from the newest session's"),
     ("/cfg/calib.json", "acutrainer calibrate"),
     ("/cfg/selected", "acutrainer routine select NAME"),
     ("/routines/", "acutrainer routine push NAME --select (re-upload it)"),

@@ -183,17 +183,29 @@ def start(root=""):
 
 
 def read_boots(root=""):
-    """The boot counter in /cfg/state.json: a whole number 0..BOOTS_MAX, else 0 (a bad file is set aside)."""
+    """The boot counter in /cfg/state.json: a whole number 0..BOOTS_MAX. A bad file is set aside and the count
+    goes on from the newest session's (the host dates undated sessions by their boot's count: a count used
+    before must not come back); 0 when the file is missing."""
     from acu import cfgfile
     path = root + STATE_PATH
+    before = len(acu.problems)
     st = cfgfile.read_json(path)
     if st is None:
-        return 0
+        return 0 if len(acu.problems) == before else _boots_from_log(root)
     n = st.get("boots", 0)
     if type(n) is not int or not 0 <= n < BOOTS_MAX:
-        cfgfile.set_aside(path, "boots %s is not a count 0..%d; counting from 0" % (_show(n), BOOTS_MAX - 1))
-        return 0
+        cfgfile.set_aside(path, "boots %s is not a count 0..%d; counting on from the newest session's"
+                          % (_show(n), BOOTS_MAX - 1))
+        return _boots_from_log(root)
     return n
+
+
+def _boots_from_log(root):
+    try:
+        n = acu.call("logrecover", "last_boot_count", root + "/log")
+    except Exception:  # noqa: BLE001  (a damaged log: the counter starts again)
+        return 0
+    return n if 0 <= n < BOOTS_MAX - 1 else 0
 
 
 def count_boot(root=""):

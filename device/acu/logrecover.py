@@ -72,10 +72,11 @@ def _t_of(rtype, payload, trace):
 def walk_file(path):
     """Stream a log file record by record (low RAM: one record buffer) and report its state:
     {"size", "valid_end", "bad_at" (offset of the first bad record or None), "has_header", "has_end",
-     "last_seq", "last_t_ms", "steps_done", "magic_ok", "sessions"}. A file holds one or more sessions
-    back to back: has_end, last_t_ms and steps_done are those of the last one."""
+     "last_seq", "last_t_ms", "steps_done", "magic_ok", "sessions", "boot_count"}. A file holds one or more
+    sessions back to back: has_end, last_t_ms, steps_done and boot_count are those of the last one."""
     res = {"size": 0, "valid_end": 0, "bad_at": None, "has_header": False, "has_end": False,
-           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False, "sessions": 0}  # type: dict
+           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False, "sessions": 0,
+           "boot_count": 0}  # type: dict
     try:
         res["size"] = os.stat(path)[6]
     except OSError:
@@ -121,6 +122,7 @@ def walk_file(path):
                 res["steps_done"] = 0
                 trace[0] = 0
                 trace[1] = struct.unpack_from("<H", payload, 20)[0] if n >= 22 else 0  # trace_period_ms
+                res["boot_count"] = struct.unpack_from("<I", payload, 4)[0] if n >= 8 else 0
             t = _t_of(rtype, payload, trace)
             if t > res["last_t_ms"]:
                 res["last_t_ms"] = t
@@ -162,6 +164,13 @@ def _last_name(root):
         if (last is None or n > last) and is_session_name(n) and not _is_dir(acu.join(root, n)):
             last = n
     return last
+
+
+def last_boot_count(root):
+    """The boot count in the newest session file's last header (0 when there is none): where a damaged
+    boot counter goes on from (acu.appcfg), so the counts the host dates undated sessions by do not repeat."""
+    last = _last_name(root)
+    return 0 if last is None else walk_file(acu.join(root, last))["boot_count"]
 
 
 def _read_counter(root):

@@ -233,3 +233,22 @@ def test_the_selected_routine_file_never_raises_for_the_host():
     root = fakeboard.flash_root()
     _write(root, "/cfg/selected", b"bed\xfftime")
     assert routine_parse.selected(root + "/cfg/selected") is None
+
+
+def test_a_damaged_boot_counter_goes_on_from_the_newest_session():
+    root = fakeboard.flash_root()
+    _write(root, "/cfg/state.json", b'{"boots": 40}')
+    app, clock, sensor = _boot(root)   # boot 41: a free press makes a session of this boot
+    _press(app, clock, sensor, 4000, 3000)
+    _press(app, clock, sensor, 0, 21000)
+    assert app.log.boot_count == 41
+    for bad in (b"\x00garbage", b'{"boots": "many"}'):
+        _write(root, "/cfg/state.json", bad)
+        del acu.problems[:]
+        assert appcfg.count_boot(root) == 42   # not 1: boot 1's count may date older sessions on the host
+        assert _named(root + "/cfg/state.json")
+    del acu.problems[:]
+    empty = fakeboard.flash_root()
+    _write(empty, "/cfg/state.json", b"[]")
+    assert appcfg.count_boot(empty) == 1       # no session to go on from
+    del acu.problems[:]
