@@ -227,8 +227,8 @@ def load(cls, path_primary="/cfg/calib.json", nominal_dict=None):
                 why = "calib: sensor: file is for %s, board has %s" % (cal.sensor, nominal_dict.get("sensor"))
             else:
                 return cal
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
-            why = str(e) if isinstance(e, ValueError) else "calib: %s" % e
+        except Exception as e:  # noqa: BLE001  (whatever stops the parser: the file is bad, the app starts)
+            why = str(e) if isinstance(e, ValueError) else "calib: %s: %s" % (type(e).__name__, e)
             cfgfile.set_aside(path_primary, why + "; using the nominal curve (not calibrated)")
     if nominal_dict is None:
         raise ValueError(why)

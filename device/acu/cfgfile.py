@@ -121,6 +121,9 @@ def read_json(path, kind=dict):
     except ValueError:
         set_aside(path, "not valid JSON (damaged or cut short)")
         return None
+    except Exception:  # noqa: BLE001  (nested too deep for the parser: RecursionError, MemoryError)
+        set_aside(path, "JSON nested too deep")
+        return None
     if type(v) is not kind:
         set_aside(path, "holds a JSON %s, not %s" % (_type_name(v), _type_name(kind())))
         return None

@@ -252,3 +252,12 @@ def test_a_damaged_boot_counter_goes_on_from_the_newest_session():
     _write(empty, "/cfg/state.json", b"[]")
     assert appcfg.count_boot(empty) == 1       # no session to go on from
     del acu.problems[:]
+
+
+def test_json_nested_too_deep_is_set_aside():
+    root = fakeboard.flash_root()
+    _write(root, "/cfg/settings.json", b"[" * 5000 + b"]" * 5000)
+    del acu.problems[:]
+    assert appcfg.load_settings(root) == appcfg.DEFAULT_SETTINGS
+    assert _named(root + "/cfg/settings.json") and _exists(root + "/cfg/settings.json.bad")
+    del acu.problems[:]
