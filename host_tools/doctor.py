@@ -361,6 +361,10 @@ def check_boot_files(st: dict) -> list[Check]:
                          "the device runs without them; once fixed (%s), remove the .bad copies "
                          "(docs/troubleshooting.md)" % "; ".join(sorted({boot_file_fix(_bad_base(a))
                                                                           for a in older}))[:300]))
+    more = st.get("boot_files_more")
+    if isinstance(more, int) and more > 0:
+        out.append(Check("boot files", WARN, "%d more bad boot file(s) or set-aside copies than listed" % more,
+                         "fix the ones above, then run acutrainer doctor again"))
     if not out:
         out.append(Check("boot files", OK, "every file read at start-up is good"))
     return out

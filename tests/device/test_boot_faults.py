@@ -261,3 +261,15 @@ def test_json_nested_too_deep_is_set_aside():
     assert appcfg.load_settings(root) == appcfg.DEFAULT_SETTINGS
     assert _named(root + "/cfg/settings.json") and _exists(root + "/cfg/settings.json.bad")
     del acu.problems[:]
+
+
+def test_the_status_answer_names_a_few_problems_and_counts_the_rest():
+    root = fakeboard.flash_root()
+    _write(root, "/cfg/settings.json", json.dumps({"typo%d" % i: "x" * 300 for i in range(9)}).encode())
+    app, clock, sensor = _boot(root)
+    st = acu.call("status", "collect", app)
+    assert len(st["boot_problems"]) == 6 and st["boot_files_more"] == 3
+    assert all(len(p["problem"]) <= 140 and p["file"] == root + "/cfg/settings.json" for p in st["boot_problems"])
+    assert st["set_aside"] == []
+    assert len(json.dumps(st)) < 4096   # the live link's answer is one line the host reads up to 4 KB
+    del acu.problems[:]

@@ -338,3 +338,12 @@ def test_boot_file_fields_of_the_wrong_shape_are_not_a_crash(tmp_path):
     del st["boot_problems"]
     checks = [c for c in diag(FakeSession(st), tmp_path) if c.name == "boot files"]
     assert [c.status for c in checks] == [doctor.INFO]
+
+
+def test_more_bad_boot_files_than_listed_are_counted(tmp_path):
+    probs = [{"file": "/cfg/settings.json", "problem": "typo%d: unknown setting (ignored)" % i, "set_aside": None}
+             for i in range(6)]
+    checks = [c for c in diag(FakeSession(status(boot_problems=probs, boot_files_more=4)), tmp_path)
+              if c.name == "boot files"]
+    assert [c.status for c in checks] == [doctor.FAIL] * 6 + [doctor.WARN]
+    assert "4 more" in checks[-1].detail
