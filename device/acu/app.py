@@ -62,6 +62,9 @@ class App:
         self._prev_state = band.NO_CONTACT
         self._over_force = False
         self._flash_low_cued = False
+        self._write_errors_cued = 0  # the logger's write_errors already cued: each new failure is cued
+        self._release_first = False  # a routine just ended: a free press needs a new contact (no phantom
+        # free session from the press held past the routine's end)
 
     # ---- set-up ------------------------------------------------------------------------------------
     def start(self):
@@ -107,6 +110,8 @@ class App:
 
     def session_end(self, status, now_ms):
         self.log.end_session(status, now_ms)  # "completed" / "aborted": the logger's names
+        self._release_first = True
+        self._contact_ms = 0
         # ready for the next practice of the same routine
         if self.routine is not None:
             self.runner.load(self.routine)
@@ -114,11 +119,14 @@ class App:
     # ---- free presses (no routine running) -------------------------------------------------------------
     def _free_track(self, st, dt, now_ms):
         if st != band.NO_CONTACT and st != band.FAULT:
+            if self._release_first:
+                return  # still the routine's last press
             self._contact_ms += dt
             self._no_contact_ms = 0
             if not self.free_session and self._contact_ms >= _FREE_START_MS and self.settings["free_sessions"]:
                 self._begin_free(now_ms)
         else:
+            self._release_first = False
             self._contact_ms = 0
             self._no_contact_ms += dt
             if self.free_session and self._no_contact_ms >= _FREE_END_MS:
@@ -191,6 +199,12 @@ class App:
             if self.log.flash_low and not self._flash_low_cued:
                 self._flash_low_cued = True
                 self.fb.cue(feedback.CUE_FLASH_LOW, now_ms)
+        lost = self.log.write_errors + self.log.refused
+        if lost != self._write_errors_cued:
+            # the flash refused a write or had no room for a session (full or failing): this practice is not
+            # (wholly) logged; say so now, the host's status and doctor report the counts
+            self._write_errors_cued = lost
+            self.fb.cue(feedback.CUE_FLASH_LOW, now_ms)
         self._prev_state = st
         # band feedback only where a press is asked for (or a free press); rests, breathing and a
         # calibration (the scale is the reference, the old curve would mislead) are quiet

@@ -2,7 +2,7 @@
 # sessions, stop (docs/protocol.md). Each is rare, so acu.link loads this module for one answer only
 # (acu.call). on_<verb>(link, args, now_ms) -> a JSON-able result; a ValueError(message) refuses.
 import acu
-from acu import VERSION
+from acu import VERSION, hw
 
 
 def answer(lk, verb, args, now_ms):
@@ -27,10 +27,7 @@ def on_status(lk, args, now_ms):
 
 def on_clock(lk, args, now_ms):
     """clock EPOCH_S: set the wall clock (acutrainer sync); logged in a running session."""
-    epoch = int(args[0])
-    if epoch < 1577836800 or epoch > 4102444800:  # 2020..2100: the log stores it in 32 bits
-        raise ValueError("clock %d is not a current time (2020-2100)" % epoch)
-    lk.app.set_clock(epoch, now_ms)
+    lk.app.set_clock(hw.check_wall(args[0]), now_ms)
     return on_hello(lk, args, now_ms)
 
 

@@ -15,15 +15,6 @@ def _root(root):
     return c.root if c is not None else logger.DEFAULT_ROOT
 
 
-def _free_bytes(root):
-    # (a Logger reports its own: Logger.free_bytes)
-    try:
-        st = os.statvfs(root)
-    except OSError:
-        return None
-    return st[0] * st[4]  # f_bsize * f_bavail
-
-
 def _sha256_hex(path):
     import hashlib
     h = hashlib.sha256()
@@ -114,7 +105,7 @@ def info(root=None):
         except OSError:
             pass
     c = logger.current()
-    free = c.free_bytes() if c is not None else _free_bytes(root)
+    free = c.free_bytes() if c is not None else logger.flash_bytes(root)[0]
     d = {"sessions": len(names), "bytes": total, "free_bytes": free,
          "reserve_bytes": c.reserve_bytes if c is not None else 65536,
          "flash_low": bool(c.flash_low) if c is not None else False,
@@ -125,6 +116,7 @@ def info(root=None):
         d["boot_count"] = c.boot_count
         d["next_session"] = c.next_session_no() if not c.active else c.session_no + 1
         d["write_errors"] = c.write_errors
+        d["sessions_refused"] = c.refused
         d["recovered"] = c.recovered
         if c.clock is not None:
             d["ticks_ms"] = c.clock.ticks_ms()

@@ -16,6 +16,10 @@ def _fresh_dir():
             os.remove(d + "/" + n)
     except OSError:
         os.mkdir(d)
+    try:
+        os.remove(d + logfmt.COUNTER_TWIN)  # the counter's copy beside the folder, from an earlier run
+    except OSError:
+        pass
     return d
 
 
@@ -442,3 +446,134 @@ def test_a_session_start_after_the_host_deleted_the_newest_file():
     decs = _sessions_in(d + "/000002.acl")
     assert [x["session"]["session_no"] for x in decs] == [2, 3]
     assert all(x["problems"] == [] and x["end"]["status"] == "completed" for x in decs)
+
+
+class _Statvfs:
+    """os for acu.logger with a given statvfs answer (f_bsize, f_frsize, f_blocks, f_bfree, f_bavail...)."""
+
+    def __init__(self, st):
+        self.st = st
+
+    def statvfs(self, path):
+        return self.st
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+
+def test_free_space_of_a_full_flash_whose_count_wraps_is_none():
+    # a full LittleFS counted more blocks in use than it has: f_bavail wrapped to 2**32 - 6 blocks, and the
+    # logger thought 16 PB were free (doctor: "healthy, 17179869160 KB free")
+    real = logger.os
+    try:
+        logger.os = _Statvfs((4096, 4096, 64, 0xFFFFFFFA, 0xFFFFFFFA, 0, 0, 0, 0, 255))
+        assert logger.flash_bytes("/") == (0, 64 * 4096)
+        logger.os = _Statvfs((4096, 4096, 64, 10, 9, 0, 0, 0, 0, 255))
+        assert logger.flash_bytes("/") == (9 * 4096, 64 * 4096)
+        logger.os = _Statvfs((4096, 4096, 64, -2, -2, 0, 0, 0, 0, 255))
+        assert logger.flash_bytes("/") == (0, 64 * 4096)
+        d = _fresh_dir()
+        logger.os = _Statvfs((4096, 4096, 64, 0xFFFFFFFA, 0xFFFFFFFA, 0, 0, 0, 0, 255))
+        lg = _logger(d, FakeClock(0))
+        lg.recover()
+        assert lg.begin_session("r", now_ms=0) == -1     # no room: refused, counted (the app cues it)
+        assert lg.refused == 1 and lg.flash_low
+    finally:
+        logger.os = real
+
+
+def test_a_failed_write_inside_a_session_is_counted_and_logged():
+    import builtins
+
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    lg = _logger(d, clock)
+    lg.recover()
+    assert lg.begin_session("r", now_ms=0) == 1
+    lg.event(logfmt.EV_PAUSE, 0, 10)
+
+    def refuse(*a):
+        raise OSError(28)
+
+    logger.open = refuse
+    try:
+        lg.flush(20)
+    finally:
+        logger.open = builtins.open
+    assert lg.write_errors == 1
+    lg.end_session("completed", 30)
+    s = _sessions_in(d + "/000001.acl")[0]
+    lost = [e for e in s["events"] if e["name"] == "write_failed"]
+    assert len(lost) == 1 and lost[0]["value"] > 0 and s["end"]["status"] == "completed"
+
+
+def _counter_files(d):
+    return (d + "/" + logfmt.COUNTER, d + logfmt.COUNTER_TWIN)
+
+
+def _one_session(d, t):
+    lg = _logger(d, FakeClock(t))
+    lg.recover()
+    no = lg.begin_session("r", now_ms=t)
+    lg.end_session("completed", t + 10)
+    return no
+
+
+def _pull_all(d):
+    for n in logrecover.session_names(d):
+        os.remove(d + "/" + n)
+
+
+def test_session_numbers_stay_unique_when_a_counter_file_is_lost_or_damaged():
+    # every file pulled and deleted, then one counter file deleted, garbled or set to 2**32 - 1 (which would
+    # wrap the header's u32 to 0): the other copy keeps the numbers going
+    d = _fresh_dir()
+    seen = [_one_session(d, 0), _one_session(d, 100)]
+    for damage in (None, b"garbage", b"4294967295", b"", b"-5"):
+        _pull_all(d)
+        for path in _counter_files(d):
+            if damage is None:
+                os.remove(path)
+            else:
+                _write(path, damage)
+            seen.append(_one_session(d, 200 + len(seen)))
+    assert seen == list(range(1, len(seen) + 1)), seen
+
+
+def test_session_numbers_from_the_file_names_when_both_counters_are_garbage():
+    d = _fresh_dir()
+    for t in (0, 100, 200):
+        _one_session(d, t)
+    for path in _counter_files(d):
+        _write(path, b"4294967295")
+    lg = _logger(d, FakeClock(0), volume_bytes=0)   # one file per session: the names tell the highest number
+    lg.recover()
+    assert lg.next_session_no() == 4
+    lg2 = _logger(_fresh_dir(), FakeClock(0))
+    for path in _counter_files(lg2.root):
+        _write(path, b"999999")
+    lg2.recover()
+    assert lg2.begin_session("r", now_ms=0) == 999999   # the last six-digit number is still used
+    lg2.end_session("completed", 10)
+    assert lg2.begin_session("r", now_ms=20) == -1 and lg2.write_errors == 1   # none left: refused, counted
+
+
+def test_a_file_where_the_log_folder_belongs_is_moved_aside_at_boot():
+    d = _fresh_dir()
+    for n in os.listdir(d):
+        os.remove(d + "/" + n)
+    os.rmdir(d)
+    for old in (d + ".bad", d + ".bad1"):
+        try:
+            os.remove(old)
+        except OSError:
+            pass
+    _write(d, b"not a folder")
+    lg = _logger(d, FakeClock(0))
+    acts = lg.recover()
+    assert acts and "moved to %s.bad" % d in acts[0]["action"], acts
+    assert _read(d + ".bad") == b"not a folder"
+    assert lg.begin_session("r", now_ms=0) == 1
+    lg.end_session("completed", 10)
+    assert logrecover.session_names(d) == ["000001.acl"]
+    os.remove(d + ".bad")
