@@ -85,7 +85,7 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
     if not isinstance(device_id, str):
         device_id = ""
     if device_id and isinstance(info.get("boot_count"), int) and isinstance(info.get("ticks_ms"), int):
-        archive.add_anchor(device_id, info["boot_count"], info["ticks_ms"], pulled_at, "pull")
+        archive.add_anchor(device_id, info["boot_count"], info["ticks_ms"], pulled_at, "pull", info.get("boot_id"))
     deletable: list[tuple[str, str]] = []
     for e in listing:
         why = _valid_entry(e)

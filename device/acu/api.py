@@ -22,8 +22,9 @@ def hw():
 def _app():
     """The app object (built without running when the app never started, e.g. after a raw-REPL reset)."""
     if app.current is None:
-        boots = appcfg.read_json(appcfg.STATE_PATH, {}).get("boots", 0)
+        boots, boot_id = appcfg.boot_state()
         a = app.App(hw(), appcfg.load_settings(), boots)
+        a.log.boot_id = boot_id  # the boot main.py recorded: the same ticks, the same anchors
         a.reload_routine()
         app.current = a
     return app.current

@@ -292,7 +292,7 @@ class App:
 current = None
 
 
-def main(hw, settings, boots):
+def main(hw, settings, boots, boot_id=0):
     """Entry point from /main.py, which has built the board (acu.appcfg.start())."""
     global current
     import gc
@@ -303,6 +303,7 @@ def main(hw, settings, boots):
 
         gc.collect()
         app = App(hw, settings, boots, console=StdioConsole())
+        app.log.boot_id = boot_id  # this boot's random id: status, the host's time anchors
         current = app
         gc.collect()
         app.start()

@@ -75,24 +75,45 @@ def build_board(settings=None):
 
 
 def start():
-    """What /main.py does before the app's modules are imported: (hw, settings, boot_count)."""
+    """What /main.py does before the app's modules are imported: (hw, settings, boot_count, boot_id)."""
     clean_tmp_files()
     settings = load_settings()
-    boots = count_boot()
-    return build_board(settings), settings, boots
+    boots, boot_id = count_boot()
+    return build_board(settings), settings, boots, boot_id
+
+
+def new_boot_id():
+    """A random u32 (never 0, which means unknown) naming this boot: the boot counter can be reset (a damaged
+    state file, a re-flash) and reuse a number, a random id does not repeat, so the host keys its time
+    anchors by it."""
+    b = os.urandom(4)
+    n = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
+    return n or 1
+
+
+def boot_state():
+    """(boot_count, boot_id) the last start recorded (the REPL's app, built without main.py)."""
+    st = read_json(STATE_PATH, {})
+    if not isinstance(st, dict):
+        return 0, 0
+    b, i = st.get("boots", 0), st.get("boot_id", 0)
+    return b if isinstance(b, int) else 0, i if isinstance(i, int) and 0 <= i <= 0xFFFFFFFF else 0
 
 
 def count_boot():
+    """(boot_count, boot_id) of this start, recorded in the state file."""
     st = read_json(STATE_PATH, {})
     if not isinstance(st, dict):
         st = {}
-    st["boots"] = int(st.get("boots", 0)) + 1
+    b = st.get("boots", 0)
+    st["boots"] = (b if isinstance(b, int) and b >= 0 else 0) + 1
+    st["boot_id"] = new_boot_id()
     makedirs("/cfg")
     try:
         write_json_atomic(STATE_PATH, st)
     except OSError:
         pass
-    return st["boots"]
+    return st["boots"], st["boot_id"]
 
 
 def clean_tmp_files():

@@ -15,7 +15,8 @@ def answer(lk, verb, args, now_ms):
 def on_hello(lk, args, now_ms):
     a = lk.app
     return {"proto": lk.proto, "firmware": VERSION, "board": a.hw.name, "device_id": a.log.device_id,
-            "boot_count": a.log.boot_count, "ticks_ms": now_ms, "wall_s": a.clock.wall_s(),
+            "boot_count": a.log.boot_count, "boot_id": a.log.boot_id, "ticks_ms": now_ms,
+            "wall_s": a.clock.wall_s(),
             "practice": acu.call("status", "practice", a)}
 
 

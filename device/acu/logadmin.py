@@ -114,6 +114,7 @@ def info(root=None):
     if c is not None:
         d["device_id"] = c.device_id
         d["boot_count"] = c.boot_count
+        d["boot_id"] = c.boot_id
         d["next_session"] = c.next_session_no() if not c.active else c.session_no + 1
         d["write_errors"] = c.write_errors
         d["sessions_refused"] = c.refused

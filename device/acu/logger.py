@@ -162,6 +162,7 @@ class Logger:
         self.firmware = str(info.get("firmware", ""))
         self.board = str(info.get("board", ""))
         self.boot_count = int(info.get("boot_count", 0))
+        self.boot_id = _u32(info.get("boot_id") or 0)
         self.calib_id = str(info.get("calib_id", ""))
         self._next_hint = int(info.get("next_session", 1))
         self.reserve_bytes = reserve_bytes

@@ -44,7 +44,7 @@ def collect(a, with_practice=False):
         "routine": None if a.routine is None else a.routine.name, "runner": runner(a.runner),
         "force_g": a.force_g, "raw": a.raw, "state": band.NAMES[a.state], "wall_s": a.clock.wall_s(),
         "uptime_ms": a.clock.ticks_ms(), "loop_hz": 1000 // a.period_ms, "iterations": a.iterations,
-        "session_active": a.log.active, "boots": a.log.boot_count,
+        "session_active": a.log.active, "boots": a.log.boot_count, "boot_id": a.log.boot_id,
         "free_bytes": free, "flash_bytes": total,
         "unique_id": "".join("%02x" % b for b in h.unique_id),
     }

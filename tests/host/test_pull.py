@@ -27,6 +27,7 @@ class FakeSession:
         self.fail_read_after = fail_read_after
         self.listing_override = None
         self.calls = []
+        self.boot_id = None    # the boot's random id (None: a firmware without one)
 
     def call(self, module, func, *args):
         self.calls.append((module, func) + args)
@@ -41,7 +42,8 @@ class FakeSession:
             return logadmin.list_sessions(self.log, start, limit)
         if func == "info":
             d = logadmin.info(self.log)
-            d.update(device_id=self.device_id, boot_count=self.boot_count, ticks_ms=self.ticks_ms)
+            d.update(device_id=self.device_id, boot_count=self.boot_count, ticks_ms=self.ticks_ms,
+                     boot_id=self.boot_id)
             return d
         if func == "delete_session":
             try:
@@ -284,6 +286,43 @@ def test_sync_sets_clock_and_anchors(dev, arc):
     assert ("acu.api", "set_clock", 1700000000) in dev.calls and r["anchored"]
     s = arc.sessions()[0]
     assert s["wall_source"] == "pull" and s["wall_start_s"] == 1700000000 - 60
+
+
+def test_a_reused_boot_number_does_not_redate_a_session(dev, arc):
+    # the boot counter was reset (a damaged state file, a re-flash): boot 3 came twice, 12 days apart. The
+    # second boot's anchors must not re-date the first boot's session (it moved 12.4 days early).
+    record_session(dev.log, 1, boot_count=3, start_ms=1000)
+    dev.boot_count, dev.ticks_ms, dev.boot_id = 3, 61000, 0xA11CE
+    pull(dev, arc, now=lambda: 1700000000)
+    s = arc.sessions()[0]
+    assert s["wall_source"] == "pull" and s["wall_start_s"] == 1700000000 - 60
+    dev.ticks_ms, dev.boot_id = 5000, 0xB0B     # the reused number, another boot
+    pull(dev, arc, now=lambda: 1700000000 + 12 * 86400)
+    assert arc.sessions()[0]["wall_start_s"] == 1700000000 - 60
+    a = arc.db.execute("SELECT boot_id FROM anchors ORDER BY rowid").fetchall()
+    assert [r["boot_id"] for r in a] == [0xA11CE, 0xB0B]
+
+
+def test_a_session_with_a_boot_id_is_dated_by_its_own_boots_anchors_only(dev, arc):
+    # a session header that carries the boot id (log format 3): only anchors of that boot date it
+    record_session(dev.log, 1, boot_count=3, start_ms=1000)
+    pull(dev, arc, now=lambda: 5)
+    arc.db.execute("UPDATE sessions SET boot_id = ?", (0xA11CE,))
+    arc.add_anchor("240ac401", 3, 5000, 1700000000, "pull", 0xB0B)     # same number, another boot
+    arc.reconstruct_wall()
+    assert arc.sessions()[0]["wall_start_s"] is None
+    arc.add_anchor("240ac401", 3, 61000, 1700500000, "pull", 0xA11CE)
+    arc.reconstruct_wall()
+    assert arc.sessions()[0]["wall_start_s"] == 1700500000 - 60
+
+
+def test_sync_refuses_a_computer_clock_that_cannot_be_right():
+    from host_tools.commands.sync import host_time
+    from host_tools.errors import InputError
+    for t in (0, 86400 * 365, 4102444800, 2 ** 32, 2 ** 32 + 5, 2 ** 40):
+        with pytest.raises(InputError, match="this computer's clock says"):
+            host_time(lambda t=t: t)
+    assert host_time(lambda: 1700000000.7) == 1700000000
 
 
 def test_reconstructed_file_supersedes_unclosed_copy(dev, arc):
