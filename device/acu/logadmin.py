@@ -94,6 +94,24 @@ def delete_session(name, sha256, root=None):
     return True
 
 
+def raise_next(n, root=None):
+    """The host's archive holds this device's sessions below n: the next number is at least n (both counter
+    files can be lost after every file was pulled: a re-format, a damaged flash). Returns the next number."""
+    root = _root(root)
+    n = int(n)
+    if not 0 < n <= logfmt.MAX_SESSION_NO:
+        raise ValueError("raise_next: %d is not a session number" % n)
+    c = logger.current()
+    on_flash = logrecover.scan(root, 0, bytearray(32))[1]  # what the files say, whatever the logger remembers
+    if n > on_flash:
+        logger.write_counter(root, n)
+        if c is not None and not c.active:
+            c.files_changed()
+    if c is not None:
+        return max(n, c.session_no + 1 if c.active else c.next_session_no())
+    return max(n, on_flash)
+
+
 def info(root=None):
     """Counts and space for the host (JSON-able)."""
     root = _root(root)

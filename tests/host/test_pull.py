@@ -8,7 +8,7 @@ import pytest
 from host_tools.archive import Archive
 from host_tools.errors import DeviceError, LinkError
 from host_tools.pull import pull
-from acu import logadmin, logger, logread, logrecover
+from acu import logadmin, logfmt, logger, logread, logrecover
 from mpcompat import FakeClock
 
 
@@ -45,6 +45,8 @@ class FakeSession:
             d.update(device_id=self.device_id, boot_count=self.boot_count, ticks_ms=self.ticks_ms,
                      boot_id=self.boot_id)
             return d
+        if func == "raise_next":
+            return logadmin.raise_next(args[0], self.log)
         if func == "delete_session":
             try:
                 return logadmin.delete_session(args[0], args[1], self.log)
@@ -314,6 +316,23 @@ def test_a_session_with_a_boot_id_is_dated_by_its_own_boots_anchors_only(dev, ar
     arc.add_anchor("240ac401", 3, 61000, 1700500000, "pull", 0xA11CE)
     arc.reconstruct_wall()
     assert arc.sessions()[0]["wall_start_s"] == 1700500000 - 60
+
+
+def test_a_pull_keeps_the_devices_numbers_above_the_archives(dev, arc):
+    # every file pulled and deleted, then both counter files lost (a re-format, a damaged flash): the pull
+    # set the device's next number above what the archive holds, so no number comes again
+    for no in (1, 2, 3):
+        record_session(dev.log, no, start_ms=1000 * no)
+    pull(dev, arc, delete=True)
+    assert logrecover.session_names(dev.log) == []
+    for p in (os.path.join(dev.log, logfmt.COUNTER), dev.log + logfmt.COUNTER_TWIN):
+        if os.path.exists(p):
+            os.remove(p)
+    assert ("acu.logadmin", "raise_next", 4) in dev.calls
+    pull(dev, arc)   # a pull with nothing new: the host puts its floor back
+    lg = logger.Logger(dev.log, FakeClock(0), {"unique_id": b"\x24\x0a\xc4\x01"})
+    lg.recover()
+    assert lg.begin_session("r", now_ms=0) == 4
 
 
 def test_sync_refuses_a_computer_clock_that_cannot_be_right():
