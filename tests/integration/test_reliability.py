@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.reliability import cable, device_inputs, host_inputs, power, security, suite, year
+from bench.reliability import cable, device_inputs, host_inputs, power, record_faults, security, suite, year
 
 pytestmark = pytest.mark.integration
 
@@ -68,3 +68,10 @@ def test_a_blank_board_is_named_not_our_firmware(acu_home):
     fig = device_inputs.scenario_device_bad_inputs(Path(os.environ["ACUTRAINER_HOME"]), blank_only=True)
     assert fig["rel_device_bad_inputs_tried"] >= 6
     assert fig["rel_device_bad_inputs_crashed"] == 0, fig["_notes_devbad"]
+
+
+def test_recording_faults_lose_no_practice_in_silence(acu_home):
+    fig = record_faults.scenario_record_faults(Path(os.environ["ACUTRAINER_HOME"]), rounds=1, seed=21)
+    assert fig["rel_record_faults_tried"] >= 15 and fig["rel_record_practices"] >= 8
+    assert fig["rel_silent_record_losses"] == 0, fig.get("_notes_record")
+    assert fig["rel_record_faults_mishandled"] == 0, fig.get("_notes_record")
