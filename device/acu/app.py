@@ -17,9 +17,10 @@ CALIB_PATH = "/cfg/calib.json"
 
 
 class App:
-    """console: the serial console the live link (acu.link) serves between iterations, None for none."""
+    """console: the serial console the live link (acu.link) serves between iterations, None for none.
+    boot_id: this boot's random id (u32, 0 = unknown), written into every session header."""
 
-    def __init__(self, hw, settings, boot_count=0, root="", console=None):
+    def __init__(self, hw, settings, boot_count=0, root="", console=None, boot_id=0):
         self.hw = hw
         self.settings = settings
         s = self.settings
@@ -30,7 +31,8 @@ class App:
         # below leave fragmented (its calib_id is set once the calibration is loaded)
         self.log = logger.Logger(
             root + "/log", hw.clock,
-            {"unique_id": hw.unique_id, "firmware": VERSION, "board": hw.name, "boot_count": boot_count})
+            {"unique_id": hw.unique_id, "firmware": VERSION, "board": hw.name, "boot_count": boot_count,
+             "boot_id": boot_id})
         # then the selected routine: its parser is loaded while little else is live (that moment sets the
         # smallest heap the firmware starts in); start() hands it to the runner
         self.routine = self._read_routine()

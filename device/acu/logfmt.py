@@ -8,7 +8,8 @@ import binascii
 from micropython import const
 
 MAGIC = b"ACULOG"
-VERSION = const(2)          # 2: Rice-coded trace + continuation chunks; the decoder still reads 1
+VERSION = const(3)          # 3: boot_id + the routine's full digest in the session header; 2: Rice-coded
+# trace + continuation chunks; the decoder still reads 1 and 2
 FILE_HEADER_LEN = const(8)  # MAGIC + version u8 + flags u8
 REC_HEAD_LEN = const(5)     # u16 payload length, u8 type, u16 sequence
 REC_CRC_LEN = const(4)      # u32 CRC32 over head + payload
@@ -67,8 +68,10 @@ EV_DOSE_MAX = const(23)      # a dose step hit max_s before its in-band time; va
 EV_MIN_REACHED = const(24)   # a timed step passed its min_s
 
 # fixed parts of payloads (little endian); strings follow as u8 length + UTF-8 bytes
-SESSION_FMT = "<IIIIHHHB"   # session_no, boot_count, start_ticks_ms, wall_start_s (0 = unset),
-#                              band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g
+SESSION_FMT = "<IIIIHHHBI"  # session_no, boot_count, start_ticks_ms, wall_start_s (0 = unset),
+#                              band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g, boot_id (0 = unknown);
+# then strings device_id, firmware, board, routine, calib_id; then the routine's digest: u8 length + raw bytes
+HASH_LEN = const(32)         # the routine digest (SHA-256) is stored raw, in full: 32 bytes, not 64 hex chars
 STEP_BEGIN_FMT = "<HIHHH"    # index, t_ms, band_lo_g, band_hi_g, target_s
 STEP_SUM_FMT = "<HIIIIIIIHHIHHB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
 #                                    fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status
@@ -92,7 +95,8 @@ MAX_STR = const(63)
 # The device writes every record straight into its batch buffer (put_* then seal_in_place): no temporary
 # payload or record objects. The bytes-returning encoders (record, session_payload...) are in acu.logread
 # (host and tests) and are built on these.
-SESSION_HEAD_LEN = const(23)   # struct.calcsize(SESSION_FMT)
+SESSION_HEAD_LEN = const(27)   # struct.calcsize(SESSION_FMT)
+SESSION_ROOM = const(380)      # a session payload's most bytes: SESSION_HEAD_LEN + 5 * (MAX_STR + 1) + 1 + HASH_LEN
 STEP_BEGIN_HEAD_LEN = const(12)
 STEP_SUM_LEN = const(43)
 EVENT_LEN = const(13)
@@ -117,12 +121,27 @@ def put_strs(buf, pos, values):
     return pos
 
 
-def put_session(buf, pos, session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
+def digest_bytes(h):
+    """The routine digest to store: bytes as they are, hex text (routine_parse's sha256) as its bytes; cut
+    to HASH_LEN. Text that is not hex (no digest known) stores nothing (length 0), never a wrong digest."""
+    if isinstance(h, bytes) or isinstance(h, bytearray):
+        return bytes(h[0:HASH_LEN])
+    if not h:
+        return b""
+    try:
+        return binascii.unhexlify(h)[0:HASH_LEN]
+    except (ValueError, TypeError):
+        return b""
+
+
+def put_session(buf, pos, session_no, boot_count, boot_id, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
                 trace_period_ms, trace_quantum_g, device_id, firmware, board, routine, routine_hash, calib_id):
-    """A session record's payload at buf[pos:] (room: SESSION_HEAD_LEN + 6 * 64); returns its end."""
+    """A session record's payload at buf[pos:] (room: SESSION_ROOM); returns its end. routine_hash: the
+    digest as bytes or hex text (digest_bytes), written last as u8 length + raw bytes."""
     struct.pack_into(SESSION_FMT, buf, pos, session_no, boot_count, start_ticks_ms, wall_start_s or 0,
-                     band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g)
-    return put_strs(buf, pos + SESSION_HEAD_LEN, (device_id, firmware, board, routine, routine_hash, calib_id))
+                     band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g, boot_id or 0)
+    return put_strs(buf, pos + SESSION_HEAD_LEN, (device_id, firmware, board, routine, calib_id,
+                                                  digest_bytes(routine_hash)))
 
 
 def put_step_begin(buf, pos, index, t_ms, band_lo_g, band_hi_g, target_s, kind, point, side):

@@ -145,7 +145,8 @@ def flash_bytes(root):
 
 class Logger:
     """Session logger. device_info: {"unique_id": bytes or "device_id": hex, "firmware", "board",
-    "boot_count", "calib_id", "next_session"} (all optional)."""
+    "boot_count", "boot_id", "calib_id", "next_session"} (all optional). boot_id: a random id of this boot
+    (u32, 0 = unknown), written into every session header so the host can tell boots apart."""
 
     def __init__(self, fs_root=DEFAULT_ROOT, clock=None, device_info=None, reserve_bytes=65536,
                  flush_ms=10000, trace_period_ms=100, trace_quantum_g=20, free_bytes_fn=None,
@@ -372,8 +373,8 @@ class Logger:
         self._trace_stopped = self.flash_low
         # the session record goes out in the same open as the file header (or onto the file's end)
         self._seal(logfmt.T_SESSION, logfmt.put_session(
-            self._out, self._rec(logfmt.SESSION_HEAD_LEN + 6 * (logfmt.MAX_STR + 1)),
-            no, self.boot_count, now_ms, self._wall(), _u16(band_lo_g), _u16(band_hi_g),
+            self._out, self._rec(logfmt.SESSION_ROOM),
+            no, self.boot_count, self.boot_id, now_ms, self._wall(), _u16(band_lo_g), _u16(band_hi_g),
             self.trace_period_ms, self.trace_quantum_g, self.device_id, self.firmware, self.board,
             routine or "", routine_hash or "", calib_id if calib_id is not None else self.calib_id))
         if self.flash_low:

@@ -3,6 +3,7 @@
 # (acu.logfmt holds what the device needs, and everything here is built on it). MicroPython and CPython.
 # Decoding never raises anything but LogFormatError (bad magic/version: not a log at all); damage
 # inside a log becomes a problem message and the decoder resynchronises on the next valid record.
+import binascii
 import struct
 
 from micropython import const
@@ -17,9 +18,11 @@ from acu.logfmt import (CONT_HEAD_LEN, END_FLAG_TRACE_STOPPED, END_FMT, END_LEN,
                         seal_in_place)
 
 NIB_ESC = 15  # version 1 trace: nibble 0..14 = delta -7..+7, 15 + 4 nibbles = int16 delta
-VERSIONS = (1, 2)  # what this decoder reads
+VERSIONS = (1, 2, 3)  # what this decoder reads
+SESSION_FMT_V2 = "<IIIIHHHB"  # versions 1 and 2: no boot_id; the hash a capped string among the others
 
-_SESSION_STRS = const(("device_id", "firmware", "board", "routine", "routine_hash", "calib_id"))
+_SESSION_STRS = const(("device_id", "firmware", "board", "routine", "calib_id"))
+_SESSION_STRS_V2 = const(("device_id", "firmware", "board", "routine", "routine_hash", "calib_id"))
 _STEP_BEGIN_STRS = const(("kind", "point", "side"))
 TYPE_NAMES = {T_SESSION: "session", T_STEP_BEGIN: "step_begin", T_STEP_SUMMARY: "step_summary", T_EVENT: "event",
               T_TRACE: "trace", T_SESSION_END: "session_end", T_TRACE_CONT: "trace_cont"}
@@ -41,9 +44,9 @@ class LogFormatError(ValueError):
     """The bytes are not a session log this codec can read (bad magic or unsupported version)."""
 
 
-def file_header():
-    """A session file's first bytes (MAGIC, version, flags)."""
-    return FILE_HEADER
+def file_header(version=VERSION):
+    """A session file's first bytes (MAGIC, version, flags); an older version for tests of old logs."""
+    return FILE_HEADER if version == VERSION else MAGIC + bytes((version, 0))
 
 
 def record(rtype, seq, payload):
@@ -59,11 +62,24 @@ def record(rtype, seq, payload):
 
 def session_payload(session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
                     trace_period_ms, trace_quantum_g, device_id, firmware, board, routine,
-                    routine_hash, calib_id):
-    buf = bytearray(SESSION_HEAD_LEN + 6 * (MAX_STR + 1))
-    n = put_session(buf, 0, session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
+                    routine_hash, calib_id, boot_id=0):
+    """routine_hash: the digest as bytes or hex text (stored as its raw bytes)."""
+    buf = bytearray(logfmt.SESSION_ROOM)
+    n = put_session(buf, 0, session_no, boot_count, boot_id, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
                     trace_period_ms, trace_quantum_g, device_id, firmware, board, routine, routine_hash,
                     calib_id)
+    return bytes(buf[:n])
+
+
+def session_payload_v2(session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
+                       trace_period_ms, trace_quantum_g, device_id, firmware, board, routine,
+                       routine_hash, calib_id):
+    """A version 1/2 session header (the hash a string cut to 63 bytes): for tests of reading old logs."""
+    buf = bytearray(SESSION_HEAD_LEN + 6 * (MAX_STR + 1))
+    struct.pack_into(SESSION_FMT_V2, buf, 0, session_no, boot_count, start_ticks_ms, wall_start_s or 0,
+                     band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g)
+    n = logfmt.put_strs(buf, struct.calcsize(SESSION_FMT_V2),
+                        (device_id, firmware, board, routine, routine_hash, calib_id))
     return bytes(buf[:n])
 
 
@@ -314,16 +330,31 @@ def decode_trace(payload, version=VERSION, prev_q=None, cont_of=None):
     return t0, period, q, values, problem
 
 
+def _session(payload, version):
+    """The session header: version 3 holds boot_id and the routine's digest in full (hex here); versions
+    1-2 hold no boot_id (None) and the hash as a string capped at 63 bytes: a 64-character SHA-256 hex
+    digest lost its last character (routine_hash_truncated)."""
+    v, off = _fixed(SESSION_FMT if version >= 3 else SESSION_FMT_V2, payload)
+    d = {"session_no": v[0], "boot_count": v[1], "start_ticks_ms": v[2],
+         "wall_start_s": v[3] or None, "band_lo_g": v[4], "band_hi_g": v[5],
+         "trace_period_ms": v[6], "trace_quantum_g": v[7], "boot_id": None}
+    if version < 3:
+        _unpack_strs(payload, off, _SESSION_STRS_V2, d)
+        d["routine_hash_truncated"] = len(d["routine_hash"]) >= MAX_STR
+        return d
+    d["boot_id"] = v[8] or None
+    off = _unpack_strs(payload, off, _SESSION_STRS, d)
+    n = payload[off] if off < len(payload) else 0
+    d["routine_hash"] = binascii.hexlify(bytes(payload[off + 1:off + 1 + n])).decode()
+    d["routine_hash_truncated"] = False
+    return d
+
+
 def decode_payload(rtype, payload, version=VERSION):
     """A dict for a known record type; ValueError on a malformed payload; None for an unknown type.
     A trace continuation (T_TRACE_CONT) needs its chunk: decode_session joins them."""
     if rtype == T_SESSION:
-        v, off = _fixed(SESSION_FMT, payload)
-        d = {"session_no": v[0], "boot_count": v[1], "start_ticks_ms": v[2],
-             "wall_start_s": v[3] or None, "band_lo_g": v[4], "band_hi_g": v[5],
-             "trace_period_ms": v[6], "trace_quantum_g": v[7]}
-        _unpack_strs(payload, off, _SESSION_STRS, d)
-        return d
+        return _session(payload, version)
     if rtype == T_STEP_BEGIN:
         v, off = _fixed(STEP_BEGIN_FMT, payload)
         d = {"index": v[0], "t_ms": v[1], "band_lo_g": v[2], "band_hi_g": v[3], "target_s": v[4]}

@@ -54,6 +54,35 @@ def test_round_trip_all_types():
     assert d["valid_end"] == len(data)
 
 
+def test_version_3_header_keeps_the_whole_digest_and_boot_id():
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"  # sha256("test")
+    p = logread.session_payload(1, 2, 3, 4, 3000, 5000, 100, 20, "ab", "0.2.0", "sim", "bedtime", digest,
+                                "cal", boot_id=0x12345678)
+    data = logread.file_header() + logread.record(logfmt.T_SESSION, 0, p)
+    s = logread.decode_session(data)["session"]
+    assert data[6] == 3 and s["routine_hash"] == digest and s["routine_hash_truncated"] is False
+    assert s["boot_id"] == 0x12345678 and s["calib_id"] == "cal" and s["routine"] == "bedtime"
+    assert s["wall_start_s"] == 4 and s["trace_quantum_g"] == 20
+    # raw bytes go in as they are; 32 bytes is the most a digest holds
+    p = logread.session_payload(1, 2, 3, 4, 3000, 5000, 100, 20, "", "", "", "", bytes(range(40)), "")
+    s = logread.decode_session(logread.file_header() + logread.record(logfmt.T_SESSION, 0, p))["session"]
+    assert s["routine_hash"] == "".join("%02x" % i for i in range(32))
+
+
+def test_version_2_header_still_read_and_its_cut_hash_marked():
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    for version in (1, 2):
+        for h, cut in ((digest, True), ("deadbeef", False), ("", False)):
+            p = logread.session_payload_v2(5, 1, 0, 0, 3000, 5000, 100, 20, "ab", "0.1.0", "sim", "r", h, "cal")
+            data = logread.file_header(version) + logread.record(logfmt.T_SESSION, 0, p) + logread.record(
+                logfmt.T_SESSION_END, 1, logread.end_payload(10, logfmt.END_COMPLETED, 0, 0, 0))
+            d = logread.decode_session(data)
+            s = d["session"]
+            assert d["version"] == version and d["problems"] == []
+            assert s["routine_hash"] == h[:63] and s["routine_hash_truncated"] is cut
+            assert s["boot_id"] is None and s["calib_id"] == "cal" and s["session_no"] == 5
+
+
 def test_unknown_type_skipped_rest_kept():
     data, ends = _session_bytes(extra_unknown=True)
     d = logread.decode_session(data)

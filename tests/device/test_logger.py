@@ -88,6 +88,28 @@ def test_session_round_trip():
     assert lg.begin_session("bedtime", now_ms=clock.now) == 2
 
 
+def test_header_holds_boot_id_and_the_whole_routine_digest():
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    info = {"unique_id": b"\x01", "boot_count": 2, "boot_id": 0xFEEDC0DE}
+    lg = logger.Logger(d, clock, info)
+    digest = "0123456789abcdef" * 4  # a SHA-256 in hex: 64 characters, one more than a log string holds
+    lg.begin_session("bedtime", digest, now_ms=0)
+    lg.end_session("completed", 10)
+    lg.begin_session("free", "", now_ms=20)  # no routine: no digest
+    lg.end_session("completed", 30)
+    parts = logread.split_sessions(_read(d + "/000001.acl"))
+    s1 = logread.decode_session(parts[0][2])["session"]
+    s2 = logread.decode_session(parts[1][2])["session"]
+    assert s1["routine_hash"] == digest and not s1["routine_hash_truncated"] and s1["boot_id"] == 0xFEEDC0DE
+    assert s2["routine_hash"] == "" and s2["boot_id"] == 0xFEEDC0DE
+    lg2 = logger.Logger(_fresh_dir(), clock, {})  # no boot id given: 0 on flash, None (unknown) decoded
+    lg2.begin_session("r", "not hex", now_ms=0)
+    lg2.end_session("completed", 10)
+    s3 = logread.decode_session(_read(lg2.path))["session"]
+    assert s3["boot_id"] is None and s3["routine_hash"] == ""
+
+
 def test_records_are_batched_not_written_one_by_one():
     d = _fresh_dir()
     clock = FakeClock(0)
