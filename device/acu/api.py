@@ -23,8 +23,8 @@ def _app():
     """The app object (built without running when the app never started, e.g. after a raw-REPL reset)."""
     if app.current is None:
         boots, boot_id = appcfg.boot_state()
-        a = app.App(hw(), appcfg.load_settings(), boots)
-        a.log.boot_id = boot_id  # the boot main.py recorded: the same ticks, the same anchors
+        # the boot main.py recorded (its ticks go on here): the same id, the same anchors
+        a = app.App(hw(), appcfg.load_settings(), boots, boot_id=boot_id)
         a.reload_routine()
         app.current = a
     return app.current

@@ -304,8 +304,8 @@ def main(hw, settings, boots, boot_id=0):
         from acu.console import StdioConsole
 
         gc.collect()
-        app = App(hw, settings, boots, console=StdioConsole())
-        app.log.boot_id = boot_id  # this boot's random id: status, the host's time anchors
+        app = App(hw, settings, boots, console=StdioConsole(), boot_id=boot_id)  # its random id: session
+        # headers, status, the host's time anchors
         current = app
         gc.collect()
         app.start()

@@ -74,13 +74,13 @@ class FakeSession:
 
 
 def record_session(log_dir, no, boot_count=1, start_ms=1000, wall=None, routine="bedtime", steps=2,
-                   end="completed", seconds=4, point="HT7", volume_bytes=0):
+                   end="completed", seconds=4, point="HT7", volume_bytes=0, boot_id=0):
     """Write a real session with the device logger: in a file of its own (volume_bytes=0), or appended
     to the newest file as the firmware does (volume_bytes=logger.VOLUME_BYTES)."""
     clock = FakeClock(start_ms)
     clock.wall = wall
     lg = logger.Logger(str(log_dir), clock, {"unique_id": b"\x24\x0a\xc4\x01", "firmware": "0.1.0",
-                                              "board": "sim", "boot_count": boot_count},
+                                              "board": "sim", "boot_count": boot_count, "boot_id": boot_id},
                        free_bytes_fn=lambda: 1 << 20, volume_bytes=volume_bytes)
     lg.begin_session(routine, "abcd", 3000, 5000, now_ms=clock.now, session_no=no)
     for i in range(steps):
@@ -307,9 +307,9 @@ def test_a_reused_boot_number_does_not_redate_a_session(dev, arc):
 
 def test_a_session_with_a_boot_id_is_dated_by_its_own_boots_anchors_only(dev, arc):
     # a session header that carries the boot id (log format 3): only anchors of that boot date it
-    record_session(dev.log, 1, boot_count=3, start_ms=1000)
+    record_session(dev.log, 1, boot_count=3, start_ms=1000, boot_id=0xA11CE)
     pull(dev, arc, now=lambda: 5)
-    arc.db.execute("UPDATE sessions SET boot_id = ?", (0xA11CE,))
+    assert arc.db.execute("SELECT boot_id FROM sessions").fetchone()[0] == 0xA11CE
     arc.add_anchor("240ac401", 3, 5000, 1700000000, "pull", 0xB0B)     # same number, another boot
     arc.reconstruct_wall()
     assert arc.sessions()[0]["wall_start_s"] is None
