@@ -44,6 +44,7 @@ class App:
         self.buttons = button.ButtonDecoder()
         self.runner = runner.Runner(self)
         self.stats = logger.StepStats()
+        self.log.stats = self.stats  # a session stopped mid-step still logs that step's figures (partial)
         self.period_ms = 1000 // s["loop_hz"]
         self.force_g = 0
         self.raw = 0

@@ -59,7 +59,7 @@ def _node_u16(kind, force_g):
 
 
 def nominal(kind):
-    """The calibration dict for an uncalibrated part of this kind in the electrical.md circuit."""
+    """The calibration dict for an uncalibrated part of this kind in the hardware.md circuit."""
     if kind == "loadcell":
         # the offset of an uncalibrated cell is unknown: zero tracking (acu.forcefilter) removes it
         pts = [[0, 0], [int(LOADCELL_COUNTS_PER_G * 10000 + 0.5), 10000]]

@@ -33,7 +33,7 @@ T_STEP_SUMMARY = const(3)
 T_EVENT = const(4)
 T_TRACE = const(5)
 T_SESSION_END = const(6)
-T_TRACE_CONT = const(7)     # version 2: a trace chunk that continues the previous one (no chunk head)
+T_TRACE_CONT = const(7)     # a trace chunk that continues the previous one's timeline (a smaller head)
 
 # session end status
 END_COMPLETED = const(1)
@@ -45,7 +45,13 @@ END_INTERRUPTED = const(4)   # the app stopped (host took the REPL, soft reset) 
 STEP_DONE = const(1)
 STEP_SKIPPED = const(2)
 STEP_ABORTED = const(3)
-STEP_CUT_SHORT = const(4)
+STEP_CUT_SHORT = const(4)     # the session was closed at the next boot (recover): rebuilt by the host
+STEP_INTERRUPTED = const(5)   # the session ended while the step ran (the app stopped): figures up to then
+
+# step summary flags (version 3)
+SUM_PARTIAL = const(1)        # the step did not run to its end: the figures cover it up to the cut
+SUM_RECONSTRUCTED = const(2)  # rebuilt from the trace by the reader, not counted by the device
+SUM_NO_BAND = const(4)        # no pressure target (rest, breathe, timed): no band figures (stored as 0)
 
 # event codes
 EV_PAUSE = const(1)
@@ -73,14 +79,17 @@ SESSION_FMT = "<IIIIHHHBI"  # session_no, boot_count, start_ticks_ms, wall_start
 # then strings device_id, firmware, board, routine, calib_id; then the routine's digest: u8 length + raw bytes
 HASH_LEN = const(32)         # the routine digest (SHA-256) is stored raw, in full: 32 bytes, not 64 hex chars
 STEP_BEGIN_FMT = "<HIHHH"    # index, t_ms, band_lo_g, band_hi_g, target_s
-STEP_SUM_FMT = "<HIIIIIIIHHIHHB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
-#                                    fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status
+STEP_SUM_FMT = "<HIIIIIIIHHIHHBB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
+#                                     fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status, flags (SUM_*)
 EVENT_FMT = "<IBq"           # t_ms, code, value
 TRACE_FMT = "<IHBH"          # t0_ms, period_ms, quantum_g, count; then the coded deltas
 TRACE_HEAD_LEN = const(9)
-CONT_HEAD_LEN = const(2)       # T_TRACE_CONT: u16 count; then the coded deltas
+CONT_FMT = "<IH"              # T_TRACE_CONT (version 3): t0_ms of its first sample, count; then the coded
+# deltas, the first from 0; period and quantum those of the session header. It stands on its own: losing
+# the chunk before it costs only that chunk (version 2's u16 count head continued the last value)
+CONT_HEAD_LEN = const(6)
 TRACE_DATA = const(14)         # a trace record's coded deltas start here: REC_HEAD_LEN + TRACE_HEAD_LEN
-CONT_DATA = const(7)           # ... a continuation's: REC_HEAD_LEN + CONT_HEAD_LEN
+CONT_DATA = const(11)          # ... a continuation's: REC_HEAD_LEN + CONT_HEAD_LEN
 # Delta code (version 2), bits MSB first, zero-padded to a byte: zigzag z = 2d (d >= 0) or -2d-1;
 # q = z >> 1 < RICE_ESC: q one bits, a zero bit, then the bit z & 1 (Rice, k = 1: 0 and -1 cost 2 bits,
 # +-1..2 3 bits...); q >= RICE_ESC: RICE_ESC one bits then the delta as 16-bit two's complement.
@@ -98,7 +107,7 @@ MAX_STR = const(63)
 SESSION_HEAD_LEN = const(27)   # struct.calcsize(SESSION_FMT)
 SESSION_ROOM = const(380)      # a session payload's most bytes: SESSION_HEAD_LEN + 5 * (MAX_STR + 1) + 1 + HASH_LEN
 STEP_BEGIN_HEAD_LEN = const(12)
-STEP_SUM_LEN = const(43)
+STEP_SUM_LEN = const(44)
 EVENT_LEN = const(13)
 END_LEN = const(12)
 FILE_HEADER = MAGIC + bytes((VERSION, 0))  # MAGIC, version, flags 0
@@ -151,9 +160,9 @@ def put_step_begin(buf, pos, index, t_ms, band_lo_g, band_hi_g, target_s, kind, 
 
 
 def put_step_summary(buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
-                     mean_g, peak_g, dose_gs, pauses, skips, status):
+                     mean_g, peak_g, dose_gs, pauses, skips, status, flags=0):
     struct.pack_into(STEP_SUM_FMT, buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms,
-                     no_contact_ms, fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status)
+                     no_contact_ms, fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status, flags)
     return pos + STEP_SUM_LEN
 
 
@@ -173,9 +182,9 @@ def put_trace_head(buf, pos, t0_ms, period_ms, quantum_g, count):
     return pos + TRACE_HEAD_LEN
 
 
-def put_cont_head(buf, pos, count):
-    """A continuation chunk's head (T_TRACE_CONT); returns its end."""
-    struct.pack_into("<H", buf, pos, count)
+def put_cont_head(buf, pos, t0_ms, count):
+    """A continuation chunk's head (T_TRACE_CONT, version 3); returns its end."""
+    struct.pack_into(CONT_FMT, buf, pos, t0_ms, count)
     return pos + CONT_HEAD_LEN
 
 

@@ -11,6 +11,7 @@ import acu
 from acu import logfmt
 
 _END_REC_LEN = logfmt.END_REC_LEN
+_SUM_STATUS = 42  # a step summary's status byte (versions 1-3; version 3 adds a flags byte after it)
 
 
 def is_session_name(name):
@@ -35,8 +36,8 @@ def session_names(root):
 
 
 def _t_of(rtype, payload, trace):
-    """The latest session time (ms) a record tells about, or -1. trace = [end_ms, period_ms] of the
-    last trace chunk (a continuation chunk only counts its samples on from there)."""
+    """The latest session time (ms) a record tells about, or -1. trace = [end_ms, period_ms, version]: the
+    last trace chunk's end and period (the session header's period to start with), the file's version."""
     n = len(payload)
     if rtype in (logfmt.T_STEP_BEGIN, logfmt.T_STEP_SUMMARY) and n >= 6:
         return struct.unpack_from("<I", payload, 2)[0]
@@ -45,8 +46,14 @@ def _t_of(rtype, payload, trace):
         trace[0] = t0 + period * count
         trace[1] = period
         return trace[0]
-    if rtype == logfmt.T_TRACE_CONT and n >= logfmt.CONT_HEAD_LEN and trace[1]:
-        trace[0] += trace[1] * struct.unpack_from("<H", payload, 0)[0]
+    if rtype == logfmt.T_TRACE_CONT and trace[1]:
+        if trace[2] >= 3 and n >= logfmt.CONT_HEAD_LEN:  # its own start, the session's period
+            t0, count = struct.unpack_from(logfmt.CONT_FMT, payload, 0)
+            trace[0] = t0 + trace[1] * count
+        elif trace[2] < 3 and n >= 2:  # version 2: on from the chunk it continues
+            trace[0] += trace[1] * struct.unpack_from("<H", payload, 0)[0]
+        else:
+            return -1
         return trace[0]
     if rtype in (logfmt.T_EVENT, logfmt.T_SESSION_END) and n >= 4:
         return struct.unpack_from("<I", payload, 0)[0]
@@ -77,7 +84,7 @@ def walk_file(path):
         res["valid_end"] = pos
         size = res["size"]
         mv = memoryview(body)
-        trace = [0, 0]
+        trace = [0, 0, fh[6]]
         while pos < size:
             if f.readinto(head) != logfmt.REC_HEAD_LEN:
                 res["bad_at"] = pos
@@ -106,7 +113,8 @@ def walk_file(path):
                 res["has_end"] = False
                 res["last_t_ms"] = 0
                 res["steps_done"] = 0
-                trace[0] = trace[1] = 0
+                trace[0] = 0
+                trace[1] = struct.unpack_from("<H", payload, 20)[0] if n >= 22 else 0  # trace_period_ms
             t = _t_of(rtype, payload, trace)
             if t > res["last_t_ms"]:
                 res["last_t_ms"] = t
@@ -114,7 +122,7 @@ def walk_file(path):
                 pass
             elif rtype == logfmt.T_SESSION_END:
                 res["has_end"] = True
-            elif rtype == logfmt.T_STEP_SUMMARY and n >= 1 and payload[n - 1] == logfmt.STEP_DONE:
+            elif rtype == logfmt.T_STEP_SUMMARY and n > _SUM_STATUS and payload[_SUM_STATUS] == logfmt.STEP_DONE:
                 res["steps_done"] += 1
         if res["bad_at"] is not None and not res["has_end"] and size - res["bad_at"] > _END_REC_LEN:
             # damage inside the file: a session end record written after it (an earlier recovery) counts

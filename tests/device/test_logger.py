@@ -599,3 +599,30 @@ def test_a_file_where_the_log_folder_belongs_is_moved_aside_at_boot():
     lg.end_session("completed", 10)
     assert logrecover.session_names(d) == ["000001.acl"]
     os.remove(d + ".bad")
+
+
+def test_recover_closes_an_open_version_2_session_and_the_next_session_starts_a_version_3_file():
+    # a device updated from format-2 firmware with a session left open: recover() reads the old file's
+    # times (a version 2 continuation counts on from its chunk) and steps, and never appends to it
+    d = _fresh_dir()
+    out = bytearray(logread.file_header(2))
+    recs = [(logfmt.T_SESSION, logread.session_payload_v2(4, 1, 0, 0, 3000, 5000, 100, 20, "ab", "0.2.0", "sim",
+                                                          "r", "f" * 63, "")),
+            (logfmt.T_STEP_BEGIN, logread.step_begin_payload(0, 0, 3000, 5000, 10, "press", "HT7", "left")),
+            (logfmt.T_STEP_SUMMARY, logread.step_summary_payload(0, 900, 0, 900, 0, 0, 0, 0, 4000, 4000, 3600, 0,
+                                                                0, logfmt.STEP_DONE, version=2)),
+            (logfmt.T_TRACE, logread.trace_payload(1000, 100, 20, [200] * 30)),
+            (logfmt.T_TRACE_CONT, logread.trace_cont_payload_v2([201] * 20, 200))]
+    for seq, (rtype, payload) in enumerate(recs):
+        out += logread.record(rtype, seq, payload)
+    _write(d + "/000004.acl", bytes(out))
+    lg = _logger(d, FakeClock(0))
+    assert len(lg.recover()) == 1
+    dec = logread.decode_session(_read(d + "/000004.acl"))
+    assert dec["version"] == 2 and not dec["problems"]
+    assert dec["end"]["status"] == "cut_short" and dec["end"]["t_ms"] == 1000 + 100 * 50
+    assert dec["end"]["steps_done"] == 1 and dec["session"]["routine_hash_truncated"]
+    assert lg.begin_session("r", now_ms=0) == 5
+    lg.end_session("completed", 10)
+    assert sorted(logrecover.session_names(d)) == ["000004.acl", "000005.acl"]
+    assert _read(d + "/000005.acl")[6] == logfmt.VERSION
