@@ -4,8 +4,8 @@
 # (band state, cues) beside the raw output levels.
 import machine
 import simhw
+import acu
 from acu import parts
-from acu.hw import check_wall, plausible_wall
 
 NAME = "sim"
 PARTS = {
@@ -33,7 +33,7 @@ class _World:
         self._ids = {}
         # the clock is made afresh at every boot, as acu.hw.RealClock is on a board: the simulated RTC runs
         # on through a soft reset and stops at a power cut (the launcher), and a plausible time is trusted
-        self._wall_set = plausible_wall(world.wall_s())
+        self._wall_set = acu.call("wallclock", "plausible", world.wall_s())
 
     def ticks_ms(self):
         return self.w.ticks_ms()  # outside the app's loop the world's time catches up with real time
@@ -45,7 +45,7 @@ class _World:
         return self.w.wall_s() if self._wall_set else None
 
     def set_wall_s(self, s):
-        self.w.set_wall_s(check_wall(s))
+        self.w.set_wall_s(acu.call("wallclock", "check", s))
         self._wall_set = True
 
     def annotate(self, name, value):

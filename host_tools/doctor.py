@@ -212,7 +212,7 @@ def check_flash(st: dict) -> Check:
     free = st.get("free_bytes")
     total = st.get("flash_bytes")
     reserve = int(log.get("reserve_bytes") or 65536)
-    writes = _count(log.get("write_errors")) + _count(log.get("sessions_refused"))
+    writes = _count(log.get("write_errors"))
     if writes:
         # a refused write is a practice not (wholly) logged: full or failing flash, or a /log the firmware
         # could not use; the free count alone can be wrong (a full LittleFS's wraps)

@@ -251,7 +251,7 @@ for _i in range(_N):
     _lg.step_end(0, 'done', None, now_ms=_clk.t)
     _lg.end_session('completed', _clk.t)
 print('NEXT', _lg.next_session_no())
-print('FREE', _L.flash_bytes('/log')[0])
+print('FREE', _lg.free_bytes())
 _L._current = _c
 del _lg, _clk, _c
 gc.collect()

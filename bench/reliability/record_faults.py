@@ -9,8 +9,8 @@ then 21 s without: the session starts and ends on its own).
 - clock: set_clock with 1970, 2100 and 2**32 + 5 must be refused; a session dated 1971 is left undated.
 - held press: the routine's last press held 15 s past its end must not start a free session.
 - soft reset after sync: the clock is still set; after a power cut it is unset.
-A practice that was neither logged nor cued (the flash cue in the trace) and reported (write_errors or
-sessions_refused in status) is a silent loss; any other fault handled otherwise than documented counts in
+A practice that was neither logged nor cued (the flash cue in the trace) and reported (write_errors in
+status) is a silent loss; any other fault handled otherwise than documented counts in
 rel_record_faults_mishandled.
 """
 
@@ -86,7 +86,7 @@ def _status(rig: Rig) -> dict:
 
 def _log_counts(st: dict) -> tuple[int, int]:
     log = st.get("log") if isinstance(st.get("log"), dict) else {}
-    failed = sum(v for v in (log.get("write_errors"), log.get("sessions_refused")) if isinstance(v, int))
+    failed = log.get("write_errors") if isinstance(log.get("write_errors"), int) else 0
     nxt = log.get("next_session")
     return (nxt if isinstance(nxt, int) else 0), failed
 

@@ -83,8 +83,7 @@ def stream(duration_ms=1000, every_ms=50):
 
 
 def set_clock(epoch_s):
-    from acu.hw import check_wall
-    epoch_s = check_wall(epoch_s)  # 1970, 2100 or a wrapped u32 refused in one line
+    epoch_s = acu.call("wallclock", "check", epoch_s)  # 1970, 2100 or a wrapped u32 refused in one line
     h = hw()
     h.clock.set_wall_s(epoch_s)
     from acu import logfmt, logger

@@ -64,8 +64,7 @@ class App:
         self._low_battery = False
         self._prev_state = band.NO_CONTACT
         self._over_force = False
-        self._flash_low_cued = False
-        self._write_errors_cued = 0  # the logger's write_errors already cued: each new failure is cued
+        self._alarms_cued = 0      # 2 x the logger's write_errors + its flash_low, as last cued: each rise is cued
         self._release_first = False  # a routine just ended: a free press needs a new contact (no phantom
         # free session from the press held past the routine's end)
 
@@ -199,15 +198,13 @@ class App:
                 elif st != band.TOO_HARD:
                     self._over_force = False
             self.log.poll(now_ms)
-            if self.log.flash_low and not self._flash_low_cued:
-                self._flash_low_cued = True
+        n = self.log.write_errors * 2 + self.log.flash_low
+        if n != self._alarms_cued:
+            # the flash is nearly full, or refused a write or a session (full or failing: this practice is
+            # not, or not wholly, logged): say so now; the host's status and doctor report the counts
+            if n > self._alarms_cued:
                 self.fb.cue(feedback.CUE_FLASH_LOW, now_ms)
-        lost = self.log.write_errors + self.log.refused
-        if lost != self._write_errors_cued:
-            # the flash refused a write or had no room for a session (full or failing): this practice is not
-            # (wholly) logged; say so now, the host's status and doctor report the counts
-            self._write_errors_cued = lost
-            self.fb.cue(feedback.CUE_FLASH_LOW, now_ms)
+            self._alarms_cued = n
         self._prev_state = st
         # band feedback only where a press is asked for (or a free press); rests, breathing and a
         # calibration (the scale is the reference, the old curve would mislead) are quiet

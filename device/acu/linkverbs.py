@@ -2,7 +2,7 @@
 # sessions, stop (docs/protocol.md). Each is rare, so acu.link loads this module for one answer only
 # (acu.call). on_<verb>(link, args, now_ms) -> a JSON-able result; a ValueError(message) refuses.
 import acu
-from acu import VERSION, hw
+from acu import VERSION
 
 
 def answer(lk, verb, args, now_ms):
@@ -28,7 +28,7 @@ def on_status(lk, args, now_ms):
 
 def on_clock(lk, args, now_ms):
     """clock EPOCH_S: set the wall clock (acutrainer sync); logged in a running session."""
-    lk.app.set_clock(hw.check_wall(args[0]), now_ms)
+    lk.app.set_clock(acu.call("wallclock", "check", args[0]), now_ms)
     return on_hello(lk, args, now_ms)
 
 

@@ -123,7 +123,7 @@ def info(root=None):
         except OSError:
             pass
     c = logger.current()
-    free = c.free_bytes() if c is not None else logger.flash_bytes(root)[0]
+    free = c.free_bytes() if c is not None else logrecover.flash_bytes(root)[0]
     d = {"sessions": len(names), "bytes": total, "free_bytes": free,
          "reserve_bytes": c.reserve_bytes if c is not None else 65536,
          "flash_low": bool(c.flash_low) if c is not None else False,
@@ -135,7 +135,6 @@ def info(root=None):
         d["boot_id"] = c.boot_id
         d["next_session"] = c.next_session_no() if not c.active else c.session_no + 1
         d["write_errors"] = c.write_errors
-        d["sessions_refused"] = c.refused
         d["recovered"] = c.recovered
         if c.clock is not None:
             d["ticks_ms"] = c.clock.ticks_ms()

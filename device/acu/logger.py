@@ -129,20 +129,6 @@ def write_counter(root, value):
             pass  # flash full: the other copy and the file names still give a lower bound
 
 
-def flash_bytes(root):
-    """(free, total) bytes of the filesystem holding root, or (None, None) where it cannot tell. A full
-    LittleFS can count more blocks in use than it has, and its f_bavail (unsigned) then wraps to ~2**32
-    blocks: 16 PB "free" on a full flash. Free is clamped to 0..total."""
-    try:
-        st = os.statvfs(root)
-    except (OSError, AttributeError):
-        return None, None
-    bsize, blocks, avail = st[0], st[2], st[4]
-    if avail < 0 or avail > blocks:
-        avail = 0
-    return bsize * avail, bsize * blocks
-
-
 class Logger:
     """Session logger. device_info: {"unique_id": bytes or "device_id": hex, "firmware", "board",
     "boot_count", "boot_id", "calib_id", "next_session"} (all optional). boot_id: a random id of this boot
@@ -186,9 +172,8 @@ class Logger:
         self._count = 0
         self._size = -1
         self.recovered = []
-        self.write_errors = 0     # writes the flash refused since boot (status, doctor; the app cues each)
+        self.write_errors = 0     # writes and sessions the flash refused since boot (status, doctor)
         self._write_failed = False
-        self.refused = 0          # sessions not started for want of space since boot (cued and reported too)
         self._lost = 0            # bytes of records a failed write dropped: an EV_WRITE_FAILED with the next batch
         self.trace_dropped = 0
         self.stats = None        # the running step's StepStats (the app's): a session that ends mid-step
@@ -218,7 +203,12 @@ class Logger:
     def free_bytes(self):
         if self.free_bytes_fn is not None:
             return self.free_bytes_fn()
-        return flash_bytes(self.root)[0]
+        try:
+            st = os.statvfs(self.root)
+        except (OSError, AttributeError):
+            return None
+        # f_bsize * f_bavail; a full LittleFS's f_bavail can wrap to ~2**32 (acu.logrecover.flash_bytes)
+        return st[0] * st[4] if st[4] <= st[2] else 0
 
     def _wall(self):
         if self.clock is None:
@@ -347,7 +337,7 @@ class Logger:
         free = self.free_bytes()
         self.flash_low = free is not None and free < self.reserve_bytes
         if free is not None and free < self.min_free_bytes:
-            self.refused += 1
+            self.write_errors += 1  # no room for a session: this practice is not logged (cued, reported)
             return -1
         # this runs inside a loop iteration: the newest file and the counter as recover() or the last session
         # left them (a scan only when the host removed files, or for a logger that never recovered)

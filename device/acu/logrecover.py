@@ -14,6 +14,20 @@ _END_REC_LEN = logfmt.END_REC_LEN
 _SUM_STATUS = 42  # a step summary's status byte (versions 1-3; version 3 adds a flags byte after it)
 
 
+def flash_bytes(root):
+    """(free, total) bytes of the filesystem holding root, or (None, None) where it cannot tell. A full
+    LittleFS can count more blocks in use than it has, and its f_bavail (unsigned) then wraps to ~2**32
+    blocks: 16 PB "free" on a full flash. Free is clamped to 0..total (the logger does the same)."""
+    try:
+        st = os.statvfs(root)
+    except (OSError, AttributeError):
+        return None, None
+    bsize, blocks, avail = st[0], st[2], st[4]
+    if avail < 0 or avail > blocks:
+        avail = 0
+    return bsize * avail, bsize * blocks
+
+
 def is_session_name(name):
     """A session file's name: six digits and logfmt.SUFFIX."""
     if len(name) != 6 + len(logfmt.SUFFIX) or not name.endswith(logfmt.SUFFIX):

@@ -2,7 +2,7 @@
 # live link's `hello` and `status` (acu.link). Loaded for that call only (acu.call): none of it sits in the
 # loop's heap.
 import acu
-from acu import VERSION, band, logger, ticks
+from acu import VERSION, band, logrecover, ticks
 from acu import runner as rn
 
 
@@ -37,7 +37,7 @@ def collect(a, with_practice=False):
     """Everything the host shows about the device and the App a (the running one, or the one the REPL
     built): JSON-able; with_practice: and its practice() (the live link's answer)."""
     h = a.hw
-    free, total = logger.flash_bytes("/")
+    free, total = logrecover.flash_bytes("/")
     st = {
         "firmware": VERSION, "board": h.name, "calibrated": a.cal.calibrated, "calib_id": a.cal.id,
         "calib_created": a.cal.created or None, "sensor": h.sensor.kind,

@@ -45,9 +45,8 @@ def run(a):
         ("log", ", ".join("%s %s" % (k, v) for k, v in sorted(log.items())) if isinstance(log, dict) else log),
         ("boots", st.get("boots")),
     ]
-    failed = sum(v for v in (log.get("write_errors"), log.get("sessions_refused"))
-                 if isinstance(v, int) and not isinstance(v, bool) and v > 0) if isinstance(log, dict) else 0
-    if failed:
+    failed = log.get("write_errors") if isinstance(log, dict) else 0
+    if isinstance(failed, int) and not isinstance(failed, bool) and failed > 0:
         rows.insert(0, ("WARNING", "%d log write%s failed since the board started: practices are not being "
                         "recorded (flash full or failing; acutrainer doctor)" % (failed, "" if failed == 1 else "s")))
     for k, v in rows:

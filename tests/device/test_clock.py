@@ -1,6 +1,6 @@
-# The wall clock's rules (acu.hw): which times can be set, when a board's RTC is trusted after a reset, and
-# the random id every boot gets (acu.appcfg).
-from acu import appcfg, hw
+# The wall clock's rules (acu.wallclock, acu.hw): which times can be set, when a board's RTC is trusted
+# after a reset, and the random id every boot gets (acu.appcfg).
+from acu import appcfg, hw, wallclock
 from mpcompat import raises
 
 
@@ -22,11 +22,11 @@ class _Rtc:
 
 def test_only_current_times_can_be_set():
     # 1970 and 2100 were accepted, and 2**32 s wrapped to 1971 in the log's u32
-    for bad in (0, 86400, hw.WALL_MIN_S - 1, hw.WALL_MAX_S, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 100):
-        raises(ValueError, hw.check_wall, bad)
-        assert not hw.plausible_wall(bad)
-    assert hw.check_wall(1800000000) == 1800000000 and hw.plausible_wall(hw.WALL_MIN_S)
-    assert not hw.plausible_wall(None)
+    for bad in (0, 86400, wallclock.WALL_MIN_S - 1, wallclock.WALL_MAX_S, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 100):
+        raises(ValueError, wallclock.check, bad)
+        assert not wallclock.plausible(bad)
+    assert wallclock.check(1800000000) == 1800000000 and wallclock.plausible(wallclock.WALL_MIN_S)
+    assert not wallclock.plausible(None)
     c = hw.RealClock(None)
     raises(ValueError, c.set_wall_s, 2 ** 32 + 5)
     assert c.wall_s() is None

@@ -483,25 +483,30 @@ class _Statvfs:
         return getattr(os, name)
 
 
-def test_free_space_of_a_full_flash_whose_count_wraps_is_none():
+def test_free_space_of_a_full_flash_whose_count_wraps_is_0():
     # a full LittleFS counted more blocks in use than it has: f_bavail wrapped to 2**32 - 6 blocks, and the
     # logger thought 16 PB were free (doctor: "healthy, 17179869160 KB free")
-    real = logger.os
+    wrapped = (4096, 4096, 64, 0xFFFFFFFA, 0xFFFFFFFA, 0, 0, 0, 0, 255)
+    real = logger.os, logrecover.os
     try:
-        logger.os = _Statvfs((4096, 4096, 64, 0xFFFFFFFA, 0xFFFFFFFA, 0, 0, 0, 0, 255))
-        assert logger.flash_bytes("/") == (0, 64 * 4096)
-        logger.os = _Statvfs((4096, 4096, 64, 10, 9, 0, 0, 0, 0, 255))
-        assert logger.flash_bytes("/") == (9 * 4096, 64 * 4096)
-        logger.os = _Statvfs((4096, 4096, 64, -2, -2, 0, 0, 0, 0, 255))
-        assert logger.flash_bytes("/") == (0, 64 * 4096)
+        logrecover.os = _Statvfs(wrapped)
+        assert logrecover.flash_bytes("/") == (0, 64 * 4096)
+        logrecover.os = _Statvfs((4096, 4096, 64, 10, 9, 0, 0, 0, 0, 255))
+        assert logrecover.flash_bytes("/") == (9 * 4096, 64 * 4096)
+        logrecover.os = _Statvfs((4096, 4096, 64, -2, -2, 0, 0, 0, 0, 255))
+        assert logrecover.flash_bytes("/") == (0, 64 * 4096)
+        logrecover.os = real[1]
         d = _fresh_dir()
-        logger.os = _Statvfs((4096, 4096, 64, 0xFFFFFFFA, 0xFFFFFFFA, 0, 0, 0, 0, 255))
         lg = _logger(d, FakeClock(0))
         lg.recover()
+        logger.os = _Statvfs((4096, 4096, 64, 10, 9, 0, 0, 0, 0, 255))
+        assert lg.free_bytes() == 9 * 4096
+        logger.os = _Statvfs(wrapped)
+        assert lg.free_bytes() == 0
         assert lg.begin_session("r", now_ms=0) == -1     # no room: refused, counted (the app cues it)
-        assert lg.refused == 1 and lg.flash_low
+        assert lg.write_errors == 1 and lg.flash_low
     finally:
-        logger.os = real
+        logger.os, logrecover.os = real
 
 
 def test_a_failed_write_inside_a_session_is_counted_and_logged():

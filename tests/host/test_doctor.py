@@ -159,8 +159,8 @@ def test_flash_write_errors_and_an_impossible_free_count():
     wrapped = status(free_bytes=17179869160 * 1024, log={"reserve_bytes": 65536})
     c = doctor.check_flash(wrapped)
     assert c.status == doctor.WARN and "believable" in c.detail
-    for log in ({"write_errors": 1}, {"sessions_refused": 2}):
-        c = doctor.check_flash(status(log=dict(log, reserve_bytes=65536)))
+    for n in (1, 2):
+        c = doctor.check_flash(status(log={"write_errors": n, "reserve_bytes": 65536}))
         assert c.status == doctor.FAIL and "failed since the board started" in c.detail and "pull --delete" in c.fix
 
 
