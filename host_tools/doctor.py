@@ -220,7 +220,10 @@ def check_flash(st: dict) -> Check:
                      "practices are not being recorded" % (writes, "" if writes == 1 else "s"),
                      "acutrainer pull --delete, then restart the board (its boot check moves a file found "
                      "in place of /log aside); if writes still fail, the flash is failing")
-    if free is None or not isinstance(free, int) or (isinstance(total, int) and not 0 <= free <= total):
+    if free is None:
+        return Check("flash", WARN, "the board could not tell its free space (its count overflowed, or an older "
+                     "firmware): a failed log write would still be reported here")
+    if not isinstance(free, int) or (isinstance(total, int) and not 0 <= free <= total):
         return Check("flash", WARN, "the board did not report a believable free space (%s bytes)" % (free,))
     detail = "%d KB free of %s KB" % (free // 1024, total // 1024 if total else "?")
     if log.get("flash_low") or free < reserve:

@@ -102,14 +102,13 @@ def raise_next(n, root=None):
     if not 0 < n <= logfmt.MAX_SESSION_NO:
         raise ValueError("raise_next: %d is not a session number" % n)
     c = logger.current()
-    on_flash = logrecover.scan(root, 0, bytearray(32))[1]  # what the files say, whatever the logger remembers
-    if n > on_flash:
-        logger.write_counter(root, n)
-        if c is not None and not c.active:
-            c.files_changed()
-    if c is not None:
-        return max(n, c.session_no + 1 if c.active else c.next_session_no())
-    return max(n, on_flash)
+    # what the files and both counter copies allow, whatever the logger remembers; both copies rewritten
+    # (one may be stale: the flash was full when the other was written)
+    top = max(n, logrecover.scan(root, 0, bytearray(32))[1], c.session_no + 1 if c is not None else 1)
+    logger.write_counter(root, top)
+    if c is not None and not c.active:
+        c.files_changed()
+    return top
 
 
 def info(root=None):

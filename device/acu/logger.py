@@ -207,8 +207,9 @@ class Logger:
             st = os.statvfs(self.root)
         except (OSError, AttributeError):
             return None
-        # f_bsize * f_bavail; a full LittleFS's f_bavail can wrap to ~2**32 (acu.logrecover.flash_bytes)
-        return st[0] * st[4] if st[4] <= st[2] else 0
+        # f_bsize * f_bavail; None (unknown: no reserve check, a failed write is what tells) when LittleFS's
+        # best-effort count of used blocks passed the total and f_bavail wrapped (acu.logrecover.flash_bytes)
+        return st[0] * st[4] if 0 <= st[4] <= st[2] else None
 
     def _wall(self):
         if self.clock is None:
@@ -303,6 +304,10 @@ class Logger:
         loop)."""
         self.recovered, self._last, self._count, self._size = acu.call(
             "logrecover", "recover", self.root, self.volume_bytes, self._tb)
+        if self._count:
+            # both copies of the counter at the number the files and copies allow: a copy left behind by a
+            # full flash cannot bring a used number back after the other is lost
+            write_counter(self.root, self._count)
         return self.recovered
 
     def files_changed(self):

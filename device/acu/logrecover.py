@@ -15,17 +15,16 @@ _SUM_STATUS = 42  # a step summary's status byte (versions 1-3; version 3 adds a
 
 
 def flash_bytes(root):
-    """(free, total) bytes of the filesystem holding root, or (None, None) where it cannot tell. A full
-    LittleFS can count more blocks in use than it has, and its f_bavail (unsigned) then wraps to ~2**32
-    blocks: 16 PB "free" on a full flash. Free is clamped to 0..total (the logger does the same)."""
+    """(free, total) bytes of the filesystem holding root, None where it cannot tell. LittleFS counts the
+    blocks in use best-effort (blocks shared copy-on-write count twice): on a full or a small flash the count
+    can pass the total, and f_bavail (unsigned) wraps to ~2**32 blocks, "16 PB free". That free count is
+    unknown (None), not 0: the flash may still take writes, and a write that fails is counted and cued."""
     try:
         st = os.statvfs(root)
     except (OSError, AttributeError):
         return None, None
     bsize, blocks, avail = st[0], st[2], st[4]
-    if avail < 0 or avail > blocks:
-        avail = 0
-    return bsize * avail, bsize * blocks
+    return (bsize * avail if 0 <= avail <= blocks else None), bsize * blocks
 
 
 def is_session_name(name):

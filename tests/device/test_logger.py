@@ -483,28 +483,30 @@ class _Statvfs:
         return getattr(os, name)
 
 
-def test_free_space_of_a_full_flash_whose_count_wraps_is_0():
-    # a full LittleFS counted more blocks in use than it has: f_bavail wrapped to 2**32 - 6 blocks, and the
-    # logger thought 16 PB were free (doctor: "healthy, 17179869160 KB free")
+def test_a_free_count_that_wrapped_is_unknown_not_16_pb():
+    # LittleFS counted more blocks in use than the flash has (its count is best effort): f_bavail wrapped to
+    # 2**32 - 6 blocks, and the logger thought 16 PB were free (doctor: "healthy, 17179869160 KB free"). The
+    # count is unknown: no reserve check (the flash may still take writes), a write that fails tells.
     wrapped = (4096, 4096, 64, 0xFFFFFFFA, 0xFFFFFFFA, 0, 0, 0, 0, 255)
     real = logger.os, logrecover.os
     try:
         logrecover.os = _Statvfs(wrapped)
-        assert logrecover.flash_bytes("/") == (0, 64 * 4096)
+        assert logrecover.flash_bytes("/") == (None, 64 * 4096)
         logrecover.os = _Statvfs((4096, 4096, 64, 10, 9, 0, 0, 0, 0, 255))
         assert logrecover.flash_bytes("/") == (9 * 4096, 64 * 4096)
         logrecover.os = _Statvfs((4096, 4096, 64, -2, -2, 0, 0, 0, 0, 255))
-        assert logrecover.flash_bytes("/") == (0, 64 * 4096)
+        assert logrecover.flash_bytes("/") == (None, 64 * 4096)
         logrecover.os = real[1]
         d = _fresh_dir()
         lg = _logger(d, FakeClock(0))
         lg.recover()
-        logger.os = _Statvfs((4096, 4096, 64, 10, 9, 0, 0, 0, 0, 255))
-        assert lg.free_bytes() == 9 * 4096
+        logger.os = _Statvfs((4096, 4096, 64, 10, 1, 0, 0, 0, 0, 255))
+        assert lg.free_bytes() == 4096
+        assert lg.begin_session("r", now_ms=0) == -1 and lg.write_errors == 1 and lg.flash_low  # no room
         logger.os = _Statvfs(wrapped)
-        assert lg.free_bytes() == 0
-        assert lg.begin_session("r", now_ms=0) == -1     # no room: refused, counted (the app cues it)
-        assert lg.write_errors == 1 and lg.flash_low
+        assert lg.free_bytes() is None
+        assert lg.begin_session("r", now_ms=10) == 1 and not lg.flash_low   # tried, and the write went out
+        lg.end_session("completed", 20)
     finally:
         logger.os, logrecover.os = real
 
@@ -565,6 +567,25 @@ def test_session_numbers_stay_unique_when_a_counter_file_is_lost_or_damaged():
                 _write(path, damage)
             seen.append(_one_session(d, 200 + len(seen)))
     assert seen == list(range(1, len(seen) + 1)), seen
+
+
+def test_a_stale_counter_copy_is_brought_up_at_boot_and_by_the_host():
+    # the flash was full when a session started: /log/next got the new number, /log.next did not. Then
+    # every file was pulled and /log/next was lost: the stale copy alone would hand out a used number.
+    d = _fresh_dir()
+    primary, twin = _counter_files(d)
+    for t in (0, 100, 200):
+        _one_session(d, t)           # numbers 1..3, both copies at 4
+    _write(twin, b"2")               # the copy a full flash left behind
+    lg = _logger(d, FakeClock(0))
+    lg.recover()                     # the next boot writes both at what the files and copies allow
+    assert _read(twin) == b"4" and _read(primary) == b"4"
+    _write(twin, b"2")
+    _pull_all(d)
+    assert logadmin.raise_next(4, d) == 4   # the host's pull: the archive holds 1..3
+    assert _read(twin) == b"4"
+    os.remove(primary)
+    assert _one_session(d, 300) == 4
 
 
 def test_session_numbers_from_the_file_names_when_both_counters_are_garbage():
