@@ -41,7 +41,8 @@ def run(a):
         ("routine", "%s (selected): %s" % (st.get("routine"), rs.get("state"))),
         ("practice", describe_practice(practice) if practice else "none running"),
         ("clock", "set" if st.get("wall_s") else "not set (acutrainer sync)"),
-        ("flash", "%s bytes free" % st.get("free_bytes")),
+        ("flash", "%s bytes free" % st.get("free_bytes") if st.get("free_bytes") is not None
+         else "free space unknown (the board's count overflowed, or an older firmware)"),
         ("log", ", ".join("%s %s" % (k, v) for k, v in sorted(log.items())) if isinstance(log, dict) else log),
         ("boots", st.get("boots")),
     ]
