@@ -213,7 +213,8 @@ def run_scenarios(jobs) -> list[dict]:
         try:
             f = fn(*a)
         except Exception as e:  # noqa: BLE001
-            f = {"_notes_" + fn.__name__: ["%s aborted: %s" % (fn.__name__, one_line(e))]}
+            f = {"_notes_" + fn.__name__: ["%s aborted: %s" % (fn.__name__, one_line(e))],
+                 "_aborted_" + fn.__name__: True}  # counted by the suite (rel_scenarios_aborted, target 0)
         f["rel_%s_seconds" % fn.__name__.replace("scenario_", "")] = round(time.monotonic() - t0, 1)
         return f
     return run_parallel(guarded, jobs)

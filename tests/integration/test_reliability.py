@@ -1,5 +1,6 @@
 """Fast versions of the reliability suite (bench/reliability/; the full run is `make reliability`)."""
 
+import json
 import os
 from pathlib import Path
 
@@ -34,6 +35,16 @@ def test_merge_keeps_other_keys(tmp_path):
     out.write_text('{"transfer_ratio_vs_mpremote_cp": 3.5}')
     data = suite.merge_into(out, {"rel_power_cuts": 3, "_notes_power": ["x"]})
     assert data == {"transfer_ratio_vs_mpremote_cp": 3.5, "rel_power_cuts": 3}
+
+
+def test_a_scenario_that_raises_is_counted_not_a_quiet_pass(tmp_path, monkeypatch):
+    def scenario_boom(work):
+        raise OSError(28, "no space left")
+    monkeypatch.setattr(suite, "scenario_security", scenario_boom)
+    out = tmp_path / "bench.json"
+    assert suite.main(["--only", "security", "--out", str(out)]) == 1   # a target missed
+    data = json.loads(out.read_text())
+    assert data["rel_scenarios_aborted"] == 1
 
 
 def test_a_few_power_cuts_lose_nothing(acu_home):
