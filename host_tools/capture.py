@@ -190,6 +190,8 @@ def parse_scale_reading(text: str, target_g: float) -> float:
 
 
 WIZARD_LOADS = {"divider": [1000, 2000, 3000, 4000, 5000, 6000], "loadcell": [1000, 3000, 5000]}
+# asked again at the end: how far a repeated press lands from the first measures the repeatability
+WIZARD_REPEATS = {"divider": [4000], "loadcell": [3000]}
 
 
 def run_wizard(src, kind: str, ask, out, show, loads=None, creep_hold_s: float = 0.0, method=None,
@@ -197,7 +199,7 @@ def run_wizard(src, kind: str, ask, out, show, loads=None, creep_hold_s: float =
     """The guided calibration on the live stream; the built calibration dict and its fit (not written).
     ask(prompt) -> str (EOFError/KeyboardInterrupt cancel), out(line), show(live text)."""
     fam = family(kind)
-    loads = list(loads or WIZARD_LOADS[fam])
+    loads = list(loads or WIZARD_LOADS[fam]) + WIZARD_REPEATS[fam]
     span = MIN_SPAN[fam]
 
     def prompt(text):
@@ -226,12 +228,14 @@ def run_wizard(src, kind: str, ask, out, show, loads=None, creep_hold_s: float =
     holds = []
     for i, target in enumerate(loads, 1):
         label = "[%d/%d] %g kg" % (i, len(loads), target / 1000)
+        again = " again (a repeat: it measures how well presses repeat)" if target in loads[:i - 1] else ""
         while True:
             if mode == "scale":
-                prompt("[%d/%d] Press Enter, then press the tip on the scale to about %g kg and hold it "
-                       "steady. " % (i, len(loads), target / 1000))
+                prompt("[%d/%d] Press Enter, then press the tip on the scale to about %g kg%s and hold it "
+                       "steady. " % (i, len(loads), target / 1000, again))
             else:
-                prompt("[%d/%d] Rest %g kg on the tip, then press Enter. " % (i, len(loads), target / 1000))
+                prompt("[%d/%d] Rest %g kg on the tip%s, then press Enter. " % (i, len(loads), target / 1000,
+                                                                                again))
             cap = wait_steady(src, Steadiness(zero, span), show, label, loaded=True)
             if mode == "scale":
                 try:

@@ -123,7 +123,7 @@ def test_auto_then_check_passes_and_uncalibrated_is_worse():
     d = calibrate.calibrate_auto(dev, None, creep_hold_s=30.0, out=lines.append, rig=dev.rig)
     assert dev.restarts == 0  # the session stays in the raw REPL; its close restarts the app
     assert json.loads(dev.files[caldev.CALIB_PATH])["id"] == d["id"]
-    assert any("expected error at 3 kg" in x for x in lines)
+    assert any(x.startswith("expect +-") and "at 3-5 kg" in x for x in lines)
     assert any("there was no previous calibration" in x for x in lines)
     r = check(dev)
     assert r["calibrated"] and r["pass"], r
@@ -224,9 +224,13 @@ def test_wizard_with_a_kitchen_scale_writes_a_good_calibration():
     d, fit = capture.run_wizard(st, "fsr402", ask=person.ask, out=out.append, show=shown.append,
                                 creep_hold_s=20.0)
     assert any("not a scale reading" in x for x in out)          # the typo was refused, then redone
-    assert len([p for p in person.prompts if "scale read" in p]) == 6 + 1 + 1   # six loads, a retry, the creep
+    # six loads, the repeat at 4 kg, a retry, the creep
+    assert len([p for p in person.prompts if "scale read" in p]) == 6 + 1 + 1 + 1
+    assert any("4 kg again" in p for p in person.prompts)
     assert shown and any("STEADY" in x for x in shown)
-    assert [r["grams"] for r in fit.residuals] == [int(L * 1.04) for L in capture.WIZARD_LOADS["divider"]]
+    assert [r["grams"] for r in fit.residuals] == [int(L * 1.04) for L in capture.WIZARD_LOADS["divider"]
+                                                   + capture.WIZARD_REPEATS["divider"]]
+    assert fit.expect["repeat_basis"] == "2 presses at 1 repeated loads"
     assert d["creep"] is not None and d["creep"]["ref_s"] >= 0.5   # the capture's hold time (the fake ramps at once)
     cal = dcal.Calibration.from_dict(d)
     assert abs(cal.grams(dev.rig.part.ideal_u16(4000)) - 4000) < 250
