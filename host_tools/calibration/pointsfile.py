@@ -221,7 +221,8 @@ def _finish_points(name, sensor, pts, creep, creep_grams, ref_s, reference, down
 
 
 def points_to_csv(p: Points) -> str:
-    out = ["# acutrainer calibration points", f"# sensor: {p.sensor}", f"# ref_s: {p.ref_s}"]
+    out = ["# acutrainer calibration points"] + ([f"# sensor: {p.sensor}"] if p.sensor else []) + [
+        f"# ref_s: {p.ref_s}"]
     if p.reference:
         out.append(f"# reference: {p.reference}")
     out.append("grams,raw")

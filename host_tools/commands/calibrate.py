@@ -60,8 +60,12 @@ def _finish(session, d, fit, write, confirm, out):
     if confirm is not None and not confirm(f"write calibration {d['id']} to the device?"):
         out("not written")
         return d
-    prev = caldev.write_calibration(session, d)
-    if prev is not None:
+    damaged: list[str] = []
+    prev = caldev.write_calibration(session, d, damaged)
+    if damaged:
+        out(f"written {caldev.CALIB_PATH} (id {d['id']}); the file it replaced was not a valid calibration and "
+            f"is not kept ({damaged[0]})")
+    elif prev is not None:
         out(f"written {caldev.CALIB_PATH} (id {d['id']}); the previous one ({prev['id']}) is kept as "
             f"{caldev.PREV_PATH} (acutrainer calibrate --restore puts it back)")
     else:

@@ -163,9 +163,9 @@ class _DividerPart:
                     TYPICAL["fsr402"]["rs_ohm"] + TYPICAL["fsr402"]["k"] * 30.0 ** -TYPICAL["fsr402"]["n"])
                 self.k = (r30 - self.rs_ohm) * 30.0 ** self.n
             # repeatability, hysteresis, creep: the datasheet's figures are typical values; parts spread
-            # around them. Repeatability is drawn uniform +-rep_pct per press: 2.5-6 % is a sigma of
-            # 1.4-3.5 % around the datasheet's 2 % (one standard deviation at 1 kg)
-            self.rep_pct = wr.uniform(2.5, 6.0)
+            # around them. Repeatability is drawn uniform +-rep_pct per press: 2-5 % is a sigma of
+            # 1.2-2.9 %, centred on the datasheet's 2 % (one standard deviation at 1 kg)
+            self.rep_pct = wr.uniform(2.0, 5.0)
             self.hyst_pct = wr.uniform(6.0, 16.0)
             self.creep_pct_decade = wr.uniform(2.0, 5.0)
         # the circuit (1 % resistors, 3V3 rail +-1 %)
