@@ -285,6 +285,8 @@ def _fw_part(i: int, work: Path) -> dict:
     try:
         port = st["port"]
         sim = control.SimControl.find(name)
+        if sim.status().get("population") != POPULATION:
+            raise RuntimeError("the simulator's part is not from the %s population" % POPULATION)
         pts = work / ("creep-%d.csv" % seed)
         _cli("deploy", "--board", "sim", "--port", port)
         boot = sim.status()["boot"]

@@ -303,7 +303,8 @@ def fit_points(kind: str, pts: Points, method: str | None = None) -> Fit:
 def repeat_groups(g) -> list[list[int]]:
     """Indices of points whose loads are within REPEAT_SAME of each other (2 or more each)."""
     order = sorted(range(len(g)), key=lambda i: g[i])
-    groups, cur = [], []
+    groups: list[list[int]] = []
+    cur: list[int] = []
     for i in order:
         if cur and g[i] > g[cur[0]] * (1 + REPEAT_SAME):
             groups.append(cur)
