@@ -289,3 +289,19 @@ def test_rshell_lists_and_copies_like_on_a_board(deployed_sim, tmp_path):
     r = subprocess.run([rsh, "-p", deployed_sim.port, "--quiet", "cp", "/pyboard/cfg/board.json", str(out)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and '"sim"' in out.read_text(), r.stdout + r.stderr
+
+
+def test_a_wide_population_part_is_the_simulators_and_stays_across_reset(acu_home):
+    # docs/sensors.md "Part population": `sim start --population wide` reaches the simulated board (its
+    # status says so; the bench relies on it) and `sim reset` starts it again from the same population
+    from tests.integration.conftest import run_cli
+    r = run_cli("sim", "start", "--name", "widepart", "--seed", "1004", "--population", "wide")
+    try:
+        st = control.read_state("widepart")
+        assert st and st["population"] == "wide" and st["seed"] == 1004, r.stdout
+        assert control.SimControl.find("widepart").status()["population"] == "wide"
+        run_cli("sim", "reset", "--name", "widepart")
+        st2 = control.read_state("widepart")
+        assert st2 and st2["population"] == "wide" and st2["seed"] == 1004
+    finally:
+        control.stop("widepart")
