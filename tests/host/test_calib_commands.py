@@ -238,6 +238,24 @@ def test_wizard_with_a_kitchen_scale_writes_a_good_calibration():
     assert caldev.CALIB_PATH in dev.files
 
 
+def test_wizard_calibrates_a_steep_part_the_nominal_curve_reads_at_a_third():
+    # a measured-family part of the wide population (docs/sensors.md): before calibration the device's
+    # nominal curve reads its 1 kg as ~0.2 kg, below the contact threshold; the wizard judges contact by the
+    # raw reading's rise above the tare, and counts conditioning presses on a quarter of the top load
+    dev = FakeDevice("fsr402", 5)
+    assert dev.rig.part.family == "measured"
+    st = FakeStream(dev)
+    assert st.cal.grams(dev.rig.part.ideal_u16(1000)) < capture.CONTACT_G
+    person = KitchenScalePerson(st)
+    out = []
+    d, fit = capture.run_wizard(st, "fsr402", ask=person.ask, out=out.append, show=lambda t: None)
+    assert "   4 conditioning presses" in out
+    cal = dcal.Calibration.from_dict(d)
+    for load in (3000, 4000, 5000):
+        assert abs(cal.grams(dev.rig.part.ideal_u16(load)) - load) < 0.05 * load
+    assert fit.expect["repeat_basis"] == "2 presses at 1 repeated loads"
+
+
 def test_wizard_ends_cleanly_on_ctrl_d_or_ctrl_c():
     for exc in (EOFError, KeyboardInterrupt):
         dev = FakeDevice("fsr402", 9)
