@@ -355,7 +355,7 @@ def expected_error(kind: str, g, fitted, loo, down_pct=()) -> dict:
 
 
 def expect_lines(e: dict) -> list[str]:
-    """The expected error as the wizard, `calibrate --points` and `check` print it."""
+    """The expected error as the wizard, `calibrate --points` and `--auto` print it (before writing)."""
     lo, hi = e["lo_g"] / 1000, e["hi_g"] / 1000
     rep = ("from " + e["repeat_basis"]) if e["repeat_basis"] != "datasheet" else "datasheet figure: no repeated loads"
     out = [f"expect +-{e['pct']:.1f} % at {lo:g}-{hi:g} kg when pressing up to a load (about 19 readings in 20; "
