@@ -1,6 +1,10 @@
 """Calibration bench: seeded simulated parts calibrated with the automatic procedure, then
 measured on fresh presses. run() -> dict of figures for build/bench.json.
 
+Every FSR part comes from the wide part population (docs/sensors.md "Part population": half near the
+datasheet curve, half like measured parts with Rs ~ 0 and n 1.05-1.26), seeds 1000 + i.
+  calib_population, calib_parts_measured_family   which population, and how many parts are "measured"
+
 Accuracy figures: CPython, the host's calibration code and the device codec on the simulated part
 (simsensors, the same model the simulator's firmware reads), read like the driver does; < 10 s.
 Over N_PARTS parts each:
@@ -11,9 +15,16 @@ Over N_PARTS parts each:
   calib_fsr402_creep_rate_err_pct_per_decade   |measured - true| creep rate of the part
   calib_loadcell_mae_pct           (target <= 1), calib_loadcell_uncal_mae_pct (nominal, tared)
 
-Hold figures: the firmware itself, on the MicroPython unix port in the simulator (firmware_hold_run()),
-over FW_PARTS seeded FSR 402 parts (the first parts of the accuracy figures), FW_PARALLEL simulators at
-a time:
+Hold and check figures: the firmware itself, on the MicroPython unix port in the simulator
+(firmware_hold_run()), over FW_PARTS seeded FSR 402 parts (the parts of the accuracy figures),
+FW_PARALLEL simulators at a time:
+  calib_fsr402_expected_error_pct  mean of the "expect +-X % at 3-5 kg" that `calibrate --auto` printed
+  calib_expected_error_covered_pct share of the `acutrainer check --weight` readings (3, 4 and 5 kg, one
+                                   each, right after the calibration) that `check` found within the +-X %
+                                   printed for that part (target >= 90)
+  calib_fsr402_check_err_p50_pct, _p90_pct, _max_pct   |error| of those check readings (nearest rank)
+  calib_fsr402_check_err_signed_pct                    their mean signed error
+  calib_fw_checks, calib_fw_population
   calib_fsr402_hold_drift_pct      mean |error| of the app's force after a 120 s hold at 4 kg, with the
                                    calibration's creep compensation (target <= 5)
   calib_fsr402_hold_drift_uncomp_pct   the same part and points, calibrated without creep (--no-creep)
@@ -22,7 +33,10 @@ a time:
 How: for each part a simulator (--speed 0: virtual time runs as fast as the firmware loops, and it moves
 only with the firmware's sleeps while the app runs, so the hold's timing is exact whatever the machine's
 load) gets the firmware (`acutrainer deploy`) and `acutrainer calibrate --auto` (with its 60 s creep
-hold; the points are saved). The simulated hand then rests 2 s and presses 4 kg (150 ms ramp, no tremor:
+hold; the points are saved); then `acutrainer check --weight` runs at 3, 4 and 5 kg as a user would (the
+simulator's hand applies the load; the app's own filtered, creep-compensated force over 2 s of steady
+reading; check's own verdict against the expected error is what counts).
+The simulated hand then rests 2 s and presses 4 kg (150 ms ramp, no tremor:
 the sensor adds its own noise, per-press repeatability and creep) and keeps pressing. The running app
 (App.run, as booted; nobody talks to it during the hold) turns the press into a free-press session after
 2 s of contact and logs its own force, the force_g it feeds the band and the feedback, as the session
@@ -42,6 +56,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -64,7 +79,8 @@ from acu import calib as dcal  # noqa: E402
 from host_tools.calibration import fit as calfit  # noqa: E402
 from host_tools.calibration import rigs as calrigs  # noqa: E402
 
-N_PARTS = 50
+N_PARTS = 24
+POPULATION = "wide"     # the FSR parts of docs/sensors.md "Part population": datasheet curve and measured parts
 TWO_N_G = 204           # 2 N in grams
 TEST_READ_MS = 1000     # a test press is read after this long at its load (like a user's settled press)
 
@@ -94,7 +110,8 @@ def _band_loads(rng):
 
 
 def _fsr_part(seed, stats):
-    part = simsensors.make_part("fsr402", 1000 + seed)
+    part = simsensors.make_part("fsr402", 1000 + seed, population=POPULATION)
+    stats["measured"].append(part.family == "measured")
     rig = calrigs.SimRig(part)
     pts = calrigs.auto_capture(rig, "fsr402", creep_hold_s=60.0)
     d, _fit = calfit.build_calibration("fsr402", pts)
@@ -137,7 +154,7 @@ def accuracy_run(n_parts: int = N_PARTS) -> dict:
     """The CPython figures (module docstring)."""
     t0 = time.time()
     stats = {k: [] for k in ("mae", "uncal", "band", "uncal_band", "creep_est",
-                             "creep_true", "lc_mae", "lc_uncal")}
+                             "creep_true", "lc_mae", "lc_uncal", "measured")}
     for seed in range(n_parts):
         _fsr_part(seed, stats)
         _loadcell_part(seed, stats)
@@ -147,6 +164,8 @@ def accuracy_run(n_parts: int = N_PARTS) -> dict:
 
     return {
         "calib_parts": n_parts,
+        "calib_population": POPULATION,
+        "calib_parts_measured_family": sum(stats["measured"]),
         "calib_fsr402_mae_pct": mean(stats["mae"]),
         "calib_fsr402_uncal_mae_pct": mean(stats["uncal"]),
         "calib_fsr402_band_agreement_pct": round(100 * sum(stats["band"]) / len(stats["band"]), 2),
@@ -161,7 +180,8 @@ def accuracy_run(n_parts: int = N_PARTS) -> dict:
 
 
 # ---- the hold figures, measured on the firmware in the simulator ---------------------------------------
-FW_PARTS = 16           # seeded FSR 402 parts (1000 + i: the first parts of the accuracy figures)
+FW_PARTS = 24           # seeded FSR 402 parts (1000 + i: the accuracy figures' parts)
+CHECK_KG = (3.0, 4.0, 5.0)   # `acutrainer check --weight` after the calibration, one each
 FW_PARALLEL = 2         # simulators at a time
 HOLD_G = 4000
 HOLD_PROFILE = "hold 2s at 0\npress %dg for 10min ramp 150ms\n" % HOLD_G
@@ -175,6 +195,21 @@ def _cli(*args, timeout=300):
     if r.returncode:
         raise RuntimeError("acutrainer %s: %s" % (" ".join(args), (r.stderr or r.stdout).strip()[-300:]))
     return r.stdout
+
+
+_CHECK_RE = re.compile(r"reads ([0-9.]+) kg: error [+-]?\d+ g \(([+-]?[0-9.]+) %")
+_EXPECT_RE = re.compile(r"(within|outside) the expected \+-([0-9.]+) %")
+
+
+def _check(port: str, kg: float) -> dict:
+    """`acutrainer check --weight KG` as a user runs it: its error and what it says of the expected error."""
+    r = subprocess.run([str(BIN / "acutrainer"), "check", "--weight", "%g" % kg, "--port", port],
+                       capture_output=True, text=True, timeout=300)
+    m, e = _CHECK_RE.search(r.stdout), _EXPECT_RE.search(r.stdout)
+    if r.returncode not in (0, 1) or not m or not e:   # 1: a FAIL, still a reading
+        raise RuntimeError("acutrainer check: %s" % (r.stderr or r.stdout).strip()[-300:])
+    return {"kg": kg, "err_pct": float(m.group(2)), "expected_pct": float(e.group(2)),
+            "within": e.group(1) == "within"}
 
 
 def _free_start_ms() -> int:
@@ -245,21 +280,32 @@ def _fw_part(i: int, work: Path) -> dict:
     seed = 1000 + i
     name = "bench-creep-%d" % seed
     control.stop(name)
-    st = control.start(name, flash=str(work / ("creep-%d.img" % seed)), speed=0.0, seed=seed)
+    st = control.start(name, flash=str(work / ("creep-%d.img" % seed)), speed=0.0, seed=seed,
+                       population=POPULATION)
     try:
         port = st["port"]
         sim = control.SimControl.find(name)
+        if sim.status().get("population") != POPULATION:
+            raise RuntimeError("the simulator's part is not from the %s population" % POPULATION)
         pts = work / ("creep-%d.csv" % seed)
         _cli("deploy", "--board", "sim", "--port", port)
         boot = sim.status()["boot"]
-        _cli("calibrate", "--auto", "-y", "--save-points", str(pts), "--port", port)
-        comp = firmware_hold(sim, boot)
+        out = _cli("calibrate", "--auto", "-y", "--save-points", str(pts), "--port", port)
+        promised = re.search(r"^expect \+-([0-9.]+) % at 3-5 kg", out, re.M)
+        if not promised:
+            raise RuntimeError("calibrate --auto printed no expected error")
+        checks = [_check(port, kg) for kg in CHECK_KG]
+        if any(c["expected_pct"] != float(promised.group(1)) for c in checks):
+            raise RuntimeError("check compared with %s, not the +-%s %% calibrate printed"
+                               % ([c["expected_pct"] for c in checks], promised.group(1)))
+        comp = firmware_hold(sim, boot)   # the app the calibration's write restarted (the checks leave it running)
         boot = sim.status()["boot"]
         _cli("calibrate", "--points", str(pts), "--no-creep", "-y", "--port", port)
         plain = firmware_hold(sim, boot)
         if not comp["creep"] or plain["creep"] is not None:
             raise RuntimeError("calibrations: with creep %s, --no-creep %s" % (comp["creep"], plain["creep"]))
-        return {"seed": seed, "comp_g": comp["force_g"], "plain_g": plain["force_g"]}
+        return {"seed": seed, "comp_g": comp["force_g"], "plain_g": plain["force_g"], "checks": checks,
+                "expected_pct": float(promised.group(1))}
     finally:
         control.stop(name)
 
@@ -275,8 +321,22 @@ def firmware_hold_run(n_parts: int = FW_PARTS, parallel: int = FW_PARALLEL, work
         errs = [(p[key] - HOLD_G) / HOLD_G * 100 for p in parts]
         return round(sum(e if signed else abs(e) for e in errs) / len(errs), 3)
 
+    checks = [c for p in parts for c in p["checks"]]
+    errs = sorted(abs(c["err_pct"]) for c in checks)
+
+    def q(f):   # nearest-rank percentile of the |check error|
+        return round(errs[min(len(errs) - 1, max(0, int(round(f * len(errs) + 0.5)) - 1))], 2)
+
     return {
         "calib_fw_parts": n_parts,
+        "calib_fw_population": POPULATION,
+        "calib_fw_checks": len(checks),
+        "calib_fsr402_expected_error_pct": round(sum(p["expected_pct"] for p in parts) / len(parts), 2),
+        "calib_expected_error_covered_pct": round(100 * sum(c["within"] for c in checks) / len(checks), 1),
+        "calib_fsr402_check_err_p50_pct": q(0.5),
+        "calib_fsr402_check_err_p90_pct": q(0.9),
+        "calib_fsr402_check_err_max_pct": errs[-1],
+        "calib_fsr402_check_err_signed_pct": round(sum(c["err_pct"] for c in checks) / len(checks), 2),
         "calib_fsr402_hold_drift_pct": pct("comp_g"),
         "calib_fsr402_hold_drift_uncomp_pct": pct("plain_g"),
         "calib_fsr402_hold_drift_signed_pct": pct("comp_g", True),

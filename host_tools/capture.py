@@ -18,6 +18,11 @@ from host_tools.errors import AcuError, InputError
 STEADY_MS = 1000           # a reading is steady when it stays within the tolerance this long
 STEADY_TOL_PCT = 1.5       # ... of the raw reading's distance from the tare
 MIN_SPAN = {"divider": 150, "loadcell": 2500}   # raw units: the noise floor (ADC u16; HX711 counts ~12 g)
+# The wizard judges "loaded" by the raw reading's rise above the tare, not by the device's current curve:
+# before calibration that is the nominal curve, which reads a steep part (docs/sensors.md, measured family)
+# at a third of its load, so 1 kg on it would never look like contact. ~50 mV on the divider, ~100 g on a
+# load cell (HX711 counts).
+LOADED_RAW = {"divider": 1000, "loadcell": 20000}
 CONTACT_G = 300            # the app's contact threshold: below it the tip counts as free
 RENEW_S = 1.0              # the stream's lease is renewed this often (real time)
 LEASE_S = 3.0
@@ -113,15 +118,16 @@ class Capture:
     hold_s: float         # time from first contact to the middle of the window (0 for a tare)
 
 
-def wait_steady(src, det: Steadiness, show, label: str, loaded: bool, timeout_s: float = 600) -> Capture:
-    """Read until det says steady with the tip loaded (loaded=True: above the contact threshold) or free
-    (loaded=False: a tare). show(text) gets a live line."""
+def wait_steady(src, det: Steadiness, show, label: str, loaded: bool, timeout_s: float = 600,
+                on_raw: float | None = None) -> Capture:
+    """Read until det says steady with the tip loaded (loaded=True: above the contact threshold, or with
+    on_raw given, a raw reading at or above it) or free (loaded=False: a tare). show(text) gets a live line."""
     det.reset()
     contact_t = None
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for r in src.read(0.1):
-            on = r.force_g >= CONTACT_G
+            on = r.force_g >= CONTACT_G if on_raw is None else r.raw >= on_raw
             if on and contact_t is None:
                 contact_t = r.t_ms
             elif not on:
@@ -153,14 +159,14 @@ def wait_released(src, show, timeout_s: float = 120):
 
 
 def count_presses(src, top_g: float, show, want: int, timeout_s: float = 120) -> int:
-    """Count conditioning presses (reaching half of top_g on the device's current curve, which may be 25 %
-    off before calibration) until `want` of them."""
+    """Count conditioning presses (reaching a quarter of top_g on the device's current curve: before
+    calibration the nominal curve reads a steep part at about a third of its load) until `want` of them."""
     n = 0
     up = False
     deadline = time.monotonic() + timeout_s
     while n < want and time.monotonic() < deadline:
         for r in src.read(0.1):
-            if not up and r.force_g >= top_g / 2:
+            if not up and r.force_g >= top_g / 4:
                 up = True
                 n += 1
             elif up and r.force_g < CONTACT_G:
@@ -190,6 +196,8 @@ def parse_scale_reading(text: str, target_g: float) -> float:
 
 
 WIZARD_LOADS = {"divider": [1000, 2000, 3000, 4000, 5000, 6000], "loadcell": [1000, 3000, 5000]}
+# asked again at the end: how far a repeated press lands from the first measures the repeatability
+WIZARD_REPEATS = {"divider": [4000], "loadcell": [3000]}
 
 
 def run_wizard(src, kind: str, ask, out, show, loads=None, creep_hold_s: float = 0.0, method=None,
@@ -197,7 +205,7 @@ def run_wizard(src, kind: str, ask, out, show, loads=None, creep_hold_s: float =
     """The guided calibration on the live stream; the built calibration dict and its fit (not written).
     ask(prompt) -> str (EOFError/KeyboardInterrupt cancel), out(line), show(live text)."""
     fam = family(kind)
-    loads = list(loads or WIZARD_LOADS[fam])
+    loads = list(loads or WIZARD_LOADS[fam]) + WIZARD_REPEATS[fam]
     span = MIN_SPAN[fam]
 
     def prompt(text):
@@ -226,13 +234,16 @@ def run_wizard(src, kind: str, ask, out, show, loads=None, creep_hold_s: float =
     holds = []
     for i, target in enumerate(loads, 1):
         label = "[%d/%d] %g kg" % (i, len(loads), target / 1000)
+        again = " again (a repeat: it measures how well presses repeat)" if target in loads[:i - 1] else ""
         while True:
             if mode == "scale":
-                prompt("[%d/%d] Press Enter, then press the tip on the scale to about %g kg and hold it "
-                       "steady. " % (i, len(loads), target / 1000))
+                prompt("[%d/%d] Press Enter, then press the tip on the scale to about %g kg%s and hold it "
+                       "steady. " % (i, len(loads), target / 1000, again))
             else:
-                prompt("[%d/%d] Rest %g kg on the tip, then press Enter. " % (i, len(loads), target / 1000))
-            cap = wait_steady(src, Steadiness(zero, span), show, label, loaded=True)
+                prompt("[%d/%d] Rest %g kg on the tip%s, then press Enter. " % (i, len(loads), target / 1000,
+                                                                                again))
+            cap = wait_steady(src, Steadiness(zero, span), show, label, loaded=True,
+                              on_raw=zero + LOADED_RAW[fam])
             if mode == "scale":
                 try:
                     grams = parse_scale_reading(prompt("   Steady. What does the scale read (kg)? "), target)

@@ -27,9 +27,10 @@ def validate_file_bytes(data: bytes, name: str) -> dict:
     return d
 
 
-def write_calibration(session, d: dict) -> dict | None:
+def write_calibration(session, d: dict, problems: list | None = None) -> dict | None:
     """Validate, then write /cfg/calib.json atomically, keeping the current one as calib.prev.json.
-    Returns the calibration it replaced (None: there was none, or the old file was not valid)."""
+    Returns the calibration it replaced (None: there was none, or the old file was not valid: then
+    problems, if given, gets the reason, so the caller never says "there was none" about a damaged one)."""
     data = (json.dumps(d, separators=(",", ":")) + "\n").encode()
     validate_file_bytes(data, "calibration")
     session.makedirs("/cfg")
@@ -38,8 +39,10 @@ def write_calibration(session, d: dict) -> dict | None:
         old = session.read_file(CALIB_PATH)
         try:
             prev = validate_file_bytes(old, CALIB_PATH)
-        except InputError:
+        except InputError as e:
             prev = None  # a damaged file is not worth keeping as "previous"
+            if problems is not None:
+                problems.append(str(e))
         if prev is not None:
             session.write_file_atomic(PREV_PATH, old)
     session.write_file_atomic(CALIB_PATH, data)

@@ -24,9 +24,21 @@ ADC_TOP_RAIL = 64000          # u16: at/above is a railed or saturated ADC
 ADC_BOTTOM_RAIL = 300         # u16: at/below is the clipped floor / an open sensor
 ADC_KNEE_RAW = int(2450 / 3300 * 65535)   # the ESP32 ADC compresses above ~2450 mV
 HX_RAIL = 8388000
+MONO_GAP = 1.10               # a load must read above every load at least 10 % lighter
 # far-off point: leave-one-out error above max(pct of the load, grams)
 FAR_OFF = {"divider": (12.0, 250.0), "loadcell": (3.0, 60.0)}
 KNOT_G = [100, 250, 500, 750] + list(range(1000, 7001, 250)) + [7500, 8000, 9000, 10000, 12000, 15000]
+
+# The expected error of a reading (docs/calibration.md, "Expected error"): COVER_K standard deviations of
+# one press read on loading in the band, from the points themselves where they allow it.
+COVER_K = 2.0                 # about 95 % of readings if the errors were normal
+NEAR_BAND_G = 1250            # points this close to the 3-5 kg band count for it
+REPEAT_SAME = 0.03            # loads within 3 % of each other are repeats of one load
+# without repeats (or with few), the datasheets' figures (1 sigma, % of force); PRIOR_DOF: their weight
+REPEAT_PRIOR_PCT = {"fsr402": 2.0, "fsr406": 2.0, "a201": 2.5, "loadcell": 0.05}
+PRIOR_DOF = 2
+HYST_PRIOR_PCT = {"fsr402": 10.0, "fsr406": 10.0, "a201": 4.5, "loadcell": 0.0}
+FLOOR_PCT = {"divider": 1.0, "loadcell": 0.1}   # no reading is promised closer than this
 
 
 class CalibrationRefused(AcuError):
@@ -46,6 +58,7 @@ class Fit:
     rms_pct: float
     expected: dict          # {"3000": {"grams": e, "pct": p}, "5000": ...}
     warnings: list[str]
+    expect: dict | None = None   # the expected error of a reading in the band (expected_error())
 
 
 # ---------------------------------------------------------------- physics of the divider (nominal circuit)
@@ -210,13 +223,21 @@ def check_points(kind: str, pts: Points) -> list[str]:
         for g, r in [(0.0, pts.zero_raw)] + list(pts.points):
             if abs(r) >= HX_RAIL:
                 _refuse(f"saturated HX711 at {g:g} g (raw {r:g})", src)
-    # monotonic: per-load mean readings must rise with the load, and above the tare
+    # monotonic: per-load mean readings must rise with the load, and above the tare. Loads closer than
+    # MONO_GAP may swap within an FSR's press-to-press repeatability (a warning); farther ones may not
     means = [(L, float(np.mean([r for g, r in pts.points if g == L]))) for L in loads]
+    below = [(0.0, float(pts.zero_raw))]
     prev_l, prev_r = 0.0, float(pts.zero_raw)
     for L, r in means:
+        lower = [(lo, rl) for lo, rl in below if lo == 0.0 or lo * MONO_GAP <= L]
+        lo, rl = max(lower, key=lambda x: x[1])
+        if r <= rl:
+            hint = " (load-cell wires A+/A- swapped?)" if fam == "loadcell" and lo == 0 else ""
+            _refuse(f"not monotonic: {L:g} g reads {r:.0f}, not above {lo:g} g's {rl:.0f}{hint}", src)
         if r <= prev_r:
-            hint = " (load-cell wires A+/A- swapped?)" if fam == "loadcell" and prev_l == 0 else ""
-            _refuse(f"not monotonic: {L:g} g reads {r:.0f}, not above {prev_l:g} g's {prev_r:.0f}{hint}", src)
+            warnings.append(f"{L:g} g reads {r:.0f}, below {prev_l:g} g's {prev_r:.0f}: within the sensor's "
+                            "repeatability, but a fresh calibration may fit better")
+        below.append((L, r))
         prev_l, prev_r = L, r
     return warnings
 
@@ -270,8 +291,80 @@ def fit_points(kind: str, pts: Points, method: str | None = None) -> Fit:
         e = float(np.sqrt(np.mean(err_src[near] ** 2)))
         expected[str(target)] = {"grams": round(e, 1), "pct": round(100 * e / target, 2)}
     knots = _knots(kind, method, params, pred, pts.zero_raw)
+    down_pct = []
+    if pts.unloading:
+        gd = np.array([p[0] for p in pts.unloading], dtype=float)
+        down_pct = list(100 * (pred(np.array([p[1] for p in pts.unloading], dtype=float)) - gd) / gd)
+    expect = expected_error(kind, g, np.asarray(fitted, dtype=float), loo, down_pct)
     return Fit(sensor=kind, method=method, params=params, predict=pred, knots=knots, residuals=resid,
-               rms_pct=round(rms_pct, 2), expected=expected, warnings=warnings)
+               rms_pct=round(rms_pct, 2), expected=expected, warnings=warnings, expect=expect)
+
+
+def repeat_groups(g) -> list[list[int]]:
+    """Indices of points whose loads are within REPEAT_SAME of each other (2 or more each)."""
+    order = sorted(range(len(g)), key=lambda i: g[i])
+    groups: list[list[int]] = []
+    cur: list[int] = []
+    for i in order:
+        if cur and g[i] > g[cur[0]] * (1 + REPEAT_SAME):
+            groups.append(cur)
+            cur = []
+        cur.append(i)
+    if cur:
+        groups.append(cur)
+    return [x for x in groups if len(x) >= 2]
+
+
+def expected_error(kind: str, g, fitted, loo, down_pct=()) -> dict:
+    """The error a user should expect when a press in the 3-5 kg band is read (on loading), from the points:
+    - fit_pct: rms of the leave-one-load-out errors of the points near the band (each is one press read
+      against a curve that never saw it, so it holds that press's repeatability and the fit's error);
+    - repeat_pct: the spread of repeated loads about the curve (pooled standard deviation), mixed with the
+      datasheet's figure with the weight of PRIOR_DOF presses (few repeats give a noisy spread);
+    - pct = COVER_K * the larger of the two (the repeatability is already inside the left-out errors),
+      at least FLOOR_PCT;
+    - hysteresis_pct: how much higher a press reads while easing off from a harder one, from the unloading
+      points (their mean error), else the datasheet's figure. Not part of pct: a check presses on loading."""
+    fam = family(kind)
+    g = np.asarray(g, dtype=float)
+    rel = 100 * (np.asarray(fitted, dtype=float) - g) / g
+    loo_rel = 100 * (np.where(np.isfinite(loo), loo, fitted) - g) / g
+    near = (g >= BAND_LO_G - NEAR_BAND_G) & (g <= BAND_HI_G + NEAR_BAND_G)
+    if fam == "loadcell" or int(np.sum(near)) < 3:
+        near = np.ones(len(g), dtype=bool)
+    fit_pct = float(np.sqrt(np.mean(loo_rel[near] ** 2)))
+    ss, dof, n_rep = 0.0, 0, 0
+    for grp in repeat_groups(g):
+        x = rel[grp]
+        ss += float(np.sum((x - np.mean(x)) ** 2))
+        dof += len(grp) - 1
+        n_rep += len(grp)
+    prior = REPEAT_PRIOR_PCT[kind]
+    rep_pct = float(np.sqrt((ss + PRIOR_DOF * prior ** 2) / (dof + PRIOR_DOF)))
+    sigma = max(fit_pct, rep_pct)
+    pct = max(COVER_K * sigma, FLOOR_PCT[fam])
+    if len(down_pct):
+        hyst, hyst_basis = float(np.mean(down_pct)), "%d unloading point%s" % (
+            len(down_pct), "" if len(down_pct) == 1 else "s")
+    else:
+        hyst, hyst_basis = HYST_PRIOR_PCT[kind], "datasheet"
+    return {"pct": round(pct, 1), "lo_g": BAND_LO_G, "hi_g": BAND_HI_G, "cover_sigmas": COVER_K,
+            "fit_pct": round(fit_pct, 2), "repeat_pct": round(rep_pct, 2),
+            "repeat_basis": ("%d presses at %d repeated loads" % (n_rep, n_rep - dof)) if dof else "datasheet",
+            "hysteresis_pct": round(max(hyst, 0.0), 1), "hysteresis_basis": hyst_basis}
+
+
+def expect_lines(e: dict) -> list[str]:
+    """The expected error as the wizard, `calibrate --points` and `--auto` print it (before writing)."""
+    lo, hi = e["lo_g"] / 1000, e["hi_g"] / 1000
+    rep = ("from " + e["repeat_basis"]) if e["repeat_basis"] != "datasheet" else "datasheet figure: no repeated loads"
+    out = [f"expect +-{e['pct']:.1f} % at {lo:g}-{hi:g} kg when pressing up to a load (about 19 readings in 20; "
+           f"left-out points {e['fit_pct']:.1f} %, repeatability {e['repeat_pct']:.1f} % {rep})"]
+    if e["hysteresis_pct"] > 0:
+        basis = "measured" if e["hysteresis_basis"] != "datasheet" else "datasheet figure"
+        out.append(f"easing off from a harder press reads up to about +{e['hysteresis_pct']:.0f} % more "
+                   f"(hysteresis, {basis})")
+    return out
 
 
 def _knots(kind, method, params, pred, zero_raw) -> list[list[int]]:
@@ -337,6 +430,7 @@ def build_calibration(kind: str, pts: Points, method: str | None = None, creep: 
         "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "sensor": kind, "method": fit.method,
         "zero_raw": int(pts.zero_raw), "points": fit.knots, "creep": creep_d,
         "fit": {"params": fit.params, "rms_pct": fit.rms_pct, "expected_error": fit.expected,
+                "expect": fit.expect,
                 "creep_hold_grams": pts.creep_grams if creep_pct is not None else None},
         "residuals": fit.residuals,
         "reference": {"kind": pts.reference or "unspecified", "source": pts.source},
@@ -357,7 +451,9 @@ def format_report(fit: Fit, d: dict | None = None) -> list[str]:
         lines.append(f"  {r['grams']:7.0f} g  raw {r['raw']:9.1f}  fit {r['fit_g']:8.1f} g  "
                      f"{r['err_g']:+7.1f} g {r['err_pct']:+6.2f} %{loo}")
     for k, v in fit.expected.items():
-        lines.append(f"expected error at {int(k) / 1000:g} kg: +-{v['grams']:.0f} g ({v['pct']:.1f} %)")
+        lines.append(f"left-out error near {int(k) / 1000:g} kg: +-{v['grams']:.0f} g ({v['pct']:.1f} %)")
+    if fit.expect:
+        lines += expect_lines(fit.expect)
     if d is not None and d.get("creep"):
         lines.append(f"creep: {d['creep']['pct_per_decade']:.2f} % per decade (compensated after "
                      f"{d['creep']['ref_s']:g} s)")

@@ -33,6 +33,8 @@ class Points:
     ref_s: float = 2.0                         # hold time at which the points were captured
     reference: str = ""
     source: str = ""
+    # (grams, raw) read while easing off from a heavier press: they measure hysteresis, not the curve
+    unloading: list[tuple[float, float]] = field(default_factory=list)
 
 
 def family(kind: str) -> str:
@@ -86,6 +88,7 @@ def _parse_points_csv(text: str, name: str) -> Points:
     scale = 1.0
     pts: list[tuple[float, float]] = []
     creep: list[tuple[float, float]] = []
+    down: list[tuple[float, float]] = []
     for ln, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         if not row or not "".join(row).strip():
             continue
@@ -109,6 +112,12 @@ def _parse_points_csv(text: str, name: str) -> Points:
             raise InputError(f"{where}: expected 2 columns (load, raw), got {len(cells)}")
         g = _num(cells[0], where, header[0]) * scale
         r = _num(cells[1], where, "raw")
+        if len(cells) == 3 and cells[2].lower() == "down":
+            # read while easing off from a heavier press (hysteresis)
+            if g <= 0:
+                raise InputError(f"{where}: an unloading point needs a load above 0")
+            down.append((g, r))
+            continue
         if len(cells) == 3 and cells[2] != "":
             # an optional t_s column marks samples of the creep hold
             creep.append((_num(cells[2], where, "t_s"), r))
@@ -125,7 +134,7 @@ def _parse_points_csv(text: str, name: str) -> Points:
     return _finish_points(name, sensor, pts, creep,
                           float(meta["creep_grams"]) if "creep_grams" in meta else None,
                           _num(meta["ref_s"], name, "ref_s") if "ref_s" in meta else 2.0,
-                          meta.get("reference", ""))
+                          meta.get("reference", ""), down)
 
 
 def _parse_points_json(text: str, name: str) -> Points:
@@ -144,6 +153,7 @@ def _parse_points_json(text: str, name: str) -> Points:
     if not isinstance(raw_pts, list):
         raise InputError(f"{name}: points: must be a list")
     pts = []
+    down = []
     for i, p in enumerate(raw_pts):
         where = f"{name}: points[{i}]"
         if isinstance(p, dict):
@@ -156,6 +166,14 @@ def _parse_points_json(text: str, name: str) -> Points:
             if "raw" not in p:
                 raise InputError(f"{where}: needs 'raw'")
             r = _num(p["raw"], where, "raw")
+            unloading = p.get("unloading", False)
+            if not isinstance(unloading, bool):
+                raise InputError(f"{where}: unloading must be true or false")
+            if unloading:
+                if g <= 0:
+                    raise InputError(f"{where}: an unloading point needs a load above 0")
+                down.append((g, r))
+                continue
         elif isinstance(p, list) and len(p) == 2:
             g = _num(p[0], where, "grams")
             r = _num(p[1], where, "raw")
@@ -178,10 +196,10 @@ def _parse_points_json(text: str, name: str) -> Points:
                           _num(smp[1], f"{name}: creep.samples[{i}]", "raw")))
     ref_s = d.get("ref_s", 2.0)
     ref_s = _num(ref_s, name, "ref_s")
-    return _finish_points(name, sensor, pts, creep, cg, ref_s, str(d.get("reference", "")))
+    return _finish_points(name, sensor, pts, creep, cg, ref_s, str(d.get("reference", "")), down)
 
 
-def _finish_points(name, sensor, pts, creep, creep_grams, ref_s, reference) -> Points:
+def _finish_points(name, sensor, pts, creep, creep_grams, ref_s, reference, down=()) -> Points:
     zeros = [r for g, r in pts if g == 0]
     loaded = [(g, r) for g, r in pts if g > 0]
     if not zeros:
@@ -190,25 +208,27 @@ def _finish_points(name, sensor, pts, creep, creep_grams, ref_s, reference) -> P
         raise InputError(f"{name}: no loaded points")
     if not (0 < ref_s <= 600):
         raise InputError(f"{name}: ref_s must be in (0, 600]")
-    if len(pts) + len(creep) > MAX_POINTS:
-        raise InputError(f"{name}: {len(pts) + len(creep)} points is more than a calibration can use "
+    if len(pts) + len(creep) + len(down) > MAX_POINTS:
+        raise InputError(f"{name}: {len(pts) + len(creep) + len(down)} points is more than a calibration can use "
                          f"(at most {MAX_POINTS})")
-    light = [g for g, _ in loaded if g < MIN_LOAD_G]
+    light = [g for g, _ in list(loaded) + list(down) if g < MIN_LOAD_G]
     if light:
         raise InputError(f"{name}: a load of {light[0]:g} g is too light to calibrate with (at least "
                          f"{MIN_LOAD_G:g} g; a load of 0 is the tare)")
     return Points(sensor=sensor, zero_raw=int(round(sum(zeros) / len(zeros))), points=loaded,
                   creep_grams=creep_grams, creep_samples=creep, ref_s=ref_s, reference=reference,
-                  source=name)
+                  source=name, unloading=list(down))
 
 
 def points_to_csv(p: Points) -> str:
-    out = ["# acutrainer calibration points", f"# sensor: {p.sensor}", f"# ref_s: {p.ref_s}"]
+    out = ["# acutrainer calibration points"] + ([f"# sensor: {p.sensor}"] if p.sensor else []) + [
+        f"# ref_s: {p.ref_s}"]
     if p.reference:
         out.append(f"# reference: {p.reference}")
     out.append("grams,raw")
     out.append(f"0,{p.zero_raw}")
     out += [f"{g:g},{r:g}" for g, r in p.points]
+    out += [f"{g:g},{r:g},down" for g, r in p.unloading]
     if p.creep_samples:
         out.append(f"# creep_grams: {p.creep_grams:g}")
         out += [f"{p.creep_grams:g},{r:g},{t:g}" for t, r in p.creep_samples]

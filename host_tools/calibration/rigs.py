@@ -10,6 +10,10 @@ from host_tools.calibration.pointsfile import Points, family
 # plans for the automatic capture (grams): more points near the band edges
 AUTO_LOADS = {"divider": [1000, 2000, 2750, 3000, 3250, 4000, 4750, 5000, 5250, 6000],
               "loadcell": [1000, 3000, 5000, 6000]}
+# then these again, fresh presses (the spread of repeats measures the repeatability) ...
+AUTO_REPEATS = {"divider": [3000, 4000, 5000], "loadcell": [3000]}
+# ... and one point read easing off from the first load to the second (hysteresis; FSR/A201)
+AUTO_UNLOADING = (6000, 4000)
 
 
 class SimRig:
@@ -125,10 +129,11 @@ def _avg_reads(rig, n: int, gap_ms: int) -> float:
 
 def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int = 12, read_gap_ms: int = 20,
                  condition: bool = True, creep_hold_s: float = 0.0, creep_grams: float = 4000.0,
-                 progress=None) -> Points:
-    """Tare, condition, capture each load after settle_ms (on loading, from release), optional creep hold."""
+                 progress=None, repeats=None, unloading=True) -> Points:
+    """Tare, condition, capture each load after settle_ms (on loading, from release), the repeats, an
+    unloading point (divider), optional creep hold."""
     fam = family(kind)
-    loads = list(loads or AUTO_LOADS[fam])
+    loads = list(loads or AUTO_LOADS[fam]) + list(AUTO_REPEATS[fam] if repeats is None else repeats)
     say = progress or (lambda msg: None)
     rig.release()
     rig.wait_ms(500)
@@ -148,6 +153,17 @@ def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int =
         rig.press(L)
         rig.wait_ms(settle_ms)
         pts.append((float(L), round(_avg_reads(rig, reads, read_gap_ms), 1)))
+        rig.release()
+        rig.wait_ms(600)
+    down = []
+    if unloading and fam == "divider":
+        top, at = AUTO_UNLOADING
+        say(f"capturing {at:g} g easing off from {top:g} g")
+        rig.press(top)
+        rig.wait_ms(1000)
+        rig.press(at, ramp_ms=300)
+        rig.wait_ms(settle_ms)
+        down.append((float(at), round(_avg_reads(rig, reads, read_gap_ms), 1)))
         rig.release()
         rig.wait_ms(600)
     creep = []
@@ -170,4 +186,4 @@ def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int =
     return Points(sensor=kind, zero_raw=int(round(zero)), points=pts,
                   creep_grams=creep_grams if creep else None,
                   creep_samples=creep, ref_s=round(ref_s, 3), reference="simulator (applied loads)",
-                  source="auto")
+                  source="auto", unloading=down)

@@ -51,16 +51,21 @@ def calibrate_auto(session, sim, method=None, creep_hold_s=60.0, write=True, con
 def _finish(session, d, fit, write, confirm, out):
     for line in calfit.format_report(fit, d):
         out(line)
-    worst = max(v["grams"] for v in fit.expected.values())
-    out(f"a check should read within about +-{worst:.0f} g of a known weight (acutrainer check --weight 4.0)")
+    e = fit.expect
+    out(f"a check with a known weight in {e['lo_g'] / 1000:g}-{e['hi_g'] / 1000:g} kg should read within about "
+        f"+-{e['pct']:.1f} % of it (acutrainer check --weight 4.0)")
     if not write or session is None:
         out("not written (dry run)")
         return d
     if confirm is not None and not confirm(f"write calibration {d['id']} to the device?"):
         out("not written")
         return d
-    prev = caldev.write_calibration(session, d)
-    if prev is not None:
+    damaged: list[str] = []
+    prev = caldev.write_calibration(session, d, damaged)
+    if damaged:
+        out(f"written {caldev.CALIB_PATH} (id {d['id']}); the file it replaced was not a valid calibration and "
+            f"is not kept ({damaged[0]})")
+    elif prev is not None:
         out(f"written {caldev.CALIB_PATH} (id {d['id']}); the previous one ({prev['id']}) is kept as "
             f"{caldev.PREV_PATH} (acutrainer calibrate --restore puts it back)")
     else:
@@ -94,11 +99,13 @@ def history(device: str | None, out=print) -> list[dict]:
         out("no calibrations in the archive yet")
     for r in rows:
         d = r["data"]
-        exp = (d.get("fit") or {}).get("expected_error") or {}
-        e3 = exp.get("3000", {}).get("pct")
+        fitd = d.get("fit") or {}
+        e3 = (fitd.get("expect") or {}).get("pct")
+        if e3 is None:   # written before the expected error: the left-out error at 3 kg
+            e3 = (fitd.get("expected_error") or {}).get("3000", {}).get("pct")
         creep = (d.get("creep") or {}).get("pct_per_decade")
         out(f"{r['device_id'][:12]:12s}  {r['calib_id']:24s} {d.get('sensor', ''):8s} {d.get('method', ''):18s} "
-            f"{'' if e3 is None else f'+-{e3:.1f} % at 3 kg':16s} "
+            f"{'' if e3 is None else f'expect +-{e3:.1f} %':16s} "
             f"{'' if creep is None else f'creep {creep:.2f} %/decade'}")
     return rows
 

@@ -6,7 +6,55 @@ compensation and the filter. On the simulator its hand applies the load; otherwi
 """
 from __future__ import annotations
 
-from host_tools import capture
+from host_tools import capture, strictjson
+from host_tools.errors import AcuError
+
+
+# ---------------------------------------------------------------- library
+def stored_expect(calib_id: str, device_id: str | None, read_calib_file=None) -> dict | None:
+    """The expected error (fit.expect, docs/calibration.md) of the calibration calib_id: from the archive's
+    calibration history, else from the device's /cfg/calib.json (read_calib_file() -> bytes) when it is
+    that calibration. None: not known (the nominal curve, or a file written before expected errors)."""
+    if not calib_id or calib_id.startswith("nominal"):
+        return None
+    try:
+        from host_tools.archive import Archive
+        with Archive(None) as arc:
+            for row in reversed(arc.calibrations(device_id)):
+                if row["calib_id"] == calib_id:
+                    return (row["data"].get("fit") or {}).get("expect")
+    except AcuError:
+        pass   # no archive here: ask the device
+    if read_calib_file is None:
+        return None
+    try:
+        d = strictjson.loads(read_calib_file().decode("utf-8"))
+    except (AcuError, ValueError):   # a damaged file (JSON and UTF-8 errors are ValueErrors) promises nothing
+        return None
+    if not isinstance(d, dict) or d.get("id") != calib_id or not isinstance(d.get("fit"), dict):
+        return None
+    e = d["fit"].get("expect")
+    return e if isinstance(e, dict) and isinstance(e.get("pct"), (int, float)) else None
+
+
+def compare_expected(r: dict, expect: dict | None) -> str:
+    """The check's reading against the error its calibration promised; sets r["expected_pct"] and
+    r["within_expected"] (None: no promise known)."""
+    if expect is None:
+        r["expected_pct"] = r["within_expected"] = None
+        if not r["calibrated"]:
+            return "uncalibrated: the nominal curve promises nothing (acutrainer calibrate)"
+        return ("the expected error of calibration %s is not known here (written before expected errors, or "
+                "from another computer)" % r["calibration"])
+    pct = float(expect["pct"])
+    lo, hi = expect.get("lo_g", 3000), expect.get("hi_g", 5000)
+    r["expected_pct"] = pct
+    r["within_expected"] = abs(r["error_pct"]) <= pct
+    where = "" if lo <= r["weight_g"] <= hi else " (promised for %g-%g kg only)" % (lo / 1000, hi / 1000)
+    if r["within_expected"]:
+        return "within the expected +-%.1f %% of this calibration%s" % (pct, where)
+    return ("outside the expected +-%.1f %% of this calibration%s: check the weight and that the tip bears all "
+            "of it, then run check again; if it stays outside, recalibrate" % (pct, where))
 
 
 def handler(args) -> int:
@@ -39,11 +87,14 @@ def handler(args) -> int:
                                        kind=st.get("sensor") or "fsr402", tolerance_pct=args.tolerance)
         finally:
             src.close()
+        expect = stored_expect(r["calibration"], (c.hello or {}).get("device_id"),
+                               lambda: c.repl(args.practice).read_file("/cfg/calib.json"))
     verdict = "[green]PASS[/]" if r["pass"] else "[red]FAIL[/]"
     con.print(f"{verdict}  {r['weight_g'] / 1000:g} kg reads {r['measured_g'] / 1000:.3f} kg: error "
               f"{r['error_g']:+.0f} g ({r['error_pct']:+.1f} %, tolerance {r['tolerance_pct']:g} %), "
               f"calibration {r['calibration']}{'' if r['calibrated'] else ' (uncalibrated nominal curve)'}",
               soft_wrap=True)
+    con.print(compare_expected(r, expect), markup=False, highlight=False, soft_wrap=True)
     return 0 if r["pass"] else 1
 
 

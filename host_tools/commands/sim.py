@@ -28,6 +28,9 @@ def register(sub):
                    help="USB-serial bridge latency timer: a short reply reaches the host this late (FTDI: 16)")
     s.add_argument("--sensor", default="fsr402", choices=["fsr402", "fsr406", "a201", "loadcell"])
     s.add_argument("--seed", type=int, help="which simulated part (default: one per simulator, kept)")
+    s.add_argument("--population", default="datasheet", choices=("datasheet", "wide"),
+                   help="FSR parts: near the datasheet curve (default) or the wide population of published "
+                        "measurements (docs/sensors.md); calibrate a wide part before trusting its force")
     s.add_argument("--haptic", default="", choices=["", "drv2605"], help="add a DRV2605L haptic driver")
     s.add_argument("--heapsize", default="192K",
                    help="firmware heap; the 64-bit unix port needs ~1.8x the ESP32 figure for the same objects")
@@ -98,7 +101,7 @@ def register(sub):
 
 def cmd_start(a):
     st = control.start(a.name, flash=a.flash, speed=a.speed, baud=a.baud, sensor=a.sensor, seed=a.seed,
-                       haptic=a.haptic, heapsize=a.heapsize, latency_ms=a.latency_ms)
+                       haptic=a.haptic, heapsize=a.heapsize, latency_ms=a.latency_ms, population=a.population)
     print("simulator %r running: port %s" % (a.name, st["port"]))
     print("  flash %s, sensor %s (part %d), speed x%g, link %s" % (
         st["flash"], st["sensor"], st["seed"], st["speed"], "%d baud" % st["baud"] if st["baud"] else "unlimited"))

@@ -50,7 +50,8 @@ def running() -> list[str]:
 
 def start(name: str = "default", flash: str | None = None, speed: float = 1.0, baud: int = 0,
           sensor: str = "fsr402", seed: int | None = None, haptic: str = "", heapsize: str = "192K",
-          flash_blocks: int = 512, timeout_s: float = 20.0, latency_ms: float = 0.0) -> dict:
+          flash_blocks: int = 512, timeout_s: float = 20.0, latency_ms: float = 0.0,
+          population: str = "datasheet") -> dict:
     st = read_state(name)
     if st:
         raise AcuError("simulator %r is already running on %s (acutrainer sim stop first)" % (name, st["port"]))
@@ -71,7 +72,8 @@ def start(name: str = "default", flash: str | None = None, speed: float = 1.0, b
             seedf.write_text(str(seed))
     cmd = [sys.executable, "-m", "host_tools.sim.launcher", "--state-dir", str(d), "--flash", flash,
            "--speed", str(speed), "--baud", str(baud), "--sensor", sensor, "--seed", str(seed),
-           "--heapsize", heapsize, "--flash-blocks", str(flash_blocks), "--latency-ms", str(latency_ms)]
+           "--heapsize", heapsize, "--flash-blocks", str(flash_blocks), "--latency-ms", str(latency_ms),
+           "--population", population]
     if haptic:
         cmd += ["--haptic", haptic]
     log = open(d / "launcher.log", "ab")
@@ -149,7 +151,8 @@ def reset(name: str = "default", new_part: bool = False) -> dict:
         out["state"] = start(name, speed=float(st.get("speed", 1.0)), baud=int(st.get("baud", 0)),
                              sensor=st.get("sensor", "fsr402"), seed=seed, haptic=st.get("haptic") or "",
                              heapsize=st.get("heapsize") or "192K", flash_blocks=blocks,
-                             latency_ms=float(st.get("latency_ms", 0.0)))
+                             latency_ms=float(st.get("latency_ms", 0.0)),
+                             population=st.get("population") or "datasheet")
         out["seed"] = out["state"]["seed"]
     return out
 

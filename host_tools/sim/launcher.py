@@ -137,6 +137,7 @@ class Launcher:
             "ACU_SPEED_MILLI": str(int(round(self.args.speed * 1000))),
             "ACU_SENSOR": self.args.sensor,
             "ACU_SEED": str(self.args.seed),
+            "ACU_POPULATION": self.args.population,
             "ACU_HAPTIC": self.args.haptic or "",
         }
         if self.world.rtc_epoch is not None:
@@ -234,7 +235,7 @@ class Launcher:
                 "power_off": self.power_off, "flash": self.flash,
                 "hand_sent": w.hand_sent, "hand_taken": w.hand_taken, "hand_t_ms": w.hand_t,
                 "speed": self.args.speed, "baud": self.args.baud, "latency_ms": self.args.latency_ms,
-                "sensor": self.args.sensor, "seed": self.args.seed}
+                "sensor": self.args.sensor, "seed": self.args.seed, "population": self.args.population}
 
     def cmd_profile(self, req: dict) -> dict:
         segs = req["segments"]
@@ -273,6 +274,7 @@ class Launcher:
         st = {"pid": os.getpid(), "port": self.port, "flash": self.flash, "control": self.ctl_path,
               "trace": str(self.state_dir / "trace.jsonl"), "speed": self.args.speed, "baud": self.args.baud,
               "latency_ms": self.args.latency_ms, "sensor": self.args.sensor, "seed": self.args.seed,
+              "population": self.args.population,
               "boot": self.trace.boot,
               # the rest of what it was started with: `sim reset` starts it again the same
               "haptic": self.args.haptic, "heapsize": self.args.heapsize, "flash_blocks": self.args.flash_blocks,
@@ -344,6 +346,7 @@ def main(argv=None):
     ap.add_argument("--latency-ms", type=float, default=0.0)
     ap.add_argument("--sensor", default="fsr402")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--population", default="datasheet", choices=("datasheet", "wide"))
     ap.add_argument("--haptic", default="")
     ap.add_argument("--heapsize", default="192K")
     ap.add_argument("--micropython", default=None)

@@ -123,7 +123,7 @@ def test_auto_then_check_passes_and_uncalibrated_is_worse():
     d = calibrate.calibrate_auto(dev, None, creep_hold_s=30.0, out=lines.append, rig=dev.rig)
     assert dev.restarts == 0  # the session stays in the raw REPL; its close restarts the app
     assert json.loads(dev.files[caldev.CALIB_PATH])["id"] == d["id"]
-    assert any("expected error at 3 kg" in x for x in lines)
+    assert any(x.startswith("expect +-") and "at 3-5 kg" in x for x in lines)
     assert any("there was no previous calibration" in x for x in lines)
     r = check(dev)
     assert r["calibrated"] and r["pass"], r
@@ -224,14 +224,36 @@ def test_wizard_with_a_kitchen_scale_writes_a_good_calibration():
     d, fit = capture.run_wizard(st, "fsr402", ask=person.ask, out=out.append, show=shown.append,
                                 creep_hold_s=20.0)
     assert any("not a scale reading" in x for x in out)          # the typo was refused, then redone
-    assert len([p for p in person.prompts if "scale read" in p]) == 6 + 1 + 1   # six loads, a retry, the creep
+    # six loads, the repeat at 4 kg, a retry, the creep
+    assert len([p for p in person.prompts if "scale read" in p]) == 6 + 1 + 1 + 1
+    assert any("4 kg again" in p for p in person.prompts)
     assert shown and any("STEADY" in x for x in shown)
-    assert [r["grams"] for r in fit.residuals] == [int(L * 1.04) for L in capture.WIZARD_LOADS["divider"]]
+    assert [r["grams"] for r in fit.residuals] == [int(L * 1.04) for L in capture.WIZARD_LOADS["divider"]
+                                                   + capture.WIZARD_REPEATS["divider"]]
+    assert fit.expect["repeat_basis"] == "2 presses at 1 repeated loads"
     assert d["creep"] is not None and d["creep"]["ref_s"] >= 0.5   # the capture's hold time (the fake ramps at once)
     cal = dcal.Calibration.from_dict(d)
     assert abs(cal.grams(dev.rig.part.ideal_u16(4000)) - 4000) < 250
     calibrate._finish(dev, d, fit, True, None, out.append)
     assert caldev.CALIB_PATH in dev.files
+
+
+def test_wizard_calibrates_a_steep_part_the_nominal_curve_reads_at_a_third():
+    # a measured-family part of the wide population (docs/sensors.md): before calibration the device's
+    # nominal curve reads its 1 kg as ~0.2 kg, below the contact threshold; the wizard judges contact by the
+    # raw reading's rise above the tare, and counts conditioning presses on a quarter of the top load
+    dev = FakeDevice("fsr402", 5)
+    assert dev.rig.part.family == "measured"
+    st = FakeStream(dev)
+    assert st.cal.grams(dev.rig.part.ideal_u16(1000)) < capture.CONTACT_G
+    person = KitchenScalePerson(st)
+    out = []
+    d, fit = capture.run_wizard(st, "fsr402", ask=person.ask, out=out.append, show=lambda t: None)
+    assert "   4 conditioning presses" in out
+    cal = dcal.Calibration.from_dict(d)
+    for load in (3000, 4000, 5000):
+        assert abs(cal.grams(dev.rig.part.ideal_u16(load)) - load) < 0.05 * load
+    assert fit.expect["repeat_basis"] == "2 presses at 1 repeated loads"
 
 
 def test_wizard_ends_cleanly_on_ctrl_d_or_ctrl_c():

@@ -193,8 +193,10 @@ def test_creep_measured_from_hold():
 def test_report_lines():
     d, fit = calfit.build_calibration("fsr402", _pts(GOOD))
     lines = calfit.format_report(fit, d)
-    assert any("expected error at 3 kg" in x for x in lines)
-    assert any("expected error at 5 kg" in x for x in lines)
+    assert any("left-out error near 3 kg" in x for x in lines)
+    assert any("left-out error near 5 kg" in x for x in lines)
+    assert any(x.startswith("expect +-") for x in lines)
+    assert d["fit"]["expect"] == fit.expect and fit.expect["repeat_basis"] == "datasheet"
     assert len([x for x in lines if " raw " in x]) == len(GOOD)
 
 

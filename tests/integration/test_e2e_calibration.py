@@ -59,8 +59,9 @@ def test_calibrate_check_refuse_restore_and_sessions_record_the_id(sim, tmp_path
     pts = tmp_path / "points.csv"
     r = run_cli("calibrate", "--auto", "-y", "--save-points", str(pts), "--port", port)
     out = r.stdout
-    assert "expected error at 3 kg" in out and "expected error at 5 kg" in out
-    assert out.index("expected error at 3 kg") < out.index("written /cfg/calib.json")
+    assert "left-out error near 3 kg" in out and "left-out error near 5 kg" in out
+    assert "expect +-" in out and "repeatability" in out and "hysteresis, measured" in out
+    assert out.index("expect +-") < out.index("written /cfg/calib.json")
     cur, _ = device_calib(port)
     cal1 = json.loads(cur)
     assert cal1["sensor"] == "fsr402" and cal1["id"] in out

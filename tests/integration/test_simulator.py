@@ -312,3 +312,19 @@ def test_the_clock_sync_sets_survives_a_soft_reset_but_not_a_power_cut(deployed_
     assert st2["wall_s"] is None, "the RTC stops at a power cut: the time is unset until the next sync"
     assert st2["boot_id"] > 0 and st2["boot_id"] != st["boot_id"]
     run_cli("sync")   # leave the shared simulator with a set clock
+
+
+def test_a_wide_population_part_is_the_simulators_and_stays_across_reset(acu_home):
+    # docs/sensors.md "Part population": `sim start --population wide` reaches the simulated board (its
+    # status says so; the bench relies on it) and `sim reset` starts it again from the same population
+    from tests.integration.conftest import run_cli
+    r = run_cli("sim", "start", "--name", "widepart", "--seed", "1004", "--population", "wide")
+    try:
+        st = control.read_state("widepart")
+        assert st and st["population"] == "wide" and st["seed"] == 1004, r.stdout
+        assert control.SimControl.find("widepart").status()["population"] == "wide"
+        run_cli("sim", "reset", "--name", "widepart")
+        st2 = control.read_state("widepart")
+        assert st2 and st2["population"] == "wide" and st2["seed"] == 1004
+    finally:
+        control.stop("widepart")

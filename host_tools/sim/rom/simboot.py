@@ -65,7 +65,8 @@ def _rom_boot():
     import simneopixel
     sys.modules["neopixel"] = simneopixel
     import simsensors
-    part = simsensors.make_part(os.getenv("ACU_SENSOR") or "fsr402", int(os.getenv("ACU_SEED") or "1"))
+    part = simsensors.make_part(os.getenv("ACU_SENSOR") or "fsr402", int(os.getenv("ACU_SEED") or "1"),
+                                population=os.getenv("ACU_POPULATION") or "datasheet")
     simmachine._setup(world, part)
 
     bdev = _FlashImage(_FLASH, _BLOCKS)

@@ -116,10 +116,23 @@ class _Noise:
         return (self.next() % (2 * half + 1)) - half
 
 
+# The FSR part population (docs/sensors.md, "Part population"). Published curves disagree by ~2x in the
+# 3-5 kg band: Interlink's datasheet curve (Adafruit's points; the model FIELD_NOTES gives, and the nominal
+# calibration) against measured parts (Hindawi J. Sensors 2015 array data; the parts of issue 18), which fit
+# Rs ~ 0 and n ~ 1.05-1.26. "wide" draws each part from one of the two with equal odds; "datasheet" is the
+# former narrow population (every part near the datasheet curve), kept for the uncalibrated simulator.
+POPULATIONS = ("wide", "datasheet")
+MEASURED_N = (1.05, 1.26)            # exponent of the measured parts (Rs ~ 0)
+MEASURED_RS_OHM = (0.0, 30.0)
+MEASURED_R30_OHM = (950.0, 1200.0)   # resistance at 30 N (Hindawi 2015: 0.95-1.2 kOhm)
+
+
 class _DividerPart:
     """FSR 402/406 or FlexiForce A201 in the divider of docs/hardware.md, read by an ESP32-like ADC."""
 
-    def __init__(self, kind, seed, spread=True):
+    def __init__(self, kind, seed, spread=True, population="wide"):
+        if population not in POPULATIONS:
+            raise ValueError("unknown part population: %s" % population)
         self.kind = kind
         self.seed = seed
         rng = _Rng(seed * 7919 + KINDS.index(kind) + 1)
@@ -127,7 +140,7 @@ class _DividerPart:
         typ = TYPICAL[kind]
         r_m, r_b = CIRCUITS[kind]
         fsr = kind != "a201"
-        # the sensor
+        # the sensor (the first draws are the datasheet part's, so "datasheet" keeps its parts)
         self.rs_ohm = max(0.0, typ["rs_ohm"] + rng.gauss(10.0 * s if fsr else 0.0))
         self.k = typ["k"] * math.exp(rng.gauss(0.08 * s))
         self.n = typ["n"] + rng.uniform(-0.05, 0.05) * s if fsr else typ["n"] + rng.uniform(-0.02, 0.02) * s
@@ -136,6 +149,25 @@ class _DividerPart:
         self.hyst_pct = (10.0 + rng.uniform(-2.0, 2.0) * s) if fsr else (3.5 + rng.uniform(-1.0, 1.0) * s)
         self.creep_pct_decade = rng.uniform(2.0, 4.5) if spread else 3.2
         self.tc_pct_per_c = rng.uniform(-0.3, 0.3) * s
+        self.family = "datasheet"
+        if fsr and spread and population == "wide":
+            # a separate stream, so the circuit and ADC draws below stay those of the same seed
+            wr = _Rng(seed * 104729 + KINDS.index(kind) + 7)
+            if wr.uniform(0.0, 1.0) < 0.5:
+                self.family = "measured"
+                self.n = wr.uniform(MEASURED_N[0], MEASURED_N[1])
+                self.rs_ohm = wr.uniform(MEASURED_RS_OHM[0], MEASURED_RS_OHM[1])
+                r30 = math.exp(wr.uniform(math.log(MEASURED_R30_OHM[0]), math.log(MEASURED_R30_OHM[1])))
+                # the 406 (larger area) keeps its ratio to the 402 (an assumption, as its typical curve)
+                r30 *= (TYPICAL[kind]["rs_ohm"] + TYPICAL[kind]["k"] * 30.0 ** -TYPICAL[kind]["n"]) / (
+                    TYPICAL["fsr402"]["rs_ohm"] + TYPICAL["fsr402"]["k"] * 30.0 ** -TYPICAL["fsr402"]["n"])
+                self.k = (r30 - self.rs_ohm) * 30.0 ** self.n
+            # repeatability, hysteresis, creep: the datasheet's figures are typical values; parts spread
+            # around them. Repeatability is drawn uniform +-rep_pct per press: 2-5 % is a sigma of
+            # 1.2-2.9 %, centred on the datasheet's 2 % (one standard deviation at 1 kg)
+            self.rep_pct = wr.uniform(2.0, 5.0)
+            self.hyst_pct = wr.uniform(6.0, 16.0)
+            self.creep_pct_decade = wr.uniform(2.0, 5.0)
         # the circuit (1 % resistors, 3V3 rail +-1 %)
         self.r_m_ohm = r_m * (1.0 + rng.gauss(0.004 * s))
         self.r_b_ohm = r_b * (1.0 + rng.gauss(0.004 * s))
@@ -207,6 +239,7 @@ class _DividerPart:
     def params(self):
         return {
             "kind": self.kind, "seed": self.seed, "model": "R = Rs + K*F^-n (F in N)",
+            "family": self.family,
             "rs_ohm": round(self.rs_ohm, 2), "k": round(self.k, 2), "n": round(self.n, 4),
             "linearity_pct": round(self.lin_pct, 3),
             "repeatability_pct": self.rep_pct, "hysteresis_pct": round(self.hyst_pct, 3),
@@ -483,10 +516,11 @@ class _LoadCellPart:
         return 0  # a load-cell board has nothing on the force ADC pin
 
 
-def make_part(kind, seed, spread=True, rate_hz=10):
-    """A simulated part: kind in KINDS, seed selects the individual part (spread=False: the typical one)."""
+def make_part(kind, seed, spread=True, rate_hz=10, population="wide"):
+    """A simulated part: kind in KINDS, seed selects the individual part (spread=False: the typical one);
+    population: "wide" (FSRs drawn from the datasheet curve and from measured parts) or "datasheet"."""
     if kind == "loadcell":
         return _LoadCellPart(seed, rate_hz, spread)
     if kind in CIRCUITS:
-        return _DividerPart(kind, seed, spread)
+        return _DividerPart(kind, seed, spread, population)
     raise ValueError("unknown sensor kind: %s" % kind)
