@@ -140,6 +140,8 @@ class Archive:
             _check_ours(self.db, self.path)
             if not self.read_only:
                 self.db.executescript(SCHEMA)
+            st = os.stat(self.path)
+            self._identity = (st.st_dev, st.st_ino)
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
                 raise AcuError("%s: the archive is in use by another program (another acutrainer?); "
@@ -150,6 +152,19 @@ class Archive:
                              % (self.path, e)) from None
         except OSError as e:
             raise AcuError("%s: cannot open the archive (%s)" % (self.path, e.strerror or e)) from None
+
+    def moved_away(self) -> str | None:
+        """Why the file at self.path is no longer the one this archive writes to (removed, or replaced by
+        another file while a pull ran: what was stored went to the old file), or None."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return "%s was removed while acutrainer was using it" % self.path
+        except OSError as e:
+            return "%s cannot be checked (%s)" % (self.path, e.strerror or e)
+        if (st.st_dev, st.st_ino) != self._identity:
+            return "%s was replaced by another file while acutrainer was using it" % self.path
+        return None
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own integrity check of the file ([] when it is sound)."""

@@ -456,13 +456,13 @@ def _points(h: HostFaults):
               expect_rc=(0, 2, 5), timeout_s=60)
 
 
-def _usage_and_interrupts(h: HostFaults, rng: random.Random):
+def _usage_and_interrupts(h: HostFaults, rng: random.Random, n: int = 5):
     for args in (["nosuchcommand"], ["export", "--format", "xml"], ["report", "--goal", "many"],
                  ["sessions", "--no-such-option"], ["archive", "nosuch"], ["calibrate", "--points"]):
         h.run("usage error", args, expect_rc=2)
     arc = h.fresh("interrupt", sessions=20)
     # from 0.3 s on: earlier, the interpreter itself is still starting (its default handler is not ours)
-    for delay in (0.3, 0.8, 1.5, 2.5, rng.uniform(0.3, 3.0)):
+    for delay in [0.3, 0.8, 1.5, 2.5][:n] + [rng.uniform(0.3, 3.0) for _ in range(n - 4)]:
         h.run("Ctrl-C", ["report", "--html", "--archive", arc, "--out", h.outdir()], expect_rc=(0, 130),
               sigint_after_s=delay)
         o = h.outdir()
@@ -471,12 +471,14 @@ def _usage_and_interrupts(h: HostFaults, rng: random.Random):
               sigint_after_s=0.3 + delay / 4, outs=(o,))
 
 
-def scenario_host(work: Path, n_garbage: int = 12, n_full: int = 4, seed: int = 17) -> dict:
+def scenario_host(work: Path, n_garbage: int = 12, n_full: int = 4, n_interrupts: int = 5, seed: int = 17) -> dict:
+    """Every host-side fault (the counts scale the random ones). Small counts run in tests/host."""
     t0 = time.monotonic()
     rng = random.Random(seed)
     h = HostFaults(work)
     for part in (lambda: _damaged(h, rng, n_garbage), lambda: _locked(h), lambda: _read_only(h),
                  lambda: _paths(h), lambda: _outputs(h), lambda: _disk_full(h, rng, n_full),
-                 lambda: _device_text(h), lambda: _points(h), lambda: _usage_and_interrupts(h, rng)):
+                 lambda: _device_text(h), lambda: _points(h), lambda: _usage_and_interrupts(h, rng, n_interrupts)):
         part()
+    shutil.rmtree(h.work, ignore_errors=True)
     return h.figures(time.monotonic() - t0)
