@@ -75,12 +75,15 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
     res = res if res is not None else PullResult()
     try:
         return _pull(session, archive, delete, progress, now, res)
-    except sqlite3.OperationalError:
+    except sqlite3.DatabaseError as e:
         gone = archive.moved_away()  # SQLite refuses writes to a file moved away: say what happened
         if gone:
             raise AcuError("%s; %d session(s) were stored before, nothing was deleted from the device: run pull "
                            "again" % (gone, len(res.new))) from None
-        raise
+        if isinstance(e, sqlite3.OperationalError):
+            raise  # locked, disk full, read-only: the CLI names each
+        raise AcuError("the archive is damaged (%s); nothing was deleted from the device: acutrainer archive "
+                       "check, then archive rebuild --replace" % e) from None
 
 
 def _pull(session, archive: Archive, delete: bool, progress, now, res: PullResult) -> PullResult:

@@ -1,7 +1,7 @@
 """The reliability suite: power cuts, cable pulls, bad input, a year of use, security basics.
 
 Runs against simulators (host_tools/sim) in a private data dir and merges its figures into build/bench.json:
-    python -m bench.reliability --out build/bench.json [--only power,cable,year,devbad,bad,security]
+    python -m bench.reliability --out build/bench.json [--only power,cable,year,devbad,bad,security,host]
 The scenario modules (power, cable, year, device_inputs, host_inputs, security) are also run with small
 counts by tests/integration/test_reliability.py. docs/reliability.md says what each figure means and what
 the trainer promises.
@@ -22,6 +22,7 @@ from host_tools.sim import control
 from .cable import scenario_cable_pulls
 from .common import REPO, log, run_scenarios
 from .device_inputs import scenario_device_bad_inputs
+from .host_faults import scenario_host
 from .host_inputs import scenario_bad_inputs
 from .power import scenario_power_cuts
 from .security import scenario_security
@@ -31,7 +32,9 @@ TARGETS = {"rel_power_cut_losses": 0, "rel_pull_duplicates": 0, "rel_pull_gaps":
            "rel_pull_deleted_unverified": 0, "rel_year_sessions_lost": 0, "rel_cable_routine_torn": 0,
            "rel_cable_multiline_errors": 0, "rel_power_cut_boot_failures": 0, "rel_power_cut_config_torn": 0,
            "rel_bad_inputs_crashed": 0, "rel_security_path_escapes": 0, "rel_security_non_private_files": 0,
-           "rel_security_eval_sites": 0}
+           "rel_security_eval_sites": 0,
+           "rel_host_tracebacks": 0, "rel_host_partial_files": 0, "rel_host_raw_device_text": 0,
+           "rel_host_wrong_outcome": 0}
 
 
 def merge_into(out: Path, figures: dict) -> dict:
@@ -72,7 +75,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pulls", type=int, default=200)
     ap.add_argument("--parallel", type=int, default=3, help="simulators per scenario (power cuts, cable pulls)")
     ap.add_argument("--days", type=int, default=365)
-    ap.add_argument("--only", default="power,cable,year,devbad,bad,security")
+    ap.add_argument("--only", default="power,cable,year,devbad,bad,security,host")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="acu_rel_"))
@@ -86,6 +89,8 @@ def main(argv=None) -> int:
             figures.update(scenario_security(home))
         if "bad" in only:
             figures.update(scenario_bad_inputs(home))
+        if "host" in only:
+            figures.update(scenario_host(home))
         # the simulator scenarios run side by side (each drives its own simulators; they mostly wait)
         jobs = []
         if "power" in only:

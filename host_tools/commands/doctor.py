@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from host_tools import doctor
+from host_tools.termsafe import shown
 
 MARKS = {
     doctor.OK: "[green]ok[/]",
@@ -29,20 +30,21 @@ def register(sub):
 def render(checks: list[doctor.Check], console=None) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = console or Console()
     t = Table(title="acutrainer doctor", show_lines=False)
     t.add_column("check")
     t.add_column("status")
     t.add_column("detail", overflow="fold")
-    for c in checks:
-        t.add_row(c.name, MARKS.get(c.status, c.status), c.detail)
+    for c in checks:  # details quote device text: plain Text (no rich markup), escaped for the terminal
+        t.add_row(Text(shown(c.name)), MARKS.get(c.status, c.status), Text(shown(c.detail)))
     console.print(t)
     todo = [c for c in checks if c.fix and c.status in (doctor.FAIL, doctor.WARN)]
     if todo:
         console.print("[bold]What to do next:[/]")
         for i, c in enumerate(todo, 1):
-            console.print("  %d. %s: %s" % (i, c.name, c.fix), highlight=False, markup=False)
+            console.print("  %d. %s: %s" % (i, shown(c.name), shown(c.fix)), highlight=False, markup=False)
     if doctor.healthy(checks):
         console.print("[green]healthy[/]" + (" (with suggestions above)" if todo else ""))
     else:

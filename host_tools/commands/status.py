@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from host_tools.session import connect, describe_practice
+from host_tools.termsafe import shown
 
 
 def register(sub):
@@ -45,6 +46,6 @@ def run(a):
         ("log", ", ".join("%s %s" % (k, v) for k, v in sorted(log.items())) if isinstance(log, dict) else log),
         ("boots", st.get("boots")),
     ]
-    for k, v in rows:
-        print("%-8s %s" % (k, v))
+    for k, v in rows:  # device strings (routine, ids, log entries) escaped for the terminal
+        print("%-8s %s" % (k, shown(v)))
     return 0

@@ -165,3 +165,44 @@ def test_host_fault_scenario_small(tmp_path):
     for k in ("rel_host_tracebacks", "rel_host_partial_files", "rel_host_raw_device_text",
               "rel_host_wrong_outcome", "rel_host_rebuild_sessions_lost"):
         assert f[k] == 0, (k, notes)
+
+
+@pytest.mark.parametrize("new_session", [True, False])
+def test_pull_delete_into_an_archive_failing_its_integrity_check_deletes_nothing(tmp_path, new_session):
+    dev = FakeSession(tmp_path / "device")
+    record_session(dev.log, 1)
+    arc_path = tmp_path / "home" / "archive.sqlite"
+    with Archive(arc_path) as arc:
+        pull(dev, arc)
+    db = sqlite3.connect(str(arc_path))
+    trace_pages = [r[0] for r in db.execute("SELECT pageno FROM dbstat WHERE name = 'traces' AND pagetype = 'leaf'")] \
+        if _has_dbstat(db) else []
+    db.close()
+    if not trace_pages:
+        pytest.skip("this SQLite has no dbstat table to find a data page")
+    hf.garbage_page(arc_path, random.Random(3), page=trace_pages[-1] - 1)
+    if new_session:  # storing it meets the damage
+        record_session(dev.log, 2)
+    with Archive(arc_path) as arc:
+        assert arc.integrity_problems()
+        if new_session:
+            with pytest.raises(AcuError, match="damaged.*nothing was deleted from the device"):
+                pull(dev, arc, delete=True)
+        else:  # nothing to store: the integrity check before the delete stops it
+            res = pull(dev, arc, delete=True)
+            assert res.deleted == [] and any("integrity check" in m for m in res.messages)
+    assert logrecover.session_names(dev.log) == ["000001.acl", "000002.acl"][:1 + new_session]
+
+
+def test_doctor_shows_device_text_escaped_and_not_as_markup():
+    import io
+
+    from rich.console import Console
+
+    from host_tools import doctor
+    from host_tools.commands import doctor as doctor_cmd
+    buf = io.StringIO()
+    chk = doctor.Check("routine [/]", doctor.FAIL, "routine 'x[/]\x1b[2J\nFORGED'", fix="deploy [bold]")
+    doctor_cmd.render([chk], Console(file=buf, width=200))
+    out = buf.getvalue()
+    assert hf.raw_control(out) == 0 and "[/]" in out and "\\x1b[2J" in out
