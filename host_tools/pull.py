@@ -175,8 +175,8 @@ def _pull(session, archive: Archive, delete: bool, progress, now, res: PullResul
     if delete and deletable:
         bad = archive.integrity_problems()
         if bad:  # never delete a device's copy into an archive that may not hold it
-            res.messages.append("the archive fails its integrity check (%s): nothing deleted from the device; "
-                                "run acutrainer archive check" % bad[0][:80])
+            res.messages.append("the archive fails its integrity check (%s): nothing was deleted from the "
+                                "device; run acutrainer archive check" % bad[0][:80])
             delete = False
     if delete:
         for name, sha in deletable:

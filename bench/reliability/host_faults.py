@@ -189,6 +189,7 @@ class HostFaults:
         self.env.pop("ACUTRAINER_DEBUG", None)
         self.env.pop("ACUTRAINER_PORT", None)
         self.cases = self.tracebacks = self.partial = self.raw_text = self.wrong = self.rebuild_lost = 0
+        self.moved_caught = 0  # pulls stopped because their archive was removed or replaced under them
         self.notes: list[str] = []
         self.by_fault: dict[str, int] = {}
         self._n = 0
@@ -210,7 +211,7 @@ class HostFaults:
 
     def run(self, fault: str, args: list[str], expect_rc=None, must_say: str | None = None,
             outs: tuple = (), fsize: int | None = None, sigint_after_s: float | None = None,
-            timeout_s: float = 120):
+            timeout_s: float = 120, during=None):
         """One case. expect_rc: an int, a tuple of ints, or None (any clean exit)."""
         self.cases += 1
         self.by_fault[fault] = self.by_fault.get(fault, 0) + 1
@@ -223,6 +224,9 @@ class HostFaults:
             if sigint_after_s is not None:
                 time.sleep(sigint_after_s)
                 p.send_signal(signal.SIGINT)
+            if during is not None:  # (delay s, action): something done to the files while the command runs
+                time.sleep(during[0])
+                during[1]()
             out, err = p.communicate(timeout=timeout_s)
             rc = p.returncode
         except subprocess.TimeoutExpired:
@@ -266,6 +270,7 @@ class HostFaults:
         return {"rel_host_cases": self.cases, "rel_host_tracebacks": self.tracebacks,
                 "rel_host_partial_files": self.partial, "rel_host_raw_device_text": self.raw_text,
                 "rel_host_wrong_outcome": self.wrong, "rel_host_rebuild_sessions_lost": self.rebuild_lost,
+                "rel_host_pull_archive_moved_caught": self.moved_caught,
                 "rel_host_cases_by_fault": dict(sorted(self.by_fault.items())),
                 "rel_host_seconds": round(seconds, 1), "_notes_host": self.notes[:30]}
 
@@ -471,14 +476,103 @@ def _usage_and_interrupts(h: HostFaults, rng: random.Random, n: int = 5):
               sigint_after_s=0.3 + delay / 4, outs=(o,))
 
 
-def scenario_host(work: Path, n_garbage: int = 12, n_full: int = 4, n_interrupts: int = 5, seed: int = 17) -> dict:
-    """Every host-side fault (the counts scale the random ones). Small counts run in tests/host."""
+def _data_page(arc: Path) -> int:
+    """A page of the traces table (0-based), to damage without touching the sessions SQLite must read."""
+    db = sqlite3.connect(str(arc))
+    try:
+        pages = [r[0] for r in db.execute("SELECT pageno FROM dbstat WHERE name = 'traces' AND pagetype = 'leaf'")]
+    except sqlite3.DatabaseError:
+        pages = []
+    finally:
+        db.close()
+    return (pages[-1] if pages else _pages(arc)[1]) - 1
+
+
+def _pull_faults(h: HostFaults, rng: random.Random, n_moved: int):
+    """`pull --delete` from a simulator into a damaged, locked, read-only or full archive, and into one removed or
+    replaced while it runs: one line, and no device copy deleted unless the archive that holds it is in place."""
+    from host_tools.pull import list_device_sessions
+
+    from .common import Rig, make_sessions
+    rig = Rig(h.work, "rel-hostpull", seed=rng.randrange(1000), baud=115200)
+    try:
+        rig.start()
+        rig.deploy()
+
+        def device_files(add: int = 0) -> set:
+            s = rig.session(10.0)
+            try:
+                if add:
+                    make_sessions(s, add, 20000)
+                return {(e["name"], e["sha256"]) for e in list_device_sessions(s)}
+            finally:
+                s.close(restart=False)
+
+        def pull(fault, arc, must_say=None, expect_rc=1, fsize=None, move=None):
+            before = device_files(add=2)
+            if move is None:
+                rc, out, err = h.run(fault, ["pull", "--delete", "--port", rig.port, "--archive", arc],
+                                     expect_rc=expect_rc, must_say=must_say, outs=(arc.parent,), fsize=fsize)
+            else:
+                rc, out, err = h.run(fault, ["pull", "--delete", "--port", rig.port, "--archive", arc],
+                                     expect_rc=(0, 1), outs=(arc.parent,), during=move)
+                if rc == 1 and ("was removed" in err or "was replaced" in err):
+                    h.moved_caught += 1
+                    must_say = "nothing was deleted"
+                    if must_say not in err:
+                        h.wrong += 1
+                        h.notes.append("%s: %s" % (fault, err.strip()[-200:]))
+            after = device_files()
+            if rc != 0 and not before <= after:
+                h.wrong += 1
+                h.notes.append("%s: a failed pull deleted %d device file(s)" % (fault, len(before - after)))
+            return rc
+
+        arc = h.fresh("pull_damaged", hostile=False)
+        garbage_page(arc, rng, page=_data_page(arc))
+        pull("pull --delete into a damaged archive", arc, must_say="nothing was deleted", expect_rc=(0, 1))
+        arc = h.fresh("pull_locked", hostile=False)
+        db = sqlite3.connect(str(arc), isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        try:
+            pull("pull --delete into a locked archive", arc, must_say="in use")
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        arc = h.fresh("pull_readonly", hostile=False)
+        os.chmod(arc, 0o400)
+        pull("pull --delete into a read-only archive", arc, must_say="cannot be written")
+        os.chmod(arc, 0o600)
+        arc = h.fresh("pull_full", hostile=False)
+        pull("pull --delete with the disk full", arc, fsize=arc.stat().st_size + 1024, expect_rc=(0, 1))
+        for i in range(n_moved):
+            arc = h.fresh("pull_moved_%d" % i, hostile=False)
+            other = arc.with_name("other.sqlite")
+            shutil.copy(arc, other)
+            if i % 2:
+                def move(arc=arc, other=other):
+                    os.replace(other, arc)
+            else:
+                def move(arc=arc, other=other):
+                    arc.unlink()
+            pull("archive %s mid-pull" % ("replaced" if i % 2 else "removed"), arc,
+                 move=(rng.uniform(0.5, 2.5), move))
+    finally:
+        rig.stop()
+
+
+def scenario_host(work: Path, n_garbage: int = 12, n_full: int = 4, n_interrupts: int = 5, n_moved: int = 6,
+                  sim: bool = True, seed: int = 17) -> dict:
+    """Every host-side fault (the counts scale the random ones). Small counts run in tests/integration."""
     t0 = time.monotonic()
     rng = random.Random(seed)
     h = HostFaults(work)
-    for part in (lambda: _damaged(h, rng, n_garbage), lambda: _locked(h), lambda: _read_only(h),
-                 lambda: _paths(h), lambda: _outputs(h), lambda: _disk_full(h, rng, n_full),
-                 lambda: _device_text(h), lambda: _points(h), lambda: _usage_and_interrupts(h, rng, n_interrupts)):
+    parts = [lambda: _damaged(h, rng, n_garbage), lambda: _locked(h), lambda: _read_only(h),
+             lambda: _paths(h), lambda: _outputs(h), lambda: _disk_full(h, rng, n_full),
+             lambda: _device_text(h), lambda: _points(h), lambda: _usage_and_interrupts(h, rng, n_interrupts)]
+    if sim:
+        parts.append(lambda: _pull_faults(h, rng, n_moved))
+    for part in parts:
         part()
     shutil.rmtree(h.work, ignore_errors=True)
     return h.figures(time.monotonic() - t0)

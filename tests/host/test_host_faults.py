@@ -158,14 +158,6 @@ def test_plots_draw_device_markup_and_escapes_as_text_without_warnings():
     assert png.startswith(b"\x89PNG")
 
 
-def test_host_fault_scenario_small(tmp_path):
-    f = hf.scenario_host(tmp_path, n_garbage=2, n_full=1, n_interrupts=1)
-    notes = f.pop("_notes_host")
-    assert f["rel_host_cases"] > 100
-    for k in ("rel_host_tracebacks", "rel_host_partial_files", "rel_host_raw_device_text",
-              "rel_host_wrong_outcome", "rel_host_rebuild_sessions_lost"):
-        assert f[k] == 0, (k, notes)
-
 
 @pytest.mark.parametrize("new_session", [True, False])
 def test_pull_delete_into_an_archive_failing_its_integrity_check_deletes_nothing(tmp_path, new_session):
