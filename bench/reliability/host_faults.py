@@ -126,6 +126,30 @@ def _torn_by_lost_journal(path: Path) -> None:
         j.unlink()
 
 
+class Locker:
+    """Another program holding the archive's write lock (its own process: SQLite's locks are per process)."""
+
+    CODE = ("import sqlite3, sys\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "db.execute('BEGIN EXCLUSIVE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n"
+            "db.execute('ROLLBACK')\n")
+
+    def __init__(self, path: Path):
+        self.p = subprocess.Popen([str(BIN / "python"), "-c", self.CODE, str(path)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        if self.p.stdout.readline().strip() != "locked":
+            raise RuntimeError("could not lock %s" % path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
+
+
 # ---- running the CLI ---------------------------------------------------------------------------------
 def _limit_fsize(nbytes: int):
     def pre():
@@ -217,7 +241,7 @@ class HostFaults:
         self.by_fault[fault] = self.by_fault.get(fault, 0) + 1
         argv = self.prefix + [str(BIN / "acutrainer")] + [str(a) for a in args]
         pre = _limit_fsize(fsize) if fsize is not None else None
-        before = {f: _stamp(f) for d in outs for f in self._files(Path(d))}
+        before = {f: (_stamp(f), _complete(f)) for d in outs for f in self._files(Path(d))}
         p = subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, errors="replace", preexec_fn=pre)
         try:
@@ -247,9 +271,11 @@ class HostFaults:
         if n_raw:
             self.raw_text += 1
             bad.append("%d raw control char(s)/forged line(s)" % n_raw)
-        # files the command made or changed (a damaged archive it was asked to keep is neither)
+        # files the command made, or changed when they were whole (a damaged archive it was given, or kept
+        # as .damaged-<time>, is neither)
         partial = [f for d in outs for f in self._files(Path(d))
-                   if before.get(f) != _stamp(f) and ".damaged-" not in f.name and not _complete(f)]
+                   if (f not in before or (before[f][0] != _stamp(f) and before[f][1]))
+                   and ".damaged-" not in f.name and not _complete(f)]
         partial += list(self._files(self.cwd))
         for f in self._files(self.cwd):
             f.unlink()
@@ -335,15 +361,11 @@ def _damaged(h: HostFaults, rng: random.Random, n_garbage: int):
 
 def _locked(h: HostFaults):
     arc = h.fresh("locked", hostile=False)
-    db = sqlite3.connect(str(arc), isolation_level=None)
-    db.execute("BEGIN EXCLUSIVE")
-    try:
+    with Locker(arc):
         for r in (("sessions",), ("export", "--out", h.outdir()), ("archive", "check"),
+                  ("archive", "rebuild", "--out", h.work / "locked" / "rebuilt.sqlite"),
                   ("pull", "--port", h.work / "no-such-port")):
             h.run("locked archive", list(r) + ["--archive", arc], expect_rc=1, must_say="in use")
-    finally:
-        db.execute("ROLLBACK")
-        db.close()
 
 
 def _read_only(h: HostFaults):
@@ -532,13 +554,8 @@ def _pull_faults(h: HostFaults, rng: random.Random, n_moved: int):
         garbage_page(arc, rng, page=_data_page(arc))
         pull("pull --delete into a damaged archive", arc, must_say="nothing was deleted", expect_rc=(0, 1))
         arc = h.fresh("pull_locked", hostile=False)
-        db = sqlite3.connect(str(arc), isolation_level=None)
-        db.execute("BEGIN EXCLUSIVE")
-        try:
+        with Locker(arc):
             pull("pull --delete into a locked archive", arc, must_say="in use")
-        finally:
-            db.execute("ROLLBACK")
-            db.close()
         arc = h.fresh("pull_readonly", hostile=False)
         os.chmod(arc, 0o400)
         pull("pull --delete into a read-only archive", arc, must_say="cannot be written")
