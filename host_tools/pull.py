@@ -78,11 +78,11 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
     except sqlite3.DatabaseError as e:
         gone = archive.moved_away()  # SQLite refuses writes to a file moved away: say what happened
         if gone:
-            raise AcuError("%s; %d session(s) were stored before, nothing was deleted from the device: run pull "
+            raise AcuError("%s; %d session(s) were stored before, nothing deleted from the device: run pull "
                            "again" % (gone, len(res.new))) from None
         if isinstance(e, sqlite3.OperationalError):
             raise  # locked, disk full, read-only: the CLI names each
-        raise AcuError("the archive is damaged (%s); nothing was deleted from the device: acutrainer archive "
+        raise AcuError("the archive is damaged (%s); nothing deleted from the device: acutrainer archive "
                        "check, then archive rebuild --replace" % e) from None
 
 
@@ -170,12 +170,12 @@ def _pull(session, archive: Archive, delete: bool, progress, now, res: PullResul
     res.reconstructed = archive.reconstruct_wall()
     gone = archive.moved_away()
     if gone:  # the sessions went into a file no longer at the archive's path: keep the device's copies
-        raise AcuError("%s; the sessions of this pull are not in the archive there, nothing was deleted from "
+        raise AcuError("%s; the sessions of this pull are not in the archive there, nothing deleted from "
                        "the device: run pull again" % gone)
     if delete and deletable:
         bad = archive.integrity_problems()
         if bad:  # never delete a device's copy into an archive that may not hold it
-            res.messages.append("the archive fails its integrity check (%s): nothing was deleted from the "
+            res.messages.append("the archive fails its integrity check (%s): nothing deleted from the "
                                 "device; run acutrainer archive check" % bad[0][:80])
             delete = False
     if delete:

@@ -540,7 +540,7 @@ def _pull_faults(h: HostFaults, rng: random.Random, n_moved: int):
                                      expect_rc=(0, 1), outs=(arc.parent,), during=move)
                 if rc == 1 and ("was removed" in err or "was replaced" in err):
                     h.moved_caught += 1
-                    must_say = "nothing was deleted"
+                    must_say = "nothing deleted"
                     if must_say not in err:
                         h.wrong += 1
                         h.notes.append("%s: %s" % (fault, err.strip()[-200:]))
@@ -552,7 +552,7 @@ def _pull_faults(h: HostFaults, rng: random.Random, n_moved: int):
 
         arc = h.fresh("pull_damaged", hostile=False)
         garbage_page(arc, rng, page=_data_page(arc))
-        pull("pull --delete into a damaged archive", arc, must_say="nothing was deleted", expect_rc=(0, 1))
+        pull("pull --delete into a damaged archive", arc, must_say="nothing deleted", expect_rc=(0, 1))
         arc = h.fresh("pull_locked", hostile=False)
         with Locker(arc):
             pull("pull --delete into a locked archive", arc, must_say="in use")

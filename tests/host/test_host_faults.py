@@ -105,7 +105,7 @@ def test_an_archive_replaced_mid_pull_deletes_nothing(tmp_path):
             os.replace(tmp_path / "other.sqlite", arc_path)
         return data
     dev.read_file = read_then_replace
-    with pytest.raises(AcuError, match="replaced by another file.*nothing was deleted"):
+    with pytest.raises(AcuError, match="replaced by another file.*nothing deleted"):
         pull(dev, arc, delete=True)
     arc.close()
     assert logrecover.session_names(dev.log) == ["000001.acl", "000002.acl"]
@@ -123,7 +123,7 @@ def test_an_archive_removed_mid_pull_deletes_nothing(tmp_path):
         arc_path.unlink()
         return data
     dev.read_file = read_then_remove
-    with pytest.raises(AcuError, match="was removed.*nothing was deleted"):
+    with pytest.raises(AcuError, match="was removed.*nothing deleted"):
         pull(dev, arc, delete=True)
     arc.close()
     assert logrecover.session_names(dev.log) == ["000001.acl"]
@@ -178,7 +178,7 @@ def test_pull_delete_into_an_archive_failing_its_integrity_check_deletes_nothing
     with Archive(arc_path) as arc:
         assert arc.integrity_problems()
         if new_session:
-            with pytest.raises(AcuError, match="damaged.*nothing was deleted from the device"):
+            with pytest.raises(AcuError, match="damaged.*nothing deleted from the device"):
                 pull(dev, arc, delete=True)
         else:  # nothing to store: the integrity check before the delete stops it
             res = pull(dev, arc, delete=True)

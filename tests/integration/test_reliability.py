@@ -70,11 +70,12 @@ def test_a_blank_board_is_named_not_our_firmware(acu_home):
     assert fig["rel_device_bad_inputs_crashed"] == 0, fig["_notes_devbad"]
 
 
-def test_host_faults_one_line_no_partial_files(tmp_path):
+def test_host_faults_one_line_no_partial_files(acu_home):
     """Every host-side fault (damaged/locked/read-only archives, full disk, bad output folders, hostile device
     text, absurd point files, usage errors, Ctrl-C; pull --delete into faulty archives) with small counts."""
     from bench.reliability import host_faults
-    f = host_faults.scenario_host(tmp_path, n_garbage=1, n_full=1, n_interrupts=1, n_moved=2)
+    f = host_faults.scenario_host(Path(os.environ["ACUTRAINER_HOME"]), n_garbage=1, n_full=1, n_interrupts=1,
+                                  n_moved=2)
     notes = f.pop("_notes_host")
     assert f["rel_host_cases"] > 100
     for k in ("rel_host_tracebacks", "rel_host_partial_files", "rel_host_raw_device_text",
