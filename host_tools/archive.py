@@ -137,7 +137,11 @@ class Archive:
             else:
                 self.db = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_S)
             self.db.row_factory = sqlite3.Row
-            _check_ours(self.db, self.path)
+            try:
+                _check_ours(self.db, self.path)
+            except InputError:
+                self.db.close()
+                raise
             if not self.read_only:
                 self.db.executescript(SCHEMA)
             st = os.stat(self.path)
