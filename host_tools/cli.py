@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sqlite3
 import sys
 
@@ -43,6 +44,13 @@ def add_port_arg(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    rc = _main(argv)
+    if argv is None:  # the acutrainer program: a Ctrl-C after the command's work is done changes nothing
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return rc
+
+
+def _main(argv: list[str] | None = None) -> int:
     try:  # Ctrl-C while the command modules import is one line too
         ap = build_parser()
         args = ap.parse_args(argv)
