@@ -15,6 +15,7 @@ ACU_FILES = (
     "button.py",
     "calib.py",
     "calib_parse.py",
+    "cfgfile.py",
     "console.py",
     "creep.py",
     "feedback.py",

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     problems TEXT NOT NULL,        -- JSON list of messages from the decoder
     pulled_at INTEGER NOT NULL,
     raw BLOB NOT NULL,
+    routine_hash_truncated INTEGER, -- 1: a log before format 3 kept only 63 of the hash's 64 hex digits
     UNIQUE (device_id, session_no, sha256)
 );
 CREATE INDEX IF NOT EXISTS sessions_sha ON sessions (sha256);
@@ -57,6 +58,9 @@ CREATE TABLE IF NOT EXISTS steps (
     no_contact_ms INTEGER, fault_ms INTEGER,
     mean_g INTEGER, peak_g INTEGER, dose_gs INTEGER, pauses INTEGER, skips INTEGER,
     status TEXT,
+    partial INTEGER,               -- 1: the step did not run to its end (figures up to the stop)
+    reconstructed INTEGER,         -- 1: rebuilt from the trace by the reader (the device's summary missing)
+    no_band INTEGER,               -- 1: no pressure target (rest, breathe, timed): band figures NULL
     PRIMARY KEY (session_id, idx)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -86,6 +90,17 @@ CREATE TABLE IF NOT EXISTS calibrations (  -- every calibration written to a dev
     PRIMARY KEY (device_id, calib_id)
 );
 """
+
+
+# columns added since the first archives: an older archive gets them (NULL in its rows) when opened
+ADDED_COLUMNS = (("sessions", "routine_hash_truncated"), ("steps", "partial"), ("steps", "reconstructed"),
+                 ("steps", "no_band"))
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    for table, col in ADDED_COLUMNS:
+        if col not in [r[1] for r in db.execute("PRAGMA table_info(%s)" % table)]:
+            db.execute("ALTER TABLE %s ADD COLUMN %s INTEGER" % (table, col))
 
 
 def default_path() -> Path:
@@ -142,8 +157,12 @@ class Archive:
             except InputError:
                 self.db.close()
                 raise
-            if not self.read_only:
+            if self.read_only:
+                self._read_only_columns()
+            else:
                 self.db.executescript(SCHEMA)
+                with self.db:
+                    _add_columns(self.db)
             st = os.stat(self.path)
             self._identity = (st.st_dev, st.st_ino)
         except sqlite3.OperationalError as e:
@@ -156,6 +175,20 @@ class Archive:
                              % (self.path, e)) from None
         except OSError as e:
             raise AcuError("%s: cannot open the archive (%s)" % (self.path, e.strerror or e)) from None
+
+    def _read_only_columns(self) -> None:
+        """A read-only archive from before a column was added: read it from a copy in memory that has them."""
+        missing = [(t, c) for t, c in ADDED_COLUMNS
+                   if c not in [r[1] for r in self.db.execute("PRAGMA table_info(%s)" % t)]]
+        if not missing:
+            return
+        mem = sqlite3.connect(":memory:")
+        self.db.backup(mem)
+        self.db.close()
+        self.db = mem
+        self.db.row_factory = sqlite3.Row
+        with self.db:
+            _add_columns(self.db)
 
     def moved_away(self) -> str | None:
         """Why the file at self.path is no longer the one this archive writes to (removed, or replaced by
@@ -279,25 +312,30 @@ class Archive:
                 "INSERT INTO sessions (device_id, session_no, sha256, file_name, size, boot_count,"
                 " start_ticks_ms, wall_start_s, wall_source, firmware, board, routine, routine_hash,"
                 " calib_id, band_lo_g, band_hi_g, end_status, duration_ms, steps_done, trace_stopped,"
-                " problems, pulled_at, raw)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " problems, pulled_at, raw, routine_hash_truncated)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (dev, no, sha, file_name, len(raw), hdr.get("boot_count"), hdr.get("start_ticks_ms"), wall,
                  source, hdr.get("firmware"), hdr.get("board"), hdr.get("routine"), hdr.get("routine_hash"),
                  hdr.get("calib_id"), hdr.get("band_lo_g"), hdr.get("band_hi_g"), end.get("status"), last_t,
                  end.get("steps_done"), int(bool(end.get("trace_stopped"))),
-                 json.dumps(problems), int(pulled_at or time.time()), raw))
+                 json.dumps(problems), int(pulled_at or time.time()), raw,
+                 int(bool(hdr.get("routine_hash_truncated")))))
             sid = cur.lastrowid
             assert sid is not None  # sqlite3 sets it after a successful INSERT
             for st in decoded.get("steps", []):
                 b = st.get("begin") or {}
                 s = st.get("summary") or {}
                 self.db.execute(
-                    "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO steps (session_id, idx, kind, point, side, band_lo_g, band_hi_g, target_s,"
+                    " t_begin_ms, t_end_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,"
+                    " mean_g, peak_g, dose_gs, pauses, skips, status, partial, reconstructed, no_band)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (sid, st["index"], b.get("kind"), b.get("point"), b.get("side"), b.get("band_lo_g"),
                      b.get("band_hi_g"), b.get("target_s"), b.get("t_ms"), s.get("t_ms"), s.get("under_ms"),
                      s.get("in_ms"), s.get("over_ms"), s.get("too_hard_ms"), s.get("no_contact_ms"),
                      s.get("fault_ms"), s.get("mean_g"), s.get("peak_g"), s.get("dose_gs"), s.get("pauses"),
-                     s.get("skips"), s.get("status") or ("cut_short" if b else None)))
+                     s.get("skips"), s.get("status") or ("cut_short" if b else None),
+                     int(bool(s.get("partial"))), int(bool(s.get("reconstructed"))), int(bool(s.get("no_band")))))
             for ev in decoded.get("events", []):
                 self.db.execute("INSERT INTO events VALUES (?,?,?,?,?)",
                                 (sid, ev["t_ms"], ev["code"], ev["name"], ev["value"]))
@@ -373,8 +411,8 @@ class Archive:
         """Sessions (without the raw bytes), oldest first. Date filters drop sessions of unknown date."""
         q = ("SELECT id, device_id, session_no, sha256, file_name, size, boot_count, start_ticks_ms,"
              " wall_start_s, wall_source, firmware, board, routine, routine_hash, calib_id, band_lo_g,"
-             " band_hi_g, end_status, duration_ms, steps_done, trace_stopped, problems, pulled_at"
-             " FROM sessions WHERE 1=1")
+             " band_hi_g, end_status, duration_ms, steps_done, trace_stopped, problems, pulled_at,"
+             " routine_hash_truncated FROM sessions WHERE 1=1")
         args: list = []
         if since is not None:
             q += " AND wall_start_s >= ?"

@@ -3,9 +3,9 @@
 When garbage lands in an interior page of a table's b-tree, SQLite can no longer reach the rows below it,
 though they are intact on their own pages. This reads every page that looks like a table leaf (SQLite's
 file format, sqlite.org/fileformat2.html: cell pointers, varints, overflow chains, record serial types),
-decodes each cell's record, and keeps two kinds of row: a session row (its raw bytes match its sha256) and a
-device-file row (its data match its sha256). Nothing is trusted that does not verify by hash; a cell that
-does not parse is skipped. The file is only read.
+decodes each cell's record, and keeps two kinds of row: a session row (its raw bytes, column 23, match its
+sha256, column 3; columns added later follow raw) and a device-file row (its data match its sha256). Nothing
+is trusted that does not verify by hash; a cell that does not parse is skipped. The file is only read.
 """
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def carve(data: bytes) -> dict:
         found: dict = {"sessions": [], "files": []}
         seen = set()
         for rec in _cells(data, ps, ps - reserved):
-            if (len(rec) == 24 and isinstance(rec[3], str) and isinstance(rec[23], bytes)
+            if (len(rec) >= 24 and isinstance(rec[3], str) and isinstance(rec[23], bytes)
                     and hashlib.sha256(rec[23]).hexdigest() == rec[3] and ("s", rec[3]) not in seen):
                 seen.add(("s", rec[3]))
                 found["sessions"].append({"device_id": rec[1], "file_name": rec[4], "pulled_at": rec[22],

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from host_tools import __version__, ports, strictjson, versions
 from host_tools.errors import AcuError
+from host_tools.termsafe import shown
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
 
@@ -314,6 +315,66 @@ def check_sessions(listing: list, archived: Callable[[str], bool] | None) -> Che
     )
 
 
+# what to do about each boot file the firmware found bad (docs/troubleshooting.md, "Boot files set aside")
+_BOOT_FILE_FIXES = (
+    ("/cfg/settings.json", "edit /cfg/settings.json (each key and its range: docs/user-guide.md, Settings), or "
+                           "remove it for the defaults"),
+    ("/cfg/board.json", "acutrainer deploy --board NAME (rewrites it)"),
+    ("/cfg/state.json", "nothing to do: the boot count goes on from the newest session's"),
+    ("/cfg/calib.json", "acutrainer calibrate"),
+    ("/cfg/selected", "acutrainer routine select NAME"),
+    ("/routines/", "acutrainer routine push NAME --select (re-upload it)"),
+    ("/log/next", "acutrainer pull (the archive keeps the session numbers; the device numbers on from its "
+                  "newest file)"),
+    ("/log/", "acutrainer pull (a folder is never a session; it was renamed, its contents kept)"),
+)
+
+
+def boot_file_fix(path: str) -> str:
+    for key, fix in _BOOT_FILE_FIXES:
+        if path == key or (key.endswith("/") and path.startswith(key)):
+            return fix
+    return "acutrainer deploy"
+
+
+def check_boot_files(st: dict) -> list[Check]:
+    """The files the firmware found bad at this start (it runs on defaults: set aside or ignored), and the
+    copies set aside at this or an earlier start (the `status` fields boot_problems and set_aside)."""
+    raw = st.get("boot_problems")
+    probs = [p for p in raw if isinstance(p, dict)] if isinstance(raw, list) else []
+    raw_aside = st.get("set_aside")
+    aside = [a for a in raw_aside if isinstance(a, str)] if isinstance(raw_aside, list) else []
+    if "boot_problems" not in st:
+        return [Check("boot files", INFO, "this firmware does not report its boot files",
+                      "acutrainer deploy")]
+    out = []
+    for p in probs:
+        path = str(p.get("file", "?"))
+        out.append(Check("boot files", FAIL, "%s: %s" % (shown(path), shown(p.get("problem", "?"))),
+                         boot_file_fix(path)))
+    named = {str(p.get("set_aside")) for p in probs}
+    older = [a for a in aside if a not in named]
+    if older:
+        listed = ", ".join(shown(a) for a in older[:6])
+        out.append(Check("boot files", WARN, "set aside at an earlier start: %s" % listed
+                         + (" +%d more" % (len(older) - 6) if len(older) > 6 else ""),
+                         "the device runs without them; once fixed (%s), remove the .bad copies "
+                         "(docs/troubleshooting.md)" % "; ".join(sorted({boot_file_fix(_bad_base(a))
+                                                                          for a in older}))[:300]))
+    more = st.get("boot_files_more")
+    if isinstance(more, int) and more > 0:
+        out.append(Check("boot files", WARN, "%d more bad boot file(s) or set-aside copies than listed" % more,
+                         "fix the ones above, then run acutrainer doctor again"))
+    if not out:
+        out.append(Check("boot files", OK, "every file read at start-up is good"))
+    return out
+
+
+def _bad_base(path: str) -> str:
+    i = path.rfind(".bad")
+    return path[:i] if i > 0 else path
+
+
 def _guard(name: str, fn, *args) -> list[Check]:
     """Run one check; an error becomes a failed check instead of ending the doctor."""
     try:
@@ -381,6 +442,7 @@ def diagnose(
         )
         return checks
     now_s = now()
+    checks += check_boot_files(st)
     checks.append(check_flash(st))
     checks.append(check_calibration(st, now_s))
     checks.append(check_clock(st, now_s))

@@ -21,8 +21,9 @@ STEP_COLUMNS = [
     "session_id", "device_id", "session_no", "start_utc", "time_source", "routine", "session_status",
     "step", "kind", "point", "side", "band_lo_g", "band_hi_g", "target_s", "duration_s", "under_s", "in_s",
     "over_s", "too_hard_s", "no_contact_s", "pct_in_band", "mean_g", "peak_g", "dose_kg_s", "pauses",
-    "skips", "step_status",
+    "skips", "step_status", "partial", "reconstructed",
 ]
+NO_BAND_KINDS = ("rest", "breathe", "timed")  # steps without a pressure target: no band figures
 
 
 def iso_utc(epoch_s) -> str:
@@ -36,6 +37,11 @@ def _cell(v):
     if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + v
     return v
+
+
+def _flag(v):
+    """1/0 from the archive; unknown (a row archived before the column existed) stays empty/null."""
+    return None if v is None else bool(v)
 
 
 def _s(ms):
@@ -53,6 +59,8 @@ def step_rows(archive: Archive, sessions: list[dict]) -> list[dict]:
     rows = []
     for s in sessions:
         for st in archive.steps(s["id"]):
+            if st.get("no_band") or st["kind"] in NO_BAND_KINDS:  # (also rows archived before format 3)
+                st.update(under_ms=None, in_ms=None, over_ms=None, too_hard_ms=None)
             dur = None
             if st["t_begin_ms"] is not None and st["t_end_ms"] is not None:
                 dur = _s(st["t_end_ms"] - st["t_begin_ms"])
@@ -68,6 +76,7 @@ def step_rows(archive: Archive, sessions: list[dict]) -> list[dict]:
                 "mean_g": st["mean_g"], "peak_g": st["peak_g"],
                 "dose_kg_s": None if st["dose_gs"] is None else round(st["dose_gs"] / 1000.0, 3),
                 "pauses": st["pauses"], "skips": st["skips"], "step_status": st["status"],
+                "partial": _flag(st.get("partial")), "reconstructed": _flag(st.get("reconstructed")),
             })
     return rows
 
@@ -110,7 +119,8 @@ def export(archive: Archive, out_dir, fmt: str = "csv", since: float | None = No
             doc.append({
                 "session_id": s["id"], "device_id": s["device_id"], "session_no": s["session_no"],
                 "start_utc": iso_utc(s["wall_start_s"]) or None, "time_source": s["wall_source"] or "unknown",
-                "routine": s["routine"], "routine_hash": s["routine_hash"], "firmware": s["firmware"],
+                "routine": s["routine"], "routine_hash": s["routine_hash"],
+                "routine_hash_truncated": _flag(s.get("routine_hash_truncated")), "firmware": s["firmware"],
                 "board": s["board"], "calib_id": s["calib_id"], "status": s["end_status"] or "open",
                 "duration_s": _s(s["duration_ms"]), "problems": s["problems"],
                 "steps": [r for r in rows if r["session_id"] == s["id"]],

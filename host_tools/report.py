@@ -50,6 +50,8 @@ _EMPTY_WEEK = {"sessions": 0, "started": 0, "other": 0, "contact_ms": 0, "in_ms"
 
 
 def _contact(st: dict) -> int:
+    if st["kind"] not in (None, "press"):
+        return 0  # a rest, breath or timed step has no band (archives before format 3 counted one)
     return (st["under_ms"] or 0) + (st["in_ms"] or 0) + (st["over_ms"] or 0)
 
 
@@ -73,7 +75,7 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
     for s in sessions:
         steps = archive.steps(s["id"])
         contact = sum(_contact(st) for st in steps)
-        in_ms = sum(st["in_ms"] or 0 for st in steps)
+        in_ms = sum(st["in_ms"] or 0 for st in steps if _contact(st))
         force_ms = sum((st["mean_g"] or 0) * _contact(st) for st in steps)
         for st in steps:
             if st["kind"] not in (None, "press") or not st["point"]:

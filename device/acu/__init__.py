@@ -3,6 +3,8 @@
 import os
 
 VERSION = "0.1.0"
+# the boot files found bad at this start (acu.cfgfile): (path, problem, set-aside name or None)
+problems = []  # type: list
 
 
 def forget(name, pkg="acu"):

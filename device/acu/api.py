@@ -22,7 +22,7 @@ def hw():
 def _app():
     """The app object (built without running when the app never started, e.g. after a raw-REPL reset)."""
     if app.current is None:
-        boots = appcfg.read_json(appcfg.STATE_PATH, {}).get("boots", 0)
+        boots = appcfg.read_boots()
         a = app.App(hw(), appcfg.load_settings(), boots)
         a.reload_routine()
         app.current = a
@@ -89,7 +89,7 @@ def set_clock(epoch_s):
     if lg is not None and lg.active:
         lg.event(logfmt.EV_CLOCK_SET, int(epoch_s))
     return {"wall_s": h.clock.wall_s(), "uptime_ms": h.clock.ticks_ms(),
-            "boots": appcfg.read_json(appcfg.STATE_PATH, {}).get("boots", 0)}
+            "boots": appcfg.read_boots()}
 
 
 def validate_calib_file(path):

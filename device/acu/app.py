@@ -17,10 +17,12 @@ CALIB_PATH = "/cfg/calib.json"
 
 
 class App:
-    """console: the serial console the live link (acu.link) serves between iterations, None for none."""
+    """console: the serial console the live link (acu.link) serves between iterations, None for none.
+    boot_id: this boot's random id (u32, 0 = unknown), written into every session header."""
 
-    def __init__(self, hw, settings, boot_count=0, root="", console=None):
+    def __init__(self, hw, settings, boot_count=0, root="", console=None, boot_id=0):
         self.hw = hw
+        self.root = root
         self.settings = settings
         s = self.settings
         self.clock = hw.clock
@@ -30,7 +32,8 @@ class App:
         # below leave fragmented (its calib_id is set once the calibration is loaded)
         self.log = logger.Logger(
             root + "/log", hw.clock,
-            {"unique_id": hw.unique_id, "firmware": VERSION, "board": hw.name, "boot_count": boot_count})
+            {"unique_id": hw.unique_id, "firmware": VERSION, "board": hw.name, "boot_count": boot_count,
+             "boot_id": boot_id})
         # then the selected routine: its parser is loaded while little else is live (that moment sets the
         # smallest heap the firmware starts in); start() hands it to the runner
         self.routine = self._read_routine()
@@ -42,6 +45,7 @@ class App:
         self.buttons = button.ButtonDecoder()
         self.runner = runner.Runner(self)
         self.stats = logger.StepStats()
+        self.log.stats = self.stats  # a session stopped mid-step still logs that step's figures (partial)
         self.period_ms = 1000 // s["loop_hz"]
         self.force_g = 0
         self.raw = 0
@@ -62,13 +66,16 @@ class App:
         self._prev_state = band.NO_CONTACT
         self._over_force = False
         self._flash_low_cued = False
+        self.boot_faults = 0       # bad boot files (acu.problems): logged as EV_BOOT_FAULTS in the next session
 
     # ---- set-up ------------------------------------------------------------------------------------
     def start(self):
         self.log.recover()
         if self.routine is not None:
             self.runner.load(self.routine)
-        self.fb.cue(feedback.CUE_REST, self.clock.ticks_ms())  # "I am on" (a soft double blink/tick)
+        # "I am on": a soft double blink/tick, or the fault cue when a boot file was bad (defaults in use)
+        self.boot_faults = len(acu.problems)
+        self.fb.cue(feedback.CUE_FAULT if self.boot_faults else feedback.CUE_REST, self.clock.ticks_ms())
 
     def _read_routine(self):
         # the parser is loaded for this read only; the app's copy of the routine keeps what the runner and
@@ -87,6 +94,12 @@ class App:
     def session_begin(self, r, now_ms):
         self._end_free(now_ms)
         self.log.begin_session(r.name, r.digest or "", band.DEFAULT_LO_G, band.DEFAULT_HI_G, self.cal.id, now_ms)
+        self._log_boot_faults(now_ms)
+
+    def _log_boot_faults(self, now_ms):
+        if self.boot_faults and self.log.active:
+            self.log.event(logfmt.EV_BOOT_FAULTS, self.boot_faults, now_ms)
+            self.boot_faults = 0
 
     def step_begin(self, index, step, now_ms):
         self.stats.reset()
@@ -128,6 +141,7 @@ class App:
         self.free_session = True
         self.stats.reset()
         self.log.begin_session("free", "", self.band.lo_g, self.band.hi_g, self.cal.id, now_ms)
+        self._log_boot_faults(now_ms)
         self.log.step_begin(0, "press", "", "", self.band.lo_g, self.band.hi_g, 0, now_ms)
 
     def _end_free(self, now_ms):

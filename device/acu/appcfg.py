@@ -1,12 +1,17 @@
 # Start-up helpers: settings, the board choice, the boot counter, leftovers of interrupted uploads.
 # Used once at boot (and by the host's calls); the app drops this module before its loop starts.
+# Every file read here is read defensively (acu.cfgfile): a bad one never stops the app (docs/reliability.md).
 import json
 import os
 from micropython import const
 
+import acu
+
 _SETTINGS_PATH = const("/cfg/settings.json")
 STATE_PATH = "/cfg/state.json"
 _BOARD_PATH = const("/cfg/board.json")
+DEFAULT_BOARD = "esp32_devkitc"
+BOOTS_MAX = 1 << 30   # a small int on the ESP32; the log stores it in 32 bits
 DEFAULT_SETTINGS = {
     "feedback": "both",      # led, haptic, both, all (with the buzzer)
     "intensity_pct": 100,
@@ -14,6 +19,27 @@ DEFAULT_SETTINGS = {
     "too_hard_g": 7000,
     "contact_g": 300,
     "free_sessions": True,
+}  # type: dict
+# what docs/user-guide.md ("Settings") lists: key -> (type, low, high) for numbers, (str, choices) for names,
+# (bool,) for switches. The board keys (docs/hardware.md) are optional: passed to the board when present.
+FEEDBACK_NAMES = ("led", "haptic", "both", "sound", "led+sound", "haptic+sound", "all")  # acu.feedback.MODE_NAMES
+SETTINGS_SPEC = {
+    "feedback": (str, FEEDBACK_NAMES),
+    "intensity_pct": (int, 0, 100),
+    "loop_hz": (int, 20, 1000),
+    "too_hard_g": (int, 2000, 20000),
+    "contact_g": (int, 50, 1500),
+    "free_sessions": (bool,),
+    "sensor": (str, ("fsr402", "fsr406", "a201", "loadcell")),
+    "oversample": (int, 1, 64),
+    "pulse_power": (bool,),
+    "motor_kick_ms": (int, 0, 200),
+    "pixel_max": (int, 0, 255),
+    "pixel_pin": (int, 0, 48),
+    "haptic": (bool,),
+    "buzzer": (bool,),
+    "battery": (bool,),
+    "motor": (bool,),
 }  # type: dict
 
 
@@ -44,60 +70,158 @@ def makedirs(path):
             pass
 
 
-def load_settings():
+def _setting_problem(key, v):
+    """Why v cannot be the setting key (docs/user-guide.md lists the ranges), or None."""
+    spec = SETTINGS_SPEC.get(key)
+    if spec is None:
+        return "unknown setting (ignored)"
+    if type(v) is not spec[0]:
+        return "must be %s" % ("true or false" if spec[0] is bool else "a whole number" if spec[0] is int
+                               else "one of " + ", ".join(spec[1]))
+    if spec[0] is int and not spec[1] <= v <= spec[2]:
+        return "%d is outside %d..%d" % (v, spec[1], spec[2])
+    if spec[0] is str and v not in spec[1]:
+        return "%s is not one of %s" % (_show(v), ", ".join(spec[1]))
+    return None
+
+
+def _show(v):
+    t = json.dumps(v)
+    return t if len(t) <= 24 else t[:21] + "..."
+
+
+def load_settings(root=""):
+    """The settings: each key of /cfg/settings.json checked on its own; a bad one is dropped (its default is
+    used) and named in acu.problems; a file that is not a JSON object is set aside (acu.cfgfile)."""
+    from acu import cfgfile
+    path = root + _SETTINGS_PATH
     s = dict(DEFAULT_SETTINGS)
-    got = read_json(_SETTINGS_PATH, {})
-    if isinstance(got, dict):
-        for k in s:
-            if k in got and type(got[k]) is type(s[k]):
+    got = cfgfile.read_json(path)
+    if got is not None:
+        for k in got:
+            why = _setting_problem(k, got[k])
+            if why is None:
                 s[k] = got[k]
-    s["loop_hz"] = min(max(s["loop_hz"], 20), 1000)
-    s["intensity_pct"] = min(max(s["intensity_pct"], 0), 100)
+            else:
+                cfgfile.note(path, "%s: %s; using %s" % (
+                    _show(k), why, "the default " + _show(DEFAULT_SETTINGS[k]) if k in DEFAULT_SETTINGS
+                    else "nothing"))
     return s
 
 
-def board_name():
-    d = read_json(_BOARD_PATH, {})
-    return d.get("board", "esp32_devkitc") if isinstance(d, dict) else "esp32_devkitc"
+def board_name(root=""):
+    """The board named in /cfg/board.json, or DEFAULT_BOARD when it is missing or bad (set aside)."""
+    from acu import cfgfile
+    path = root + _BOARD_PATH
+    d = cfgfile.read_json(path)
+    if d is None:
+        return DEFAULT_BOARD
+    name = d.get("board", DEFAULT_BOARD)
+    if type(name) is not str or not name or len(name) > 32 or not all(c.isalpha() or c.isdigit() or c == "_"
+                                                                     for c in name):
+        cfgfile.note(path, "board %s is not a board name; using %s" % (_show(name), DEFAULT_BOARD))
+        return DEFAULT_BOARD
+    return name
 
 
-def build_board(settings=None):
-    """The board's Hardware. The board module and acu.parts (wiring code, needed once) are dropped
-    after the build: the drivers they built stay, their builders do not sit in the loop's heap."""
-    name = board_name()
-    mod = __import__("boards." + name, None, None, ("build",))
-    hw = mod.build(settings)
-    del mod
-    import acu
-    acu.forget(name, "boards")
-    acu.forget("parts")
-    return hw
-
-
-def start():
-    """What /main.py does before the app's modules are imported: (hw, settings, boot_count)."""
-    clean_tmp_files()
-    settings = load_settings()
-    boots = count_boot()
-    return build_board(settings), settings, boots
-
-
-def count_boot():
-    st = read_json(STATE_PATH, {})
-    if not isinstance(st, dict):
-        st = {}
-    st["boots"] = int(st.get("boots", 0)) + 1
-    makedirs("/cfg")
+def _fallback_board():
+    """The board to use when the named one cannot be built: the simulator's on the simulator, else the default."""
     try:
-        write_json_atomic(STATE_PATH, st)
+        import simhw  # noqa: F401  (only the simulator has it)
+        return "sim"
+    except ImportError:
+        return DEFAULT_BOARD
+
+
+def _build(name, settings):
+    mod = __import__("boards." + name, None, None, ("build",))
+    try:
+        return mod.build(settings)
+    finally:
+        del mod
+        acu.forget(name, "boards")
+        acu.forget("parts")
+
+
+def build_board(settings=None, root=""):
+    """The board's Hardware. The board module and acu.parts (wiring code, needed once) are dropped
+    after the build: the drivers they built stay, their builders do not sit in the loop's heap.
+    A board that cannot be built (an unknown name in /cfg/board.json, board settings it refuses) never
+    stops the app: the board without its optional settings, then the fallback board, and acu.problems says so."""
+    name = board_name(root)
+    path = root + _BOARD_PATH
+    acu.forget("cfgfile")  # loaded again only for a problem: none of it stays in the loop's heap
+    try:
+        return _build(name, settings)
+    except ImportError:
+        why = "unknown board %s" % _show(name)
+    except Exception as e:  # noqa: BLE001  (a board's build must never stop the app)
+        why = "board %s: %s" % (name, e)
+        if settings:
+            base = {k: v for k, v in settings.items() if k in DEFAULT_SETTINGS}
+            try:
+                hw = _build(name, base)
+                from acu import cfgfile
+                cfgfile.note(root + _SETTINGS_PATH, why + "; board settings ignored")
+                return hw
+            except Exception:  # noqa: BLE001
+                pass
+    fb = _fallback_board()
+    from acu import cfgfile
+    cfgfile.note(path, why + "; using %s" % fb)
+    return _build(fb, settings)
+
+
+def start(root=""):
+    """What /main.py does before the app's modules are imported: (hw, settings, boot_count)."""
+    clean_tmp_files(root)
+    settings = load_settings(root)
+    boots = count_boot(root)
+    hw = build_board(settings, root)
+    acu.forget("cfgfile")
+    return hw, settings, boots
+
+
+def read_boots(root=""):
+    """The boot counter in /cfg/state.json: a whole number 0..BOOTS_MAX. A bad file is set aside and the count
+    goes on from the newest session's (the host dates undated sessions by their boot's count: a count used
+    before must not come back); 0 when the file is missing."""
+    from acu import cfgfile
+    path = root + STATE_PATH
+    before = len(acu.problems)
+    st = cfgfile.read_json(path)
+    if st is None:
+        return 0 if len(acu.problems) == before else _boots_from_log(root)
+    n = st.get("boots", 0)
+    if type(n) is not int or not 0 <= n < BOOTS_MAX:
+        cfgfile.set_aside(path, "boots %s is not a count 0..%d; counting on from the newest session's"
+                          % (_show(n), BOOTS_MAX - 1))
+        return _boots_from_log(root)
+    return n
+
+
+def _boots_from_log(root):
+    try:
+        n = acu.call("logrecover", "last_boot_count", root + "/log")
+    except Exception:  # noqa: BLE001  (a damaged log: the counter starts again)
+        return 0
+    return n if 0 <= n < BOOTS_MAX - 1 else 0
+
+
+def count_boot(root=""):
+    boots = read_boots(root) + 1
+    makedirs(root + "/cfg")
+    try:
+        write_json_atomic(root + STATE_PATH, {"boots": boots})
     except OSError:
         pass
-    return st["boots"]
+    return boots
 
 
-def clean_tmp_files():
+def clean_tmp_files(root=""):
     """A power cut during an upload leaves *.tmp files: the old versions are intact, drop the rest."""
     for d in ("/cfg", "/routines", "/lib", "/lib/acu", "/lib/boards", "/"):
+        d = root + d if root else d
         try:
             names = os.listdir(d)
         except OSError:

@@ -75,7 +75,7 @@ class Calibration:
 
 
 def nominal(kind):
-    """The calibration dict for an uncalibrated part of this kind in the electrical.md circuit."""
+    """The calibration dict for an uncalibrated part of this kind in the hardware.md circuit."""
     return acu.call("calib_parse", "nominal", kind)
 
 

@@ -3,9 +3,10 @@
 # lists happens here (load time); acu.calib keeps only the loop's integer evaluation. On the device this
 # module is loaded for one call of acu.calib's (from_dict, to_dict, nominal, load) and dropped after: those
 # hand it the class to fill in, so it never imports acu.calib. The host reads the format's constants here.
-import json
 import math
 from array import array
+
+import acu
 
 from micropython import const
 
@@ -59,7 +60,7 @@ def _node_u16(kind, force_g):
 
 
 def nominal(kind):
-    """The calibration dict for an uncalibrated part of this kind in the electrical.md circuit."""
+    """The calibration dict for an uncalibrated part of this kind in the hardware.md circuit."""
     if kind == "loadcell":
         # the offset of an uncalibrated cell is unknown: zero tracking (acu.forcefilter) removes it
         pts = [[0, 0], [int(LOADCELL_COUNTS_PER_G * 10000 + 0.5), 10000]]
@@ -211,19 +212,24 @@ def load(cls, path_primary="/cfg/calib.json", nominal_dict=None):
 
     The returned Calibration's load_error says why the file was not used (None when it was).
     """
+    # read defensively (acu.cfgfile): a damaged file, or one this firmware refuses, is set aside and named
+    # in acu.problems; a file for another sensor is kept (it is good, for another build)
+    from acu import cfgfile
     why = None
-    try:
-        with open(path_primary) as f:
-            d = json.load(f)
-        cal = from_dict(cls, d)
-        if nominal_dict is not None and cal.sensor != nominal_dict.get("sensor"):
-            why = "calib: sensor: file is for %s, board has %s" % (cal.sensor, nominal_dict.get("sensor"))
-        else:
-            return cal
-    except OSError:
-        why = "calib: file: missing"
-    except ValueError as e:   # json errors are ValueError subclasses on both interpreters
-        why = str(e)
+    d = cfgfile.read_json(path_primary)
+    if d is None:
+        why = "calib: file: missing" if not acu.problems or acu.problems[-1][0] != path_primary \
+            else "calib: file: " + acu.problems[-1][1]
+    else:
+        try:
+            cal = from_dict(cls, d)
+            if nominal_dict is not None and cal.sensor != nominal_dict.get("sensor"):
+                why = "calib: sensor: file is for %s, board has %s" % (cal.sensor, nominal_dict.get("sensor"))
+            else:
+                return cal
+        except Exception as e:  # noqa: BLE001  (whatever stops the parser: the file is bad, the app starts)
+            why = str(e) if isinstance(e, ValueError) else "calib: %s: %s" % (type(e).__name__, e)
+            cfgfile.set_aside(path_primary, why + "; using the nominal curve (not calibrated)")
     if nominal_dict is None:
         raise ValueError(why)
     cal = from_dict(cls, nominal_dict)

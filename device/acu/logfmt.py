@@ -8,7 +8,8 @@ import binascii
 from micropython import const
 
 MAGIC = b"ACULOG"
-VERSION = const(2)          # 2: Rice-coded trace + continuation chunks; the decoder still reads 1
+VERSION = const(3)          # 3: boot_id + the routine's full digest in the session header; 2: Rice-coded
+# trace + continuation chunks; the decoder still reads 1 and 2
 FILE_HEADER_LEN = const(8)  # MAGIC + version u8 + flags u8
 REC_HEAD_LEN = const(5)     # u16 payload length, u8 type, u16 sequence
 REC_CRC_LEN = const(4)      # u32 CRC32 over head + payload
@@ -28,7 +29,7 @@ T_STEP_SUMMARY = const(3)
 T_EVENT = const(4)
 T_TRACE = const(5)
 T_SESSION_END = const(6)
-T_TRACE_CONT = const(7)     # version 2: a trace chunk that continues the previous one (no chunk head)
+T_TRACE_CONT = const(7)     # a trace chunk that continues the previous one's timeline (a smaller head)
 
 # session end status
 END_COMPLETED = const(1)
@@ -40,7 +41,13 @@ END_INTERRUPTED = const(4)   # the app stopped (host took the REPL, soft reset) 
 STEP_DONE = const(1)
 STEP_SKIPPED = const(2)
 STEP_ABORTED = const(3)
-STEP_CUT_SHORT = const(4)
+STEP_CUT_SHORT = const(4)     # the session was closed at the next boot (recover): rebuilt by the host
+STEP_INTERRUPTED = const(5)   # the session ended while the step ran (the app stopped): figures up to then
+
+# step summary flags (version 3)
+SUM_PARTIAL = const(1)        # the step did not run to its end: the figures cover it up to the cut
+SUM_RECONSTRUCTED = const(2)  # rebuilt from the trace by the reader, not counted by the device
+SUM_NO_BAND = const(4)        # no pressure target (rest, breathe, timed): no band figures (stored as 0)
 
 # event codes
 EV_PAUSE = const(1)
@@ -54,6 +61,7 @@ EV_CLOCK_SET = const(8)      # value = the new wall-clock epoch seconds
 EV_LOW_BATTERY = const(9)
 EV_TRACE_DROPPED = const(10)  # value = samples lost (trace buffer full / flash low)
 EV_HOST_STOP = const(11)     # the host ended the practice on purpose (--stop); value = step index
+EV_BOOT_FAULTS = const(12)   # bad boot files were set aside or ignored at this boot; value = how many
 # the routine runner's (acu.runner); value = the step index unless noted
 EV_CONTACT_LOST = const(20)  # the step's clock stopped: no contact for contact_pause_ms
 EV_CONTACT_BACK = const(21)
@@ -62,17 +70,22 @@ EV_DOSE_MAX = const(23)      # a dose step hit max_s before its in-band time; va
 EV_MIN_REACHED = const(24)   # a timed step passed its min_s
 
 # fixed parts of payloads (little endian); strings follow as u8 length + UTF-8 bytes
-SESSION_FMT = "<IIIIHHHB"   # session_no, boot_count, start_ticks_ms, wall_start_s (0 = unset),
-#                              band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g
+SESSION_FMT = "<IIIIHHHBI"  # session_no, boot_count, start_ticks_ms, wall_start_s (0 = unset),
+#                              band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g, boot_id (0 = unknown);
+# then strings device_id, firmware, board, routine, calib_id; then the routine's digest: u8 length + raw bytes
+HASH_LEN = const(32)         # the routine digest (SHA-256) is stored raw, in full: 32 bytes, not 64 hex chars
 STEP_BEGIN_FMT = "<HIHHH"    # index, t_ms, band_lo_g, band_hi_g, target_s
-STEP_SUM_FMT = "<HIIIIIIIHHIHHB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
-#                                    fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status
+STEP_SUM_FMT = "<HIIIIIIIHHIHHBB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
+#                                     fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status, flags (SUM_*)
 EVENT_FMT = "<IBq"           # t_ms, code, value
 TRACE_FMT = "<IHBH"          # t0_ms, period_ms, quantum_g, count; then the coded deltas
 TRACE_HEAD_LEN = const(9)
-CONT_HEAD_LEN = const(2)       # T_TRACE_CONT: u16 count; then the coded deltas
+CONT_FMT = "<IH"              # T_TRACE_CONT (version 3): t0_ms of its first sample, count; then the coded
+# deltas, the first from 0; period and quantum those of the session header. It stands on its own: losing
+# the chunk before it costs only that chunk (version 2's u16 count head continued the last value)
+CONT_HEAD_LEN = const(6)
 TRACE_DATA = const(14)         # a trace record's coded deltas start here: REC_HEAD_LEN + TRACE_HEAD_LEN
-CONT_DATA = const(7)           # ... a continuation's: REC_HEAD_LEN + CONT_HEAD_LEN
+CONT_DATA = const(11)          # ... a continuation's: REC_HEAD_LEN + CONT_HEAD_LEN
 # Delta code (version 2), bits MSB first, zero-padded to a byte: zigzag z = 2d (d >= 0) or -2d-1;
 # q = z >> 1 < RICE_ESC: q one bits, a zero bit, then the bit z & 1 (Rice, k = 1: 0 and -1 cost 2 bits,
 # +-1..2 3 bits...); q >= RICE_ESC: RICE_ESC one bits then the delta as 16-bit two's complement.
@@ -87,9 +100,10 @@ MAX_STR = const(63)
 # The device writes every record straight into its batch buffer (put_* then seal_in_place): no temporary
 # payload or record objects. The bytes-returning encoders (record, session_payload...) are in acu.logread
 # (host and tests) and are built on these.
-SESSION_HEAD_LEN = const(23)   # struct.calcsize(SESSION_FMT)
+SESSION_HEAD_LEN = const(27)   # struct.calcsize(SESSION_FMT)
+SESSION_ROOM = const(380)      # a session payload's most bytes: SESSION_HEAD_LEN + 5 * (MAX_STR + 1) + 1 + HASH_LEN
 STEP_BEGIN_HEAD_LEN = const(12)
-STEP_SUM_LEN = const(43)
+STEP_SUM_LEN = const(44)
 EVENT_LEN = const(13)
 END_LEN = const(12)
 FILE_HEADER = MAGIC + bytes((VERSION, 0))  # MAGIC, version, flags 0
@@ -112,12 +126,27 @@ def put_strs(buf, pos, values):
     return pos
 
 
-def put_session(buf, pos, session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
+def digest_bytes(h):
+    """The routine digest to store: bytes as they are, hex text (routine_parse's sha256) as its bytes; cut
+    to HASH_LEN. Text that is not hex (no digest known) stores nothing (length 0), never a wrong digest."""
+    if isinstance(h, bytes) or isinstance(h, bytearray):
+        return bytes(h[0:HASH_LEN])
+    if not h:
+        return b""
+    try:
+        return binascii.unhexlify(h)[0:HASH_LEN]
+    except (ValueError, TypeError):
+        return b""
+
+
+def put_session(buf, pos, session_no, boot_count, boot_id, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
                 trace_period_ms, trace_quantum_g, device_id, firmware, board, routine, routine_hash, calib_id):
-    """A session record's payload at buf[pos:] (room: SESSION_HEAD_LEN + 6 * 64); returns its end."""
+    """A session record's payload at buf[pos:] (room: SESSION_ROOM); returns its end. routine_hash: the
+    digest as bytes or hex text (digest_bytes), written last as u8 length + raw bytes."""
     struct.pack_into(SESSION_FMT, buf, pos, session_no, boot_count, start_ticks_ms, wall_start_s or 0,
-                     band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g)
-    return put_strs(buf, pos + SESSION_HEAD_LEN, (device_id, firmware, board, routine, routine_hash, calib_id))
+                     band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g, boot_id or 0)
+    return put_strs(buf, pos + SESSION_HEAD_LEN, (device_id, firmware, board, routine, calib_id,
+                                                  digest_bytes(routine_hash)))
 
 
 def put_step_begin(buf, pos, index, t_ms, band_lo_g, band_hi_g, target_s, kind, point, side):
@@ -127,9 +156,9 @@ def put_step_begin(buf, pos, index, t_ms, band_lo_g, band_hi_g, target_s, kind, 
 
 
 def put_step_summary(buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
-                     mean_g, peak_g, dose_gs, pauses, skips, status):
+                     mean_g, peak_g, dose_gs, pauses, skips, status, flags=0):
     struct.pack_into(STEP_SUM_FMT, buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms,
-                     no_contact_ms, fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status)
+                     no_contact_ms, fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status, flags)
     return pos + STEP_SUM_LEN
 
 
@@ -149,9 +178,9 @@ def put_trace_head(buf, pos, t0_ms, period_ms, quantum_g, count):
     return pos + TRACE_HEAD_LEN
 
 
-def put_cont_head(buf, pos, count):
-    """A continuation chunk's head (T_TRACE_CONT); returns its end."""
-    struct.pack_into("<H", buf, pos, count)
+def put_cont_head(buf, pos, t0_ms, count):
+    """A continuation chunk's head (T_TRACE_CONT, version 3); returns its end."""
+    struct.pack_into(CONT_FMT, buf, pos, t0_ms, count)
     return pos + CONT_HEAD_LEN
 
 

@@ -28,7 +28,7 @@ VOLUME_BYTES = const(32768)  # sessions are appended to the newest file while it
 # take 4 KB each); a recovery rewrite after a power cut copies at most this much
 
 _STEP_STATUS = {"done": logfmt.STEP_DONE, "skipped": logfmt.STEP_SKIPPED, "aborted": logfmt.STEP_ABORTED,
-                "cut_short": logfmt.STEP_CUT_SHORT}
+                "cut_short": logfmt.STEP_CUT_SHORT, "interrupted": logfmt.STEP_INTERRUPTED}
 _END_STATUS = {"completed": logfmt.END_COMPLETED, "done": logfmt.END_COMPLETED,
                "aborted": logfmt.END_ABORTED, "cut_short": logfmt.END_CUT_SHORT,
                "interrupted": logfmt.END_INTERRUPTED}
@@ -138,7 +138,8 @@ def _free_bytes_statvfs(root):
 
 class Logger:
     """Session logger. device_info: {"unique_id": bytes or "device_id": hex, "firmware", "board",
-    "boot_count", "calib_id", "next_session"} (all optional)."""
+    "boot_count", "boot_id", "calib_id", "next_session"} (all optional). boot_id: a random id of this boot
+    (u32, 0 = unknown), written into every session header so the host can tell boots apart."""
 
     def __init__(self, fs_root=DEFAULT_ROOT, clock=None, device_info=None, reserve_bytes=65536,
                  flush_ms=10000, trace_period_ms=100, trace_quantum_g=20, free_bytes_fn=None,
@@ -155,6 +156,7 @@ class Logger:
         self.firmware = str(info.get("firmware", ""))
         self.board = str(info.get("board", ""))
         self.boot_count = int(info.get("boot_count", 0))
+        self.boot_id = _u32(info.get("boot_id") or 0)
         self.calib_id = str(info.get("calib_id", ""))
         self._next_hint = int(info.get("next_session", 1))
         self.reserve_bytes = reserve_bytes
@@ -180,6 +182,9 @@ class Logger:
         self.write_errors = 0
         self._write_failed = False
         self.trace_dropped = 0
+        self.stats = None        # the running step's StepStats (the app's): a session that ends mid-step
+        self._step = -1          # still gets that step's summary, marked partial; -1: no step open
+        self._step_band = True   # the open step has a pressure band (False: rest, breathe, timed)
         self._out = bytearray(_OUT_CAP)
         self._out_n = 0
         self._tb = bytearray(_TB_CAP)
@@ -215,7 +220,7 @@ class Logger:
     def _reset_trace(self):
         self._tcount = 0         # samples in the chunk
         self._tt0 = 0            # chunk start, ms since session start
-        self._tcont = False      # the chunk continues the previous one (T_TRACE_CONT)
+        self._tcont = False      # the chunk continues the previous one's timeline (T_TRACE_CONT)
         self._tnext = -1         # session time of the sample that would continue the last chunk
         self._wstart = 0         # decimation window start (ticks)
         self._wsum = 0
@@ -275,7 +280,7 @@ class Logger:
         tb = self._tb
         end = self._tc.end()
         if self._tcont:
-            logfmt.put_cont_head(tb, logfmt.REC_HEAD_LEN, self._tcount)
+            logfmt.put_cont_head(tb, logfmt.REC_HEAD_LEN, self._tt0, self._tcount)
             rtype = logfmt.T_TRACE_CONT
         else:
             logfmt.put_trace_head(tb, logfmt.REC_HEAD_LEN, self._tt0, self.trace_period_ms, self.trace_quantum_g,
@@ -346,13 +351,14 @@ class Logger:
         self.last_flush_ms = now_ms
         self._steps_done = 0
         self.trace_dropped = 0
+        self._step = -1
         self._reset_trace()
         self._trace_on = not self.flash_low
         self._trace_stopped = self.flash_low
         # the session record goes out in the same open as the file header (or onto the file's end)
         self._seal(logfmt.T_SESSION, logfmt.put_session(
-            self._out, self._rec(logfmt.SESSION_HEAD_LEN + 6 * (logfmt.MAX_STR + 1)),
-            no, self.boot_count, now_ms, self._wall(), _u16(band_lo_g), _u16(band_hi_g),
+            self._out, self._rec(logfmt.SESSION_ROOM),
+            no, self.boot_count, self.boot_id, now_ms, self._wall(), _u16(band_lo_g), _u16(band_hi_g),
             self.trace_period_ms, self.trace_quantum_g, self.device_id, self.firmware, self.board,
             routine or "", routine_hash or "", calib_id if calib_id is not None else self.calib_id))
         if self.flash_low:
@@ -391,16 +397,19 @@ class Logger:
 
     def step_begin(self, index, kind="press", point="", side="", band_lo_g=0, band_hi_g=0, target_s=0,
                    now_ms=None):
+        """band_hi_g 0: the step has no pressure target (its summary holds no band figures)."""
         if not self.active:
             return
         now_ms = self._now(now_ms)
+        self._step = _u16(index)
+        self._step_band = band_hi_g > 0
         self._seal(logfmt.T_STEP_BEGIN, logfmt.put_step_begin(
             self._out, self._rec(logfmt.STEP_BEGIN_HEAD_LEN + 3 * (logfmt.MAX_STR + 1)),
             _u16(index), self._t(now_ms), _u16(band_lo_g), _u16(band_hi_g), _u16(target_s),
             kind or "", point or "", side or ""))
 
-    def step_end(self, index, status, stats=None, now_ms=None):
-        """Write the step summary and flush (a step end is a natural commit point)."""
+    def step_end(self, index, status, stats=None, now_ms=None, flags=0):
+        """Write the step summary and flush (a step end is a natural commit point). flags: logfmt.SUM_*."""
         if not self.active:
             return
         now_ms = self._now(now_ms)
@@ -410,12 +419,16 @@ class Logger:
         if st == logfmt.STEP_DONE:
             self._steps_done += 1
         s = stats if stats is not None else StepStats()
+        band = self._step_band or self._step != _u16(index)
+        if not band:
+            flags |= logfmt.SUM_NO_BAND  # its time in/under/over a band it never had would mislead
+        self._step = -1
         self._seal_trace()
         self._seal(logfmt.T_STEP_SUMMARY, logfmt.put_step_summary(
-            self._out, self._rec(logfmt.STEP_SUM_LEN), _u16(index), self._t(now_ms), _u32(s.under_ms),
-            _u32(s.in_ms), _u32(s.over_ms),
-            _u32(s.too_hard_ms), _u32(s.no_contact_ms), _u32(s.fault_ms), _u16(s.mean_g()),
-            _u16(s.peak_g), _u32(s.dose()), _u16(s.pauses), _u16(s.skips), st))
+            self._out, self._rec(logfmt.STEP_SUM_LEN), _u16(index), self._t(now_ms),
+            _u32(s.under_ms) if band else 0, _u32(s.in_ms) if band else 0, _u32(s.over_ms) if band else 0,
+            _u32(s.too_hard_ms) if band else 0, _u32(s.no_contact_ms), _u32(s.fault_ms), _u16(s.mean_g()),
+            _u16(s.peak_g), _u32(s.dose()), _u16(s.pauses), _u16(s.skips), st, flags))
         self.flush(now_ms)
 
     def event(self, code, value=0, now_ms=None):
@@ -431,6 +444,9 @@ class Logger:
         st = _END_STATUS.get(status, status) if isinstance(status, str) else status
         if not isinstance(st, int):
             st = logfmt.END_INTERRUPTED
+        if self._step >= 0 and self.stats is not None:
+            # the session ends while a step runs: what the step did up to now, marked partial
+            self.step_end(self._step, logfmt.STEP_INTERRUPTED, self.stats, now_ms, logfmt.SUM_PARTIAL)
         self._close_window()
         self._seal_trace()
         if self.trace_dropped:
@@ -478,14 +494,12 @@ class Logger:
             return
         tc = self._tc
         if self._tcount == 0:
+            # every record codes from 0 and says its own start: a lost record costs only its samples
             t = self._t(self._wstart)
             self._tcont = t == self._tnext
-            if self._tcont:
-                tc.start(logfmt.CONT_DATA, tc.prev)
-            else:
-                tc.start(logfmt.TRACE_DATA, 0)
-                self._tt0 = t
-                self._tnext = t
+            tc.start(logfmt.CONT_DATA if self._tcont else logfmt.TRACE_DATA, 0)
+            self._tt0 = t
+            self._tnext = t
         tc.put(v if v < _TMAX_Q else _TMAX_Q)
         self._tcount += 1
         self._tnext += self.trace_period_ms

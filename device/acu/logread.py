@@ -3,6 +3,7 @@
 # (acu.logfmt holds what the device needs, and everything here is built on it). MicroPython and CPython.
 # Decoding never raises anything but LogFormatError (bad magic/version: not a log at all); damage
 # inside a log becomes a problem message and the decoder resynchronises on the next valid record.
+import binascii
 import struct
 
 from micropython import const
@@ -17,21 +18,28 @@ from acu.logfmt import (CONT_HEAD_LEN, END_FLAG_TRACE_STOPPED, END_FMT, END_LEN,
                         seal_in_place)
 
 NIB_ESC = 15  # version 1 trace: nibble 0..14 = delta -7..+7, 15 + 4 nibbles = int16 delta
-VERSIONS = (1, 2)  # what this decoder reads
+VERSIONS = (1, 2, 3)  # what this decoder reads
+SESSION_FMT_V2 = "<IIIIHHHB"  # versions 1 and 2: no boot_id; the hash a capped string among the others
 
-_SESSION_STRS = const(("device_id", "firmware", "board", "routine", "routine_hash", "calib_id"))
+_SESSION_STRS = const(("device_id", "firmware", "board", "routine", "calib_id"))
+_SESSION_STRS_V2 = const(("device_id", "firmware", "board", "routine", "routine_hash", "calib_id"))
 _STEP_BEGIN_STRS = const(("kind", "point", "side"))
 TYPE_NAMES = {T_SESSION: "session", T_STEP_BEGIN: "step_begin", T_STEP_SUMMARY: "step_summary", T_EVENT: "event",
               T_TRACE: "trace", T_SESSION_END: "session_end", T_TRACE_CONT: "trace_cont"}
 END_NAMES = {logfmt.END_COMPLETED: "completed", logfmt.END_ABORTED: "aborted",
              logfmt.END_CUT_SHORT: "cut_short", logfmt.END_INTERRUPTED: "interrupted"}
 STEP_NAMES = {logfmt.STEP_DONE: "done", logfmt.STEP_SKIPPED: "skipped", logfmt.STEP_ABORTED: "aborted",
-              logfmt.STEP_CUT_SHORT: "cut_short"}
+              logfmt.STEP_CUT_SHORT: "cut_short", logfmt.STEP_INTERRUPTED: "interrupted"}
+STEP_SUM_FMT_V2 = "<HIIIIIIIHHIHHB"  # versions 1 and 2: no flags byte
+BAND_FIELDS = ("under_ms", "in_ms", "over_ms", "too_hard_ms")  # null in a step without a pressure target
+REBUILD_CONTACT_G = 300  # a rebuilt summary counts a trace sample from here as contact: the firmware's default
+# contact threshold (acu.band); a rebuilt summary's too_hard_ms is null (the threshold is a device setting)
 EVENT_NAMES = {logfmt.EV_PAUSE: "pause", logfmt.EV_RESUME: "resume", logfmt.EV_SKIP: "skip",
                logfmt.EV_ABORT: "abort", logfmt.EV_FAULT: "fault", logfmt.EV_OVER_FORCE: "over_force",
                logfmt.EV_FLASH_LOW: "flash_low", logfmt.EV_CLOCK_SET: "clock_set",
                logfmt.EV_LOW_BATTERY: "low_battery", logfmt.EV_TRACE_DROPPED: "trace_dropped",
-               logfmt.EV_HOST_STOP: "host_stop", logfmt.EV_CONTACT_LOST: "contact_lost",
+               logfmt.EV_HOST_STOP: "host_stop", logfmt.EV_BOOT_FAULTS: "boot_faults",
+               logfmt.EV_CONTACT_LOST: "contact_lost",
                logfmt.EV_CONTACT_BACK: "contact_back", logfmt.EV_TIMEOUT: "timeout",
                logfmt.EV_DOSE_MAX: "dose_max", logfmt.EV_MIN_REACHED: "min_reached"}
 
@@ -40,9 +48,9 @@ class LogFormatError(ValueError):
     """The bytes are not a session log this codec can read (bad magic or unsupported version)."""
 
 
-def file_header():
-    """A session file's first bytes (MAGIC, version, flags)."""
-    return FILE_HEADER
+def file_header(version=VERSION):
+    """A session file's first bytes (MAGIC, version, flags); an older version for tests of old logs."""
+    return FILE_HEADER if version == VERSION else MAGIC + bytes((version, 0))
 
 
 def record(rtype, seq, payload):
@@ -58,11 +66,24 @@ def record(rtype, seq, payload):
 
 def session_payload(session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
                     trace_period_ms, trace_quantum_g, device_id, firmware, board, routine,
-                    routine_hash, calib_id):
-    buf = bytearray(SESSION_HEAD_LEN + 6 * (MAX_STR + 1))
-    n = put_session(buf, 0, session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
+                    routine_hash, calib_id, boot_id=0):
+    """routine_hash: the digest as bytes or hex text (stored as its raw bytes)."""
+    buf = bytearray(logfmt.SESSION_ROOM)
+    n = put_session(buf, 0, session_no, boot_count, boot_id, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
                     trace_period_ms, trace_quantum_g, device_id, firmware, board, routine, routine_hash,
                     calib_id)
+    return bytes(buf[:n])
+
+
+def session_payload_v2(session_no, boot_count, start_ticks_ms, wall_start_s, band_lo_g, band_hi_g,
+                       trace_period_ms, trace_quantum_g, device_id, firmware, board, routine,
+                       routine_hash, calib_id):
+    """A version 1/2 session header (the hash a string cut to 63 bytes): for tests of reading old logs."""
+    buf = bytearray(SESSION_HEAD_LEN + 6 * (MAX_STR + 1))
+    struct.pack_into(SESSION_FMT_V2, buf, 0, session_no, boot_count, start_ticks_ms, wall_start_s or 0,
+                     band_lo_g, band_hi_g, trace_period_ms, trace_quantum_g)
+    n = logfmt.put_strs(buf, struct.calcsize(SESSION_FMT_V2),
+                        (device_id, firmware, board, routine, routine_hash, calib_id))
     return bytes(buf[:n])
 
 
@@ -72,11 +93,11 @@ def step_begin_payload(index, t_ms, band_lo_g, band_hi_g, target_s, kind, point,
 
 
 def step_summary_payload(index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
-                         mean_g, peak_g, dose_gs, pauses, skips, status):
+                         mean_g, peak_g, dose_gs, pauses, skips, status, flags=0, version=VERSION):
     buf = bytearray(STEP_SUM_LEN)
     put_step_summary(buf, 0, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
-                     mean_g, peak_g, dose_gs, pauses, skips, status)
-    return bytes(buf)
+                     mean_g, peak_g, dose_gs, pauses, skips, status, flags)
+    return bytes(buf) if version >= 3 else bytes(buf[:STEP_SUM_LEN - 1])  # versions 1-2: no flags byte
 
 
 def event_payload(t_ms, code, value):
@@ -110,11 +131,16 @@ def trace_payload(t0_ms, period_ms, quantum_g, values_q):
     return bytes(head) + trace_bits(values_q)
 
 
-def trace_cont_payload(values_q, prev_q):
-    """A continuation chunk's payload: values_q follow a chunk whose last quantised value was prev_q."""
+def trace_cont_payload(t0_ms, values_q):
+    """A continuation chunk's payload (version 3): values_q from t0_ms on, the session header's period."""
     head = bytearray(CONT_HEAD_LEN)
-    put_cont_head(head, 0, len(values_q))
-    return bytes(head) + trace_bits(values_q, prev_q)
+    put_cont_head(head, 0, t0_ms, len(values_q))
+    return bytes(head) + trace_bits(values_q)
+
+
+def trace_cont_payload_v2(values_q, prev_q):
+    """A version 2 continuation's payload: values_q follow a chunk whose last quantised value was prev_q."""
+    return struct.pack("<H", len(values_q)) + trace_bits(values_q, prev_q)
 
 
 def trace_payload_v1(t0_ms, period_ms, quantum_g, values_q):
@@ -296,9 +322,14 @@ def _decode_rice(payload, off, count, prev, q, values):
 
 def decode_trace(payload, version=VERSION, prev_q=None, cont_of=None):
     """(t0_ms, period_ms, quantum_g, values_g list, problem or None) of a trace chunk. A continuation
-    (prev_q and cont_of = (t0_ms, period_ms, quantum_g) of the chunk it continues) has no chunk head."""
+    (cont_of = (t0_ms, period_ms, quantum_g): version 3 the session header's period and quantum, its t0_ms
+    its own; version 2 those of the chunk it continues, with prev_q its last quantised value)."""
     if cont_of is None:
         (t0, period, q, count), off = _fixed(TRACE_FMT, payload)
+        prev_q = 0
+    elif version >= 3:
+        (t0, count), off = _fixed(logfmt.CONT_FMT, payload)
+        period, q = cont_of[1], cont_of[2]
         prev_q = 0
     else:
         (count,), off = _fixed("<H", payload)
@@ -313,27 +344,55 @@ def decode_trace(payload, version=VERSION, prev_q=None, cont_of=None):
     return t0, period, q, values, problem
 
 
+def _no_band(summary):
+    """A step without a pressure target has no band figures: null, not the 0 on flash (nor, in logs before
+    version 3, the time counted against a band the step never had)."""
+    summary["no_band"] = True
+    for k in BAND_FIELDS:
+        summary[k] = None
+
+
+def _session(payload, version):
+    """The session header: version 3 holds boot_id and the routine's digest in full (hex here); versions
+    1-2 hold no boot_id (None) and the hash as a string capped at 63 bytes: a 64-character SHA-256 hex
+    digest lost its last character (routine_hash_truncated)."""
+    v, off = _fixed(SESSION_FMT if version >= 3 else SESSION_FMT_V2, payload)
+    d = {"session_no": v[0], "boot_count": v[1], "start_ticks_ms": v[2],
+         "wall_start_s": v[3] or None, "band_lo_g": v[4], "band_hi_g": v[5],
+         "trace_period_ms": v[6], "trace_quantum_g": v[7], "boot_id": None}
+    if version < 3:
+        _unpack_strs(payload, off, _SESSION_STRS_V2, d)
+        d["routine_hash_truncated"] = len(d["routine_hash"]) >= MAX_STR
+        return d
+    d["boot_id"] = v[8] or None
+    off = _unpack_strs(payload, off, _SESSION_STRS, d)
+    n = payload[off] if off < len(payload) else 0
+    d["routine_hash"] = binascii.hexlify(bytes(payload[off + 1:off + 1 + n])).decode()
+    d["routine_hash_truncated"] = False
+    return d
+
+
 def decode_payload(rtype, payload, version=VERSION):
     """A dict for a known record type; ValueError on a malformed payload; None for an unknown type.
     A trace continuation (T_TRACE_CONT) needs its chunk: decode_session joins them."""
     if rtype == T_SESSION:
-        v, off = _fixed(SESSION_FMT, payload)
-        d = {"session_no": v[0], "boot_count": v[1], "start_ticks_ms": v[2],
-             "wall_start_s": v[3] or None, "band_lo_g": v[4], "band_hi_g": v[5],
-             "trace_period_ms": v[6], "trace_quantum_g": v[7]}
-        _unpack_strs(payload, off, _SESSION_STRS, d)
-        return d
+        return _session(payload, version)
     if rtype == T_STEP_BEGIN:
         v, off = _fixed(STEP_BEGIN_FMT, payload)
         d = {"index": v[0], "t_ms": v[1], "band_lo_g": v[2], "band_hi_g": v[3], "target_s": v[4]}
         _unpack_strs(payload, off, _STEP_BEGIN_STRS, d)
         return d
     if rtype == T_STEP_SUMMARY:
-        v, off = _fixed(STEP_SUM_FMT, payload)
-        return {"index": v[0], "t_ms": v[1], "under_ms": v[2], "in_ms": v[3], "over_ms": v[4],
-                "too_hard_ms": v[5], "no_contact_ms": v[6], "fault_ms": v[7], "mean_g": v[8],
-                "peak_g": v[9], "dose_gs": v[10], "pauses": v[11], "skips": v[12],
-                "status": STEP_NAMES.get(v[13], "unknown(%d)" % v[13])}
+        v, off = _fixed(STEP_SUM_FMT if version >= 3 else STEP_SUM_FMT_V2, payload)
+        flags = v[14] if version >= 3 else 0
+        d = {"index": v[0], "t_ms": v[1], "under_ms": v[2], "in_ms": v[3], "over_ms": v[4],
+             "too_hard_ms": v[5], "no_contact_ms": v[6], "fault_ms": v[7], "mean_g": v[8],
+             "peak_g": v[9], "dose_gs": v[10], "pauses": v[11], "skips": v[12],
+             "status": STEP_NAMES.get(v[13], "unknown(%d)" % v[13]), "partial": bool(flags & logfmt.SUM_PARTIAL),
+             "reconstructed": bool(flags & logfmt.SUM_RECONSTRUCTED), "no_band": False}
+        if flags & logfmt.SUM_NO_BAND:
+            _no_band(d)
+        return d
     if rtype == T_EVENT:
         v, off = _fixed(EVENT_FMT, payload)
         return {"t_ms": v[0], "code": v[1], "name": EVENT_NAMES.get(v[1], "unknown(%d)" % v[1]),
@@ -347,6 +406,105 @@ def decode_payload(rtype, payload, version=VERSION):
                 "wall_end_s": v[3] or None, "flags": v[4],
                 "trace_stopped": bool(v[4] & END_FLAG_TRACE_STOPPED)}
     return None
+
+
+def _cont_v3(out, chunk, offset, payload):
+    """A version 3 continuation: decoded on its own (its start, the header's period and quantum); joined to
+    the chunk before it when it starts where that one ends, else a chunk of its own. Returns the chunk a
+    next continuation may join (None after damage)."""
+    problems = out["problems"]
+    hdr = out["session"]
+    pq = None
+    if hdr is not None and hdr["trace_quantum_g"] and hdr["trace_period_ms"]:
+        pq = (hdr["trace_period_ms"], hdr["trace_quantum_g"])
+    else:  # the header was lost: the logger gives every chunk of a session the same period and quantum
+        for c in out["trace"]:
+            if c["quantum_g"] and c["period_ms"]:
+                pq = (c["period_ms"], c["quantum_g"])
+                break
+    if pq is None:
+        problems.append("trace continuation at byte %d skipped: no session header to give its period" % offset)
+        return None
+    try:
+        t0, period, q, values, problem = decode_trace(payload, 3, None, (0, pq[0], pq[1]))
+    except Exception as e:
+        problems.append("record type %d at byte %d skipped: %s" % (T_TRACE_CONT, offset, e))
+        return chunk  # no samples: the trace so far is unchanged
+    if problem:
+        problems.append("trace chunk at byte %d: %s" % (offset, problem))
+    if (chunk is not None and chunk["period_ms"] == period and chunk["quantum_g"] == q
+            and chunk["t0_ms"] + period * len(chunk["values_g"]) == t0):
+        chunk["values_g"].extend(values)
+    else:
+        chunk = {"t0_ms": t0, "period_ms": period, "quantum_g": q, "values_g": values, "problem": problem}
+        out["trace"].append(chunk)
+    return None if problem else chunk
+
+
+def _rebuild(out):
+    """Steps that began but have no summary (the session was cut short by a power cut or crash, or the
+    summary was lost to damage): a summary rebuilt from the trace and events between the step's begin and
+    the next step's begin (or the session's end, or the last time the log tells), flagged reconstructed;
+    partial when the session stopped during the step. Band times count each trace sample as period_ms
+    against the step's band; no trace samples in the step: the force figures are null."""
+    steps = out["steps"]
+    end = out["end"]
+    if end is not None:
+        last_t = end["t_ms"]
+    else:  # the latest time any record of the session tells
+        last_t = 0
+        for c in out["trace"]:
+            last_t = max(last_t, c["t0_ms"] + c["period_ms"] * len(c["values_g"]))
+        for ev in out["events"]:
+            last_t = max(last_t, ev["t_ms"])
+        for st in steps:
+            for r in (st["begin"], st["summary"]):
+                if r is not None:
+                    last_t = max(last_t, r["t_ms"])
+    for i, st in enumerate(steps):
+        b = st["begin"]
+        if st["summary"] is not None or b is None:
+            continue
+        nxt = [x["begin"]["t_ms"] for x in steps[i + 1:] if x["begin"] is not None]
+        stop = nxt[0] if nxt else last_t
+        if end is None or (not nxt and end["status"] == "cut_short"):
+            status, partial = "cut_short", True
+        elif not nxt and end["status"] == "interrupted":
+            status, partial = "interrupted", True
+        else:
+            status, partial = "unknown", False  # the summary was lost; the step ended, how is not known
+        lo, hi = b["band_lo_g"], b["band_hi_g"]
+        n = under = inb = over = none = dose = peak = 0
+        period = 0
+        for c in out["trace"]:
+            p = c["period_ms"]
+            for k, v in enumerate(c["values_g"]):
+                if b["t_ms"] <= c["t0_ms"] + p * k < stop:
+                    n += 1
+                    period = p
+                    if v < REBUILD_CONTACT_G:
+                        none += p
+                        continue
+                    dose += v * p
+                    peak = max(peak, v)
+                    if v < lo:
+                        under += p
+                    elif v > hi:
+                        over += p
+                    else:
+                        inb += p
+        contact = under + inb + over
+        known = n > 0 and period > 0
+        evs = [e for e in out["events"] if b["t_ms"] <= e["t_ms"] < stop]
+        d = {"index": st["index"], "t_ms": stop, "under_ms": under if known else None,
+             "in_ms": inb if known else None, "over_ms": over if known else None, "too_hard_ms": None,
+             "no_contact_ms": none if known else None, "fault_ms": None,
+             "mean_g": dose // contact if contact else (0 if known else None), "peak_g": peak if known else None,
+             "dose_gs": dose // 1000 if known else None,
+             "pauses": len([e for e in evs if e["code"] in (logfmt.EV_PAUSE, logfmt.EV_CONTACT_LOST)]),
+             "skips": len([e for e in evs if e["code"] == logfmt.EV_SKIP]), "status": status,
+             "partial": partial, "reconstructed": True, "no_band": False}
+        st["summary"] = d
 
 
 def decode_session(data):
@@ -366,10 +524,13 @@ def decode_session(data):
     chunk = None  # the trace chunk a continuation extends (None after anything breaks the chain)
     prev_seq = None
     for offset, rtype, seq, payload in records:
-        if prev_seq is not None and seq != (prev_seq + 1) & 0xFFFF:
-            chunk = None  # a record was lost here: it may have been a chunk of the chain
+        if prev_seq is not None and seq != (prev_seq + 1) & 0xFFFF and version < 3:
+            chunk = None  # a record was lost here: it may have been a chunk of the (version 2) chain
         prev_seq = seq
-        if rtype == T_TRACE_CONT and version >= 2:
+        if rtype == T_TRACE_CONT and version >= 3:
+            chunk = _cont_v3(out, chunk, offset, payload)
+            continue
+        if rtype == T_TRACE_CONT and version == 2:
             if chunk is None:
                 problems.append("trace continuation at byte %d without the chunk it continues: skipped" % offset)
                 continue
@@ -423,6 +584,11 @@ def decode_session(data):
             else:
                 problems.append("second session end at byte %d ignored" % offset)
     out["steps"] = [steps[i] for i in order]
+    _rebuild(out)
+    for st in out["steps"]:
+        b = st["begin"]
+        if st["summary"] is not None and b is not None and (b["kind"] != "press" or not b["band_hi_g"]):
+            _no_band(st["summary"])  # logs before version 3 say it only in the step begin
     if out["session"] is None:
         problems.append("no session header")
     if out["end"] is None:

@@ -11,6 +11,7 @@ import acu
 from acu import logfmt
 
 _END_REC_LEN = logfmt.END_REC_LEN
+_SUM_STATUS = 42  # a step summary's status byte (versions 1-3; version 3 adds a flags byte after it)
 
 
 def is_session_name(name):
@@ -29,14 +30,23 @@ def session_names(root):
         names = os.listdir(root)
     except OSError:
         return []
-    out = [n for n in names if is_session_name(n)]
+    out = [n for n in names if is_session_name(n) and not _is_dir(acu.join(root, n))]
     out.sort()
     return out
 
 
+def _is_dir(path):
+    """A folder where a session file belongs (the logger, the host's listing and pull skip it; recover()
+    sets it aside)."""
+    try:
+        return (os.stat(path)[0] & 0x4000) != 0
+    except OSError:
+        return False
+
+
 def _t_of(rtype, payload, trace):
-    """The latest session time (ms) a record tells about, or -1. trace = [end_ms, period_ms] of the
-    last trace chunk (a continuation chunk only counts its samples on from there)."""
+    """The latest session time (ms) a record tells about, or -1. trace = [end_ms, period_ms, version]: the
+    last trace chunk's end and period (the session header's period to start with), the file's version."""
     n = len(payload)
     if rtype in (logfmt.T_STEP_BEGIN, logfmt.T_STEP_SUMMARY) and n >= 6:
         return struct.unpack_from("<I", payload, 2)[0]
@@ -45,8 +55,14 @@ def _t_of(rtype, payload, trace):
         trace[0] = t0 + period * count
         trace[1] = period
         return trace[0]
-    if rtype == logfmt.T_TRACE_CONT and n >= logfmt.CONT_HEAD_LEN and trace[1]:
-        trace[0] += trace[1] * struct.unpack_from("<H", payload, 0)[0]
+    if rtype == logfmt.T_TRACE_CONT and trace[1]:
+        if trace[2] >= 3 and n >= logfmt.CONT_HEAD_LEN:  # its own start, the session's period
+            t0, count = struct.unpack_from(logfmt.CONT_FMT, payload, 0)
+            trace[0] = t0 + trace[1] * count
+        elif trace[2] < 3 and n >= 2:  # version 2: on from the chunk it continues
+            trace[0] += trace[1] * struct.unpack_from("<H", payload, 0)[0]
+        else:
+            return -1
         return trace[0]
     if rtype in (logfmt.T_EVENT, logfmt.T_SESSION_END) and n >= 4:
         return struct.unpack_from("<I", payload, 0)[0]
@@ -56,10 +72,11 @@ def _t_of(rtype, payload, trace):
 def walk_file(path):
     """Stream a log file record by record (low RAM: one record buffer) and report its state:
     {"size", "valid_end", "bad_at" (offset of the first bad record or None), "has_header", "has_end",
-     "last_seq", "last_t_ms", "steps_done", "magic_ok", "sessions"}. A file holds one or more sessions
-    back to back: has_end, last_t_ms and steps_done are those of the last one."""
+     "last_seq", "last_t_ms", "steps_done", "magic_ok", "sessions", "boot_count"}. A file holds one or more
+    sessions back to back: has_end, last_t_ms, steps_done and boot_count are those of the last one."""
     res = {"size": 0, "valid_end": 0, "bad_at": None, "has_header": False, "has_end": False,
-           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False, "sessions": 0}  # type: dict
+           "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False, "sessions": 0,
+           "boot_count": 0}  # type: dict
     try:
         res["size"] = os.stat(path)[6]
     except OSError:
@@ -76,7 +93,7 @@ def walk_file(path):
         res["valid_end"] = pos
         size = res["size"]
         mv = memoryview(body)
-        trace = [0, 0]
+        trace = [0, 0, fh[6]]
         while pos < size:
             if f.readinto(head) != logfmt.REC_HEAD_LEN:
                 res["bad_at"] = pos
@@ -103,7 +120,9 @@ def walk_file(path):
                 res["has_end"] = False
                 res["last_t_ms"] = 0
                 res["steps_done"] = 0
-                trace[0] = trace[1] = 0
+                trace[0] = 0
+                trace[1] = struct.unpack_from("<H", payload, 20)[0] if n >= 22 else 0  # trace_period_ms
+                res["boot_count"] = struct.unpack_from("<I", payload, 4)[0] if n >= 8 else 0
             t = _t_of(rtype, payload, trace)
             if t > res["last_t_ms"]:
                 res["last_t_ms"] = t
@@ -111,7 +130,7 @@ def walk_file(path):
                 pass
             elif rtype == logfmt.T_SESSION_END:
                 res["has_end"] = True
-            elif rtype == logfmt.T_STEP_SUMMARY and n >= 1 and payload[n - 1] == logfmt.STEP_DONE:
+            elif rtype == logfmt.T_STEP_SUMMARY and n > _SUM_STATUS and payload[_SUM_STATUS] == logfmt.STEP_DONE:
                 res["steps_done"] += 1
         if res["bad_at"] is not None and not res["has_end"] and size - res["bad_at"] > _END_REC_LEN:
             # damage inside the file: a session end record written after it (an earlier recovery) counts
@@ -142,9 +161,16 @@ def _last_name(root):
     except OSError:
         return None
     for n in names:
-        if (last is None or n > last) and is_session_name(n):
+        if (last is None or n > last) and is_session_name(n) and not _is_dir(acu.join(root, n)):
             last = n
     return last
+
+
+def last_boot_count(root):
+    """The boot count in the newest session file's last header (0 when there is none): where a damaged
+    boot counter goes on from (acu.appcfg), so the counts the host dates undated sessions by do not repeat."""
+    last = _last_name(root)
+    return 0 if last is None else walk_file(acu.join(root, last))["boot_count"]
 
 
 def _read_counter(root):
@@ -153,6 +179,31 @@ def _read_counter(root):
             return int(f.read().strip() or 0)
     except (OSError, ValueError):
         return 0
+
+
+def _set_aside(path, what):
+    from acu import cfgfile
+    cfgfile.set_aside(path, what)
+
+
+def _check_counter(root):
+    """The counter file (the next session number) at boot: a damaged one is set aside and named (the numbers
+    then go on from the newest file's, and may repeat numbers already pulled and deleted)."""
+    path = acu.join(root, logfmt.COUNTER)
+    try:
+        os.stat(path)
+    except OSError:
+        return
+    if _is_dir(path):
+        _set_aside(path, "a folder, not the session counter")
+        return
+    try:
+        with open(path, "rb") as f:
+            t = f.read(24).decode().strip()
+        if not t.isdigit() or len(t) > 9:
+            raise ValueError
+    except (OSError, ValueError):
+        _set_aside(path, "not a session number; numbering goes on from the newest log file")
 
 
 def _appendable(path, volume_bytes, buf):
@@ -206,6 +257,9 @@ def recover(root, volume_bytes, buf):
                 os.remove(acu.join(root, n))
             except OSError:
                 pass
+        elif is_session_name(n) and _is_dir(acu.join(root, n)):
+            _set_aside(acu.join(root, n), "a folder, not a session file")
+    _check_counter(root)
     for name in session_names(root)[-2:]:  # only the newest sessions can have been open at a power cut
         act = _recover_file(root, name)
         if act:

@@ -337,8 +337,8 @@ def list_routines(root=ROOT):
             item["title"] = r.title
             item["steps"] = len(r.steps)
             item["total_s"] = r.total_ms // 1000
-        except (ValueError, OSError) as e:
-            item["error"] = str(e)
+        except Exception as e:  # noqa: BLE001  (any damage is this file's error, not the listing's)
+            item["error"] = str(e) or type(e).__name__
         out.append(item)
     return out
 
@@ -346,30 +346,44 @@ def list_routines(root=ROOT):
 def selected(path=SELECTED_PATH):
     """Host call: the selected routine's name, or None when unset or not a valid name."""
     try:
-        with open(path) as f:
-            name = f.read(NAME_MAX + 8).strip()
-    except OSError:
+        with open(path, "rb") as f:
+            name = f.read(NAME_MAX + 8).decode().strip()
+    except (OSError, ValueError):  # missing, a folder, not UTF-8 (UnicodeError is a ValueError)
         return None
     return name if valid_name(name) else None
 
 
 def read_selected(root=ROOT, path=SELECTED_PATH, texts=True):
     """For the app at boot: the selected routine; if it is missing or bad, bedtime, else the first
-    routine that loads, else None. Never raises for a bad file (the app must still start)."""
-    first = selected(path)
+    routine that loads, else None. Never raises for a bad file (the app must still start): a damaged
+    selection file is set aside, a selected routine that cannot run is named in acu.problems (acu.cfgfile)."""
+    from acu import cfgfile
+    first = None
+    text = cfgfile.read_text(path)
+    if text is not None:
+        name = text.strip()
+        if valid_name(name):
+            first = name
+            cfgfile.clear(path)
+        elif name:
+            cfgfile.set_aside(path, "%s is not a routine name" % _show(name[:NAME_MAX + 8]))
     tried = []
     for name in (first, DEFAULT_NAME):
         if name is None or name in tried:
             continue
         tried.append(name)
         try:
-            return read(name, root, texts)
-        except (ValueError, OSError):
-            pass
+            r = read(name, root, texts)
+            cfgfile.clear(path_for(name, root))
+            return r
+        except Exception as e:  # noqa: BLE001  (any damage: the app starts with another routine)
+            if name == first:
+                cfgfile.note(path_for(name, root), "the selected routine cannot run (%s)" % (
+                    "not on the device" if isinstance(e, OSError) else e))
     for item in list_routines(root):
         if item["error"] is None and item["name"] not in tried:
             try:
                 return read(item["name"], root, texts)
-            except (ValueError, OSError):
+            except Exception:  # noqa: BLE001
                 pass
     return None

@@ -20,7 +20,7 @@ FAULT_NOT_READY = const(3)  # HX711 gave no conversion for too long (unpowered, 
 FAULT_NAMES = ("none", "open", "short", "not_ready")
 
 # Rail thresholds in read_u16 units (65535 ~ 3300 mV). An unloaded sensor reads ~213 mV (~4230) thanks to
-# the bleed resistor (electrical.md); an unplugged one reads 0 V, which the ESP32 clips to 0. 200 (~10 mV)
+# the bleed resistor (docs/hardware.md); an unplugged one reads 0 V, which the ESP32 clips to 0. 200 (~10 mV)
 # is far below the unloaded level even with the ~150 mV ADC floor. The FSR node can never exceed ~2.3 V
 # (FSR floor Rs ~150 ohm against R_M 470 ohm), so >= 60000 (~3 V) means a short across the sensor.
 _OPEN_RAW = const(200)

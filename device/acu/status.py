@@ -7,6 +7,9 @@ import acu
 from acu import VERSION, band, ticks
 from acu import runner as rn
 
+_LIST_MAX = 6        # boot problems, set-aside copies: the first ones in the status answer
+_PROBLEM_MAX = 140   # characters of a problem's text
+
 
 def _statvfs(i):
     try:
@@ -59,6 +62,15 @@ def collect(a, with_practice=False):
     }
     if with_practice:
         st["practice"] = practice(a)
+    # the boot files found bad at this start, and the copies set aside now or earlier (docs/protocol.md); a
+    # few of each, with the count of the rest: the answer is one line, which the host reads up to 4 KB
+    ps = acu.problems
+    st["boot_problems"] = [{"file": p[0], "problem": p[1][:_PROBLEM_MAX], "set_aside": p[2]}
+                           for p in ps[:_LIST_MAX]]
+    root = getattr(a, "root", "")
+    aside = acu.call("cfgfile", "bad_files", (root + "/cfg", root + "/routines", a.log.root))
+    st["set_aside"] = aside[:_LIST_MAX]
+    st["boot_files_more"] = max(0, len(ps) - _LIST_MAX) + max(0, len(aside) - _LIST_MAX)
     try:
         st["log"] = acu.call("logadmin", "info", a.log.root)
     except Exception as e:  # a damaged log never hides the rest of the status

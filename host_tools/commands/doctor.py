@@ -29,16 +29,16 @@ def register(sub):
 
 def render(checks: list[doctor.Check], console=None) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
-    from rich.text import Text
 
     console = console or Console()
     t = Table(title="acutrainer doctor", show_lines=False)
     t.add_column("check")
     t.add_column("status")
     t.add_column("detail", overflow="fold")
-    for c in checks:  # details quote device text: plain Text (no rich markup), escaped for the terminal
-        t.add_row(Text(shown(c.name)), MARKS.get(c.status, c.status), Text(shown(c.detail)))
+    for c in checks:  # details quote device files: plain text (no rich markup), escaped for the terminal
+        t.add_row(escape(shown(c.name)), MARKS.get(c.status, c.status), escape(shown(c.detail)))
     console.print(t)
     todo = [c for c in checks if c.fix and c.status in (doctor.FAIL, doctor.WARN)]
     if todo:

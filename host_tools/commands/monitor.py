@@ -6,6 +6,7 @@ the device stops streaming by itself when its lease runs out, even if the laptop
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 
@@ -149,7 +150,7 @@ def handler(args) -> int:
             mon.routine = c.live.status().get("routine")
         end = time.monotonic() + args.duration if args.duration else None
         try:
-            if args.plain:
+            if args.plain or not sys.stdout.isatty():   # piped into a file: lines, not a redrawn screen
                 while end is None or time.monotonic() < end:
                     for s in mon.read(0.05):
                         print("%.3f %s" % (s.host_s, _plain(s)), flush=True)
@@ -182,5 +183,6 @@ def register(subparsers):
     p.add_argument("--window", type=float, default=10.0, metavar="S", help="seconds of force in the plot")
     p.add_argument("--duration", type=float, default=0.0, metavar="S",
                    help="stop after S seconds (0: Ctrl-C)")
-    p.add_argument("--plain", action="store_true", help="one text line per sample instead of the live view")
+    p.add_argument("--plain", action="store_true", help="one text line per sample instead of the live view "
+                   "(the default when output is not a terminal)")
     p.set_defaults(func=handler)

@@ -46,6 +46,14 @@ def run(a):
         ("log", ", ".join("%s %s" % (k, v) for k, v in sorted(log.items())) if isinstance(log, dict) else log),
         ("boots", st.get("boots")),
     ]
+    # boot files the firmware found bad (it runs on defaults; acutrainer doctor says what to do)
+    probs = st.get("boot_problems")
+    for p in probs if isinstance(probs, list) else []:
+        if isinstance(p, dict):
+            rows.append(("BAD FILE", "%s: %s" % (shown(p.get("file")), shown(p.get("problem")))))
+    aside = st.get("set_aside")
+    if isinstance(aside, list) and aside:
+        rows.append(("set aside", ", ".join(shown(a) for a in aside)))
     for k, v in rows:  # device strings (routine, ids, log entries) escaped for the terminal
         print("%-8s %s" % (k, shown(v)))
     return 0

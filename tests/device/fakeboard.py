@@ -96,9 +96,9 @@ def board(clock, sensor, outputs=False):
                     motor=Out(), buzzer=Out(), button=Button(), battery=Battery())
 
 
-def make_app(routine=None, console=None, outputs=False, boot_count=7, **changes):
+def make_app(routine=None, console=None, outputs=False, boot_count=7, boot_id=0, **changes):
     """(app, clock, sensor): an App started on a fake board whose flash holds routine (a routine dict,
-    selected) or none; console: the live link's fake console, or None for no link."""
+    selected) or none; console: the live link's fake console, or None for no link; boot_id: the boot's id."""
     import gc
     gc.collect()  # the unix-port runner shares one heap across test files: start from a collected one
     root = flash_root()
@@ -109,7 +109,8 @@ def make_app(routine=None, console=None, outputs=False, boot_count=7, **changes)
             f.write(routine["name"])
     clock = FakeClock(1000)
     sensor = Sensor()
-    app = app_mod.App(board(clock, sensor, outputs), settings(**changes), boot_count, root, console=console)
+    app = app_mod.App(board(clock, sensor, outputs), settings(**changes), boot_count, root, console=console,
+                      boot_id=boot_id)
     app.start()
     return app, clock, sensor
 

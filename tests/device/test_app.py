@@ -94,7 +94,7 @@ def test_step_allocates_nothing_where_the_loop_lives():
 
 
 def test_a_practice_on_the_button_and_only_log_writes_allocate():
-    app, clock, sensor = fakeboard.make_app(bedtime(), outputs=True)
+    app, clock, sensor = fakeboard.make_app(bedtime(), outputs=True, boot_id=0xA1B2C3D4)
     census = hasattr(gc, "mem_alloc")   # the unix port: which iterations allocated
     _click(app, clock)
     assert app.runner.state == runner.RUNNING
@@ -128,6 +128,10 @@ def test_a_practice_on_the_button_and_only_log_writes_allocate():
     assert d["end"]["status"] == "completed" and d["end"]["steps_done"] == 5 and not d["problems"]
     assert [s["summary"]["status"] for s in d["steps"]] == ["done"] * 5
     assert d["session"]["routine"] == "bedtime" and d["trace"]
+    # the header holds this boot's id and the routine file's whole SHA-256 (format 3), not a cut string
+    assert d["session"]["boot_id"] == 0xA1B2C3D4
+    assert d["session"]["routine_hash"] == app.routine.digest and len(app.routine.digest) == 64
+    assert d["session"]["routine_hash_truncated"] is False
     assert 60000 < iters < 80000   # ~5.8 minutes of practice at 200 Hz
     if census:
         # every iteration that allocated wrote at least one log record (a trace chunk at each flush)

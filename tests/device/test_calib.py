@@ -72,7 +72,7 @@ def test_nominal_curves_valid_and_uncalibrated():
         assert cal.sensor == kind
         assert d["method"] == "nominal"
     d = calib.nominal("fsr402")
-    # electrical.md: an unloaded FSR reads ~213 mV ~ 4230 u16 through the 6.8k bleed
+    # docs/hardware.md: an unloaded FSR reads ~213 mV ~ 4230 u16 through the 6.8k bleed
     assert 4150 < d["zero_raw"] < 4300
     cal = calib.Calibration.from_dict(d)
     assert cal.grams(d["zero_raw"]) == 0

@@ -54,6 +54,35 @@ def test_round_trip_all_types():
     assert d["valid_end"] == len(data)
 
 
+def test_version_3_header_keeps_the_whole_digest_and_boot_id():
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"  # sha256("test")
+    p = logread.session_payload(1, 2, 3, 4, 3000, 5000, 100, 20, "ab", "0.2.0", "sim", "bedtime", digest,
+                                "cal", boot_id=0x12345678)
+    data = logread.file_header() + logread.record(logfmt.T_SESSION, 0, p)
+    s = logread.decode_session(data)["session"]
+    assert data[6] == 3 and s["routine_hash"] == digest and s["routine_hash_truncated"] is False
+    assert s["boot_id"] == 0x12345678 and s["calib_id"] == "cal" and s["routine"] == "bedtime"
+    assert s["wall_start_s"] == 4 and s["trace_quantum_g"] == 20
+    # raw bytes go in as they are; 32 bytes is the most a digest holds
+    p = logread.session_payload(1, 2, 3, 4, 3000, 5000, 100, 20, "", "", "", "", bytes(range(40)), "")
+    s = logread.decode_session(logread.file_header() + logread.record(logfmt.T_SESSION, 0, p))["session"]
+    assert s["routine_hash"] == "".join("%02x" % i for i in range(32))
+
+
+def test_version_2_header_still_read_and_its_cut_hash_marked():
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    for version in (1, 2):
+        for h, cut in ((digest, True), ("deadbeef", False), ("", False)):
+            p = logread.session_payload_v2(5, 1, 0, 0, 3000, 5000, 100, 20, "ab", "0.1.0", "sim", "r", h, "cal")
+            data = logread.file_header(version) + logread.record(logfmt.T_SESSION, 0, p) + logread.record(
+                logfmt.T_SESSION_END, 1, logread.end_payload(10, logfmt.END_COMPLETED, 0, 0, 0))
+            d = logread.decode_session(data)
+            s = d["session"]
+            assert d["version"] == version and d["problems"] == []
+            assert s["routine_hash"] == h[:63] and s["routine_hash_truncated"] is cut
+            assert s["boot_id"] is None and s["calib_id"] == "cal" and s["session_no"] == 5
+
+
 def test_unknown_type_skipped_rest_kept():
     data, ends = _session_bytes(extra_unknown=True)
     d = logread.decode_session(data)
@@ -143,18 +172,23 @@ def test_version_1_nibble_trace_still_decodes():
     raises(logread.LogFormatError, logread.decode_session, bytes(data))
 
 
-def _chain(parts, lose=None):
+def _chain(parts, lose=None, version=logfmt.VERSION):
     """A session whose trace is one chunk plus continuations (parts: lists of quantised values)."""
-    data = bytearray(logread.file_header())
+    data = bytearray(logread.file_header(version))
     seq = 0
-    recs = [(logfmt.T_SESSION, logread.session_payload(1, 1, 0, 0, 3000, 5000, 100, 20, "ab", "", "", "", "", ""))]
+    enc = logread.session_payload if version >= 3 else logread.session_payload_v2
+    recs = [(logfmt.T_SESSION, enc(1, 1, 0, 0, 3000, 5000, 100, 20, "ab", "", "", "", "", ""))]
     prev = 0
+    n = 0
     for i, part in enumerate(parts):
         if i == 0:
             recs.append((logfmt.T_TRACE, logread.trace_payload(500, 100, 20, part)))
+        elif version >= 3:
+            recs.append((logfmt.T_TRACE_CONT, logread.trace_cont_payload(500 + 100 * n, part)))
         else:
-            recs.append((logfmt.T_TRACE_CONT, logread.trace_cont_payload(part, prev)))
+            recs.append((logfmt.T_TRACE_CONT, logread.trace_cont_payload_v2(part, prev)))
         recs.append((logfmt.T_EVENT, logread.event_payload(1000 * i, logfmt.EV_PAUSE, 0)))
+        n += len(part)
         if part:
             prev = part[-1]
     recs.append((logfmt.T_SESSION_END, logread.end_payload(99000, logfmt.END_COMPLETED, 0, 0, 0)))
@@ -167,23 +201,39 @@ def _chain(parts, lose=None):
 
 def test_trace_continuations_join_their_chunk():
     parts = [[200, 201, 199], [198, 250, 0], [5], [7, 7, 7, 7]]
-    d = logread.decode_session(_chain(parts))
-    assert d["problems"] == []
-    assert len(d["trace"]) == 1
-    c = d["trace"][0]
-    assert c["t0_ms"] == 500 and c["period_ms"] == 100
-    assert c["values_g"] == [v * 20 for p in parts for v in p]
+    for version in (2, 3):
+        d = logread.decode_session(_chain(parts, version=version))
+        assert d["problems"] == []
+        assert len(d["trace"]) == 1
+        c = d["trace"][0]
+        assert c["t0_ms"] == 500 and c["period_ms"] == 100
+        assert c["values_g"] == [v * 20 for p in parts for v in p]
 
 
-def test_trace_continuation_after_a_lost_record_is_skipped_with_a_message():
+def test_a_lost_trace_record_costs_only_its_own_samples():
+    parts = [[200, 201], [198, 250], [5, 6], [9]]
+    # record 3 is the first continuation: lost; the next ones stand on their own (format 3)
+    d = logread.decode_session(_chain(parts, lose=3))
+    assert [(c["t0_ms"], c["values_g"]) for c in d["trace"]] == [(500, [4000, 4020]), (900, [100, 120, 180])]
+    assert not any("continuation" in p for p in d["problems"])
+    assert any("sequence" in p for p in d["problems"])
+    # the chunk itself lost: its continuations are kept, at their own times
+    d = logread.decode_session(_chain(parts, lose=1))
+    assert [(c["t0_ms"], c["values_g"]) for c in d["trace"]] == [(700, [3960, 5000, 100, 120, 180])]
+    # the session header lost: the continuations take the period and quantum of the session's chunk
+    d = logread.decode_session(_chain(parts, lose=0))
+    assert [(c["t0_ms"], c["values_g"]) for c in d["trace"]] == [(500, [v * 20 for p in parts for v in p])]
+
+
+def test_version_2_continuation_after_a_lost_record_is_skipped_with_a_message():
     parts = [[200, 201], [198, 250], [5, 6]]
     # record 3 is the first continuation: lost -> the next one cannot be placed either
-    d = logread.decode_session(_chain(parts, lose=3))
+    d = logread.decode_session(_chain(parts, lose=3, version=2))
     assert d["trace"][0]["values_g"] == [4000, 4020]
     assert sum("continuation" in p for p in d["problems"]) == 1
     assert any("sequence" in p for p in d["problems"])
     # the chunk itself lost: every continuation is skipped, the rest of the session kept
-    d = logread.decode_session(_chain(parts, lose=1))
+    d = logread.decode_session(_chain(parts, lose=1, version=2))
     assert d["trace"] == [] and d["end"] is not None
     assert sum("continuation" in p for p in d["problems"]) == 2
 

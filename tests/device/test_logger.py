@@ -84,6 +84,28 @@ def test_session_round_trip():
     assert lg.begin_session("bedtime", now_ms=clock.now) == 2
 
 
+def test_header_holds_boot_id_and_the_whole_routine_digest():
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    info = {"unique_id": b"\x01", "boot_count": 2, "boot_id": 0xFEEDC0DE}
+    lg = logger.Logger(d, clock, info)
+    digest = "0123456789abcdef" * 4  # a SHA-256 in hex: 64 characters, one more than a log string holds
+    lg.begin_session("bedtime", digest, now_ms=0)
+    lg.end_session("completed", 10)
+    lg.begin_session("free", "", now_ms=20)  # no routine: no digest
+    lg.end_session("completed", 30)
+    parts = logread.split_sessions(_read(d + "/000001.acl"))
+    s1 = logread.decode_session(parts[0][2])["session"]
+    s2 = logread.decode_session(parts[1][2])["session"]
+    assert s1["routine_hash"] == digest and not s1["routine_hash_truncated"] and s1["boot_id"] == 0xFEEDC0DE
+    assert s2["routine_hash"] == "" and s2["boot_id"] == 0xFEEDC0DE
+    lg2 = logger.Logger(_fresh_dir(), clock, {})  # no boot id given: 0 on flash, None (unknown) decoded
+    lg2.begin_session("r", "not hex", now_ms=0)
+    lg2.end_session("completed", 10)
+    s3 = logread.decode_session(_read(lg2.path))["session"]
+    assert s3["boot_id"] is None and s3["routine_hash"] == ""
+
+
 def test_records_are_batched_not_written_one_by_one():
     d = _fresh_dir()
     clock = FakeClock(0)
@@ -442,3 +464,30 @@ def test_a_session_start_after_the_host_deleted_the_newest_file():
     decs = _sessions_in(d + "/000002.acl")
     assert [x["session"]["session_no"] for x in decs] == [2, 3]
     assert all(x["problems"] == [] and x["end"]["status"] == "completed" for x in decs)
+
+
+def test_recover_closes_an_open_version_2_session_and_the_next_session_starts_a_version_3_file():
+    # a device updated from format-2 firmware with a session left open: recover() reads the old file's
+    # times (a version 2 continuation counts on from its chunk) and steps, and never appends to it
+    d = _fresh_dir()
+    out = bytearray(logread.file_header(2))
+    recs = [(logfmt.T_SESSION, logread.session_payload_v2(4, 1, 0, 0, 3000, 5000, 100, 20, "ab", "0.2.0", "sim",
+                                                          "r", "f" * 63, "")),
+            (logfmt.T_STEP_BEGIN, logread.step_begin_payload(0, 0, 3000, 5000, 10, "press", "HT7", "left")),
+            (logfmt.T_STEP_SUMMARY, logread.step_summary_payload(0, 900, 0, 900, 0, 0, 0, 0, 4000, 4000, 3600, 0,
+                                                                0, logfmt.STEP_DONE, version=2)),
+            (logfmt.T_TRACE, logread.trace_payload(1000, 100, 20, [200] * 30)),
+            (logfmt.T_TRACE_CONT, logread.trace_cont_payload_v2([201] * 20, 200))]
+    for seq, (rtype, payload) in enumerate(recs):
+        out += logread.record(rtype, seq, payload)
+    _write(d + "/000004.acl", bytes(out))
+    lg = _logger(d, FakeClock(0))
+    assert len(lg.recover()) == 1
+    dec = logread.decode_session(_read(d + "/000004.acl"))
+    assert dec["version"] == 2 and not dec["problems"]
+    assert dec["end"]["status"] == "cut_short" and dec["end"]["t_ms"] == 1000 + 100 * 50
+    assert dec["end"]["steps_done"] == 1 and dec["session"]["routine_hash_truncated"]
+    assert lg.begin_session("r", now_ms=0) == 5
+    lg.end_session("completed", 10)
+    assert sorted(logrecover.session_names(d)) == ["000004.acl", "000005.acl"]
+    assert _read(d + "/000005.acl")[6] == logfmt.VERSION

@@ -45,6 +45,8 @@ def status(**over):
         "free_bytes": 1_500_000,
         "flash_bytes": 2_000_000,
         "log": {"reserve_bytes": 65536, "flash_low": False},
+        "boot_problems": [],
+        "set_aside": [],
     }
     st.update(over)
     return st
@@ -115,6 +117,7 @@ def test_a_healthy_board_passes_every_check(tmp_path):
         "routine",
         "sensor",
         "sessions",
+        "boot files",
     ):
         assert n in names
     assert not (tmp_path / "archive.sqlite").exists()  # the doctor creates no archive
@@ -304,3 +307,43 @@ def test_a_damaged_version_file_is_named_not_a_crash(tmp_path):
     for raw in (b"\xff\xfe{", b'{"firmware": "0.1.0", "firmware": "9"}', b"[" * 10000):
         c = by_name(diag(RawSession(raw), tmp_path))
         assert c["deploy"].status == doctor.FAIL and "damaged" in c["deploy"].detail
+
+
+def test_bad_boot_files_are_named_with_their_fix(tmp_path):
+    st = status(
+        boot_problems=[
+            {"file": "/cfg/settings.json", "problem": '"feedback": "none" is not one of led, ...', "set_aside": None},
+            {"file": "/cfg/selected", "problem": "not UTF-8 text; set aside as /cfg/selected.bad",
+             "set_aside": "/cfg/selected.bad"},
+            {"file": "/log/000004.acl", "problem": "a folder, not a file", "set_aside": "/log/000004.acl.bad"},
+        ],
+        set_aside=["/cfg/selected.bad", "/log/000004.acl.bad", "/cfg/calib.json.bad2"],
+    )
+    checks = [c for c in diag(FakeSession(st), tmp_path) if c.name == "boot files"]
+    assert not doctor.healthy(checks)
+    fails = [c for c in checks if c.status == doctor.FAIL]
+    assert [c.detail.split(":")[0] for c in fails] == ["/cfg/settings.json", "/cfg/selected", "/log/000004.acl"]
+    assert "docs/user-guide.md" in fails[0].fix
+    assert "routine select" in fails[1].fix
+    assert "pull" in fails[2].fix
+    older = [c for c in checks if c.status == doctor.WARN]
+    assert len(older) == 1 and "/cfg/calib.json.bad2" in older[0].detail and "calibrate" in older[0].fix
+
+
+def test_boot_file_fields_of_the_wrong_shape_are_not_a_crash(tmp_path):
+    for bad in ({"boot_problems": "x", "set_aside": 3}, {"boot_problems": [1, None], "set_aside": [None]}):
+        checks = [c for c in diag(FakeSession(status(**bad)), tmp_path) if c.name == "boot files"]
+        assert [c.status for c in checks] == [doctor.OK]
+    st = status()
+    del st["boot_problems"]
+    checks = [c for c in diag(FakeSession(st), tmp_path) if c.name == "boot files"]
+    assert [c.status for c in checks] == [doctor.INFO]
+
+
+def test_more_bad_boot_files_than_listed_are_counted(tmp_path):
+    probs = [{"file": "/cfg/settings.json", "problem": "typo%d: unknown setting (ignored)" % i, "set_aside": None}
+             for i in range(6)]
+    checks = [c for c in diag(FakeSession(status(boot_problems=probs, boot_files_more=4)), tmp_path)
+              if c.name == "boot files"]
+    assert [c.status for c in checks] == [doctor.FAIL] * 6 + [doctor.WARN]
+    assert "4 more" in checks[-1].detail

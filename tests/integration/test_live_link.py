@@ -48,6 +48,9 @@ def test_host_commands_during_a_practice_leave_it_running_and_it_completes(sim, 
     assert st["practice"]["routine"] == "ht7-quick" and st["runner"]["state"] in ("running", "transition")
     r = cli(sim, "monitor", "--plain", "--duration", "1")
     assert "runner=running" in r.stdout or "runner=transition" in r.stdout
+    # piped into a file (not a terminal) the live view is text lines too, one per sample
+    r = cli(sim, "monitor", "--duration", "1")
+    assert "force_g=" in r.stdout and "\x1b" not in r.stdout
     assert "being recorded now" in cli(sim, "sessions", "--device").stdout
     cli(sim, "sync")
     # a command that needs the raw REPL refuses, naming the practice, and changes nothing

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.reliability import cable, device_inputs, host_inputs, power, security, suite, year
+from bench.reliability import boot_faults, cable, device_inputs, host_inputs, power, security, suite, year
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +68,24 @@ def test_a_blank_board_is_named_not_our_firmware(acu_home):
     fig = device_inputs.scenario_device_bad_inputs(Path(os.environ["ACUTRAINER_HOME"]), blank_only=True)
     assert fig["rel_device_bad_inputs_tried"] >= 6
     assert fig["rel_device_bad_inputs_crashed"] == 0, fig["_notes_devbad"]
+
+
+def test_damaged_boot_files_never_stop_the_app(acu_home):
+    fig = boot_faults.scenario_boot_faults(Path(os.environ["ACUTRAINER_HOME"]), limit=6)
+    assert fig["rel_boot_faults_tried"] == 6, fig["_notes_boot"]
+    assert fig["rel_boot_faults_bricked"] == 0, fig["_notes_boot"]
+    assert fig["rel_boot_faults_unreported"] == 0, fig["_notes_boot"]
+    assert fig["rel_boot_faults_uncued"] == 0, fig["_notes_boot"]
+
+
+def test_the_boot_faults_cover_every_boot_file_forty_ways():
+    cs = boot_faults.cases()
+    assert len(cs) >= 40
+    files = {c[0] for c in cs}
+    for f in ("/cfg/settings.json", "/cfg/state.json", "/cfg/board.json", "/cfg/calib.json", "/cfg/selected",
+              "/routines/bedtime.json", "/log/next"):
+        assert f in files
+        assert any(c[0] == f and c[2] is None for c in cs), f  # a folder in its place
 
 
 def test_host_faults_one_line_no_partial_files(acu_home):

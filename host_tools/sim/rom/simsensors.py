@@ -117,7 +117,7 @@ class _Noise:
 
 
 class _DividerPart:
-    """FSR 402/406 or FlexiForce A201 in the divider of electrical.md, read by an ESP32-like ADC."""
+    """FSR 402/406 or FlexiForce A201 in the divider of docs/hardware.md, read by an ESP32-like ADC."""
 
     def __init__(self, kind, seed, spread=True):
         self.kind = kind
