@@ -198,3 +198,16 @@ def test_doctor_shows_device_text_escaped_and_not_as_markup():
     doctor_cmd.render([chk], Console(file=buf, width=200))
     out = buf.getvalue()
     assert hf.raw_control(out) == 0 and "[/]" in out and "\\x1b[2J" in out
+
+
+def test_a_read_only_archive_from_before_the_added_columns_is_readable(hostile, monkeypatch):
+    db = sqlite3.connect(str(hostile))
+    db.execute("ALTER TABLE sessions DROP COLUMN routine_hash_truncated")  # as an older acutrainer made it
+    db.commit()
+    db.close()
+    before = hostile.read_bytes()
+    from host_tools import archive as archive_mod
+    monkeypatch.setattr(archive_mod.os, "access", lambda p, mode: False)  # read-only (root ignores modes)
+    with Archive(hostile) as a:
+        assert a.read_only and len(a.sessions()) == 8
+    assert hostile.read_bytes() == before
