@@ -40,6 +40,7 @@ ACU_FILES = (
     "sensors.py",
     "status.py",
     "ticks.py",
+    "wallclock.py",
 )
 BOARD_FILES = (
     "__init__.py",

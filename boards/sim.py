@@ -4,6 +4,7 @@
 # (band state, cues) beside the raw output levels.
 import machine
 import simhw
+import acu
 from acu import parts
 
 NAME = "sim"
@@ -30,6 +31,9 @@ class _World:
     def __init__(self, world):
         self.w = world
         self._ids = {}
+        # the clock is made afresh at every boot, as acu.hw.RealClock is on a board: the simulated RTC runs
+        # on through a soft reset and stops at a power cut (the launcher), and a plausible time is trusted
+        self._wall_set = acu.call("wallclock", "plausible", world.wall_s())
 
     def ticks_ms(self):
         return self.w.ticks_ms()  # outside the app's loop the world's time catches up with real time
@@ -38,10 +42,11 @@ class _World:
         self.w.sleep_ms(ms)
 
     def wall_s(self):
-        return self.w.wall_s()
+        return self.w.wall_s() if self._wall_set else None
 
     def set_wall_s(self, s):
-        self.w.set_wall_s(s)
+        self.w.set_wall_s(acu.call("wallclock", "check", s))
+        self._wall_set = True
 
     def annotate(self, name, value):
         i = self._ids.get(name)

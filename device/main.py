@@ -11,9 +11,9 @@ if acu.__file__.endswith(".py"):
     import acu.app
 from acu import appcfg  # noqa: E402
 
-hw, settings, boots = appcfg.start()
+hw, settings, boots, boot_id = appcfg.start()
 del appcfg
 acu.forget("appcfg")
 import acu.app  # noqa: E402
 
-acu.app.main(hw, settings, boots)
+acu.app.main(hw, settings, boots, boot_id)

@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS traces (
 );
 CREATE TABLE IF NOT EXISTS anchors (  -- device ticks seen at a known host time (every connection, pull, sync)
     device_id TEXT NOT NULL, boot_count INTEGER NOT NULL, ticks_ms INTEGER NOT NULL,
-    wall_s INTEGER NOT NULL, kind TEXT NOT NULL
+    wall_s INTEGER NOT NULL, kind TEXT NOT NULL,
+    boot_id INTEGER               -- the boot's random id (NULL: firmware without one)
 );
 CREATE TABLE IF NOT EXISTS files (  -- device log files whose every session is stored (a file holds 1+)
     device_id TEXT NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
@@ -94,7 +95,7 @@ CREATE TABLE IF NOT EXISTS calibrations (  -- every calibration written to a dev
 
 # columns added since the first archives: an older archive gets them (NULL in its rows) when opened
 ADDED_COLUMNS = (("sessions", "routine_hash_truncated"), ("steps", "partial"), ("steps", "reconstructed"),
-                 ("steps", "no_band"))
+                 ("steps", "no_band"), ("anchors", "boot_id"), ("sessions", "boot_id"))
 
 
 def _add_columns(db: sqlite3.Connection) -> None:
@@ -322,6 +323,9 @@ class Archive:
                  int(bool(hdr.get("routine_hash_truncated")))))
             sid = cur.lastrowid
             assert sid is not None  # sqlite3 sets it after a successful INSERT
+            bid = hdr.get("boot_id")
+            if isinstance(bid, int) and not isinstance(bid, bool) and bid > 0:
+                self.db.execute("UPDATE sessions SET boot_id = ? WHERE id = ?", (bid, sid))
             for st in decoded.get("steps", []):
                 b = st.get("begin") or {}
                 s = st.get("summary") or {}
@@ -344,10 +348,14 @@ class Archive:
                                 (sid, i, ch["t0_ms"], ch["period_ms"], json.dumps(ch["values_g"])))
         return sid, True
 
-    def add_anchor(self, device_id: str, boot_count: int, ticks_ms: int, wall_s: int, kind: str = "pull"):
+    def add_anchor(self, device_id: str, boot_count: int, ticks_ms: int, wall_s: int, kind: str = "pull",
+                   boot_id: int | None = None):
+        """boot_id: the boot's random id from the device (None or 0: a firmware without one)."""
+        bid = boot_id if isinstance(boot_id, int) and not isinstance(boot_id, bool) and boot_id > 0 else None
         with self.db:
-            self.db.execute("INSERT INTO anchors VALUES (?,?,?,?,?)",
-                            (device_id, int(boot_count), int(ticks_ms) % TICKS_PERIOD, int(wall_s), kind))
+            self.db.execute("INSERT INTO anchors (device_id, boot_count, ticks_ms, wall_s, kind, boot_id)"
+                            " VALUES (?,?,?,?,?,?)",
+                            (device_id, int(boot_count), int(ticks_ms) % TICKS_PERIOD, int(wall_s), kind, bid))
 
     def add_calibration(self, device_id: str, d: dict, replaced: dict | None = None, written_at: int | None = None):
         """Keep a calibration written to a device (and the one it replaced, if not kept already)."""
@@ -385,15 +393,13 @@ class Archive:
                 best = None
                 for r in self.db.execute(
                         "SELECT wall_start_s, start_ticks_ms FROM sessions WHERE device_id = ?"
-                        " AND boot_count = ? AND wall_source IN ('device','clock_set') AND id != ?",
-                        (s["device_id"], s["boot_count"], s["id"])):
+                        " AND boot_count = ? AND boot_id IS ? AND wall_source IN ('device','clock_set')"
+                        " AND id != ?", (s["device_id"], s["boot_count"], s["boot_id"], s["id"])):
                     d = ((r["start_ticks_ms"] - t + TICKS_PERIOD // 2) % TICKS_PERIOD) - TICKS_PERIOD // 2
                     if best is None or abs(d) < abs(best[0]):
                         best = (d, r["wall_start_s"] - d / 1000.0, "same_boot")
                 if best is None:
-                    for a in self.db.execute(
-                            "SELECT ticks_ms, wall_s FROM anchors WHERE device_id = ? AND boot_count = ?"
-                            " ORDER BY ticks_ms", (s["device_id"], s["boot_count"])):
+                    for a in self._anchors_of_boot(s):
                         # an anchor may come before or after the session (every host connection records
                         # one): the nearest in the boot's ticks, within half a wrap
                         d = ((a["ticks_ms"] - t + TICKS_PERIOD // 2) % TICKS_PERIOD) - TICKS_PERIOD // 2
@@ -404,6 +410,21 @@ class Archive:
                                     (int(round(best[1])), best[2], s["id"]))
                     fixed += 1
         return fixed
+
+    def _anchors_of_boot(self, s) -> list:
+        """The anchors recorded in the boot a session was recorded in. A boot counter can be reset (a damaged
+        state file, a re-flash) and reuse a number: with the session's random boot id only that boot's
+        anchors count; without one (an older log), the boot number's anchors count only while they all
+        come from one boot (none, or one boot id), so a reused number never dates a session."""
+        bid = s["boot_id"] if "boot_id" in s.keys() else None
+        if bid:
+            return self.db.execute("SELECT ticks_ms, wall_s FROM anchors WHERE device_id = ? AND boot_id = ?"
+                                   " ORDER BY ticks_ms", (s["device_id"], bid)).fetchall()
+        rows = self.db.execute("SELECT ticks_ms, wall_s, boot_id FROM anchors WHERE device_id = ? AND boot_count = ?"
+                               " ORDER BY ticks_ms", (s["device_id"], s["boot_count"])).fetchall()
+        if len({r["boot_id"] for r in rows if r["boot_id"]}) > 1:
+            return []  # two boots with this number: which one the session belongs to is unknown
+        return rows
 
     # ---------------------------------------------------------------- reading
     def sessions(self, since: float | None = None, until: float | None = None, routine: str | None = None,
@@ -467,6 +488,7 @@ class Archive:
 
 
 EARLIEST_S = 1577836800   # 2020-01-01: no trainer recorded a session before this
+LATEST_S = 4102444800     # 2100-01-01, excluded: the device refuses clocks from here (its log's u32 wraps in 2106)
 
 
 def plausible_time(epoch_s, now: float | None = None) -> bool:

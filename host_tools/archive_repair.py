@@ -197,7 +197,8 @@ def _rebuild_into(old, raw_file: bytes, new: Archive, res: RebuildResult) -> Non
     for rid, _ in _ids(old, "anchors", "kind"):
         try:
             a = old.execute("SELECT * FROM anchors WHERE rowid = ?", (rid,)).fetchone()
-            new.add_anchor(a["device_id"], a["boot_count"], a["ticks_ms"], a["wall_s"], a["kind"])
+            new.add_anchor(a["device_id"], a["boot_count"], a["ticks_ms"], a["wall_s"], a["kind"],
+                           a["boot_id"] if "boot_id" in a.keys() else None)
         except (sqlite3.DatabaseError, TypeError):
             continue
     for rid, _ in _ids(old, "calibrations", "calib_id"):

@@ -203,14 +203,29 @@ def _version_file_shape(loaded) -> dict | None:
     return loaded
 
 
+def _count(v) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
+
+
 def check_flash(st: dict) -> Check:
     raw_log = st.get("log")
     log: dict = raw_log if isinstance(raw_log, dict) else {}
     free = st.get("free_bytes")
     total = st.get("flash_bytes")
     reserve = int(log.get("reserve_bytes") or 65536)
+    writes = _count(log.get("write_errors"))
+    if writes:
+        # a refused write is a practice not (wholly) logged: full or failing flash, or a /log the firmware
+        # could not use; the free count alone can be wrong (a full LittleFS's wraps)
+        return Check("flash", FAIL, "%d log write%s failed since the board started: the flash is full or failing, "
+                     "practices are not being recorded" % (writes, "" if writes == 1 else "s"),
+                     "acutrainer pull --delete, then restart the board (its boot check moves a file found "
+                     "in place of /log aside); if writes still fail, the flash is failing")
     if free is None:
-        return Check("flash", WARN, "the board did not report its free space")
+        return Check("flash", WARN, "the board could not tell its free space (its count overflowed, or an older "
+                     "firmware): a failed log write would still be reported here")
+    if not isinstance(free, int) or (isinstance(total, int) and not 0 <= free <= total):
+        return Check("flash", WARN, "the board did not report a believable free space (%s bytes)" % (free,))
     detail = "%d KB free of %s KB" % (free // 1024, total // 1024 if total else "?")
     if log.get("flash_low") or free < reserve:
         return Check(

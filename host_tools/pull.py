@@ -100,7 +100,7 @@ def _pull(session, archive: Archive, delete: bool, progress, now, res: PullResul
     if not isinstance(device_id, str):
         device_id = ""
     if device_id and isinstance(info.get("boot_count"), int) and isinstance(info.get("ticks_ms"), int):
-        archive.add_anchor(device_id, info["boot_count"], info["ticks_ms"], pulled_at, "pull")
+        archive.add_anchor(device_id, info["boot_count"], info["ticks_ms"], pulled_at, "pull", info.get("boot_id"))
     deletable: list[tuple[str, str]] = []
     for e in listing:
         why = _valid_entry(e)
@@ -192,4 +192,20 @@ def _pull(session, archive: Archive, delete: bool, progress, now, res: PullResul
                 res.deleted.append(name)
             except DeviceError as err:
                 res.messages.append("%s: not deleted (%s)" % (name, err))
+    _raise_device_counter(session, archive, device_id, res)
     return res
+
+
+def _raise_device_counter(session, archive: Archive, device_id: str, res: PullResult) -> None:
+    """The archive holds this device's sessions up to some number: its next number is at least one more.
+    Keeps numbers unique even when the device lost both counter files after its files were pulled."""
+    if not device_id:
+        return
+    row = archive.db.execute("SELECT MAX(session_no) FROM sessions WHERE device_id = ?", (device_id,)).fetchone()
+    top = row[0] if row and isinstance(row[0], int) else 0
+    if top <= 0 or top >= logfmt.MAX_SESSION_NO:
+        return
+    try:
+        session.call("acu.logadmin", "raise_next", top + 1)
+    except DeviceError as err:  # an older firmware: its own counters only
+        res.messages.append("the device's session counter was not checked against the archive (%s)" % err)

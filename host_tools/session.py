@@ -180,7 +180,7 @@ def record_anchor(hello: dict, kind: str):
             return
         from host_tools.archive import Archive
         with Archive(None) as arc:
-            arc.add_anchor(dev, boot, ticks, int(time.time()), kind)
+            arc.add_anchor(dev, boot, ticks, int(time.time()), kind, hello.get("boot_id"))
     except Exception as e:  # noqa: BLE001 (a full disk or a locked archive must not stop the command)
         _say("note: time anchor not recorded (%s)" % e)
 

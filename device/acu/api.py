@@ -22,8 +22,9 @@ def hw():
 def _app():
     """The app object (built without running when the app never started, e.g. after a raw-REPL reset)."""
     if app.current is None:
-        boots = appcfg.read_boots()
-        a = app.App(hw(), appcfg.load_settings(), boots)
+        boots, boot_id = appcfg.boot_state()
+        # the boot main.py recorded (its ticks go on here): the same id, the same anchors
+        a = app.App(hw(), appcfg.load_settings(), boots, boot_id=boot_id)
         a.reload_routine()
         app.current = a
     return app.current
@@ -82,8 +83,9 @@ def stream(duration_ms=1000, every_ms=50):
 
 
 def set_clock(epoch_s):
+    epoch_s = acu.call("wallclock", "check", epoch_s)  # 1970, 2100 or a wrapped u32 refused in one line
     h = hw()
-    h.clock.set_wall_s(int(epoch_s))
+    h.clock.set_wall_s(epoch_s)
     from acu import logfmt, logger
     lg = logger.current()
     if lg is not None and lg.active:

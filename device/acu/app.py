@@ -65,8 +65,10 @@ class App:
         self._low_battery = False
         self._prev_state = band.NO_CONTACT
         self._over_force = False
-        self._flash_low_cued = False
         self.boot_faults = 0       # bad boot files (acu.problems): logged as EV_BOOT_FAULTS in the next session
+        self._alarms_cued = 0      # 2 x the logger's write_errors + its flash_low, as last cued: each rise is cued
+        self._release_first = False  # a routine just ended: a free press needs a new contact (no phantom
+        # free session from the press held past the routine's end)
 
     # ---- set-up ------------------------------------------------------------------------------------
     def start(self):
@@ -120,6 +122,8 @@ class App:
 
     def session_end(self, status, now_ms):
         self.log.end_session(status, now_ms)  # "completed" / "aborted": the logger's names
+        self._release_first = True
+        self._contact_ms = 0
         # ready for the next practice of the same routine
         if self.routine is not None:
             self.runner.load(self.routine)
@@ -127,11 +131,14 @@ class App:
     # ---- free presses (no routine running) -------------------------------------------------------------
     def _free_track(self, st, dt, now_ms):
         if st != band.NO_CONTACT and st != band.FAULT:
+            if self._release_first:
+                return  # still the routine's last press
             self._contact_ms += dt
             self._no_contact_ms = 0
             if not self.free_session and self._contact_ms >= _FREE_START_MS and self.settings["free_sessions"]:
                 self._begin_free(now_ms)
         else:
+            self._release_first = False
             self._contact_ms = 0
             self._no_contact_ms += dt
             if self.free_session and self._no_contact_ms >= _FREE_END_MS:
@@ -202,9 +209,13 @@ class App:
                 elif st != band.TOO_HARD:
                     self._over_force = False
             self.log.poll(now_ms)
-            if self.log.flash_low and not self._flash_low_cued:
-                self._flash_low_cued = True
+        n = self.log.write_errors * 2 + self.log.flash_low
+        if n != self._alarms_cued:
+            # the flash is nearly full, or refused a write or a session (full or failing: this practice is
+            # not, or not wholly, logged): say so now; the host's status and doctor report the counts
+            if n > self._alarms_cued:
                 self.fb.cue(feedback.CUE_FLASH_LOW, now_ms)
+            self._alarms_cued = n
         self._prev_state = st
         # band feedback only where a press is asked for (or a free press); rests, breathing and a
         # calibration (the scale is the reference, the old curve would mislead) are quiet
@@ -292,7 +303,7 @@ class App:
 current = None
 
 
-def main(hw, settings, boots):
+def main(hw, settings, boots, boot_id=0):
     """Entry point from /main.py, which has built the board (acu.appcfg.start())."""
     global current
     import gc
@@ -302,7 +313,8 @@ def main(hw, settings, boots):
         from acu.console import StdioConsole
 
         gc.collect()
-        app = App(hw, settings, boots, console=StdioConsole())
+        app = App(hw, settings, boots, console=StdioConsole(), boot_id=boot_id)  # its random id: session
+        # headers, status, the host's time anchors
         current = app
         gc.collect()
         app.start()

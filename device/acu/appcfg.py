@@ -173,13 +173,29 @@ def build_board(settings=None, root=""):
 
 
 def start(root=""):
-    """What /main.py does before the app's modules are imported: (hw, settings, boot_count)."""
+    """What /main.py does before the app's modules are imported: (hw, settings, boot_count, boot_id)."""
     clean_tmp_files(root)
     settings = load_settings(root)
-    boots = count_boot(root)
+    boots, boot_id = count_boot(root)
     hw = build_board(settings, root)
     acu.forget("cfgfile")
-    return hw, settings, boots
+    return hw, settings, boots, boot_id
+
+
+def new_boot_id():
+    """A random u32 (never 0, which means unknown) naming this boot: the boot counter can be reset (a damaged
+    state file, a re-flash) and reuse a number, a random id does not repeat, so the host keys its time
+    anchors by it."""
+    b = os.urandom(4)
+    n = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
+    return n or 1
+
+
+def boot_state(root=""):
+    """(boot_count, boot_id) the last start recorded (the REPL's app, built without main.py)."""
+    st = read_json(root + STATE_PATH, {})
+    i = st.get("boot_id", 0) if isinstance(st, dict) else 0
+    return read_boots(root), i if type(i) is int and 0 <= i <= 0xFFFFFFFF else 0
 
 
 def read_boots(root=""):
@@ -209,13 +225,15 @@ def _boots_from_log(root):
 
 
 def count_boot(root=""):
+    """(boot_count, boot_id) of this start, recorded in the state file."""
     boots = read_boots(root) + 1
+    boot_id = new_boot_id()
     makedirs(root + "/cfg")
     try:
-        write_json_atomic(root + STATE_PATH, {"boots": boots})
+        write_json_atomic(root + STATE_PATH, {"boots": boots, "boot_id": boot_id})
     except OSError:
         pass
-    return boots
+    return boots, boot_id
 
 
 def clean_tmp_files(root=""):

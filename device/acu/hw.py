@@ -2,15 +2,18 @@
 # Logic receives this object; only board modules (and the builder and drivers, through them) touch `machine`.
 import time
 
+import acu
 from acu import ticks
 
-
 class RealClock:
-    """Board clock on real hardware: time.ticks_ms and an RTC-backed wall clock."""
+    """Board clock on real hardware: time.ticks_ms and an RTC-backed wall clock. The RTC keeps counting
+    through a soft reset (every host command ends with one), so a plausible RTC time at boot is trusted:
+    it was set (sync) and has been counting since. A power cut stops the RTC (an ESP32's restarts at
+    2000-01-01): implausible, so the time is unset until the next sync (the rule: acu.wallclock)."""
 
     def __init__(self, rtc=None):
         self.rtc = rtc
-        self._wall_set = False
+        self._wall_set = rtc is not None and acu.call("wallclock", "plausible", int(time.time()))
 
     def ticks_ms(self):
         # the stubs make ticks opaque (_TicksMs); on the port it is a small int, masked to ticks.PERIOD
@@ -26,6 +29,7 @@ class RealClock:
         return int(time.time())
 
     def set_wall_s(self, epoch_s):
+        epoch_s = acu.call("wallclock", "check", epoch_s)
         if self.rtc is not None:
             tm = time.gmtime(epoch_s)
             self.rtc.datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))

@@ -15,15 +15,6 @@ def _root(root):
     return c.root if c is not None else logger.DEFAULT_ROOT
 
 
-def _free_bytes(root):
-    # (a Logger reports its own: Logger.free_bytes)
-    try:
-        st = os.statvfs(root)
-    except OSError:
-        return None
-    return st[0] * st[4]  # f_bsize * f_bavail
-
-
 def _sha256_hex(path):
     import hashlib
     h = hashlib.sha256()
@@ -103,6 +94,23 @@ def delete_session(name, sha256, root=None):
     return True
 
 
+def raise_next(n, root=None):
+    """The host's archive holds this device's sessions below n: the next number is at least n (both counter
+    files can be lost after every file was pulled: a re-format, a damaged flash). Returns the next number."""
+    root = _root(root)
+    n = int(n)
+    if not 0 < n <= logfmt.MAX_SESSION_NO:
+        raise ValueError("raise_next: %d is not a session number" % n)
+    c = logger.current()
+    # what the files and both counter copies allow, whatever the logger remembers; both copies rewritten
+    # (one may be stale: the flash was full when the other was written)
+    top = max(n, logrecover.scan(root, 0, bytearray(32))[1], c.session_no + 1 if c is not None else 1)
+    logger.write_counter(root, top)
+    if c is not None and not c.active:
+        c.files_changed()
+    return top
+
+
 def info(root=None):
     """Counts and space for the host (JSON-able)."""
     root = _root(root)
@@ -114,7 +122,7 @@ def info(root=None):
         except OSError:
             pass
     c = logger.current()
-    free = c.free_bytes() if c is not None else _free_bytes(root)
+    free = c.free_bytes() if c is not None else logrecover.flash_bytes(root)[0]
     d = {"sessions": len(names), "bytes": total, "free_bytes": free,
          "reserve_bytes": c.reserve_bytes if c is not None else 65536,
          "flash_low": bool(c.flash_low) if c is not None else False,
@@ -123,6 +131,7 @@ def info(root=None):
     if c is not None:
         d["device_id"] = c.device_id
         d["boot_count"] = c.boot_count
+        d["boot_id"] = c.boot_id
         d["next_session"] = c.next_session_no() if not c.active else c.session_no + 1
         d["write_errors"] = c.write_errors
         d["recovered"] = c.recovered

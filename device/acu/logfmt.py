@@ -20,7 +20,11 @@ MAX_BATCH = const(1936)     # the most one write appends (acu.logger's batch, wi
 # a 1536-byte batch could leave
 SUFFIX = ".acl"             # session files: /log/<nnnnnn>.acl
 COUNTER = "next"            # /log/next: the next session number, so numbers are never reused after the host
-# deletes every pulled file (a reused number would look like a duplicate or a gap)
+# deletes every pulled file (a reused number would look like a duplicate or a gap); a second copy sits beside
+# the folder (/log.next: it outlives a removed or replaced /log), and a number outside 1..MAX_SESSION_NO in
+# either is damage, ignored (the file names and the other copy still count)
+COUNTER_TWIN = ".next"      # appended to the log folder's path: /log.next
+MAX_SESSION_NO = const(999999)  # six digits in the file name
 
 # record types
 T_SESSION = const(1)
@@ -62,6 +66,7 @@ EV_LOW_BATTERY = const(9)
 EV_TRACE_DROPPED = const(10)  # value = samples lost (trace buffer full / flash low)
 EV_HOST_STOP = const(11)     # the host ended the practice on purpose (--stop); value = step index
 EV_BOOT_FAULTS = const(12)   # bad boot files were set aside or ignored at this boot; value = how many
+EV_WRITE_FAILED = const(13)  # a log write failed (flash full or failing): value = the bytes of records lost
 # the routine runner's (acu.runner); value = the step index unless noted
 EV_CONTACT_LOST = const(20)  # the step's clock stopped: no contact for contact_pause_ms
 EV_CONTACT_BACK = const(21)

@@ -117,23 +117,16 @@ def _u32(x):
 
 
 def write_counter(root, value):
-    """Atomic (tmp + rename): a power cut leaves the old or the new number, never an empty file."""
-    path = acu.join(root, logfmt.COUNTER)
-    tmp = path + ".tmp"
-    try:
-        with open(tmp, "w") as f:
-            f.write(str(value))
-        os.rename(tmp, path)
-    except OSError:
-        pass  # flash full: the file names still give a lower bound
-
-
-def _free_bytes_statvfs(root):
-    try:
-        st = os.statvfs(root)
-    except (OSError, AttributeError):
-        return None
-    return st[0] * st[4]  # f_bsize * f_bavail
+    """Both copies of the next number (logfmt.COUNTER in root, logfmt.COUNTER_TWIN beside it), each atomic
+    (tmp + rename): a power cut leaves the old or the new number, never an empty file."""
+    for path in (acu.join(root, logfmt.COUNTER), root.rstrip("/") + logfmt.COUNTER_TWIN):
+        tmp = path + ".tmp"
+        try:
+            with open(tmp, "w") as f:
+                f.write(str(value))
+            os.rename(tmp, path)
+        except OSError:
+            pass  # flash full: the other copy and the file names still give a lower bound
 
 
 class Logger:
@@ -179,8 +172,9 @@ class Logger:
         self._count = 0
         self._size = -1
         self.recovered = []
-        self.write_errors = 0
+        self.write_errors = 0     # writes and sessions the flash refused since boot (status, doctor)
         self._write_failed = False
+        self._lost = 0            # bytes of records a failed write dropped: an EV_WRITE_FAILED with the next batch
         self.trace_dropped = 0
         self.stats = None        # the running step's StepStats (the app's): a session that ends mid-step
         self._step = -1          # still gets that step's summary, marked partial; -1: no step open
@@ -209,7 +203,13 @@ class Logger:
     def free_bytes(self):
         if self.free_bytes_fn is not None:
             return self.free_bytes_fn()
-        return _free_bytes_statvfs(self.root)
+        try:
+            st = os.statvfs(self.root)
+        except (OSError, AttributeError):
+            return None
+        # f_bsize * f_bavail; None (unknown: no reserve check, a failed write is what tells) when LittleFS's
+        # best-effort count of used blocks passed the total and f_bavail wrapped (acu.logrecover.flash_bytes)
+        return st[0] * st[4] if 0 <= st[4] <= st[2] else None
 
     def _wall(self):
         if self.clock is None:
@@ -253,7 +253,8 @@ class Logger:
             if self._size >= 0:
                 self._size += self._out_n
         except OSError:
-            self.write_errors += 1  # flash full or gone: the app keeps running; info() tells the host
+            self.write_errors += 1  # flash full or gone: the app keeps running and cues it; info() tells the host
+            self._lost += self._out_n
             self._write_failed = True  # the file may end in a partial batch: the next session starts a new one
             self._size = -1
         self._out_n = 0
@@ -303,12 +304,21 @@ class Logger:
         loop)."""
         self.recovered, self._last, self._count, self._size = acu.call(
             "logrecover", "recover", self.root, self.volume_bytes, self._tb)
+        if self._count:
+            # both copies of the counter at the number the files and copies allow: a copy left behind by a
+            # full flash cannot bring a used number back after the other is lost
+            write_counter(self.root, self._count)
         return self.recovered
 
     def files_changed(self):
-        """Session files were removed (acu.logadmin.delete_session): scan them again."""
-        self._last = ""
+        """Session files were removed (acu.logadmin.delete_session, outside the loop): scan them again now
+        (the scan reads the newest file's headers: not inside a loop iteration), or at the next session's
+        start while one runs (its trace buffer is busy)."""
         self._size = -1
+        if self.active:
+            self._last = ""
+        else:
+            self._scan()
 
     def _scan(self):
         # reads into _tb: idle outside a session
@@ -332,6 +342,7 @@ class Logger:
         free = self.free_bytes()
         self.flash_low = free is not None and free < self.reserve_bytes
         if free is not None and free < self.min_free_bytes:
+            self.write_errors += 1  # no room for a session: this practice is not logged (cued, reported)
             return -1
         # this runs inside a loop iteration: the newest file and the counter as recover() or the last session
         # left them (a scan only when the host removed files, or for a logger that never recovered)
@@ -339,6 +350,9 @@ class Logger:
             self._scan()
         last = self._last
         no = int(session_no) if session_no else self._next_no(last, self._count)
+        if not 0 < no <= logfmt.MAX_SESSION_NO:
+            self.write_errors += 1  # every six-digit number is used: nothing can be recorded (cued, reported)
+            return -1
         prev_no = self.session_no
         self.session_no = no
         size = self._size if last is not None and not self._write_failed else -1
@@ -347,6 +361,7 @@ class Logger:
         self.path = acu.join(self.root, self.name)
         self._seq = 0
         self._out_n = 0
+        self._lost = 0
         self.start_ms = now_ms
         self.last_flush_ms = now_ms
         self._steps_done = 0
@@ -452,6 +467,7 @@ class Logger:
         if self.trace_dropped:
             self._event(self._t(now_ms), logfmt.EV_TRACE_DROPPED, self.trace_dropped)
         flags = logfmt.END_FLAG_TRACE_STOPPED if self._trace_stopped else 0
+        self._note_lost(now_ms)
         self._seal(logfmt.T_SESSION_END, logfmt.put_end(self._out, self._rec(logfmt.END_LEN), self._t(now_ms), st,
                                                         self._steps_done, self._wall(), flags))
         self._flush_out()
@@ -522,5 +538,11 @@ class Logger:
         now_ms = self._now(now_ms)
         self._seal_trace()
         self._check_space(now_ms)
+        self._note_lost(now_ms)
         self._flush_out()
         self.last_flush_ms = now_ms
+
+    def _note_lost(self, now_ms):
+        if self._lost:
+            self._event(self._t(now_ms), logfmt.EV_WRITE_FAILED, self._lost)
+            self._lost = 0

@@ -14,6 +14,19 @@ _END_REC_LEN = logfmt.END_REC_LEN
 _SUM_STATUS = 42  # a step summary's status byte (versions 1-3; version 3 adds a flags byte after it)
 
 
+def flash_bytes(root):
+    """(free, total) bytes of the filesystem holding root, None where it cannot tell. LittleFS counts the
+    blocks in use best-effort (blocks shared copy-on-write count twice): on a full or a small flash the count
+    can pass the total, and f_bavail (unsigned) wraps to ~2**32 blocks, "16 PB free". That free count is
+    unknown (None), not 0: the flash may still take writes, and a write that fails is counted and cued."""
+    try:
+        st = os.statvfs(root)
+    except (OSError, AttributeError):
+        return None, None
+    bsize, blocks, avail = st[0], st[2], st[4]
+    return (bsize * avail if 0 <= avail <= blocks else None), bsize * blocks
+
+
 def is_session_name(name):
     """A session file's name: six digits and logfmt.SUFFIX."""
     if len(name) != 6 + len(logfmt.SUFFIX) or not name.endswith(logfmt.SUFFIX):
@@ -72,11 +85,11 @@ def _t_of(rtype, payload, trace):
 def walk_file(path):
     """Stream a log file record by record (low RAM: one record buffer) and report its state:
     {"size", "valid_end", "bad_at" (offset of the first bad record or None), "has_header", "has_end",
-     "last_seq", "last_t_ms", "steps_done", "magic_ok", "sessions", "boot_count"}. A file holds one or more
-    sessions back to back: has_end, last_t_ms, steps_done and boot_count are those of the last one."""
+     "last_seq", "last_t_ms", "steps_done", "magic_ok", "sessions", "boot_count", "last_no"}. A file holds one or
+    more sessions back to back: has_end, last_t_ms, steps_done and boot_count are those of the last one."""
     res = {"size": 0, "valid_end": 0, "bad_at": None, "has_header": False, "has_end": False,
            "last_seq": -1, "last_t_ms": 0, "steps_done": 0, "magic_ok": False, "sessions": 0,
-           "boot_count": 0}  # type: dict
+           "boot_count": 0, "last_no": 0}  # type: dict
     try:
         res["size"] = os.stat(path)[6]
     except OSError:
@@ -117,6 +130,8 @@ def walk_file(path):
             if rtype == logfmt.T_SESSION:  # the next session of the file: its own times and counts
                 res["has_header"] = True
                 res["sessions"] += 1
+                if n >= 4:
+                    res["last_no"] = struct.unpack_from("<I", payload, 0)[0]
                 res["has_end"] = False
                 res["last_t_ms"] = 0
                 res["steps_done"] = 0
@@ -126,9 +141,7 @@ def walk_file(path):
             t = _t_of(rtype, payload, trace)
             if t > res["last_t_ms"]:
                 res["last_t_ms"] = t
-            if rtype == logfmt.T_SESSION:
-                pass
-            elif rtype == logfmt.T_SESSION_END:
+            if rtype == logfmt.T_SESSION_END:
                 res["has_end"] = True
             elif rtype == logfmt.T_STEP_SUMMARY and n > _SUM_STATUS and payload[_SUM_STATUS] == logfmt.STEP_DONE:
                 res["steps_done"] += 1
@@ -173,12 +186,20 @@ def last_boot_count(root):
     return 0 if last is None else walk_file(acu.join(root, last))["boot_count"]
 
 
-def _read_counter(root):
+def _read_number(path):
+    """The number in a counter file, or 0 when it is missing, not a number, or out of 1..MAX_SESSION_NO
+    (damage: 2**32 - 1 would wrap the header's u32 to 0 and name no six-digit file)."""
     try:
-        with open(acu.join(root, logfmt.COUNTER)) as f:
-            return int(f.read().strip() or 0)
+        with open(path) as f:
+            n = int(f.read(12).strip() or 0)
     except (OSError, ValueError):
         return 0
+    return n if 0 < n <= logfmt.MAX_SESSION_NO else 0
+
+
+def _read_counter(root):
+    # both copies: one lost, emptied or garbled file cannot bring back used numbers
+    return max(_read_number(acu.join(root, logfmt.COUNTER)), _read_number(root.rstrip("/") + logfmt.COUNTER_TWIN))
 
 
 def _set_aside(path, what):
@@ -235,17 +256,27 @@ def _appendable(path, volume_bytes, buf):
 
 def scan(root, volume_bytes, buf):
     """What the logger's next begin_session needs to know about the files in root: (the newest session
-    file's name or None, the counter file's number or 0, that file's size if a session may be appended to
-    it or -1). buf: >= 29 bytes to read into (the logger's idle trace buffer)."""
+    file's name or None, the lowest next number the counter files and the newest file's session headers
+    allow, or 0, that file's size if a session may be appended to it or -1). buf: >= 29 bytes to read into
+    (the logger's idle trace buffer)."""
     last = _last_name(root)
     size = -1 if last is None else _appendable(acu.join(root, last), volume_bytes, buf)
-    return last, _read_counter(root), size
+    counter = _read_counter(root)
+    if last is not None:
+        # the newest file's last session header: its name gives only its first session's number
+        no = walk_file(acu.join(root, last))["last_no"]
+        if 0 < no <= logfmt.MAX_SESSION_NO and no + 1 > counter:
+            counter = no + 1
+    return last, counter, size
 
 
 def recover(root, volume_bytes, buf):
     """Logger.recover(): remove stale .tmp files, drop a torn tail, close sessions left open (cut short).
     Returns ([{"name", "action"}], then scan()'s three figures)."""
     done = []
+    moved = _not_a_folder(root)
+    if moved:
+        done.append({"name": root, "action": moved})
     try:
         names = os.listdir(root)
     except OSError:
@@ -265,6 +296,30 @@ def recover(root, volume_bytes, buf):
         if act:
             done.append({"name": name, "action": act})
     return (done,) + scan(root, volume_bytes, buf)
+
+
+def _not_a_folder(root):
+    """The log folder's path holds a file (a host's mistake, a damaged flash): move it aside, kept for a
+    look, so the sessions have a folder again. Returns what was done, or None."""
+    try:
+        if os.stat(root)[0] & 0x4000:  # S_IFDIR
+            return None
+    except OSError:
+        return None  # missing: recover() makes it
+    for i in range(10):
+        bad = root.rstrip("/") + (".bad" if i == 0 else ".bad%d" % i)
+        try:
+            os.stat(bad)
+            continue
+        except OSError:
+            pass
+        try:
+            os.rename(root, bad)
+        except OSError:
+            return "is a file and cannot be moved aside: sessions cannot be recorded"
+        acu.makedirs(root)
+        return "was a file: moved to %s, a new log folder made" % bad
+    return "is a file (and %s.bad..bad9 exist): sessions cannot be recorded" % root.rstrip("/")
 
 
 def _recover_file(root, name):

@@ -1,22 +1,12 @@
 # What the host is told about the device and its app: the answers to the REPL's acu.api.status() and to the
 # live link's `hello` and `status` (acu.link). Loaded for that call only (acu.call): none of it sits in the
 # loop's heap.
-import os
-
 import acu
-from acu import VERSION, band, ticks
+from acu import VERSION, band, logrecover, ticks
 from acu import runner as rn
 
 _LIST_MAX = 6        # boot problems, set-aside copies: the first ones in the status answer
 _PROBLEM_MAX = 140   # characters of a problem's text
-
-
-def _statvfs(i):
-    try:
-        st = os.statvfs("/")
-        return st[0] * st[i]
-    except OSError:
-        return None
 
 
 def runner(r):
@@ -50,14 +40,15 @@ def collect(a, with_practice=False):
     """Everything the host shows about the device and the App a (the running one, or the one the REPL
     built): JSON-able; with_practice: and its practice() (the live link's answer)."""
     h = a.hw
+    free, total = logrecover.flash_bytes("/")
     st = {
         "firmware": VERSION, "board": h.name, "calibrated": a.cal.calibrated, "calib_id": a.cal.id,
         "calib_created": a.cal.created or None, "sensor": h.sensor.kind,
         "routine": None if a.routine is None else a.routine.name, "runner": runner(a.runner),
         "force_g": a.force_g, "raw": a.raw, "state": band.NAMES[a.state], "wall_s": a.clock.wall_s(),
         "uptime_ms": a.clock.ticks_ms(), "loop_hz": 1000 // a.period_ms, "iterations": a.iterations,
-        "session_active": a.log.active, "boots": a.log.boot_count,
-        "free_bytes": _statvfs(3), "flash_bytes": _statvfs(2),
+        "session_active": a.log.active, "boots": a.log.boot_count, "boot_id": a.log.boot_id,
+        "free_bytes": free, "flash_bytes": total,
         "unique_id": "".join("%02x" % b for b in h.unique_id),
     }
     if with_practice:

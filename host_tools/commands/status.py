@@ -42,7 +42,8 @@ def run(a):
         ("routine", "%s (selected): %s" % (st.get("routine"), rs.get("state"))),
         ("practice", describe_practice(practice) if practice else "none running"),
         ("clock", "set" if st.get("wall_s") else "not set (acutrainer sync)"),
-        ("flash", "%s bytes free" % st.get("free_bytes")),
+        ("flash", "%s bytes free" % st.get("free_bytes") if st.get("free_bytes") is not None
+         else "free space unknown (the board's count overflowed, or an older firmware)"),
         ("log", ", ".join("%s %s" % (k, v) for k, v in sorted(log.items())) if isinstance(log, dict) else log),
         ("boots", st.get("boots")),
     ]
@@ -54,6 +55,10 @@ def run(a):
     aside = st.get("set_aside")
     if isinstance(aside, list) and aside:
         rows.append(("set aside", ", ".join(shown(a) for a in aside)))
+    failed = log.get("write_errors") if isinstance(log, dict) else 0
+    if isinstance(failed, int) and not isinstance(failed, bool) and failed > 0:
+        rows.insert(0, ("WARNING", "%d log write%s failed since the board started: practices are not being "
+                        "recorded (flash full or failing; acutrainer doctor)" % (failed, "" if failed == 1 else "s")))
     for k, v in rows:  # device strings (routine, ids, log entries) escaped for the terminal
         print("%-8s %s" % (k, shown(v)))
     return 0

@@ -137,3 +137,47 @@ def test_a_practice_on_the_button_and_only_log_writes_allocate():
         # every iteration that allocated wrote at least one log record (a trace chunk at each flush)
         assert 0 < alloc_iters <= d["records"], (alloc_iters, d["records"])
     assert logfmt.EV_PAUSE not in [e["code"] for e in d["events"]]
+
+
+def _short():
+    return {"format": "acu-routine", "version": 1, "name": "short",
+            "steps": [{"type": "press", "point": "HT7", "side": "left", "duration_s": 3}]}
+
+
+def test_a_press_held_past_the_routines_end_starts_no_free_session():
+    # 50 scripted practices made 100 sessions: the hand still on the point when the routine ended became a
+    # free press. A free press now needs a new contact (the force below the contact threshold first).
+    app, clock, sensor = fakeboard.make_app(_short(), outputs=True)
+    _click(app, clock)
+    assert app.runner.state == runner.RUNNING
+    sensor.raw = raw_for(app, 4000)
+    _until(app, clock, lambda: not app.runner.active())
+    first = app.log.session_no
+    _loop(app, clock, 2000)   # 10 s more of the same press
+    assert not app.free_session and not app.log.active and app.log.session_no == first
+    sensor.raw = 0            # released, then a new press: that one is a free press
+    _loop(app, clock, 200)
+    sensor.raw = raw_for(app, 4000)
+    _loop(app, clock, 600)
+    assert app.free_session and app.log.active and app.log.session_no == first + 1
+
+
+def test_a_session_the_flash_refuses_is_cued():
+    # the log folder replaced by a file after boot, or a flash that fails: the practice cannot be logged,
+    # and the user is told at once (the flash cue); the host reads the count in status
+    import builtins
+    from acu import logger
+
+    app, clock, sensor = fakeboard.make_app(outputs=True)
+
+    def refuse(*a):
+        raise OSError(28)  # ENOSPC
+
+    logger.open = refuse
+    try:
+        sensor.raw = raw_for(app, 4000)
+        _loop(app, clock, 600)   # 3 s of a free press: the logger tries to start a session
+    finally:
+        logger.open = builtins.open
+    assert app.log.write_errors == 1 and not app.log.active
+    assert app.fb.cue_code == feedback.CUE_FLASH_LOW

@@ -197,7 +197,7 @@ def test_stop_ends_the_practice_on_purpose_and_clock_sets_the_time():
     loop(app, clock, 3)
     got = answers(con)
     assert got[1][1]["wall_s"] == 1800000000
-    assert got[3][0] == "E" and "2020-2100" in got[3][1]
+    assert got[3][0] == "E" and "2020-2099" in got[3][1]
     assert got[2] == ("R", {"stopped": "bedtime"})
     assert not app.runner.active() and not app.log.active
     name = sorted(n for n in os.listdir(app.log.root) if n.endswith(".acl"))[-1]

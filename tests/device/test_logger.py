@@ -16,6 +16,10 @@ def _fresh_dir():
             os.remove(d + "/" + n)
     except OSError:
         os.mkdir(d)
+    try:
+        os.remove(d + logfmt.COUNTER_TWIN)  # the counter's copy beside the folder, from an earlier run
+    except OSError:
+        pass
     return d
 
 
@@ -464,6 +468,163 @@ def test_a_session_start_after_the_host_deleted_the_newest_file():
     decs = _sessions_in(d + "/000002.acl")
     assert [x["session"]["session_no"] for x in decs] == [2, 3]
     assert all(x["problems"] == [] and x["end"]["status"] == "completed" for x in decs)
+
+
+class _Statvfs:
+    """os for acu.logger with a given statvfs answer (f_bsize, f_frsize, f_blocks, f_bfree, f_bavail...)."""
+
+    def __init__(self, st):
+        self.st = st
+
+    def statvfs(self, path):
+        return self.st
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+
+def test_a_free_count_that_wrapped_is_unknown_not_16_pb():
+    # LittleFS counted more blocks in use than the flash has (its count is best effort): f_bavail wrapped to
+    # 2**32 - 6 blocks, and the logger thought 16 PB were free (doctor: "healthy, 17179869160 KB free"). The
+    # count is unknown: no reserve check (the flash may still take writes), a write that fails tells.
+    wrapped = (4096, 4096, 64, 0xFFFFFFFA, 0xFFFFFFFA, 0, 0, 0, 0, 255)
+    real = logger.os, logrecover.os
+    try:
+        logrecover.os = _Statvfs(wrapped)
+        assert logrecover.flash_bytes("/") == (None, 64 * 4096)
+        logrecover.os = _Statvfs((4096, 4096, 64, 10, 9, 0, 0, 0, 0, 255))
+        assert logrecover.flash_bytes("/") == (9 * 4096, 64 * 4096)
+        logrecover.os = _Statvfs((4096, 4096, 64, -2, -2, 0, 0, 0, 0, 255))
+        assert logrecover.flash_bytes("/") == (None, 64 * 4096)
+        logrecover.os = real[1]
+        d = _fresh_dir()
+        lg = _logger(d, FakeClock(0))
+        lg.recover()
+        logger.os = _Statvfs((4096, 4096, 64, 10, 1, 0, 0, 0, 0, 255))
+        assert lg.free_bytes() == 4096
+        assert lg.begin_session("r", now_ms=0) == -1 and lg.write_errors == 1 and lg.flash_low  # no room
+        logger.os = _Statvfs(wrapped)
+        assert lg.free_bytes() is None
+        assert lg.begin_session("r", now_ms=10) == 1 and not lg.flash_low   # tried, and the write went out
+        lg.end_session("completed", 20)
+    finally:
+        logger.os, logrecover.os = real
+
+
+def test_a_failed_write_inside_a_session_is_counted_and_logged():
+    import builtins
+
+    d = _fresh_dir()
+    clock = FakeClock(0)
+    lg = _logger(d, clock)
+    lg.recover()
+    assert lg.begin_session("r", now_ms=0) == 1
+    lg.event(logfmt.EV_PAUSE, 0, 10)
+
+    def refuse(*a):
+        raise OSError(28)
+
+    logger.open = refuse
+    try:
+        lg.flush(20)
+    finally:
+        logger.open = builtins.open
+    assert lg.write_errors == 1
+    lg.end_session("completed", 30)
+    s = _sessions_in(d + "/000001.acl")[0]
+    lost = [e for e in s["events"] if e["name"] == "write_failed"]
+    assert len(lost) == 1 and lost[0]["value"] > 0 and s["end"]["status"] == "completed"
+
+
+def _counter_files(d):
+    return (d + "/" + logfmt.COUNTER, d + logfmt.COUNTER_TWIN)
+
+
+def _one_session(d, t):
+    lg = _logger(d, FakeClock(t))
+    lg.recover()
+    no = lg.begin_session("r", now_ms=t)
+    lg.end_session("completed", t + 10)
+    return no
+
+
+def _pull_all(d):
+    for n in logrecover.session_names(d):
+        os.remove(d + "/" + n)
+
+
+def test_session_numbers_stay_unique_when_a_counter_file_is_lost_or_damaged():
+    # every file pulled and deleted, then one counter file deleted, garbled or set to 2**32 - 1 (which would
+    # wrap the header's u32 to 0): the other copy keeps the numbers going
+    d = _fresh_dir()
+    seen = [_one_session(d, 0), _one_session(d, 100)]
+    for damage in (None, b"garbage", b"4294967295", b"", b"-5"):
+        _pull_all(d)
+        for path in _counter_files(d):
+            if damage is None:
+                os.remove(path)
+            else:
+                _write(path, damage)
+            seen.append(_one_session(d, 200 + len(seen)))
+    assert seen == list(range(1, len(seen) + 1)), seen
+
+
+def test_a_stale_counter_copy_is_brought_up_at_boot_and_by_the_host():
+    # the flash was full when a session started: /log/next got the new number, /log.next did not. Then
+    # every file was pulled and /log/next was lost: the stale copy alone would hand out a used number.
+    d = _fresh_dir()
+    primary, twin = _counter_files(d)
+    for t in (0, 100, 200):
+        _one_session(d, t)           # numbers 1..3, both copies at 4
+    _write(twin, b"2")               # the copy a full flash left behind
+    lg = _logger(d, FakeClock(0))
+    lg.recover()                     # the next boot writes both at what the files and copies allow
+    assert _read(twin) == b"4" and _read(primary) == b"4"
+    _write(twin, b"2")
+    _pull_all(d)
+    assert logadmin.raise_next(4, d) == 4   # the host's pull: the archive holds 1..3
+    assert _read(twin) == b"4"
+    os.remove(primary)
+    assert _one_session(d, 300) == 4
+
+
+def test_session_numbers_from_the_file_names_when_both_counters_are_garbage():
+    d = _fresh_dir()
+    for t in (0, 100, 200):
+        _one_session(d, t)
+    for path in _counter_files(d):
+        _write(path, b"4294967295")
+    lg = _logger(d, FakeClock(0), volume_bytes=0)   # one file per session: the names tell the highest number
+    lg.recover()
+    assert lg.next_session_no() == 4
+    lg2 = _logger(_fresh_dir(), FakeClock(0))
+    for path in _counter_files(lg2.root):
+        _write(path, b"999999")
+    lg2.recover()
+    assert lg2.begin_session("r", now_ms=0) == 999999   # the last six-digit number is still used
+    lg2.end_session("completed", 10)
+    assert lg2.begin_session("r", now_ms=20) == -1 and lg2.write_errors == 1   # none left: refused, counted
+
+
+def test_a_file_where_the_log_folder_belongs_is_moved_aside_at_boot():
+    d = _fresh_dir()
+    for n in os.listdir(d):
+        os.remove(d + "/" + n)
+    os.rmdir(d)
+    for old in (d + ".bad", d + ".bad1"):
+        try:
+            os.remove(old)
+        except OSError:
+            pass
+    _write(d, b"not a folder")
+    lg = _logger(d, FakeClock(0))
+    acts = lg.recover()
+    assert acts and "moved to %s.bad" % d in acts[0]["action"], acts
+    assert _read(d + ".bad") == b"not a folder"
+    assert lg.begin_session("r", now_ms=0) == 1
+    lg.end_session("completed", 10)
+    assert logrecover.session_names(d) == ["000001.acl"]
+    os.remove(d + ".bad")
 
 
 def test_recover_closes_an_open_version_2_session_and_the_next_session_starts_a_version_3_file():

@@ -157,6 +157,16 @@ def test_flash_levels():
     assert doctor.check_flash(status(free_bytes=None)).status == doctor.WARN
 
 
+def test_flash_write_errors_and_an_impossible_free_count():
+    # a full flash whose statvfs wrapped: "healthy, 17179869160 KB free" while sessions were refused
+    wrapped = status(free_bytes=17179869160 * 1024, log={"reserve_bytes": 65536})
+    c = doctor.check_flash(wrapped)
+    assert c.status == doctor.WARN and "believable" in c.detail
+    for n in (1, 2):
+        c = doctor.check_flash(status(log={"write_errors": n, "reserve_bytes": 65536}))
+        assert c.status == doctor.FAIL and "failed since the board started" in c.detail and "pull --delete" in c.fix
+
+
 def test_version_mismatches(tmp_path):
     c = by_name(
         diag(FakeSession(ver={"firmware": "0.0.9", "micropython": "1.29.0", "mpy": 0x0B06}), tmp_path)

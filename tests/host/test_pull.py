@@ -8,7 +8,7 @@ import pytest
 from host_tools.archive import Archive
 from host_tools.errors import DeviceError, LinkError
 from host_tools.pull import pull
-from acu import logadmin, logger, logread, logrecover
+from acu import logadmin, logfmt, logger, logread, logrecover
 from mpcompat import FakeClock
 
 
@@ -27,6 +27,7 @@ class FakeSession:
         self.fail_read_after = fail_read_after
         self.listing_override = None
         self.calls = []
+        self.boot_id = None    # the boot's random id (None: a firmware without one)
 
     def call(self, module, func, *args):
         self.calls.append((module, func) + args)
@@ -41,8 +42,11 @@ class FakeSession:
             return logadmin.list_sessions(self.log, start, limit)
         if func == "info":
             d = logadmin.info(self.log)
-            d.update(device_id=self.device_id, boot_count=self.boot_count, ticks_ms=self.ticks_ms)
+            d.update(device_id=self.device_id, boot_count=self.boot_count, ticks_ms=self.ticks_ms,
+                     boot_id=self.boot_id)
             return d
+        if func == "raise_next":
+            return logadmin.raise_next(args[0], self.log)
         if func == "delete_session":
             try:
                 return logadmin.delete_session(args[0], args[1], self.log)
@@ -70,13 +74,13 @@ class FakeSession:
 
 
 def record_session(log_dir, no, boot_count=1, start_ms=1000, wall=None, routine="bedtime", steps=2,
-                   end="completed", seconds=4, point="HT7", volume_bytes=0):
+                   end="completed", seconds=4, point="HT7", volume_bytes=0, boot_id=0):
     """Write a real session with the device logger: in a file of its own (volume_bytes=0), or appended
     to the newest file as the firmware does (volume_bytes=logger.VOLUME_BYTES)."""
     clock = FakeClock(start_ms)
     clock.wall = wall
     lg = logger.Logger(str(log_dir), clock, {"unique_id": b"\x24\x0a\xc4\x01", "firmware": "0.1.0",
-                                              "board": "sim", "boot_count": boot_count},
+                                              "board": "sim", "boot_count": boot_count, "boot_id": boot_id},
                        free_bytes_fn=lambda: 1 << 20, volume_bytes=volume_bytes)
     lg.begin_session(routine, "abcd", 3000, 5000, now_ms=clock.now, session_no=no)
     for i in range(steps):
@@ -284,6 +288,60 @@ def test_sync_sets_clock_and_anchors(dev, arc):
     assert ("acu.api", "set_clock", 1700000000) in dev.calls and r["anchored"]
     s = arc.sessions()[0]
     assert s["wall_source"] == "pull" and s["wall_start_s"] == 1700000000 - 60
+
+
+def test_a_reused_boot_number_does_not_redate_a_session(dev, arc):
+    # the boot counter was reset (a damaged state file, a re-flash): boot 3 came twice, 12 days apart. The
+    # second boot's anchors must not re-date the first boot's session (it moved 12.4 days early).
+    record_session(dev.log, 1, boot_count=3, start_ms=1000)
+    dev.boot_count, dev.ticks_ms, dev.boot_id = 3, 61000, 0xA11CE
+    pull(dev, arc, now=lambda: 1700000000)
+    s = arc.sessions()[0]
+    assert s["wall_source"] == "pull" and s["wall_start_s"] == 1700000000 - 60
+    dev.ticks_ms, dev.boot_id = 5000, 0xB0B     # the reused number, another boot
+    pull(dev, arc, now=lambda: 1700000000 + 12 * 86400)
+    assert arc.sessions()[0]["wall_start_s"] == 1700000000 - 60
+    a = arc.db.execute("SELECT boot_id FROM anchors ORDER BY rowid").fetchall()
+    assert [r["boot_id"] for r in a] == [0xA11CE, 0xB0B]
+
+
+def test_a_session_with_a_boot_id_is_dated_by_its_own_boots_anchors_only(dev, arc):
+    # a session header that carries the boot id (log format 3): only anchors of that boot date it
+    record_session(dev.log, 1, boot_count=3, start_ms=1000, boot_id=0xA11CE)
+    pull(dev, arc, now=lambda: 5)
+    assert arc.db.execute("SELECT boot_id FROM sessions").fetchone()[0] == 0xA11CE
+    arc.add_anchor("240ac401", 3, 5000, 1700000000, "pull", 0xB0B)     # same number, another boot
+    arc.reconstruct_wall()
+    assert arc.sessions()[0]["wall_start_s"] is None
+    arc.add_anchor("240ac401", 3, 61000, 1700500000, "pull", 0xA11CE)
+    arc.reconstruct_wall()
+    assert arc.sessions()[0]["wall_start_s"] == 1700500000 - 60
+
+
+def test_a_pull_keeps_the_devices_numbers_above_the_archives(dev, arc):
+    # every file pulled and deleted, then both counter files lost (a re-format, a damaged flash): the pull
+    # set the device's next number above what the archive holds, so no number comes again
+    for no in (1, 2, 3):
+        record_session(dev.log, no, start_ms=1000 * no)
+    pull(dev, arc, delete=True)
+    assert logrecover.session_names(dev.log) == []
+    for p in (os.path.join(dev.log, logfmt.COUNTER), dev.log + logfmt.COUNTER_TWIN):
+        if os.path.exists(p):
+            os.remove(p)
+    assert ("acu.logadmin", "raise_next", 4) in dev.calls
+    pull(dev, arc)   # a pull with nothing new: the host puts its floor back
+    lg = logger.Logger(dev.log, FakeClock(0), {"unique_id": b"\x24\x0a\xc4\x01"})
+    lg.recover()
+    assert lg.begin_session("r", now_ms=0) == 4
+
+
+def test_sync_refuses_a_computer_clock_that_cannot_be_right():
+    from host_tools.commands.sync import host_time
+    from host_tools.errors import InputError
+    for t in (0, 86400 * 365, 4102444800, 2 ** 32, 2 ** 32 + 5, 2 ** 40):
+        with pytest.raises(InputError, match="this computer's clock says"):
+            host_time(lambda t=t: t)
+    assert host_time(lambda: 1700000000.7) == 1700000000
 
 
 def test_reconstructed_file_supersedes_unclosed_copy(dev, arc):

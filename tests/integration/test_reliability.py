@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.reliability import boot_faults, cable, device_inputs, host_inputs, power, security, suite, year
+from bench.reliability import (boot_faults, cable, device_inputs, host_inputs, power, record_faults, security,
+                               suite, year)
 
 pytestmark = pytest.mark.integration
 
@@ -86,6 +87,13 @@ def test_the_boot_faults_cover_every_boot_file_forty_ways():
               "/routines/bedtime.json", "/log/next"):
         assert f in files
         assert any(c[0] == f and c[2] is None for c in cs), f  # a folder in its place
+
+
+def test_recording_faults_lose_no_practice_in_silence(acu_home):
+    fig = record_faults.scenario_record_faults(Path(os.environ["ACUTRAINER_HOME"]), rounds=1, seed=21)
+    assert fig["rel_record_faults_tried"] >= 15 and fig["rel_record_practices"] >= 8
+    assert fig["rel_silent_record_losses"] == 0, fig.get("_notes_record")
+    assert fig["rel_record_faults_mishandled"] == 0, fig.get("_notes_record")
 
 
 def test_host_faults_one_line_no_partial_files(acu_home):

@@ -289,3 +289,26 @@ def test_rshell_lists_and_copies_like_on_a_board(deployed_sim, tmp_path):
     r = subprocess.run([rsh, "-p", deployed_sim.port, "--quiet", "cp", "/pyboard/cfg/board.json", str(out)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and '"sim"' in out.read_text(), r.stdout + r.stderr
+
+
+def test_the_clock_sync_sets_survives_a_soft_reset_but_not_a_power_cut(deployed_sim):
+    # a board's RTC runs on through a soft reset (every host command ends with one) and stops at a power
+    # cut; the firmware makes its clock afresh at each boot and trusts a plausible RTC time. The simulator
+    # does the same (it used to keep the wall time itself, so a firmware that dropped it went unnoticed).
+    from tests.integration.conftest import run_cli
+    sim = deployed_sim
+    run_cli("sync")
+    boot = sim.status()["boot"]
+    r = mpremote(sim.port, "exec", "print('reset')")   # a soft reset, then the raw REPL
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: sim.status()["boot"] > boot, what="the soft reset")
+    st = json.loads(run_cli("status", "--json").stdout)
+    assert st["wall_s"] is not None and abs(st["wall_s"] - time.time()) < 300, st["wall_s"]
+    assert isinstance(st["boot_id"], int) and st["boot_id"] > 0
+    boot = sim.status()["boot"]
+    sim.power_cut(off_ms=100)
+    wait_for(lambda: sim.status()["boot"] > boot and sim.status()["running"], what="reboot")
+    st2 = json.loads(run_cli("status", "--json").stdout)
+    assert st2["wall_s"] is None, "the RTC stops at a power cut: the time is unset until the next sync"
+    assert st2["boot_id"] > 0 and st2["boot_id"] != st["boot_id"]
+    run_cli("sync")   # leave the shared simulator with a set clock
