@@ -12,7 +12,9 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 import time
+import urllib.parse
 from pathlib import Path
 
 from host_tools.errors import AcuError, InputError
@@ -107,11 +109,31 @@ def default_path() -> Path:
 
 
 def _private_file(path: Path) -> None:
-    """Create path (if missing) readable by the user only; tighten an existing one."""
+    """Create path (if missing) readable by the user only; take group and other access from an existing one
+    (never add any: a read-only archive stays read-only)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            pass
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        os.chmod(path, mode & 0o700)
+
+
+OUR_TABLES = ("sessions", "steps", "events", "traces")
+
+
+def _check_ours(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse another program's SQLite file before a table is added to it."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return  # a new (empty) file: the schema is made next
+    cols = {r[1] for r in db.execute("PRAGMA table_info(sessions)")} if "sessions" in tables else set()
+    if not set(OUR_TABLES) <= tables or not {"sha256", "raw", "session_no"} <= cols:
+        raise InputError("%s: not an acutrainer archive (an SQLite file of another program, left unchanged)"
+                         % path)
 
 
 class Archive:
@@ -119,14 +141,31 @@ class Archive:
         self.path = Path(path) if path else default_path()
         if self.path.exists() and self.path.is_dir():
             raise InputError("%s: the archive path is a folder, not a file" % self.path)
+        self.read_only = False
         try:
             _private_file(self.path)
+            # a read-only archive (a backup, a shared copy) can still be listed, reported and exported
+            self.read_only = not os.access(self.path, os.W_OK)
             # another acutrainer writing (a pull) holds the lock for a moment: wait for it, then say so
-            self.db = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_S)
+            if self.read_only:
+                self.db = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(str(self.path.resolve())),
+                                          uri=True, timeout=LOCK_WAIT_S)
+            else:
+                self.db = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_S)
             self.db.row_factory = sqlite3.Row
-            self.db.executescript(SCHEMA)
-            with self.db:
-                _add_columns(self.db)
+            try:
+                _check_ours(self.db, self.path)
+            except InputError:
+                self.db.close()
+                raise
+            if self.read_only:
+                self._read_only_columns()
+            else:
+                self.db.executescript(SCHEMA)
+                with self.db:
+                    _add_columns(self.db)
+            st = os.stat(self.path)
+            self._identity = (st.st_dev, st.st_ino)
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
                 raise AcuError("%s: the archive is in use by another program (another acutrainer?); "
@@ -137,6 +176,33 @@ class Archive:
                              % (self.path, e)) from None
         except OSError as e:
             raise AcuError("%s: cannot open the archive (%s)" % (self.path, e.strerror or e)) from None
+
+    def _read_only_columns(self) -> None:
+        """A read-only archive from before a column was added: read it from a copy in memory that has them."""
+        missing = [(t, c) for t, c in ADDED_COLUMNS
+                   if c not in [r[1] for r in self.db.execute("PRAGMA table_info(%s)" % t)]]
+        if not missing:
+            return
+        mem = sqlite3.connect(":memory:")
+        self.db.backup(mem)
+        self.db.close()
+        self.db = mem
+        self.db.row_factory = sqlite3.Row
+        with self.db:
+            _add_columns(self.db)
+
+    def moved_away(self) -> str | None:
+        """Why the file at self.path is no longer the one this archive writes to (removed, or replaced by
+        another file while a pull ran: what was stored went to the old file), or None."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return "%s was removed while acutrainer was using it" % self.path
+        except OSError as e:
+            return "%s cannot be checked (%s)" % (self.path, e.strerror or e)
+        if (st.st_dev, st.st_ino) != self._identity:
+            return "%s was replaced by another file while acutrainer was using it" % self.path
+        return None
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own integrity check of the file ([] when it is sound)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sqlite3
 import sys
 
@@ -18,8 +19,15 @@ COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the problem and where help is, not the whole usage block."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s (%s --help)\n" % (self.prog, message, self.prog))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="acutrainer",
         description="Pressure-feedback trainer for acupressure: simulator, deploy, calibration, routines, logs.",
     )
@@ -36,8 +44,19 @@ def add_port_arg(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = build_parser()
-    args = ap.parse_args(argv)
+    rc = _main(argv)
+    if argv is None:  # the acutrainer program: a Ctrl-C after the command's work is done changes nothing
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return rc
+
+
+def _main(argv: list[str] | None = None) -> int:
+    try:  # Ctrl-C while the command modules import is one line too
+        ap = build_parser()
+        args = ap.parse_args(argv)
+    except KeyboardInterrupt:
+        print("acutrainer: interrupted", file=sys.stderr)
+        return 130
     if not getattr(args, "func", None):
         ap.print_help()
         return 0
@@ -51,6 +70,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e) or "busy" in str(e):  # another acutrainer held the archive too long
+            print("acutrainer: error: the archive is in use by another program (another acutrainer?); "
+                  "try again when it has finished", file=sys.stderr)
+        elif "disk is full" in str(e) or "disk I/O" in str(e) or "readonly" in str(e):
+            print("acutrainer: error: the archive cannot be written (%s); nothing half-stored: "
+                  "each session is one transaction" % e, file=sys.stderr)
+        else:
+            print("acutrainer: error: the archive cannot be read (%s): acutrainer archive check" % e,
+                  file=sys.stderr)
+        return 1
     except sqlite3.DatabaseError as e:  # a damaged archive met mid-command
         print("acutrainer: error: the archive cannot be read (%s): acutrainer archive check" % e, file=sys.stderr)
         return 1

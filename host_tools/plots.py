@@ -1,19 +1,26 @@
 """PNG plots for reports (matplotlib, Agg backend: no display needed). Text that came from a device (point
-names, routine names) is drawn as plain text (parse_math=False): a `$...$` in it is not mathtext."""
+names, routine names) is drawn as plain text (parse_math=False): a `$...$` in it is not mathtext; its control
+characters are drawn as escapes (termsafe.shown), and a glyph the font lacks is drawn as a box without a
+warning on the terminal (the warning would repeat the device's text there, raw)."""
 
 from __future__ import annotations
 
 import io
+import warnings
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from host_tools.termsafe import shown  # noqa: E402
+
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Glyph ... missing from font(s)"
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
 
@@ -36,7 +43,7 @@ def session_trace_png(trace: list[tuple[int, int]], steps: list[dict], title: st
                             label=None if shaded else "target band")
             shaded = True
         ax.axvline(t0, color="#555", lw=0.8, ls="--")
-        label = " ".join(x for x in (st.get("point") or st.get("kind") or "", st.get("side") or "") if x)
+        label = " ".join(shown(x) for x in (st.get("point") or st.get("kind") or "", st.get("side") or "") if x)
         ax.text(t0, 1.0, " %d %s" % (st["idx"] + 1, label), transform=ax.get_xaxis_transform(),
                 fontsize=8, va="bottom", rotation=0, parse_math=False)
     if not shaded and band:
@@ -45,7 +52,7 @@ def session_trace_png(trace: list[tuple[int, int]], steps: list[dict], title: st
     ax.set_ylabel("force (kg)")
     ax.set_ylim(bottom=0)
     if title:
-        ax.set_title(title, pad=16, fontsize=10, parse_math=False)
+        ax.set_title(shown(title), pad=16, fontsize=10, parse_math=False)
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
     return _png(fig)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 
 from host_tools.archive import Archive
-from host_tools.errors import DeviceError, LinkError
+from host_tools.errors import AcuError, DeviceError, LinkError
 from host_tools.paths import ensure_device_importable
 
 ensure_device_importable()
@@ -72,6 +73,20 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
          res: PullResult | None = None) -> PullResult:
     """res: a result to add to (a retry after a dropped link goes on filling the first attempt's)."""
     res = res if res is not None else PullResult()
+    try:
+        return _pull(session, archive, delete, progress, now, res)
+    except sqlite3.DatabaseError as e:
+        gone = archive.moved_away()  # SQLite refuses writes to a file moved away: say what happened
+        if gone:
+            raise AcuError("%s; %d session(s) were stored before, nothing deleted from the device: run pull "
+                           "again" % (gone, len(res.new))) from None
+        if isinstance(e, sqlite3.OperationalError):
+            raise  # locked, disk full, read-only: the CLI names each
+        raise AcuError("the archive is damaged (%s); nothing deleted from the device: acutrainer archive "
+                       "check, then archive rebuild --replace" % e) from None
+
+
+def _pull(session, archive: Archive, delete: bool, progress, now, res: PullResult) -> PullResult:
     try:
         info = session.call("acu.logadmin", "info")
     except DeviceError as exc:
@@ -153,14 +168,22 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
         archive.store_file(device_id, name, data, pulled_at)
         deletable.append((name, sha))
     res.reconstructed = archive.reconstruct_wall()
+    gone = archive.moved_away()
+    if gone:  # the sessions went into a file no longer at the archive's path: keep the device's copies
+        raise AcuError("%s; the sessions of this pull are not in the archive there, nothing deleted from "
+                       "the device: run pull again" % gone)
     if delete and deletable:
         bad = archive.integrity_problems()
         if bad:  # never delete a device's copy into an archive that may not hold it
-            res.messages.append("the archive fails its integrity check (%s): nothing deleted from the device; "
-                                "run acutrainer archive check" % bad[0][:80])
+            res.messages.append("the archive fails its integrity check (%s): nothing deleted from the "
+                                "device; run acutrainer archive check" % bad[0][:80])
             delete = False
     if delete:
         for name, sha in deletable:
+            gone = archive.moved_away()
+            if gone:
+                raise AcuError("%s; %d session file(s) were deleted from the device before, the rest kept: "
+                               "run pull again" % (gone, len(res.deleted)))
             if archive.raw_sha(sha) != sha:  # re-verify what was committed before touching the device
                 res.messages.append("%s: archived copy does not verify, not deleted" % name)
                 continue

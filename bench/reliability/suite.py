@@ -1,9 +1,9 @@
 """The reliability suite: power cuts, cable pulls, bad input, a year of use, security basics.
 
 Runs against simulators (host_tools/sim) in a private data dir and merges its figures into build/bench.json:
-    python -m bench.reliability --out build/bench.json [--only power,cable,year,devbad,bad,security,boot,record]
-The scenario modules (power, cable, year, device_inputs, host_inputs, security, boot_faults, record_faults)
-are also run with small counts by tests/integration/test_reliability.py. docs/reliability.md says what each
+    python -m bench.reliability --out build/bench.json [--only power,cable,year,devbad,bad,security,boot,record,host]
+The scenario modules (power, cable, year, device_inputs, host_inputs, security, boot_faults, record_faults,
+host_faults) are also run with small counts by tests/integration/test_reliability.py. docs/reliability.md says what each
 figure means and what the trainer promises.
 """
 
@@ -23,6 +23,7 @@ from .boot_faults import scenario_boot_faults
 from .cable import scenario_cable_pulls
 from .common import REPO, log, run_scenarios
 from .device_inputs import scenario_device_bad_inputs
+from .host_faults import scenario_host
 from .host_inputs import scenario_bad_inputs
 from .power import scenario_power_cuts
 from .record_faults import scenario_record_faults
@@ -35,7 +36,9 @@ TARGETS = {"rel_power_cut_losses": 0, "rel_pull_duplicates": 0, "rel_pull_gaps":
            "rel_bad_inputs_crashed": 0, "rel_security_path_escapes": 0, "rel_security_non_private_files": 0,
            "rel_security_eval_sites": 0,
            "rel_boot_faults_bricked": 0, "rel_boot_faults_unreported": 0, "rel_boot_faults_uncued": 0,
-           "rel_silent_record_losses": 0, "rel_record_faults_mishandled": 0, "rel_scenarios_aborted": 0}
+           "rel_silent_record_losses": 0, "rel_record_faults_mishandled": 0,
+           "rel_host_tracebacks": 0, "rel_host_partial_files": 0, "rel_host_raw_device_text": 0,
+           "rel_host_wrong_outcome": 0, "rel_scenarios_aborted": 0}
 
 
 def merge_into(out: Path, figures: dict) -> dict:
@@ -76,7 +79,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pulls", type=int, default=200)
     ap.add_argument("--parallel", type=int, default=3, help="simulators per scenario (power cuts, cable pulls)")
     ap.add_argument("--days", type=int, default=365)
-    ap.add_argument("--only", default="power,cable,year,devbad,bad,security,boot,record")
+    ap.add_argument("--only", default="power,cable,year,devbad,bad,security,boot,record,host")
     ap.add_argument("--record-rounds", type=int, default=3, help="rounds of every recording fault (record)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
@@ -88,7 +91,7 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
     try:
         # the host-only scenarios first, one after the other (they use the CPU, the others mostly wait)
-        for key, fn in (("security", scenario_security), ("bad", scenario_bad_inputs)):
+        for key, fn in (("security", scenario_security), ("bad", scenario_bad_inputs), ("host", scenario_host)):
             if key in only:
                 for fig in run_scenarios([(fn, (home,))]):
                     figures.update(fig)

@@ -43,9 +43,10 @@ def cmd_rebuild(args) -> int:
         raise AcuError("%s: no archive there" % src)
     out = Path(args.out) if args.out else src.with_name(src.stem + ".rebuilt" + src.suffix)
     r = archive_repair.rebuild(src, out)
-    for m in r.lost:
-        print("  lost: %s" % shown(m))
-    print("rebuilt %s: %d session(s), %d device file(s), %d row(s) lost" % (out, r.sessions, r.files, len(r.lost)))
+    for m in r.lost[:30]:
+        print("  unreadable: %s" % shown(m))
+    print("rebuilt %s: %d session(s) (%d carved from damaged pages), %d device file(s), %d row(s) unreadable"
+          % (out, r.sessions, r.carved, r.files, len(r.lost)))
     if args.replace:
         keep = archive_repair.replace_with(src, out)
         print("now in use as %s; the old one is kept as %s" % (src, keep))

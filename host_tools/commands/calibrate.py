@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from host_tools import outfiles
 from host_tools.calibration import device as caldev
 from host_tools.calibration import fit as calfit
 from host_tools.calibration import pointsfile as calpoints
@@ -43,7 +44,7 @@ def calibrate_auto(session, sim, method=None, creep_hold_s=60.0, write=True, con
     pts = calrigs.auto_capture(rig, kind, creep_hold_s=creep_hold_s if kind != "loadcell" else 0.0,
                           progress=lambda m: out(f"  {m}"))
     if save_points:
-        Path(save_points).write_text(calpoints.points_to_csv(pts))
+        outfiles.write_atomic(Path(save_points), calpoints.points_to_csv(pts).encode())  # whole or not at all
     d, fit = calfit.build_calibration(kind, pts, method=method, creep=creep_hold_s > 0)
     return _finish(session, d, fit, write, confirm, out)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from host_tools import doctor
+from host_tools.termsafe import shown
 
 MARKS = {
     doctor.OK: "[green]ok[/]",
@@ -36,14 +37,14 @@ def render(checks: list[doctor.Check], console=None) -> None:
     t.add_column("check")
     t.add_column("status")
     t.add_column("detail", overflow="fold")
-    for c in checks:
-        t.add_row(c.name, MARKS.get(c.status, c.status), escape(c.detail))  # details quote device files
+    for c in checks:  # details quote device files: plain text (no rich markup), escaped for the terminal
+        t.add_row(escape(shown(c.name)), MARKS.get(c.status, c.status), escape(shown(c.detail)))
     console.print(t)
     todo = [c for c in checks if c.fix and c.status in (doctor.FAIL, doctor.WARN)]
     if todo:
         console.print("[bold]What to do next:[/]")
         for i, c in enumerate(todo, 1):
-            console.print("  %d. %s: %s" % (i, c.name, c.fix), highlight=False, markup=False)
+            console.print("  %d. %s: %s" % (i, shown(c.name), shown(c.fix)), highlight=False, markup=False)
     if doctor.healthy(checks):
         console.print("[green]healthy[/]" + (" (with suggestions above)" if todo else ""))
     else:

@@ -59,6 +59,6 @@ def run(a):
     if isinstance(failed, int) and not isinstance(failed, bool) and failed > 0:
         rows.insert(0, ("WARNING", "%d log write%s failed since the board started: practices are not being "
                         "recorded (flash full or failing; acutrainer doctor)" % (failed, "" if failed == 1 else "s")))
-    for k, v in rows:
-        print("%-8s %s" % (k, v))
+    for k, v in rows:  # device strings (routine, ids, log entries) escaped for the terminal
+        print("%-8s %s" % (k, shown(v)))
     return 0

@@ -105,3 +105,16 @@ def test_recording_faults_lose_no_practice_in_silence(acu_home):
     assert fig["rel_record_faults_tried"] >= 15 and fig["rel_record_practices"] >= 8
     assert fig["rel_silent_record_losses"] == 0, fig.get("_notes_record")
     assert fig["rel_record_faults_mishandled"] == 0, fig.get("_notes_record")
+
+
+def test_host_faults_one_line_no_partial_files(acu_home):
+    """Every host-side fault (damaged/locked/read-only archives, full disk, bad output folders, hostile device
+    text, absurd point files, usage errors, Ctrl-C; pull --delete into faulty archives) with small counts."""
+    from bench.reliability import host_faults
+    f = host_faults.scenario_host(Path(os.environ["ACUTRAINER_HOME"]), n_garbage=1, n_full=1, n_interrupts=1,
+                                  n_moved=2)
+    notes = f.pop("_notes_host")
+    assert f["rel_host_cases"] > 100
+    for k in ("rel_host_tracebacks", "rel_host_partial_files", "rel_host_raw_device_text",
+              "rel_host_wrong_outcome", "rel_host_rebuild_sessions_lost"):
+        assert f[k] == 0, (k, notes)
