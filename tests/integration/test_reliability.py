@@ -41,6 +41,9 @@ def test_a_scenario_that_raises_is_counted_not_a_quiet_pass(tmp_path, monkeypatc
     def scenario_boom(work):
         raise OSError(28, "no space left")
     monkeypatch.setattr(suite, "scenario_security", scenario_boom)
+    # the suite points ACUTRAINER_HOME at a home of its own: monkeypatch puts the session's back afterwards
+    monkeypatch.setenv("ACUTRAINER_HOME", os.environ.get("ACUTRAINER_HOME", str(tmp_path)))
+    monkeypatch.delenv("ACUTRAINER_PORT", raising=False)
     out = tmp_path / "bench.json"
     assert suite.main(["--only", "security", "--out", str(out)]) == 1   # a target missed
     data = json.loads(out.read_text())
