@@ -161,8 +161,8 @@ def cmd_release(a):
 
 
 def cmd_profile(a):
+    segs, buttons = profile.load_full(profile.resolve(a.file))  # a bad profile is named before any simulator
     sim = control.SimControl.find(a.name)
-    segs, buttons = profile.load_full(profile.resolve(a.file))
     ticket = sim.segments(segs, buttons)
     dur = ticket["duration_ms"]
     print("playing %s: %d segments, %d button press(es), %.1f s of virtual time" % (

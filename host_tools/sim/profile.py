@@ -159,13 +159,14 @@ def example_names() -> list[str]:
 
 def resolve(name_or_path: str) -> str:
     """A profile file's path: the path itself when it exists, else the shipped example of that name
-    ('bedtime-practice' or 'bedtime-practice.profile'), else the path (load_full names what is missing)."""
+    ('bedtime-practice' or 'bedtime-practice.profile')."""
     if os.path.exists(name_or_path):
         return name_or_path
     stem = name_or_path.removesuffix(".profile")
     if stem in example_names():
         return str(paths.EXAMPLES_DIR / (stem + ".profile"))
-    return name_or_path
+    raise InputError("%s: no such profile file, nor a shipped profile of that name (shipped: %s)" % (
+        name_or_path, ", ".join(example_names()) or "none"))
 
 
 def load_full(path: str):
