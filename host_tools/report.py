@@ -11,6 +11,7 @@ from pathlib import Path
 
 from host_tools import outfiles, plots
 from host_tools.archive import Archive
+from host_tools.errors import InputError
 from host_tools.export import iso_utc, safe_path
 from host_tools.termsafe import shown
 
@@ -218,7 +219,8 @@ def render_html(rep: dict, images: dict[str, bytes]) -> str:
         parts.append("<p>Time in band from the first to the last week: %+.1f points.</p>"
                      % rep["in_band_trend_pts"])
     for name in sorted(images):
-        caption = "Weekly adherence" if name.startswith("adherence") else "Force trace of the latest session"
+        caption = "Weekly adherence" if name.startswith("adherence") else "Force trace of session %d" % int(
+            name[len("session_"):-len(".png")])
         parts.append("<h2>%s</h2><img alt='%s' src='data:image/png;base64,%s'>" % (
             e(caption), e(caption), base64.b64encode(images[name]).decode()))
     parts.append("</body></html>")
@@ -228,6 +230,9 @@ def render_html(rep: dict, images: dict[str, bytes]) -> str:
 def write_report(archive: Archive, out_dir, since=None, until=None, goal=None, html_page=False, routine=None,
                  session_id=None) -> tuple[dict, list[Path]]:
     """Build the report, write its PNGs (and report.html) into out_dir; returns (report, paths)."""
+    if session_id is not None and archive.session(int(session_id)) is None:
+        raise InputError("--session %d: no such session in %s (acutrainer sessions lists them)"
+                         % (session_id, archive.path))
     rep = build_report(archive, since=since, until=until, goal=goal, routine=routine)
     out = outfiles.out_dir(out_dir)
     images = make_plots(archive, rep, session_id)

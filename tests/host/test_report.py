@@ -3,8 +3,10 @@ import base64
 import os
 import re
 
+import pytest
 import test_pull as fx
 from host_tools.archive import Archive
+from host_tools.errors import InputError
 from host_tools.pull import pull
 from host_tools.report import build_report, render_text, write_report
 
@@ -100,3 +102,16 @@ def test_only_the_goal_routines_sessions_count_toward_it(tmp_path):
         assert "other" in render_text(rep)
         rep = build_report(a, routine="ht7-quick")
         assert rep["goal"] == 3 and (rep["weeks"][0]["sessions"], rep["weeks"][0]["other"]) == (1, 4)
+
+
+def test_a_session_that_is_not_in_the_archive_is_named_and_nothing_written(tmp_path):
+    a = _archive(tmp_path)
+    out = tmp_path / "rep"
+    with pytest.raises(InputError) as e:
+        write_report(a, out, html_page=True, session_id=99)
+    assert str(e.value).startswith("--session 99: no such session in ") and "\n" not in str(e.value)
+    assert not out.exists()
+    _, paths = write_report(a, out, html_page=True, session_id=2)
+    assert sorted(p.name for p in paths) == ["adherence.png", "report.html", "session_000002.png"]
+    assert "Force trace of session 2" in (out / "report.html").read_text()
+    a.close()
