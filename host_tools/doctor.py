@@ -96,7 +96,8 @@ def check_micropython(
     try:
         want = mpy_cross_abi()
     except AcuError as e:
-        out.append(Check("mpy", WARN, "cannot run mpy-cross: %s" % e, "make setup"))
+        out.append(Check("mpy", WARN, "cannot run mpy-cross: %s" % e,
+                         "install acutrainer again (make setup in a checkout)"))
         return out
     if have[0] == want[0]:
         out.append(Check("mpy", OK, ".mpy v%d.%d, the same as mpy-cross" % have))

@@ -8,7 +8,7 @@ from pathlib import Path
 from host_tools import paths
 from host_tools.errors import InputError
 
-VERSIONS_MD = paths.REPO / "docs" / "versions.md"
+VERSIONS_MD = paths.VERSIONS_MD
 _ROW = re.compile(r"^\|\s*`([A-Za-z0-9_.-]+)`\s*\|\s*`([^`]+)`\s*\|")
 
 

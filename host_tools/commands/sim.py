@@ -60,7 +60,8 @@ def register(sub):
     s.set_defaults(func=cmd_release)
 
     s = ss.add_parser("profile", parents=[which], help="play a press profile file (docs/press-profiles.md)")
-    s.add_argument("file")
+    s.add_argument("file", help="a .profile file, or the name of one the tools ship (%s)" % ", ".join(
+        profile.example_names()))
     s.add_argument("--no-wait", action="store_true",
                    help="return at once (default: wait until the board's virtual time has passed the profile's end)")
     s.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)  # the default; valid for scripts
@@ -160,8 +161,8 @@ def cmd_release(a):
 
 
 def cmd_profile(a):
+    segs, buttons = profile.load_full(profile.resolve(a.file))  # a bad profile is named before any simulator
     sim = control.SimControl.find(a.name)
-    segs, buttons = profile.load_full(a.file)
     ticket = sim.segments(segs, buttons)
     dur = ticket["duration_ms"]
     print("playing %s: %d segments, %d button press(es), %.1f s of virtual time" % (

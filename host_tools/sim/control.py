@@ -78,7 +78,7 @@ def start(name: str = "default", flash: str | None = None, speed: float = 1.0, b
         cmd += ["--haptic", haptic]
     log = open(d / "launcher.log", "ab")
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                            cwd=str(paths.REPO))
+                            cwd=str(paths.ROOT))
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         st = read_state(name)

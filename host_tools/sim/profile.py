@@ -15,8 +15,10 @@ applies now". Errors name the file and the line.
 
 from __future__ import annotations
 
+import os
 import re
 
+from host_tools import paths
 from host_tools.errors import InputError
 
 MAX_SEGMENTS = 64  # the simulated hand holds this many (rom/simhw.py MAXSEG)
@@ -148,6 +150,23 @@ def parse_full(text: str, source: str = "<profile>"):
 
 def load(path: str) -> list[tuple[int, int, int, int]]:
     return load_full(path)[0]
+
+
+def example_names() -> list[str]:
+    """The press profiles shipped with the tools (examples/, package data when installed)."""
+    return sorted(p.stem for p in paths.EXAMPLES_DIR.glob("*.profile"))
+
+
+def resolve(name_or_path: str) -> str:
+    """A profile file's path: the path itself when it exists, else the shipped example of that name
+    ('bedtime-practice' or 'bedtime-practice.profile')."""
+    if os.path.exists(name_or_path):
+        return name_or_path
+    stem = name_or_path.removesuffix(".profile")
+    if stem in example_names():
+        return str(paths.EXAMPLES_DIR / (stem + ".profile"))
+    raise InputError("%s: no such profile file, nor a shipped profile of that name (shipped: %s)" % (
+        name_or_path, ", ".join(example_names()) or "none"))
 
 
 def load_full(path: str):

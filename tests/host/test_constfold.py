@@ -169,7 +169,7 @@ def test_the_folded_firmware_imports_on_the_unix_port(tmp_path):
             dest.write_bytes(data)
     mods = sorted(deploy.firmware_sources("esp32_devkitc"))
     code = "import sys\nsys.path[:] = [%r, '.frozen']\nsys.path.append(%r)\nimport fakemachine\n" \
-        "sys.modules['machine'] = fakemachine\n" % (str(tmp_path), str(paths.REPO / "tests" / "device"))
+        "sys.modules['machine'] = fakemachine\n" % (str(tmp_path), str(paths.ROOT / "tests" / "device"))
     code += "".join("import %s\n" % m for m in mods) + "print('imported', %d)\n" % len(mods)
     upy = Path(sys.executable).parent / "micropython"
     r = subprocess.run([str(upy), "-c", code], capture_output=True, text=True, timeout=60)

@@ -103,3 +103,23 @@ def test_one_version_string():
     import acu  # device/ is on sys.path (tests/conftest.py)
 
     assert acu.VERSION == host_tools.__version__, "device/acu/__init__.py VERSION differs from the host's"
+
+
+def test_deploy_stamps_the_firmware_with_the_tools_version():
+    """What a board reports is the release that deployed it, whatever device/acu/__init__.py holds."""
+    import host_tools
+    from host_tools import deploy
+
+    src = deploy.firmware_sources("sim")["acu"]
+    assert 'VERSION = "%s"' % host_tools.__version__ in src.splitlines()
+    old = 'x = 1\nVERSION = "0.0.9"\ny = 2\n'
+    assert deploy.stamp_version(old) == 'x = 1\nVERSION = "%s"\ny = 2\n' % host_tools.__version__
+
+
+def test_a_firmware_without_a_version_line_is_refused():
+    from host_tools import deploy
+    from host_tools.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        deploy.stamp_version("import os\nVERSION = get()\n")
+    assert "acu/__init__.py" in str(e.value) and "VERSION" in str(e.value)
