@@ -74,3 +74,35 @@ def weekly_adherence_png(weeks: list[dict], title: str = "Sessions per week") ->
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
+
+
+def bland_altman_png(mean_g: list[float], diff_g: list[float], stats: dict, title: str = "") -> bytes:
+    """Bland-Altman plot (Bland & Altman 1986): each press's difference (device - reference) against the
+    mean of the two, with the bias and the 95 % limits of agreement as horizontal lines."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.scatter([m / 1000.0 for m in mean_g], diff_g, s=18, color="#1f4e79", alpha=0.8, label="press")
+    for y, name, style in ((stats["bias_g"], "bias %+.0f g", "-"),
+                           (stats["loa_hi_g"], "+1.96 SD %+.0f g", "--"),
+                           (stats["loa_lo_g"], "-1.96 SD %+.0f g", "--")):
+        ax.axhline(y, color="#d62728", lw=1.2, ls=style)
+        ax.text(1.0, y, " " + name % y, transform=ax.get_yaxis_transform(), va="center", fontsize=8,
+                color="#d62728", parse_math=False)
+    ax.axhline(0, color="#555", lw=0.8)
+    ax.set_xlabel("mean of device and reference (kg)")
+    ax.set_ylabel("device - reference (g)")
+    ax.set_title(shown(title), fontsize=10, parse_math=False)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def drift_png(samples: list[tuple[float, float]], reference_g: float, title: str = "") -> bytes:
+    """The device's reading over a constant-load hold, with the reference load as a line."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.plot([t for t, _ in samples], [g / 1000.0 for _, g in samples], lw=0.8, color="#1f4e79", label="device")
+    ax.axhline(reference_g / 1000.0, color="#2ca02c", lw=1.2, label="reference")
+    ax.set_xlabel("time from the start of the hold (s)")
+    ax.set_ylabel("force (kg)")
+    ax.set_title(shown(title), fontsize=10, parse_math=False)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)
