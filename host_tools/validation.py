@@ -102,7 +102,7 @@ def run(src, kind: str, loads_g, repeats: int, hand=None, ask=None, out=print, s
                 except InputError as e:
                     out("   %s; again." % e)
                     capture.wait_released(src, show)
-            pairs.append({"press": i, "repeat": rep + 1, "target_g": target, "reference_g": ref,
+            pairs.append({"press": i, "repeat": rep + 1, "target_g": target, "reference_g": round(ref, 1),
                           "device_g": round(force, 1), "raw": round(raw, 1), "device_state": state})
             out("   %s: reference %.3f kg, device %.3f kg (%+.1f %%), band %s" % (
                 label, ref / 1000, force / 1000, 100 * (force - ref) / ref, STATE_NAMES[state]
@@ -143,6 +143,8 @@ def _hold(src, zero, span, hand, ask, out, show, hold_s):
                 continue
             if r.force_g < capture.CONTACT_G:
                 out("   the load came off %.0f s into the hold: the drift is left out" % t)
+                if hand is not None:
+                    hand.release()
                 return [], None
             samples.append((round(t, 3), float(r.force_g)))
             show("drift hold: %3.0f of %g s   ~%5.2f kg" % (t, hold_s, r.force_g / 1000.0))
