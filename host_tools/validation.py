@@ -101,7 +101,7 @@ def run(src, kind: str, loads_g, repeats: int, hand=None, ask=None, out=print, s
                     break
                 except InputError as e:
                     out("   %s; again." % e)
-                    capture.wait_released(src, show)
+                    _rest(src, span, show)
             pairs.append({"press": i, "repeat": rep + 1, "target_g": target, "reference_g": round(ref, 1),
                           "device_g": round(force, 1), "raw": round(raw, 1), "device_state": state})
             out("   %s: reference %.3f kg, device %.3f kg (%+.1f %%), band %s" % (
@@ -109,11 +109,18 @@ def run(src, kind: str, loads_g, repeats: int, hand=None, ask=None, out=print, s
                 if 0 <= state < len(STATE_NAMES) else state))
             if hand is not None:
                 hand.release()
-            capture.wait_released(src, show)
+            _rest(src, span, show)
     hold, hold_ref = [], None
     if hold_s > 0:
         hold, hold_ref = _hold(src, zero, span, hand, ask, out, show, hold_s)
     return {"pairs": pairs, "hold": hold, "hold_ref_g": hold_ref}
+
+
+def _rest(src, span, show):
+    """Released, and free long enough for a steady reading: the firmware's zero tracking settles between
+    presses as it does when a person lifts the finger for a moment (docs/validation.md)."""
+    capture.wait_released(src, show)
+    capture.wait_steady(src, capture.Steadiness(0.0, span), show, "rest", loaded=False)
 
 
 def _hold(src, zero, span, hand, ask, out, show, hold_s):
