@@ -22,6 +22,7 @@ from host_tools.termsafe import shown
 DEFAULT_LOADS_G = [1000, 2000, 3000, 4000, 5000, 6000]
 DEFAULT_REPEATS = 5
 DEFAULT_HOLD_S = 120.0
+CONDITION_PRESSES = 4
 HOLD_G = 4000                # the drift hold: the middle of the band
 STEADY_WINDOW_MS = 2000      # a press is read as the mean of 2 s of steady device readings
 # the firmware's band states (device/acu/band.py) as agreement classes; TOO_HARD is over the band too
@@ -80,6 +81,8 @@ def run(src, kind: str, loads_g, repeats: int, hand=None, ask=None, out=print, s
         out("You need a kitchen scale (or a load cell) as the reference. The device stays quiet and logs nothing.")
         _prompt(ask, "Tare: take everything off the tip, then press Enter. ")
     zero = capture.wait_steady(src, capture.Steadiness(0.0, span), show, "tare", loaded=False).raw
+    if family(kind) == "divider":
+        _condition(src, zero, span, hand, ask, out, show, 1.1 * max(loads_g))
     pairs = []
     for rep in range(repeats):
         for target in loads_g:
@@ -114,6 +117,23 @@ def run(src, kind: str, loads_g, repeats: int, hand=None, ask=None, out=print, s
     if hold_s > 0:
         hold, hold_ref = _hold(src, zero, span, hand, ask, out, show, hold_s)
     return {"pairs": pairs, "hold": hold, "hold_ref_g": hold_ref}
+
+
+def _condition(src, zero, span, hand, ask, out, show, top_g):
+    """A thin-film sensor reads its first presses after a rest differently: load it to 110 % of the top
+    load 4 times first (Tekscan's FlexiForce manual; docs/validation.md)."""
+    if hand is not None:
+        for i in range(CONDITION_PRESSES):
+            hand.press(top_g)
+            _press(src, zero, span, show, "conditioning %d of %d" % (i + 1, CONDITION_PRESSES))
+            hand.release()
+            _rest(src, span, show)
+    else:
+        _prompt(ask, "Condition the sensor: press it %d times to about %.1f kg, 1 s each. Press Enter, then "
+                     "press. " % (CONDITION_PRESSES, top_g / 1000))
+        capture.count_presses(src, top_g, show, want=CONDITION_PRESSES)
+        _rest(src, span, show)
+    out("   %d conditioning presses to %.1f kg" % (CONDITION_PRESSES, top_g / 1000))
 
 
 def _rest(src, span, show):

@@ -20,6 +20,8 @@ class World:
         self.t_ms = 0
         self.drop_at_ms = None if drop_at_s is None else drop_at_s * 1000
         self.hold_started_ms = None
+        self.script = []   # loads for the next read() calls: a person's conditioning presses
+
 
     # the simulator's hand
     def press(self, g):
@@ -33,6 +35,8 @@ class World:
 
     def read(self, timeout_s=0.1):
         out = []
+        if self.script:
+            self.load_g = self.script.pop(0)
         for _ in range(5):
             self.t_ms += 50
             if self.drop_at_ms is not None and self.load_g == validation.HOLD_G:
@@ -53,6 +57,7 @@ def test_the_simulators_hand_gives_exact_references_and_a_drift_hold():
     assert [p["reference_g"] for p in r["pairs"]] == [1000, 3000, 5000] * 2
     assert [p["device_g"] for p in r["pairs"]] == [1020, 3060, 5100] * 2
     assert [p["device_state"] for p in r["pairs"]] == [1, 2, 3] * 2
+    assert not any("conditioning" in ln for ln in lines)   # a load cell needs none
     assert r["hold_ref_g"] == 4000 and r["hold"][-1][0] >= 10
     assert all(g == 4080 for _, g in r["hold"])
     f = validation.analyse(r, "loadcell", calib_id="cal-x")
@@ -76,6 +81,9 @@ def test_a_person_types_scale_readings_and_a_typo_is_asked_again():
             return answers.pop(0)
         if prompt.startswith("Tare"):
             return ""
+        if prompt.startswith("Condition the sensor: press it 4 times to about 4.4 kg"):
+            w.script = [4400, 0] * 4
+            return ""
         if prompt.startswith("Drift"):
             return "s"
         raise AssertionError(prompt)
@@ -90,6 +98,7 @@ def test_a_person_types_scale_readings_and_a_typo_is_asked_again():
     assert [p["device_g"] for p in r["pairs"]] == [1960, 3960]
     assert any("'abc' is not a scale reading" in ln for ln in lines)
     assert r["hold"] == [] and any("drift hold skipped" in ln for ln in lines)
+    assert "   4 conditioning presses to 4.4 kg" in lines
 
 
 def test_a_load_that_comes_off_during_the_hold_leaves_the_drift_out():
