@@ -83,7 +83,7 @@ def run(src, kind: str, loads_g, repeats: int, hand=None, ask=None, out=print, s
     zero = capture.wait_steady(src, capture.Steadiness(0.0, span), show, "tare", loaded=False).raw
     if family(kind) == "divider":
         _condition(src, zero, span, hand, ask, out, show, 1.1 * max(loads_g))
-    pairs = []
+    pairs: list[dict] = []
     for rep in range(repeats):
         for target in loads_g:
             i = len(pairs) + 1
@@ -121,7 +121,7 @@ def run(src, kind: str, loads_g, repeats: int, hand=None, ask=None, out=print, s
 
 def _condition(src, zero, span, hand, ask, out, show, top_g):
     """A thin-film sensor reads its first presses after a rest differently: load it to 110 % of the top
-    load 4 times first (Tekscan's FlexiForce manual; docs/validation.md)."""
+    load 4 times first (FIELD_NOTES, FlexiForce; docs/validation.md)."""
     if hand is not None:
         for i in range(CONDITION_PRESSES):
             hand.press(top_g)
