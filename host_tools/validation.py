@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 
 from host_tools import agreement, capture, outfiles, plots
@@ -47,6 +48,14 @@ def parse_loads(text: str) -> list[int]:
     return out
 
 
+def check_args(repeats: int, hold_s: float) -> None:
+    """Checked before anything is asked of the device or the person."""
+    if not 1 <= repeats <= 100:
+        raise InputError("--repeats %d: give 1 to 100 presses at each load" % repeats)
+    if not (math.isfinite(hold_s) and 0 <= hold_s <= 3600):
+        raise InputError("--hold-s %g: give 0 (no drift hold) to 3600 s" % hold_s)
+
+
 def _prompt(ask, text):
     try:
         return ask(text)
@@ -64,10 +73,7 @@ def _press(src, zero, span, show, label):
 def run(src, kind: str, loads_g, repeats: int, hand=None, ask=None, out=print, show=lambda t: None,
         hold_s: float = DEFAULT_HOLD_S) -> dict:
     """The whole protocol; returns {"pairs": [...], "hold": [(t_s, g)...] or [], "hold_ref_g": g or None}."""
-    if repeats < 1:
-        raise InputError("--repeats must be at least 1")
-    if hold_s < 0:
-        raise InputError("--hold-s must be 0 (no drift hold) or more")
+    check_args(repeats, hold_s)
     if hand is None and ask is None:
         raise AcuError("validate needs the simulator's hand or a person to press")
     span = capture.MIN_SPAN[family(kind)]

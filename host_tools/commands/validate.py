@@ -19,6 +19,7 @@ def handler(args) -> int:
     from host_tools.session import connect
 
     loads = validation.parse_loads(args.loads)
+    validation.check_args(args.repeats, args.hold_s)
     out_dir = args.out or "validation-%s" % time.strftime("%Y%m%d-%H%M%S")
     outfiles.out_dir(out_dir)   # a folder that cannot be written is named now, not after the presses
     con = Console()

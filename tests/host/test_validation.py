@@ -145,3 +145,31 @@ def test_the_report_files(tmp_path):
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "\x1b" not in md and "![Bland-Altman plot](bland_altman.png)" in md
     assert "| bias (mean difference) | -60.0 | -2.00 |" in md   # -20, -60, -100 g
+
+
+@pytest.mark.parametrize("args,why", [
+    (["--loads", "1,two"], "--loads: 'two' is not a load in kg"),
+    (["--repeats", "0"], "--repeats 0: give 1 to 100"),
+    (["--hold-s", "nan"], "--hold-s nan: give 0"),
+    (["--hold-s", "-5"], "--hold-s -5: give 0"),
+])
+def test_bad_arguments_are_one_line_before_any_device_is_asked(args, why, capsys, monkeypatch):
+    from host_tools import cli
+
+    def no_device(*a, **k):
+        raise AssertionError("a device was asked")
+
+    monkeypatch.setattr("host_tools.session.connect", no_device)
+    assert cli.main(["validate", *args]) == InputError.exit_code
+    err = capsys.readouterr().err
+    assert why in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_out_folder_that_is_a_file_is_named_before_any_device_is_asked(tmp_path, capsys, monkeypatch):
+    from host_tools import cli
+
+    monkeypatch.setattr("host_tools.session.connect", lambda *a, **k: pytest.fail("a device was asked"))
+    f = tmp_path / "afile"
+    f.write_text("x")
+    assert cli.main(["validate", "--out", str(f)]) == InputError.exit_code
+    assert "is a file, not a folder" in capsys.readouterr().err
