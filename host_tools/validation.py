@@ -78,8 +78,9 @@ def run(src, kind: str, loads_g, repeats: int, hand=None, ask=None, out=print, s
         raise AcuError("validate needs the simulator's hand or a person to press")
     span = capture.MIN_SPAN[family(kind)]
     n = len(loads_g) * repeats
-    out("Validating the %s: %d presses (%s kg, %d times)%s." % (
-        kind, n, ", ".join("%g" % (g / 1000) for g in loads_g), repeats,
+    out("Validating the %s: %d presses (%s kg, %s)%s." % (
+        kind, n, ", ".join("%g" % (g / 1000) for g in loads_g),
+        "once each" if repeats == 1 else "%d times each" % repeats,
         ", then a %g s hold at %g kg" % (hold_s, HOLD_G / 1000) if hold_s > 0 else ""))
     if hand is not None:
         hand.release()

@@ -34,6 +34,9 @@ def handler(args) -> int:
         kind = st.get("sensor")
         if kind not in calpoints.KINDS:
             raise AcuError("the device reports an unknown sensor kind %r" % shown(kind))
+        if not st.get("calibrated"):
+            out("note: the device is not calibrated: this measures its nominal curve (acutrainer calibrate first "
+                "to validate a calibration)")
         hand = None
         if not args.manual:
             try:
