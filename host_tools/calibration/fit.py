@@ -468,6 +468,7 @@ def format_report(fit: Fit, d: dict | None = None) -> list[str]:
     if fit.sensitivity:
         sv = fit.sensitivity
         lines.append(f"sensitivity: 5 kg and 5.5 kg read {sv['apart_raw']:.0f} ADC counts apart "
-                     f"(at least {sv['need_raw']:.0f} needed to tell them apart)")
+                     f"(at least {sv['need_raw']:.0f} needed against the worst documented ADC noise; "
+                     f"acutrainer doctor measures yours)")
     lines += [f"warning: {w}" for w in fit.warnings]
     return lines
