@@ -316,6 +316,42 @@ def check_sensor(sample: dict) -> Check:
     return Check("sensor", OK, "reading (raw %s, %s g)" % (sample.get("raw_median"), sample.get("grams")))
 
 
+NOISE_READS = 20  # samples read on the idle sensor to measure its noise (sensitivity check)
+
+
+def check_sensitivity(calib: dict, sample: dict | None) -> list[Check]:
+    """Can the calibrated FSR tell 5 kg from 5.5 kg (host_tools/calibration/sensitivity.py)? Nothing for a
+    load cell or a calibration without points; the noise is measured on the idle sensor when it can be."""
+    from host_tools.calibration import sensitivity as sens
+
+    kind, knots = calib.get("sensor"), calib.get("points")
+    if not isinstance(knots, list) or not all(isinstance(k, list) and len(k) == 2 for k in knots):
+        return []
+    noise = sens.noise_from_sample(sample, NOISE_READS) if isinstance(sample, dict) else None
+    basis = "measured on the idle sensor" if noise is not None else "the worst ESP32 ADC noise documented"
+    a = sens.assess(str(kind), knots, sens.documented_noise_raw() if noise is None else noise)
+    if a is None:
+        return []
+    if a["ok"]:
+        return [Check("sensitivity", OK, "5 kg and 5.5 kg read %.0f ADC counts apart, %.1f x the noise (%.0f "
+                      "counts, %s)" % (a["apart_raw"], a["apart_raw"] / a["noise_raw"], a["noise_raw"], basis))]
+    return [Check("sensitivity", WARN, sens.warning(str(kind), a, basis),
+                  "check R_M and the sensor (docs/hardware.md); for accurate forces build the load-cell "
+                  "variant (docs/sensors.md)")]
+
+
+def _sensitivity(session, st: dict) -> list[Check]:
+    if not st.get("calibrated") or st.get("sensor") not in ("fsr402", "fsr406", "a201"):
+        return []
+    try:
+        calib = strictjson.loads(session.read_file("/cfg/calib.json").decode("utf-8"))
+    except ValueError:  # a damaged file: the boot-files check reports it
+        return []
+    if not isinstance(calib, dict):
+        return []
+    return check_sensitivity(calib, session.call("acu.api", "sample", NOISE_READS, 5))
+
+
 def check_sessions(listing: list, archived: Callable[[str], bool] | None) -> Check:
     done = [e for e in listing if isinstance(e, dict) and not e.get("open")]
     waiting = [e for e in done if archived is None or not archived(str(e.get("sha256")))]
@@ -464,6 +500,7 @@ def diagnose(
     checks.append(check_clock(st, now_s))
     checks.append(check_routine(st))
     checks += _guard("sensor", lambda: check_sensor(session.call("acu.api", "sample", 5, 5)))
+    checks += _guard("sensitivity", _sensitivity, session, st)
 
     def sessions():
         from host_tools.pull import list_device_sessions

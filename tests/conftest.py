@@ -11,3 +11,10 @@ import os  # noqa: E402
 import tempfile  # noqa: E402
 
 os.environ.setdefault("ACUTRAINER_HOME", tempfile.mkdtemp(prefix="acutests-"))
+
+# Tests are deterministic: hypothesis draws the same examples on every run (a case it once found is pinned
+# with @example where it matters)
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("acutrainer", derandomize=True)
+settings.load_profile("acutrainer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from host_tools import points
+from host_tools import cautions, points
 from host_tools import routines as RT
 from host_tools.errors import InputError
 from host_tools.termsafe import shown
@@ -53,6 +53,7 @@ def register(sub):
     s = rs.add_parser("push", help="validate, then upload a routine file or library routine atomically")
     s.add_argument("routine", help="FILE or library NAME")
     s.add_argument("--select", action="store_true", help="also make it the selected routine")
+    _yes_arg(s)
     add_port_arg(s)
     s.set_defaults(func=cmd_push)
 
@@ -70,6 +71,7 @@ def register(sub):
 
     s = rs.add_parser("select", help="the routine the button starts")
     s.add_argument("name")
+    _yes_arg(s)
     add_port_arg(s)
     s.set_defaults(func=cmd_select)
 
@@ -86,8 +88,14 @@ def register(sub):
     s.add_argument("--force", action="store_true", help="overwrite an existing file")
     s.add_argument("--push", action="store_true", help="upload it to the device too")
     s.add_argument("--select", action="store_true", help="upload it and select it")
+    _yes_arg(s)
     add_port_arg(s)
     s.set_defaults(func=cmd_new)
+
+
+def _yes_arg(s):
+    s.add_argument("--yes", action="store_true",
+                   help="confirm the routine's cautions (printed) without asking; needed off a terminal")
 
 
 def _fmt_total(s: int) -> str:
@@ -148,7 +156,7 @@ def cmd_validate(args) -> int:
 def cmd_push(args) -> int:
     data, src = RT.resolve(args.routine)
     r = RT.parse_bytes(data, src)        # refuse before opening the link: nothing changes on the device
-    _warn(RT.cautions(r))
+    cautions.confirm(r, yes=args.yes)
     with _open(args) as s:
         RT.push(s, data, src, select=args.select)
     print("pushed %s (%d steps, about %s)%s" % (r.name, len(r.steps), _fmt_total(r.total_ms // 1000),
@@ -184,6 +192,11 @@ def cmd_remove(args) -> int:
 
 def cmd_select(args) -> int:
     with _open(args) as s:
+        # the device's copy is what the button will start: its cautions are confirmed before selecting
+        if not s.exists(RT.device_path(args.name)):
+            raise InputError("no routine %r on the device (push it first)" % args.name)
+        r = RT.parse_bytes(RT.pull(s, args.name), "device:%s" % args.name)
+        cautions.confirm(r, yes=args.yes)
         RT.select_routine(s, args.name)
     print("selected %s" % args.name)
     return 0
@@ -193,7 +206,10 @@ def cmd_new(args) -> int:
     data = RT.new_routine(args.name, steps=args.step, base=args.base, title=args.title,
                           description=args.description, weekly_goal=args.weekly_goal)
     r = RT.parse_bytes(data, args.name)
-    _warn(RT.cautions(r))
+    if args.push or args.select:
+        cautions.confirm(r, yes=args.yes)
+    else:
+        _warn(RT.cautions(r))
     if args.out:
         if Path(args.out).exists() and not args.force:
             raise InputError("%s exists (use --force to overwrite)" % args.out)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -283,6 +283,7 @@ def test_prop_from_dict_only_raises_valueerror(obj):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10_000), st.sampled_from(["fsr402", "fsr406", "a201"]))
+@example(2138, "fsr402")  # a steep part whose 6 kg point, left out, was 17.5 % off: refused before end points had room
 def test_prop_auto_calibration_of_any_part(seed, kind):
     rig = calrigs.SimRig(simsensors.make_part(kind, seed))
     pts = calrigs.auto_capture(rig, kind, reads=6, settle_ms=1500)

@@ -301,9 +301,10 @@ def test_cli_validate_show_new(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_device_commands(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ACUTRAINER_HOME", str(tmp_path / "home"))   # no caution confirmed yet
     s = FakeSession(tmp_path / "flash")
     assert run(["routine", "push", "bedtime", "--select"], monkeypatch, s) == 0
-    assert run(["routine", "push", "physical-tension"], monkeypatch, s) == 0
+    assert run(["routine", "push", "physical-tension", "--yes"], monkeypatch, s) == 0
     out = capsys.readouterr()
     assert "pushed bedtime" in out.out and "pregnancy" in out.err
     assert run(["routine", "list"], monkeypatch, s) == 0
