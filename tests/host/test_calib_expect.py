@@ -19,6 +19,7 @@ from host_tools.calibration import fit as calfit  # noqa: E402
 from host_tools.calibration import pointsfile as calpoints  # noqa: E402
 from host_tools.calibration import rigs as calrigs  # noqa: E402
 from host_tools.commands import calibrate, check  # noqa: E402
+from test_calibration import FakeSession  # noqa: E402
 
 GOOD = [(1000, 22800), (2000, 29400), (3000, 33200), (4000, 35650), (5000, 37400), (6000, 38800)]
 
@@ -103,22 +104,8 @@ def test_unloading_points_in_csv_and_json_round_trip():
 
 
 # ------------------------------------------------------------------ what a write says it replaced
-class Session:
-    def __init__(self):
-        self.files = {}
-
-    def exists(self, p):
-        return p in self.files
-
-    def read_file(self, p):
-        return self.files[p]
-
-    def write_file_atomic(self, p, data):
-        self.files[p] = bytes(data)
-
-    def makedirs(self, p):
-        pass
-
+class Session(FakeSession):
+    """test_calibration's device files; the device id is what this write asks the board for."""
     def hw_call(self, expr):
         assert "unique_id" in expr
         return "fa4e00e1"
