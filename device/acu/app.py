@@ -40,6 +40,9 @@ class App:
         self.cal = calib.load(root + CALIB_PATH, hw.nominal_calib)
         self.log.calib_id = self.cal.id
         self.filter = forcefilter.ForceFilter(contact_g=s["contact_g"])
+        # an uncalibrated load cell's zero is the nominal curve's guess: its bridge offset can read as a press
+        # (one endless free press that keeps the host out); its first reading is zero, as a scale's at power-on
+        self._tare_first = hw.sensor.kind == "loadcell" and self.cal.id.startswith("nominal")
         self.band = band.BandClassifier(too_hard_g=s["too_hard_g"], contact_g=s["contact_g"])
         self.fb = feedback.Feedback(hw, feedback.mode_from_name(s["feedback"]), s["intensity_pct"])
         self.buttons = button.ButtonDecoder()
@@ -169,6 +172,11 @@ class App:
         self.raw = raw
         self.fault = fault
         g = self.filter.update(self.cal.grams(raw), now_ms)
+        if self._tare_first and raw != 0 and not fault:  # 0: the HX711 has no conversion yet
+            self._tare_first = False
+            if g <= self.filter.max_zero_g:
+                self.filter.tare()
+                g = 0
         cc = self.cal.creep
         if cc is not None:
             g = cc.adjust(g, self._hold_ms)  # the FSR's creep over this hold undone (docs/calibration.md)

@@ -39,7 +39,9 @@ REPEAT_SAME = 0.03            # loads within 3 % of each other are repeats of on
 REPEAT_PRIOR_PCT = {"fsr402": 2.0, "fsr406": 2.0, "a201": 2.5, "loadcell": 0.05}
 PRIOR_DOF = 2
 HYST_PRIOR_PCT = {"fsr402": 10.0, "fsr406": 10.0, "a201": 4.5, "loadcell": 0.0}
-FLOOR_PCT = {"divider": 1.0, "loadcell": 0.1}   # no reading is promised closer than this
+# no reading is promised closer than this; a load cell's check on the simulator read -0.1 to -0.5 % (six
+# checks at 3-5 kg of part 2026 right after calibrating), so 0.1 % promised what a check did not give
+FLOOR_PCT = {"divider": 1.0, "loadcell": 0.5}
 
 
 class CalibrationRefused(AcuError):

@@ -181,3 +181,42 @@ def test_a_session_the_flash_refuses_is_cued():
         logger.open = builtins.open
     assert app.log.write_errors == 1 and not app.log.active
     assert app.fb.cue_code == feedback.CUE_FLASH_LOW
+
+
+def test_an_uncalibrated_load_cells_offset_is_zero_from_its_first_reading():
+    # a bridge's offset read through the nominal curve as 531 g: every boot began an endless free press, and
+    # every host command that needs the REPL refused ("a practice is running"). The first reading after boot
+    # is zero now (as a scale's at power-on); presses read from there.
+    from mpcompat import FakeClock
+
+    from acu import app as app_mod
+    from acu import calib
+    from acu.hw import Hardware
+
+    clock = FakeClock(1000)
+    sensor = fakeboard.Sensor()
+    sensor.kind = "loadcell"
+    hw = Hardware("test", clock, sensor, calib.nominal("loadcell"), unique_id=b"\x01\x02")
+    app = app_mod.App(hw, fakeboard.settings(), 7, fakeboard.flash_root())
+    app.start()
+
+    def raw_of(grams):
+        return grams * 2148 // 10   # the nominal load cell: 214.8 counts a gram from raw 0
+
+    sensor.raw = 0                  # the HX711 has no conversion yet: nothing to take as zero
+    _loop(app, clock, 5)
+    sensor.raw = raw_of(531)
+    _loop(app, clock, 1000)         # 5 s at rest
+    assert app.force_g == 0 and app.state == band.NO_CONTACT
+    assert not app.free_session and not app.log.active
+    sensor.raw = raw_of(531 + 4000)
+    _loop(app, clock, 200)
+    assert 3950 <= app.force_g <= 4050 and app.state == band.IN_BAND
+
+
+def test_a_calibrated_or_thin_film_sensor_keeps_its_zero():
+    # only an uncalibrated load cell's zero is a guess: an FSR's nominal idle reading is its zero already
+    app, clock, sensor = fakeboard.make_app()
+    sensor.raw = raw_for(app, 1000)
+    _loop(app, clock, 800)          # 4 s: a free press begins after 2 s of contact
+    assert app.free_session and 950 <= app.force_g <= 1050
