@@ -79,6 +79,12 @@ def session_lines(arc: Archive, since=None, until=None, routine=None, point=None
             notes.append("%d problem(s)" % len(s["problems"]))
         if s["trace_stopped"]:
             notes.append("trace stopped (flash low)")
+        steps = arc.steps(s["id"])
+        partial = sum(1 for st in steps if st.get("partial"))
+        if partial:  # a step stopped mid-way: its figures cover only the part done (docs/log-format.md)
+            notes.append("%d partial step%s%s" % (partial, "" if partial == 1 else "s",
+                                                  ", rebuilt from the trace" if any(st.get("reconstructed")
+                                                                                    for st in steps) else ""))
         lines.append("%5d %-12s %6d %-21s %-16s %-11s %6.1f %s" % (
             s["id"], shown(s["device_id"])[:12], s["session_no"], _MARK.get(s["wall_source"], "") + start,
             (shown(s["routine"]) or "-")[:16], shown(s["end_status"]) or "open", (s["duration_ms"] or 0) / 60000.0,

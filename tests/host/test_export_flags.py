@@ -122,3 +122,16 @@ def test_an_archive_from_before_the_flags_is_opened_and_its_rests_lose_their_ban
     assert st["in_s"] is None and st["pct_in_band"] is None and st["partial"] is None
     assert doc["sessions"][0]["routine_hash_truncated"] is None
     a.close()
+
+
+def test_sessions_names_a_session_with_partial_steps(tmp_path):
+    from host_tools.commands.sessions import session_lines
+    raw = _cut_session(tmp_path / "log")
+    a = Archive(tmp_path / "a.sqlite")
+    a.store(logread.decode_session(raw), raw, "000001.acl", device_id="ab12")
+    v2 = _v2_session()
+    a.store(logread.decode_session(v2), v2, "000009.acl", device_id="ab12")
+    lines = session_lines(a)
+    assert "1 partial step, rebuilt from the trace" in lines[1]
+    assert "partial" not in lines[2]
+    a.close()
