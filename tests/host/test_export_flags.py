@@ -68,12 +68,16 @@ def _v2_session():
     return bytes(out)
 
 
-def test_export_marks_partial_reconstructed_and_no_band_steps(tmp_path):
-    raw = _cut_session(tmp_path / "log")
+def _archive(tmp_path):
+    """An archive holding the cut session (1) and the version 2 one (9)."""
     a = Archive(tmp_path / "a.sqlite")
-    a.store(logread.decode_session(raw), raw, "000001.acl", device_id="ab12")
-    v2 = _v2_session()
-    a.store(logread.decode_session(v2), v2, "000009.acl", device_id="ab12")
+    for raw, name in ((_cut_session(tmp_path / "log"), "000001.acl"), (_v2_session(), "000009.acl")):
+        a.store(logread.decode_session(raw), raw, name, device_id="ab12")
+    return a
+
+
+def test_export_marks_partial_reconstructed_and_no_band_steps(tmp_path):
+    a = _archive(tmp_path)
     export(a, tmp_path / "c", "csv")
     rows = list(csv.DictReader(open(tmp_path / "c" / "steps.csv")))
     press, rest, cut = rows[0], rows[1], rows[2]
@@ -126,11 +130,7 @@ def test_an_archive_from_before_the_flags_is_opened_and_its_rests_lose_their_ban
 
 def test_sessions_names_a_session_with_partial_steps(tmp_path):
     from host_tools.commands.sessions import session_lines
-    raw = _cut_session(tmp_path / "log")
-    a = Archive(tmp_path / "a.sqlite")
-    a.store(logread.decode_session(raw), raw, "000001.acl", device_id="ab12")
-    v2 = _v2_session()
-    a.store(logread.decode_session(v2), v2, "000009.acl", device_id="ab12")
+    a = _archive(tmp_path)
     lines = session_lines(a)
     assert "1 partial step, rebuilt from the trace" in lines[1]
     assert "partial" not in lines[2]
