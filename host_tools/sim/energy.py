@@ -233,6 +233,6 @@ class Meter:
 
     def status(self) -> dict:
         return {"board": self.board, "state": self.state, "current_ua": self.current_ua(),
-                "soc_pct": round(self.battery.soc_pct, 3), "cell_mv": self.cell_mv(),
+                "soc_pct": round(self.battery.soc_pct, 3), "charge_uams": self.battery.charge_uams, "cell_mv": self.cell_mv(),
                 "ocv_mv": self.battery.ocv_mv(), "capacity_mah": self.battery.capacity_mah,
                 "totals": {k: {"ms": v[0], "uams": v[1]} for k, v in self.totals.items()}}

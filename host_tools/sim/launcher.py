@@ -172,6 +172,7 @@ class Launcher:
 
     def on_hello(self):
         self.serial.firmware_ready()
+        self.power.send_battery()  # the cell as it is now (a `sim battery` while the board booted included)
 
     def on_fw_hangup(self):
         """EIO on the firmware's terminal: its process may have ended (a reset)."""

@@ -134,7 +134,9 @@ class ADC:
                 return 65535
             return _part.adc_u16(_world.force_g(), _world.v)
         if pid == BATTERY_ADC_PIN:
-            # the simulated cell under its load (the launcher's energy model) through the board's 1:2 divider
+            # the simulated cell under its load (the launcher's energy model) through the board's 1:2 divider;
+            # at the REPL the observation first takes what the launcher sent (in the app, each sleep does)
+            _world._catch_up()
             return min(65535, (_world.battery_mv * 65536) // (2 * 3300))
         return 0
 
