@@ -72,6 +72,8 @@ class App:
         self._alarms_cued = 0      # 2 x the logger's write_errors + its flash_low, as last cued: each rise is cued
         self._release_first = False  # a routine just ended: a free press needs a new contact (no phantom
         # free session from the press held past the routine's end)
+        self._idle_ms = 0          # [power] no contact, routine, free press or host request for this long
+        self._link_req = 0         # [power] the link's request count when the idle time last restarted
 
     # ---- set-up ------------------------------------------------------------------------------------
     def start(self):
@@ -236,6 +238,18 @@ class App:
             if self._battery_ms >= _BATTERY_CHECK_MS:
                 self._battery_ms = 0
                 self._check_battery(now_ms)
+        # [power] idle time towards deep sleep; acu.power is loaded only when sleep_after_s is reached
+        lk = self.link
+        if st == band.NO_CONTACT and r.state == runner.IDLE and not self.free_session and (
+                lk is None or lk.requests == self._link_req):
+            self._idle_ms += dt
+            if self._idle_ms >= self.settings.get("sleep_after_s", 0) * 1000 > 0:
+                self._idle_ms = 0
+                acu.call("power", "idle_due", self, now_ms)
+        else:
+            self._idle_ms = 0
+            if lk is not None:
+                self._link_req = lk.requests
         self.iterations += 1
 
     def _check_battery(self, now_ms):

@@ -100,6 +100,7 @@ class BoardPower:
 
     def slept_ms(self) -> int:
         s = self.sleep
+        assert s is not None, "not in deep sleep"
         real = int((time.monotonic() - s["since"]) * 1000 * (self.speed or 1.0))
         return real + s["skipped_ms"]
 
@@ -136,6 +137,7 @@ class BoardPower:
     def wake(self, reason: int) -> int:
         """Leave deep sleep: charge the time asleep, move the RTC on; the caller boots the firmware."""
         s = self.sleep
+        assert s is not None, "not in deep sleep"
         slept = self.slept_ms()
         if reason == TIMER_WAKE and s["ms"]:
             slept = min(slept, s["ms"]) if self.speed else s["ms"]

@@ -58,7 +58,7 @@ DEFAULT_CAPACITY_MAH = 500
 
 def ocv_mv(soc_pct: float) -> int:
     soc = min(max(soc_pct, 0.0), 100.0)
-    for (s0, v0), (s1, v1) in zip(OCV_MV, OCV_MV[1:]):
+    for (s0, v0), (s1, v1) in zip(OCV_MV[:-1], OCV_MV[1:], strict=True):
         if soc <= s1:
             return int(round(v0 + (v1 - v0) * (soc - s0) / (s1 - s0)))
     return OCV_MV[-1][1]
@@ -68,7 +68,7 @@ def soc_for_ocv(mv: float) -> float:
     """The state of charge (%) whose rest voltage is mv (the curve inverted; clamped to 0..100)."""
     if mv <= OCV_MV[0][1]:
         return 0.0
-    for (s0, v0), (s1, v1) in zip(OCV_MV, OCV_MV[1:]):
+    for (s0, v0), (s1, v1) in zip(OCV_MV[:-1], OCV_MV[1:], strict=True):
         if mv <= v1:
             return s0 + (s1 - s0) * (mv - v0) / (v1 - v0)
     return 100.0
@@ -233,6 +233,7 @@ class Meter:
 
     def status(self) -> dict:
         return {"board": self.board, "state": self.state, "current_ua": self.current_ua(),
-                "soc_pct": round(self.battery.soc_pct, 3), "charge_uams": self.battery.charge_uams, "cell_mv": self.cell_mv(),
+                "soc_pct": round(self.battery.soc_pct, 3), "charge_uams": self.battery.charge_uams,
+                "cell_mv": self.cell_mv(),
                 "ocv_mv": self.battery.ocv_mv(), "capacity_mah": self.battery.capacity_mah,
                 "totals": {k: {"ms": v[0], "uams": v[1]} for k, v in self.totals.items()}}

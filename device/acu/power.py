@@ -1,0 +1,122 @@
+# Power states (docs/architecture.md, "Power"): practising and idle-awake run the app's loop; after
+# settings sleep_after_s of idle (no contact, no routine, no session, no host) the board goes into deep sleep
+# and wakes on its button (esp32.wake_on_ext0), which boots the firmware again.
+#
+# Loaded per call (acu.call), never held by the loop: App.step only counts idle time (allocation-free) and
+# calls idle_due() when it reaches sleep_after_s; main.py calls boot() once. The decisions (veto, the CPU
+# clock, the RTC record) take plain values, so CPython and MicroPython tests can check them without a board.
+#
+# What survives the sleep: sessions, settings and calibration are on flash already. The little the app keeps
+# in RAM about power lives in the RTC slow memory (machine.RTC().memory(), kept through deep sleep and
+# resets, lost at a power cut): how many times it slept and whether the low-battery cue was given. RTC memory,
+# not flash: a record written every time the board sleeps (every few minutes of idle, for years) would wear
+# the flash and cost a LittleFS commit; and every field is a cache whose loss (a power cut) is harmless.
+import struct
+
+from micropython import const
+
+_MAGIC = const(0x5041)     # "AP": an RTC record this firmware wrote (anything else: a cold start)
+_FMT = "<HBBI"             # magic, version, flags, sleeps
+_VERSION = const(1)
+FLAG_LOW_CUED = const(1)   # the low-battery cue was given since the last charge
+DEEPSLEEP_RESET = const(4)  # machine.reset_cause() after a deep-sleep wake (the ESP32 port's number)
+SLEEP_AFTER_S_DEFAULT = const(300)
+# the loop's CPU clock: the ESP32's lowest full-speed clock keeps the 200 Hz loop with room to spare
+# (docs/hardware.md, "Power states": the loop's measured work per iteration against its period)
+LOOP_HZ = const(80000000)
+
+# why the board stays awake (veto); None: it may sleep
+WHY_SESSION = "session"
+WHY_HOST = "host"
+WHY_CALIBRATING = "calibrating"
+WHY_NO_WAKE = "no wake button"
+WHY_OFF = "sleep_after_s is 0"
+
+
+def veto(session_open, routine_active, host_streaming, calibrating, can_wake, sleep_after_s):
+    """Why the board must not go into deep sleep now, or None. A session or routine would be cut short; a host
+    streaming (acu.link's lease) is attached and would lose the board; a board without a wake button could
+    not be woken by its user."""
+    if sleep_after_s <= 0:
+        return WHY_OFF
+    if session_open or routine_active:
+        return WHY_SESSION
+    if calibrating:
+        return WHY_CALIBRATING
+    if host_streaming:
+        return WHY_HOST
+    if not can_wake:
+        return WHY_NO_WAKE
+    return None
+
+
+def pack_record(sleeps, flags):
+    return struct.pack(_FMT, _MAGIC, _VERSION, flags & 0xFF, sleeps & 0xFFFFFFFF)
+
+
+def unpack_record(b):
+    """(sleeps, flags) from the RTC memory, (0, 0) for anything this firmware did not write (a power cut
+    leaves it empty; another firmware's bytes are not ours)."""
+    n = struct.calcsize(_FMT)
+    if b is None or len(b) < n:
+        return 0, 0
+    magic, ver, flags, sleeps = struct.unpack(_FMT, bytes(b[:n]))
+    if magic != _MAGIC or ver != _VERSION:
+        return 0, 0
+    return sleeps, flags
+
+
+def wake_pin(button):
+    """(pin, level) of the button as a wake source: level 0 for a button to GND (active low); None without
+    one. acu.sensors.PinButton keeps its pin and active level."""
+    if button is None or not hasattr(button, "_pin"):
+        return None
+    return button._pin, button._active
+
+
+def _machine():
+    import machine
+    return machine
+
+
+def boot(machine=None):
+    """Once at start-up (main.py): the loop's CPU clock. -> True when this boot is a deep-sleep wake."""
+    m = machine or _machine()
+    try:
+        m.freq(LOOP_HZ)
+    except (ValueError, AttributeError):
+        pass  # a board or port without this clock keeps its own
+    return m.reset_cause() == DEEPSLEEP_RESET
+
+
+def idle_due(app, now_ms, machine=None, esp32=None):
+    """The app has been idle for sleep_after_s (App.step counted it): go into deep sleep unless veto() says
+    why not (returned). Does not return when the board sleeps."""
+    r = app.runner
+    lk = app.link
+    wp = wake_pin(app.hw.button)
+    why = veto(app.log.active or app.free_session, r.active(), lk is not None and lk.every_ms > 0,
+               app.calibrating, wp is not None, app.settings.get("sleep_after_s", SLEEP_AFTER_S_DEFAULT))
+    if why is not None:
+        return why
+    try:
+        m = machine or _machine()
+        if esp32 is None:
+            import esp32
+    except ImportError:
+        return WHY_NO_WAKE  # no board underneath (a test's fake hardware): nothing to sleep
+    if not hasattr(m, "deepsleep"):
+        return WHY_NO_WAKE
+    esp32.wake_on_ext0(wp[0], wp[1])  # ValueError on a pin that cannot wake the chip: the board stays up
+    rtc = m.RTC()
+    sleeps, flags = unpack_record(rtc.memory())
+    if app._low_battery:
+        flags |= FLAG_LOW_CUED
+    rtc.memory(pack_record(sleeps + 1, flags))
+    # quiet and closed: the log has nothing open (veto), its last batch goes to flash; the outputs off
+    app.log.flush(now_ms)
+    app.fb.off()
+    if app.hw.annotate is not None:
+        app.hw.annotate("state", -1)
+    m.deepsleep()
+    return None  # a fake machine (tests) returns here

@@ -1,0 +1,191 @@
+# acu.power's decisions (when the board may go into deep sleep, what it keeps in RTC memory, its wake source,
+# the loop's CPU clock) and the app's idle count that calls it (acu.app.App.step), on both interpreters: a fake
+# `machine` and `esp32` stand in for the board.
+import sys
+
+import fakeboard
+
+from acu import power, sensors
+
+
+class _Pin:
+    def __init__(self, n):
+        self.n = n
+
+    def value(self):
+        return 1  # released (pull-up)
+
+
+class _Rtc:
+    def __init__(self, store):
+        self.store = store
+
+    def memory(self, data=None):
+        if data is None:
+            return self.store[0]
+        self.store[0] = bytes(data)
+        return None
+
+
+class _Machine:
+    """What acu.power asks of `machine`: the clock, the reset cause, the RTC memory, deep sleep."""
+
+    def __init__(self, cause=1):
+        self.hz = 240000000
+        self.cause = cause
+        self.rtc_mem = [b""]
+        self.slept = 0
+
+    def freq(self, hz=None):
+        if hz is None:
+            return self.hz
+        self.hz = hz
+        return None
+
+    def reset_cause(self):
+        return self.cause
+
+    def RTC(self):
+        return _Rtc(self.rtc_mem)
+
+    def deepsleep(self, ms=0):
+        self.slept += 1
+
+
+class _Esp32:
+    def __init__(self):
+        self.ext0 = None
+
+    def wake_on_ext0(self, pin, level):
+        self.ext0 = (pin, level)
+
+
+def test_veto_names_why_the_board_stays_awake():
+    assert power.veto(False, False, False, False, True, 300) is None
+    assert power.veto(True, False, False, False, True, 300) == power.WHY_SESSION
+    assert power.veto(False, True, False, False, True, 300) == power.WHY_SESSION
+    assert power.veto(False, False, True, False, True, 300) == power.WHY_HOST
+    assert power.veto(False, False, False, True, True, 300) == power.WHY_CALIBRATING
+    assert power.veto(False, False, False, False, False, 300) == power.WHY_NO_WAKE
+    assert power.veto(False, False, False, False, True, 0) == power.WHY_OFF
+
+
+def test_rtc_record_round_trips_and_foreign_bytes_read_as_a_cold_start():
+    b = power.pack_record(41, power.FLAG_LOW_CUED)
+    assert len(b) <= 2048  # the ESP32's RTC memory
+    assert power.unpack_record(b) == (41, power.FLAG_LOW_CUED)
+    assert power.unpack_record(b"") == (0, 0)  # after a power cut
+    assert power.unpack_record(None) == (0, 0)
+    assert power.unpack_record(b"\x00" * len(b)) == (0, 0)  # not ours
+    assert power.unpack_record(b[:3]) == (0, 0)
+
+
+def test_boot_sets_the_loop_clock_and_tells_a_wake_from_a_cold_start():
+    m = _Machine(cause=1)
+    assert power.boot(m) is False
+    assert m.hz == power.LOOP_HZ
+    assert power.boot(_Machine(cause=power.DEEPSLEEP_RESET)) is True
+
+
+def test_wake_pin_is_the_buttons_pin_at_its_pressed_level():
+    pin = _Pin(0)
+    assert power.wake_pin(sensors.PinButton(pin, active_low=True)) == (pin, 0)
+    assert power.wake_pin(sensors.PinButton(pin, active_low=False)) == (pin, 1)
+    assert power.wake_pin(None) is None
+
+
+def _app_with_wake_button(**changes):
+    app, clock, sensor = fakeboard.make_app(outputs=True, **changes)
+    app.hw.button = sensors.PinButton(_Pin(0), active_low=True)
+    return app, clock, sensor
+
+
+def test_idle_due_sleeps_with_the_button_as_wake_source_and_counts_the_sleep():
+    app, clock, _ = _app_with_wake_button()
+    m, e = _Machine(), _Esp32()
+    m.rtc_mem[0] = power.pack_record(2, 0)
+    assert power.idle_due(app, clock.ticks_ms(), m, e) is None
+    assert m.slept == 1
+    assert e.ext0[0] is app.hw.button._pin and e.ext0[1] == 0
+    assert power.unpack_record(m.rtc_mem[0]) == (3, 0)
+    assert app.hw.motor.level == 0 and app.hw.led.level == 0  # quiet before it sleeps
+
+
+def test_idle_due_refuses_with_a_session_open_or_a_host_streaming():
+    app, clock, sensor = _app_with_wake_button()
+    m, e = _Machine(), _Esp32()
+    app.free_session = True
+    assert power.idle_due(app, clock.ticks_ms(), m, e) == power.WHY_SESSION
+    app.free_session = False
+    app.calibrating = True
+    assert power.idle_due(app, clock.ticks_ms(), m, e) == power.WHY_CALIBRATING
+    assert m.slept == 0 and e.ext0 is None
+
+
+class _Link:
+    """What App.step reads of acu.link: the requests answered and the stream's period."""
+
+    def __init__(self):
+        self.requests = 0
+        self.every_ms = 0
+
+    def announce(self):
+        pass
+
+    def service(self, now_ms):
+        pass
+
+
+def _install(m, e):
+    saved = (sys.modules.get("machine"), sys.modules.get("esp32"))
+    sys.modules["machine"] = m
+    sys.modules["esp32"] = e
+
+    def restore():
+        for key, old in (("machine", saved[0]), ("esp32", saved[1])):
+            if old is None:
+                if key in sys.modules:
+                    del sys.modules[key]
+            else:
+                sys.modules[key] = old
+    return restore
+
+
+def _run_ms(app, clock, ms):
+    for _ in range(ms // 5):
+        clock.advance(5)
+        app.step(clock.ticks_ms())
+
+
+def test_the_app_sleeps_after_sleep_after_s_of_idle_and_a_host_request_or_contact_restarts_the_count():
+    app, clock, sensor = _app_with_wake_button(sleep_after_s=2)
+    lk = _Link()
+    app.link = lk
+    m, e = _Machine(), _Esp32()
+    restore = _install(m, e)
+    try:
+        _run_ms(app, clock, 1500)
+        lk.requests += 1  # a host asked something: it is there, the count starts again
+        _run_ms(app, clock, 1500)
+        assert m.slept == 0
+        sensor.raw = fakeboard.raw_for(app, 1500)  # a touch of the sensor
+        _run_ms(app, clock, 300)
+        sensor.raw = 0
+        _run_ms(app, clock, 1500)
+        assert m.slept == 0
+        lk.every_ms = 50  # a host streaming: idle, yet it stays up
+        _run_ms(app, clock, 2100)
+        assert m.slept == 0
+        lk.every_ms = 0
+        _run_ms(app, clock, 2100)
+        assert m.slept == 1
+    finally:
+        restore()
+
+
+def test_sleep_after_s_is_a_validated_setting():
+    from acu import appcfg
+    assert appcfg.DEFAULT_SETTINGS["sleep_after_s"] == power.SLEEP_AFTER_S_DEFAULT
+    assert appcfg._setting_problem("sleep_after_s", 600) is None
+    assert appcfg._setting_problem("sleep_after_s", -1) is not None
+    assert appcfg._setting_problem("sleep_after_s", "5min") is not None
