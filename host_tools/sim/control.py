@@ -294,8 +294,9 @@ class SimControl:
         self.segments(segs, buttons)
         return segs
 
-    def button(self, kind: str) -> None:
-        self._request({"cmd": "button", "kind": kind})
+    def button(self, kind: str) -> dict:
+        """-> the reply; "woke": the press woke the board from deep sleep (a wake source watches the button)."""
+        return self._request({"cmd": "button", "kind": kind})
 
     def sensor_fault(self, code: int) -> None:
         self._request({"cmd": "sensor_fault", "code": code})

@@ -1,0 +1,95 @@
+"""The firmware's power states in the simulator (acu.power on the MicroPython unix port, the launcher's deep
+sleep): idle, it falls asleep; the button wakes it and a routine runs; it stays up while a routine runs or a
+host streams; a power cut while it sleeps is survived."""
+
+import json
+import subprocess
+
+import pytest
+
+from host_tools.session import open_session
+from tests.integration.conftest import BIN, deployed_simulator, run_cli, wait_for
+
+pytestmark = pytest.mark.integration
+
+NAME = "e2e-power"
+SPEED = 10
+SLEEP_AFTER_S = 20  # 2 s of real time at SPEED: room for a host's command to start
+CUE_START, CUE_REST = 1, 11
+
+
+@pytest.fixture(scope="module")
+def sim(acu_home, tmp_path_factory):
+    with deployed_simulator(NAME, 515, tmp_path_factory.mktemp("power") / "flash.img", SPEED) as sim:
+        r = run_cli("routine", "push", "bedtime", "--select", "--port", sim.port)
+        assert "selected" in r.stdout
+        with open_session(sim.port) as s:
+            s.write_file_atomic("/cfg/settings.json", json.dumps({"sleep_after_s": SLEEP_AFTER_S}).encode())
+        yield sim
+
+
+def power(sim):
+    return sim.status()["power"]
+
+
+def asleep(sim):
+    st = sim.status()
+    return st if st["power"]["state"] == "deep_sleep" else None
+
+
+def cues(sim, boot):
+    """The cues of a boot (0: the board module registering the note name, not a cue)."""
+    return [r["value"] for r in sim.trace(boot) if r["kind"] == "note" and r.get("name") == "cue" and r["value"]]
+
+
+def wait_awake(sim):
+    def up():
+        st = sim.status()
+        return st if st["power"]["state"] == "awake" and st["running"] and cues(sim, st["boot"]) else None
+    return wait_for(up, 30, "the app up after the wake", sim=sim)
+
+
+def test_idle_sleeps_button_wakes_a_routine_runs_and_keeps_it_awake(sim):
+    st = wait_for(lambda: asleep(sim), 60, "deep sleep after %d s idle" % SLEEP_AFTER_S, sim=sim)
+    rec = [r for r in sim.trace(st["boot"]) if r["kind"] == "deep_sleep"][-1]
+    assert rec["ext0"] == 0 and rec["ms"] == 0  # the button wakes it; no timer
+    assert not st["running"]
+    assert sim.button("short")["woke"]
+    st = wait_awake(sim)
+    wake = [r for r in sim.trace(st["boot"] - 1) if r["kind"] == "wake"]
+    assert wake and wake[-1]["reason"] == "ext0"
+    assert cues(sim, st["boot"])[0] == CUE_REST  # the "I am on" cue: the first feedback after the wake
+    # a routine: the button starts it; while it runs (waiting for the first press) the board stays up
+    sim.button("short")
+    wait_for(lambda: CUE_START in cues(sim, st["boot"]), 30, "the routine's start cue", sim=sim)
+    t0 = sim.status()["t_ms"]
+    wait_for(lambda: sim.status()["t_ms"] - t0 > 2 * SLEEP_AFTER_S * 1000, 60, "two idle periods", sim=sim)
+    assert power(sim)["state"] == "awake" and sim.status()["boot"] == st["boot"]
+    sim.button("long")  # stop the routine: idle again, then asleep
+    wait_for(lambda: asleep(sim), 60, "deep sleep after the routine", sim=sim)
+
+
+def test_a_streaming_host_keeps_it_awake(sim):
+    wait_for(lambda: asleep(sim), 60, "deep sleep", sim=sim)
+    assert sim.button("short")["woke"]
+    # acutrainer monitor streams over the live link for 3 idle periods of virtual time, from the wake on
+    secs = 3 * SLEEP_AFTER_S / SPEED + 1
+    mon = subprocess.Popen([str(BIN / "acutrainer"), "monitor", "--plain", "--duration", "%.1f" % secs, "--port",
+                            sim.port], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    st = wait_awake(sim)
+    out, err = mon.communicate(timeout=120)
+    assert mon.returncode == 0, err
+    assert sim.status()["boot"] == st["boot"]
+    assert not [x for x in sim.trace(st["boot"]) if x["kind"] == "deep_sleep"]
+    wait_for(lambda: asleep(sim), 60, "deep sleep once the host left", sim=sim)
+
+
+def test_a_power_cut_in_deep_sleep_boots_cold_and_sleeps_again(sim):
+    st = wait_for(lambda: asleep(sim), 60, "deep sleep", sim=sim)
+    sim.power_cut(100)
+    st2 = wait_for(lambda: (lambda s: s if s["boot"] > st["boot"] and s["running"] else None)(sim.status()), 30,
+                   "the cold boot", sim=sim)
+    assert st2["power"]["reset_cause"] == 1  # a power-on, not a wake
+    st3 = wait_for(lambda: asleep(sim), 60, "deep sleep again after the cold boot", sim=sim)
+    assert st3["boot"] == st2["boot"]
+    assert cues(sim, st2["boot"])[0] == CUE_REST
