@@ -84,7 +84,7 @@ class BoardPower:
             return False
         req = self.world.sleep_req
         if req is not None:
-            self.sleep = dict(req, since=time.monotonic(), skipped_ms=0)
+            self.sleep = dict(req, since=time.monotonic(), skipped_ms=0, charged_ms=0)
             self.meter.set_state("deep_sleep")
             self.trace.write(self.last_t, "deep_sleep", ms=req["ms"], ext0=req["ext0_pin"], ext1=req["ext1_mask"])
             return True
@@ -103,6 +103,18 @@ class BoardPower:
         assert s is not None, "not in deep sleep"
         real = int((time.monotonic() - s["since"]) * 1000 * (self.speed or 1.0))
         return real + s["skipped_ms"]
+
+    def charge_sleep(self, upto_ms: int | None = None):
+        """Charge the time asleep so far (or up to upto_ms of it) to the meter: `sim status` sees it as it goes."""
+        s = self.sleep
+        if s is None:
+            return
+        t = self.slept_ms() if upto_ms is None else upto_ms
+        if s["ms"]:
+            t = min(t, s["ms"])  # the timer ends the sleep
+        if t > s["charged_ms"]:
+            self.meter.advance(t - s["charged_ms"])
+            s["charged_ms"] = t
 
     def due_wake(self) -> int:
         """While asleep: TIMER_WAKE once the timer has run out (at --speed 0 at once), else 0."""
@@ -133,6 +145,7 @@ class BoardPower:
         if s["ms"]:
             ms = min(ms, max(0, s["ms"] - self.slept_ms()))
         s["skipped_ms"] += ms
+        self.charge_sleep()
 
     def wake(self, reason: int) -> int:
         """Leave deep sleep: charge the time asleep, move the RTC on; the caller boots the firmware."""
@@ -141,7 +154,7 @@ class BoardPower:
         slept = self.slept_ms()
         if reason == TIMER_WAKE and s["ms"]:
             slept = min(slept, s["ms"]) if self.speed else s["ms"]
-        self.meter.advance(slept)
+        self.charge_sleep(slept)
         self._rtc_carry_ms += slept
         self.world.rtc_after_sleep(self._rtc_carry_ms - self._rtc_carry_ms % 1000)
         self._rtc_carry_ms %= 1000
@@ -164,6 +177,7 @@ class BoardPower:
         self.send_battery()
 
     def status(self) -> dict:
+        self.charge_sleep()
         st = self.meter.status()
         st["reset_cause"] = self.reset_cause
         st["wake_reason"] = self.wake_reason

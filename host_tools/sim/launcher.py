@@ -371,6 +371,7 @@ class Launcher:
             self.power_cut(float("inf"))
             return
         if self.power.sleep is not None:
+            self.power.charge_sleep()
             reason = self.power.due_wake()
             if reason:
                 self.wake_from_sleep(reason)
