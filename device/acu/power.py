@@ -22,8 +22,10 @@ FLAG_LOW_CUED = const(1)   # the low-battery cue was given since the last charge
 DEEPSLEEP_RESET = const(4)  # machine.reset_cause() after a deep-sleep wake (the ESP32 port's number)
 SLEEP_AFTER_S_DEFAULT = const(300)
 # the loop's CPU clock: the ESP32's lowest full-speed clock keeps the 200 Hz loop with room to spare
-# (docs/hardware.md, "Power states": the loop's measured work per iteration against its period)
+# (docs/hardware.md, "Power states": the loop's measured work per iteration against its period); the boot
+# runs at the top clock, to be done and back at the loop's clock (or asleep) sooner
 LOOP_HZ = const(80000000)
+BOOT_HZ = const(240000000)
 
 # why the board stays awake (veto); None: it may sleep
 WHY_SESSION = "session"
@@ -79,14 +81,23 @@ def _machine():
     return machine
 
 
-def boot(machine=None):
-    """Once at start-up (main.py): the loop's CPU clock. -> True when this boot is a deep-sleep wake."""
-    m = machine or _machine()
+def _freq(m, hz):
     try:
-        m.freq(LOOP_HZ)
+        m.freq(hz)
     except (ValueError, AttributeError):
         pass  # a board or port without this clock keeps its own
+
+
+def boot(machine=None):
+    """Once at start-up (main.py): the boot's CPU clock. -> True when this boot is a deep-sleep wake."""
+    m = machine or _machine()
+    _freq(m, BOOT_HZ)
     return m.reset_cause() == DEEPSLEEP_RESET
+
+
+def loop_clock(machine=None):
+    """Once, as the app's loop starts (acu.app.main): the loop's CPU clock."""
+    _freq(machine or _machine(), LOOP_HZ)
 
 
 def idle_due(app, now_ms, machine=None, esp32=None):

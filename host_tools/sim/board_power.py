@@ -20,6 +20,7 @@ BUTTON_PIN = 0  # the simulated board's button (rom/simmachine.py), active low
 PWRON_RESET, DEEPSLEEP_RESET, SOFT_RESET = 1, 4, 5
 EXT0_WAKE, EXT1_WAKE, TIMER_WAKE = 2, 3, 4
 WAKE_NAMES = {EXT0_WAKE: "ext0", EXT1_WAKE: "ext1", TIMER_WAKE: "timer"}
+FEEDBACK_OUTPUTS = ("led", "motor", "rgb", "buzzer")
 
 
 class BoardPower:
@@ -34,10 +35,16 @@ class BoardPower:
         self.reset_cause = PWRON_RESET
         self.wake_reason = 0
         self._rtc_carry_ms = 0
+        # this boot: when its process started and when its first feedback output came (real time, host clock):
+        # the boot's work runs outside the virtual clock (simboot: time moves by the app loop's sleeps only)
+        self.boot_real = time.monotonic()
+        self.first_output_real_ms: float | None = None
         world.observer = self.observe
 
     # ---- while the firmware runs ----------------------------------------------------------------
     def new_boot(self):
+        self.boot_real = time.monotonic()
+        self.first_output_real_ms = None
         self.last_t = 0
         self.sent_mv = -1
         self.meter.set_state("awake")
@@ -60,6 +67,8 @@ class BoardPower:
             self.meter.band_state(value)
         elif not self.meter.level(name, value) and name != "clock":
             return
+        if self.first_output_real_ms is None and value and name in FEEDBACK_OUTPUTS:
+            self.first_output_real_ms = (time.monotonic() - self.boot_real) * 1000
         self.send_battery()
 
     def send_battery(self):
@@ -180,6 +189,7 @@ class BoardPower:
         self.charge_sleep()
         st = self.meter.status()
         st["reset_cause"] = self.reset_cause
+        st["boot_to_first_output_real_ms"] = self.first_output_real_ms
         st["wake_reason"] = self.wake_reason
         st["average_ua"] = {k: round(self.meter.average_ua(k), 1) for k in ("awake", "deep_sleep")}
         if self.sleep is not None:

@@ -80,10 +80,13 @@ def test_rtc_record_round_trips_and_foreign_bytes_read_as_a_cold_start():
     assert power.unpack_record(b[:3]) == (0, 0)
 
 
-def test_boot_sets_the_loop_clock_and_tells_a_wake_from_a_cold_start():
+def test_boot_runs_at_the_top_clock_the_loop_at_its_own_and_a_wake_is_told_from_a_cold_start():
     m = _Machine(cause=1)
+    m.hz = 160000000
     assert power.boot(m) is False
-    assert m.hz == power.LOOP_HZ
+    assert m.hz == power.BOOT_HZ
+    power.loop_clock(m)
+    assert m.hz == power.LOOP_HZ < power.BOOT_HZ
     assert power.boot(_Machine(cause=power.DEEPSLEEP_RESET)) is True
 
 
