@@ -341,7 +341,7 @@ def main(hw, settings, boots, boot_id=0):
         gc.collect()
         app.start()
         gc.collect()
-        acu.call("power", "loop_clock")  # [power] the loop's CPU clock (acu.power)
+        acu.call("power", "loop_start", app)  # [power] the loop's CPU clock, the RTC record (acu.power)
         app.run()
     except KeyboardInterrupt:
         # a host is taking the REPL (Ctrl-C), maybe while the app was still starting: close the session

@@ -95,9 +95,15 @@ def boot(machine=None):
     return m.reset_cause() == DEEPSLEEP_RESET
 
 
-def loop_clock(machine=None):
-    """Once, as the app's loop starts (acu.app.main): the loop's CPU clock."""
-    _freq(machine or _machine(), LOOP_HZ)
+def loop_start(app, machine=None):
+    """Once, as the app's loop starts (acu.app.main): the loop's CPU clock, and what the RTC record kept for
+    the app (the low-battery cue already given: not repeated at every wake while the cell stays low)."""
+    m = machine or _machine()
+    _freq(m, LOOP_HZ)
+    if m.reset_cause() == DEEPSLEEP_RESET:
+        flags = unpack_record(m.RTC().memory())[1]
+        if flags & FLAG_LOW_CUED:
+            app._low_battery = True
 
 
 def idle_due(app, now_ms, machine=None, esp32=None):
@@ -121,8 +127,7 @@ def idle_due(app, now_ms, machine=None, esp32=None):
     esp32.wake_on_ext0(wp[0], wp[1])  # ValueError on a pin that cannot wake the chip: the board stays up
     rtc = m.RTC()
     sleeps, flags = unpack_record(rtc.memory())
-    if app._low_battery:
-        flags |= FLAG_LOW_CUED
+    flags = (flags | FLAG_LOW_CUED) if app._low_battery else (flags & ~FLAG_LOW_CUED)
     rtc.memory(pack_record(sleeps + 1, flags))
     # quiet and closed: the log has nothing open (veto), its last batch goes to flash; the outputs off
     app.log.flush(now_ms)

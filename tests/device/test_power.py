@@ -85,9 +85,29 @@ def test_boot_runs_at_the_top_clock_the_loop_at_its_own_and_a_wake_is_told_from_
     m.hz = 160000000
     assert power.boot(m) is False
     assert m.hz == power.BOOT_HZ
-    power.loop_clock(m)
+    app, _, _ = fakeboard.make_app(outputs=True)
+    power.loop_start(app, m)
     assert m.hz == power.LOOP_HZ < power.BOOT_HZ
     assert power.boot(_Machine(cause=power.DEEPSLEEP_RESET)) is True
+
+
+def test_the_low_battery_cue_given_before_a_sleep_is_not_repeated_after_the_wake():
+    app, clock, _ = _app_with_wake_button()
+    m, e = _Machine(), _Esp32()
+    app._low_battery = True
+    power.idle_due(app, clock.ticks_ms(), m, e)
+    assert power.unpack_record(m.rtc_mem[0])[1] & power.FLAG_LOW_CUED
+    woken, _, _ = fakeboard.make_app(outputs=True)
+    m.cause = power.DEEPSLEEP_RESET
+    power.loop_start(woken, m)
+    assert woken._low_battery  # acu.app cues only a change to low
+    cold, _, _ = fakeboard.make_app(outputs=True)
+    m.cause = 1  # a power-on: the record is not trusted (after a power cut it is empty anyway)
+    power.loop_start(cold, m)
+    assert not cold._low_battery
+    app._low_battery = False  # charged: the flag goes at the next sleep
+    power.idle_due(app, clock.ticks_ms(), m, e)
+    assert not power.unpack_record(m.rtc_mem[0])[1] & power.FLAG_LOW_CUED
 
 
 def test_wake_pin_is_the_buttons_pin_at_its_pressed_level():
