@@ -124,3 +124,34 @@ def test_sim_battery_cli(bare_sim):
     assert "mAh" in r.stdout
     r = run_cli("sim", "status", "--name", "power")
     assert "power" in r.stdout and "µA now" in r.stdout
+
+
+CLOCK_SLEEPER = """\
+import machine, time
+d = machine.RTC().datetime()
+with open('/clock.txt', 'a') as f:
+    f.write('%d %d\\n' % (machine.reset_cause(), time.mktime((d[0], d[1], d[2], d[4], d[5], d[6], 0, 0))))
+if machine.reset_cause() != machine.DEEPSLEEP_RESET:
+    machine.deepsleep(3600 * 1000)
+while True:
+    machine.lightsleep(50)
+"""
+
+
+def test_the_rtc_keeps_time_through_an_hour_of_deep_sleep(bare_sim, tmp_path):
+    sim = bare_sim
+    src = tmp_path / "main.py"
+    src.write_text(CLOCK_SLEEPER)
+    # set the RTC (2030-01-02 03:04:05), then boot main.py: it logs the time and sleeps an hour on its timer
+    mpremote(sim.port, "resume", "cp", str(src), ":main.py", "+", "exec", "--no-follow",
+             "import machine; machine.RTC().datetime((2030, 1, 2, 3, 4, 5, 6, 0)); machine.reset()")
+    wait_for(lambda: sim.status()["power"]["state"] == "deep_sleep", what="the first sleep", sim=sim)
+    boot = sim.status()["boot"]
+    p = sim.sleep_skip(3600 * 1000)  # fast-forward: the timer ends the sleep
+    assert p["asleep_ms"] >= 3600 * 1000
+    wait_for(lambda: sim.status()["boot"] > boot and sim.status()["fw_ready"], what="the timer's wake", sim=sim)
+    out = mpremote(sim.port, "resume", "exec", "print(open('/clock.txt').read())")
+    rows = [tuple(int(x) for x in ln.split()) for ln in out.splitlines() if ln.strip()]
+    (c1, t1), (c2, t2) = rows[0], rows[1]
+    assert (c1, c2) == (5, 4)  # machine.reset() (a software reset), then the deep-sleep wake
+    assert 3600 <= t2 - t1 <= 3600 + 60  # the RTC ran through the hour asleep
