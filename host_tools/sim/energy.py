@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from host_tools import battery
+
 # ---- the table ------------------------------------------------------------------------------------------
 # ESP32 (Espressif "ESP32 Series Datasheet", table "Power consumption by power modes"): Modem-sleep (CPU on,
 # radio off) 240 MHz 30-68 mA, 160 MHz 27-44 mA, 80 MHz 20-31 mA; Light-sleep 0.8 mA; Deep-sleep (RTC timer +
@@ -49,9 +51,7 @@ BOARDS: dict[str, dict] = {
 # A LiPo cell's open-circuit voltage by state of charge (% -> mV): a typical single-cell LiPo rest curve
 # (4.20 V full, a long plateau near 3.7-3.9 V, a knee below 10 %); empty is taken as 3.30 V at rest, where a
 # protected cell under the board's load nears the ~3.0 V cut-off.
-OCV_MV = ((0, 3300), (5, 3610), (10, 3690), (15, 3710), (20, 3730), (25, 3750), (30, 3770), (35, 3790),
-          (40, 3800), (45, 3820), (50, 3840), (55, 3850), (60, 3870), (65, 3910), (70, 3950), (75, 3980),
-          (80, 4020), (85, 4080), (90, 4110), (95, 4150), (100, 4200))
+OCV_MV = battery.OCV_MV  # one curve: the host's estimate (acutrainer status) reads the cell the simulator models
 CELL_R_MOHM = 200  # a small LiPo's internal resistance with its protection FETs (about 0.1-0.3 Ω)
 DEFAULT_CAPACITY_MAH = 500
 
@@ -64,14 +64,7 @@ def ocv_mv(soc_pct: float) -> int:
     return OCV_MV[-1][1]
 
 
-def soc_for_ocv(mv: float) -> float:
-    """The state of charge (%) whose rest voltage is mv (the curve inverted; clamped to 0..100)."""
-    if mv <= OCV_MV[0][1]:
-        return 0.0
-    for (s0, v0), (s1, v1) in zip(OCV_MV[:-1], OCV_MV[1:], strict=True):
-        if mv <= v1:
-            return s0 + (s1 - s0) * (mv - v0) / (v1 - v0)
-    return 100.0
+soc_for_ocv = battery.soc_pct  # the state of charge (%) whose rest voltage is mv
 
 
 def cpu_ua(cpu_hz: int) -> int:

@@ -62,6 +62,12 @@ def test_idle_sleeps_button_wakes_a_routine_runs_and_keeps_it_awake(sim):
     # a routine: the button starts it; while it runs (waiting for the first press) the board stays up
     sim.button("short")
     wait_for(lambda: CUE_START in cues(sim, st["boot"]), 30, "the routine's start cue", sim=sim)
+    # the host reads the cell through the board's divider (acutrainer status, over the live link)
+    sim.battery(mv=3700)
+    line = [ln for ln in run_cli("status", "--port", sim.port).stdout.splitlines() if ln.startswith("battery")]
+    assert line and " V, about " in line[0], line
+    volts = float(line[0].split()[1])
+    assert 3.6 <= volts <= 3.7  # the rest voltage less the sag under the awake board's load
     t0 = sim.status()["t_ms"]
     wait_for(lambda: sim.status()["t_ms"] - t0 > 2 * SLEEP_AFTER_S * 1000, 60, "two idle periods", sim=sim)
     assert power(sim)["state"] == "awake" and sim.status()["boot"] == st["boot"]
