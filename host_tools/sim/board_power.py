@@ -169,7 +169,7 @@ class BoardPower:
         self._rtc_carry_ms %= 1000
         self.sleep = None
         self.reset_cause, self.wake_reason = DEEPSLEEP_RESET, reason
-        self.trace.write(0, "wake", reason=WAKE_NAMES.get(reason, reason), slept_ms=slept)
+        self.trace.write(self.last_t, "wake", reason=WAKE_NAMES.get(reason, reason), slept_ms=slept)
         return slept
 
     # ---- the battery --------------------------------------------------------------------------------

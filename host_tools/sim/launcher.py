@@ -228,7 +228,7 @@ class Launcher:
             self.trace.write(self.virtual_now_ms(), "power_cut")
             self.firmware_ended(power_cut=True)
         elif self.power.sleep is not None:  # cut in deep sleep: the RTC and its memory are lost too
-            self.trace.write(0, "power_cut")
+            self.trace.write(self.power.last_t, "power_cut")
             self.power.ended(None, power_cut=True)
             self.world.rtc_after_power_cut()
         self.power_off = True
@@ -268,7 +268,7 @@ class Launcher:
     def cmd_button(self, req: dict) -> dict:
         if self.power.sleep is not None:  # in deep sleep only a wake source sees the button
             reason = self.power.button(req["kind"])
-            self.trace.write(0, "input", name="button", value=req["kind"], asleep=True)
+            self.trace.write(self.power.last_t, "input", name="button", value=req["kind"], asleep=True)
             if reason:
                 self.wake_from_sleep(reason)
             return {"ok": True, "woke": bool(reason)}
