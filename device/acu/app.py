@@ -194,7 +194,11 @@ class App:
             self._hold_ms = 0
         if hw.button is not None:
             gest = self.buttons.update(hw.button.pressed(), now_ms)
-            if gest and not self.calibrating:
+            # [power] a routine starts only with charge enough for it: a low cell is cued first (acu.power, loaded
+            # only then)
+            if gest and not self.calibrating and (self.runner.active() or hw.battery is None or hw.battery.read_mv()
+                                                  >= _LOW_BATTERY_MV or acu.call("power", "may_start", self, gest,
+                                                                                 now_ms)):
                 self.runner.button(gest, now_ms)
         r = self.runner
         r.tick(now_ms, st, g)
@@ -253,6 +257,8 @@ class App:
         self.iterations += 1
 
     def _check_battery(self, now_ms):
+        if self.runner.active():
+            return  # [power] never in the middle of a point: a routine's start checks the cell (acu.power)
         low = self.hw.battery.read_mv() < _LOW_BATTERY_MV
         if low and not self._low_battery:
             self.fb.cue(feedback.CUE_LOW_BATTERY, now_ms)

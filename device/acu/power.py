@@ -21,6 +21,8 @@ _VERSION = const(1)
 FLAG_LOW_CUED = const(1)   # the low-battery cue was given since the last charge
 DEEPSLEEP_RESET = const(4)  # machine.reset_cause() after a deep-sleep wake (the ESP32 port's number)
 SLEEP_AFTER_S_DEFAULT = const(300)
+LOW_MV = const(3450)       # acu.app's low-battery cue (the cell under the awake board's load)
+CRITICAL_MV = const(3350)  # below this the cell is on its knee (minutes left): no routine starts
 # the loop's CPU clock: the ESP32's lowest full-speed clock keeps the 200 Hz loop with room to spare
 # (docs/hardware.md, "Power states": the loop's measured work per iteration against its period); the boot
 # runs at the top clock, to be done and back at the loop's clock (or asleep) sooner
@@ -66,6 +68,36 @@ def unpack_record(b):
     if magic != _MAGIC or ver != _VERSION:
         return 0, 0
     return sleeps, flags
+
+
+def start_verdict(mv, cued):
+    """At a routine's start, from the cell's mV (None: no battery) and whether the low cue was given since the
+    cell went low: "go", "warn" (cue the low cell; this press does not start: the next one does) or "refuse"
+    (cue it; no routine starts below CRITICAL_MV)."""
+    if mv is None or mv >= LOW_MV:
+        return "go"
+    if mv < CRITICAL_MV:
+        return "refuse"
+    return "go" if cued else "warn"
+
+
+def may_start(app, gesture, now_ms):
+    """The button's gesture may go to the idle runner (App.step): a short press starts the routine, and the
+    low-battery cue comes before a routine, never in the middle of a point; below the critical level the cue
+    comes and nothing starts."""
+    from acu import button, feedback, logfmt
+    if gesture != button.SHORT or app.runner.routine is None:
+        return True
+    b = app.hw.battery
+    v = start_verdict(None if b is None else b.read_mv(), app._low_battery)
+    if v == "go":
+        return True
+    app.fb.cue(feedback.CUE_LOW_BATTERY, now_ms)
+    if not app._low_battery:
+        app._low_battery = True
+        if app.log.active:
+            app.log.event(logfmt.EV_LOW_BATTERY, 0, now_ms)
+    return False
 
 
 def wake_pin(button):

@@ -212,3 +212,44 @@ def test_sleep_after_s_is_a_validated_setting():
     assert appcfg._setting_problem("sleep_after_s", 600) is None
     assert appcfg._setting_problem("sleep_after_s", -1) is not None
     assert appcfg._setting_problem("sleep_after_s", "5min") is not None
+
+
+def test_start_verdict_warns_once_below_low_and_refuses_below_critical():
+    assert power.start_verdict(None, False) == "go"  # no battery fitted
+    assert power.start_verdict(power.LOW_MV, False) == "go"
+    assert power.start_verdict(power.LOW_MV - 1, False) == "warn"
+    assert power.start_verdict(power.LOW_MV - 1, True) == "go"  # cued already: this press starts it
+    assert power.start_verdict(power.CRITICAL_MV - 1, True) == "refuse"
+    assert power.CRITICAL_MV < power.LOW_MV
+
+
+def _press(app, clock):
+    """A short press of the fake board's button, then the double-press gap for the decoder to report it."""
+    app.hw.button.down = True
+    _run_ms(app, clock, 100)
+    app.hw.button.down = False
+    _run_ms(app, clock, 400)
+
+
+def test_a_low_cell_is_cued_before_the_routine_and_a_flat_one_starts_none():
+    from routine_samples import bedtime
+    from acu import feedback, runner
+    app, clock, _ = fakeboard.make_app(routine=bedtime(), outputs=True)
+    cues = []
+    fb_cue = app.fb.cue
+    app.fb.cue = lambda code, now: cues.append(code) or fb_cue(code, now)
+    app.hw.battery.mv = power.LOW_MV - 20
+    _press(app, clock)
+    assert app.runner.state == runner.IDLE and cues == [feedback.CUE_LOW_BATTERY]
+    _press(app, clock)  # pressed again: it starts, with no second warning
+    assert app.runner.active() and cues == [feedback.CUE_LOW_BATTERY, feedback.CUE_START]
+    # mid-routine the once-a-minute check stays quiet, however low the cell
+    app.hw.battery.mv = power.CRITICAL_MV - 50
+    app._low_battery = False
+    _run_ms(app, clock, 61000)
+    assert feedback.CUE_LOW_BATTERY not in cues[2:]
+    app.runner.abort(clock.ticks_ms())
+    del cues[:]
+    _press(app, clock)  # flat: the cue, and no routine
+    assert app.runner.state != runner.RUNNING and cues[:1] == [feedback.CUE_LOW_BATTERY]
+    assert feedback.CUE_START not in cues
