@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 NAME = "e2e-power"
 SPEED = 10
 SLEEP_AFTER_S = 20  # 2 s of real time at SPEED: room for a host's command to start
-CUE_START, CUE_REST = 1, 11
+CUE_START, CUE_ABORT, CUE_LOW_BATTERY, CUE_REST = 1, 7, 8, 11
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +99,33 @@ def test_a_power_cut_in_deep_sleep_boots_cold_and_sleeps_again(sim):
     st3 = wait_for(lambda: asleep(sim), 60, "deep sleep again after the cold boot", sim=sim)
     assert st3["boot"] == st2["boot"]
     assert cues(sim, st2["boot"])[0] == CUE_REST
+
+
+def test_a_low_cell_is_cued_before_a_routine_and_a_flat_one_starts_none(sim):
+    if asleep(sim):
+        assert sim.button("short")["woke"]
+    st = wait_awake(sim)
+    boot = st["boot"]
+    try:
+        sim.battery(mv=3430)  # low (under 3450 mV with the board's load), not flat
+        sim.button("short")
+        wait_for(lambda: CUE_LOW_BATTERY in cues(sim, boot), 30, "the low-battery cue", sim=sim)
+        if CUE_START not in cues(sim, boot):
+            sim.button("short")  # warned: the next press starts it
+        wait_for(lambda: CUE_START in cues(sim, boot), 30, "the routine's start", sim=sim)
+        c = cues(sim, boot)
+        assert c.index(CUE_LOW_BATTERY) < c.index(CUE_START)
+        sim.button("long")
+        wait_for(lambda: CUE_ABORT in cues(sim, boot), 30, "the routine's abort", sim=sim)
+        n = len(cues(sim, boot))
+        sim.battery(mv=3330)  # on the knee: below 3350 mV no routine starts
+        t0 = sim.status()["t_ms"]  # a press within 350 ms of the last release would be a double press
+        wait_for(lambda: sim.status()["t_ms"] - t0 > 1000, 30, "1 s of virtual time", sim=sim)
+        sim.button("short")
+        wait_for(lambda: CUE_LOW_BATTERY in cues(sim, boot)[n:], 30, "the low-battery cue again", sim=sim)
+        t0 = sim.status()["t_ms"]
+        wait_for(lambda: sim.status()["t_ms"] - t0 > 3000, 30, "3 s of virtual time", sim=sim)
+        assert CUE_START not in cues(sim, boot)[n:]
+        assert sim.status()["boot"] == boot
+    finally:
+        sim.battery(charge=True)
