@@ -72,7 +72,10 @@ def _awake_app(sim):
 
 def _deployed(name: str, work: Path, board: str, speed: float, settings: dict | None = None):
     control.stop(name)
-    st = control.start(name, flash=str(work / (name + ".img")), speed=speed, seed=20261206, energy_board=board)
+    # the button wakes the board (the battery board's wiring; on the DevKitC, as if it were: its figure is what
+    # the same firmware would draw asleep there, its default being to stay up for its USB host)
+    st = control.start(name, flash=str(work / (name + ".img")), speed=speed, seed=20261206, energy_board=board,
+                       wake_button=True)
     _cli("deploy", "--board", "sim", "--port", st["port"])
     if settings:
         with open_session(st["port"]) as s:

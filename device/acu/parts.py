@@ -14,8 +14,8 @@
 #            settings 'sensor' (the A201 needs other resistors).
 #   led      pin, pwm_hz                       rgb      pin, max_level (a NeoPixel)
 #   motor    pin, pwm_hz, kick_ms, min_level   haptic   bus, sda, scl, i2c_hz, addr (a DRV2605L, probed)
-#   buzzer   pin, pwm_hz                       button   pin, active_low, pull_up, wake (an RTC pin that
-#                                                       wakes the board from deep sleep: acu.power)
+#   buzzer   pin, pwm_hz                       button   pin, active_low, pull_up, wake (optional: an RTC pin
+#                                                       wired to wake the board from deep sleep: acu.power)
 #   battery  adc_pin, atten, ratio (the divider: the cell's voltage / the pin's)
 # Settings a board reads: sensor, oversample, pulse_power, motor_kick_ms, pixel_pin, pixel_max, and the
 # optional parts' roles (haptic, buzzer, battery, motor where it is optional).
@@ -80,7 +80,10 @@ def _part(role, p, s, machine, clock):
         return outputs.Buzzer(_pwm(machine, p))
     if role == "button":  # pins without internal pull-ups (GPIO34-39) rely on the board's external one
         pin = Pin(p["pin"], Pin.IN, Pin.PULL_UP) if p["pull_up"] else Pin(p["pin"], Pin.IN)
-        return sensors.PinButton(pin, p["active_low"])
+        b = sensors.PinButton(pin, p["active_low"])
+        if p.get("wake"):
+            b.wake = True
+        return b
     return sensors.BatteryAdc(_adc(machine, p), p["ratio"], 1)  # battery
 
 

@@ -102,8 +102,10 @@ def may_start(app, gesture, now_ms):
 
 def wake_pin(button):
     """(pin, level) of the button as a wake source: level 0 for a button to GND (active low); None without
-    one. acu.sensors.PinButton keeps its pin and active level."""
-    if button is None or not hasattr(button, "_pin"):
+    one, or when the board does not wire it to wake the chip (PARTS button "wake": only a battery build
+    sleeps; a USB-powered development board stays up for its host). acu.sensors.PinButton keeps its pin and
+    active level."""
+    if button is None or not getattr(button, "wake", False) or not hasattr(button, "_pin"):
         return None
     return button._pin, button._active
 

@@ -102,7 +102,10 @@ class FsrAdc:
 
 class PinButton:
     """A push button on a GPIO: pressed() -> bool (raw level; acu.button debounces).
-    active_low: the usual wiring to GND with the internal pull-up (the BOOT button on GPIO0)."""
+    active_low: the usual wiring to GND with the internal pull-up (the BOOT button on GPIO0).
+    wake: the board wires it to wake the chip from deep sleep (PARTS "wake", acu.power)."""
+
+    wake = False
 
     def __init__(self, pin, active_low=True):
         self._pin = pin

@@ -35,6 +35,9 @@ def register(sub):
     s.add_argument("--energy-board", default="esp32_devkitc", choices=sorted(energy.BOARDS),
                    help="whose currents the energy model uses (docs/hardware.md, \"Energy\")")
     s.add_argument("--battery-mah", type=int, default=energy.DEFAULT_CAPACITY_MAH, help="the simulated LiPo's capacity")
+    s.add_argument("--wake-button", action="store_true",
+                   help="the button wakes the board from deep sleep, so the firmware sleeps when idle (implied by "
+                        "--energy-board esp32_battery)")
     s.add_argument("--heapsize", default="192K",
                    help="firmware heap; the 64-bit unix port needs ~1.8x the ESP32 figure for the same objects")
     s.set_defaults(func=cmd_start)
@@ -116,7 +119,7 @@ def register(sub):
 def cmd_start(a):
     st = control.start(a.name, flash=a.flash, speed=a.speed, baud=a.baud, sensor=a.sensor, seed=a.seed,
                        haptic=a.haptic, heapsize=a.heapsize, latency_ms=a.latency_ms, population=a.population,
-                       energy_board=a.energy_board, battery_mah=a.battery_mah)
+                       energy_board=a.energy_board, battery_mah=a.battery_mah, wake_button=a.wake_button)
     print("simulator %r running: port %s" % (a.name, st["port"]))
     print("  flash %s, sensor %s (part %d), speed x%g, link %s" % (
         st["flash"], st["sensor"], st["seed"], st["speed"], "%d baud" % st["baud"] if st["baud"] else "unlimited"))

@@ -51,7 +51,8 @@ def running() -> list[str]:
 def start(name: str = "default", flash: str | None = None, speed: float = 1.0, baud: int = 0,
           sensor: str = "fsr402", seed: int | None = None, haptic: str = "", heapsize: str = "192K",
           flash_blocks: int = 512, timeout_s: float = 20.0, latency_ms: float = 0.0,
-          population: str = "datasheet", energy_board: str = "esp32_devkitc", battery_mah: int = 500) -> dict:
+          population: str = "datasheet", energy_board: str = "esp32_devkitc", battery_mah: int = 500,
+          wake_button: bool = False) -> dict:
     st = read_state(name)
     if st:
         raise AcuError("simulator %r is already running on %s (acutrainer sim stop first)" % (name, st["port"]))
@@ -74,6 +75,8 @@ def start(name: str = "default", flash: str | None = None, speed: float = 1.0, b
            "--speed", str(speed), "--baud", str(baud), "--sensor", sensor, "--seed", str(seed),
            "--heapsize", heapsize, "--flash-blocks", str(flash_blocks), "--latency-ms", str(latency_ms),
            "--population", population, "--energy-board", energy_board, "--battery-mah", str(battery_mah)]
+    if wake_button:
+        cmd.append("--wake-button")
     if haptic:
         cmd += ["--haptic", haptic]
     log = open(d / "launcher.log", "ab")
@@ -154,7 +157,8 @@ def reset(name: str = "default", new_part: bool = False) -> dict:
                              latency_ms=float(st.get("latency_ms", 0.0)),
                              population=st.get("population") or "datasheet",
                              energy_board=st.get("energy_board") or "esp32_devkitc",
-                             battery_mah=int(st.get("battery_mah") or 500))
+                             battery_mah=int(st.get("battery_mah") or 500),
+                             wake_button=bool(st.get("wake_button")))
         out["seed"] = out["state"]["seed"]
     return out
 

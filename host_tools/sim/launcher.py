@@ -146,6 +146,10 @@ class Launcher:
         if self.world.rtc_epoch is not None:
             env["ACU_WALL"] = str(self.world.rtc_epoch)
         env.update(self.power.boot_env())
+        # the simulated board's button wakes it from deep sleep (so acu.power lets it sleep) as on the battery
+        # board; the default DevKitC-like board stays up for its host, as a USB-powered development board does
+        if self.args.wake_button or self.args.energy_board == "esp32_battery":
+            env["ACU_WAKE_BUTTON"] = "1"
 
         def child_setup():
             os.setsid()
@@ -315,7 +319,8 @@ class Launcher:
               "boot": self.trace.boot,
               # the rest of what it was started with: `sim reset` starts it again the same
               "haptic": self.args.haptic, "heapsize": self.args.heapsize, "flash_blocks": self.args.flash_blocks,
-              "rom": self.rom, "energy_board": self.args.energy_board, "battery_mah": self.args.battery_mah}
+              "rom": self.rom, "energy_board": self.args.energy_board, "battery_mah": self.args.battery_mah,
+              "wake_button": self.args.wake_button}
         tmp = self.state_dir / "state.json.tmp"
         tmp.write_text(json.dumps(st))
         os.replace(tmp, self.state_dir / "state.json")
@@ -407,6 +412,8 @@ def main(argv=None):
     ap.add_argument("--energy-board", default="esp32_devkitc",
                     help="whose currents the energy model uses (host_tools/sim/energy.py BOARDS)")
     ap.add_argument("--battery-mah", type=int, default=500)
+    ap.add_argument("--wake-button", action="store_true",
+                    help="the button wakes the board from deep sleep (implied by --energy-board esp32_battery)")
     args = ap.parse_args(argv)
     if not args.micropython:
         args.micropython = find_micropython()

@@ -112,14 +112,20 @@ def test_the_low_battery_cue_given_before_a_sleep_is_not_repeated_after_the_wake
 
 def test_wake_pin_is_the_buttons_pin_at_its_pressed_level():
     pin = _Pin(0)
-    assert power.wake_pin(sensors.PinButton(pin, active_low=True)) == (pin, 0)
-    assert power.wake_pin(sensors.PinButton(pin, active_low=False)) == (pin, 1)
+    b = sensors.PinButton(pin, active_low=True)
+    assert power.wake_pin(b) is None  # not wired to wake the chip: a development board stays up
+    b.wake = True
+    assert power.wake_pin(b) == (pin, 0)
+    b = sensors.PinButton(pin, active_low=False)
+    b.wake = True
+    assert power.wake_pin(b) == (pin, 1)
     assert power.wake_pin(None) is None
 
 
 def _app_with_wake_button(**changes):
     app, clock, sensor = fakeboard.make_app(outputs=True, **changes)
     app.hw.button = sensors.PinButton(_Pin(0), active_low=True)
+    app.hw.button.wake = True
     return app, clock, sensor
 
 

@@ -20,7 +20,8 @@ CUE_START, CUE_ABORT, CUE_LOW_BATTERY, CUE_REST = 1, 7, 8, 11
 
 @pytest.fixture(scope="module")
 def sim(acu_home, tmp_path_factory):
-    with deployed_simulator(NAME, 515, tmp_path_factory.mktemp("power") / "flash.img", SPEED) as sim:
+    with deployed_simulator(NAME, 515, tmp_path_factory.mktemp("power") / "flash.img", SPEED,
+                            energy_board="esp32_battery") as sim:
         r = run_cli("routine", "push", "bedtime", "--select", "--port", sim.port)
         assert "selected" in r.stdout
         with open_session(sim.port) as s:
