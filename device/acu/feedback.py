@@ -41,7 +41,7 @@ L0 = const(6)       # LED (the RGB LED follows its rhythm in the state's colour)
 S0 = const(12)      # buzzer
 C0 = const(18)      # cues: one rhythm on every channel
 N_CUES = const(12)  # table cue codes 1..11; CUE_SEQ (12) has no table pattern: its segments are in Feedback._seq
-_SEQ_CAP = const(96)  # u16 in a sequence: a check's result (<= 30), the done cue (12) and the score (<= 48)
+SEQ_CAP = const(96)  # u16 in a sequence: a check's result (<= 30), the done cue (12) and the score (<= 48)
 
 # the arrays the loop reads: segments, descriptors, RGB colours (0..255, scaled by the LED rhythm level:
 # 3 bytes per band state at 3 * state, then per cue at 15 + 3 * code), buzzer pitch per band state and per
@@ -113,7 +113,7 @@ class Feedback:
         self._b = -1
         self._f = -1
         self._s = -1
-        self._seq = array("H", bytes(2 * _SEQ_CAP))  # a run-time sequence: (duration_ms, level) pairs
+        self._seq = array("H", bytes(2 * SEQ_CAP))  # a run-time sequence: (duration_ms, level) pairs
         self._seq_n = 0
         self._seq_ms = 0
 
@@ -150,7 +150,7 @@ class Feedback:
         play() starts one). Allocation-free."""
         q = self._seq
         n = self._seq_n
-        while i + 1 < end and n + 1 < _SEQ_CAP:
+        while i + 1 < end and n + 1 < SEQ_CAP:
             q[n] = src[i]
             q[n + 1] = src[i + 1]
             self._seq_ms += src[i]

@@ -125,7 +125,8 @@ def _step(d, index, where, texts, ver):
     for k in d:
         if k not in allowed and not (ver > 1 and kind == STEP_PRESS and k in _FB_KEYS):
             _fail(where, n, "unknown field %s for a %s step%s" % (
-                _show(k), TYPE_NAMES[kind], " (version 1; schedules need version 2)" if k in _FB_KEYS else ""))
+                _show(k), TYPE_NAMES[kind],
+                " (version 1; schedules need version 2)" if k in _FB_KEYS and kind == STEP_PRESS else ""))
     st = Step(index, kind)
     if kind == STEP_CHECK:
         return _check(d, st, where, n, texts)
