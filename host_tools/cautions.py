@@ -29,7 +29,7 @@ def point_cautions(r) -> list[tuple[points.Point, str]]:
 
     out = []
     for s in r.steps:
-        if s.kind != RT.R.STEP_PRESS:
+        if not s.point:   # press steps, and checks on a point
             continue
         p = points.get(s.point)
         if p is None:   # parse_bytes refuses unknown points; nothing to show for one anyway
