@@ -293,7 +293,8 @@ class App:
         elif code == routine.FB_BANDWIDTH:
             lo = r.band_lo_g
             hi = r.band_hi_g
-            p = r.fb_pct
+            # once speaking, silent again only 4 % (the classifier's hysteresis) further inside: no flicker
+            p = r.fb_pct - 4 if self._band_fb == 1 else r.fb_pct
             on = 0 if lo - lo * p // 100 <= g <= hi + hi * p // 100 else 1
         else:
             on = 0

@@ -136,13 +136,18 @@ def test_faded_speaks_for_the_first_feedback_pct_of_every_10_s_block_exactly():
 def test_bandwidth_is_silent_within_the_widened_band_and_speaks_beyond():
     app, clock, sensor = _start(_routine({"type": "press", "point": "HT7", "side": "left", "duration_s": 60,
                                           "feedback": "bandwidth", "tolerance_pct": 10}))
-    # band 3000-5000 widened by 10 %: silent from 2700 to 5500 g
+    # band 3000-5000 widened by 10 %: silent from 2700 to 5500 g (and once speaking, again from 2880 to 5300)
     for grams, state, shown in ((4000, band.IN_BAND, band.NO_CONTACT), (2800, band.UNDER, band.NO_CONTACT),
                                 (2500, band.UNDER, band.UNDER), (5400, band.OVER, band.NO_CONTACT),
                                 (5700, band.OVER, band.OVER), (7500, band.TOO_HARD, band.TOO_HARD)):
         sensor.raw = raw_for(app, grams)
         w, st, sh = _run(app, clock, 100)[-1]
         assert (st, sh) == (state, shown), (grams, st, sh)
+    # speaking (7.5 kg): 5.4 kg is within the tolerance but not the 4 % further in that silences it again
+    sensor.raw = raw_for(app, 5400)
+    assert _run(app, clock, 100)[-1][1:] == (band.OVER, band.OVER)
+    sensor.raw = raw_for(app, 5250)
+    assert _run(app, clock, 100)[-1][1:] == (band.OVER, band.NO_CONTACT)
     sensor.fault_code = 1
     assert _run(app, clock, 60)[-1][1:] == (band.FAULT, band.FAULT)
 
