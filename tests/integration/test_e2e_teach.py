@@ -114,6 +114,14 @@ def test_a_v2_routine_is_silent_where_its_schedules_say_checks_and_scores(sim, t
     # the score played after the done cue
     (t_score, sc), = notes(tr, "score")
     assert t_score >= cues[-1][0] and 0 <= sc <= 100
+    # ... as pulses to count on the LED (the haptic's twin): the done cue's three, then one per ten points
+    # and one for 5-9 more (docs/feedback.md), within the sequence's length
+    tens, five = sc // 10, int(sc % 10 >= 5)
+    seq_ms = 1400 + 400 + 700 * tens + 400 * five
+    led = [(r["t_ms"], r["value"]) for r in tr if r["kind"] == "level" and r.get("name") == "led"
+           and t_score <= r["t_ms"] < t_score + seq_ms]
+    rises = sum(1 for (_, a), (_, b) in zip([(t_score, 0)] + led, led, strict=False) if not a and b)
+    assert rises == 3 + tens + five and (tens or five), (sc, led)
 
     # pull, then sessions shows the score the device logged; the host computes the same from the log
     arc = tmp_path / "a.sqlite"
