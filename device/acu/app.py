@@ -78,6 +78,8 @@ class App:
         self._fb_in_ms = 0
         self._done_steps = 0
         self.last_score = -1       # the last routine session's score (-1: none yet)
+        self._end_status = None    # a routine session ended: its end record, written at the next iteration
+        self._end_ms = 0
 
     # ---- set-up ------------------------------------------------------------------------------------
     def start(self):
@@ -107,6 +109,7 @@ class App:
             self.fb.cue(code, now_ms)
 
     def session_begin(self, r, now_ms):
+        self._close_session()
         self._end_free(now_ms)
         self._fb_contact_ms = 0
         self._fb_in_ms = 0
@@ -161,13 +164,23 @@ class App:
 
     def session_end(self, status, now_ms):
         if self.runner.routine is not None:  # the score: logged, and played after the done cue
+            import gc
+            gc.collect()  # the last step's write left garbage: the score's module is loaded into a collected heap
             acu.call("score", "device_session_end", self, status, now_ms)
-        self.log.end_session(status, now_ms)  # "completed" / "aborted": the logger's names
+        # the end record goes out at the next iteration's start (_close_session): its write and the score's
+        # module are then not in one iteration's heap
+        self._end_status = status  # "completed" / "aborted": the logger's names
+        self._end_ms = now_ms
         self._release_first = True
         self._contact_ms = 0
         # ready for the next practice of the same routine
         if self.routine is not None:
             self.runner.load(self.routine)
+
+    def _close_session(self):
+        if self._end_status is not None:
+            self.log.end_session(self._end_status, self._end_ms)
+            self._end_status = None
 
     # ---- free presses (no routine running) -------------------------------------------------------------
     def _free_track(self, st, dt, now_ms):
@@ -186,6 +199,7 @@ class App:
                 self._end_free(now_ms)
 
     def _begin_free(self, now_ms):
+        self._close_session()
         self.free_session = True
         self.stats.reset()
         self.log.begin_session("free", "", self.band.lo_g, self.band.hi_g, self.cal.id, now_ms)
@@ -200,6 +214,8 @@ class App:
 
     # ---- one loop iteration (hot path: no allocation) ---------------------------------------------------
     def step(self, now_ms):
+        if self._end_status is not None:
+            self._close_session()  # the session the last iteration ended
         hw = self.hw
         dt = ticks.diff(now_ms, self._last_ms)
         self._last_ms = now_ms
@@ -347,6 +363,7 @@ class App:
             name = r.routine.name
             self.log.event(logfmt.EV_HOST_STOP, r.index, now_ms)
             r.abort(now_ms)
+            self._close_session()  # the host is told it stopped: the session is closed now
             return name
         if self.free_session:
             self._end_free(now_ms)
@@ -369,6 +386,7 @@ class App:
     def stop(self, status=logfmt.END_INTERRUPTED):
         """The app is being stopped (host took the REPL, soft reset): close what is open, go quiet."""
         now_ms = self.clock.ticks_ms()
+        self._close_session()
         if self.runner.active():
             self.log.end_session(status, now_ms)
         else:

@@ -3,8 +3,6 @@
 # on a haptic channel (ERM motor and/or DRV2605L), a LED channel (single LED; an RGB LED/NeoPixel shows
 # the same rhythm in the state's colour) and a sound channel (buzzer). show() runs every loop iteration:
 # integer maths only, no allocation, outputs touched only when a level changes.
-from array import array
-
 import acu
 from acu import ticks
 from acu.band import TOO_HARD
@@ -41,7 +39,7 @@ L0 = const(6)       # LED (the RGB LED follows its rhythm in the state's colour)
 S0 = const(12)      # buzzer
 C0 = const(18)      # cues: one rhythm on every channel
 N_CUES = const(12)  # table cue codes 1..11; CUE_SEQ (12) has no table pattern: its segments are in Feedback._seq
-SEQ_CAP = const(96)  # u16 in a sequence: a check's result (<= 30), the done cue (12) and the score (<= 48)
+SEG_CAP_U16 = const(84)  # a sequence's u16: a check's result (<= 28), the done cue (12) and the score (<= 42)
 
 # the arrays the loop reads: segments, descriptors, RGB colours (0..255, scaled by the LED rhythm level:
 # 3 bytes per band state at 3 * state, then per cue at 15 + 3 * code), buzzer pitch per band state and per
@@ -113,7 +111,7 @@ class Feedback:
         self._b = -1
         self._f = -1
         self._s = -1
-        self._seq = array("H", bytes(2 * SEQ_CAP))  # a run-time sequence: (duration_ms, level) pairs
+        self._seq = None  # a run-time sequence: (duration_ms, level) pairs, SEG_CAP_U16 u16 (acu.score makes it)
         self._seq_n = 0
         self._seq_ms = 0
 
@@ -150,7 +148,7 @@ class Feedback:
         play() starts one). Allocation-free."""
         q = self._seq
         n = self._seq_n
-        while i + 1 < end and n + 1 < SEQ_CAP:
+        while i + 1 < end and n + 1 < SEG_CAP_U16:
             q[n] = src[i]
             q[n + 1] = src[i + 1]
             self._seq_ms += src[i]

@@ -107,12 +107,14 @@ def score_segments(score):
 
 # ---- the device's side (acu.app calls these through acu.call: never resident) ----
 
-def play(fb, segs, now_ms, after=False, note=None, value=0):
-    """Play segs on acu.feedback.Feedback fb as its run-time sequence (CUE_SEQ): at once, or (after) behind
-    the cue or sequence playing now, which goes on from where it is. Returns the ms until all has played.
-    note, value: the simulator's annotation (e.g. "kr", grade)."""
-    from acu.feedback import C0, CUE_SEQ, PATTERNS, SEGMENTS
+def _begin(fb, now_ms, after):
+    """Start acu.feedback.Feedback fb's run-time sequence (CUE_SEQ): at once, or (after) behind the cue or
+    sequence playing now, which goes on from where it is (a table cue becomes the sequence's start)."""
+    from acu.feedback import C0, CUE_SEQ, PATTERNS, SEG_CAP_U16, SEGMENTS
     from acu import ticks
+    if fb._seq is None:  # made at the first result or score, then kept: not part of the app's start-up heap
+        from array import array
+        fb._seq = array("H", bytes(2 * SEG_CAP_U16))
     code = fb.cue_code
     left = 0
     if code:
@@ -120,32 +122,56 @@ def play(fb, segs, now_ms, after=False, note=None, value=0):
     if not (after and left > 0) or code != CUE_SEQ:
         fb._seq_n = 0
         fb._seq_ms = 0
-        if after and left > 0:  # a table cue plays: it becomes the sequence's start, its clock kept
+        if after and left > 0:
             i = (C0 - 1 + code) * 6
             fb.seq_put(SEGMENTS, PATTERNS[i], PATTERNS[i + 1])
         else:
             fb._cue_t0 = now_ms
-    fb.seq_put(segs, 0, len(segs))
+
+
+def _put(fb, pat, n=1):
+    for _ in range(n):
+        fb.seq_put(pat, 0, len(pat))
+
+
+def _end(fb, now_ms, note, value):
+    from acu.feedback import CUE_SEQ
+    from acu import ticks
     fb.cue_code = CUE_SEQ
     if fb.annotate is not None and note is not None:
         fb.annotate(note, value)
     return fb._seq_ms - ticks.diff(now_ms, fb._cue_t0)
 
 
+def play(fb, segs, now_ms, after=False, note=None, value=0):
+    """Play segs, (ms, level) pairs, on Feedback fb as its run-time sequence: at once, or (after) behind
+    what plays now. Returns the ms until all has played. note, value: the simulator's annotation."""
+    _begin(fb, now_ms, after)
+    fb.seq_put(segs, 0, len(segs))
+    return _end(fb, now_ms, note, value)
+
+
 def device_check_end(app, step, measured_g, now_ms):
     """A check step ended done: its result into the step's figures (the summary logs it) and played at
-    once; returns how long it plays."""
+    once (kr_segments, put piece by piece: no tuple built); returns how long it plays."""
     grade = kr_grade(step.target_g, measured_g)
     s = app.stats
     s.check_target_g = step.target_g
     s.check_measured_g = measured_g
     s.check_grade = grade
-    return play(app.fb, kr_segments(grade), now_ms, False, "kr", grade)
+    fb = app.fb
+    _begin(fb, now_ms, False)
+    _put(fb, _HUM)
+    if grade == 0:
+        _put(fb, _KR_IN)
+    else:
+        _put(fb, _KR_UNDER if grade < 0 else _KR_OVER, abs(grade))
+    return _end(fb, now_ms, "kr", grade)
 
 
 def device_session_end(app, status, now_ms):
     """A routine session ends: its score logged (the parts' inputs are the app's sums), and played after
-    the done cue when the session was completed."""
+    the done cue (score_segments, piece by piece) when the session was completed."""
     from acu import logfmt
     r = app.runner
     n = len(r.routine.steps)
@@ -154,4 +180,12 @@ def device_session_end(app, status, now_ms):
     app.log.event(logfmt.EV_STEPS_PLANNED, n, now_ms)
     app.log.event(logfmt.EV_SCORE, sc, now_ms)
     if status == "completed":
-        play(app.fb, score_segments(sc), now_ms, True, "score", sc)
+        fb = app.fb
+        _begin(fb, now_ms, True)
+        _put(fb, _SCORE_GAP)
+        if sc < 5:
+            _put(fb, _SCORE_ZERO)
+        else:
+            _put(fb, _SCORE_TEN, sc // 10)
+            _put(fb, _SCORE_FIVE, 1 if sc % 10 >= 5 else 0)
+        _end(fb, now_ms, "score", sc)
