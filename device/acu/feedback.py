@@ -146,11 +146,11 @@ class Feedback:
     def seq_put(self, src, i, end):
         """Append the (duration_ms, level) pairs src[i:end] to the run-time sequence (CUE_SEQ; acu.score's
         play() starts one). Allocation-free."""
-        q = self._seq
+        q = self._seq  # an array("H") whenever a sequence plays (None before the first: never read then)
         n = self._seq_n
         while i + 1 < end and n + 1 < SEG_CAP_U16:
-            q[n] = src[i]
-            q[n + 1] = src[i + 1]
+            q[n] = src[i]  # type: ignore[index]
+            q[n + 1] = src[i + 1]  # type: ignore[index]
             self._seq_ms += src[i]
             n += 2
             i += 2
@@ -161,9 +161,9 @@ class Feedback:
         j = 0
         n = self._seq_n
         while j < n:
-            if t_ms < q[j]:
-                return q[j + 1]
-            t_ms -= q[j]
+            if t_ms < q[j]:  # type: ignore[index]
+                return q[j + 1]  # type: ignore[index]
+            t_ms -= q[j]  # type: ignore[index]
             j += 2
         return 0
 
