@@ -16,7 +16,7 @@ from host_tools.sim import profile as P
 from tests.integration.conftest import deployed_simulator, run_cli, wait_for
 
 ensure_device_importable()
-from acu import logread  # noqa: E402
+from acu import feedback, logread, score  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -114,14 +114,18 @@ def test_a_v2_routine_is_silent_where_its_schedules_say_checks_and_scores(sim, t
     # the score played after the done cue
     (t_score, sc), = notes(tr, "score")
     assert t_score >= cues[-1][0] and 0 <= sc <= 100
-    # ... as pulses to count on the LED (the haptic's twin): the done cue's three, then one per ten points
-    # and one for 5-9 more (docs/feedback.md), within the sequence's length
-    tens, five = sc // 10, int(sc % 10 >= 5)
-    seq_ms = 1400 + 400 + 700 * tens + 400 * five
+    # ... as pulses to count on the LED (the haptic's twin): the last check's result, the done cue behind it,
+    # then one long pulse per ten points and a short one for 5-9 more (docs/feedback.md), all in one sequence
+    i = (feedback.C0 - 1 + feedback.CUE_DONE) * 6
+    seq = (list(score.kr_segments(kr[-1][1])) + list(feedback.SEGMENTS[feedback.PATTERNS[i]:feedback.PATTERNS[i + 1]])
+           + list(score.score_segments(sc)))
+    want_rises = sum(1 for k in range(1, len(seq), 2) if seq[k] and (k == 1 or not seq[k - 2]))
+    seq_ms = sum(seq[0::2])
+    assert kr[-1][0] == t_score  # the last check, the done cue and the score end one iteration
     led = [(r["t_ms"], r["value"]) for r in tr if r["kind"] == "level" and r.get("name") == "led"
            and t_score <= r["t_ms"] < t_score + seq_ms]
     rises = sum(1 for (_, a), (_, b) in zip([(t_score, 0)] + led, led, strict=False) if not a and b)
-    assert rises == 3 + tens + five and (tens or five), (sc, led)
+    assert rises == want_rises and want_rises >= 2 + 3 + sc // 10, (sc, want_rises, led)
 
     # pull, then sessions shows the score the device logged; the host computes the same from the log
     arc = tmp_path / "a.sqlite"
