@@ -82,13 +82,14 @@ def _release_outputs(fb):
 def _button(a, btn, wait_ms):
     """The button's level now, and within wait_ms a press and its release (each held _DEBOUNCE_MS).
     {"pressed_now", "press_ms": ms to the press or None, "held_ms": how long it was held or None}.
-    A press counts only after the button was seen released (a button that reads pressed all the time is
-    stuck, not pressed). The app's gesture decoder starts afresh after: the press starts nothing."""
+    A press already down when the wait starts counts (from 0 ms): the host asks with wait_ms 0 first, and
+    a button that reads pressed at rest is stuck, not pressed. The app's gesture decoder starts afresh
+    after: the press starts nothing."""
     clock = a.clock
     t0 = clock.ticks_ms()
     now = t0
     first = btn.pressed()
-    level = first
+    level = False
     raw = first
     raw_t = t0
     press_ms = None
