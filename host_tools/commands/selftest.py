@@ -18,6 +18,7 @@ HOLD_S = 1.0          # an output is driven this long (at most the device's 3 s)
 HOLD_MAX_MS = 3000    # acu.bringup
 BUTTON_S = 15.0       # the button press is waited for this long (at most the device's 20 s)
 BUTTON_MAX_MS = 20000
+EVERY_MS = 50         # stream period on the device's clock: a short press is seen on a fast simulator too
 LEASE_S = 10.0        # the calibration-mode stream's lease (renewed every second while watching)
 RENEW_S = 1.0
 PARTS_ORDER = ("sensor", "motor", "haptic", "led", "rgb", "buzzer", "button", "battery", "flash", "clock")
@@ -99,7 +100,7 @@ class SelfTest:
 
     # ---- the stream (calibration mode: nothing logged, the button ignored, the feedback quiet) ----
     def _renew(self):
-        self.live.start_stream(0.05, LEASE_S, "calib")
+        self.live.start_stream(0.05, LEASE_S, "calib", every_device_ms=EVERY_MS)
         self._renewed = time.monotonic()
 
     def watch(self, seconds: float, stop=None) -> list:

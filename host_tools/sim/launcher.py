@@ -113,7 +113,8 @@ class Launcher:
         self.ctl_path = str(self.state_dir / "control.sock")
         self.control = ControlServer(self.sel, self.ctl_path, {
             "status": self.cmd_status, "profile": self.cmd_profile, "button": self.cmd_button,
-            "sensor_fault": self.cmd_sensor_fault, "part_fault": self.cmd_part_fault, "power_cut": self.cmd_power_cut, "unplug": self.cmd_unplug,
+            "sensor_fault": self.cmd_sensor_fault, "part_fault": self.cmd_part_fault,
+            "power_cut": self.cmd_power_cut, "unplug": self.cmd_unplug,
             "stop": self.cmd_stop})
 
     # ---- firmware process ----------------------------------------------------------------------
