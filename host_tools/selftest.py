@@ -194,13 +194,14 @@ _OUTPUT_ADVICE = {
 }
 
 
-def check_output(role: str, what: str, answer: bool | None, parts: dict | None) -> Result:
-    """The device drove an output for a moment; the person says whether it was felt, seen or heard."""
+def check_output(role: str, what: str, answer: bool | None, parts: dict | None, ms: int = 0) -> Result:
+    """The device drove an output at full for ms (its time); the person says whether it was felt, seen or
+    heard: only they can tell (a dead motor's pin is driven all the same)."""
     sense = {"motor": "felt", "haptic": "felt", "buzzer": "heard"}.get(role, "seen")
     expected = "%s %s" % (what, sense)
     if answer is None:
         return Result(role, what + " " + sense, None, "skipped", expected)
-    measured = "driven at full for a moment; %s" % ("%s" % sense if answer else "not " + sense)
+    measured = "driven at full for %.1f s; you: %s" % (ms / 1000.0, sense if answer else "not " + sense)
     return Result(role, what + " " + sense, answer, measured, expected,
                   "" if answer else _OUTPUT_ADVICE[role] % pin(parts, role))
 

@@ -55,6 +55,9 @@ class Answers:
                 return input(prompt), "the terminal"
             except EOFError:
                 raise Cancelled("self-test cancelled (Ctrl-D); the board is as it was") from None
+            except KeyboardInterrupt:
+                print(flush=True)  # the CLI's one line goes under the prompt, not after it
+                raise
         if not self.lines:
             raise InputError("%s: no answer left for %r (one answer a line, in the order asked)"
                              % (self.path, prompt.strip()))
@@ -206,8 +209,9 @@ class SelfTest:
         self.add(st.check_press(peak["g"], peak["raw"], idle_raw, firm, self.parts, self.kind))
 
     def _output(self, role: str, question: str, what: str, *args):
-        self.drive(role, *args, ms=min(self.live.device_ms(HOLD_S), HOLD_MAX_MS))
-        return self.add(st.check_output(role, what, self.yes_no(question, allow_skip=True), self.parts))
+        ms = min(self.live.device_ms(HOLD_S), HOLD_MAX_MS)
+        self.drive(role, *args, ms=ms)
+        return self.add(st.check_output(role, what, self.yes_no(question, allow_skip=True), self.parts, ms))
 
     def step_motor(self):
         self.out("  the motor runs for a moment: hold the device")
