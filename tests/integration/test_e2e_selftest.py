@@ -13,7 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.integration.conftest import deployed_simulator, run_cli
+from tests.integration.conftest import deployed_simulator, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -233,4 +233,15 @@ def test_bad_input_ends_in_one_line(sim, tmp_path):
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
     assert "answers.txt: no answer left for 'Did the LED light? [y/n/s]'" in r.stderr
     assert "Traceback" not in r.stdout + r.stderr
+    # the cable pulled mid-test (longer than the request's two tries)
+    p = spawn(sim, "--only", "motor,led")
+    p.expect(r"Did you feel the motor buzz\? \[y/n/s\] ")
+    sim.unplug(12000)
+    p.sendline("y")
+    p.expect(pexpect.EOF, timeout=30)
+    p.close()
+    assert p.exitstatus == 4
+    assert p.before.strip().splitlines()[-1] == ("acutrainer: error: no answer from the app on %s to 'part' (is it "
+                                                 "running? a cable unplugged?)" % sim.port)
+    wait_for(lambda: run_cli("status", "--port", sim.port, check=False).returncode == 0, 30, "the cable back")
     assert_still_practising(sim, "")
