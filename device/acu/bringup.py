@@ -32,7 +32,7 @@ def answer(lk, args, now_ms):
     if a.runner.active() or a.free_session:
         raise ValueError("a practice is running: test the parts when it has ended")
     if role == "button":
-        return _button(a, dev, _ms(args, 1, _WAIT_MAX_MS))
+        return _button(a, dev, _ms(args, 1, _WAIT_MAX_MS, _WAIT_MAX_MS))
     if role == "rgb":
         if len(args) < 4:
             raise ValueError("part rgb R G B [MS]")
@@ -56,8 +56,8 @@ def answer(lk, args, now_ms):
     return {"part": role, "ms": ms}
 
 
-def _ms(args, i, most):
-    ms = int(args[i]) if len(args) > i else 1000
+def _ms(args, i, most, default=1000):
+    ms = int(args[i]) if len(args) > i else default
     if ms < 0 or ms > most:
         raise ValueError("part: time must be 0..%d ms" % most)
     return ms
