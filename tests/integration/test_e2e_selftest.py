@@ -71,7 +71,7 @@ def spawn(sim, *args):
 
 PROMPTS = [
     r"Take everything off the sensor.*\(s to skip\) ",
-    r"Unplug the sensor.*\(s to skip\) ",
+    r"Unplug the (?:sensor|HX711).*\(s to skip\) ",
     r"Short the sensor.*\(s to skip\) ",
     r"Connect the sensor again.*\(s to skip\) ",
     r"Press the sensor lightly",
@@ -86,10 +86,10 @@ PROMPTS = [
 ]
 
 
-def run_as_person(sim):
-    """Run the whole self-test, answering as the person would; (exit status, everything it printed)."""
+def run_as_person(sim, *args):
+    """Run the self-test, answering as the person would; (exit status, everything it printed)."""
     me = BenchPerson(sim)
-    p = spawn(sim)
+    p = spawn(sim, *args)
     out = []
     while True:
         i = p.expect(PROMPTS)
@@ -189,6 +189,28 @@ def test_a_stuck_button_is_named_with_its_pin(sim):
     line = [ln for ln in text.splitlines() if ln.startswith("FAIL button")]
     assert line and "GPIO0 is shorted to GND" in line[0], text
     assert_still_practising(sim, text)
+
+
+def test_a_missing_bleed_resistor_reads_floating(sim):
+    sim.fault("no-bleed")
+    try:
+        # the floating input reads as a press: the board has begun a free press of its own (--stop ends it)
+        rc, text = run_as_person(sim, "--only", "sensor", "--stop")
+    finally:
+        sim.fault("ok")
+    assert rc == 1, text
+    line = [ln for ln in text.splitlines() if ln.startswith("FAIL sensor (idle level)")]
+    assert line and "the bleed resistor (6800 ohm" in line[0] and "GPIO34 (ADC)" in line[0], text
+    assert_still_practising(sim, text)
+
+
+def test_a_load_cell_board_reports_its_hx711_unplugged(acu_home, tmp_path):
+    with deployed_simulator("selftest-lc", 2468, tmp_path / "flash.img", speed=SPEED, sensor="loadcell") as lc:
+        rc, text = run_as_person(lc, "--only", "sensor")
+    assert rc == 0, text
+    assert "ok   open detected: measured fault reported: not ready" in text
+    assert "short detected" not in text          # a load cell has no short to make
+    assert "4 passed, 0 failed, 0 skipped" in text
 
 
 def test_a_dead_button_is_named_with_its_pin(sim):

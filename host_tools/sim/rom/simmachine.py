@@ -66,6 +66,10 @@ class Pin:
             if pid == BUTTON_PIN:
                 return 1 - _world.button_level()
             if pid == HX_DOUT_PIN:
+                f = _world.sensor_fault
+                if f == 1:
+                    return 1  # unplugged: the module's pull-up holds DOUT high, no conversion is ever ready
+                _part.set_fault(f)  # shorted: the bridge saturates
                 return _part.hx711.dout(_world.ticks_ms())
             return self._val
         v = 1 if v else 0
