@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from host_tools import selftest as st
-from host_tools.errors import AcuError, InputError
+from host_tools.errors import AcuError, DeviceError, InputError
 
 IDLE_S = 1.5          # real seconds of readings for the idle level
 FAULT_S = 1.5         # ... after the person opened or shorted the sensor (the firmware needs 100 ms of rail)
@@ -77,7 +77,12 @@ class SelfTest:
         self.only = only
         self.results: list[st.Result] = []
         self._renewed = 0.0
-        info = self.live.request("part", timeout_s=3.0)
+        try:
+            info = self.live.request("part", timeout_s=3.0)
+        except DeviceError as e:
+            if "unknown request" in str(e):
+                raise DeviceError("device: its firmware has no part checks: update it (acutrainer deploy)") from None
+            raise
         self.have = set(info.get("parts") or ())
         self.kind = info.get("sensor") or ""
         status = self.live.status()
@@ -150,6 +155,9 @@ class SelfTest:
                 self.out("")
                 self.out("%s: %s" % (part, self._title(part)))
                 getattr(self, "step_" + part)()
+            elif self.only:
+                self.out("")
+                self.out("%s: not on this board (not fitted, or not in its PARTS)" % part)
         self.out("")
         return self.results
 

@@ -303,7 +303,7 @@ class SimControl:
         if kind not in FAULTS:
             raise AcuError("unknown fault %r (one of %s)" % (kind, ", ".join(FAULTS)))
         if kind == "ok":
-            self.sensor_fault(0, "ok (all mended)")
+            self.sensor_fault(0, "ok")
             for part in (PART_MOTOR, PART_BUTTON, PART_BLEED):
                 self._request({"cmd": "part_fault", "part": part, "value": 0, "label": ""})
             return
