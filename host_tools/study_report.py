@@ -71,7 +71,10 @@ def build(study: dict, participants: list[dict], enrolments: list[dict], session
     goal, n_weeks = int(study["weekly_goal"]), int(study["weeks"])
     arms = {p["participant"]: p["arm"] for p in participants}
     ids = [p["participant"] for p in participants]
-    ids += sorted({s["participant"] for s in sessions if s.get("participant")} - set(ids))
+    # then anyone enrolled or with sessions who is not in the list
+    for extra in ([e["participant"] for e in enrolments], sorted(s["participant"] for s in sessions
+                                                                   if s.get("participant"))):
+        ids += [i for i in dict.fromkeys(extra) if i not in ids]
     week_rows, point_rows, people = [], [], []
     for pid in ids:
         arm = arms.get(pid)
@@ -199,7 +202,8 @@ def _v(v, suffix=""):
 
 
 def render_html(rep: dict, images: dict[str, bytes]) -> str:
-    e = html.escape
+    def e(v):  # markup escaped, control characters shown as escapes (termsafe)
+        return html.escape(shown(v))
     st = rep["study"]
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>acutrainer study report</title>",
              "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
