@@ -165,12 +165,12 @@ def write(archive, out: Path, sessions: list[dict], study: dict | None) -> list[
     subjects: dict[str, list] = {}
     for s in sessions:
         subjects.setdefault(labs[source(s)], []).append(s)
-    part_rows = [["participant_id", "source_id", "source"]]
+    part_rows: list[list] = [["participant_id", "source_id", "source"]]
     for lab in sorted(subjects):
         s0 = subjects[lab][0]
         kind, ident = source(s0)
         part_rows.append(["sub-" + lab, ident, "participant" if kind == "p" else "device"])
-        ses_rows = [["session_id", "acq_time", "archive_session_id", "device_id", "routine", "status"]]
+        ses_rows: list[list] = [["session_id", "acq_time", "archive_session_id", "device_id", "routine", "status"]]
         for n, s in enumerate(subjects[lab], 1):
             ses = "ses-%d" % n
             folder = outfiles.out_dir(out / ("sub-" + lab) / ses / "beh")

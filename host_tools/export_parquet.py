@@ -59,7 +59,7 @@ def write(archive, out: Path, sessions: list[dict], step_rows: list[dict], sessi
     from host_tools.export import safe_path
 
     _pyarrow()  # before anything is written
-    trace_rows = []
+    trace_rows: list[dict] = []
     for s in sessions:
         trace_rows.extend({"session_id": s["id"], "t_ms": t, "force_g": g} for t, g in archive.trace(s["id"]))
     written = []

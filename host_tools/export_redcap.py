@@ -48,7 +48,7 @@ def header() -> list[str]:
 
 
 def dictionary() -> list[list[str]]:
-    rows = [DICT_HEADER, ["record_id", ID_FORM, "", "text", "Participant id (or device-<id>)"] + [""] * 13]
+    rows = [list(DICT_HEADER), ["record_id", ID_FORM, "", "text", "Participant id (or device-<id>)"] + [""] * 13]
     for c in columns.STEP:
         ftype, valid = _TYPE[c.kind]
         label = c.name + (" (%s)" % c.unit if c.unit else "") + (" UTC" if c.kind == "utc" else "")
@@ -77,7 +77,7 @@ def _csv(rows) -> bytes:
 
 def import_rows(step_rows: list[dict]) -> list[list]:
     """step_rows (with participant), in session order: the import's rows, instances numbered per record."""
-    rows = [header()]
+    rows: list[list] = [header()]
     instance: dict[str, int] = {}
     for r in step_rows:
         rec = r["participant"] or "device-%s" % r["device_id"]
