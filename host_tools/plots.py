@@ -148,10 +148,15 @@ def study_in_band_png(weeks: list[dict]) -> bytes:
             if (w["arm"] or "-") == arm and w["pct_in_band"] is not None:
                 by_week.setdefault(w["week"], []).append(w["pct_in_band"])
         xs = sorted(by_week)
-        ax.plot(xs, [sum(by_week[x]) / len(by_week[x]) for x in xs], marker="o", label=shown(arm))
+        if xs:  # an arm without press practice yet has no line
+            ax.plot(xs, [sum(by_week[x]) / len(by_week[x]) for x in xs], marker="o", label=shown(arm))
+    n_weeks = max(w["week"] for w in weeks)
+    ax.set_xticks(range(1, n_weeks + 1))
+    ax.set_xlim(0.5, n_weeks + 0.5)
     ax.set_xlabel("study week")
     ax.set_ylabel("% of press time in band")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, 105)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _png(fig)
