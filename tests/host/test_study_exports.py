@@ -1,6 +1,7 @@
 # The analysis-ready exports (docs/export.md): Parquet, BIDS-physio and REDCap from a real archive of real
 # device sessions, read back with pyarrow, gzip + csv and the REDCap rules; attribution by enrolment.
 import csv
+import errno
 import gzip
 import json
 import re
@@ -10,7 +11,7 @@ import pyarrow.parquet as pq  # the study extra: make setup installs it
 import pytest
 
 import studyfx as sf
-from host_tools import attribution, cli, columns, export_bids, export_redcap
+from host_tools import attribution, cli, columns, export_bids, export_redcap, outfiles
 from host_tools.archive import Archive
 from host_tools.errors import AcuError
 from host_tools.export import export, step_rows
@@ -209,13 +210,24 @@ def test_redcap_refuses_a_column_redcap_would_refuse():
 
 
 # ---------------------------------------------------------------- output folder, docs
-def test_bad_output_folder_is_one_line(arc, tmp_path, capsys):
+def test_bad_output_folder_and_full_disk_are_one_line(arc, tmp_path, capsys, monkeypatch):
     afile = tmp_path / "f"
     afile.write_text("x")
-    for fmt in ("bids", "redcap"):
+    for fmt in ("parquet", "bids", "redcap"):
         assert cli.main(["export", "--archive", str(arc.path), "--format", fmt, "--out", str(afile)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "is a file, not a folder" in err
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(outfiles.os, "fsync", full)
+    for fmt in ("parquet", "bids", "redcap"):
+        out = tmp_path / ("full-" + fmt)
+        assert cli.main(["export", "--archive", str(arc.path), "--format", fmt, "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "No space left on device" in err and "nothing was left half-written" in err
+        assert [f for f in sf.files_under(out) if not f.endswith("/")] == []  # no file, whole or half
 
 
 def test_every_column_is_documented():
