@@ -119,7 +119,7 @@ def study_sessions_png(weeks: list[dict], goal: int) -> bytes:
     grid = np.full((len(people), n_weeks), np.nan)
     for w in weeks:
         grid[people.index(w["participant"]), w["week"] - 1] = min(w["sessions"], goal) / goal
-    fig, ax = plt.subplots(figsize=(min(3 + 0.6 * n_weeks, 12), min(1.5 + 0.28 * len(people), 40)))
+    fig, ax = plt.subplots(figsize=(min(3 + 0.6 * n_weeks, 12), min(1.5 + 0.28 * len(people), 16)))
     cmap = LinearSegmentedColormap.from_list("goal", ["#d62728", "#ffdd57", "#2ca02c"])
     ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     small = len(people) <= 60 and n_weeks <= 20  # numbers in the cells only while they stay legible
@@ -131,8 +131,11 @@ def study_sessions_png(weeks: list[dict], goal: int) -> bytes:
             ax.add_patch(plt.Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, hatch="//", lw=0))
     ax.set_xticks(range(n_weeks))
     ax.set_xticklabels([str(i + 1) for i in range(n_weeks)], fontsize=8)
-    ax.set_yticks(range(len(people)))
-    ax.set_yticklabels([shown(p) for p in people], fontsize=7, parse_math=False)
+    if len(people) <= 60:  # more ids than fit are not drawn: the CSV and the page's tables name everyone
+        ax.set_yticks(range(len(people)))
+        ax.set_yticklabels([shown(p) for p in people], fontsize=7, parse_math=False)
+    else:
+        ax.set_ylabel("participants (%d, in the tables' order)" % len(people))
     ax.set_xlabel("study week (from the participant's enrolment)")
     ax.set_title("Sessions per week against the goal of %d (hatched: week still running)" % goal, fontsize=10)
     return _png(fig)

@@ -75,11 +75,18 @@ def build(study: dict, participants: list[dict], enrolments: list[dict], session
     for extra in ([e["participant"] for e in enrolments], sorted(s["participant"] for s in sessions
                                                                    if s.get("participant"))):
         ids += [i for i in dict.fromkeys(extra) if i not in ids]
+    enrols_of: dict[str, list[dict]] = {}
+    for e in enrolments:
+        enrols_of.setdefault(e["participant"], []).append(e)
+    sessions_of: dict[str, list[dict]] = {}
+    for s in sessions:
+        if s.get("participant"):
+            sessions_of.setdefault(s["participant"], []).append(s)
     week_rows, point_rows, people = [], [], []
     for pid in ids:
         arm = arms.get(pid)
-        mine = [e for e in enrolments if e["participant"] == pid]
-        own = [s for s in sessions if s.get("participant") == pid]
+        mine = enrols_of.get(pid, [])
+        own = sessions_of.get(pid, [])
         dated = sorted((s for s in own if s["wall_start_s"] is not None), key=lambda s: s["wall_start_s"])
         last = dated[-1]["wall_start_s"] if dated else None
         row = {"participant": pid, "arm": arm, "sessions": sum(1 for s in own if counts_toward_goal(s)),
