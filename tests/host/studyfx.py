@@ -38,13 +38,13 @@ def _state(force_g, lo, hi):
 
 
 def record(log_dir, uid: bytes, no: int, wall: int | None, steps, end="completed", routine="bedtime",
-           stall_ms=0):
+           stall_ms=0, calib_id=""):
     """One session in a file of its own. steps: [(kind, point, [(force_g, seconds), ...])]; a rest has no
     band. stall_ms: the loop stalls this long after the first step (the trace starts a new chunk)."""
     clock = FakeClock(1000)
     clock.wall = wall
-    lg = logger.Logger(str(log_dir), clock, {"unique_id": uid, "firmware": "0.1.0", "board": "sim",
-                                             "boot_count": 1}, free_bytes_fn=lambda: 1 << 20, volume_bytes=0)
+    info = {"unique_id": uid, "firmware": "0.1.0", "board": "sim", "boot_count": 1, "calib_id": calib_id}
+    lg = logger.Logger(str(log_dir), clock, info, free_bytes_fn=lambda: 1 << 20, volume_bytes=0)
     lg.begin_session(routine, DIGEST, 3000, 5000, now_ms=clock.now, session_no=no)
     for i, (kind, point, holds) in enumerate(steps):
         lo, hi = (0, 0) if kind == "rest" else (3000, 5000)

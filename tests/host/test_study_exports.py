@@ -165,6 +165,23 @@ def test_bids_trace_with_a_stall_from_the_real_logger(tmp_path):
     arc.close()
 
 
+def test_bids_sidecar_carries_the_sessions_calibration(tmp_path):
+    arc = Archive(tmp_path / "a.sqlite")
+    cal = {"id": "c-2026-01", "created": "2026-01-01T00:00:00", "points": [[0, 0], [4000, 1800]]}
+    arc.add_calibration("ee000005", cal, written_at=sf.START)
+    dev = sf.fx.FakeSession(tmp_path / "dev", device_id="ee000005")
+    sf.record(dev.log, b"\xee\x00\x00\x05", 1, sf.START + 60, sf.S2, calib_id="c-2026-01")
+    sf.record(dev.log, b"\xee\x00\x00\x05", 2, sf.START + 120, sf.S2, calib_id="c-elsewhere")
+    sf.pull(dev, arc)
+    export(arc, tmp_path / "b", "bids")
+    sides = [json.load(open(tmp_path / ("b/sub-devee000005/ses-%d/beh/sub-devee000005_ses-%d_task-practice_"
+                                        "recording-force_physio.json" % (n, n)))) for n in (1, 2)]
+    assert sides[0]["Calibration"] == {"Id": "c-2026-01", "Created": "2026-01-01T00:00:00",
+                                       "WrittenUTC": "2026-01-01T00:00:00Z", "Data": cal}
+    assert sides[1]["Calibration"] == {"Id": "c-elsewhere"}  # written from another computer: its id alone
+    arc.close()
+
+
 def test_bids_labels_are_letters_and_digits_only():
     ss = [{"participant": "P-01", "device_id": "x"}, {"participant": "P01", "device_id": "y"},
           {"participant": None, "device_id": "../../etc"}, {"participant": "Q7", "device_id": "z"}]
