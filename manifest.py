@@ -12,6 +12,7 @@ ACU_FILES = (
     "app.py",
     "appcfg.py",
     "band.py",
+    "bringup.py",
     "button.py",
     "calib.py",
     "calib_parse.py",
