@@ -302,3 +302,30 @@ def test_the_result_and_score_patterns_are_their_own_family():
     longest = (len(score.kr_segments(3)) + feedback.PATTERNS[i + 1] - feedback.PATTERNS[i]
                + len(score.score_segments(95)))
     assert longest <= feedback.SEG_CAP_U16
+
+
+def test_only_checks_done_count_and_a_new_session_starts_a_new_list():
+    r = runner.Runner(runner.NullSink(), transition_ms=100)
+    r.load(RP.parse(_routine({"type": "check", "target_g": 4000, "hold_s": 3},
+                             {"type": "check", "target_g": 3000, "hold_s": 3},
+                             {"type": "check", "target_g": 5000, "hold_s": 3})))
+    t = [0]
+
+    def run(ms, grams):
+        for _ in range(ms // 5):
+            t[0] += 5
+            r.tick(t[0], band.IN_BAND if grams else band.NO_CONTACT, grams)
+
+    assert r.start(0) and (r.fb_code, r.target) == (R.FB_NONE, True)
+    r.set_feedback_override(R.FB_FULL)  # a stage's override never gives a check feedback
+    assert r.fb_code == R.FB_NONE
+    run(3005, 4200)          # the first check: done; 1 s to settle, then 2 s at 4.2 kg
+    assert r.check_results == [(4000, 4200)]
+    run(100, 0)              # the transition
+    r.skip(t[0])             # the second: skipped, not counted
+    run(100, 0)
+    run(1000, 5000)          # the third: aborted before its end, not counted
+    r.abort(t[0])
+    assert r.check_results == [(4000, 4200)]
+    r.clear_feedback_override()
+    assert r.start(t[0]) and r.check_results == []
