@@ -38,6 +38,7 @@ ACU_FILES = (
     "routine.py",
     "routine_parse.py",
     "runner.py",
+    "score.py",
     "sensors.py",
     "status.py",
     "ticks.py",
