@@ -7,7 +7,6 @@
 # a fresh heap: the app's modules first.
 import acu
 
-acu.call("power", "boot")  # [power] the boot's CPU clock (acu.power)
 if acu.__file__.endswith(".py"):
     import acu.app
 from acu import appcfg  # noqa: E402

@@ -19,7 +19,6 @@ DEFAULT_SETTINGS = {
     "too_hard_g": 7000,
     "contact_g": 300,
     "free_sessions": True,
-    "sleep_after_s": 300,    # idle this long: deep sleep until the button (acu.power); 0: never
 }  # type: dict
 # what docs/user-guide.md ("Settings") lists: key -> (type, low, high) for numbers, (str, choices) for names,
 # (bool,) for switches. The board keys (docs/hardware.md) are optional: passed to the board when present.
@@ -31,7 +30,7 @@ SETTINGS_SPEC = {
     "too_hard_g": (int, 2000, 20000),
     "contact_g": (int, 50, 1500),
     "free_sessions": (bool,),
-    "sleep_after_s": (int, 0, 86400),
+    "sleep_after_s": (int, 0, 86400),  # default 300 (acu.app: not in DEFAULT_SETTINGS, whose dict the app keeps)
     "sensor": (str, ("fsr402", "fsr406", "a201", "loadcell")),
     "oversample": (int, 1, 64),
     "pulse_power": (bool,),

@@ -3,7 +3,7 @@
 # and wakes on its button (esp32.wake_on_ext0), which boots the firmware again.
 #
 # Loaded per call (acu.call), never held by the loop: App.step only counts idle time (allocation-free) and
-# calls idle_due() when it reaches sleep_after_s; main.py calls boot() once. The decisions (veto, the CPU
+# calls idle_due() when it reaches sleep_after_s; acu.app.main calls loop_start() once. The decisions (veto, the CPU
 # clock, the RTC record) take plain values, so CPython and MicroPython tests can check them without a board.
 #
 # What survives the sleep: sessions, settings and calibration are on flash already. The little the app keeps
@@ -24,10 +24,9 @@ SLEEP_AFTER_S_DEFAULT = const(300)
 LOW_MV = const(3450)       # acu.app's low-battery cue (the cell under the awake board's load)
 CRITICAL_MV = const(3350)  # below this the cell is on its knee (minutes left): no routine starts
 # the loop's CPU clock: the ESP32's lowest full-speed clock keeps the 200 Hz loop with room to spare
-# (docs/hardware.md, "Power states": the loop's measured work per iteration against its period); the boot
-# runs at the top clock, to be done and back at the loop's clock (or asleep) sooner
+# (docs/hardware.md, "Energy": the loop's measured work per iteration against its period); the boot runs at
+# the port's default (160 MHz): loading acu.power before the app would intern its names in the start-up heap
 LOOP_HZ = const(80000000)
-BOOT_HZ = const(240000000)
 
 # why the board stays awake (veto); None: it may sleep
 WHY_SESSION = "session"
@@ -122,13 +121,6 @@ def _freq(m, hz):
         pass  # a board or port without this clock keeps its own
 
 
-def boot(machine=None):
-    """Once at start-up (main.py): the boot's CPU clock. -> True when this boot is a deep-sleep wake."""
-    m = machine or _machine()
-    _freq(m, BOOT_HZ)
-    return m.reset_cause() == DEEPSLEEP_RESET
-
-
 def loop_start(app, machine=None):
     """Once, as the app's loop starts (acu.app.main): the loop's CPU clock, and what the RTC record kept for
     the app (the low-battery cue already given: not repeated at every wake while the cell stays low)."""
@@ -148,6 +140,7 @@ def idle_due(app, now_ms, machine=None, esp32=None):
     wp = wake_pin(app.hw.button)
     why = veto(app.log.active or app.free_session, r.active(), lk is not None and lk.every_ms > 0,
                app.calibrating, wp is not None, app.settings.get("sleep_after_s", SLEEP_AFTER_S_DEFAULT))
+    # (App.step's default for a settings file without the key is the same 300)
     if why is not None:
         return why
     try:

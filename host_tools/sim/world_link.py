@@ -19,7 +19,7 @@ import time
 from typing import Callable
 
 # frame types shared with rom/simhw.py
-RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT, RX_INTERRUPT, RX_BATTERY = 1, 2, 3, 4, 5
+RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT, RX_INTERRUPT, RX_PART_FAULT, RX_BATTERY = 1, 2, 3, 4, 5, 6
 TX_HELLO, TX_NAME, TX_LEVEL, TX_NOTE, TX_CLOCK, TX_WALL, TX_RESET, TX_INTERRUPTIBLE = 10, 11, 12, 13, 14, 15, 16, 17
 TX_SLEEP, TX_RTCMEM = 18, 19  # deep sleep's wake sources; the RTC slow memory's bytes
 RESET_DEEPSLEEP = 8  # TX_RESET's kind for machine.deepsleep()
@@ -200,6 +200,9 @@ class WorldLink:
 
     def send_sensor_fault(self, code: int) -> None:
         self.send_frames([(RX_SENSOR_FAULT, struct.pack("<i", code))])
+
+    def send_part_fault(self, part: int, value: int) -> None:
+        self.send_frames([(RX_PART_FAULT, struct.pack("<ii", part, value))])
 
     def interrupt(self):
         """The host's Ctrl-C while boot.py/main.py run: the firmware raises KeyboardInterrupt at its next call

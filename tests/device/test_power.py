@@ -80,15 +80,12 @@ def test_rtc_record_round_trips_and_foreign_bytes_read_as_a_cold_start():
     assert power.unpack_record(b[:3]) == (0, 0)
 
 
-def test_boot_runs_at_the_top_clock_the_loop_at_its_own_and_a_wake_is_told_from_a_cold_start():
+def test_the_loop_runs_at_its_own_clock():
     m = _Machine(cause=1)
-    m.hz = 160000000
-    assert power.boot(m) is False
-    assert m.hz == power.BOOT_HZ
+    m.hz = 160000000  # the port's default at boot
     app, _, _ = fakeboard.make_app(outputs=True)
     power.loop_start(app, m)
-    assert m.hz == power.LOOP_HZ < power.BOOT_HZ
-    assert power.boot(_Machine(cause=power.DEEPSLEEP_RESET)) is True
+    assert m.hz == power.LOOP_HZ < 160000000
 
 
 def test_the_low_battery_cue_given_before_a_sleep_is_not_repeated_after_the_wake():
@@ -114,6 +111,7 @@ def test_wake_pin_is_the_buttons_pin_at_its_pressed_level():
     pin = _Pin(0)
     b = sensors.PinButton(pin, active_low=True)
     assert power.wake_pin(b) is None  # not wired to wake the chip: a development board stays up
+    assert power.wake_pin(sensors.PinButton(pin, active_low=True)) is None
     b.wake = True
     assert power.wake_pin(b) == (pin, 0)
     b = sensors.PinButton(pin, active_low=False)
@@ -151,20 +149,6 @@ def test_idle_due_refuses_with_a_session_open_or_a_host_streaming():
     assert m.slept == 0 and e.ext0 is None
 
 
-class _Link:
-    """What App.step reads of acu.link: the requests answered and the stream's period."""
-
-    def __init__(self):
-        self.requests = 0
-        self.every_ms = 0
-
-    def announce(self):
-        pass
-
-    def service(self, now_ms):
-        pass
-
-
 def _install(m, e):
     saved = (sys.modules.get("machine"), sys.modules.get("esp32"))
     sys.modules["machine"] = m
@@ -186,27 +170,37 @@ def _run_ms(app, clock, ms):
         app.step(clock.ticks_ms())
 
 
+def _run_link(app, clock, ms):
+    for _ in range(ms // 5):
+        clock.advance(5)
+        now = clock.ticks_ms()
+        app.step(now)
+        app.link.service(now)
+
+
 def test_the_app_sleeps_after_sleep_after_s_of_idle_and_a_host_request_or_contact_restarts_the_count():
-    app, clock, sensor = _app_with_wake_button(sleep_after_s=2)
-    lk = _Link()
-    app.link = lk
+    import test_link
+    con = test_link.Console()
+    app, clock, sensor = fakeboard.make_app(console=con, outputs=True, sleep_after_s=3)
+    app.hw.button = sensors.PinButton(_Pin(0), active_low=True)
+    app.hw.button.wake = True
     m, e = _Machine(), _Esp32()
     restore = _install(m, e)
     try:
-        _run_ms(app, clock, 1500)
-        lk.requests += 1  # a host asked something: it is there, the count starts again
-        _run_ms(app, clock, 1500)
+        _run_link(app, clock, 1500)  # (the runner's first tick counts up to 1 s since its start)
+        con.feed(test_link.request(1, "hello"))  # a host asked something: it is there, the count starts again
+        _run_link(app, clock, 2500)
         assert m.slept == 0
         sensor.raw = fakeboard.raw_for(app, 1500)  # a touch of the sensor
-        _run_ms(app, clock, 300)
+        _run_link(app, clock, 300)
         sensor.raw = 0
-        _run_ms(app, clock, 1500)
+        _run_link(app, clock, 2500)
         assert m.slept == 0
-        lk.every_ms = 50  # a host streaming: idle, yet it stays up
-        _run_ms(app, clock, 2100)
+        con.feed(test_link.request(2, "stream 50 60000"))  # a host streaming: idle, yet it stays up
+        _run_link(app, clock, 3100)
         assert m.slept == 0
-        lk.every_ms = 0
-        _run_ms(app, clock, 2100)
+        app.link.stop_stream()
+        _run_link(app, clock, 3100)
         assert m.slept == 1
     finally:
         restore()
@@ -214,7 +208,7 @@ def test_the_app_sleeps_after_sleep_after_s_of_idle_and_a_host_request_or_contac
 
 def test_sleep_after_s_is_a_validated_setting():
     from acu import appcfg
-    assert appcfg.DEFAULT_SETTINGS["sleep_after_s"] == power.SLEEP_AFTER_S_DEFAULT
+    assert "sleep_after_s" in appcfg.SETTINGS_SPEC and power.SLEEP_AFTER_S_DEFAULT == 300
     assert appcfg._setting_problem("sleep_after_s", 600) is None
     assert appcfg._setting_problem("sleep_after_s", -1) is not None
     assert appcfg._setting_problem("sleep_after_s", "5min") is not None

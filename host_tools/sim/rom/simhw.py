@@ -28,7 +28,8 @@ RX_PROFILE = const(1)   # n x (dur_ms, f0_g, f1_g, noise_g) int32; f0_g == -1: s
 RX_BUTTON = const(2)    # n x (delay_ms, level) int32: button level changes relative to receipt
 RX_SENSOR_FAULT = const(3)  # int32: 0 ok, 1 unplugged (open), 2 shorted
 RX_INTERRUPT = const(4)     # (empty) the host's Ctrl-C while code runs: KeyboardInterrupt at the next call
-RX_BATTERY = const(5)       # int32: the cell's terminal voltage in mV (the launcher's energy model)
+RX_PART_FAULT = const(5)    # int32 part, int32 value: a bring-up fault of the board (PART_* below)
+RX_BATTERY = const(6)       # int32: the cell's terminal voltage in mV (the launcher's energy model)
 # firmware -> launcher
 TX_HELLO = const(10)    # uptime_ms
 TX_NAME = const(11)     # id u8 + utf-8 name
@@ -42,6 +43,12 @@ TX_SLEEP = const(18)    # deep sleep: ms u32 (0: no timer), ext0 pin i32 (-1: no
 #                         ext1 pin mask u64, ext1 level u32; a TX_RESET kind 8 follows
 TX_RTCMEM = const(19)   # the RTC slow memory's bytes (machine.RTC().memory(data))
 RESET_DEEPSLEEP = const(8)
+
+
+# RX_PART_FAULT parts (acutrainer sim fault): what a freshly soldered board gets wrong
+PART_MOTOR = const(1)    # 1: the motor is dead (its pin is driven, nothing spins: a cold joint, no supply)
+PART_BUTTON = const(2)   # 1: stuck pressed (shorted to GND), 2: dead (never reads pressed: an open lead)
+PART_BLEED = const(3)    # 1: the sensor's bleed resistor is missing (an unloaded FSR's node floats)
 
 
 def _diff(a, b):
@@ -96,6 +103,9 @@ class World:
         self.seg_noise = [0] * MAXSEG
         self.force_now_g = 0
         self.sensor_fault = 0
+        self.motor_dead = 0        # PART_MOTOR
+        self.button_stuck = 0      # PART_BUTTON
+        self.no_bleed = 0          # PART_BLEED
         self.battery_mv = _env_int("ACU_BATTERY_MV", 3900)  # the simulated cell (RX_BATTERY updates it)
         # button schedule
         self.btn_n = 0
@@ -226,7 +236,7 @@ class World:
         return f
 
     def button_level(self):
-        """1 while the simulated finger holds the button down."""
+        """1 while the simulated finger holds the button down (or the button is stuck: PART_BUTTON)."""
         if not self.in_app:
             self._catch_up()
         i = self.btn_i
@@ -234,6 +244,8 @@ class World:
             self.btn_level = self.btn_lvl[i]
             i += 1
         self.btn_i = i
+        if self.button_stuck:
+            return 1 if self.button_stuck == 1 else 0
         return self.btn_level
 
     # ---- the recorder ----------------------------------------------------------------------------
@@ -393,6 +405,14 @@ class World:
             self.note(self.name_id("button_input"), n)
         elif typ == RX_SENSOR_FAULT:
             self.sensor_fault = struct.unpack_from("<i", buf, off)[0]
+        elif typ == RX_PART_FAULT:
+            part, value = struct.unpack_from("<ii", buf, off)
+            if part == PART_MOTOR:
+                self.motor_dead = value
+            elif part == PART_BUTTON:
+                self.button_stuck = value
+            elif part == PART_BLEED:
+                self.no_bleed = value
         elif typ == RX_BATTERY:
             self.battery_mv = struct.unpack_from("<i", buf, off)[0]
         elif typ == RX_INTERRUPT:
