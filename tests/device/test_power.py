@@ -253,3 +253,14 @@ def test_a_low_cell_is_cued_before_the_routine_and_a_flat_one_starts_none():
     _press(app, clock)  # flat: the cue, and no routine
     assert app.runner.state != runner.RUNNING and cues[:1] == [feedback.CUE_LOW_BATTERY]
     assert feedback.CUE_START not in cues
+
+
+def test_only_the_battery_boards_button_is_a_wake_source():
+    import test_boards
+    for name, wakes in (("esp32_battery", True), ("esp32_devkitc", False)):
+        mod, restore = test_boards._load(name)
+        try:
+            hw = mod.build()
+            assert (power.wake_pin(hw.button) is not None) == wakes, name
+        finally:
+            restore()
