@@ -34,6 +34,7 @@ ACU_FILES = (
     "logrecover.py",
     "outputs.py",
     "parts.py",
+    "power.py",
     "rgbled.py",
     "routine.py",
     "routine_parse.py",
@@ -46,6 +47,7 @@ ACU_FILES = (
 )
 BOARD_FILES = (
     "__init__.py",
+    "esp32_battery.py",
     "esp32_devkitc.py",
     "esp32_loadcell.py",
     "esp32s3_devkitc.py",

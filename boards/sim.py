@@ -62,6 +62,8 @@ def build(settings=None):
     s = dict(settings or {})
     s["sensor"] = os.getenv("ACU_SENSOR") or "fsr402"  # the simulated part decides, as simboot's does
     hw = parts.build(NAME, PARTS, s, machine, world)
+    if os.getenv("ACU_WAKE_BUTTON") == "1" and hw.button is not None:
+        hw.button.wake = True  # `sim start --wake-button` (or --energy-board esp32_battery): it can sleep
     # the first annotate registers the note names (allocation at build time, not in the loop)
     world.annotate("state", -1)
     world.annotate("cue", 0)

@@ -285,6 +285,18 @@ def check_clock(st: dict, now_s: float) -> Check:
     return Check("clock", OK, "set (%+d s from the host)" % skew)
 
 
+def check_battery(st: dict) -> Check:
+    from host_tools import battery
+
+    mv = st.get("battery_mv")
+    text = battery.describe(mv)
+    if not isinstance(mv, int) or isinstance(mv, bool) or mv < 2500:
+        return Check("battery", INFO, text)
+    if mv < battery.LOW_MV:
+        return Check("battery", WARN, text, "charge the trainer (USB-C on the charger)")
+    return Check("battery", OK, text)
+
+
 def check_routine(st: dict) -> Check:
     r = st.get("routine")
     if not r:
@@ -499,6 +511,7 @@ def diagnose(
     checks.append(check_calibration(st, now_s))
     checks.append(check_clock(st, now_s))
     checks.append(check_routine(st))
+    checks.append(check_battery(st))
     checks += _guard("sensor", lambda: check_sensor(session.call("acu.api", "sample", 5, 5)))
     checks += _guard("sensitivity", _sensitivity, session, st)
 

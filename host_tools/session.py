@@ -227,8 +227,8 @@ class DeviceSession:
         finally:
             ser.timeout = self.timeout_s
         if heard.strip(b"b'\"") == b"":
-            raise LinkError("no answer from %s: the cable is unplugged, or the board is off or stuck "
-                            "(see docs/troubleshooting.md)" % self.port)
+            raise LinkError("no answer from %s: the cable is unplugged, or the board is off, asleep (press its "
+                            "button) or stuck (see docs/troubleshooting.md)" % self.port)
         raise LinkError("could not enter raw REPL on %s: is this a MicroPython board? "
                         "see docs/troubleshooting.md" % self.port)
 

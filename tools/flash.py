@@ -27,6 +27,7 @@ from host_tools import ports, versions  # noqa: E402
 BOARDS = {
     "esp32_devkitc": ("esp32", "ESP32_GENERIC", 0x1000),
     "esp32_loadcell": ("esp32", "ESP32_GENERIC", 0x1000),
+    "esp32_battery": ("esp32", "ESP32_GENERIC", 0x1000),
     "m5stack_atom": ("esp32", "ESP32_GENERIC", 0x1000),
     "esp32s3_devkitc": ("esp32s3", "ESP32_GENERIC_S3", 0x0),
 }

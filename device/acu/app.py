@@ -246,7 +246,11 @@ class App:
             self._hold_ms = 0
         if hw.button is not None:
             gest = self.buttons.update(hw.button.pressed(), now_ms)
-            if gest and not self.calibrating:
+            # [power] a routine starts only with charge enough for it: a low cell is cued first (acu.power, loaded
+            # only then)
+            if gest and not self.calibrating and (self.runner.active() or hw.battery is None or hw.battery.read_mv()
+                                                  >= _LOW_BATTERY_MV or acu.call("power", "may_start", self, gest,
+                                                                                 now_ms)):
                 self.runner.button(gest, now_ms)
         r = self.runner
         r.tick(now_ms, st, g)
@@ -291,6 +295,13 @@ class App:
             if self._battery_ms >= _BATTERY_CHECK_MS:
                 self._battery_ms = 0
                 self._check_battery(now_ms)
+        # [power] deep sleep after sleep_after_s idle: the runner's idle time (no routine), which a touch, a free
+        # press and a host's request (acu.link) start again; acu.power is loaded only when it is reached
+        if st != band.NO_CONTACT or self.free_session:
+            r.idle_ms = 0
+        elif r.idle_ms >= self.settings.get("sleep_after_s", 300) * 1000 > 0:
+            r.idle_ms = 0
+            acu.call("power", "idle_due", self, now_ms)
         self.iterations += 1
 
     def _feedback_gate(self, st, g):
@@ -323,6 +334,8 @@ class App:
         return band.NO_CONTACT
 
     def _check_battery(self, now_ms):
+        if self.runner.active():
+            return  # [power] never in the middle of a point: a routine's start checks the cell (acu.power)
         low = self.hw.battery.read_mv() < _LOW_BATTERY_MV
         if low and not self._low_battery:
             self.fb.cue(feedback.CUE_LOW_BATTERY, now_ms)
@@ -413,6 +426,7 @@ def main(hw, settings, boots, boot_id=0):
         gc.collect()
         app.start()
         gc.collect()
+        acu.call("power", "loop_start", app)  # [power] the loop's CPU clock, the RTC record (acu.power)
         app.run()
     except KeyboardInterrupt:
         # a host is taking the REPL (Ctrl-C), maybe while the app was still starting: close the session

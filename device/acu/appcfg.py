@@ -30,6 +30,7 @@ SETTINGS_SPEC = {
     "too_hard_g": (int, 2000, 20000),
     "contact_g": (int, 50, 1500),
     "free_sessions": (bool,),
+    "sleep_after_s": (int, 0, 86400),  # default 300 (acu.app: not in DEFAULT_SETTINGS, whose dict the app keeps)
     "sensor": (str, ("fsr402", "fsr406", "a201", "loadcell")),
     "oversample": (int, 1, 64),
     "pulse_power": (bool,),

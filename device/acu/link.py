@@ -218,6 +218,7 @@ class Link:
             return
         rid = words[0]
         self.requests += 1
+        self.app.runner.idle_ms = 0  # a host is there: the idle time towards deep sleep starts again (acu.power)
         try:
             if words[1] == "stream":  # renewed every few seconds: answered here
                 result = self.on_stream(words[2:], now_ms)

@@ -8,12 +8,14 @@
 # part. A board leaves out the roles it does not have. Text fields ("part", "supply") are for people (the
 # docs, tools/wiring.py). An entry with "fitted" is optional: settings[role] (a bool) overrides it.
 #   sensor   kind; a divider (fsr402, fsr406, a201): adc_pin, atten, oversample, r_m_ohm, r_bleed_ohm,
-#            power_pin (pulse power, optional); a load cell: dout_pin, sck_pin, gain, not_ready_ms.
+#            power_pin (pulse power, optional; pulse_power: True where it is the only supply);
+#            a load cell: dout_pin, sck_pin, gain, not_ready_ms.
 #            "alternatives": {kind: the fields that change} for the other sensors the board takes by
 #            settings 'sensor' (the A201 needs other resistors).
 #   led      pin, pwm_hz                       rgb      pin, max_level (a NeoPixel)
 #   motor    pin, pwm_hz, kick_ms, min_level   haptic   bus, sda, scl, i2c_hz, addr (a DRV2605L, probed)
-#   buzzer   pin, pwm_hz                       button   pin, active_low, pull_up
+#   buzzer   pin, pwm_hz                       button   pin, active_low, pull_up, wake (optional: an RTC pin
+#                                                       wired to wake the board from deep sleep: acu.power)
 #   battery  adc_pin, atten, ratio (the divider: the cell's voltage / the pin's)
 # Settings a board reads: sensor, oversample, pulse_power, motor_kick_ms, pixel_pin, pixel_max, and the
 # optional parts' roles (haptic, buzzer, battery, motor where it is optional).
@@ -52,7 +54,7 @@ def _sensor(name, p, s, machine, clock):
         return hx711.Hx711(Pin(p["dout_pin"], Pin.IN, Pin.PULL_UP), Pin(p["sck_pin"], Pin.OUT, value=0),
                            p["gain"], clock, p["not_ready_ms"])
     power = None
-    if s.get("pulse_power", False):
+    if s.get("pulse_power", p.get("pulse_power", False)):  # a board whose divider sits on a GPIO says so
         if "power_pin" not in p:
             raise ValueError("%s: no power_pin for pulse_power" % name)
         power = Pin(p["power_pin"], Pin.OUT, value=0)
@@ -78,7 +80,12 @@ def _part(role, p, s, machine, clock):
         return outputs.Buzzer(_pwm(machine, p))
     if role == "button":  # pins without internal pull-ups (GPIO34-39) rely on the board's external one
         pin = Pin(p["pin"], Pin.IN, Pin.PULL_UP) if p["pull_up"] else Pin(p["pin"], Pin.IN)
-        return sensors.PinButton(pin, p["active_low"])
+        b = sensors.PinButton(pin, p["active_low"])
+        if p.get("wake"):
+            # only a wake source's button carries `wake` (acu.power reads it with getattr): one more attribute on
+            # every button tips the start-up heap from ROM (tests/host/test_romfs.py) over its limit
+            setattr(b, "wake", True)  # noqa: B010 (mypy: PinButton declares no `wake`)
+        return b
     return sensors.BatteryAdc(_adc(machine, p), p["ratio"], 1)  # battery
 
 

@@ -102,7 +102,8 @@ class FsrAdc:
 
 class PinButton:
     """A push button on a GPIO: pressed() -> bool (raw level; acu.button debounces).
-    active_low: the usual wiring to GND with the internal pull-up (the BOOT button on GPIO0)."""
+    active_low: the usual wiring to GND with the internal pull-up (the BOOT button on GPIO0).
+    A board that wires it to wake the chip from deep sleep sets its `wake` (PARTS "wake", acu.power)."""
 
     def __init__(self, pin, active_low=True):
         self._pin = pin

@@ -50,6 +50,7 @@ def collect(a, with_practice=False):
         "session_active": a.log.active, "boots": a.log.boot_count, "boot_id": a.log.boot_id,
         "free_bytes": free, "flash_bytes": total,
         "unique_id": "".join("%02x" % b for b in h.unique_id),
+        "battery_mv": h.battery.read_mv() if h.battery is not None else None,  # the cell, under the app's load
     }
     if with_practice:
         st["practice"] = practice(a)

@@ -8,7 +8,7 @@ import json
 import sys
 
 from host_tools.errors import AcuError, InputError
-from host_tools.sim import control, profile, story
+from host_tools.sim import control, energy, profile, story
 
 
 def register(sub):
@@ -32,6 +32,12 @@ def register(sub):
                    help="FSR parts: near the datasheet curve (default) or the wide population of published "
                         "measurements (docs/sensors.md); calibrate a wide part before trusting its force")
     s.add_argument("--haptic", default="", choices=["", "drv2605"], help="add a DRV2605L haptic driver")
+    s.add_argument("--energy-board", default="esp32_devkitc", choices=sorted(energy.BOARDS),
+                   help="whose currents the energy model uses (docs/hardware.md, \"Energy\")")
+    s.add_argument("--battery-mah", type=int, default=energy.DEFAULT_CAPACITY_MAH, help="the simulated LiPo's capacity")
+    s.add_argument("--wake-button", action="store_true",
+                   help="the button wakes the board from deep sleep, so the firmware sleeps when idle (implied by "
+                        "--energy-board esp32_battery)")
     s.add_argument("--heapsize", default="192K",
                    help="firmware heap; the 64-bit unix port needs ~1.8x the ESP32 figure for the same objects")
     s.set_defaults(func=cmd_start)
@@ -77,6 +83,16 @@ def register(sub):
     s.add_argument("--off", default="200ms")
     s.set_defaults(func=cmd_power_cut)
 
+    s = ss.add_parser("battery", parents=[which],
+                      help="the simulated LiPo: set it (3.6V at rest, 20%%), charge it full, or show it (status)")
+    s.add_argument("what", help="a rest voltage (3.6V), a charge (20%%), 'charge' or 'status'")
+    s.set_defaults(func=cmd_battery)
+
+    s = ss.add_parser("sleep-skip", parents=[which],
+                      help="fast-forward the board's deep sleep (nothing runs in it), e.g. 8h; stops at its wake timer")
+    s.add_argument("time")
+    s.set_defaults(func=cmd_sleep_skip)
+
     s = ss.add_parser("unplug", parents=[which],
                       help="pull the USB cable for a while (the link drops; the board runs on)")
     s.add_argument("--for", dest="for_", default="2s")
@@ -104,7 +120,8 @@ def register(sub):
 
 def cmd_start(a):
     st = control.start(a.name, flash=a.flash, speed=a.speed, baud=a.baud, sensor=a.sensor, seed=a.seed,
-                       haptic=a.haptic, heapsize=a.heapsize, latency_ms=a.latency_ms, population=a.population)
+                       haptic=a.haptic, heapsize=a.heapsize, latency_ms=a.latency_ms, population=a.population,
+                       energy_board=a.energy_board, battery_mah=a.battery_mah, wake_button=a.wake_button)
     print("simulator %r running: port %s" % (a.name, st["port"]))
     print("  flash %s, sensor %s (part %d), speed x%g, link %s" % (
         st["flash"], st["sensor"], st["seed"], st["speed"], "%d baud" % st["baud"] if st["baud"] else "unlimited"))
@@ -144,6 +161,61 @@ def cmd_status(a):
     st["name"] = control.running_port_names().get(st["port"])
     for k in ("name", "port", "boot", "running", "in_raw_repl", "t_ms", "flash", "sensor", "seed", "speed", "baud"):
         print("%-12s %s" % (k, st.get(k)))
+    if st.get("power"):
+        print("%-12s %s" % ("power", describe_power(st["power"])))
+    return 0
+
+
+def describe_power(p: dict) -> str:
+    """One line: the board's power state, its present current and the cell."""
+    state = p["state"].replace("_", " ")
+    if "asleep_ms" in p:
+        state += " %.1f s" % (p["asleep_ms"] / 1000) + (" of %.1f s" % (p["wake_timer_ms"] / 1000)
+                                                     if p["wake_timer_ms"] else "")
+    return "%s, %s µA now (%s); battery %.1f %% of %d mAh, %.3f V" % (
+        state, format(p["current_ua"], ","), p["board"], p["soc_pct"], p["capacity_mah"], p["cell_mv"] / 1000)
+
+
+def parse_battery(what: str) -> dict:
+    """'3.6V' / '3600mV' (a rest voltage), '20%' (a charge), 'charge', 'status' -> SimControl.battery kwargs."""
+    w = what.strip().lower()
+    try:
+        if w == "charge":
+            return {"charge": True}
+        if w == "status":
+            return {}
+        if w.endswith("%"):
+            pct = float(w[:-1])
+            if not 0 <= pct <= 100:
+                raise ValueError
+            return {"soc_pct": pct}
+        if w.endswith("mv"):
+            mv = float(w[:-2])
+        elif w.endswith("v"):
+            mv = float(w[:-1]) * 1000
+        else:
+            raise ValueError
+    except ValueError:
+        raise InputError("sim battery: %r is not a rest voltage (3.6V), a charge (0-100%%), 'charge' or 'status'"
+                         % what) from None
+    lo, hi = energy.OCV_MV[0][1], energy.OCV_MV[-1][1]
+    if not lo <= mv <= hi:
+        raise InputError("sim battery: a LiPo rests between %.2f V (empty) and %.2f V (full), not %s" % (
+            lo / 1000, hi / 1000, what))
+    return {"mv": mv}
+
+
+def cmd_battery(a):
+    kw = parse_battery(a.what)
+    p = control.SimControl.find(a.name).battery(**kw)
+    print(describe_power(p))
+    return 0
+
+
+def cmd_sleep_skip(a):
+    ms = profile.parse_time_ms(a.time, "time")
+    p = control.SimControl.find(a.name).sleep_skip(ms)
+    print(describe_power(p))
     return 0
 
 

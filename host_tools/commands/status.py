@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from host_tools import battery
 from host_tools.session import connect, describe_practice
 from host_tools.termsafe import shown
 
@@ -46,6 +47,7 @@ def run(a):
          else "free space unknown (the board's count overflowed, or an older firmware)"),
         ("log", ", ".join("%s %s" % (k, v) for k, v in sorted(log.items())) if isinstance(log, dict) else log),
         ("boots", st.get("boots")),
+        ("battery", battery.describe(st.get("battery_mv"))),
     ]
     # boot files the firmware found bad (it runs on defaults; acutrainer doctor says what to do)
     probs = st.get("boot_problems")

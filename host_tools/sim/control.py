@@ -51,7 +51,8 @@ def running() -> list[str]:
 def start(name: str = "default", flash: str | None = None, speed: float = 1.0, baud: int = 0,
           sensor: str = "fsr402", seed: int | None = None, haptic: str = "", heapsize: str = "192K",
           flash_blocks: int = 512, timeout_s: float = 20.0, latency_ms: float = 0.0,
-          population: str = "datasheet") -> dict:
+          population: str = "datasheet", energy_board: str = "esp32_devkitc", battery_mah: int = 500,
+          wake_button: bool = False) -> dict:
     st = read_state(name)
     if st:
         raise AcuError("simulator %r is already running on %s (acutrainer sim stop first)" % (name, st["port"]))
@@ -73,7 +74,9 @@ def start(name: str = "default", flash: str | None = None, speed: float = 1.0, b
     cmd = [sys.executable, "-m", "host_tools.sim.launcher", "--state-dir", str(d), "--flash", flash,
            "--speed", str(speed), "--baud", str(baud), "--sensor", sensor, "--seed", str(seed),
            "--heapsize", heapsize, "--flash-blocks", str(flash_blocks), "--latency-ms", str(latency_ms),
-           "--population", population]
+           "--population", population, "--energy-board", energy_board, "--battery-mah", str(battery_mah)]
+    if wake_button:
+        cmd.append("--wake-button")
     if haptic:
         cmd += ["--haptic", haptic]
     log = open(d / "launcher.log", "ab")
@@ -152,7 +155,10 @@ def reset(name: str = "default", new_part: bool = False) -> dict:
                              sensor=st.get("sensor", "fsr402"), seed=seed, haptic=st.get("haptic") or "",
                              heapsize=st.get("heapsize") or "192K", flash_blocks=blocks,
                              latency_ms=float(st.get("latency_ms", 0.0)),
-                             population=st.get("population") or "datasheet")
+                             population=st.get("population") or "datasheet",
+                             energy_board=st.get("energy_board") or "esp32_devkitc",
+                             battery_mah=int(st.get("battery_mah") or 500),
+                             wake_button=bool(st.get("wake_button")))
         out["seed"] = out["state"]["seed"]
     return out
 
@@ -292,8 +298,9 @@ class SimControl:
         self.segments(segs, buttons)
         return segs
 
-    def button(self, kind: str) -> None:
-        self._request({"cmd": "button", "kind": kind})
+    def button(self, kind: str) -> dict:
+        """-> the reply; "woke": the press woke the board from deep sleep (a wake source watches the button)."""
+        return self._request({"cmd": "button", "kind": kind})
 
     def sensor_fault(self, code: int, label: str = "") -> None:
         self._request({"cmd": "sensor_fault", "code": code, "label": label})
@@ -315,6 +322,14 @@ class SimControl:
 
     def power_cut(self, off_ms: int = 200) -> None:
         self._request({"cmd": "power_cut", "off_ms": off_ms})
+
+    def battery(self, mv: float | None = None, soc_pct: float | None = None, charge: bool = False) -> dict:
+        """Set the simulated cell (its rest voltage, its state of charge, or charged full); -> the power status."""
+        return self._request({"cmd": "battery", "mv": mv, "soc_pct": soc_pct, "charge": charge})["power"]
+
+    def sleep_skip(self, ms: int) -> dict:
+        """Fast-forward the board's deep sleep by ms of virtual time (stops at its wake timer)."""
+        return self._request({"cmd": "sleep_skip", "ms": int(ms)})["power"]
 
     def unplug(self, ms: int = 1000) -> None:
         """Pull the USB cable for ms: bytes in flight are lost, nothing crosses; the board keeps running."""

@@ -30,6 +30,7 @@ import time
 import tty
 from pathlib import Path
 
+from host_tools.sim.board_power import BoardPower
 from host_tools.sim.control_server import ControlServer
 from host_tools.sim.serial_link import SerialLink
 from host_tools.sim.world_link import INTERRUPT_GRACE_S, Trace, WorldLink
@@ -105,6 +106,8 @@ class Launcher:
         self.trace = Trace(self.state_dir / "trace.jsonl")
         # the firmware's link to the simulated world
         self.world = WorldLink(self.sel, self.trace, args.speed, on_hello=self.on_hello)
+        # the board's energy, battery and deep sleep (board_power.py)
+        self.power = BoardPower(self.world, self.trace, args.speed, args.energy_board, args.battery_mah)
         # the console: the client's pty (what mpremote, ampy and our tools open) and the firmware's
         self.serial = SerialLink(self.sel, self.world, self.trace, args.baud, args.latency_ms,
                                  on_fw_hangup=self.on_fw_hangup)
@@ -115,7 +118,7 @@ class Launcher:
             "status": self.cmd_status, "profile": self.cmd_profile, "button": self.cmd_button,
             "sensor_fault": self.cmd_sensor_fault, "part_fault": self.cmd_part_fault,
             "power_cut": self.cmd_power_cut, "unplug": self.cmd_unplug,
-            "stop": self.cmd_stop})
+            "stop": self.cmd_stop, "battery": self.cmd_battery, "sleep_skip": self.cmd_sleep_skip})
 
     # ---- firmware process ----------------------------------------------------------------------
     def start_firmware(self, mode: str):
@@ -143,6 +146,11 @@ class Launcher:
         }
         if self.world.rtc_epoch is not None:
             env["ACU_WALL"] = str(self.world.rtc_epoch)
+        env.update(self.power.boot_env())
+        # the simulated board's button wakes it from deep sleep (so acu.power lets it sleep) as on the battery
+        # board; the default DevKitC-like board stays up for its host, as a USB-powered development board does
+        if self.args.wake_button or self.args.energy_board == "esp32_battery":
+            env["ACU_WAKE_BUTTON"] = "1"
 
         def child_setup():
             os.setsid()
@@ -162,12 +170,14 @@ class Launcher:
         self.serial.attach_firmware(master, mode)
         self.trace.next_boot()
         self.world.new_boot()
+        self.power.new_boot()
         self.started_at = time.monotonic()
         self.trace.write(0, "boot", mode=mode)
         self.save_state()
 
     def on_hello(self):
         self.serial.firmware_ready()
+        self.power.send_battery()  # the cell as it is now (a `sim battery` while the board booted included)
 
     def on_fw_hangup(self):
         """EIO on the firmware's terminal: its process may have ended (a reset)."""
@@ -198,10 +208,14 @@ class Launcher:
             self.stopping = True
             return
         if power_cut:
+            self.power.ended(rc, power_cut=True)
             self.world.rtc_after_power_cut()
             self.serial.lose_input()
             return
         self.world.rtc_after_soft_reset()
+        if self.power.ended(rc, power_cut=False):  # machine.deepsleep(): no reboot until a wake source fires
+            self.serial.lose_input()
+            return
         self.serial.soft_rebooted()
         if not self.stopping:
             self.start_firmware("raw" if self.serial.in_raw and not hard_reset else "normal")
@@ -213,13 +227,21 @@ class Launcher:
         except ProcessLookupError:
             pass
 
-    def power_cut(self, off_ms: int = 200):
+    def power_cut(self, off_ms: float = 200):
         if self.proc is not None:
             self.kill_firmware()
             self.trace.write(self.virtual_now_ms(), "power_cut")
             self.firmware_ended(power_cut=True)
+        elif self.power.sleep is not None:  # cut in deep sleep: the RTC and its memory are lost too
+            self.trace.write(self.power.last_t, "power_cut")
+            self.power.ended(None, power_cut=True)
+            self.world.rtc_after_power_cut()
         self.power_off = True
         self.off_until = time.monotonic() + off_ms / 1000.0
+
+    def wake_from_sleep(self, reason: int):
+        self.power.wake(reason)
+        self.start_firmware("normal")
 
     def virtual_now_ms(self) -> int:
         """The board's virtual time as far as the launcher knows (WorldLink.virtual_now_ms): its clock runs
@@ -236,7 +258,8 @@ class Launcher:
                 "power_off": self.power_off, "flash": self.flash,
                 "hand_sent": w.hand_sent, "hand_taken": w.hand_taken, "hand_t_ms": w.hand_t,
                 "speed": self.args.speed, "baud": self.args.baud, "latency_ms": self.args.latency_ms,
-                "sensor": self.args.sensor, "seed": self.args.seed, "population": self.args.population}
+                "sensor": self.args.sensor, "seed": self.args.seed, "population": self.args.population,
+                "power": self.power.status()}
 
     def cmd_profile(self, req: dict) -> dict:
         segs = req["segments"]
@@ -248,6 +271,12 @@ class Launcher:
         return {"ok": True, "boot": self.trace.boot, "hand_seq": self.world.hand_sent}
 
     def cmd_button(self, req: dict) -> dict:
+        if self.power.sleep is not None:  # in deep sleep only a wake source sees the button
+            reason = self.power.button(req["kind"])
+            self.trace.write(self.power.last_t, "input", name="button", value=req["kind"], asleep=True)
+            if reason:
+                self.wake_from_sleep(reason)
+            return {"ok": True, "woke": bool(reason)}
         self.world.send_button(req["kind"])
         self.trace.write(self.virtual_now_ms(), "input", name="button", value=req["kind"])
         return {"ok": True}
@@ -276,6 +305,18 @@ class Launcher:
         self.trace.write(self.virtual_now_ms(), "unplug", value=req.get("ms"))
         return {"ok": True}
 
+    def cmd_battery(self, req: dict) -> dict:
+        """Set the simulated cell (mv: its rest voltage; soc_pct; charge: full) or just report it."""
+        self.power.set_battery(mv=req.get("mv"), soc_pct=req.get("soc_pct"), charge=bool(req.get("charge")))
+        if self.power_off and self.off_until == float("inf") and not self.power.empty():
+            self.off_until = time.monotonic()  # charged again: the board powers up
+        return {"ok": True, "power": self.power.status()}
+
+    def cmd_sleep_skip(self, req: dict) -> dict:
+        """Fast-forward a deep sleep by ms of virtual time (no code runs in it, so this is exact)."""
+        self.power.skip(int(req["ms"]))
+        return {"ok": True, "power": self.power.status()}
+
     def cmd_stop(self, req: dict) -> dict:
         self.stopping = True
         return {"ok": True}
@@ -289,7 +330,8 @@ class Launcher:
               "boot": self.trace.boot,
               # the rest of what it was started with: `sim reset` starts it again the same
               "haptic": self.args.haptic, "heapsize": self.args.heapsize, "flash_blocks": self.args.flash_blocks,
-              "rom": self.rom}
+              "rom": self.rom, "energy_board": self.args.energy_board, "battery_mah": self.args.battery_mah,
+              "wake_button": self.args.wake_button}
         tmp = self.state_dir / "state.json.tmp"
         tmp.write_text(json.dumps(st))
         os.replace(tmp, self.state_dir / "state.json")
@@ -325,13 +367,30 @@ class Launcher:
         if self.proc is not None and self.proc.poll() is not None:
             self.serial.drain_fw()  # what it printed last, then reboot
             self.firmware_ended(power_cut=False)
+        self.after_power_events()
         if self.power_off and time.monotonic() >= self.off_until:
             self.power_off = False
+            self.power.power_back()
             self.start_firmware("normal")
         if self.proc is not None and not self.world.ready and self.serial.held_for_fw and \
                 time.monotonic() - self.started_at > HELLO_PATIENCE_S:
             self.world.assume_ready()  # no HELLO (a firmware without the link?): hand the bytes over anyway
             self.serial.release_held()
+
+    def after_power_events(self):
+        """The energy meter follows virtual time; a flat cell cuts the power until `sim battery charge`; a
+        deep sleep's timer wakes the board."""
+        if self.proc is not None:
+            self.power.advance_to(self.virtual_now_ms())
+        if self.power.empty() and (self.proc is not None or self.power.sleep is not None):
+            self.trace.write(self.virtual_now_ms(), "battery_empty")
+            self.power_cut(float("inf"))
+            return
+        if self.power.sleep is not None:
+            self.power.charge_sleep()
+            reason = self.power.due_wake()
+            if reason:
+                self.wake_from_sleep(reason)
 
     def shutdown(self):
         self.stopping = True
@@ -361,6 +420,11 @@ def main(argv=None):
     ap.add_argument("--haptic", default="")
     ap.add_argument("--heapsize", default="192K")
     ap.add_argument("--micropython", default=None)
+    ap.add_argument("--energy-board", default="esp32_devkitc",
+                    help="whose currents the energy model uses (host_tools/sim/energy.py BOARDS)")
+    ap.add_argument("--battery-mah", type=int, default=500)
+    ap.add_argument("--wake-button", action="store_true",
+                    help="the button wakes the board from deep sleep (implied by --energy-board esp32_battery)")
     args = ap.parse_args(argv)
     if not args.micropython:
         args.micropython = find_micropython()

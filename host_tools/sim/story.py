@@ -183,6 +183,17 @@ def summarize(recs: list[dict], since_ms: int | None = None) -> list[str]:
             cur.flush_states()
             cur.flush_pending()
             cur.event(t, "reset", "the firmware did not take the host's Ctrl-C: rebooted into the raw REPL")
+        elif kind == "deep_sleep":
+            cur.flush_states()
+            cur.flush_pending()
+            wakes = (["timer %.1f s" % (r["ms"] / 1000.0)] if r.get("ms") else []) + \
+                (["GPIO%d" % r["ext0"]] if r.get("ext0", -1) >= 0 else []) + (["ext1"] if r.get("ext1") else [])
+            cur.event(t, "power", "deep sleep (wakes on %s)" % (" or ".join(wakes) or "nothing: only a reset"))
+        elif kind == "wake":
+            cur.event(t, "power", "woken by %s after %.1f s asleep" % (r.get("reason"), r.get("slept_ms", 0) / 1000.0))
+        elif kind == "battery_empty":
+            cur.flush_states()
+            cur.event(t, "power", "battery flat: off until charged (sim battery charge)")
         elif kind == "rom_failed":
             cur.event(t, "rom", "the board failed to boot (the simulator stopped)")
         else:

@@ -19,8 +19,10 @@ import time
 from typing import Callable
 
 # frame types shared with rom/simhw.py
-RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT, RX_INTERRUPT, RX_PART_FAULT = 1, 2, 3, 4, 5
+RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT, RX_INTERRUPT, RX_PART_FAULT, RX_BATTERY = 1, 2, 3, 4, 5, 6
 TX_HELLO, TX_NAME, TX_LEVEL, TX_NOTE, TX_CLOCK, TX_WALL, TX_RESET, TX_INTERRUPTIBLE = 10, 11, 12, 13, 14, 15, 16, 17
+TX_SLEEP, TX_RTCMEM = 18, 19  # deep sleep's wake sources; the RTC slow memory's bytes
+RESET_DEEPSLEEP = 8  # TX_RESET's kind for machine.deepsleep()
 
 BUTTON_PATTERNS = {  # (delay_ms, level) relative to now
     "short": [(0, 1), (120, 0)],
@@ -95,6 +97,11 @@ class WorldLink:
         # the board's RTC: survives soft resets, not power cuts
         self.rtc_epoch: int | None = None
         self.rtc_uptime = 0
+        # power (host_tools/sim/board_power.py): the RTC slow memory (kept like the RTC), this boot's deep
+        # sleep request, and who hears the firmware's clock, levels and notes (the energy meter)
+        self.rtc_mem = b""
+        self.sleep_req: dict | None = None
+        self.observer: Callable[[int, str, int], None] | None = None  # (t_ms, name or "clock", value)
 
     @property
     def port(self) -> int:
@@ -110,6 +117,7 @@ class WorldLink:
         self.interruptible = False
         self.interrupt_at = 0.0
         self.pending_reset = None
+        self.sleep_req = None
 
     # ---- the socket ----------------------------------------------------------------------------
     def on_accept(self, listener):
@@ -186,6 +194,10 @@ class WorldLink:
         self.send_frames([(RX_BUTTON, b"".join(struct.pack("<ii", d, lv) for d, lv in BUTTON_PATTERNS[kind]))])
         self.hand_sent += 1
 
+    def send_battery(self, mv: int) -> None:
+        """The simulated cell's terminal voltage (what the battery divider's ADC pin reads)."""
+        self.send_frames([(RX_BATTERY, struct.pack("<i", int(mv)))])
+
     def send_sensor_fault(self, code: int) -> None:
         self.send_frames([(RX_SENSOR_FAULT, struct.pack("<i", code))])
 
@@ -255,10 +267,20 @@ class WorldLink:
             if typ == TX_NOTE and name in ("profile", "button_input"):  # the firmware took a hand frame
                 self.hand_taken += 1
                 self.hand_t = (self.hand_t + [t_ms])[-HAND_KEEP:]
+            if self.observer is not None:
+                self.observer(t_ms, name if typ == TX_LEVEL else "note:" + name, value)
         elif typ == TX_CLOCK:
             t_ms, uptime = struct.unpack("<II", body)
             self._set_t_ms(t_ms)
             self.last_uptime = uptime
+            if self.observer is not None:
+                self.observer(t_ms, "clock", uptime)
+        elif typ == TX_SLEEP:
+            ms, ext0_pin, ext0_level, ext1_mask, ext1_level = struct.unpack("<IiIQI", body)
+            self.sleep_req = {"ms": ms, "ext0_pin": ext0_pin, "ext0_level": ext0_level, "ext1_mask": ext1_mask,
+                              "ext1_level": ext1_level}
+        elif typ == TX_RTCMEM:
+            self.rtc_mem = bytes(body)
         elif typ == TX_RESET:
             (kind,) = struct.unpack("<I", body)
             self.pending_reset = kind
@@ -301,3 +323,9 @@ class WorldLink:
 
     def rtc_after_power_cut(self):
         self.rtc_epoch = None
+        self.rtc_mem = b""
+
+    def rtc_after_sleep(self, slept_ms: int):
+        """The RTC kept counting through a deep sleep (rtc_after_soft_reset() has already run)."""
+        if self.rtc_epoch is not None:
+            self.rtc_epoch += slept_ms // 1000

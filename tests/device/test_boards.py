@@ -17,7 +17,7 @@ from acu.outputs import Buzzer, Drv2605, ErmMotor, PwmLed
 from acu.rgbled import NeoPixelLed
 from acu.forcefilter import ForceFilter
 
-_BOARDS = ("esp32_devkitc", "esp32s3_devkitc", "m5stack_atom", "esp32_loadcell")
+_BOARDS = ("esp32_devkitc", "esp32s3_devkitc", "m5stack_atom", "esp32_loadcell", "esp32_battery")
 
 
 def _load(name):

@@ -70,3 +70,20 @@ def test_a_long_run_of_states_wraps_and_names_stay_readable():
     assert lines[1].startswith("     0.000 s  band  under → in 1.000 → under 2.000")
     assert all(ln.startswith(" " * 20 + "→ ") for ln in lines[2:]) and len(lines) > 3
     assert story.state_name(-1) == "none" and story.cue_name(0) == "none" and story.cue_name(11) == "rest"
+
+
+def test_deep_sleep_and_its_wake_are_told():
+    trace = [
+        rec(4, 0, "boot", mode="normal"), rec(4, 0, "note", "state", 0),
+        rec(4, 300000, "deep_sleep", ms=0, ext0=0, ext1=0),
+        rec(4, 300000, "input", "button", "short", asleep=True),
+        rec(4, 300000, "wake", reason="ext0", slept_ms=3600500),
+        rec(5, 0, "boot", mode="normal"),
+        rec(5, 1000, "deep_sleep", ms=2000, ext0=-1, ext1=0),
+        rec(5, 1000, "battery_empty"),
+    ]
+    text = "\n".join(story.summarize(trace))
+    assert "   300.000 s  power deep sleep (wakes on GPIO0)" in text
+    assert "   300.000 s  power woken by ext0 after 3600.5 s asleep" in text
+    assert "     1.000 s  power deep sleep (wakes on timer 2.0 s)" in text
+    assert "battery flat: off until charged" in text

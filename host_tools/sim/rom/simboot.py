@@ -64,6 +64,8 @@ def _rom_boot():
     sys.modules["machine"] = simmachine
     import simneopixel
     sys.modules["neopixel"] = simneopixel
+    import simesp32
+    sys.modules["esp32"] = simesp32
     import simsensors
     part = simsensors.make_part(os.getenv("ACU_SENSOR") or "fsr402", int(os.getenv("ACU_SEED") or "1"),
                                 population=os.getenv("ACU_POPULATION") or "datasheet")

@@ -29,6 +29,7 @@ RX_BUTTON = const(2)    # n x (delay_ms, level) int32: button level changes rela
 RX_SENSOR_FAULT = const(3)  # int32: 0 ok, 1 unplugged (open), 2 shorted
 RX_INTERRUPT = const(4)     # (empty) the host's Ctrl-C while code runs: KeyboardInterrupt at the next call
 RX_PART_FAULT = const(5)    # int32 part, int32 value: a bring-up fault of the board (PART_* below)
+RX_BATTERY = const(6)       # int32: the cell's terminal voltage in mV (the launcher's energy model)
 # firmware -> launcher
 TX_HELLO = const(10)    # uptime_ms
 TX_NAME = const(11)     # id u8 + utf-8 name
@@ -38,6 +39,10 @@ TX_CLOCK = const(14)    # t_ms u32, uptime_s u32 (once per virtual second)
 TX_WALL = const(15)     # uptime_s u32, epoch u32 (the firmware set its clock)
 TX_RESET = const(16)    # u32 kind: 0 soft reset, 3 hard reset, 7 halted (ROM failure)
 TX_INTERRUPTIBLE = const(17)  # u32 1/0: boot.py/main.py run (a Ctrl-C interrupts them) / they ended
+TX_SLEEP = const(18)    # deep sleep: ms u32 (0: no timer), ext0 pin i32 (-1: none), ext0 level u32,
+#                         ext1 pin mask u64, ext1 level u32; a TX_RESET kind 8 follows
+TX_RTCMEM = const(19)   # the RTC slow memory's bytes (machine.RTC().memory(data))
+RESET_DEEPSLEEP = const(8)
 
 
 # RX_PART_FAULT parts (acutrainer sim fault): what a freshly soldered board gets wrong
@@ -101,6 +106,7 @@ class World:
         self.motor_dead = 0        # PART_MOTOR
         self.button_stuck = 0      # PART_BUTTON
         self.no_bleed = 0          # PART_BLEED
+        self.battery_mv = _env_int("ACU_BATTERY_MV", 3900)  # the simulated cell (RX_BATTERY updates it)
         # button schedule
         self.btn_n = 0
         self.btn_i = 0
@@ -304,6 +310,23 @@ class World:
         while True:
             time.sleep_ms(100)
 
+    # ---- power (the launcher's energy model and the board's deep sleep) ---------------------------------
+    def deepsleep(self, ms, ext0_pin, ext0_level, ext1_mask, ext1_level):
+        """Deep sleep: tell the launcher how the board wakes, then end like a reset (the RAM is lost)."""
+        if self.sock is not None:
+            self.sock.setblocking(True)
+            self.sock.write(struct.pack("<HBIiIQI", 25, TX_SLEEP, max(0, int(ms)), ext0_pin, ext0_level,
+                                        ext1_mask, ext1_level))
+        self.reset(RESET_DEEPSLEEP)
+
+    def rtc_memory(self, data):
+        """The RTC slow memory was written: the launcher keeps it across deep sleep and soft resets."""
+        if self.sock is not None:
+            self.sock.setblocking(True)
+            self.sock.write(struct.pack("<HB", len(data) + 1, TX_RTCMEM))
+            self.sock.write(data)
+            self.sock.setblocking(False)
+
     def _write(self, frame):
         try:
             self.sock.write(frame)
@@ -390,6 +413,8 @@ class World:
                 self.button_stuck = value
             elif part == PART_BLEED:
                 self.no_bleed = value
+        elif typ == RX_BATTERY:
+            self.battery_mv = struct.unpack_from("<i", buf, off)[0]
         elif typ == RX_INTERRUPT:
             self._interrupt = self.interruptible  # stale (the code already ended): ignored
 

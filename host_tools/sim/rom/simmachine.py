@@ -145,7 +145,10 @@ class ADC:
                 return 24000 + _world.rng.sym(14000)
             return _part.adc_u16(force_g, _world.v)
         if pid == BATTERY_ADC_PIN:
-            return 38700  # ~1950 mV at the pin: a 3.9 V cell through a 1:2 divider
+            # the simulated cell under its load (the launcher's energy model) through the board's 1:2 divider;
+            # at the REPL the observation first takes what the launcher sent (in the app, each sleep does)
+            _world._catch_up()
+            return min(65535, (_world.battery_mv * 65536) // (2 * 3300))
         return 0
 
     def read(self):
@@ -271,6 +274,17 @@ class RTC:
             return (tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0)
         _world.set_wall_s(time.mktime((dt[0], dt[1], dt[2], dt[4], dt[5], dt[6], 0, 0)))
 
+    def memory(self, data=None):
+        """The RTC slow memory (2 KB on the ESP32 port): kept through deep sleep and resets, lost at a power
+        cut (the launcher holds it between boots)."""
+        global _rtc_mem
+        if data is None:
+            return _rtc_mem
+        if len(data) > RTC_MEMORY_BYTES:
+            raise ValueError("buffer too long")
+        _rtc_mem = bytes(data)
+        _world.rtc_memory(_rtc_mem)
+
 
 def unique_id():
     seed = int(os.getenv("ACU_SEED") or "1")
@@ -278,7 +292,14 @@ def unique_id():
 
 
 def freq(f=None):
-    return 240000000
+    global _cpu_hz
+    if f is None:
+        return _cpu_hz
+    if f not in (20000000, 40000000, 80000000, 160000000, 240000000):
+        raise ValueError("frequency must be 20MHz, 40MHz, 80Mhz, 160MHz or 240MHz")
+    if f != _cpu_hz:
+        _cpu_hz = f
+        _world.level(_world.name_id("cpu_hz"), f)  # the launcher's energy model: the CPU's current
 
 
 def idle():
@@ -286,7 +307,10 @@ def idle():
 
 
 def lightsleep(ms=0):
+    lid = _world.name_id("light_sleep")
+    _world.level(lid, 1)
     _world.sleep_ms(ms)
+    _world.level(lid, 0)
 
 
 def disable_irq():
@@ -298,7 +322,11 @@ def enable_irq(state=0):
 
 
 def reset_cause():
-    return 1  # PWRON_RESET
+    return _reset_cause
+
+
+def wake_reason():
+    return _wake_reason
 
 
 def soft_reset():
@@ -312,7 +340,10 @@ def reset():
 
 
 def deepsleep(ms=0):
-    reset()
+    """The board powers down all but its RTC: this run ends (RAM lost); the launcher keeps virtual time going
+    at the sleep current and boots the firmware again on the timer (ms > 0) or a wake pin (simesp32)."""
+    import simesp32
+    _world.deepsleep(ms, simesp32._ext0_pin, simesp32._ext0_level, simesp32._ext1_mask, simesp32._ext1_level)
 
 
 def time_pulse_us(pin, level, timeout_us=1000000):
@@ -320,4 +351,20 @@ def time_pulse_us(pin, level, timeout_us=1000000):
 
 
 PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
 SOFT_RESET = 5
+# wake_reason(), as the ESP32 port numbers them (esp_sleep_wakeup_cause_t)
+PIN_WAKE = EXT0_WAKE = 2
+EXT1_WAKE = 3
+TIMER_WAKE = 4
+TOUCHPAD_WAKE = 5
+ULP_WAKE = 6
+RTC_MEMORY_BYTES = 2048
+
+# what this boot was woken by and what the RTC memory held (the launcher passes them, as the chip keeps them)
+_reset_cause = int(os.getenv("ACU_RESET_CAUSE") or PWRON_RESET)
+_wake_reason = int(os.getenv("ACU_WAKE") or 0)
+_rtc_mem = bytes.fromhex(os.getenv("ACU_RTCMEM") or "")
+_cpu_hz = 160000000  # the ESP32 port's default clock
