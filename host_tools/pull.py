@@ -201,8 +201,7 @@ def _raise_device_counter(session, archive: Archive, device_id: str, res: PullRe
     Keeps numbers unique even when the device lost both counter files after its files were pulled."""
     if not device_id:
         return
-    row = archive.db.execute("SELECT MAX(session_no) FROM sessions WHERE device_id = ?", (device_id,)).fetchone()
-    top = row[0] if row and isinstance(row[0], int) else 0
+    top = archive.max_session_no(device_id)
     if top <= 0 or top >= logfmt.MAX_SESSION_NO:
         return
     try:
