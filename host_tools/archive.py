@@ -257,7 +257,8 @@ class Archive:
 
     def _open_postgresql(self, url: str) -> None:
         self.url = url
-        self.path = archive_db.redact(url)  # what messages name: never the password
+        # what messages name: never the password
+        self.path = archive_db.redact(url).replace("postgresql+psycopg://", "postgresql://", 1)
         self._password = sa.engine.make_url(url).password or ""
         try:
             import psycopg  # noqa: F401

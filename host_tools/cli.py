@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pressure-feedback trainer for acupressure: simulator, deploy, calibration, routines, logs.",
     )
     ap.add_argument("--version", action="version", version="acutrainer " + __version__)
+    ap.add_argument("--archive", dest="archive_global", metavar="URL",
+                    help="the archive every command uses: an SQLite file, sqlite:///path or postgresql://... "
+                         "(default: $ACUTRAINER_ARCHIVE, else archive.sqlite in the data dir; docs/study.md)")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         mod = importlib.import_module("host_tools.commands." + name)
@@ -60,6 +63,8 @@ def _main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         ap.print_help()
         return 0
+    from host_tools import archive
+    archive.set_default(getattr(args, "archive_global", None))
     try:
         return int(args.func(args) or 0)
     except AcuError as e:

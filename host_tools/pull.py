@@ -18,7 +18,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
-from host_tools.archive import Archive
+from host_tools.archive import Archive, ArchiveServerError
 from host_tools.errors import AcuError, DeviceError, LinkError
 from host_tools.paths import ensure_device_importable
 
@@ -75,6 +75,9 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
     res = res if res is not None else PullResult()
     try:
         return _pull(session, archive, delete, progress, now, res)
+    except ArchiveServerError as e:  # the server went away or refused: what was committed stays committed
+        raise AcuError("%s; %d session(s) were stored before it, nothing was deleted from the device that was not "
+                       "committed: run pull again" % (e, len(res.new))) from None
     except sqlite3.DatabaseError as e:
         gone = archive.moved_away()  # SQLite refuses writes to a file moved away: say what happened
         if gone:

@@ -74,12 +74,12 @@ class FakeSession:
 
 
 def record_session(log_dir, no, boot_count=1, start_ms=1000, wall=None, routine="bedtime", steps=2,
-                   end="completed", seconds=4, point="HT7", volume_bytes=0, boot_id=0):
+                   end="completed", seconds=4, point="HT7", volume_bytes=0, boot_id=0, unique_id=b"\x24\x0a\xc4\x01"):
     """Write a real session with the device logger: in a file of its own (volume_bytes=0), or appended
     to the newest file as the firmware does (volume_bytes=logger.VOLUME_BYTES)."""
     clock = FakeClock(start_ms)
     clock.wall = wall
-    lg = logger.Logger(str(log_dir), clock, {"unique_id": b"\x24\x0a\xc4\x01", "firmware": "0.1.0",
+    lg = logger.Logger(str(log_dir), clock, {"unique_id": unique_id, "firmware": "0.1.0",
                                               "board": "sim", "boot_count": boot_count, "boot_id": boot_id},
                        free_bytes_fn=lambda: 1 << 20, volume_bytes=volume_bytes)
     lg.begin_session(routine, "abcd", 3000, 5000, now_ms=clock.now, session_no=no)
