@@ -657,6 +657,15 @@ class Archive:
         return [(r["device_id"], r["session_no"], r["sha256"])
                 for r in self._rows("SELECT device_id, session_no, sha256 FROM sessions ORDER BY id")]
 
+    def device_arms(self) -> dict[int, int]:
+        """{session id: the study arm its device ran (the session's `arm` event, acu.arms)} for the sessions
+        that have one; a session without one ran the normal arm (0)."""
+        from host_tools.paths import ensure_device_importable
+        ensure_device_importable()
+        from acu import logfmt
+        return {r["session_id"]: r["value"] for r in self._rows(
+            "SELECT session_id, value FROM events WHERE code = :c ORDER BY t_ms", c=logfmt.EV_ARM)}
+
     # ---------------------------------------------------------------- study mode (docs/study.md)
     def study_info(self) -> dict | None:
         """{name, weekly_goal, weeks, start_s} of the study in this archive, or None (acutrainer study init)."""
