@@ -193,7 +193,9 @@ class Archive:
         target = path if path not in (None, "") else default_target()
         self.kind, where = archive_db.parse(target if isinstance(target, str) else Path(target))
         self.read_only = False
-        self.db = None  # SQLite only: the plain connection (repair, tests); PostgreSQL: None
+        self.db: _RowDB | None = None  # SQLite only: the plain connection (repair, tests); PostgreSQL: None
+        self.url: str | None = None    # PostgreSQL: the server's URL (with its password: never shown)
+        self.path: Path | str          # what messages name: the file, or the URL without its password
         if self.kind == "sqlite":
             self._open_sqlite(Path(where))
         else:
@@ -468,11 +470,7 @@ class Archive:
 
     def _store_rows(self, c, srow: dict, step_rows: list, ev_rows: list, tr_rows: list, closed: bool):
         t = archive_db.sessions
-        if c.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        ins = insert(t).values(**srow).on_conflict_do_nothing(
+        ins = archive_db.insert(c, t).values(**srow).on_conflict_do_nothing(
             index_elements=["device_id", "session_no", "sha256"]).returning(t.c.id)
         sid = c.execute(ins).scalar()
         if sid is None:  # another pull stored it first (it waited for that pull's commit): one row, theirs

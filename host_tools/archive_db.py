@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -165,11 +166,20 @@ def _events_index(conn) -> None:
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS events_session ON events (session_id)"))
 
 
+def _archive_tables(conn) -> None:
+    _create(conn, ARCHIVE_TABLES)
+    _add_columns(conn)
+
+
+def _study_tables(conn) -> None:
+    _create(conn, STUDY_TABLES)
+
+
 # ordered steps: MIGRATIONS[i] brings a version-i archive to version i+1
 MIGRATIONS = (
-    lambda conn: (_create(conn, ARCHIVE_TABLES), _add_columns(conn)),  # 1: the archive as before study mode
-    lambda conn: _create(conn, STUDY_TABLES),                           # 2: study, participants, enrolments
-    _events_index,                                                      # 3: events by session (big archives)
+    _archive_tables,  # 1: the archive as it was before study mode (and before this table)
+    _study_tables,    # 2: study, participants, enrolments
+    _events_index,    # 3: events by session (big archives, the study report)
 )
 VERSION = len(MIGRATIONS)
 
@@ -199,13 +209,18 @@ def migrate(conn, had: int | None = None) -> int:
     return had
 
 
+def insert(conn, table: sa.Table) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+    return sqlite.insert(table)
+
+
 def upsert(conn, table: sa.Table, keys: list[str], values: dict | list[dict], replace: bool = False):
     """INSERT ... ON CONFLICT (keys) DO NOTHING (or DO UPDATE: replace) in the connection's dialect."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table)
+    stmt = insert(conn, table)
     if replace:
         stmt = stmt.on_conflict_do_update(index_elements=keys,
                                           set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys})

@@ -27,7 +27,7 @@ def register(sub):
 def cmd_check(args) -> int:
     path = args.archive or default_target()
     r = archive_repair.check(path)
-    path = redact(path) if is_url(path) else path
+    path = redact(str(path)) if is_url(path) else path
     for p in r.problems[:30]:
         print("  %s" % shown(p))
     if r.ok:

@@ -60,7 +60,7 @@ def cmd_init(args) -> int:
         raise InputError("--weekly-goal %d: sessions per week, 1 to 50" % args.weekly_goal)
     if not 1 <= args.weeks <= 520:
         raise InputError("--weeks %d: 1 to 520" % args.weeks)
-    start = parse_date(args.start, "--start") if args.start else parse_date(time.strftime("%Y-%m-%d"))
+    start = parse_date(args.start or time.strftime("%Y-%m-%d"), "--start") or 0
     with _archive() as arc:
         arc.set_study(args.name.strip(), args.weekly_goal, args.weeks, int(start))
         print("study %s: %d session(s) a week for %d week(s) from %s, in %s"
