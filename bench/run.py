@@ -316,7 +316,8 @@ def power_cut_figures(work: Path) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
-    ap.add_argument("--only", nargs="*", help="heap heap32 log calib feedback transfer powercut live pkg validate study")
+    ap.add_argument("--only", nargs="*",
+                    help="heap heap32 log calib feedback transfer powercut live pkg validate study")
     a = ap.parse_args(argv)
     os.environ.setdefault("ACUTRAINER_HOME", tempfile.mkdtemp(prefix="acubench-"))
     work = Path(tempfile.mkdtemp(prefix="acubench-work-"))
