@@ -249,11 +249,11 @@ class Archive:
                 raise AcuError("%s: the archive is in use by another program (another acutrainer?); "
                                "try again when it has finished" % self.path) from None
             raise AcuError("%s: cannot open the archive (%s)" % (self.path, e)) from None
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:  # (garbage where SQLite expects text)
             if conn is not None:
                 conn.close()
             raise InputError("%s: not an acutrainer archive, or damaged (%s): acutrainer archive check"
-                             % (self.path, e)) from None
+                             % (self.path, str(e)[:120])) from None
         except OSError as e:
             raise AcuError("%s: cannot open the archive (%s)" % (self.path, e.strerror or e)) from None
 
