@@ -7,8 +7,13 @@ device's counter) with each device's flash as a folder answered by acu.logadmin,
 the serial link is left out (transfer figures: --only transfer). Sessions are counted after each run: every
 one stored once, none lost.
 
+Then the kills: rounds of 4 processes pulling (with --delete) 4 devices each into a new PostgreSQL database,
+every process killed (SIGKILL) at a random moment, until at least KILLS processes were killed mid-pull; after
+each round one more pull completes the archive, and `study_duplicates` / `study_lost` count the sessions stored
+twice or missing from both the archive and the device.
+
 run(work) -> {"study_pull_sessions_per_s", "study_pull_sessions_per_s_sqlite", "study_pull_sessions",
-              "study_pull_duplicates", "study_pull_lost"}
+              "study_pull_duplicates", "study_pull_lost", "study_kills", "study_duplicates", "study_lost"}
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ import hashlib
 import multiprocessing
 import os
 import random
+import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -108,13 +115,13 @@ class DirDevice:
             return f.read()
 
 
-def _puller(target, devices, barrier):
+def _puller(target, devices, barrier, delete=False):
     from host_tools.archive import Archive
     from host_tools.pull import pull
     with Archive(target) as arc:
         barrier.wait(timeout=120)
         for root, uid in devices:
-            pull(DirDevice(root, uid), arc)
+            pull(DirDevice(root, uid), arc, delete=delete)
 
 
 def _expected(devices) -> set:
@@ -151,6 +158,50 @@ def pull_rate(target, devices) -> tuple[float, int, int, int]:
     return len(keys) / dt, len(keys), len(keys) - len(set(keys)), len(want - set(keys))
 
 
+KILLS = 50
+
+
+def kill_rounds(srv, devices, work: Path, seed: int = 21) -> tuple[int, int, int]:
+    """(processes killed mid-pull, duplicates, lost) over rounds of killed pulls, each completed by one more."""
+    from host_tools.archive import Archive
+    rng = random.Random(seed)
+    kills = dups = lost = rnd = 0
+    while kills < KILLS:
+        rnd += 1
+        picked = rng.sample(devices, PROCESSES * 4)
+        copies = []
+        for root, uid in picked:  # a fresh copy of the device's flash: --delete empties it
+            dst = work / ("kill%d-%x" % (rnd, uid))
+            shutil.copytree(root, dst)
+            copies.append((str(dst), uid))
+        want = _expected(copies)
+        url = srv.new_database()
+        Archive(url).close()
+        barrier = CTX.Barrier(PROCESSES + 1)
+        procs = [CTX.Process(target=_puller, args=(url, copies[i::PROCESSES], barrier, True))
+                 for i in range(PROCESSES)]
+        for p in procs:
+            p.start()
+        barrier.wait(timeout=120)
+        for p in sorted(procs, key=lambda _: rng.random()):
+            time.sleep(rng.uniform(0.0, 0.15))  # a random moment of the pull (a kill, not a synchronisation)
+            if p.exitcode is None:
+                os.kill(p.pid, signal.SIGKILL)
+        for p in procs:
+            p.join()
+            kills += p.exitcode == -signal.SIGKILL
+        with Archive(url) as arc:  # the laptop that pulls again
+            for root, uid in copies:
+                from host_tools.pull import pull
+                pull(DirDevice(root, uid), arc, delete=True)
+            keys = arc.session_keys()
+        left = _expected(copies)  # still on the devices (nothing should be: the last pull deleted them)
+        dups += len(keys) - len(set(keys))
+        lost += len(want - set(keys) - left)
+        srv.drop_database(url)
+    return kills, dups, lost
+
+
 def run(work: Path) -> dict:
     work = Path(work) / "study"
     devices = [(str(work / ("dev%02d" % i)), 0x246F28000000 + i) for i in range(DEVICES)]
@@ -160,8 +211,10 @@ def run(work: Path) -> dict:
     srv = PgServer()
     try:
         pg_rate, n, dup, lost = pull_rate(srv.new_database(), devices)
+        kills, kdups, klost = kill_rounds(srv, devices, work)
     finally:
         srv.stop()
     sq_rate, n2, dup2, lost2 = pull_rate(str(work / "archive.sqlite"), devices)
     return {"study_pull_sessions_per_s": round(pg_rate, 1), "study_pull_sessions_per_s_sqlite": round(sq_rate, 1),
-            "study_pull_sessions": n, "study_pull_duplicates": dup + dup2, "study_pull_lost": lost + lost2}
+            "study_pull_sessions": n, "study_pull_duplicates": dup + dup2, "study_pull_lost": lost + lost2,
+            "study_kills": kills, "study_duplicates": kdups, "study_lost": klost}
