@@ -269,13 +269,17 @@ class Archive:
                            % self.path) from None
         self.engine = sa.create_engine(url, pool_size=1, max_overflow=2, connect_args={"connect_timeout": 10})
         sa.event.listen(self.engine, "handle_error", self._pg_error)
-        with self.engine.begin() as c:
-            tables = set(sa.inspect(c).get_table_names())
-            cols = {x["name"] for x in sa.inspect(c).get_columns("sessions")} if "sessions" in tables else set()
-            if "sessions" in tables and not {"sha256", "raw", "session_no"} <= cols:
-                raise InputError("%s: not an acutrainer archive (its sessions table is another program's; "
-                                 "left unchanged)" % self.path)
-            archive_db.migrate(c)
+        try:
+            with self.engine.begin() as c:
+                tables = set(sa.inspect(c).get_table_names())
+                cols = {x["name"] for x in sa.inspect(c).get_columns("sessions")} if "sessions" in tables else set()
+                if "sessions" in tables and not {"sha256", "raw", "session_no"} <= cols:
+                    raise InputError("%s: not an acutrainer archive (its sessions table is another program's; "
+                                     "left unchanged)" % self.path)
+                archive_db.migrate(c)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def _pg_error(self, ctx) -> None:
         """A server's error as one line naming the archive (without its password), never the SQL or its values."""
