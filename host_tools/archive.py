@@ -27,6 +27,7 @@ from sqlalchemy.pool import StaticPool
 from host_tools import archive_db
 from host_tools.archive_db import ADDED_COLUMNS, OUR_TABLES  # noqa: F401 (re-exported)
 from host_tools.errors import AcuError, InputError
+from host_tools.scoring import FB_NAMES, session_scores
 from host_tools.paths import data_dir
 
 TICKS_PERIOD = 1 << 30  # the device's ticks_ms wraps here (acu.ticks)
@@ -56,6 +57,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     pulled_at INTEGER NOT NULL,
     raw BLOB NOT NULL,
     routine_hash_truncated INTEGER, -- 1: a log before format 3 kept only 63 of the hash's 64 hex digits
+    score INTEGER,                 -- the session score the device logged (docs/score.md), NULL: none
+    score_host INTEGER,            -- the same computed here from the log (host_tools.scoring), NULL: none
     UNIQUE (device_id, session_no, sha256)
 );
 CREATE INDEX IF NOT EXISTS sessions_sha ON sessions (sha256);
@@ -72,6 +75,9 @@ CREATE TABLE IF NOT EXISTS steps (
     partial INTEGER,               -- 1: the step did not run to its end (figures up to the stop)
     reconstructed INTEGER,         -- 1: rebuilt from the trace by the reader (the device's summary missing)
     no_band INTEGER,               -- 1: no pressure target (rest, breathe, timed): band figures NULL
+    fb INTEGER, fb_pct INTEGER,    -- the feedback schedule (acu.routine.FB_*) and its %; NULL: no band
+    silent_ms INTEGER, silent_in_ms INTEGER,  -- contact (in-band) time the schedule kept silent
+    check_target_g INTEGER, check_measured_g INTEGER, check_grade INTEGER,  -- a check step's; NULL otherwise
     PRIMARY KEY (session_id, idx)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -102,6 +108,16 @@ CREATE TABLE IF NOT EXISTS calibrations (  -- every calibration written to a dev
     PRIMARY KEY (device_id, calib_id)
 );
 """
+
+
+def _teach_columns(s: dict) -> dict:
+    """A step summary's teaching fields as the steps table stores them (fb as the schedule's code)."""
+    fb = s.get("feedback")
+    chk = s.get("check") or {}
+    return {"fb": FB_NAMES.index(fb) if fb in FB_NAMES else None, "fb_pct": s.get("feedback_pct"),
+            "silent_ms": s.get("silent_ms"), "silent_in_ms": s.get("silent_in_ms"),
+            "check_target_g": chk.get("target_g"), "check_measured_g": chk.get("measured_g"),
+            "check_grade": chk.get("grade")}
 
 
 def default_path() -> Path:
@@ -452,6 +468,7 @@ class Archive:
                 "pulled_at": int(pulled_at or time.time()), "raw": raw,
                 "routine_hash_truncated": int(bool(hdr.get("routine_hash_truncated"))),
                 "boot_id": bid if isinstance(bid, int) and not isinstance(bid, bool) and bid > 0 else None}
+        srow["score"], srow["score_host"] = session_scores(decoded)
         step_rows = []
         for st in decoded.get("steps", []):
             b = st.get("begin") or {}
@@ -465,7 +482,7 @@ class Archive:
                 "peak_g": s.get("peak_g"), "dose_gs": s.get("dose_gs"), "pauses": s.get("pauses"),
                 "skips": s.get("skips"), "status": s.get("status") or ("cut_short" if b else None),
                 "partial": int(bool(s.get("partial"))), "reconstructed": int(bool(s.get("reconstructed"))),
-                "no_band": int(bool(s.get("no_band")))})
+                "no_band": int(bool(s.get("no_band"))), **_teach_columns(s)})
         ev_rows = [{"t_ms": ev["t_ms"], "code": ev["code"], "name": ev["name"], "value": ev["value"]}
                    for ev in decoded.get("events", [])]
         tr_rows = [{"chunk": i, "t0_ms": ch["t0_ms"], "period_ms": ch["period_ms"],
@@ -587,7 +604,7 @@ class Archive:
     _SESSION_COLS = ("s.id, s.device_id, s.session_no, s.sha256, s.file_name, s.size, s.boot_count, s.start_ticks_ms,"
                      " s.wall_start_s, s.wall_source, s.firmware, s.board, s.routine, s.routine_hash, s.calib_id,"
                      " s.band_lo_g, s.band_hi_g, s.end_status, s.duration_ms, s.steps_done, s.trace_stopped,"
-                     " s.problems, s.pulled_at, s.routine_hash_truncated,"
+                     " s.problems, s.pulled_at, s.routine_hash_truncated, s.score, s.score_host,"
                      # the participant: the device's enrolment whose period holds the session's start
                      " (SELECT e.participant FROM enrolments e WHERE e.device_id = s.device_id"
                      " AND s.wall_start_s >= e.start_s AND (e.end_s IS NULL OR s.wall_start_s < e.end_s)"

@@ -53,6 +53,8 @@ sessions = sa.Table(
     sa.Column("raw", sa.LargeBinary, nullable=False),
     sa.Column("routine_hash_truncated", INT),  # 1: a log before format 3 kept 63 of the hash's 64 hex digits
     sa.Column("boot_id", INT),
+    sa.Column("score", INT),       # the session score the device logged (docs/score.md), NULL: none
+    sa.Column("score_host", INT),  # the same computed here from the log (host_tools.scoring), NULL: none
     sa.UniqueConstraint("device_id", "session_no", "sha256", name="sessions_key"),
 )
 sa.Index("sessions_sha", sessions.c.sha256)
@@ -72,6 +74,9 @@ steps = sa.Table(
     sa.Column("partial", INT),        # 1: the step did not run to its end (figures up to the stop)
     sa.Column("reconstructed", INT),  # 1: rebuilt from the trace by the reader (the device's summary missing)
     sa.Column("no_band", INT),        # 1: no pressure target (rest, breathe, timed): band figures NULL
+    sa.Column("fb", INT), sa.Column("fb_pct", INT),  # the feedback schedule (acu.routine.FB_*) and its %
+    sa.Column("silent_ms", INT), sa.Column("silent_in_ms", INT),  # contact (in-band) time kept silent
+    sa.Column("check_target_g", INT), sa.Column("check_measured_g", INT), sa.Column("check_grade", INT),
 )
 
 events = sa.Table(
@@ -147,7 +152,10 @@ OUR_TABLES = ("sessions", "steps", "events", "traces")
 
 # columns added since the first archives: an older archive gets them (NULL in its rows)
 ADDED_COLUMNS = (("sessions", "routine_hash_truncated"), ("steps", "partial"), ("steps", "reconstructed"),
-                 ("steps", "no_band"), ("anchors", "boot_id"), ("sessions", "boot_id"))
+                 ("steps", "no_band"), ("anchors", "boot_id"), ("sessions", "boot_id"), ("sessions", "score"),
+                 ("sessions", "score_host"), ("steps", "fb"), ("steps", "fb_pct"), ("steps", "silent_ms"),
+                 ("steps", "silent_in_ms"), ("steps", "check_target_g"), ("steps", "check_measured_g"),
+                 ("steps", "check_grade"))
 
 
 def _create(conn, tables) -> None:
@@ -180,6 +188,7 @@ MIGRATIONS = (
     _archive_tables,  # 1: the archive as it was before study mode (and before this table)
     _study_tables,    # 2: study, participants, enrolments
     _events_index,    # 3: events by session (big archives, the study report)
+    _add_columns,     # 4: the session score and the steps' feedback schedule and check (issue 19)
 )
 VERSION = len(MIGRATIONS)
 
