@@ -706,6 +706,12 @@ class Archive:
             q += " WHERE device_id = :d"
         return self._rows(q + " ORDER BY start_s, id", d=device_id)
 
+    def add_participant(self, participant: str, arm: str, added_s: int) -> bool:
+        """Add a participant (before any enrolment); False if they were there already (their arm unchanged)."""
+        row = {"participant": participant, "arm": arm, "added_s": int(added_s)}
+        res = self._retrying(lambda c: archive_db.upsert(c, archive_db.participants, ["participant"], row))
+        return bool(res.rowcount)
+
     def enrol(self, participant: str, arm: str, device_id: str, now_s: int) -> list[dict]:
         """Enrol a device to a participant from now_s (adding the participant, whose arm cannot change), ending
         the device's open enrolment. One transaction. Returns the enrolments it ended."""
