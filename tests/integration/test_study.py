@@ -1,9 +1,11 @@
 """A study on the simulator (docs/study.md) with its archive on the test PostgreSQL server: `study init`, one
 device enrolled to P001 in the feedback-off arm, then to P002 in the sham-band arm; a press in each; `pull`;
-`study status` attributes each session to its participant. The simulator's output trace shows what each arm
+`study status` attributes each session to its participant; the study report and the Parquet, BIDS and REDCap
+exports read the server. The simulator's output trace shows what each arm
 did: no band feedback at all with feedback off, the sham band's decisions with a sham band, and the too-hard
 warning in both. `study unenrol` sets the device back to normal."""
 
+import csv
 import os
 
 import pytest
@@ -84,6 +86,19 @@ def test_enrolled_arms_run_on_the_device_and_sessions_are_attributed(sim, tmp_pa
         arms = arc.device_arms()
         assert arms[by["P001"]["id"]] == 1 and arms[by["P002"]["id"]] == 2
         assert [e["participant"] for e in arc.enrolments()] == ["P001", "P002"]
+
+    # the coordinator's report and the analysis-ready exports, from the server
+    out = tmp_path / "report"
+    run_cli("study", "report", "--out", str(out), env=env)
+    with open(out / "study_participants.csv") as f:
+        rows = {r["participant"]: r for r in csv.DictReader(f)}
+    assert rows["P001"]["arm"] == "no_feedback" and rows["P002"]["arm"] == "sham_band", rows
+    for fmt in ("parquet", "bids", "redcap"):
+        run_cli("export", "--format", fmt, "--out", str(tmp_path / fmt), env=env)
+        assert any((tmp_path / fmt).rglob("*")), fmt
+    with open(next((tmp_path / "redcap").rglob("*.csv"))) as f:
+        text = f.read()
+    assert "P001" in text and "P002" in text
 
     r = run_cli("study", "unenrol", *port, env=env)
     assert "unenrolled device" in r.stdout and "P002" in r.stdout
