@@ -41,6 +41,7 @@ SETTINGS_SPEC = {
     "buzzer": (bool,),
     "battery": (bool,),
     "motor": (bool,),
+    "arm": (int, 0, 2),  # a study's arm (acu.arms, docs/study.md): 0 normal, 1 feedback off, 2 sham band
 }  # type: dict
 
 
