@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from host_tools.archive import Archive, parse_date
-from host_tools.export import FORMATS, export
+from host_tools.export import FORMATS, export, export_learning
 
 
 def register(sub):
@@ -15,12 +15,22 @@ def register(sub):
     p.add_argument("--since", help="from this date (YYYY-MM-DD)")
     p.add_argument("--until", help="before this date (YYYY-MM-DD)")
     p.add_argument("--out", default="acutrainer-export", help="output folder (default: ./acutrainer-export)")
+    p.add_argument("--learning", action="store_true",
+                   help="write the learning curve instead, one row per week (learning.csv or learning.json)")
+    p.add_argument("--start", help="the learning curve's week 1 starts on this date (YYYY-MM-DD), e.g. a "
+                   "programme's first day (default: the first session's)")
     p.set_defaults(func=cmd_export)
 
 
 def cmd_export(args) -> int:
     since = parse_date(args.since, "--since")
     until = parse_date(args.until, "--until")
+    start = parse_date(args.start, "--start")
+    if args.learning:
+        with Archive(args.archive) as arc:
+            paths = export_learning(arc, args.out, fmt=args.format, since=since, until=until, start_s=start)
+        print("wrote %s (the learning curve: docs/export.md)" % paths[0])
+        return 0
     with Archive(args.archive) as arc:
         paths = export(arc, args.out, fmt=args.format, since=since, until=until)
     if args.format in ("csv", "json"):
