@@ -11,7 +11,10 @@ def register(sub):
     p.add_argument("--archive", help="archive file (default: archive.sqlite in the data dir)")
     p.add_argument("--since", help="from this date (YYYY-MM-DD)")
     p.add_argument("--until", help="before this date (YYYY-MM-DD)")
-    p.add_argument("--goal", type=int, help="sessions a week (default: the routine's weekly_goal)")
+    p.add_argument("--goal", "--weekly-goal", dest="goal", type=int,
+                   help="sessions a week, e.g. a programme's (default: the routine's weekly_goal)")
+    p.add_argument("--start", help="the learning curve's week 1 starts on this date (YYYY-MM-DD), e.g. a "
+                   "programme's first day (default: the first session's)")
     p.add_argument("--routine", help="the routine the goal belongs to (default: the one practised most)")
     p.add_argument("--session", type=int, help="archive id of the session to plot (default: the latest)")
     p.add_argument("--out", default="acutrainer-report", help="output folder (default: ./acutrainer-report)")
@@ -25,11 +28,12 @@ def cmd_report(args) -> int:
 
     if args.goal is not None and not 1 <= args.goal <= 50:
         raise InputError("--goal %d: sessions a week must be 1..50" % args.goal)
+    start = parse_date(args.start, "--start")
     since = parse_date(args.since, "--since")
     until = parse_date(args.until, "--until")
     with Archive(args.archive) as arc:
         rep, paths = write_report(arc, args.out, since=since, until=until, goal=args.goal, routine=args.routine,
-                                  html_page=args.html, session_id=args.session)
+                                  html_page=args.html, session_id=args.session, start_s=start)
     print(render_text(rep))
     print("")
     for p in paths:
