@@ -185,8 +185,9 @@ def render_text(rep: dict) -> str:
 
 
 def learning_lines(lc: dict | None) -> list[str]:
-    """The learning curve's table (host_tools.learning): nothing when no week has a figure."""
-    if not lc or not any(w["fb_press_s"] or w["silent_press_s"] or w["checks"] for w in lc["weeks"]):
+    """The learning curve's table (host_tools.learning): only when some practice was without feedback (a
+    silent schedule or a blind check); with feedback alone it would repeat the weeks' "in band"."""
+    if not lc or not any(w["silent_press_s"] or w["checks"] for w in lc["weeks"]):
         return []
     lines = ["", "learning curve, week 1 from %s: with feedback | without (silent press time | blind checks)"
              % lc["start_utc"],

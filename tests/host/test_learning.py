@@ -7,6 +7,7 @@ import csv
 import json
 import re
 import sqlite3
+from pathlib import Path
 
 import studyfx
 import test_pull as fx
@@ -232,10 +233,17 @@ def test_an_older_archive_without_the_teaching_fields_still_reports(tmp_path):
     w1 = rep["learning"]["weeks"][0]
     assert (w1["fb_press_s"], w1["fb_pct_in_band"], w1["fb_mae_g"]) == (20.0, 50.0, 1000)
     assert (w1["silent_press_s"], w1["checks"]) == (0.0, 0) and rep["scores"] == []
-    assert re.search(r"^1 +2026-01-01 +1 \| +20.0 +50.0% +1000g \| +0.0 +-% +-g \| +0 +-% +-g$",
-                     render_text(rep), re.M)
-    assert "scores.png" not in [p.name for p in paths] and "learning.png" in [p.name for p in paths]
+    # no practice without feedback: no curve to set beside it (the weeks' table has the in-band share)
+    assert "learning curve" not in render_text(rep) and "Learning curve" not in render_html(rep, {})
+    assert sorted(p.name for p in paths) == ["adherence.png", "report.html", "session_000001.png"]
     (row,) = _csv(tmp_path / "csv" / "steps.csv")
     assert all(row[k] == "" for k in ("feedback", "feedback_pct", "silent_s", "check_target_g", "check_accurate",
                                       "score", "score_host"))
     assert _csv(lp)[0]["fb_press_s"] == "20.0"
+
+
+def test_the_learning_columns_are_documented():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "export.md").read_text()
+    section = doc[doc.index("## The learning curve"):]
+    for c in columns.LEARNING:
+        assert re.search(r"^\| `%s` \| [a-z]" % c.name, section, re.M), c.name
