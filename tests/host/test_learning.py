@@ -247,3 +247,24 @@ def test_the_learning_columns_are_documented():
     section = doc[doc.index("## The learning curve"):]
     for c in columns.LEARNING:
         assert re.search(r"^\| `%s` \| [a-z]" % c.name, section, re.M), c.name
+
+
+def test_the_cli_report_and_learning_export(tmp_path, capsys):
+    from host_tools import cli
+
+    _archive(tmp_path).close()
+    arc = str(tmp_path / "a.sqlite")
+    assert cli.main(["report", "--archive", arc, "--weekly-goal", "2", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    # week 1: 2 completed sessions of routine teach against the goal of 2
+    assert "goal 2 a week" in out and re.search(r"^\d{4}-W\d\d +2/2 +100.0%", out, re.M)
+    assert "learning curve, week 1 from 2026-01-01" in out and "wrote %s" % (tmp_path / "r" / "learning.png") in out
+    assert cli.main(["export", "--archive", arc, "--learning", "--start", "2026-01-03",
+                     "--out", str(tmp_path / "e")]) == 0
+    assert [r["sessions"] for r in _csv(tmp_path / "e" / "learning.csv")] == ["1", "1"]
+    capsys.readouterr()
+    assert cli.main(["export", "--archive", arc, "--learning", "--format", "parquet",
+                     "--out", str(tmp_path / "p")]) == 2  # a usage error
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--learning: format must be csv or json" in err
+    assert not (tmp_path / "p").exists()
