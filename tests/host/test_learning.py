@@ -268,3 +268,26 @@ def test_the_cli_report_and_learning_export(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--learning: format must be csv or json" in err
     assert not (tmp_path / "p").exists()
+
+
+def test_parquet_and_redcap_carry_the_new_columns(tmp_path):
+    import pyarrow.parquet as pq
+
+    with _archive(tmp_path) as a:
+        export(a, tmp_path / "pq", "parquet")
+        export(a, tmp_path / "rc", "redcap")
+    ses = {r["session_no"]: r for r in pq.read_table(tmp_path / "pq" / "sessions.parquet").to_pylist()}
+    assert [(ses[n]["score"], ses[n]["score_host"]) for n in (1, 2, 3, 4)] == [(75, 75), (80, 80), (68, 68),
+                                                                               (100, 100)]
+    steps = pq.read_table(tmp_path / "pq" / "steps.parquet")
+    assert steps.schema.field("check_measured_g").metadata[b"unit"] == b"g"
+    by = {(r["session_no"], r["step"]): r for r in steps.to_pylist()}
+    assert (by[(2, 1)]["check_target_g"], by[(2, 1)]["check_measured_g"], by[(2, 1)]["check_accurate"]) == (
+        4000, 5400, False)
+    assert (by[(1, 1)]["feedback"], by[(1, 1)]["silent_s"], by[(1, 1)]["check_target_g"]) == ("none", 20.0, None)
+    rows = list(csv.DictReader(open(tmp_path / "rc" / "redcap_import.csv", newline="")))
+    first_check = next(r for r in rows if r["acu_check_target_g"])
+    assert (first_check["acu_check_measured_g"], first_check["acu_check_accurate"], first_check["acu_score"]) == (
+        "4400", "1", "75")
+    dd = {r[0]: r for r in csv.reader(open(tmp_path / "rc" / "redcap_data_dictionary.csv"))}
+    assert "acu_check_error_pct" in dd and "acu_score_host" in dd
