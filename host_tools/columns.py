@@ -119,6 +119,9 @@ LEARNING = (
     _c("checks_accurate", "int", "", "of them within +-15 % of the target"),
     _c("check_accuracy_pct", "float", "%", "checks_accurate / checks x 100"),
     _c("check_mae_g", "int", "g", "mean |measured - target| of the blind checks"),
+    _c("completed", "int", "", "sessions completed in the week (any routine)"),
+    _c("goal", "int", "", "the week's sessions-a-week goal (--weekly-goal, else the routine's; empty: none)"),
+    _c("adherence_pct", "float", "%", "min(completed, goal) / goal x 100"),
 )
 
 

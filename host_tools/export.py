@@ -145,14 +145,14 @@ def _export_study(archive: Archive, out_dir, fmt: str, since, until) -> list[Pat
 
 
 def export_learning(archive: Archive, out_dir, fmt: str = "csv", since=None, until=None,
-                    start_s=None) -> list[Path]:
+                    start_s=None, goals=None) -> list[Path]:
     """Write learning.<fmt> (csv, json): the learning curve, one row per week (columns.LEARNING)."""
     from host_tools import learning
 
     if fmt not in ("csv", "json"):
         raise InputError("export --learning: format must be csv or json, not %r" % fmt)
     out = outfiles.out_dir(out_dir)
-    lc = learning.curve(archive, since=since, until=until, start_s=start_s)
+    lc = learning.curve(archive, since=since, until=until, start_s=start_s, goals=goals)
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=columns.names(columns.LEARNING), lineterminator="\n")

@@ -24,7 +24,7 @@ CONTACT_G = 300  # a trace sample below this is no contact (the device's default
 
 
 def _acc():
-    return {"sessions": 0, "fb_contact_ms": 0, "fb_in_ms": 0, "fb_err_g": 0, "fb_n": 0,
+    return {"sessions": 0, "completed": 0, "fb_contact_ms": 0, "fb_in_ms": 0, "fb_err_g": 0, "fb_n": 0,
             "silent_ms": 0, "silent_in_ms": 0, "silent_err_g": 0, "silent_n": 0,
             "checks": 0, "accurate": 0, "check_err_g": 0}
 
@@ -74,10 +74,20 @@ def _add_steps(acc, steps, trace):
             acc[side + "_n"] += n
 
 
-def curve(archive, since: float | None = None, until: float | None = None, start_s: int | None = None) -> dict:
+def week_goal(goals, week: int) -> int | None:
+    """The sessions-a-week goal of week `week` (from 1): goals is one number for every week, a list with one
+    per week (a programme's stages; None past its end), or None (unknown)."""
+    if goals is None or isinstance(goals, int):
+        return goals
+    return goals[week - 1] if week <= len(goals) else None
+
+
+def curve(archive, since: float | None = None, until: float | None = None, start_s: int | None = None,
+          goals=None) -> dict:
     """{"start_utc": the first week's first day, "weeks": rows (columns.LEARNING), "undated": sessions left
     out for want of a date}. Week 1 starts on the UTC day of the first dated session, or of start_s (a
-    programme's start) when given; sessions before it are left out."""
+    programme's start) when given; sessions before it are left out. goals: the weekly goal (week_goal) the
+    week's completed sessions are counted against."""
     sessions = archive.sessions(since=since, until=until)
     dated = [s for s in sessions if s["wall_start_s"] is not None]
     if start_s is None and dated:
@@ -91,6 +101,7 @@ def curve(archive, since: float | None = None, until: float | None = None, start
             continue
         acc = weeks.setdefault((s["wall_start_s"] - day0) // WEEK_S + 1, _acc())
         acc["sessions"] += 1
+        acc["completed"] += s["end_status"] == "completed"
         _add_steps(acc, archive.steps(s["id"]), archive.trace(s["id"]))
     rows = []
     for n in range(1, max(weeks) + 1 if weeks else 1):
@@ -107,7 +118,10 @@ def curve(archive, since: float | None = None, until: float | None = None, start
             "checks": a["checks"], "checks_accurate": a["accurate"],
             "check_accuracy_pct": _pct(a["accurate"], a["checks"]), "check_mae_g": _mean(a["check_err_g"],
                                                                                       a["checks"]),
+            "completed": a["completed"], "goal": week_goal(goals, n),
         })
+        g = rows[-1]["goal"]
+        rows[-1]["adherence_pct"] = round(100.0 * min(a["completed"], g) / g, 1) if g else None
     return {"start_utc": rows[0]["from_date"] if rows else None, "weeks": rows,
             "undated": len(sessions) - len(dated)}
 

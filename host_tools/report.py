@@ -136,7 +136,7 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
         "cut_short": sum(1 for s in sessions if s["end_status"] == "cut_short"),
         "undated": undated, "routine": main_routine, "goal": goal, "weeks": week_rows, "points": point_rows,
         "in_band_trend_pts": trend, "scores": scores,
-        "learning": learning.curve(archive, since=since, until=until, start_s=start_s),
+        "learning": learning.curve(archive, since=since, until=until, start_s=start_s, goals=goal),
         "overall_adherence_pct": round(sum(w["adherence_pct"] for w in week_rows) / len(week_rows), 1)
         if week_rows else None,
         "last_session_id": sessions[-1]["id"] if sessions else None,
@@ -191,16 +191,18 @@ def learning_lines(lc: dict | None) -> list[str]:
         return []
     lines = ["", "learning curve, week 1 from %s: with feedback | without (silent press time | blind checks)"
              % lc["start_utc"],
-             "%-4s %-10s %4s | %7s %7s %6s | %7s %7s %6s | %6s %8s %6s" % (
-                 "week", "from", "sess", "press s", "in band", "error", "press s", "in band", "error",
+             "%-4s %-10s %5s | %7s %7s %6s | %7s %7s %6s | %6s %8s %6s" % (
+                 "week", "from", "done", "press s", "in band", "error", "press s", "in band", "error",
                  "checks", "accurate", "error")]
     for w in lc["weeks"]:
-        lines.append("%-4d %-10s %4d | %7s %6s%% %5sg | %7s %6s%% %5sg | %6d %7s%% %5sg" % (
-            w["week"], w["from_date"], w["sessions"], w["fb_press_s"], _fmt(w["fb_pct_in_band"]),
+        lines.append("%-4d %-10s %5s | %7s %6s%% %5sg | %7s %6s%% %5sg | %6d %7s%% %5sg" % (
+            w["week"], w["from_date"], "%d/%s" % (w["completed"], _fmt(w["goal"])), w["fb_press_s"],
+            _fmt(w["fb_pct_in_band"]),
             _fmt(w["fb_mae_g"]), w["silent_press_s"], _fmt(w["silent_pct_in_band"]), _fmt(w["silent_mae_g"]),
             w["checks"], _fmt(w["check_accuracy_pct"]), _fmt(w["check_mae_g"])))
-    lines.append("(in band: share of the press time; error: mean |force - target| (presses: the band's centre, "
-                 "trace); accurate: within +-15 %% of the target; docs/score.md)")
+    lines.append("(done: completed sessions / the weekly goal; in band: share of the press time; error: mean "
+                 "|force - target| (presses: the band's centre, trace); accurate: within +-15 % of the target; "
+                 "docs/score.md)")
     return lines
 
 
@@ -277,13 +279,15 @@ def render_html(rep: dict, images: dict[str, bytes]) -> str:
         parts.append("<h2>Learning curve</h2><p>Week 1 from %s. With feedback: press time with feedback on; "
                      "without: press time a schedule kept silent and blind checks. Error: mean |force - target| "
                      "(presses: the band's centre); accurate: within &plusmn;15 %% of the target "
-                     "(docs/score.md).</p><table><tr><th>week</th><th>sessions</th><th>in band, feedback on</th>"
+                     "(docs/score.md).</p><table><tr><th>week</th><th>completed / goal</th>"
+                     "<th>in band, feedback on</th>"
                      "<th>error, feedback on</th><th>in band, feedback off</th><th>error, feedback off</th>"
                      "<th>blind checks accurate</th><th>blind-check error</th></tr>" % e(lc["start_utc"] or "-"))
         for w in lc["weeks"]:
-            parts.append("<tr><td>%d (%s)</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+            parts.append("<tr><td>%d (%s)</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
                          "<td>%s</td><td>%s</td></tr>" % (
-                w["week"], e(w["from_date"]), w["sessions"], e(_fmt(w["fb_pct_in_band"], " %")),
+                w["week"], e(w["from_date"]), "%d / %s" % (w["completed"], _fmt(w["goal"])),
+                e(_fmt(w["fb_pct_in_band"], " %")),
                 e(_fmt(w["fb_mae_g"], " g")), e(_fmt(w["silent_pct_in_band"], " %")),
                 e(_fmt(w["silent_mae_g"], " g")),
                 "%d / %d" % (w["checks_accurate"], w["checks"]) if w["checks"] else "-",

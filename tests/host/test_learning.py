@@ -123,6 +123,17 @@ def test_the_learning_curve_of_known_sessions(tmp_path):
     assert (w3["checks"], w3["checks_accurate"], w3["check_accuracy_pct"], w3["check_mae_g"]) == (1, 1, 100.0, 500)
 
 
+def test_adherence_per_week_against_a_goal_or_a_programmes_goals(tmp_path):
+    with _archive(tmp_path) as a:
+        plain, one, per_week = curve(a), curve(a, goals=3), curve(a, goals=[3, 5])
+    assert [(w["completed"], w["goal"], w["adherence_pct"]) for w in plain["weeks"]] == [
+        (2, None, None), (0, None, None), (1, None, None)]
+    # 2 of 3, 0 of 3, 1 of 3
+    assert [w["adherence_pct"] for w in one["weeks"]] == [66.7, 0.0, 33.3]
+    # a two-week programme: week 3 is past its end (no goal)
+    assert [(w["goal"], w["adherence_pct"]) for w in per_week["weeks"]] == [(3, 66.7), (5, 0.0), (None, None)]
+
+
 def test_week_one_can_start_on_a_programmes_first_day(tmp_path):
     with _archive(tmp_path) as a:
         lc = curve(a, start_s=START + 2 * DAY)  # session 1 is before it: left out
@@ -144,7 +155,7 @@ def test_the_text_and_html_reports_have_the_curve_and_the_scores(tmp_path):
     lines = text.splitlines()
     head = next(i for i, s in enumerate(lines) if s.startswith("learning curve, week 1 from 2026-01-01"))
     w1 = lines[head + 2].split()
-    assert w1[:3] == ["1", "2026-01-01", "2"] and w1[4:7] == ["30.0", "66.7%", "1000g"], lines[head + 2]
+    assert w1[:3] == ["1", "2026-01-01", "2/3"] and w1[4:7] == ["30.0", "66.7%", "1000g"], lines[head + 2]
     assert w1[8:11] == ["30.0", "33.3%", "900g"] and w1[12:15] == ["2", "50.0%", "900g"], lines[head + 2]
     assert lines[head + 4].split()[12:15] == ["1", "100.0%", "500g"]
     assert "session score 0-100" in text and "goal 3 a week" in text
@@ -259,9 +270,9 @@ def test_the_cli_report_and_learning_export(tmp_path, capsys):
     # week 1: 2 completed sessions of routine teach against the goal of 2
     assert "goal 2 a week" in out and re.search(r"^\d{4}-W\d\d +2/2 +100.0%", out, re.M)
     assert "learning curve, week 1 from 2026-01-01" in out and "wrote %s" % (tmp_path / "r" / "learning.png") in out
-    assert cli.main(["export", "--archive", arc, "--learning", "--start", "2026-01-03",
+    assert cli.main(["export", "--archive", arc, "--learning", "--start", "2026-01-03", "--weekly-goal", "2",
                      "--out", str(tmp_path / "e")]) == 0
-    assert [r["sessions"] for r in _csv(tmp_path / "e" / "learning.csv")] == ["1", "1"]
+    assert [(r["sessions"], r["adherence_pct"]) for r in _csv(tmp_path / "e" / "learning.csv")] == [("1", "50.0")] * 2
     capsys.readouterr()
     assert cli.main(["export", "--archive", arc, "--learning", "--format", "parquet",
                      "--out", str(tmp_path / "p")]) == 2  # a usage error
