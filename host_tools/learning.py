@@ -82,7 +82,7 @@ def week_goal(goals, week: int) -> int | None:
     return goals[week - 1] if week <= len(goals) else None
 
 
-def curve(archive, since: float | None = None, until: float | None = None, start_s: int | None = None,
+def curve(archive, since: float | None = None, until: float | None = None, start_s: float | None = None,
           goals=None) -> dict:
     """{"start_utc": the first week's first day, "weeks": rows (columns.LEARNING), "undated": sessions left
     out for want of a date}. Week 1 starts on the UTC day of the first dated session, or of start_s (a

@@ -275,7 +275,7 @@ def render_html(rep: dict, images: dict[str, bytes]) -> str:
                 "%d / %d" % (sc["checks_accurate"], sc["checks"]) if sc["checks"] else "-"))
         parts.append("</table>")
     lc = rep.get("learning")
-    if learning_lines(lc):
+    if lc is not None and learning_lines(lc):
         parts.append("<h2>Learning curve</h2><p>Week 1 from %s. With feedback: press time with feedback on; "
                      "without: press time a schedule kept silent and blind checks. Error: mean |force - target| "
                      "(presses: the band's centre); accurate: within &plusmn;15 %% of the target "
