@@ -56,9 +56,10 @@ def _record(log_dir, no, wall, steps, score_planned=True, routine="teach"):
                 clock.advance(5)
         status = "done"
         if check:
-            st.check_target_g, st.check_measured_g, status = check
-            st.check_grade = score.kr_grade(check[0], check[1])
-            if status == "done":
+            status = check[2]
+            if status == "done":  # as the device: a check's result is set only when it ends done
+                st.check_target_g, st.check_measured_g = check[:2]
+                st.check_grade = score.kr_grade(check[0], check[1])
                 checks.append(check[:2])
         else:
             c, n = score.feedback_parts(fb, st.under_ms + st.in_ms + st.over_ms, st.in_ms, st.silent_ms,
@@ -84,7 +85,7 @@ SESSIONS = (
     (3, START + 15 * DAY + 20 * 3600, [
         ("press", BANDWIDTH, [(4200, 10, True), (6000, 10, False)], None),  # all feedback: 20 s, 10 in; 200, 2000
         ("check", NONE, [(3500, 10, True)], (4000, 3500, "done")),         # 12.5 % under: accurate, error 500
-        ("check", NONE, [(1000, 2, True)], (4000, 1000, "skipped"))]),     # skipped: not counted
+        ("check", NONE, [(1000, 2, True)], (4000, 1000, "skipped"))]),     # skipped: no result, not counted
     (4, None, [("press", FULL, [(4000, 5, False)], None)]),
 )
 
