@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from host_tools.termsafe import shown  # noqa: E402
 
@@ -179,9 +180,9 @@ def learning_png(weeks: list[dict]) -> bytes:
                   ("silent_mae_g", "press, feedback off", "#ff7f0e", "s"),
                   ("check_mae_g", "blind checks", "#2ca02c", "D")), "mean absolute error (g)")):
         for key, label, colour, marker in series:
-            pts = [(w["week"], w[key]) for w in weeks if w[key] is not None]
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, color=colour, label=label)
+            if any(w[key] is not None for w in weeks):  # a week without the figure breaks the line (nan)
+                ax.plot(x, [float("nan") if w[key] is None else w[key] for w in weeks], marker=marker,
+                        color=colour, label=label)
         ax.set_xticks(x)
         ax.set_xlim(0.5, max(x) + 0.5)
         ax.set_xlabel("week of practice")
@@ -206,6 +207,7 @@ def scores_png(scores: list[dict]) -> bytes:
     if host:
         ax.scatter([p[0] for p in host], [p[1] for p in host], marker="x", color="#d62728",
                    label="host computes (differs)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("scored session, in order")
     ax.set_ylabel("score")
     ax.set_ylim(0, 105)
