@@ -74,6 +74,13 @@ def _add_steps(acc, steps, trace):
             acc[side + "_n"] += n
 
 
+def programme_goals(stages) -> list[int]:
+    """A programme's sessions-a-week goal for each of its weeks as planned, from its stages [(weeks, goal)]
+    (docs/programmes.md). A week the device held a stage back is in its state, not in the log: the curve
+    counts each week against the plan."""
+    return [goal for weeks, goal in stages for _ in range(weeks)]
+
+
 def week_goal(goals, week: int) -> int | None:
     """The sessions-a-week goal of week `week` (from 1): goals is one number for every week, a list with one
     per week (a programme's stages; None past its end), or None (unknown)."""

@@ -57,10 +57,12 @@ def _contact(st: dict) -> int:
 
 
 def build_report(archive: Archive, since: float | None = None, until: float | None = None,
-                 goal: int | None = None, routine: str | None = None, start_s: float | None = None) -> dict:
+                 goal: int | None = None, routine: str | None = None, start_s: float | None = None,
+                 week_goals: list[int] | None = None) -> dict:
     """Adherence counts the completed sessions of one routine, the one the weekly goal belongs to (`routine`,
     else the routine practised most); free presses and other routines are counted beside it, not toward
-    the goal."""
+    the goal. The learning curve's weeks count completed sessions against week_goals (a programme's, from
+    start_s: learning.programme_goals), else against the same weekly goal."""
     sessions = archive.sessions(since=since, until=until)
     routines: dict[str, int] = {}
     for s in sessions:
@@ -136,7 +138,8 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
         "cut_short": sum(1 for s in sessions if s["end_status"] == "cut_short"),
         "undated": undated, "routine": main_routine, "goal": goal, "weeks": week_rows, "points": point_rows,
         "in_band_trend_pts": trend, "scores": scores,
-        "learning": learning.curve(archive, since=since, until=until, start_s=start_s, goals=goal),
+        "learning": learning.curve(archive, since=since, until=until, start_s=start_s,
+                                   goals=goal if week_goals is None else week_goals),
         "overall_adherence_pct": round(sum(w["adherence_pct"] for w in week_rows) / len(week_rows), 1)
         if week_rows else None,
         "last_session_id": sessions[-1]["id"] if sessions else None,
@@ -302,12 +305,13 @@ def render_html(rep: dict, images: dict[str, bytes]) -> str:
 
 
 def write_report(archive: Archive, out_dir, since=None, until=None, goal=None, html_page=False, routine=None,
-                 session_id=None, start_s=None) -> tuple[dict, list[Path]]:
+                 session_id=None, start_s=None, week_goals=None) -> tuple[dict, list[Path]]:
     """Build the report, write its PNGs (and report.html) into out_dir; returns (report, paths)."""
     if session_id is not None and archive.session(int(session_id)) is None:
         raise InputError("--session %d: no such session in %s (acutrainer sessions lists them)"
                          % (session_id, archive.path))
-    rep = build_report(archive, since=since, until=until, goal=goal, routine=routine, start_s=start_s)
+    rep = build_report(archive, since=since, until=until, goal=goal, routine=routine, start_s=start_s,
+                       week_goals=week_goals)
     out = outfiles.out_dir(out_dir)
     images = make_plots(archive, rep, session_id)
     paths = []

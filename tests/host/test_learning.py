@@ -303,3 +303,18 @@ def test_parquet_and_redcap_carry_the_new_columns(tmp_path):
         "4400", "1", "75")
     dd = {r[0]: r for r in csv.reader(open(tmp_path / "rc" / "redcap_data_dictionary.csv"))}
     assert "acu_check_error_pct" in dd and "acu_score_host" in dd
+
+
+def test_a_programmes_weekly_goals_week_by_week(tmp_path):
+    from host_tools.learning import programme_goals
+
+    # stages of 1 week at 5 a week, 2 weeks at 3, 1 at 4 (as planned: holds are not in the log)
+    goals = programme_goals([(1, 5), (2, 3), (1, 4)])
+    assert goals == [5, 3, 3, 4]
+    with _archive(tmp_path) as a:
+        rep = build_report(a, goal=2, week_goals=goals)
+    # the learning weeks against the programme's goals: 2 of 5, 0 of 3, 1 of 3; the ISO weeks keep goal 2
+    assert [(w["completed"], w["goal"], w["adherence_pct"]) for w in rep["learning"]["weeks"]] == [
+        (2, 5, 40.0), (0, 3, 0.0), (1, 3, 33.3)]
+    assert {w["goal"] for w in rep["weeks"]} == {2}
+    assert re.search(r"^1 +2026-01-01 +2/5 \|", render_text(rep), re.M)
