@@ -318,3 +318,15 @@ def test_a_programmes_weekly_goals_week_by_week(tmp_path):
         (2, 5, 40.0), (0, 3, 0.0), (1, 3, 33.3)]
     assert {w["goal"] for w in rep["weeks"]} == {2}
     assert re.search(r"^1 +2026-01-01 +2/5 \|", render_text(rep), re.M)
+
+
+def test_report_programme_without_the_programmes_module_is_one_line(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from host_tools import cli
+
+    monkeypatch.setitem(sys.modules, "host_tools.programmes", None)  # an acutrainer before programmes
+    assert cli.main(["report", "--archive", str(tmp_path / "a.sqlite"), "--programme", "sleep-4wk",
+                     "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no programmes; use --weekly-goal N" in err
