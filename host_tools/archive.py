@@ -24,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-from host_tools import archive_db
+from host_tools import archive_db, holdpoint
 from host_tools.archive_db import ADDED_COLUMNS, OUR_TABLES  # noqa: F401 (re-exported)
 from host_tools.errors import AcuError, InputError
 from host_tools.scoring import FB_NAMES, session_scores
@@ -512,6 +512,7 @@ class Archive:
                             (archive_db.traces, tr_rows)):
             if rows:
                 c.execute(table.insert(), [dict(r, session_id=sid) for r in rows])
+        holdpoint.reached("archive.store")
         return int(sid), True
 
     def add_anchor(self, device_id: str, boot_count: int, ticks_ms: int, wall_s: int, kind: str = "pull",
