@@ -16,7 +16,8 @@ Last, the coordinator's report: 300 participants, each with a device of their ow
 (5 bedtime sessions a week; every sixth participant falls to 2 a week in weeks 3-4), the sessions written by the
 device's logger and pulled into a new PostgreSQL database by 4 processes; `study_report_s` is the wall time of
 `acutrainer study report` (a new process, as a coordinator runs it: load from the server, build, the three CSV
-files and the HTML page with its plots), the median of REPORT_RUNS runs, as of day 28 (week 4 running).
+files and the HTML page with its plots), the median of REPORT_RUNS runs, as of 2026-01-28 (day 27: week 4 running,
+week 3 the last complete one, whose laggards it flags).
 
 run(work) -> {"study_pull_sessions_per_s", "study_pull_sessions_per_s_sqlite", "study_pull_sessions",
               "study_pull_duplicates", "study_pull_lost", "study_kills", "study_duplicates", "study_lost",
@@ -242,7 +243,7 @@ def report_time(srv, work: Path) -> tuple[float, int, int]:
     url = srv.new_database()
     with Archive(url) as arc:
         arc.set_study("bench-300", 5, 4, T0)
-        for root, uid, i in devices:
+        for _root, uid, i in devices:
             arc.enrol("P%03d" % (i + 1), ARMS[i % 3], "%012x" % uid, T0)
     rate, stored, dups, lost = pull_rate(url, [(root, uid) for root, uid, _i in devices])
     want = sum(len(participant_plan(i)) for i in range(PARTICIPANTS))
@@ -255,14 +256,17 @@ def report_time(srv, work: Path) -> tuple[float, int, int]:
     for n in range(REPORT_RUNS):
         out = work / ("report%d" % n)
         t = time.perf_counter()
-        r = subprocess.run([exe, "study", "report", "--as-of", "2026-01-29", "--out", str(out)], env=env,
+        r = subprocess.run([exe, "study", "report", "--as-of", "2026-01-28", "--out", str(out)], env=env,
                            capture_output=True, text=True, timeout=600)
         times.append(time.perf_counter() - t)
         if r.returncode != 0:
             raise RuntimeError("study report failed: %s" % r.stderr.strip()[-200:])
         rows = (out / "study_participants.csv").read_text().count("\n") - 1
-        if rows != PARTICIPANTS:
-            raise RuntimeError("study report listed %d participants, not %d" % (rows, PARTICIPANTS))
+        # as of day 27 the last complete week is week 3: who practised less than 5 times in it is behind
+        behind = sum(1 for i in range(PARTICIPANTS) if sum(w == 2 for w, _d in participant_plan(i)) < 5)
+        if rows != PARTICIPANTS or "%d participants, %d behind" % (PARTICIPANTS, behind) not in r.stdout:
+            raise RuntimeError("study report: %d participants listed, not %d (%s)"
+                               % (rows, PARTICIPANTS, r.stdout.splitlines()[0][:120]))
     srv.drop_database(url)
     return statistics.median(times), stored, PARTICIPANTS
 

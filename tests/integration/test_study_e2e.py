@@ -129,16 +129,16 @@ def _check_nothing_lost(url, practised: dict, sims) -> dict:
 def test_two_devices_two_arms_concurrent_killed_pulls_report_and_exports(sims, tmp_path, pg_url):
     env = dict(os.environ, ACUTRAINER_ARCHIVE=pg_url)
     run_cli("study", "init", "--name", "e2e-trial", "--weekly-goal", "3", "--weeks", "4", env=env)
-    for sim, (name, _seed, pid, arm, _n, _code) in zip(sims, DEVICES):
+    for sim, (_name, _seed, pid, arm, _n, _code) in zip(sims, DEVICES, strict=True):
         run_cli("routine", "select", "ht7-quick", "--port", sim.port)
         run_cli("sync", "--port", sim.port, env=env)  # the device's clock: its sessions have dates
         r = run_cli("study", "enrol", pid, "--arm", arm, "--port", sim.port, env=env)
         assert "enrolled device" in r.stdout and pid in r.stdout
 
-    for sim, (name, _seed, _pid, _arm, n, _code) in zip(sims, DEVICES):
+    for sim, (name, _seed, _pid, _arm, n, _code) in zip(sims, DEVICES, strict=True):
         _practise(sim, name, n)
     practised, files_before = {}, {}
-    for sim, d in zip(sims, DEVICES):
+    for sim, d in zip(sims, DEVICES, strict=True):
         dev, files = _on_device(sim.port)
         practised[dev] = set().union(*files.values())
         files_before[dev] = files
@@ -172,7 +172,7 @@ def test_two_devices_two_arms_concurrent_killed_pulls_report_and_exports(sims, t
     with Archive(pg_url) as arc:
         sessions = arc.sessions()
         ran = arc.device_arms()
-    for dev, (_name, _seed, pid, _arm, n, code) in zip(devs, DEVICES):
+    for dev, (_name, _seed, pid, _arm, n, code) in zip(devs, DEVICES, strict=True):
         mine = [s for s in sessions if s["device_id"] == dev]
         assert len(mine) == n and {s["participant"] for s in mine} == {pid}
         assert {ran.get(s["id"], 0) for s in mine} == {code}
