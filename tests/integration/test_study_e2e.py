@@ -160,6 +160,7 @@ def test_two_devices_two_arms_concurrent_killed_pulls_report_and_exports(sims, t
     done = _check_nothing_lost(pg_url, practised, sims)
     assert len(done[devs[0]]) == 2 and done[devs[1]] == practised[devs[1]]
     assert _on_device(sims[0].port)[1] == files_before[devs[0]]
+    assert _on_device(sims[1].port)[1] == files_before[devs[1]]  # killed before its first delete
 
     # round 3: both pulls run to their end, at once
     assert _pulls(sims, env, {}, tmp_path, "r3") == [0, 0]
