@@ -35,6 +35,7 @@ ACU_FILES = (
     "outputs.py",
     "parts.py",
     "power.py",
+    "remind.py",
     "rgbled.py",
     "routine.py",
     "routine_parse.py",
