@@ -79,6 +79,16 @@ def read(root=""):
     return d
 
 
+def check_file(path):
+    """The host's upload check (acutrainer remind): ValueError for a file the firmware would set aside."""
+    import json
+    with open(path) as f:
+        why = problem(json.load(f))
+    if why is not None:
+        raise ValueError("remind.json: " + why)
+    return True
+
+
 def why_not(day, days, last_day, week_n, reminded_day, goal):
     """Why there is no reminder on day (a local day number), or None: a reminder is due that day."""
     if not (days >> weekday(day)) & 1:
