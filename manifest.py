@@ -11,6 +11,7 @@ ACU_FILES = (
     "api.py",
     "app.py",
     "appcfg.py",
+    "arms.py",
     "band.py",
     "bringup.py",
     "button.py",

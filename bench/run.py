@@ -317,12 +317,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
     ap.add_argument("--only", nargs="*",
-                    help="heap heap32 log calib feedback transfer powercut live pkg validate power")
+                    help="heap heap32 log calib feedback transfer powercut live pkg validate power study")
     a = ap.parse_args(argv)
     os.environ.setdefault("ACUTRAINER_HOME", tempfile.mkdtemp(prefix="acubench-"))
     work = Path(tempfile.mkdtemp(prefix="acubench-work-"))
     parts = a.only or ["heap", "heap32", "log", "calib", "feedback", "transfer", "powercut", "live", "pkg",
-                       "validate", "power"]
+                       "validate", "power", "study"]
     out_path = Path(a.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -365,6 +365,9 @@ def main(argv=None):
             elif part == "power":
                 import power_bench
                 got = power_bench.run(work)
+            elif part == "study":
+                import study_bench
+                got = study_bench.run(work)
             else:
                 raise SystemExit("unknown bench part %r" % part)
         except Exception as e:  # one broken part must not hide the others' figures

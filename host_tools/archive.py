@@ -1,9 +1,12 @@
-"""The practice archive: an SQLite database of the sessions pulled from devices (docs/log-format.md).
+"""The practice archive: the sessions pulled from devices (docs/log-format.md), in an SQLite file (the default,
+in the user's data dir) or on a PostgreSQL server shared by a study's laptops (docs/study.md).
 
 One row per session (the raw file kept too, so it can be decoded again), one per step, one per event,
-one per trace chunk. A session is keyed by device id + session number + the file's sha256, and stored in
-one transaction: an interrupted pull leaves whole sessions or nothing. Nothing read from a device is ever
-evaluated; strings from it are only stored and shown.
+one per trace chunk. A session is keyed by device id + session number + the file's sha256 (a unique
+constraint), and stored in one transaction with INSERT ... ON CONFLICT DO NOTHING: an interrupted pull leaves
+whole sessions or nothing, and two pulls of one device at once store each session once. Nothing read from a
+device is ever evaluated; strings from it are only stored and shown. The schema and its migrations:
+host_tools/archive_db.py.
 """
 
 from __future__ import annotations
@@ -15,8 +18,14 @@ import sqlite3
 import stat
 import time
 import urllib.parse
+from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+from host_tools import archive_db
+from host_tools.archive_db import ADDED_COLUMNS, OUR_TABLES  # noqa: F401 (re-exported)
 from host_tools.errors import AcuError, InputError
 from host_tools.scoring import FB_NAMES, session_scores
 from host_tools.paths import data_dir
@@ -24,6 +33,8 @@ from host_tools.paths import data_dir
 TICKS_PERIOD = 1 << 30  # the device's ticks_ms wraps here (acu.ticks)
 LOCK_WAIT_S = 5.0       # how long to wait for another acutrainer's write to finish
 
+# the SQLite schema of the archives made before schema_version (migration 0 -> 1 opens them); kept to
+# make such archives in the tests. The schema itself is archive_db.metadata.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY,
@@ -99,26 +110,14 @@ CREATE TABLE IF NOT EXISTS calibrations (  -- every calibration written to a dev
 """
 
 
-# columns added since the first archives: an older archive gets them (NULL in its rows) when opened
-ADDED_COLUMNS = (("sessions", "routine_hash_truncated"), ("steps", "partial"), ("steps", "reconstructed"),
-                 ("steps", "no_band"), ("anchors", "boot_id"), ("sessions", "boot_id"), ("sessions", "score"),
-                 ("sessions", "score_host"), ("steps", "fb"), ("steps", "fb_pct"), ("steps", "silent_ms"),
-                 ("steps", "silent_in_ms"), ("steps", "check_target_g"), ("steps", "check_measured_g"),
-                 ("steps", "check_grade"))
-
-
-def _add_columns(db: sqlite3.Connection) -> None:
-    for table, col in ADDED_COLUMNS:
-        if col not in [r[1] for r in db.execute("PRAGMA table_info(%s)" % table)]:
-            db.execute("ALTER TABLE %s ADD COLUMN %s INTEGER" % (table, col))
-
-
-def _teach_columns(s: dict) -> tuple:
+def _teach_columns(s: dict) -> dict:
     """A step summary's teaching fields as the steps table stores them (fb as the schedule's code)."""
     fb = s.get("feedback")
     chk = s.get("check") or {}
-    return (FB_NAMES.index(fb) if fb in FB_NAMES else None, s.get("feedback_pct"), s.get("silent_ms"),
-            s.get("silent_in_ms"), chk.get("target_g"), chk.get("measured_g"), chk.get("grade"))
+    return {"fb": FB_NAMES.index(fb) if fb in FB_NAMES else None, "fb_pct": s.get("feedback_pct"),
+            "silent_ms": s.get("silent_ms"), "silent_in_ms": s.get("silent_in_ms"),
+            "check_target_g": chk.get("target_g"), "check_measured_g": chk.get("measured_g"),
+            "check_grade": chk.get("grade")}
 
 
 def default_path() -> Path:
@@ -139,7 +138,6 @@ def _private_file(path: Path) -> None:
         os.chmod(path, mode & 0o700)
 
 
-OUR_TABLES = ("sessions", "steps", "events", "traces")
 
 
 def _check_ours(db: sqlite3.Connection, path: Path) -> None:
@@ -153,64 +151,201 @@ def _check_ours(db: sqlite3.Connection, path: Path) -> None:
                          % path)
 
 
+_default_target: str | None = None  # the CLI's global --archive (set per command run)
+
+
+def set_default(target: str | None) -> None:
+    """The archive every Archive(None) of this run opens (the CLI's global --archive)."""
+    global _default_target
+    _default_target = target or None
+
+
+def default_target() -> str | Path:
+    """--archive, else $ACUTRAINER_ARCHIVE (a postgresql:// URL, sqlite:///path or a path), else the data dir's."""
+    return _default_target or os.environ.get(archive_db.ENV_VAR) or default_path()
+
+
+def _sqlite_version(db: sqlite3.Connection) -> int:
+    """The schema version of an SQLite archive; 0 when a column is missing too (a file changed by hand or
+    by an older acutrainer after it was migrated): its migrations are run again, each idempotent."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone() is None:
+        return 0
+    for table, col in ADDED_COLUMNS:
+        if col not in [r[1] for r in db.execute("PRAGMA table_info(%s)" % table)]:
+            return 0
+    row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+class _RowDB:
+    """The SQLite connection as callers outside this module have always had it (rows as sqlite3.Row), without
+    giving the connection SQLAlchemy drives a row factory."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def execute(self, sql: str, args=()):
+        cur = self._conn.cursor()
+        cur.row_factory = sqlite3.Row
+        return cur.execute(sql, args)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+RETRY_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock: the transaction is simply run again
+
+
+class ArchiveServerError(AcuError):
+    """The archive's server refused or failed a statement (PostgreSQL). sqlstate: its code."""
+
+    def __init__(self, message: str, sqlstate: str | None = None):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
 class Archive:
     def __init__(self, path: str | os.PathLike | None = None):
-        self.path = Path(path) if path else default_path()
+        target = path if path not in (None, "") else default_target()
+        self.kind, where = archive_db.parse(target if isinstance(target, str) else Path(target))
+        self.read_only = False
+        self.db: _RowDB | None = None  # SQLite only: the plain connection (repair, tests); PostgreSQL: None
+        self.url: str | None = None    # PostgreSQL: the server's URL (with its password: never shown)
+        self.path: Path | str          # what messages name: the file, or the URL without its password
+        if self.kind == "sqlite":
+            self._open_sqlite(Path(where))
+        else:
+            self._open_postgresql(str(where))
+
+    # ---------------------------------------------------------------- opening
+    def _open_sqlite(self, path: Path) -> None:
+        self.path = path
+        self.url = None
         if self.path.exists() and self.path.is_dir():
             raise InputError("%s: the archive path is a folder, not a file" % self.path)
-        self.read_only = False
+        conn = None
         try:
             _private_file(self.path)
             # a read-only archive (a backup, a shared copy) can still be listed, reported and exported
             self.read_only = not os.access(self.path, os.W_OK)
             # another acutrainer writing (a pull) holds the lock for a moment: wait for it, then say so
             if self.read_only:
-                self.db = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(str(self.path.resolve())),
-                                          uri=True, timeout=LOCK_WAIT_S)
+                conn = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(str(self.path.resolve())),
+                                       uri=True, timeout=LOCK_WAIT_S)
             else:
-                self.db = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_S)
-            self.db.row_factory = sqlite3.Row
+                conn = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_S)
             try:
-                _check_ours(self.db, self.path)
+                _check_ours(conn, self.path)
             except InputError:
-                self.db.close()
+                conn.close()
                 raise
-            if self.read_only:
-                self._read_only_columns()
-            else:
-                self.db.executescript(SCHEMA)
-                with self.db:
-                    _add_columns(self.db)
+            current = _sqlite_version(conn) == archive_db.VERSION
+            if self.read_only and not current:
+                # a read-only archive from an older acutrainer: read it from a migrated copy in memory
+                mem = sqlite3.connect(":memory:")
+                conn.backup(mem)
+                conn.close()
+                conn = mem
+            self._conn = conn
+            self.engine = sa.create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
+            sa.event.listen(self.engine, "handle_error", _sqlite_error)
+            if not current:
+                with self.engine.connect() as c:
+                    if not self.read_only:  # (a copy in memory is this process's alone)
+                        c.exec_driver_sql("BEGIN IMMEDIATE")  # one migrator at a time
+                    archive_db.migrate(c, _sqlite_version(conn))
+                    c.commit()
+            self.db = _RowDB(conn)
             st = os.stat(self.path)
             self._identity = (st.st_dev, st.st_ino)
         except sqlite3.OperationalError as e:
+            if conn is not None:
+                conn.close()
             if "locked" in str(e) or "busy" in str(e):
                 raise AcuError("%s: the archive is in use by another program (another acutrainer?); "
                                "try again when it has finished" % self.path) from None
             raise AcuError("%s: cannot open the archive (%s)" % (self.path, e)) from None
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:  # (garbage where SQLite expects text)
+            if conn is not None:
+                conn.close()
             raise InputError("%s: not an acutrainer archive, or damaged (%s): acutrainer archive check"
-                             % (self.path, e)) from None
+                             % (self.path, str(e)[:120])) from None
         except OSError as e:
             raise AcuError("%s: cannot open the archive (%s)" % (self.path, e.strerror or e)) from None
 
-    def _read_only_columns(self) -> None:
-        """A read-only archive from before a column was added: read it from a copy in memory that has them."""
-        missing = [(t, c) for t, c in ADDED_COLUMNS
-                   if c not in [r[1] for r in self.db.execute("PRAGMA table_info(%s)" % t)]]
-        if not missing:
+    def _open_postgresql(self, url: str) -> None:
+        self.url = url
+        # what messages name: never the password
+        self.path = archive_db.redact(url).replace("postgresql+psycopg://", "postgresql://", 1)
+        self._password = sa.engine.make_url(url).password or ""
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise AcuError("%s: a PostgreSQL archive needs the psycopg driver: pip install 'acutrainer[postgres]'"
+                           % self.path) from None
+        self.engine = sa.create_engine(url, pool_size=1, max_overflow=2, connect_args={"connect_timeout": 10})
+        sa.event.listen(self.engine, "handle_error", self._pg_error)
+        try:
+            with self.engine.begin() as c:
+                tables = set(sa.inspect(c).get_table_names())
+                cols = {x["name"] for x in sa.inspect(c).get_columns("sessions")} if "sessions" in tables else set()
+                if "sessions" in tables and not {"sha256", "raw", "session_no"} <= cols:
+                    raise InputError("%s: not an acutrainer archive (its sessions table is another program's; "
+                                     "left unchanged)" % self.path)
+                archive_db.migrate(c)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def _pg_error(self, ctx) -> None:
+        """A server's error as one line naming the archive (without its password), never the SQL or its values."""
+        orig = ctx.original_exception
+        if isinstance(orig, AcuError):
             return
-        mem = sqlite3.connect(":memory:")
-        self.db.backup(mem)
-        self.db.close()
-        self.db = mem
-        self.db.row_factory = sqlite3.Row
-        with self.db:
-            _add_columns(self.db)
+        msg = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        if self._password:
+            msg = msg.replace(self._password, "***")
+        sqlstate = getattr(orig, "sqlstate", None)
+        if ctx.is_disconnect or ctx.connection is None:
+            raise ArchiveServerError("%s: the archive's server cannot be reached (%s)" % (self.path, msg),
+                                     sqlstate) from None
+        raise ArchiveServerError("%s: the archive's server refused: %s" % (self.path, msg), sqlstate) from None
+
+    @contextmanager
+    def _read(self):
+        with self.engine.connect() as c:
+            yield c
+
+    @contextmanager
+    def _write(self):
+        """One transaction (committed at the end, rolled back on an error)."""
+        with self.engine.begin() as c:
+            yield c
+
+    def _retrying(self, fn):
+        """Run fn(conn) in a transaction; again (up to 5 times) when PostgreSQL chose it as a deadlock's victim."""
+        for attempt in range(5):
+            try:
+                with self._write() as c:
+                    return fn(c)
+            except ArchiveServerError as e:
+                if e.sqlstate not in RETRY_SQLSTATES or attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _rows(self, sql: str, **params) -> list[dict]:
+        with self._read() as c:
+            return [dict(r) for r in c.execute(sa.text(sql), params).mappings()]
+
+    def _one(self, sql: str, **params):
+        with self._read() as c:
+            return c.execute(sa.text(sql), params).first()
 
     def moved_away(self) -> str | None:
         """Why the file at self.path is no longer the one this archive writes to (removed, or replaced by
-        another file while a pull ran: what was stored went to the old file), or None."""
+        another file while a pull ran: what was stored went to the old file), or None. (A server: None.)"""
+        if self.kind != "sqlite":
+            return None
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
@@ -222,15 +357,19 @@ class Archive:
         return None
 
     def integrity_problems(self) -> list[str]:
-        """SQLite's own integrity check of the file ([] when it is sound)."""
+        """SQLite's own integrity check of the file ([] when it is sound; a server keeps its own)."""
+        if self.kind != "sqlite":
+            return []
         try:
-            rows = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+            rows = [r[0] for r in self._conn.execute("PRAGMA integrity_check").fetchall()]
         except sqlite3.DatabaseError as e:
             return [str(e)]
         return [] if rows == ["ok"] else rows
 
     def close(self):
-        self.db.close()
+        self.engine.dispose()
+        if self.kind == "sqlite":
+            self._conn.close()
 
     def __enter__(self):
         return self
@@ -242,48 +381,51 @@ class Archive:
     def has_sha(self, sha256: str) -> bool:
         """True if a device file with this sha256 is wholly archived (a file of several sessions, or a
         one-session file whose bytes are its session's)."""
-        if self.db.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha256,)).fetchone() is not None:
+        if self._one("SELECT 1 FROM files WHERE sha256 = :s", s=sha256) is not None:
             return True
-        return self.db.execute("SELECT 1 FROM sessions WHERE sha256 = ?", (sha256,)).fetchone() is not None
+        return self._one("SELECT 1 FROM sessions WHERE sha256 = :s", s=sha256) is not None
 
     def raw_sha(self, sha256: str) -> str | None:
         """The sha256 of the bytes archived for a device file with this sha256, recomputed from what is
         stored (re-verification before a device delete)."""
-        row = self.db.execute("SELECT data FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+        row = self._one("SELECT data FROM files WHERE sha256 = :s", s=sha256)
         if row is None:
-            row = self.db.execute("SELECT raw AS data FROM sessions WHERE sha256 = ?", (sha256,)).fetchone()
-        return hashlib.sha256(row["data"]).hexdigest() if row else None
+            row = self._one("SELECT raw AS data FROM sessions WHERE sha256 = :s", s=sha256)
+        return hashlib.sha256(bytes(row[0])).hexdigest() if row else None
 
     def file_bytes(self, device_id: str, name: str) -> bytes | None:
         """The bytes of a device log file as archived at the last pull (the device may have appended
         sessions since: a pull fetches only what follows)."""
-        row = self.db.execute("SELECT data FROM files WHERE device_id = ? AND name = ?", (device_id, name)).fetchone()
-        return bytes(row["data"]) if row else None
+        row = self._one("SELECT data FROM files WHERE device_id = :d AND name = :n", d=device_id, n=name)
+        return bytes(row[0]) if row else None
 
     def file_size(self, device_id: str, name: str) -> int | None:
         """How many bytes of a device log file the archive holds (None: never pulled)."""
-        row = self.db.execute("SELECT size FROM files WHERE device_id = ? AND name = ?", (device_id, name)).fetchone()
-        return int(row["size"]) if row else None
+        row = self._one("SELECT size FROM files WHERE device_id = :d AND name = :n", d=device_id, n=name)
+        return int(row[0]) if row else None
 
     def sessions_in_file(self, name: str, device_id: str = "") -> list[int]:
         """Numbers of the archived sessions that came from a device file of this name."""
-        q = "SELECT session_no FROM sessions WHERE file_name = ?"
-        args: tuple = (name,)
+        q = "SELECT session_no FROM sessions WHERE file_name = :n"
         if device_id:
-            q += " AND device_id = ?"
-            args += (device_id,)
-        return [r[0] for r in self.db.execute(q + " ORDER BY session_no", args)]
+            q += " AND device_id = :d"
+        return [r["session_no"] for r in self._rows(q + " ORDER BY session_no", n=name, d=device_id)]
+
+    def max_session_no(self, device_id: str) -> int:
+        """The highest session number archived for a device (0: none)."""
+        row = self._one("SELECT MAX(session_no) FROM sessions WHERE device_id = :d", d=device_id)
+        return int(row[0]) if row and row[0] is not None else 0
 
     def store_file(self, device_id: str, name: str, data: bytes, pulled_at: int | None = None) -> None:
         """Record a device file once every session in it is stored."""
-        with self.db:
-            self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?)",
-                            (device_id, name, len(data), hashlib.sha256(data).hexdigest(), data,
-                             int(pulled_at or time.time())))
+        row = {"device_id": device_id, "name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+               "data": data, "pulled_at": int(pulled_at or time.time())}
+        self._retrying(lambda c: archive_db.upsert(c, archive_db.files, ["device_id", "name"], row, replace=True))
 
     def store(self, decoded: dict, raw: bytes, file_name: str, device_id: str = "",
               pulled_at: int | None = None) -> tuple[int, bool]:
-        """Store one decoded session in one transaction. Returns (session id, inserted?)."""
+        """Store one decoded session in one transaction. Returns (session id, inserted?). Safe against another
+        process storing the same session at the same time: the unique key decides, one row is kept."""
         sha = hashlib.sha256(raw).hexdigest()
         hdr = decoded.get("session") or {}
         end = decoded.get("end") or {}
@@ -291,16 +433,10 @@ class Archive:
         no = hdr.get("session_no")
         if no is None:
             no = int(file_name[:6]) if file_name[:6].isdigit() else 0
-        row = self.db.execute("SELECT id FROM sessions WHERE device_id = ? AND session_no = ? AND sha256 = ?",
-                              (dev, no, sha)).fetchone()
-        if row:
-            return row["id"], False
-        # a session pulled before the device closed it (no end record) is superseded by its closed file
-        stale = []
-        if end:
-            stale = [r["id"] for r in self.db.execute(
-                "SELECT id FROM sessions WHERE device_id = ? AND session_no = ? AND end_status IS NULL",
-                (dev, no))]
+        row = self._one("SELECT id FROM sessions WHERE device_id = :d AND session_no = :n AND sha256 = :s",
+                        d=dev, n=no, s=sha)
+        if row:  # the common case of a re-pull, without building the rows
+            return int(row[0]), False
         wall = hdr.get("wall_start_s")
         source = "device" if wall else None
         if not wall:
@@ -321,189 +457,296 @@ class Archive:
             ts = [s["summary"]["t_ms"] for s in decoded.get("steps", []) if s.get("summary")]
             ts += [c["t0_ms"] + c["period_ms"] * len(c["values_g"]) for c in decoded.get("trace", [])]
             last_t = max(ts) if ts else 0
-        with self.db:
+        bid = hdr.get("boot_id")
+        srow = {"device_id": dev, "session_no": no, "sha256": sha, "file_name": file_name, "size": len(raw),
+                "boot_count": hdr.get("boot_count"), "start_ticks_ms": hdr.get("start_ticks_ms"),
+                "wall_start_s": wall, "wall_source": source, "firmware": hdr.get("firmware"),
+                "board": hdr.get("board"), "routine": hdr.get("routine"), "routine_hash": hdr.get("routine_hash"),
+                "calib_id": hdr.get("calib_id"), "band_lo_g": hdr.get("band_lo_g"), "band_hi_g": hdr.get("band_hi_g"),
+                "end_status": end.get("status"), "duration_ms": last_t, "steps_done": end.get("steps_done"),
+                "trace_stopped": int(bool(end.get("trace_stopped"))), "problems": json.dumps(problems),
+                "pulled_at": int(pulled_at or time.time()), "raw": raw,
+                "routine_hash_truncated": int(bool(hdr.get("routine_hash_truncated"))),
+                "boot_id": bid if isinstance(bid, int) and not isinstance(bid, bool) and bid > 0 else None}
+        srow["score"], srow["score_host"] = session_scores(decoded)
+        step_rows = []
+        for st in decoded.get("steps", []):
+            b = st.get("begin") or {}
+            s = st.get("summary") or {}
+            step_rows.append({
+                "idx": st["index"], "kind": b.get("kind"), "point": b.get("point"), "side": b.get("side"),
+                "band_lo_g": b.get("band_lo_g"), "band_hi_g": b.get("band_hi_g"), "target_s": b.get("target_s"),
+                "t_begin_ms": b.get("t_ms"), "t_end_ms": s.get("t_ms"), "under_ms": s.get("under_ms"),
+                "in_ms": s.get("in_ms"), "over_ms": s.get("over_ms"), "too_hard_ms": s.get("too_hard_ms"),
+                "no_contact_ms": s.get("no_contact_ms"), "fault_ms": s.get("fault_ms"), "mean_g": s.get("mean_g"),
+                "peak_g": s.get("peak_g"), "dose_gs": s.get("dose_gs"), "pauses": s.get("pauses"),
+                "skips": s.get("skips"), "status": s.get("status") or ("cut_short" if b else None),
+                "partial": int(bool(s.get("partial"))), "reconstructed": int(bool(s.get("reconstructed"))),
+                "no_band": int(bool(s.get("no_band"))), **_teach_columns(s)})
+        ev_rows = [{"t_ms": ev["t_ms"], "code": ev["code"], "name": ev["name"], "value": ev["value"]}
+                   for ev in decoded.get("events", [])]
+        tr_rows = [{"chunk": i, "t0_ms": ch["t0_ms"], "period_ms": ch["period_ms"],
+                    "values_g": json.dumps(ch["values_g"])} for i, ch in enumerate(decoded.get("trace", []))]
+        return self._retrying(lambda c: self._store_rows(c, srow, step_rows, ev_rows, tr_rows, bool(end)))
+
+    def _store_rows(self, c, srow: dict, step_rows: list, ev_rows: list, tr_rows: list, closed: bool):
+        t = archive_db.sessions
+        ins = archive_db.insert(c, t).values(**srow).on_conflict_do_nothing(
+            index_elements=["device_id", "session_no", "sha256"]).returning(t.c.id)
+        sid = c.execute(ins).scalar()
+        if sid is None:  # another pull stored it first (it waited for that pull's commit): one row, theirs
+            sid = c.execute(sa.select(t.c.id).where(t.c.device_id == srow["device_id"],
+                                                    t.c.session_no == srow["session_no"],
+                                                    t.c.sha256 == srow["sha256"])).scalar()
+            return int(sid), False
+        if closed:
+            # a session pulled before the device closed it (no end record) is superseded by its closed file
+            stale = [r[0] for r in c.execute(sa.select(t.c.id).where(
+                t.c.device_id == srow["device_id"], t.c.session_no == srow["session_no"],
+                t.c.end_status.is_(None), t.c.id != sid))]
             for old in stale:
-                for table in ("steps", "events", "traces"):
-                    self.db.execute("DELETE FROM %s WHERE session_id = ?" % table, (old,))
-                self.db.execute("DELETE FROM sessions WHERE id = ?", (old,))
-            cur = self.db.execute(
-                "INSERT INTO sessions (device_id, session_no, sha256, file_name, size, boot_count,"
-                " start_ticks_ms, wall_start_s, wall_source, firmware, board, routine, routine_hash,"
-                " calib_id, band_lo_g, band_hi_g, end_status, duration_ms, steps_done, trace_stopped,"
-                " problems, pulled_at, raw, routine_hash_truncated, score, score_host)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (dev, no, sha, file_name, len(raw), hdr.get("boot_count"), hdr.get("start_ticks_ms"), wall,
-                 source, hdr.get("firmware"), hdr.get("board"), hdr.get("routine"), hdr.get("routine_hash"),
-                 hdr.get("calib_id"), hdr.get("band_lo_g"), hdr.get("band_hi_g"), end.get("status"), last_t,
-                 end.get("steps_done"), int(bool(end.get("trace_stopped"))),
-                 json.dumps(problems), int(pulled_at or time.time()), raw,
-                 int(bool(hdr.get("routine_hash_truncated")))) + session_scores(decoded))
-            sid = cur.lastrowid
-            assert sid is not None  # sqlite3 sets it after a successful INSERT
-            bid = hdr.get("boot_id")
-            if isinstance(bid, int) and not isinstance(bid, bool) and bid > 0:
-                self.db.execute("UPDATE sessions SET boot_id = ? WHERE id = ?", (bid, sid))
-            for st in decoded.get("steps", []):
-                b = st.get("begin") or {}
-                s = st.get("summary") or {}
-                self.db.execute(
-                    "INSERT INTO steps (session_id, idx, kind, point, side, band_lo_g, band_hi_g, target_s,"
-                    " t_begin_ms, t_end_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,"
-                    " mean_g, peak_g, dose_gs, pauses, skips, status, partial, reconstructed, no_band, fb, fb_pct,"
-                    " silent_ms, silent_in_ms, check_target_g, check_measured_g, check_grade)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (sid, st["index"], b.get("kind"), b.get("point"), b.get("side"), b.get("band_lo_g"),
-                     b.get("band_hi_g"), b.get("target_s"), b.get("t_ms"), s.get("t_ms"), s.get("under_ms"),
-                     s.get("in_ms"), s.get("over_ms"), s.get("too_hard_ms"), s.get("no_contact_ms"),
-                     s.get("fault_ms"), s.get("mean_g"), s.get("peak_g"), s.get("dose_gs"), s.get("pauses"),
-                     s.get("skips"), s.get("status") or ("cut_short" if b else None),
-                     int(bool(s.get("partial"))), int(bool(s.get("reconstructed"))), int(bool(s.get("no_band"))))
-                    + _teach_columns(s))
-            for ev in decoded.get("events", []):
-                self.db.execute("INSERT INTO events VALUES (?,?,?,?,?)",
-                                (sid, ev["t_ms"], ev["code"], ev["name"], ev["value"]))
-            for i, ch in enumerate(decoded.get("trace", [])):
-                self.db.execute("INSERT INTO traces VALUES (?,?,?,?,?)",
-                                (sid, i, ch["t0_ms"], ch["period_ms"], json.dumps(ch["values_g"])))
-        return sid, True
+                for table in (archive_db.steps, archive_db.events, archive_db.traces):
+                    c.execute(table.delete().where(table.c.session_id == old))
+                c.execute(t.delete().where(t.c.id == old))
+        for table, rows in ((archive_db.steps, step_rows), (archive_db.events, ev_rows),
+                            (archive_db.traces, tr_rows)):
+            if rows:
+                c.execute(table.insert(), [dict(r, session_id=sid) for r in rows])
+        return int(sid), True
 
     def add_anchor(self, device_id: str, boot_count: int, ticks_ms: int, wall_s: int, kind: str = "pull",
                    boot_id: int | None = None):
         """boot_id: the boot's random id from the device (None or 0: a firmware without one)."""
         bid = boot_id if isinstance(boot_id, int) and not isinstance(boot_id, bool) and boot_id > 0 else None
-        with self.db:
-            self.db.execute("INSERT INTO anchors (device_id, boot_count, ticks_ms, wall_s, kind, boot_id)"
-                            " VALUES (?,?,?,?,?,?)",
-                            (device_id, int(boot_count), int(ticks_ms) % TICKS_PERIOD, int(wall_s), kind, bid))
+        with self._write() as c:
+            c.execute(archive_db.anchors.insert().values(
+                device_id=device_id, boot_count=int(boot_count), ticks_ms=int(ticks_ms) % TICKS_PERIOD,
+                wall_s=int(wall_s), kind=kind, boot_id=bid))
 
     def add_calibration(self, device_id: str, d: dict, replaced: dict | None = None, written_at: int | None = None):
         """Keep a calibration written to a device (and the one it replaced, if not kept already)."""
         now = int(written_at if written_at is not None else time.time())
-        with self.db:
+        keys = ["device_id", "calib_id"]
+
+        def run(c):
             if replaced is not None and replaced.get("id"):
-                self.db.execute("INSERT OR IGNORE INTO calibrations VALUES (?,?,?,?,?,?)",
-                                (device_id, replaced["id"], replaced.get("created"), now, None,
-                                 json.dumps(replaced, sort_keys=True)))
-            self.db.execute("INSERT OR REPLACE INTO calibrations VALUES (?,?,?,?,?,?)",
-                            (device_id, d["id"], d.get("created"), now,
-                             replaced.get("id") if replaced else None, json.dumps(d, sort_keys=True)))
+                archive_db.upsert(c, archive_db.calibrations, keys, {
+                    "device_id": device_id, "calib_id": replaced["id"], "created": replaced.get("created"),
+                    "written_at": now, "replaced_id": None, "data": json.dumps(replaced, sort_keys=True)})
+            archive_db.upsert(c, archive_db.calibrations, keys, {
+                "device_id": device_id, "calib_id": d["id"], "created": d.get("created"), "written_at": now,
+                "replaced_id": replaced.get("id") if replaced else None, "data": json.dumps(d, sort_keys=True)},
+                replace=True)
+        self._retrying(run)
 
     def calibrations(self, device_id: str | None = None) -> list[dict]:
         """The calibrations kept for a device (or all), oldest first, with their data as dicts."""
-        q = "SELECT * FROM calibrations" + (" WHERE device_id = ?" if device_id else "")
-        rows = self.db.execute(q + " ORDER BY created, written_at", (device_id,) if device_id else ()).fetchall()
+        q = "SELECT * FROM calibrations" + (" WHERE device_id = :d" if device_id else "")
+        rows = self._rows(q + " ORDER BY created, written_at", d=device_id)
         return [dict(r, data=json.loads(r["data"])) for r in rows]
 
     def reconstruct_wall(self, device_id: str | None = None) -> int:
         """Give sessions recorded before the clock was set a start time, from the same boot's
         sessions that have one, or from the nearest host anchor of that boot (every host connection to the
         running app records one; pull and sync too). Returns how many."""
-        q = "SELECT * FROM sessions WHERE (wall_source IS NULL OR wall_source IN ('same_boot','pull'))"
-        args: tuple = ()
+        q = ("SELECT id, device_id, boot_count, boot_id, start_ticks_ms FROM sessions"
+             " WHERE (wall_source IS NULL OR wall_source IN ('same_boot','pull'))")
         if device_id:
-            q += " AND device_id = ?"
-            args = (device_id,)
-        fixed = 0
-        with self.db:
-            for s in self.db.execute(q, args).fetchall():
+            q += " AND device_id = :d"
+        q += " ORDER BY id"  # rows updated in one order by every process: concurrent pulls cannot deadlock
+
+        def run(c) -> int:
+            fixed = 0
+            for s in [dict(r) for r in c.execute(sa.text(q), {"d": device_id}).mappings()]:
                 if s["boot_count"] is None or s["start_ticks_ms"] is None:
                     continue
                 t = s["start_ticks_ms"]
                 best = None
-                for r in self.db.execute(
-                        "SELECT wall_start_s, start_ticks_ms FROM sessions WHERE device_id = ?"
-                        " AND boot_count = ? AND boot_id IS ? AND wall_source IN ('device','clock_set')"
-                        " AND id != ?", (s["device_id"], s["boot_count"], s["boot_id"], s["id"])):
+                same = ("SELECT wall_start_s, start_ticks_ms FROM sessions WHERE device_id = :d"
+                        " AND boot_count = :b AND %s AND wall_source IN ('device','clock_set')"
+                        " AND id != :i" % ("boot_id IS NULL" if s["boot_id"] is None else "boot_id = :bid"))
+                for r in c.execute(sa.text(same), {"d": s["device_id"], "b": s["boot_count"], "bid": s["boot_id"],
+                                                   "i": s["id"]}).mappings():
                     d = ((r["start_ticks_ms"] - t + TICKS_PERIOD // 2) % TICKS_PERIOD) - TICKS_PERIOD // 2
                     if best is None or abs(d) < abs(best[0]):
                         best = (d, r["wall_start_s"] - d / 1000.0, "same_boot")
                 if best is None:
-                    for a in self._anchors_of_boot(s):
+                    for a in self._anchors_of_boot(c, s):
                         # an anchor may come before or after the session (every host connection records
                         # one): the nearest in the boot's ticks, within half a wrap
                         d = ((a["ticks_ms"] - t + TICKS_PERIOD // 2) % TICKS_PERIOD) - TICKS_PERIOD // 2
                         if best is None or abs(d) < abs(best[0]):
                             best = (d, a["wall_s"] - d / 1000.0, "pull")
                 if best is not None:
-                    self.db.execute("UPDATE sessions SET wall_start_s = ?, wall_source = ? WHERE id = ?",
-                                    (int(round(best[1])), best[2], s["id"]))
+                    c.execute(sa.text("UPDATE sessions SET wall_start_s = :w, wall_source = :src WHERE id = :i"),
+                              {"w": int(round(best[1])), "src": best[2], "i": s["id"]})
                     fixed += 1
-        return fixed
+            return fixed
+        return self._retrying(run)
 
-    def _anchors_of_boot(self, s) -> list:
+    def _anchors_of_boot(self, c, s) -> list:
         """The anchors recorded in the boot a session was recorded in. A boot counter can be reset (a damaged
         state file, a re-flash) and reuse a number: with the session's random boot id only that boot's
         anchors count; without one (an older log), the boot number's anchors count only while they all
         come from one boot (none, or one boot id), so a reused number never dates a session."""
-        bid = s["boot_id"] if "boot_id" in s.keys() else None
+        bid = s.get("boot_id")
         if bid:
-            return self.db.execute("SELECT ticks_ms, wall_s FROM anchors WHERE device_id = ? AND boot_id = ?"
-                                   " ORDER BY ticks_ms", (s["device_id"], bid)).fetchall()
-        rows = self.db.execute("SELECT ticks_ms, wall_s, boot_id FROM anchors WHERE device_id = ? AND boot_count = ?"
-                               " ORDER BY ticks_ms", (s["device_id"], s["boot_count"])).fetchall()
+            return list(c.execute(sa.text("SELECT ticks_ms, wall_s FROM anchors WHERE device_id = :d AND boot_id = :b"
+                                          " ORDER BY ticks_ms"), {"d": s["device_id"], "b": bid}).mappings())
+        rows = list(c.execute(sa.text("SELECT ticks_ms, wall_s, boot_id FROM anchors WHERE device_id = :d"
+                                      " AND boot_count = :b ORDER BY ticks_ms"),
+                              {"d": s["device_id"], "b": s["boot_count"]}).mappings())
         if len({r["boot_id"] for r in rows if r["boot_id"]}) > 1:
             return []  # two boots with this number: which one the session belongs to is unknown
         return rows
 
     # ---------------------------------------------------------------- reading
+    _SESSION_COLS = ("s.id, s.device_id, s.session_no, s.sha256, s.file_name, s.size, s.boot_count, s.start_ticks_ms,"
+                     " s.wall_start_s, s.wall_source, s.firmware, s.board, s.routine, s.routine_hash, s.calib_id,"
+                     " s.band_lo_g, s.band_hi_g, s.end_status, s.duration_ms, s.steps_done, s.trace_stopped,"
+                     " s.problems, s.pulled_at, s.routine_hash_truncated, s.score, s.score_host,"
+                     # the participant: the device's enrolment whose period holds the session's start
+                     " (SELECT e.participant FROM enrolments e WHERE e.device_id = s.device_id"
+                     " AND s.wall_start_s >= e.start_s AND (e.end_s IS NULL OR s.wall_start_s < e.end_s)"
+                     " ORDER BY e.start_s DESC LIMIT 1) AS participant")
+
     def sessions(self, since: float | None = None, until: float | None = None, routine: str | None = None,
                  point: str | None = None) -> list[dict]:
-        """Sessions (without the raw bytes), oldest first. Date filters drop sessions of unknown date."""
-        q = ("SELECT id, device_id, session_no, sha256, file_name, size, boot_count, start_ticks_ms,"
-             " wall_start_s, wall_source, firmware, board, routine, routine_hash, calib_id, band_lo_g,"
-             " band_hi_g, end_status, duration_ms, steps_done, trace_stopped, problems, pulled_at,"
-             " routine_hash_truncated, score, score_host FROM sessions WHERE 1=1")
-        args: list = []
+        """Sessions (without the raw bytes), oldest first. Date filters drop sessions of unknown date.
+        `participant`: whom the session is attributed to (docs/study.md), None outside any enrolment."""
+        return self._sessions(since, until, routine, point)
+
+    def _sessions(self, since=None, until=None, routine=None, point=None, session_id=None) -> list[dict]:
+        q = "SELECT %s FROM sessions s WHERE 1=1" % self._SESSION_COLS
+        args: dict = {}
         if since is not None:
-            q += " AND wall_start_s >= ?"
-            args.append(int(since))
+            q += " AND s.wall_start_s >= :since"
+            args["since"] = int(since)
         if until is not None:
-            q += " AND wall_start_s < ?"
-            args.append(int(until))
+            q += " AND s.wall_start_s < :until"
+            args["until"] = int(until)
         if routine:
-            q += " AND routine = ?"
-            args.append(routine)
+            q += " AND s.routine = :routine"
+            args["routine"] = routine
         if point:
-            q += " AND id IN (SELECT session_id FROM steps WHERE lower(point) = lower(?))"
-            args.append(point)
+            q += " AND s.id IN (SELECT session_id FROM steps WHERE lower(point) = lower(:point))"
+            args["point"] = point
+        if session_id is not None:
+            q += " AND s.id = :sid"
+            args["sid"] = int(session_id)
         # dated sessions in time order, then the undated ones (unknown start) by device and number: never
         # an unknown row between two dated ones
-        q += " ORDER BY wall_start_s IS NULL, wall_start_s, device_id, session_no"
-        out = []
-        for r in self.db.execute(q, args):
-            d = dict(r)
+        q += " ORDER BY s.wall_start_s IS NULL, s.wall_start_s, s.device_id, s.session_no"
+        out = self._rows(q, **args)
+        for d in out:
             d["problems"] = json.loads(d["problems"])
-            out.append(d)
         return out
 
     def session(self, session_id: int) -> dict | None:
-        r = [s for s in self.sessions() if s["id"] == session_id]
+        r = self._sessions(session_id=session_id)
         return r[0] if r else None
 
     def raw(self, session_id: int) -> bytes | None:
         """A session's bytes as a log file of its own (file header + its records)."""
-        row = self.db.execute("SELECT raw FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        return bytes(row["raw"]) if row else None
+        row = self._one("SELECT raw FROM sessions WHERE id = :i", i=session_id)
+        return bytes(row[0]) if row else None
 
     def steps(self, session_id: int) -> list[dict]:
-        return [dict(r) for r in self.db.execute("SELECT * FROM steps WHERE session_id = ? ORDER BY idx",
-                                                 (session_id,))]
+        cols = ", ".join(c.name for c in archive_db.steps.c)
+        return self._rows("SELECT %s FROM steps WHERE session_id = :i ORDER BY idx" % cols, i=session_id)
 
     def events(self, session_id: int) -> list[dict]:
-        return [dict(r) for r in self.db.execute(
-            "SELECT t_ms, code, name, value FROM events WHERE session_id = ? ORDER BY t_ms", (session_id,))]
+        return self._rows("SELECT t_ms, code, name, value FROM events WHERE session_id = :i ORDER BY t_ms",
+                          i=session_id)
 
     def trace(self, session_id: int) -> list[tuple[int, int]]:
         """[(t_ms since session start, grams)] in time order."""
         out = []
-        for r in self.db.execute("SELECT t0_ms, period_ms, values_g FROM traces WHERE session_id = ?"
-                                 " ORDER BY t0_ms, chunk", (session_id,)):
+        for r in self._rows("SELECT t0_ms, period_ms, values_g FROM traces WHERE session_id = :i"
+                            " ORDER BY t0_ms, chunk", i=session_id):
             for i, v in enumerate(json.loads(r["values_g"])):
                 out.append((r["t0_ms"] + i * r["period_ms"], v))
         return out
 
     def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+        return int(self._one("SELECT COUNT(*) FROM sessions")[0])
+
+    def session_keys(self) -> list[tuple[str, int, str]]:
+        """(device id, session number, sha256) of every session: what a duplicate or a loss is counted by."""
+        return [(r["device_id"], r["session_no"], r["sha256"])
+                for r in self._rows("SELECT device_id, session_no, sha256 FROM sessions ORDER BY id")]
+
+    def device_arms(self) -> dict[int, int]:
+        """{session id: the study arm its device ran (the session's `arm` event, acu.arms)} for the sessions
+        that have one; a session without one ran the normal arm (0)."""
+        from host_tools.paths import ensure_device_importable
+        ensure_device_importable()
+        from acu import logfmt
+        return {r["session_id"]: r["value"] for r in self._rows(
+            "SELECT session_id, value FROM events WHERE code = :c ORDER BY t_ms", c=logfmt.EV_ARM)}
+
+    # ---------------------------------------------------------------- study mode (docs/study.md)
+    def study_info(self) -> dict | None:
+        """{name, weekly_goal, weeks, start_s} of the study in this archive, or None (acutrainer study init)."""
+        rows = self._rows("SELECT name, weekly_goal, weeks, start_s FROM study WHERE id = 1")
+        return rows[0] if rows else None
+
+    def set_study(self, name: str, weekly_goal: int, weeks: int, start_s: int) -> None:
+        row = {"id": 1, "name": name, "weekly_goal": int(weekly_goal), "weeks": int(weeks), "start_s": int(start_s)}
+        self._retrying(lambda c: archive_db.upsert(c, archive_db.study, ["id"], row, replace=True))
+
+    def participants(self) -> list[dict]:
+        """[{participant, arm, added_s}] in the order they were added."""
+        return self._rows("SELECT participant, arm, added_s FROM participants ORDER BY added_s, participant")
+
+    def enrolments(self, device_id: str | None = None) -> list[dict]:
+        """[{participant, device_id, arm, start_s, end_s}] oldest first; end_s None while enrolled."""
+        q = "SELECT participant, device_id, arm, start_s, end_s FROM enrolments"
+        if device_id:
+            q += " WHERE device_id = :d"
+        return self._rows(q + " ORDER BY start_s, id", d=device_id)
+
+    def add_participant(self, participant: str, arm: str, added_s: int) -> bool:
+        """Add a participant (before any enrolment); False if they were there already (their arm unchanged)."""
+        row = {"participant": participant, "arm": arm, "added_s": int(added_s)}
+        res = self._retrying(lambda c: archive_db.upsert(c, archive_db.participants, ["participant"], row))
+        return bool(res.rowcount)
+
+    def enrol(self, participant: str, arm: str, device_id: str, now_s: int) -> list[dict]:
+        """Enrol a device to a participant from now_s (adding the participant, whose arm cannot change), ending
+        the device's open enrolment. One transaction. Returns the enrolments it ended."""
+        def run(c):
+            if c.dialect.name == "postgresql":  # two enrolments of one device at once: one after the other
+                c.execute(sa.text("SELECT pg_advisory_xact_lock(7260022)"))
+            p = c.execute(sa.text("SELECT arm FROM participants WHERE participant = :p"), {"p": participant}).first()
+            if p is not None and p[0] != arm:
+                raise InputError("participant %s is in arm %s, not %s: a participant's arm does not change"
+                                 % (participant, p[0], arm))
+            if p is None:
+                c.execute(archive_db.participants.insert().values(participant=participant, arm=arm, added_s=now_s))
+            ended = self._end_open(c, device_id, now_s)
+            c.execute(archive_db.enrolments.insert().values(participant=participant, device_id=device_id, arm=arm,
+                                                            start_s=now_s, end_s=None))
+            return ended
+        return self._retrying(run)
+
+    def unenrol(self, device_id: str, now_s: int) -> list[dict]:
+        """End a device's open enrolment at now_s. Returns the enrolments ended ([]: it had none)."""
+        return self._retrying(lambda c: self._end_open(c, device_id, now_s))
+
+    @staticmethod
+    def _end_open(c, device_id: str, now_s: int) -> list[dict]:
+        e = archive_db.enrolments
+        rows = [dict(r) for r in c.execute(sa.select(e.c.participant, e.c.device_id, e.c.arm, e.c.start_s, e.c.end_s)
+                                           .where(e.c.device_id == device_id, e.c.end_s.is_(None))).mappings()]
+        c.execute(e.update().where(e.c.device_id == device_id, e.c.end_s.is_(None)).values(end_s=now_s))
+        return [dict(r, end_s=now_s) for r in rows]
+
+
+def _sqlite_error(ctx) -> None:
+    """Errors from an SQLite archive are sqlite3's own, as they always were (the CLI names each kind)."""
+    if isinstance(ctx.original_exception, sqlite3.Error):
+        raise ctx.original_exception
 
 
 EARLIEST_S = 1577836800   # 2020-01-01: no trainer recorded a session before this

@@ -38,11 +38,19 @@ def check(path) -> CheckResult:
     """SQLite's integrity check, then every session's raw bytes against its recorded sha256."""
     res = CheckResult()
     with Archive(path) as arc:
+        if arc.kind != "sqlite":  # a server checks its own pages: the sessions' bytes are what is left to check
+            import sqlalchemy as sa
+            with arc.engine.connect() as c:
+                for sid, sha, raw in c.execute(sa.text("SELECT id, sha256, raw FROM sessions ORDER BY id")):
+                    res.sessions += 1
+                    if hashlib.sha256(bytes(raw)).hexdigest() != sha:
+                        res.problems.append("session %d: its bytes do not match their sha256" % sid)
+            return res
         res.problems += ["sqlite: %s" % p for p in arc.integrity_problems()[:20]]
         for sid, sha in _ids(arc.db, "sessions", "sha256"):
             try:
                 row = arc.db.execute("SELECT raw FROM sessions WHERE id = ?", (sid,)).fetchone()
-            except sqlite3.DatabaseError as e:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
                 res.problems.append("session %d: unreadable (%s)" % (sid, e))
                 continue
             res.sessions += 1
@@ -56,12 +64,12 @@ def _ids(db, table: str, extra: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     try:
         top = db.execute("SELECT MAX(rowid) FROM %s" % table).fetchone()[0] or 0
-    except sqlite3.DatabaseError:
+    except (sqlite3.DatabaseError, UnicodeDecodeError):
         top = 20000  # the b-tree's top is unreadable: look rows up one at a time (carving finds the rest)
     for rid in range(1, top + 1):
         try:
             r = db.execute("SELECT rowid, %s FROM %s WHERE rowid = ?" % (extra, table), (rid,)).fetchone()
-        except sqlite3.DatabaseError:
+        except (sqlite3.DatabaseError, UnicodeDecodeError):
             continue
         if r is not None:
             out.append((r[0], r[1]))
@@ -81,7 +89,7 @@ def _open_ro(src: Path) -> sqlite3.Connection:
     try:
         old = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(str(src.resolve())), uri=True, timeout=5)
         old.execute("SELECT 1").fetchone()
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         raise AcuError("%s: cannot be opened at all (%s)" % (src, e)) from None
     try:
         old.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
@@ -90,7 +98,7 @@ def _open_ro(src: Path) -> sqlite3.Connection:
             old.close()
             raise AcuError("%s: the archive is in use by another program (another acutrainer?); try again when "
                            "it has finished" % src) from None
-    except sqlite3.DatabaseError:
+    except (sqlite3.DatabaseError, UnicodeDecodeError):
         pass  # a damaged schema: the rows are carved from the pages below
     old.row_factory = sqlite3.Row
     return old
@@ -151,7 +159,7 @@ def _rebuild_into(old, raw_file: bytes, new: Archive, res: RebuildResult) -> Non
             r = old.execute("SELECT device_id, file_name, pulled_at, sha256, raw FROM sessions WHERE id = ?",
                             (sid,)).fetchone()
             raw = bytes(r["raw"])
-        except (sqlite3.DatabaseError, TypeError) as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError, TypeError) as e:
             res.lost.append("session row %d: unreadable (%s)" % (sid, e))
             continue
         if hashlib.sha256(raw).hexdigest() != r["sha256"]:
@@ -165,7 +173,7 @@ def _rebuild_into(old, raw_file: bytes, new: Archive, res: RebuildResult) -> Non
             r = old.execute("SELECT device_id, name, data, pulled_at, sha256 FROM files WHERE rowid = ?",
                             (rid,)).fetchone()
             data = bytes(r["data"])
-        except (sqlite3.DatabaseError, TypeError):
+        except (sqlite3.DatabaseError, UnicodeDecodeError, TypeError):
             continue
         if hashlib.sha256(data).hexdigest() == r["sha256"]:
             files.append({"device_id": r["device_id"], "name": r["name"], "pulled_at": r["pulled_at"], "data": data})
@@ -199,7 +207,7 @@ def _rebuild_into(old, raw_file: bytes, new: Archive, res: RebuildResult) -> Non
             a = old.execute("SELECT * FROM anchors WHERE rowid = ?", (rid,)).fetchone()
             new.add_anchor(a["device_id"], a["boot_count"], a["ticks_ms"], a["wall_s"], a["kind"],
                            a["boot_id"] if "boot_id" in a.keys() else None)
-        except (sqlite3.DatabaseError, TypeError):
+        except (sqlite3.DatabaseError, UnicodeDecodeError, TypeError):
             continue
     for rid, _ in _ids(old, "calibrations", "calib_id"):
         try:

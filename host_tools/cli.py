@@ -15,7 +15,8 @@ from host_tools.errors import AcuError
 # one module per command family, each with register(subparsers)
 COMMAND_MODULES = [
     "sim", "deploy", "status", "routine", "points", "calibrate", "check", "monitor",
-    "sync", "pull", "sessions", "export", "report", "archive", "doctor", "validate", "selftest", "remind",
+    "sync", "pull", "sessions", "export", "report", "archive", "doctor", "validate", "selftest", "study",
+    "remind",
 ]
 
 
@@ -32,14 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pressure-feedback trainer for acupressure: simulator, deploy, calibration, routines, logs.",
     )
     ap.add_argument("--version", action="version", version="acutrainer " + __version__)
+    ap.add_argument("--archive", dest="archive_global", metavar="URL",
+                    help="the archive every command uses: an SQLite file, sqlite:///path or postgresql://... "
+                         "(default: $ACUTRAINER_ARCHIVE, else archive.sqlite in the data dir; docs/study.md)")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         mod = importlib.import_module("host_tools.commands." + name)
         mod.register(sub)
-    # the study group (a minimal one here: the coordinator's report alone)
-    study = sub.add_parser("study", help="a study: the coordinator's report (docs/study.md)")
-    study_sub = study.add_subparsers(dest="study_command", metavar="STUDY_COMMAND")
-    importlib.import_module("host_tools.commands.study_report").register(study_sub)
     return ap
 
 
@@ -64,6 +64,8 @@ def _main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         ap.print_help()
         return 0
+    from host_tools import archive
+    archive.set_default(getattr(args, "archive_global", None))
     try:
         return int(args.func(args) or 0)
     except AcuError as e:

@@ -525,16 +525,16 @@ def diagnose(
     def sessions():
         from host_tools.pull import list_device_sessions
         listing = list_device_sessions(session)
-        p = Path(archive_path) if archive_path else None
-        if p is None:
-            from host_tools.archive import default_path
+        from host_tools.archive import Archive, default_target
+        from host_tools.archive_db import parse
 
-            p = default_path()
-        if not p.exists():  # no archive yet: every session is waiting (and the doctor creates nothing)
+        target = archive_path or default_target()  # a file, or a server URL (docs/study.md)
+        kind, where = parse(target if isinstance(target, str) else Path(target))
+        if kind == "sqlite" and not Path(where).exists():
+            # no archive yet: every session is waiting (and the doctor creates nothing)
             return check_sessions(listing if isinstance(listing, list) else [], None)
-        from host_tools.archive import Archive
 
-        with Archive(p) as arc:
+        with Archive(target) as arc:
             return check_sessions(listing if isinstance(listing, list) else [], arc.has_sha)
 
     checks += _guard("sessions", sessions)

@@ -18,7 +18,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
-from host_tools.archive import Archive
+from host_tools.archive import Archive, ArchiveServerError
 from host_tools.errors import AcuError, DeviceError, LinkError
 from host_tools.paths import ensure_device_importable
 
@@ -75,6 +75,9 @@ def pull(session, archive: Archive, delete: bool = False, progress=None, now=tim
     res = res if res is not None else PullResult()
     try:
         return _pull(session, archive, delete, progress, now, res)
+    except ArchiveServerError as e:  # the server went away or refused: what was committed stays committed
+        raise AcuError("%s; %d session(s) were stored before it, nothing was deleted from the device that was not "
+                       "committed: run pull again" % (e, len(res.new))) from None
     except sqlite3.DatabaseError as e:
         gone = archive.moved_away()  # SQLite refuses writes to a file moved away: say what happened
         if gone:
@@ -201,8 +204,7 @@ def _raise_device_counter(session, archive: Archive, device_id: str, res: PullRe
     Keeps numbers unique even when the device lost both counter files after its files were pulled."""
     if not device_id:
         return
-    row = archive.db.execute("SELECT MAX(session_no) FROM sessions WHERE device_id = ?", (device_id,)).fetchone()
-    top = row[0] if row and isinstance(row[0], int) else 0
+    top = archive.max_session_no(device_id)
     if top <= 0 or top >= logfmt.MAX_SESSION_NO:
         return
     try:

@@ -46,6 +46,10 @@ class App:
         self._tare_first = hw.sensor.kind == "loadcell" and self.cal.id.startswith("nominal")
         self.band = band.BandClassifier(too_hard_g=s["too_hard_g"], contact_g=s["contact_g"])
         self.fb = feedback.Feedback(hw, feedback.mode_from_name(s["feedback"]), s["intensity_pct"])
+        self.arm = None
+        if s.get("arm"):  # a study's arm (docs/study.md): acu.arms is loaded only on such a device
+            from acu import arms
+            self.arm = arms.Arm(s["arm"], self.band)
         self.buttons = button.ButtonDecoder()
         self.runner = runner.Runner(self)
         self.stats = logger.StepStats()
@@ -121,6 +125,8 @@ class App:
         if self.boot_faults and self.log.active:
             self.log.event(logfmt.EV_BOOT_FAULTS, self.boot_faults, now_ms)
             self.boot_faults = 0
+        if self.arm is not None and self.log.active:  # (a session's start) the arm it runs: the host checks it
+            self.log.event(logfmt.EV_ARM, self.arm.code, now_ms)
 
     def step_begin(self, index, step, now_ms):
         s = self.stats
@@ -289,7 +295,8 @@ class App:
         if self.calibrating or (r.active() and not r.target):
             self.fb.show(band.NO_CONTACT if st != band.FAULT else st, now_ms)
         else:
-            self.fb.show(shown, now_ms)
+            # a study's arm (acu.arms) after the schedule's gate: what is silent stays silent
+            self.fb.show(shown if self.arm is None else self.arm.shown(shown, g, now_ms), now_ms)
         if hw.battery is not None:
             self._battery_ms += dt
             if self._battery_ms >= _BATTERY_CHECK_MS:

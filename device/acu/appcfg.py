@@ -38,10 +38,12 @@ SETTINGS_SPEC = {
     "motor_kick_ms": (int, 0, 200),
     "pixel_max": (int, 0, 255),
     "pixel_pin": (int, 0, 48),
+    "haptic": (bool,),
+    "buzzer": (bool,),
+    "battery": (bool,),
+    "motor": (bool,),
+    "arm": (int, 0, 2),  # a study's arm (acu.arms, docs/study.md): 0 normal, 1 feedback off, 2 sham band
 }  # type: dict
-# the board's optional parts, each a switch (true / false): one tuple, not four more entries in the dict above
-# (a dict that grows past its table is rebuilt bigger, and the start-up heap from ROM has no room for that)
-PART_SWITCHES = ("haptic", "buzzer", "battery", "motor")
 
 
 def read_json(path, default):
@@ -73,7 +75,7 @@ def makedirs(path):
 
 def _setting_problem(key, v):
     """Why v cannot be the setting key (docs/user-guide.md lists the ranges), or None."""
-    spec = (bool,) if key in PART_SWITCHES else SETTINGS_SPEC.get(key)
+    spec = SETTINGS_SPEC.get(key)
     if spec is None:
         return "unknown setting (ignored)"
     if type(v) is not spec[0]:

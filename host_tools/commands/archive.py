@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from host_tools import archive_repair
-from host_tools.archive import default_path
+from host_tools.archive import default_target
+from host_tools.archive_db import is_url, parse, redact
 from host_tools.errors import AcuError
 from host_tools.termsafe import shown
 
@@ -24,8 +25,9 @@ def register(sub):
 
 
 def cmd_check(args) -> int:
-    path = args.archive or default_path()
+    path = args.archive or default_target()
     r = archive_repair.check(path)
+    path = redact(str(path)) if is_url(path) else path
     for p in r.problems[:30]:
         print("  %s" % shown(p))
     if r.ok:
@@ -38,7 +40,11 @@ def cmd_check(args) -> int:
 
 def cmd_rebuild(args) -> int:
     from pathlib import Path
-    src = Path(args.archive or default_path())
+    target = args.archive or default_target()
+    if parse(target)[0] != "sqlite":
+        raise AcuError("%s: archive rebuild works on an SQLite file; a PostgreSQL server keeps its own "
+                       "(restore it from the server's backups)" % redact(str(target)))
+    src = Path(parse(target)[1])
     if not src.exists():
         raise AcuError("%s: no archive there" % src)
     out = Path(args.out) if args.out else src.with_name(src.stem + ".rebuilt" + src.suffix)

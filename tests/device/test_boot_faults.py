@@ -144,8 +144,6 @@ def test_each_documented_setting_accepts_its_range_and_refuses_outside():
             for v in spec[1]:
                 assert appcfg._setting_problem(key, v) is None
             assert appcfg._setting_problem(key, "none") and appcfg._setting_problem(key, 3), key
-    for key in appcfg.PART_SWITCHES:
-        assert appcfg._setting_problem(key, True) is None and appcfg._setting_problem(key, 1), key
     for k, v in appcfg.DEFAULT_SETTINGS.items():
         assert appcfg._setting_problem(k, v) is None, k
 

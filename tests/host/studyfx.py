@@ -17,18 +17,18 @@ DIGEST = "ab" * 32
 
 
 class StudyArchive(Archive):
+    """The real Archive with the study, participants and enrolments stored through its own methods."""
+
     def __init__(self, path, study=None, participants=(), enrolments=()):
         super().__init__(path)
-        self._study, self._participants, self._enrolments = study, list(participants), list(enrolments)
-
-    def study_info(self):
-        return self._study
-
-    def participants(self):
-        return [dict(p) for p in self._participants]
-
-    def enrolments(self):
-        return [dict(e) for e in self._enrolments]
+        if study is not None:
+            self.set_study(study["name"], study["weekly_goal"], study["weeks"], study["start_s"])
+        for p in participants:
+            self.add_participant(p["participant"], p["arm"], p["added_s"])
+        for e in enrolments:
+            self.enrol(e["participant"], e["arm"], e["device_id"], e["start_s"])
+            if e["end_s"] is not None:
+                self.unenrol(e["device_id"], e["end_s"])
 
 
 def _state(force_g, lo, hi):

@@ -14,10 +14,10 @@ def _decoded(path):
     return logread.decode_session(data), data
 
 
-def test_store_is_idempotent(tmp_path):
+def test_store_is_idempotent(tmp_path, archive_target):  # an SQLite file and a PostgreSQL database
     p, _ = fx.record_session(tmp_path, 1)
     dec, raw = _decoded(p)
-    with Archive(tmp_path / "a.sqlite") as a:
+    with Archive(archive_target) as a:
         sid, new = a.store(dec, raw, "000001.acl")
         assert new
         sid2, new2 = a.store(dec, raw, "000001.acl")
@@ -25,19 +25,19 @@ def test_store_is_idempotent(tmp_path):
         assert a.count() == 1 and len(a.steps(sid)) == 2
         assert a.has_sha(a.sessions()[0]["sha256"])
     # survives reopening
-    with Archive(tmp_path / "a.sqlite") as a:
+    with Archive(archive_target) as a:
         assert a.count() == 1
         assert a.store(dec, raw, "000001.acl")[1] is False
 
 
-def test_filters(tmp_path):
+def test_filters(tmp_path, archive_target):
     log = tmp_path / "log"
     os.makedirs(log)
     fx.record_session(log, 1, wall=1700000000, routine="bedtime", point="HT7")
     fx.record_session(log, 2, wall=1700600000, routine="ht7-quick", point="HT7")
     fx.record_session(log, 3, wall=1701200000, routine="early-waking", point="GV20")
     fx.record_session(log, 4, routine="bedtime", point="GB20")  # date unknown
-    with Archive(tmp_path / "a.sqlite") as a:
+    with Archive(archive_target) as a:
         for n in range(1, 5):
             dec, raw = _decoded(log / ("%06d.acl" % n))
             a.store(dec, raw, "%06d.acl" % n)
@@ -66,11 +66,11 @@ def test_not_an_archive(tmp_path):
         Archive(tmp_path)  # a folder
 
 
-def test_session_without_header_is_kept_with_problems(tmp_path):
+def test_session_without_header_is_kept_with_problems(archive_target):
     out = bytearray(logread.file_header())
     out += logread.record(logfmt.T_EVENT, 0, logread.event_payload(5, logfmt.EV_PAUSE, 0))
     dec = logread.decode_session(bytes(out))
-    with Archive(tmp_path / "a.sqlite") as a:
+    with Archive(archive_target) as a:
         sid, new = a.store(dec, bytes(out), "000042.acl", device_id="abc")
         s = a.sessions()[0]
         assert new and s["session_no"] == 42 and s["device_id"] == "abc"

@@ -74,12 +74,12 @@ class FakeSession:
 
 
 def record_session(log_dir, no, boot_count=1, start_ms=1000, wall=None, routine="bedtime", steps=2,
-                   end="completed", seconds=4, point="HT7", volume_bytes=0, boot_id=0):
+                   end="completed", seconds=4, point="HT7", volume_bytes=0, boot_id=0, unique_id=b"\x24\x0a\xc4\x01"):
     """Write a real session with the device logger: in a file of its own (volume_bytes=0), or appended
     to the newest file as the firmware does (volume_bytes=logger.VOLUME_BYTES)."""
     clock = FakeClock(start_ms)
     clock.wall = wall
-    lg = logger.Logger(str(log_dir), clock, {"unique_id": b"\x24\x0a\xc4\x01", "firmware": "0.1.0",
+    lg = logger.Logger(str(log_dir), clock, {"unique_id": unique_id, "firmware": "0.1.0",
                                               "board": "sim", "boot_count": boot_count, "boot_id": boot_id},
                        free_bytes_fn=lambda: 1 << 20, volume_bytes=volume_bytes)
     lg.begin_session(routine, "abcd", 3000, 5000, now_ms=clock.now, session_no=no)
@@ -107,10 +107,18 @@ def dev(tmp_path):
 
 
 @pytest.fixture
-def arc(tmp_path):
-    a = Archive(tmp_path / "home" / "archive.sqlite")
+def arc(archive_target):
+    """Each test against an SQLite file and a PostgreSQL database (tests/conftest.py)."""
+    a = Archive(archive_target)
     yield a
     a.close()
+
+
+def rows(arc, sql: str) -> list[dict]:
+    """SQL read straight from either kind of archive (what the public methods do not show)."""
+    import sqlalchemy as sa
+    with arc.engine.connect() as c:
+        return [dict(r) for r in c.execute(sa.text(sql)).mappings()]
 
 
 def test_two_whole_one_cut_short_then_nothing_new(dev, arc):
@@ -301,7 +309,7 @@ def test_a_reused_boot_number_does_not_redate_a_session(dev, arc):
     dev.ticks_ms, dev.boot_id = 5000, 0xB0B     # the reused number, another boot
     pull(dev, arc, now=lambda: 1700000000 + 12 * 86400)
     assert arc.sessions()[0]["wall_start_s"] == 1700000000 - 60
-    a = arc.db.execute("SELECT boot_id FROM anchors ORDER BY rowid").fetchall()
+    a = rows(arc, "SELECT boot_id FROM anchors ORDER BY wall_s")
     assert [r["boot_id"] for r in a] == [0xA11CE, 0xB0B]
 
 
@@ -309,7 +317,7 @@ def test_a_session_with_a_boot_id_is_dated_by_its_own_boots_anchors_only(dev, ar
     # a session header that carries the boot id (log format 3): only anchors of that boot date it
     record_session(dev.log, 1, boot_count=3, start_ms=1000, boot_id=0xA11CE)
     pull(dev, arc, now=lambda: 5)
-    assert arc.db.execute("SELECT boot_id FROM sessions").fetchone()[0] == 0xA11CE
+    assert rows(arc, "SELECT boot_id FROM sessions")[0]["boot_id"] == 0xA11CE
     arc.add_anchor("240ac401", 3, 5000, 1700000000, "pull", 0xB0B)     # same number, another boot
     arc.reconstruct_wall()
     assert arc.sessions()[0]["wall_start_s"] is None

@@ -154,7 +154,11 @@ def test_erase_invalidates_only_a_valid_image():
 # (bench/run.py: heap_min_working_kb, heap_peak_bytes). A regression guard: 4K and ~1.6 KB of margin.
 # With the trainer that teaches (issue 19: schedules, checks, acu.score loaded per call at a session's end) it
 # still starts in 76K (74K does not) and peaks at 61.1 KB (57.6 KB before): ~0.9 KB of margin.
-ROM_HEAP = "76K"
+# With a study's arm (the `arm` setting, acu.arms loaded only on a device that has one, its event at a session's
+# start: docs/study.md) it needs 78K to start: the start is as tight as ever, and a few more names in the app and
+# its settings check move the fragments so that 76K no longer fits a 592 B block (77K starts in some builds, not
+# all); the peak is 61 088 B (61 056 before), under the same limit.
+ROM_HEAP = "78K"
 ROM_PEAK_LIMIT_BYTES = 60 * 1024 + 512
 
 
