@@ -60,8 +60,8 @@ def day_uah(board: str, cell_mv: int, minutes_per_day: float, reminders: bool) -
                                                                led_u16=PRACTICE_DUTY_U16), cell_mv)
     asleep = energy.current_ua(row, "deep_sleep", energy.Loads(), cell_mv)
     practice_s = min(minutes_per_day * 60.0, DAY_S)
-    idle_s = (SLEEP_AFTER_S if practice_s else 0) + (REMIND_AWAKE_S if reminders else 0)
-    idle_s = min(idle_s, DAY_S - practice_s)
+    idle_s = min(float((SLEEP_AFTER_S if practice_s else 0) + (REMIND_AWAKE_S if reminders else 0)),
+                 DAY_S - practice_s)
     sleep_s = DAY_S - practice_s - idle_s
     return (practising * practice_s + idle * idle_s + asleep * sleep_s) / 3600.0
 

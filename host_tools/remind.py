@@ -78,7 +78,8 @@ def new_setting(old: dict | None, at: str | None, days: str | None, off: bool, o
     if at is None and old is None:
         raise InputError("remind --days: no reminder time is set yet: give one, e.g. acutrainer remind 21:45 "
                          "--days %s" % days)
-    return {"at_min": parse_time(at) if at is not None else old["at_min"],
+    at_min = parse_time(at) if at is not None else old["at_min"] if old is not None else 0  # (old: checked above)
+    return {"at_min": at_min,
             "days": parse_days(days) if days is not None else (old["days"] if old else EVERY_DAY),
             "utc_offset_min": offset_min, "on": True}
 
