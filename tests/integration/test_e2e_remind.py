@@ -106,3 +106,16 @@ def test_a_power_cut_in_sleep_keeps_the_setting(sim):
     assert out.count("\n") == 1 and "every day" in out and "clock is not set" in out, out
     run_cli("sync", "--port", sim.port)
     assert "next" in run_cli("remind", "--port", sim.port).stdout
+
+
+def test_status_and_doctor_show_the_next_reminder_and_the_days_left(sim):
+    if not (lambda s: s["power"]["state"] == "awake" and s["running"])(sim.status()):
+        assert sim.button("short")["woke"]
+    wait_for(lambda: awake(sim), 30, "the app", sim=sim)
+    sim.battery(mv=3840)
+    rows = dict(ln.split(None, 1) for ln in run_cli("status", "--port", sim.port).stdout.splitlines() if ln.strip())
+    assert rows["remind"].split(",")[0].endswith("every day") and "next" in rows["remind"], rows
+    # no archive here: the default practice rate, said so; the simulated board takes the battery board's currents
+    assert rows["charge"].startswith("about ") and "10 min a day (the default" in rows["charge"], rows
+    out = run_cli("doctor", "--port", sim.port, check=False).stdout
+    assert [ln for ln in out.splitlines() if "battery" in ln and "days at" in ln], out
