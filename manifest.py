@@ -36,6 +36,7 @@ ACU_FILES = (
     "outputs.py",
     "parts.py",
     "power.py",
+    "remind.py",
     "rgbled.py",
     "routine.py",
     "routine_parse.py",

@@ -7,9 +7,13 @@ DevKitC's. Method (docs/simulator.md, "Energy"):
   routine played by examples/bedtime-practice.profile with the default feedback);
 - the time in each state comes from the firmware too: how long it stays awake idle before it sleeps (after a
   practice, measured), how long a wake takes to its first feedback (measured at --speed 1);
+- a reminder wake (acu.remind; the clock synced, `acutrainer remind` set before the practice, so that day's
+  reminder is skipped and the next day's timer wakes the board): its awake time and charge from the timer's
+  wake until it sleeps again, nobody picking it up;
 - a day is those states laid end to end: idle_current_ua = one idle-awake period and deep sleep for the rest of
   24 h; battery_days_daily_10min = the cell's capacity over a day of 10 min practising, one idle-awake period
-  after it, deep sleep the rest.
+  after it, one ignored reminder wake (reminders on: the worst case, a reminder that did not lead to the
+  practice), deep sleep the rest.
 """
 
 from __future__ import annotations
@@ -105,7 +109,15 @@ def measure_board(name: str, work: Path, board: str, practice: bool) -> dict:
         if practice:
             if not sim.button("short").get("woke"):
                 raise RuntimeError("the button did not wake the board")
-            _wait(lambda: _awake_app(sim), 60, "the app after the wake")
+            boot = _wait(lambda: _awake_app(sim), 60, "the app after the wake")["boot"]
+            # reminders on, an hour from now (this computer's zone, as the command takes it): the practice
+            # comes first, so the next day's wakes the board
+            _cli("sync", "--port", sim.port)
+            at = time.strftime("%H:%M", time.localtime(json.loads(_cli("status", "--json", "--port",
+                                                                       sim.port))["wall_s"] + 3600))
+            _cli("remind", at, "--port", sim.port)
+            _wait(lambda: (lambda st: st if st and st["boot"] > boot else None)(_awake_app(sim)), 60,
+                  "the app after the reminder was set")
             segs, buttons = profile.load_full(ROOT / "examples" / "bedtime-practice.profile")
             p4 = _power(sim)
             sim.wait_played(sim.segments(segs, buttons), timeout_s=600)
@@ -114,8 +126,17 @@ def measure_board(name: str, work: Path, board: str, practice: bool) -> dict:
             out["practice_ua"] = q / ms
             out["practice_ms"] = ms
             _wait(lambda: _asleep(sim), 120 + 2 * 600 / SPEED, "deep sleep after the practice")
-            ms, q = _delta(p5, _power(sim), "awake")
+            p6 = _power(sim)
+            ms, q = _delta(p5, p6, "awake")
             out["after_practice_awake_ms"] = ms
+            st = sim.status()
+            sim.sleep_skip(2 * DAY_MS)  # stops at the reminder's timer: the next day's
+            _wait(lambda: (lambda s2: s2 if s2["boot"] > st["boot"] and s2["power"]["state"] == "awake" else None)(
+                sim.status()), 60, "the reminder's wake")
+            _wait(lambda: _asleep(sim), 120 + 2 * 300 / SPEED, "deep sleep after the ignored reminder")
+            ms, q = _delta(p6, _power(sim), "awake")
+            out["remind_awake_ms"] = ms
+            out["remind_awake_ua"] = q / ms
         return out
     finally:
         control.stop(name)
@@ -145,15 +166,18 @@ def run(work: Path) -> dict:
     dk = measure_board("bench-power-dk", work, "esp32_devkitc", practice=False)
     wake = measure_wake_to_feedback(work)
 
-    def day_ua(m: dict, practice_ms: int) -> float:
-        """A day of practice_ms practising, then the idle-awake time the firmware took before it slept, then
-        deep sleep to the end of the day."""
+    def day_ua(m: dict, practice_ms: int, reminders: bool = False) -> float:
+        """A day of practice_ms practising, then the idle-awake time the firmware took before it slept, with
+        reminders one ignored reminder wake, then deep sleep to the end of the day."""
         awake_ms = m["idle_awake_ms"]
         q = m["idle_awake_ua"] * awake_ms + m.get("practice_ua", 0.0) * practice_ms
+        if reminders:
+            awake_ms += m["remind_awake_ms"]
+            q += m["remind_awake_ua"] * m["remind_awake_ms"]
         return (q + m["sleep_ua"] * (DAY_MS - awake_ms - practice_ms)) / DAY_MS
 
     capacity_mah = 500
-    daily_ua = day_ua(bat, 10 * 60 * 1000)
+    daily_ua = day_ua(bat, 10 * 60 * 1000, reminders=True)
     return {
         # a day untouched (no practice, no reminder): the board sleeps throughout (measured over 24 h)
         "idle_current_ua": round(bat["sleep_ua"], 1),
@@ -167,5 +191,6 @@ def run(work: Path) -> dict:
         "power_idle_awake_ma": round(bat["idle_awake_ua"] / 1000, 2),
         "power_idle_awake_s": round(bat["idle_awake_ms"] / 1000, 1),
         "power_after_practice_awake_s": round(bat["after_practice_awake_ms"] / 1000, 1),
+        "power_remind_awake_s": round(bat["remind_awake_ms"] / 1000, 1),
         "power_idle_awake_ma_devkitc": round(dk["idle_awake_ua"] / 1000, 2),
     }

@@ -12,8 +12,16 @@ every process killed (SIGKILL) at a random moment, until at least KILLS processe
 each round one more pull completes the archive, and `study_duplicates` / `study_lost` count the sessions stored
 twice or missing from both the archive and the device.
 
+Last, the coordinator's report: 300 participants, each with a device of their own enrolled for a 4-week programme
+(5 bedtime sessions a week; every sixth participant falls to 2 a week in weeks 3-4), the sessions written by the
+device's logger and pulled into a new PostgreSQL database by 4 processes; `study_report_s` is the wall time of
+`acutrainer study report` (a new process, as a coordinator runs it: load from the server, build, the three CSV
+files and the HTML page with its plots), the median of REPORT_RUNS runs, as of 2026-01-28 (day 27: week 4 running,
+week 3 the last complete one, whose laggards it flags).
+
 run(work) -> {"study_pull_sessions_per_s", "study_pull_sessions_per_s_sqlite", "study_pull_sessions",
-              "study_pull_duplicates", "study_pull_lost", "study_kills", "study_duplicates", "study_lost"}
+              "study_pull_duplicates", "study_pull_lost", "study_kills", "study_duplicates", "study_lost",
+              "study_report_s", "study_report_sessions", "study_report_participants"}
 """
 from __future__ import annotations
 
@@ -23,6 +31,8 @@ import os
 import random
 import shutil
 import signal
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -58,9 +68,11 @@ class _Clock:
         pass
 
 
-def _session(log_dir: str, uid: int, no: int, rng: random.Random) -> None:
-    """One five-minute bedtime session on device uid's flash (holds at ~4 kg, 3 % noise, repositioning)."""
-    week, day = divmod(no - 1, 5)
+def _session(log_dir: str, uid: int, no: int, rng: random.Random, loop_ms: int = LOOP_MS,
+             week_day: tuple[int, int] | None = None) -> None:
+    """One five-minute bedtime session on device uid's flash (holds at ~4 kg, 3 % noise, repositioning).
+    week_day: when in the programme (default: the no-th of 5 a week)."""
+    week, day = week_day or divmod(no - 1, 5)
     clock = _Clock(T0 + (week * 7 + day) * 86400 + 21 * 3600 + rng.randrange(3600))
     lg = logger.Logger(log_dir, clock, {"unique_id": uid.to_bytes(6, "big"), "firmware": "0.1.0",
                                         "board": "esp32_devkitc", "boot_count": no, "calib_id": "c-study"},
@@ -70,12 +82,12 @@ def _session(log_dir: str, uid: int, no: int, rng: random.Random) -> None:
         lg.step_begin(idx, "press", point, side, 3000, 5000, secs, clock.now)
         st = logger.StepStats()
         target = rng.uniform(3400, 4600)
-        for i in range(secs * 1000 // LOOP_MS):
-            f = max(0, int(target * min(1.0, i * LOOP_MS / 300.0) + rng.gauss(0, 0.03 * target)))
+        for i in range(secs * 1000 // loop_ms):
+            f = max(0, int(target * min(1.0, i * loop_ms / 300.0) + rng.gauss(0, 0.03 * target)))
             lg.sample(f, clock.now)
-            st.update(2 if 3000 <= f <= 5000 else 1, f, LOOP_MS)
+            st.update(2 if 3000 <= f <= 5000 else 1, f, loop_ms)
             lg.poll(clock.now)
-            clock.now += LOOP_MS
+            clock.now += loop_ms
         lg.step_end(idx, "done", st, clock.now)
     lg.end_session("completed", clock.now)
     logger._current = None
@@ -202,6 +214,63 @@ def kill_rounds(srv, devices, work: Path, seed: int = 21) -> tuple[int, int, int
     return kills, dups, lost
 
 
+PARTICIPANTS = 300
+REPORT_LOOP_MS = 20      # the generator's loop for the report's data: the trace is 100 ms means either way
+REPORT_RUNS = 3
+ARMS = ("feedback", "no_feedback", "sham_band")
+
+
+def participant_plan(i: int) -> list[tuple[int, int]]:
+    """(week, day) of participant i's sessions: 5 a week, or 2 a week in weeks 3-4 for every sixth (behind)."""
+    return [(w, d) for w in range(4) for d in range(5) if not (i % 6 == 0 and w >= 2 and d >= 2)]
+
+
+def _make_participant(args) -> None:
+    root, uid, i = args
+    log_dir = os.path.join(root, "log")
+    os.makedirs(log_dir, exist_ok=True)
+    rng = random.Random(uid)
+    for no, wd in enumerate(participant_plan(i), 1):
+        _session(log_dir, uid, no, rng, REPORT_LOOP_MS, wd)
+
+
+def report_time(srv, work: Path) -> tuple[float, int, int]:
+    """(median seconds of `acutrainer study report`, sessions in the archive, participants) for the study above."""
+    from host_tools.archive import Archive
+    devices = [(str(work / ("p%03d" % i)), 0x246F28100000 + i, i) for i in range(PARTICIPANTS)]
+    with CTX.Pool(2) as pool:
+        pool.map(_make_participant, devices)
+    url = srv.new_database()
+    with Archive(url) as arc:
+        arc.set_study("bench-300", 5, 4, T0)
+        for _root, uid, i in devices:
+            arc.enrol("P%03d" % (i + 1), ARMS[i % 3], "%012x" % uid, T0)
+    rate, stored, dups, lost = pull_rate(url, [(root, uid) for root, uid, _i in devices])
+    want = sum(len(participant_plan(i)) for i in range(PARTICIPANTS))
+    if (stored, dups, lost) != (want, 0, 0):
+        raise RuntimeError("the report's archive holds %d sessions (%d duplicates, %d lost), not %d"
+                           % (stored, dups, lost, want))
+    env = dict(os.environ, ACUTRAINER_ARCHIVE=url)
+    exe = str(Path(sys.executable).parent / "acutrainer")
+    times = []
+    for n in range(REPORT_RUNS):
+        out = work / ("report%d" % n)
+        t = time.perf_counter()
+        r = subprocess.run([exe, "study", "report", "--as-of", "2026-01-28", "--out", str(out)], env=env,
+                           capture_output=True, text=True, timeout=600)
+        times.append(time.perf_counter() - t)
+        if r.returncode != 0:
+            raise RuntimeError("study report failed: %s" % r.stderr.strip()[-200:])
+        rows = (out / "study_participants.csv").read_text().count("\n") - 1
+        # as of day 27 the last complete week is week 3: who practised less than 5 times in it is behind
+        behind = sum(1 for i in range(PARTICIPANTS) if sum(w == 2 for w, _d in participant_plan(i)) < 5)
+        if rows != PARTICIPANTS or "%d participants, %d behind" % (PARTICIPANTS, behind) not in r.stdout:
+            raise RuntimeError("study report: %d participants listed, not %d (%s)"
+                               % (rows, PARTICIPANTS, r.stdout.splitlines()[0][:120]))
+    srv.drop_database(url)
+    return statistics.median(times), stored, PARTICIPANTS
+
+
 def run(work: Path) -> dict:
     work = Path(work) / "study"
     devices = [(str(work / ("dev%02d" % i)), 0x246F28000000 + i) for i in range(DEVICES)]
@@ -212,9 +281,11 @@ def run(work: Path) -> dict:
     try:
         pg_rate, n, dup, lost = pull_rate(srv.new_database(), devices)
         kills, kdups, klost = kill_rounds(srv, devices, work)
+        rep_s, rep_n, rep_p = report_time(srv, work)
     finally:
         srv.stop()
     sq_rate, n2, dup2, lost2 = pull_rate(str(work / "archive.sqlite"), devices)
     return {"study_pull_sessions_per_s": round(pg_rate, 1), "study_pull_sessions_per_s_sqlite": round(sq_rate, 1),
             "study_pull_sessions": n, "study_pull_duplicates": dup + dup2, "study_pull_lost": lost + lost2,
-            "study_kills": kills, "study_duplicates": kdups, "study_lost": klost}
+            "study_kills": kills, "study_duplicates": kdups, "study_lost": klost,
+            "study_report_s": round(rep_s, 2), "study_report_sessions": rep_n, "study_report_participants": rep_p}

@@ -24,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-from host_tools import archive_db
+from host_tools import archive_db, holdpoint
 from host_tools.archive_db import ADDED_COLUMNS, OUR_TABLES  # noqa: F401 (re-exported)
 from host_tools.errors import AcuError, InputError
 from host_tools.scoring import FB_NAMES, session_scores
@@ -512,6 +512,7 @@ class Archive:
                             (archive_db.traces, tr_rows)):
             if rows:
                 c.execute(table.insert(), [dict(r, session_id=sid) for r in rows])
+        holdpoint.reached("archive.store")
         return int(sid), True
 
     def add_anchor(self, device_id: str, boot_count: int, ticks_ms: int, wall_s: int, kind: str = "pull",
@@ -654,6 +655,21 @@ class Archive:
     def steps(self, session_id: int) -> list[dict]:
         cols = ", ".join(c.name for c in archive_db.steps.c)
         return self._rows("SELECT %s FROM steps WHERE session_id = :i ORDER BY idx" % cols, i=session_id)
+
+    STEPS_PER_QUERY = 900  # session ids in one IN (...): under SQLite's oldest limit of 999 parameters
+
+    def steps_of(self, session_ids) -> dict[int, list[dict]]:
+        """{session id: its steps, as steps() gives them} for many sessions in a few queries (one per
+        STEPS_PER_QUERY ids), not one per session: the study report reads thousands."""
+        ids = sorted({int(i) for i in session_ids})
+        out: dict[int, list[dict]] = {i: [] for i in ids}
+        q = sa.text("SELECT %s FROM steps WHERE session_id IN :ids ORDER BY session_id, idx"
+                    % ", ".join(c.name for c in archive_db.steps.c)).bindparams(sa.bindparam("ids", expanding=True))
+        with self._read() as c:
+            for k in range(0, len(ids), self.STEPS_PER_QUERY):
+                for r in c.execute(q, {"ids": ids[k:k + self.STEPS_PER_QUERY]}).mappings():
+                    out[r["session_id"]].append(dict(r))
+        return out
 
     def events(self, session_id: int) -> list[dict]:
         return self._rows("SELECT t_ms, code, name, value FROM events WHERE session_id = :i ORDER BY t_ms",

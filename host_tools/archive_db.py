@@ -272,3 +272,6 @@ def parse(target) -> tuple[str, Path | str]:
                              % redact(target)) from None
         return "postgresql", u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     raise InputError("%s: an archive is an SQLite file or a postgresql:// URL" % redact(target))
+
+# the --archive option's help, one wording for every command that reads or writes the archive
+ARCHIVE_HELP = "archive file or postgresql:// URL (default: $ACUTRAINER_ARCHIVE, else archive.sqlite in the data dir)"

@@ -16,6 +16,7 @@ from host_tools.errors import AcuError
 COMMAND_MODULES = [
     "sim", "deploy", "status", "routine", "points", "calibrate", "check", "monitor",
     "sync", "pull", "sessions", "export", "report", "archive", "doctor", "validate", "selftest", "study",
+    "remind",
 ]
 
 

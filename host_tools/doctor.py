@@ -285,16 +285,23 @@ def check_clock(st: dict, now_s: float) -> Check:
     return Check("clock", OK, "set (%+d s from the host)" % skew)
 
 
-def check_battery(st: dict) -> Check:
+def check_battery(st: dict, days: str | None = None) -> Check:
+    """days: the estimate of the days left (host_tools.battery_days), shown after the charge."""
     from host_tools import battery
 
     mv = st.get("battery_mv")
-    text = battery.describe(mv)
+    text = battery.describe(mv) + ("; %s" % days if days else "")
     if not isinstance(mv, int) or isinstance(mv, bool) or mv < 2500:
         return Check("battery", INFO, text)
     if mv < battery.LOW_MV:
         return Check("battery", WARN, text, "charge the trainer (USB-C on the charger)")
     return Check("battery", OK, text)
+
+
+def _days_left(st: dict, archive_path) -> str | None:
+    from host_tools import battery_days
+
+    return battery_days.from_archive(st, archive_path)
 
 
 def check_routine(st: dict) -> Check:
@@ -511,7 +518,7 @@ def diagnose(
     checks.append(check_calibration(st, now_s))
     checks.append(check_clock(st, now_s))
     checks.append(check_routine(st))
-    checks.append(check_battery(st))
+    checks += _guard("battery", lambda: [check_battery(st, _days_left(st, archive_path))])
     checks += _guard("sensor", lambda: check_sensor(session.call("acu.api", "sample", 5, 5)))
     checks += _guard("sensitivity", _sensitivity, session, st)
 

@@ -18,6 +18,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
+from host_tools import holdpoint
 from host_tools.archive import Archive, ArchiveServerError
 from host_tools.errors import AcuError, DeviceError, LinkError
 from host_tools.paths import ensure_device_importable
@@ -164,6 +165,7 @@ def _pull(session, archive: Archive, delete: bool, progress, now, res: PullResul
             _sid, inserted = archive.store(decoded, blob, name, device_id=device_id, pulled_at=pulled_at)
             if inserted:
                 res.new.append(label)
+                holdpoint.reached("pull.stored")
                 if progress:
                     progress(label)
             else:
@@ -190,6 +192,7 @@ def _pull(session, archive: Archive, delete: bool, progress, now, res: PullResul
             if archive.raw_sha(sha) != sha:  # re-verify what was committed before touching the device
                 res.messages.append("%s: archived copy does not verify, not deleted" % name)
                 continue
+            holdpoint.reached("pull.delete")
             try:
                 session.call("acu.logadmin", "delete_session", name, sha)
                 res.deleted.append(name)

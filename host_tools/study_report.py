@@ -161,7 +161,7 @@ def load(archive, now_s: int) -> dict:
                        % getattr(archive, "path", "the archive"))
     enrols = attribution.enrolments(archive)
     sessions = [s for s in attribution.attribute(archive.sessions(), enrols) if s["participant"]]
-    steps = {s["id"]: archive.steps(s["id"]) for s in sessions}
+    steps = archive.steps_of([s["id"] for s in sessions])  # a few queries, not one per session
     return build(study, attribution.participants(archive), enrols, sessions, steps, now_s)
 
 

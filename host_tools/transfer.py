@@ -27,6 +27,7 @@ import time
 import serial
 from mpremote.transport import TransportError
 
+from host_tools import holdpoint
 from host_tools.errors import DeviceError, LinkError, device_error
 
 UPLOAD_CHUNK = 2048        # raw bytes per exec when writing a file: small enough for a fragmented heap
@@ -96,6 +97,7 @@ def read_file(t, port: str, timeout_s: float, path: str, progress=None, have: by
                     raise LinkError("download of %s stopped after %d of %d bytes: link lost"
                                     % (path, len(data), size))
                 data += chunk
+                holdpoint.reached("transfer.read")
                 if progress:
                     progress(len(data), size)
             tail = t.read_until(1, b"\n", timeout=timeout_s)  # the newline after the data

@@ -31,6 +31,7 @@ SETTINGS_SPEC = {
     "contact_g": (int, 50, 1500),
     "free_sessions": (bool,),
     "sleep_after_s": (int, 0, 86400),  # default 300 (acu.app: not in DEFAULT_SETTINGS, whose dict the app keeps)
+    "weekly_goal": (int, 1, 21),  # default 5 (acu.remind: a week with this many sessions gets no reminder)
     "sensor": (str, ("fsr402", "fsr406", "a201", "loadcell")),
     "oversample": (int, 1, 64),
     "pulse_power": (bool,),

@@ -8,18 +8,22 @@
 #
 # What survives the sleep: sessions, settings and calibration are on flash already. The little the app keeps
 # in RAM about power lives in the RTC slow memory (machine.RTC().memory(), kept through deep sleep and
-# resets, lost at a power cut): how many times it slept and whether the low-battery cue was given. RTC memory,
+# resets, lost at a power cut): how many times it slept, whether the low-battery cue was given, and what the
+# bedtime reminder needs of the past (acu.remind: the newest session seen, the last day with a session and its
+# week's count, the last day reminded). RTC memory,
 # not flash: a record written every time the board sleeps (every few minutes of idle, for years) would wear
 # the flash and cost a LittleFS commit; and every field is a cache whose loss (a power cut) is harmless.
 import struct
 
+import acu
 from micropython import const
 
 _MAGIC = const(0x5041)     # "AP": an RTC record this firmware wrote (anything else: a cold start)
-_FMT = "<HBBI"             # magic, version, flags, sleeps
-_VERSION = const(1)
+_FMT = "<HBBIiiBi"         # magic, version, flags, sleeps; last_no, last_day, week_n, reminded_day (acu.remind)
+_VERSION = const(2)
 FLAG_LOW_CUED = const(1)   # the low-battery cue was given since the last charge
 DEEPSLEEP_RESET = const(4)  # machine.reset_cause() after a deep-sleep wake (the ESP32 port's number)
+TIMER_WAKE = const(4)       # machine.wake_reason() of the RTC timer (the ESP32 port's number): a reminder
 SLEEP_AFTER_S_DEFAULT = const(300)
 LOW_MV = const(3450)       # acu.app's low-battery cue (the cell under the awake board's load)
 CRITICAL_MV = const(3350)  # below this the cell is on its knee (minutes left): no routine starts
@@ -53,20 +57,32 @@ def veto(session_open, routine_active, host_streaming, calibrating, can_wake, sl
     return None
 
 
-def pack_record(sleeps, flags):
-    return struct.pack(_FMT, _MAGIC, _VERSION, flags & 0xFF, sleeps & 0xFFFFFFFF)
+def pack_record(sleeps, flags, practice=None):
+    """practice: acu.remind's (last_no, last_day, week_n, reminded_day); None: none known yet."""
+    p = practice or (-1, -1, 0, -1)
+    return struct.pack(_FMT, _MAGIC, _VERSION, flags & 0xFF, sleeps & 0xFFFFFFFF, p[0], p[1], min(p[2], 255),
+                       p[3])
+
+
+def _unpack(b):
+    n = struct.calcsize(_FMT)
+    if b is None or len(b) < n:
+        return None
+    r = struct.unpack(_FMT, bytes(b[:n]))
+    return r if r[0] == _MAGIC and r[1] == _VERSION else None
 
 
 def unpack_record(b):
     """(sleeps, flags) from the RTC memory, (0, 0) for anything this firmware did not write (a power cut
     leaves it empty; another firmware's bytes are not ours)."""
-    n = struct.calcsize(_FMT)
-    if b is None or len(b) < n:
-        return 0, 0
-    magic, ver, flags, sleeps = struct.unpack(_FMT, bytes(b[:n]))
-    if magic != _MAGIC or ver != _VERSION:
-        return 0, 0
-    return sleeps, flags
+    r = _unpack(b)
+    return (0, 0) if r is None else (r[3], r[2])
+
+
+def unpack_practice(b):
+    """acu.remind's (last_no, last_day, week_n, reminded_day) from the RTC memory, or None (none kept)."""
+    r = _unpack(b)
+    return None if r is None or r[4] < 0 else r[4:]
 
 
 def start_verdict(mv, cued):
@@ -126,10 +142,18 @@ def loop_start(app, machine=None):
     the app (the low-battery cue already given: not repeated at every wake while the cell stays low)."""
     m = machine or _machine()
     _freq(m, LOOP_HZ)
+    rtc = m.RTC()
+    mem = rtc.memory()
+    sleeps, flags = unpack_record(mem)
+    practice = unpack_practice(mem)
     if m.reset_cause() == DEEPSLEEP_RESET:
-        flags = unpack_record(m.RTC().memory())[1]
         if flags & FLAG_LOW_CUED:
             app._low_battery = True
+        if m.wake_reason() == TIMER_WAKE:  # the RTC timer: only a reminder arms it (acu.remind)
+            rtc.memory(pack_record(sleeps, flags, acu.call("remind", "woke", app, practice)))
+    elif practice is None and wake_pin(app.hw.button) is not None:
+        # a cold start on a board that sleeps: the reminder's record starts at the log's newest session
+        rtc.memory(pack_record(sleeps, flags, acu.call("remind", "practice_now", app, None, None, None)))
 
 
 def idle_due(app, now_ms, machine=None, esp32=None):
@@ -153,13 +177,19 @@ def idle_due(app, now_ms, machine=None, esp32=None):
         return WHY_NO_WAKE
     esp32.wake_on_ext0(wp[0], wp[1])  # ValueError on a pin that cannot wake the chip: the board stays up
     rtc = m.RTC()
-    sleeps, flags = unpack_record(rtc.memory())
+    mem = rtc.memory()
+    sleeps, flags = unpack_record(mem)
     flags = (flags | FLAG_LOW_CUED) if app._low_battery else (flags & ~FLAG_LOW_CUED)
-    rtc.memory(pack_record(sleeps + 1, flags))
+    # the next reminder's time on the RTC timer (0: none), and the record of the practice it was decided on
+    timer_ms, practice = acu.call("remind", "before_sleep", app, unpack_practice(mem))
+    rtc.memory(pack_record(sleeps + 1, flags, practice))
     # quiet and closed: the log has nothing open (veto), its last batch goes to flash; the outputs off
     app.log.flush(now_ms)
     app.fb.off()
     if app.hw.annotate is not None:
         app.hw.annotate("state", -1)
-    m.deepsleep()
+    if timer_ms:
+        m.deepsleep(timer_ms)
+    else:
+        m.deepsleep()
     return None  # a fake machine (tests) returns here

@@ -36,6 +36,16 @@ def practice(a):
             "elapsed_ms": elapsed, "session_no": log.session_no, "free": False}
 
 
+def _practice_record():
+    """acu.remind's record in the RTC memory (acu.power), None without one (or without a board's RTC)."""
+    try:
+        import machine
+        mem = machine.RTC().memory()
+    except (ImportError, AttributeError):
+        return None
+    return acu.call("power", "unpack_practice", mem)
+
+
 def collect(a, with_practice=False):
     """Everything the host shows about the device and the App a (the running one, or the one the REPL
     built): JSON-able; with_practice: and its practice() (the live link's answer)."""
@@ -54,6 +64,7 @@ def collect(a, with_practice=False):
     }
     if with_practice:
         st["practice"] = practice(a)
+    st["remind"] = acu.call("remind", "status", a, _practice_record())
     # the boot files found bad at this start, and the copies set aside now or earlier (docs/protocol.md); a
     # few of each, with the count of the rest: the answer is one line, which the host reads up to 4 KB
     ps = acu.problems

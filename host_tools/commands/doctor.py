@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from host_tools import doctor
 from host_tools.termsafe import shown
+from host_tools.archive_db import ARCHIVE_HELP
 
 MARKS = {
     doctor.OK: "[green]ok[/]",
@@ -20,7 +21,7 @@ def register(sub):
         "sessions to pull (exit 1 on a problem)",
     )
     p.add_argument("--port", help="serial port (default: the running simulator or the one board)")
-    p.add_argument("--archive", help="archive file to compare sessions with (default: the data dir's)")
+    p.add_argument("--archive", help=ARCHIVE_HELP)
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     from host_tools.session import add_practice_args
     add_practice_args(p)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from host_tools.archive import Archive, parse_date
+from host_tools.archive_db import ARCHIVE_HELP
 from host_tools.errors import InputError
 from host_tools.export import FORMATS, export, export_learning
 
@@ -11,7 +12,7 @@ from host_tools.export import FORMATS, export, export_learning
 def register(sub):
     p = sub.add_parser("export", help="export steps (one row each) and force traces: CSV, JSON, Parquet, "
                        "BIDS-physio or REDCap (docs/export.md)")
-    p.add_argument("--archive", help="archive file (default: archive.sqlite in the data dir)")
+    p.add_argument("--archive", help=ARCHIVE_HELP)
     p.add_argument("--format", choices=list(FORMATS), default="csv")
     p.add_argument("--since", help="from this date (YYYY-MM-DD)")
     p.add_argument("--until", help="before this date (YYYY-MM-DD)")

@@ -6,12 +6,13 @@ from host_tools.archive import Archive
 from host_tools.cli import add_port_arg
 from host_tools.pull import pull
 from host_tools.termsafe import shown
+from host_tools.archive_db import ARCHIVE_HELP
 
 
 def register(sub):
     p = sub.add_parser("pull", help="download new practice sessions into the archive (verified, resumable)")
     add_port_arg(p)
-    p.add_argument("--archive", help="archive file (default: archive.sqlite in the data dir)")
+    p.add_argument("--archive", help=ARCHIVE_HELP)
     p.add_argument("--delete", action="store_true",
                    help="remove each session from the device once it is committed and verified")
     from host_tools.session import add_practice_args

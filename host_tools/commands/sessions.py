@@ -5,11 +5,12 @@ from __future__ import annotations
 from host_tools.archive import Archive, parse_date
 from host_tools.export import iso_utc
 from host_tools.termsafe import shown
+from host_tools.archive_db import ARCHIVE_HELP
 
 
 def register(sub):
     p = sub.add_parser("sessions", help="list the archived practice sessions")
-    p.add_argument("--archive", help="archive file (default: archive.sqlite in the data dir)")
+    p.add_argument("--archive", help=ARCHIVE_HELP)
     p.add_argument("--since", help="from this date (YYYY-MM-DD)")
     p.add_argument("--until", help="before this date (YYYY-MM-DD)")
     p.add_argument("--routine", help="only this routine")

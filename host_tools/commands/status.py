@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from host_tools import battery
+from host_tools import battery, battery_days, remind
 from host_tools.session import connect, describe_practice
 from host_tools.termsafe import shown
 
@@ -49,6 +49,10 @@ def run(a):
         ("boots", st.get("boots")),
         ("battery", battery.describe(st.get("battery_mv"))),
     ]
+    days = battery_days.from_archive(st)
+    if days:
+        rows.append(("charge", days))  # the days left at the user's own practice rate
+    rows.append(("remind", remind.describe_status(st.get("remind"), st.get("wall_s"))))
     # boot files the firmware found bad (it runs on defaults; acutrainer doctor says what to do)
     probs = st.get("boot_problems")
     for p in probs if isinstance(probs, list) else []:

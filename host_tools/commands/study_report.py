@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 
 from host_tools.archive import Archive, parse_date
+from host_tools.archive_db import ARCHIVE_HELP
 
 
 def register(study_sub):
     p = study_sub.add_parser("report", help="per participant and week: sessions against the goal, minutes, dose and "
                              "time in band per point, who is falling behind (CSV; --html: a page with plots)")
-    p.add_argument("--archive", help="archive file (default: archive.sqlite in the data dir)")
+    p.add_argument("--archive", help=ARCHIVE_HELP)
     p.add_argument("--out", default="acutrainer-study-report",
                    help="output folder (default: ./acutrainer-study-report)")
     p.add_argument("--csv", action="store_true", help="write the CSV files (default: CSV and HTML)")

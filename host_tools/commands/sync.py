@@ -9,12 +9,13 @@ import time
 
 from host_tools.archive import Archive
 from host_tools.cli import add_port_arg
+from host_tools.archive_db import ARCHIVE_HELP
 
 
 def register(sub):
     p = sub.add_parser("sync", help="set the device clock (sessions recorded before get reconstructed times)")
     add_port_arg(p)
-    p.add_argument("--archive", help="archive file (default: archive.sqlite in the data dir)")
+    p.add_argument("--archive", help=ARCHIVE_HELP)
     p.set_defaults(func=cmd_sync)
 
 

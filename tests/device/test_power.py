@@ -35,6 +35,8 @@ class _Machine:
         self.cause = cause
         self.rtc_mem = [b""]
         self.slept = 0
+        self.slept_ms = -1
+        self.reason = 0
 
     def freq(self, hz=None):
         if hz is None:
@@ -45,11 +47,15 @@ class _Machine:
     def reset_cause(self):
         return self.cause
 
+    def wake_reason(self):
+        return self.reason
+
     def RTC(self):
         return _Rtc(self.rtc_mem)
 
     def deepsleep(self, ms=0):
         self.slept += 1
+        self.slept_ms = ms
 
 
 class _Esp32:

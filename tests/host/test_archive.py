@@ -48,6 +48,26 @@ def test_filters(tmp_path, archive_target):
         assert [s["session_no"] for s in a.sessions(since=1700500000, until=1701000000)] == [2]
 
 
+def test_steps_of_many_sessions_is_steps_of_each(tmp_path, archive_target, monkeypatch):
+    """The bulk read the study report uses gives what one steps() call per session gives, over several
+    queries too (a small batch here), and [] for a session without steps or an unknown id."""
+    log = tmp_path / "log"
+    os.makedirs(log)
+    for n in range(1, 6):
+        fx.record_session(log, n, wall=1700000000 + n * 86400, point="HT7")
+    monkeypatch.setattr(Archive, "STEPS_PER_QUERY", 2)
+    with Archive(archive_target) as a:
+        for n in range(1, 6):
+            dec, raw = _decoded(log / ("%06d.acl" % n))
+            a.store(dec, raw, "%06d.acl" % n)
+        ids = [s["id"] for s in a.sessions()]
+        got = a.steps_of(ids + [ids[0], 99999])
+        assert set(got) == set(ids) | {99999} and got[99999] == []
+        for sid in ids:
+            assert got[sid] == a.steps(sid) and len(got[sid]) == 2
+        assert a.steps_of([]) == {}
+
+
 def test_parse_date():
     assert parse_date(None) is None
     assert parse_date("2024-05-01") < parse_date("2024-05-02")
