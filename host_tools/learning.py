@@ -47,7 +47,8 @@ def _trace_error(trace, st) -> tuple[int, int]:
     return sum(errs), len(errs)
 
 
-def _add_steps(acc, steps, trace):
+def _add_steps(acc, steps, read_trace):
+    trace = None  # read at the first press step that needs it: a session of checks and rests reads none
     for st in steps:
         if st["kind"] == "check":
             t, m = st.get("check_target_g"), st.get("check_measured_g")
@@ -67,9 +68,11 @@ def _add_steps(acc, steps, trace):
         if fb != R.FB_BANDWIDTH:
             acc["silent_ms"] += silent
             acc["silent_in_ms"] += silent_in
-        err, n = _trace_error(trace, st)
         side = "fb" if fb in (R.FB_FULL, R.FB_BANDWIDTH) else "silent" if fb == R.FB_NONE else None
         if side:
+            if trace is None:
+                trace = read_trace()
+            err, n = _trace_error(trace, st)
             acc[side + "_err_g"] += err
             acc[side + "_n"] += n
 
@@ -109,7 +112,7 @@ def curve(archive, since: float | None = None, until: float | None = None, start
         acc = weeks.setdefault((s["wall_start_s"] - day0) // WEEK_S + 1, _acc())
         acc["sessions"] += 1
         acc["completed"] += s["end_status"] == "completed"
-        _add_steps(acc, archive.steps(s["id"]), archive.trace(s["id"]))
+        _add_steps(acc, archive.steps(s["id"]), lambda sid=s["id"]: archive.trace(sid))
     rows = []
     for n in range(1, max(weeks) + 1 if weeks else 1):
         a = weeks.get(n, _acc())
