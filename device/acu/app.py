@@ -14,6 +14,7 @@ _LOW_BATTERY_MV = const(3450)
 _HOLD_MAX_MS = const(1 << 28)   # a hold's clock stops here (74 h; creep.adjust caps there too): a small int
 
 CALIB_PATH = "/cfg/calib.json"
+PROGRAMME_PATH = "/cfg/programme.json"  # acu.programme's state: where the user is in a programme
 
 
 class App:
@@ -37,6 +38,9 @@ class App:
         # then the selected routine: its parser is loaded while little else is live (that moment sets the
         # smallest heap the firmware starts in); start() hands it to the runner
         self.routine = self._read_routine()
+        # a programme in use (docs/programmes.md)? Only that, here (a damaged file is set aside and cued): it is
+        # read, per call, at a session's start (today's routine, the stage's feedback) and end (the rule)
+        self.programme = acu.call("cfgfile", "read_json", root + PROGRAMME_PATH) is not None
         self.cal = calib.load(root + CALIB_PATH, hw.nominal_calib)
         self.log.calib_id = self.cal.id
         self.filter = forcefilter.ForceFilter(contact_g=s["contact_g"])
@@ -98,6 +102,10 @@ class App:
 
     def session_begin(self, r, now_ms):
         self._end_free(now_ms)
+        if self.programme:
+            p = acu.call("programme", "begin", self, now_ms)
+            if p is not None:
+                self.runner.routine = r = p  # the runner starts its first step from it next
         self.log.begin_session(r.name, r.digest or "", band.DEFAULT_LO_G, band.DEFAULT_HI_G, self.cal.id, now_ms)
         self._log_boot_faults(now_ms)
 
@@ -125,6 +133,8 @@ class App:
 
     def session_end(self, status, now_ms):
         self.log.end_session(status, now_ms)  # "completed" / "aborted": the logger's names
+        if self.programme:  # before the runner is reloaded: the rule reads its check results
+            acu.call("programme", "end", self, status, now_ms)
         self._release_first = True
         self._contact_ms = 0
         # ready for the next practice of the same routine
