@@ -33,6 +33,8 @@ ACU_FILES = (
     "logrecover.py",
     "outputs.py",
     "parts.py",
+    "programme.py",
+    "programme_parse.py",
     "rgbled.py",
     "routine.py",
     "routine_parse.py",

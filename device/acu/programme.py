@@ -141,7 +141,7 @@ def accurate(target_g, measured_g):
     # TEACH-CORE WIRING: blind-check accuracy is acu.score's (one formula, shared with the host); until that
     # module exists, the bandwidth rule of docs/feedback.md: within 15 % of the target
     try:
-        from acu import score
+        from acu import score  # type: ignore[attr-defined]
         return score.check_accurate(target_g, measured_g)
     except ImportError:
         return abs(measured_g - target_g) * 100 <= 15 * target_g
@@ -271,7 +271,7 @@ def _with_check(r, target_g, hold_s):
     if kind is None:
         return r
     c = R.Step(0, kind)
-    c.target_g = target_g
+    c.target_g = target_g  # type: ignore[attr-defined]
     c.duration_ms = hold_s * 1000
     steps = [c]
     for s in r.steps:

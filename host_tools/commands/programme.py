@@ -130,7 +130,7 @@ def cmd_push(args) -> int:
     p = PR.parse_bytes(data, src)          # refuse before opening the link: nothing changes on the device
     sources = PR.routine_sources(p, src, beside, strict=False)
     # the cautions of every routine the programme will run, shown once each (confirmed before: one line)
-    for name, (rdata, rsrc) in sources.items():
+    for rdata, rsrc in sources.values():
         cautions.confirm(RT.parse_bytes(rdata, rsrc), yes=args.yes)
     with _open(args) as s:
         for name in PR.PP.routine_names(p):
