@@ -341,7 +341,8 @@ def summary(a=None, root=""):
                                                                stage.min_sessions)
     out.update({
         "title": p.title, "stage": stage.index + 1, "stages": len(p.stages), "stage_title": stage.title,
-        "week": st["week"] + 1, "weeks": stage.weeks + st["held"], "day": st["day"] + 1,
+        "week": st["week"] + 1, "weeks": stage.weeks + st["held"],
+        "day": (day - st["start_day"] if day >= 0 and st["start_day"] >= 0 else st["day"]) + 1,
         "sessions_week": st["sessions_week"], "goal": stage.goal, "min_sessions": stage.min_sessions,
         "sessions": st["sessions"], "feedback": PP.FB_NAMES[stage.feedback], "feedback_pct": stage.feedback_pct,
         "check_g": stage.check_g, "check_s": stage.check_s, "held": st["held"], "move": st["move"],

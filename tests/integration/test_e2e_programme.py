@@ -97,7 +97,8 @@ def test_a_shortened_programme_advances_holds_and_survives_a_power_cut(sim, tmp_
     p = place(sim)
     assert (p["stage"], p["held"], p["move"], p["weeks"]) == (2, 1, "held", 2), p
 
-    # a power cut in the middle of the next session: the place is kept, the cut session is not counted
+    # day 3 begins with the held week's end: still no accurate check -> held again (max_hold_weeks 2); a power
+    # cut in the middle of that session: the place is kept, the cut session is not counted
     set_day(sim, 3)
     boot = sim.status()["boot"]
     wait_for(lambda: [r for r in sim.trace(boot) if r.get("name") == "state"], 20, "the app to start")
@@ -108,16 +109,23 @@ def test_a_shortened_programme_advances_holds_and_survives_a_power_cut(sim, tmp_
     wait_for(lambda: sim.status()["running"], 20, "the reboot")
     set_day(sim, 3)   # the cut stopped the simulated RTC
     p = place(sim)
-    assert (p["stage"], p["held"], p["sessions"]) == (2, 1, 3), p
+    assert (p["stage"], p["held"], p["sessions"], p["sessions_week"]) == (2, 2, 3, 0), p
 
     # `acutrainer status` says where the user is (over the live link, the app running)
     out = cli("status", "--port", sim.port).stdout
-    assert "programme short, stage 2 of 3 (blind), week 2 of 2" in out, out
-    assert "next: last, when 1 of the last 1 blind checks accurate" in out and "held back 1 week" in out, out
+    assert "programme short, stage 2 of 3 (blind), week 3 of 3, day 3" in out, out
+    assert "next: last, when 1 of the last 1 blind checks accurate" in out and "held back 2 weeks" in out, out
+
+    # day 3's session done, day 4: held the most it may be, the user moves on (the rule still not met)
+    practise(sim)
+    set_day(sim, 4)
+    practise(sim)
+    p = place(sim)
+    assert (p["stage"], p["move"], p["held"], p["sessions"]) == (3, "moved on at the hold limit", 0, 5), p
 
     # a bad programme upload changes nothing: the old file and the place stay
     bad = dict(SHORT, stages=[dict(SHORT["stages"][0], routines=["no-such-routine"])])
     f.write_text(json.dumps(bad))
     r = cli("programme", "push", str(f), "--port", sim.port, check=False)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "no-such-routine" in r.stderr, r.stderr
-    assert place(sim)["held"] == 1
+    assert place(sim)["stage"] == 3
