@@ -187,7 +187,7 @@ def device_list(s) -> dict:
 
 
 def place(s) -> dict | None:
-    return s.call("acu.programme", "summary")
+    return s.call("acu.programme_parse", "summary")
 
 
 def missing_routines(s, p: PP.Programme) -> list[str]:
@@ -210,7 +210,7 @@ def push(s, data: bytes, source: str, routines: dict[str, tuple[bytes, str]], re
         RT.push(s, rdata, rsrc)
     s.makedirs(DEVICE_ROOT)
     s.write_file_atomic(device_path(p.name), data, check=("acu.programme_parse", "check_file"))
-    return s.call("acu.programme", "enrol", p.name, bool(restart), local_utc_offset_s())
+    return s.call("acu.programme_parse", "enrol", p.name, bool(restart), local_utc_offset_s())
 
 
 def pull(s, name: str) -> bytes:
@@ -228,6 +228,6 @@ def remove(s, name: str) -> bool:
     sm = place(s)
     left = False
     if sm and sm.get("programme") == name:
-        left = bool(s.call("acu.programme", "leave"))
+        left = bool(s.call("acu.programme_parse", "leave"))
     s.remove(path)
     return left

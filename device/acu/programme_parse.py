@@ -339,3 +339,108 @@ def list_programmes(root=ROOT):
             item["error"] = str(e) or type(e).__name__
         out.append(item)
     return out
+
+
+# ---- the user's place (acu.programme keeps it; these are the host's calls) ----
+
+def plan(p):
+    """The compiled plan the device keeps in the programme's state (acu.programme S_* fields): week_days and
+    per stage a short list of ints and the routine names; the device never parses the file at a session."""
+    out = []
+    for s in p.stages:
+        out.append([s.weeks, s.goal, s.min_sessions, s.feedback, s.feedback_pct, s.check_g, s.check_s, s.last,
+                    s.accurate, s.max_hold, list(s.routines)])
+    return p.week_days, out
+
+
+def enrol(name, restart=False, tz_s=0, root=""):
+    """Host call after a push: make name the programme in use, its plan compiled into the state. A new
+    programme starts at stage 1; the one already in use (an edited copy pushed again) keeps the place
+    (clamped to its stages) unless restart. Returns summary()."""
+    from acu import programme as PG
+    p = read(name, root + ROOT, False)
+    week_days, stages = plan(p)
+    st = PG.read_state(root)
+    if restart or st is None or st["programme"] != name:
+        st = PG.new_state(name, p.digest, (week_days, stages), tz_s)
+    else:
+        st["digest"] = p.digest or ""
+        st["week_days"] = week_days
+        st["stages"] = stages
+        st["tz_s"] = tz_s
+        if st["stage"] >= len(stages):
+            st["stage"] = len(stages) - 1
+            st["week"] = st["held"] = 0
+    import acu
+    acu.makedirs(root + "/cfg")
+    PG.write_state(st, root)
+    return summary(None, root)
+
+
+def leave(root=""):
+    """Host call: end the programme in use (the device runs its selected routine again). True if there was one."""
+    from acu import programme as PG
+    try:
+        os.remove(root + PG.STATE_PATH)
+        return True
+    except OSError:
+        return False
+
+
+def summary(a=None, root=""):
+    """Host call and `status`: where the user is, or None (no programme). JSON-able: programme, title, stage
+    (1-based), stages, stage_title, week (1-based in the stage), weeks (the stage's, with holds), day (of the
+    programme, 1-based), sessions_week, goal, min_sessions, sessions, feedback, feedback_pct, check_g, check_s,
+    held, move, finished, clock, checks_ok, checks_counted, rule_met, next (the next stage's title), unlock
+    (what moves the user on), short_weeks, week_days, error (the programme file cannot be read: no titles)."""
+    from acu import programme as PG
+    if a is not None:
+        root = a.root
+    st = PG.read_state(root)
+    if st is None:
+        return None
+    titles = None
+    out = {"programme": st["programme"], "title": st["programme"], "error": None}
+    try:
+        p = read(st["programme"], root + ROOT, True)
+        titles = [s.title for s in p.stages] if len(p.stages) == len(st["stages"]) else None
+        out["title"] = p.title
+    except Exception as e:  # noqa: BLE001  (the file is only for the texts: the plan is in the state)
+        out["error"] = str(e) or type(e).__name__
+    wall = a.clock.wall_s() if a is not None else _wall()
+    day = PG.today(st, wall)
+    PG.roll(st, day)   # a view: a week that ended is shown closed; the file changes at the next session
+    i = st["stage"]
+    s = st["stages"][i]
+    met, ok, n = PG.rule_met(st)
+    weeks = s[PG.S_WEEKS]
+    if s[PG.S_LAST]:
+        unlock = "%d of the last %d blind checks accurate at the end of week %d (held at most %d week%s)" % (
+            s[PG.S_ACCURATE], s[PG.S_LAST], weeks + st["held"], s[PG.S_MAX_HOLD],
+            "" if s[PG.S_MAX_HOLD] == 1 else "s")
+    else:
+        unlock = "%d week%s with at least %d sessions each" % (weeks, "" if weeks == 1 else "s", s[PG.S_MIN])
+    nxt = None
+    if i + 1 < len(st["stages"]):
+        nxt = (titles[i + 1] if titles else None) or "stage %d" % (i + 2)
+    out.update({
+        "stage": i + 1, "stages": len(st["stages"]), "stage_title": titles[i] if titles else None,
+        "week": st["week"] + 1, "weeks": weeks + st["held"],
+        "day": (day - st["start_day"] if day >= 0 and st["start_day"] >= 0 else st["day"]) + 1,
+        "sessions_week": st["sessions_week"], "goal": s[PG.S_GOAL], "min_sessions": s[PG.S_MIN],
+        "sessions": st["sessions"], "feedback": FB_NAMES[s[PG.S_FB]], "feedback_pct": s[PG.S_FB_PCT],
+        "check_g": s[PG.S_CHECK_G], "check_s": s[PG.S_CHECK_S], "held": st["held"], "move": st["move"],
+        "finished": st["finished"], "clock": day >= 0, "checks_ok": ok, "checks_counted": n, "rule_met": met,
+        "next": nxt, "unlock": unlock, "short_weeks": st["short_weeks"], "week_days": st["week_days"],
+    })
+    return out
+
+
+def _wall():
+    try:
+        from acu import app
+        if app.current is not None:
+            return app.current.clock.wall_s()
+    except ImportError:
+        pass
+    return None

@@ -54,7 +54,7 @@ def collect(a, with_practice=False):
     if with_practice:
         st["practice"] = practice(a)
     try:  # where the user is in a programme (docs/programmes.md), or None
-        st["programme"] = acu.call("programme", "summary", a)
+        st["programme"] = acu.call("programme_parse", "summary", a) if getattr(a, "programme", False) else None
     except Exception as e:  # noqa: BLE001  (a damaged programme never hides the rest of the status)
         st["programme"] = {"error": str(e)}
     # the boot files found bad at this start, and the copies set aside now or earlier (docs/protocol.md); a

@@ -125,67 +125,67 @@ def test_bad_bytes_are_one_line_too():
 
 # ---- the progression rule ---------------------------------------------------------------------------
 
-def _run_week(st, p, day, checks, sessions=2):
+def _new(d=None):
+    p = PP.parse(d or short())
+    return PG.new_state(p.name, p.digest, PP.plan(p))
+
+
+def _run_week(st, day, checks, sessions=2):
     """sessions completed on day, each with its checks; then the next day's start closes the week."""
     for i in range(sessions):
-        PG.roll(st, p, day)
-        PG.add_session(st, p, day, True, checks[i] if i < len(checks) else ())
-    PG.roll(st, p, day + 1)
+        PG.roll(st, day)
+        PG.add_session(st, day, True, checks[i] if i < len(checks) else ())
+    PG.roll(st, day + 1)
 
 
 def test_rule_advances_when_two_of_the_last_three_checks_are_accurate():
-    p = PP.parse(short())
-    st = PG.new_state(p)
-    _run_week(st, p, 100, [])                      # stage 1: no rule, moves on with time
+    st = _new()
+    _run_week(st, 100, [])                      # stage 1: no rule, moves on with time
     assert st["stage"] == 1 and st["move"] == PG.MOVE_ADVANCED and st["checks"] == []
-    _run_week(st, p, 101, [[(4000, 4100)], [(4000, 5600)]])   # 1 of 2: not enough yet (the week ends)
+    _run_week(st, 101, [[(4000, 4100)], [(4000, 5600)]])   # 1 of 2: not enough yet (the week ends)
     assert st["stage"] == 1 and st["held"] == 1 and st["move"] == PG.MOVE_HELD
-    _run_week(st, p, 102, [[(4000, 3800)], [(4000, 6000)]])   # last 3: 5600 6000 3800: 1 of 3
+    _run_week(st, 102, [[(4000, 3800)], [(4000, 6000)]])   # last 3: 5600 6000 3800: 1 of 3
     assert st["stage"] == 2 and st["move"] == PG.MOVE_LIMIT   # held once already: moved on at the limit
 
 
 def test_rule_advances_at_once_on_good_checks_and_finishes():
-    p = PP.parse(short())
-    st = PG.new_state(p)
-    _run_week(st, p, 10, [])
-    _run_week(st, p, 11, [[(4000, 4000), (4000, 4300)], [(4000, 3500)]])  # 3 checks, 2 accurate (15 %)
+    st = _new()
+    _run_week(st, 10, [])
+    _run_week(st, 11, [[(4000, 4000), (4000, 4300)], [(4000, 3500)]])  # 3 checks, 2 accurate (15 %)
     assert st["stage"] == 2 and st["move"] == PG.MOVE_ADVANCED and st["held"] == 0
-    _run_week(st, p, 12, [], sessions=1)
+    _run_week(st, 12, [], sessions=1)
     assert st["finished"] and st["stage"] == 2
     n = st["sessions"]
-    PG.add_session(st, p, 13, True, [(4000, 4000)])   # after the end nothing more is counted
+    PG.add_session(st, 13, True, [(4000, 4000)])   # after the end nothing more is counted
     assert st["sessions"] == n
 
 
 def test_hold_back_without_enough_checks_and_a_short_week_does_not_count():
-    p = PP.parse(short())
-    st = PG.new_state(p)
-    _run_week(st, p, 0, [])
+    st = _new()
+    _run_week(st, 0, [])
     assert st["stage"] == 1
-    PG.roll(st, p, 1)
-    PG.roll(st, p, 2)                              # no session on day 1: that week is not counted
+    PG.roll(st, 1)
+    PG.roll(st, 2)                              # no session on day 1: that week is not counted
     assert st["stage"] == 1 and st["short_weeks"] == 1 and st["move"] == PG.MOVE_SHORT and st["week"] == 0
-    _run_week(st, p, 5, [[(4000, 4000)], [(4000, 4000)]])     # 2 accurate, but the rule asks for 3 checks
+    _run_week(st, 5, [[(4000, 4000)], [(4000, 4000)]])     # 2 accurate, but the rule asks for 3 checks
     assert st["stage"] == 1 and st["held"] == 1
 
 
 def test_with_no_clock_weeks_are_counted_in_sessions():
-    p = PP.parse(short())
-    st = PG.new_state(p)
-    PG.add_session(st, p, -1, True, ())
+    st = _new()
+    PG.add_session(st, -1, True, ())
     assert st["stage"] == 0 and st["sessions_week"] == 1
-    PG.add_session(st, p, -1, False, ())          # an aborted session is not counted
+    PG.add_session(st, -1, False, ())          # an aborted session is not counted
     assert st["sessions_week"] == 1
-    PG.add_session(st, p, -1, True, ())           # the goal of 2: the week closes
+    PG.add_session(st, -1, True, ())           # the goal of 2: the week closes
     assert st["stage"] == 1 and st["sessions_week"] == 0
-    assert PG.day_of_week(st, p, -1) == 0
+    assert PG.day_of_week(st, -1) == 0
 
 
 def test_checks_kept_are_bounded():
-    p = PP.parse(short())
-    st = PG.new_state(p)
+    st = _new()
     for i in range(25):
-        PG.add_session(st, p, 5, False, [(4000, 3000 + i)])
+        PG.add_session(st, 5, False, [(4000, 3000 + i)])
     assert len(st["checks"]) == 10 and st["checks"][-1] == [4000, 3024]
 
 
@@ -214,23 +214,31 @@ def test_state_written_and_read_back_and_check_file():
     msg = str(raises(ValueError, PP.check_file, root + "/programmes/short.json", root + "/routines"))
     assert msg == "programme short: routine two is not on the device (push it first)", msg
     del acu.problems[:]
-    PG.enrol("short", False, 3600, root)
+    PP.enrol("short", False, 3600, root)
     st = PG.read_state(root)
     assert st["programme"] == "short" and st["stage"] == 0 and st["tz_s"] == 3600 and len(st["digest"]) == 64
     st["stage"] = 1
     st["checks"] = [[4000, 4100]]
     PG.write_state(st, root)
-    PG.enrol("short", False, 3600, root)          # a re-push keeps the place
+    PP.enrol("short", False, 3600, root)          # a re-push keeps the place
     assert PG.read_state(root)["stage"] == 1
-    PG.enrol("short", True, 0, root)              # --restart
+    PP.enrol("short", True, 0, root)              # --restart
     assert PG.read_state(root)["stage"] == 0
-    assert PG.leave(root) and PG.read_state(root) is None and not PG.leave(root)
+    assert PP.leave(root) and PG.read_state(root) is None and not PP.leave(root)
     assert acu.problems == []
+
+
+def _state_with(**kw):
+    st = _new()
+    st.update(kw)
+    return json.dumps(st).encode()
 
 
 def test_damaged_state_is_set_aside_and_named():
     cases = (b"\x00garbage{{", b'{"format": "acu-programme-state", "vers', b"[1, 2]",
-             b'{"format": "acu-programme-state", "version": 1, "programme": "short", "digest": "", "stage": -4}')
+             b'{"format": "acu-programme-state", "version": 1, "programme": "short", "digest": "", "stage": -4}',
+             _state_with(stages=[[1, 2]]), _state_with(stage=3), _state_with(checks=[[4000]]),
+             _state_with(week_days=0))
     for data in cases:
         root = _flash()
         with open(root + PG.STATE_PATH, "wb") as f:
@@ -302,7 +310,7 @@ T0 = 1767225600    # 2026-01-01 00:00 UTC
 
 def test_app_runs_the_programme_and_keeps_its_place_across_a_reboot():
     root = _flash()
-    PG.enrol("short", False, 0, root)
+    PP.enrol("short", False, 0, root)
     app, clock, sensor, spy = _app(root, T0 + 3600)
     assert app.programme and app.boot_faults == 0
     assert _session(app, clock, sensor, ()) == "one"
@@ -314,7 +322,7 @@ def test_app_runs_the_programme_and_keeps_its_place_across_a_reboot():
     app, clock, sensor, spy = _app(root, T0 + DAY + 3600)
     assert _session(app, clock, sensor, [(4000, 4050)]) == "one"      # stage 2, day 1 of its week: routine one
     assert spy.calls[-1] == (PP.FB_NONE, 0) and PG.read_state(root)["stage"] == 1
-    summ = PG.summary(app)
+    summ = PP.summary(app)
     assert summ["stage"] == 2 and summ["sessions_week"] == 1 and summ["goal"] == 2 and summ["next"] == "last"
     assert "2 of the last 3 blind checks" in summ["unlock"] and summ["checks_counted"] == 1
     assert PG.read_state(root)["checks"] == [[4000, 4050]]
@@ -333,12 +341,14 @@ def test_app_with_a_garbage_state_boots_cued_and_runs_the_selected_routine():
     del acu.problems[:]
 
 
-def test_app_with_a_programme_whose_file_is_gone_runs_the_selected_routine():
+def test_app_with_a_programme_whose_routine_is_gone_runs_the_selected_routine():
     root = _flash()
-    PG.enrol("short", False, 0, root)
-    os.remove(root + "/programmes/short.json")
+    PP.enrol("short", False, 0, root)
+    os.remove(root + "/programmes/short.json")    # the plan is in the state: the file is for the texts only
+    os.remove(root + "/routines/one.json")        # but stage 1's routine is gone
     app, clock, sensor, spy = _app(root, T0)
-    assert app.programme
-    assert app.runner.start(clock.ticks_ms()) and spy.calls == [None]
-    assert any("the programme in use cannot run" in p[1] for p in acu.problems), acu.problems
+    assert app.programme and app.routine.name == "two"
+    assert app.runner.start(clock.ticks_ms()) and spy.calls == [None] and app.runner.routine.name == "two"
+    assert any("the programme's routine cannot run" in p[1] for p in acu.problems), acu.problems
+    assert PP.summary(app)["error"].startswith("programme short: no file")
     del acu.problems[:]

@@ -77,12 +77,12 @@ class FakeSession:
                 return PP.check_file(self._p(args[0]), root + "/routines")
             if module == "acu.programme_parse" and func == "list_programmes":
                 return PP.list_programmes(root + "/programmes")
-            if module == "acu.programme" and func == "enrol":
-                return json.loads(json.dumps(PG.enrol(*args, root=root)))
-            if module == "acu.programme" and func == "summary":
-                return json.loads(json.dumps(PG.summary(None, root)))
-            if module == "acu.programme" and func == "leave":
-                return PG.leave(root)
+            if module == "acu.programme_parse" and func == "enrol":
+                return json.loads(json.dumps(PP.enrol(*args, root=root)))
+            if module == "acu.programme_parse" and func == "summary":
+                return json.loads(json.dumps(PP.summary(None, root)))
+            if module == "acu.programme_parse" and func == "leave":
+                return PP.leave(root)
         except ValueError as e:
             raise DeviceError("device: %s" % e) from None
         raise AssertionError("unexpected call %s.%s" % (module, func))
