@@ -100,9 +100,19 @@ def read_state(root=""):
     """The state, or None: no file (no programme), or a bad one (set aside by acu.cfgfile, in acu.problems:
     the fault cue plays and the device runs without the programme)."""
     path = root + STATE_PATH
-    st = acu.call("cfgfile", "read_json", path)
-    if st is None:
-        return None
+    try:
+        with open(path) as f:
+            st = json.load(f)   # streamed; acu.cfgfile is loaded only for a damaged file
+    except OSError as e:
+        if e.args and e.args[0] == 2:   # ENOENT: no programme in use
+            return None
+        st = None
+    except Exception:  # noqa: BLE001  (not JSON, not UTF-8, nested too deep: cfgfile says which and sets it aside)
+        st = None
+    if type(st) is not dict:
+        st = acu.call("cfgfile", "read_json", path)
+        if st is None:
+            return None
     why = _valid(st)
     if why is not None:
         acu.call("cfgfile", "set_aside", path, "programme state " + why)
@@ -130,19 +140,21 @@ def today(st, wall_s):
 
 def roll(st, day):
     """Close the week that has ended by day (clock set). With no clock (day -1) weeks are counted in
-    sessions instead: add_session closes one when its goal of sessions is done."""
+    sessions instead: add_session closes one when its goal of sessions is done. True if st changed."""
     if day < 0 or st["finished"]:
-        return
+        return False
     if st["start_day"] < 0:
         st["start_day"] = day
     if st["week_start"] < 0:
         st["week_start"] = day
-        return
+        return True
     wd = st["week_days"]
-    if day >= st["week_start"] + wd:
-        close_week(st)
-        # weeks with no practice at all are not weeks of the programme: the next one starts today's week
-        st["week_start"] = day - (day - st["week_start"]) % wd
+    if day < st["week_start"] + wd:
+        return False
+    close_week(st)
+    # weeks with no practice at all are not weeks of the programme: the next one starts today's week
+    st["week_start"] = day - (day - st["week_start"]) % wd
+    return True
 
 
 def day_of_week(st, day):
@@ -233,8 +245,8 @@ def begin(a, now_ms):
         _feedback(a.runner, -1, 0)
         return None
     day = today(st, a.clock.wall_s())
-    roll(st, day)
-    write_state(st, root)
+    if roll(st, day):
+        write_state(st, root)
     s = stage(st)
     if st["finished"]:
         _feedback(a.runner, -1, 0)
