@@ -155,8 +155,10 @@ def describe_place(sm: dict | None) -> list[str]:
         "sessions this week %d of %d (at least %d count the week); feedback %s" % (
             sm["sessions_week"], sm["goal"], sm["min_sessions"], fb)]
     if sm.get("check_g"):
-        out.append("blind checks in this stage: %d of %d accurate (of the last %d asked)" % (
-            sm["checks_ok"], sm["checks_counted"], sm["checks_counted"]))
+        n = sm["checks_counted"]
+        out.append("blind checks in this stage: %d of the last %d accurate" % (sm["checks_ok"], n) if n else
+                   "no blind check yet in this stage (each session opens with one: %.1f kg for %d s)" % (
+                       sm["check_g"] / 1000, sm.get("check_s") or 0))
     nxt = sm.get("next")
     out.append(("next: %s, when %s" % (nxt, sm["unlock"])) if nxt else ("last stage: the programme ends after "
                                                                           + sm["unlock"]))

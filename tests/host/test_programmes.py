@@ -251,7 +251,7 @@ def test_cli_push_status_list_remove(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "sleep-4wk, stage 2 of 4 (Week 2: faded feedback), week 1 of 1, day 1" in out
     assert "sessions this week 2 of 5 (at least 3 count the week); feedback faded 50 %" in out
-    assert "blind checks in this stage: 1 of 2 accurate" in out
+    assert "blind checks in this stage: 1 of the last 2 accurate" in out
     assert "next: Week 3: feedback only when far off, when 2 of the last 3 blind checks accurate" in out
     assert "clock is not set: weeks are counted in sessions" in out
     assert run(["programme", "status", "--json"], monkeypatch, s) == 0
@@ -294,7 +294,7 @@ def test_status_line_says_where_the_user_is():
     lines = status_cmd._programme({"programme": sm})
     assert lines == ["sleep-4wk, stage 3 of 4 (Week 3), week 2 of 2, day 17",
                      "sessions this week 1 of 5 (at least 3 count the week); feedback bandwidth",
-                     "blind checks in this stage: 0 of 1 accurate (of the last 1 asked)",
+                     "blind checks in this stage: 0 of the last 1 accurate",
                      "next: Week 4, when 2 of the last 3 blind checks accurate",
                      "held back 1 week in this stage", "last change: held"]
     assert status_cmd._programme({"programme": None})[0].startswith("no programme in use")

@@ -113,7 +113,7 @@ def test_a_shortened_programme_advances_holds_and_survives_a_power_cut(sim, tmp_
 
     # `acutrainer status` says where the user is (over the live link, the app running)
     out = cli("status", "--port", sim.port).stdout
-    assert "programme short, stage 2 of 3 (blind), week 3 of 3, day 3" in out, out
+    assert "programme short, stage 2 of 3 (blind), week 3 of 3, day 4" in out, out
     assert "next: last, when 1 of the last 1 blind checks accurate" in out and "held back 2 weeks" in out, out
 
     # day 3's session done, day 4: held the most it may be, the user moves on (the rule still not met)
