@@ -352,3 +352,28 @@ def test_app_with_a_programme_whose_routine_is_gone_runs_the_selected_routine():
     assert any("the programme's routine cannot run" in p[1] for p in acu.problems), acu.problems
     assert PP.summary(app)["error"].startswith("programme short: no file")
     del acu.problems[:]
+
+
+def test_app_with_no_clock_counts_sessions_and_finishes():
+    root = _flash()
+    PP.enrol("short", False, 0, root)
+    app, clock, sensor, spy = _app(root, None)          # the clock was never set
+    for _ in range(2):                                  # stage 1's goal: 2 sessions close its week
+        assert _session(app, clock, sensor, ()) == "one"
+    st = PG.read_state(root)
+    assert st["stage"] == 1 and st["week_start"] == -1 and st["sessions"] == 2
+    # stage 2 (no clock: the session number of the week picks the routine): one, then two
+    assert _session(app, clock, sensor, [(4000, 4000)]) == "one"
+    assert _session(app, clock, sensor, [(4000, 4400)]) == "two"
+    st = PG.read_state(root)
+    assert st["stage"] == 1 and st["held"] == 1 and st["move"] == PG.MOVE_HELD   # 2 checks, the rule asks 3
+    _session(app, clock, sensor, [(4000, 3900)])
+    _session(app, clock, sensor, [(4000, 2000)])        # last 3: 4400 3900 2000: 2 accurate
+    st = PG.read_state(root)
+    assert st["stage"] == 2 and st["move"] == PG.MOVE_ADVANCED and st["checks"] == []
+    assert spy.calls[-1] == (PP.FB_NONE, 0)
+    assert _session(app, clock, sensor, ()) == "two"    # stage 3, goal 1: the programme ends with it
+    assert spy.calls[-1] == (PP.FB_FADED, 30)
+    assert PG.read_state(root)["finished"] and PP.summary(app)["finished"]
+    assert _session(app, clock, sensor, ()) == "one"    # finished: the selected routine (one: the first that
+    assert spy.calls[-1] is None                        # loads) with the steps' own feedback
