@@ -129,3 +129,64 @@ def test_a_shortened_programme_advances_holds_and_survives_a_power_cut(sim, tmp_
     r = cli("programme", "push", str(f), "--port", sim.port, check=False)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "no-such-routine" in r.stderr, r.stderr
     assert place(sim)["stage"] == 3
+
+
+BLIND = {
+    "format": "acu-programme", "version": 1, "name": "blind", "title": "Blind checks", "week_days": 1,
+    "stages": [
+        {"title": "feel it", "weeks": 1, "routines": ["ht7-quick"], "sessions_per_week": 1, "min_sessions": 1},
+        {"title": "blind", "weeks": 1, "routines": ["ht7-quick"], "sessions_per_week": 1, "min_sessions": 1,
+         "feedback": "none", "check": {"target_g": 4000, "hold_s": 5},
+         "advance": {"last": 1, "accurate": 1, "max_hold_weeks": 2}},
+        {"title": "last", "weeks": 1, "routines": ["ht7-quick"], "sessions_per_week": 1, "min_sessions": 1,
+         "feedback": "faded", "feedback_pct": 50},
+    ],
+}
+
+
+def band_fb(sim, boot, t0):
+    """The feedback gate's verdicts (1 speaks, 0 silent) the trace noted from t0 on."""
+    return [r["value"] for r in sim.trace(boot) if r.get("name") == "band_fb" and r["t_ms"] >= t0]
+
+
+def test_blind_checks_hold_back_and_advance_and_the_schedule_is_silent(sim, tmp_path):
+    from acu import routine as R
+    if not hasattr(R, "STEP_CHECK"):
+        pytest.skip("blind check steps come with the teach-core branch")
+    f = tmp_path / "blind.json"
+    f.write_text(json.dumps(BLIND))
+    r = cli("programme", "push", str(f), "--restart", "--port", sim.port)
+    assert "pushed blind (3 stages, 3 weeks)" in r.stdout, r.stdout
+
+    # day 0: stage 1, full feedback: the gate speaks
+    set_day(sim, 10)
+    boot = sim.status()["boot"]
+    practise(sim)
+    assert band_fb(sim, boot, 0) and set(band_fb(sim, boot, 0)) == {1}
+    assert place(sim)["stage"] == 1
+
+    # day 1: stage 2 opens with a blind check; the hand presses 6.4 kg (not accurate); no band feedback at all
+    set_day(sim, 11)
+    boot = sim.status()["boot"]
+    practise(sim, "check-bad-ht7.txt")
+    assert set(band_fb(sim, boot, 0)) == {0}, band_fb(sim, boot, 0)
+    p = place(sim)
+    assert (p["stage"], p["checks_counted"], p["checks_ok"]) == (2, 1, 0), p
+
+    # day 2: the rule at the end of the week: held back; this session's check is accurate (4.1 kg)
+    set_day(sim, 12)
+    practise(sim, "check-good-ht7.txt")
+    p = place(sim)
+    assert (p["stage"], p["held"], p["move"], p["checks_ok"]) == (2, 1, "held", 1), p
+
+    # day 3: the held week ends with the last check accurate: on to stage 3 (faded: the gate speaks and is
+    # silent in turn)
+    set_day(sim, 13)
+    boot = sim.status()["boot"]
+    practise(sim)
+    p = place(sim)
+    assert (p["stage"], p["move"], p["feedback"], p["held"]) == (3, "advanced", "faded", 0), p
+    assert set(band_fb(sim, boot, 0)) == {0, 1}
+    out = cli("status", "--port", sim.port).stdout
+    assert "programme blind, stage 3 of 3 (last), week 1 of 1, day 4" in out, out
+    assert "last stage: the programme ends after 1 week with at least 1 sessions each" in out, out
