@@ -16,7 +16,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[sim,dev]'
+	$(BIN)/pip install -q -e '.[sim,dev,study]'
 	touch $(STAMP)
 
 # Device logic runs twice: under CPython (pytest, hypothesis) and on the real MicroPython unix port. The

@@ -65,5 +65,7 @@ def build(settings=None):
     # the first annotate registers the note names (allocation at build time, not in the loop)
     world.annotate("state", -1)
     world.annotate("cue", 0)
+    for name in ("band_fb", "kr", "score"):  # the teaching notes (docs/feedback.md): named now, noted when they happen
+        world._ids[name] = world.w.name_id(name)
     hw.annotate = world.annotate
     return hw

@@ -18,6 +18,7 @@ import urllib.parse
 from pathlib import Path
 
 from host_tools.errors import AcuError, InputError
+from host_tools.scoring import FB_NAMES, session_scores
 from host_tools.paths import data_dir
 
 TICKS_PERIOD = 1 << 30  # the device's ticks_ms wraps here (acu.ticks)
@@ -45,6 +46,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     pulled_at INTEGER NOT NULL,
     raw BLOB NOT NULL,
     routine_hash_truncated INTEGER, -- 1: a log before format 3 kept only 63 of the hash's 64 hex digits
+    score INTEGER,                 -- the session score the device logged (docs/score.md), NULL: none
+    score_host INTEGER,            -- the same computed here from the log (host_tools.scoring), NULL: none
     UNIQUE (device_id, session_no, sha256)
 );
 CREATE INDEX IF NOT EXISTS sessions_sha ON sessions (sha256);
@@ -61,6 +64,9 @@ CREATE TABLE IF NOT EXISTS steps (
     partial INTEGER,               -- 1: the step did not run to its end (figures up to the stop)
     reconstructed INTEGER,         -- 1: rebuilt from the trace by the reader (the device's summary missing)
     no_band INTEGER,               -- 1: no pressure target (rest, breathe, timed): band figures NULL
+    fb INTEGER, fb_pct INTEGER,    -- the feedback schedule (acu.routine.FB_*) and its %; NULL: no band
+    silent_ms INTEGER, silent_in_ms INTEGER,  -- contact (in-band) time the schedule kept silent
+    check_target_g INTEGER, check_measured_g INTEGER, check_grade INTEGER,  -- a check step's; NULL otherwise
     PRIMARY KEY (session_id, idx)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -95,13 +101,24 @@ CREATE TABLE IF NOT EXISTS calibrations (  -- every calibration written to a dev
 
 # columns added since the first archives: an older archive gets them (NULL in its rows) when opened
 ADDED_COLUMNS = (("sessions", "routine_hash_truncated"), ("steps", "partial"), ("steps", "reconstructed"),
-                 ("steps", "no_band"), ("anchors", "boot_id"), ("sessions", "boot_id"))
+                 ("steps", "no_band"), ("anchors", "boot_id"), ("sessions", "boot_id"), ("sessions", "score"),
+                 ("sessions", "score_host"), ("steps", "fb"), ("steps", "fb_pct"), ("steps", "silent_ms"),
+                 ("steps", "silent_in_ms"), ("steps", "check_target_g"), ("steps", "check_measured_g"),
+                 ("steps", "check_grade"))
 
 
 def _add_columns(db: sqlite3.Connection) -> None:
     for table, col in ADDED_COLUMNS:
         if col not in [r[1] for r in db.execute("PRAGMA table_info(%s)" % table)]:
             db.execute("ALTER TABLE %s ADD COLUMN %s INTEGER" % (table, col))
+
+
+def _teach_columns(s: dict) -> tuple:
+    """A step summary's teaching fields as the steps table stores them (fb as the schedule's code)."""
+    fb = s.get("feedback")
+    chk = s.get("check") or {}
+    return (FB_NAMES.index(fb) if fb in FB_NAMES else None, s.get("feedback_pct"), s.get("silent_ms"),
+            s.get("silent_in_ms"), chk.get("target_g"), chk.get("measured_g"), chk.get("grade"))
 
 
 def default_path() -> Path:
@@ -313,14 +330,14 @@ class Archive:
                 "INSERT INTO sessions (device_id, session_no, sha256, file_name, size, boot_count,"
                 " start_ticks_ms, wall_start_s, wall_source, firmware, board, routine, routine_hash,"
                 " calib_id, band_lo_g, band_hi_g, end_status, duration_ms, steps_done, trace_stopped,"
-                " problems, pulled_at, raw, routine_hash_truncated)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " problems, pulled_at, raw, routine_hash_truncated, score, score_host)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (dev, no, sha, file_name, len(raw), hdr.get("boot_count"), hdr.get("start_ticks_ms"), wall,
                  source, hdr.get("firmware"), hdr.get("board"), hdr.get("routine"), hdr.get("routine_hash"),
                  hdr.get("calib_id"), hdr.get("band_lo_g"), hdr.get("band_hi_g"), end.get("status"), last_t,
                  end.get("steps_done"), int(bool(end.get("trace_stopped"))),
                  json.dumps(problems), int(pulled_at or time.time()), raw,
-                 int(bool(hdr.get("routine_hash_truncated")))))
+                 int(bool(hdr.get("routine_hash_truncated")))) + session_scores(decoded))
             sid = cur.lastrowid
             assert sid is not None  # sqlite3 sets it after a successful INSERT
             bid = hdr.get("boot_id")
@@ -332,14 +349,16 @@ class Archive:
                 self.db.execute(
                     "INSERT INTO steps (session_id, idx, kind, point, side, band_lo_g, band_hi_g, target_s,"
                     " t_begin_ms, t_end_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,"
-                    " mean_g, peak_g, dose_gs, pauses, skips, status, partial, reconstructed, no_band)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " mean_g, peak_g, dose_gs, pauses, skips, status, partial, reconstructed, no_band, fb, fb_pct,"
+                    " silent_ms, silent_in_ms, check_target_g, check_measured_g, check_grade)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (sid, st["index"], b.get("kind"), b.get("point"), b.get("side"), b.get("band_lo_g"),
                      b.get("band_hi_g"), b.get("target_s"), b.get("t_ms"), s.get("t_ms"), s.get("under_ms"),
                      s.get("in_ms"), s.get("over_ms"), s.get("too_hard_ms"), s.get("no_contact_ms"),
                      s.get("fault_ms"), s.get("mean_g"), s.get("peak_g"), s.get("dose_gs"), s.get("pauses"),
                      s.get("skips"), s.get("status") or ("cut_short" if b else None),
-                     int(bool(s.get("partial"))), int(bool(s.get("reconstructed"))), int(bool(s.get("no_band")))))
+                     int(bool(s.get("partial"))), int(bool(s.get("reconstructed"))), int(bool(s.get("no_band"))))
+                    + _teach_columns(s))
             for ev in decoded.get("events", []):
                 self.db.execute("INSERT INTO events VALUES (?,?,?,?,?)",
                                 (sid, ev["t_ms"], ev["code"], ev["name"], ev["value"]))
@@ -433,7 +452,7 @@ class Archive:
         q = ("SELECT id, device_id, session_no, sha256, file_name, size, boot_count, start_ticks_ms,"
              " wall_start_s, wall_source, firmware, board, routine, routine_hash, calib_id, band_lo_g,"
              " band_hi_g, end_status, duration_ms, steps_done, trace_stopped, problems, pulled_at,"
-             " routine_hash_truncated FROM sessions WHERE 1=1")
+             " routine_hash_truncated, score, score_host FROM sessions WHERE 1=1")
         args: list = []
         if since is not None:
             q += " AND wall_start_s >= ?"

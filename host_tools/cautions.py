@@ -25,11 +25,9 @@ VERSION = 1
 
 def point_cautions(r) -> list[tuple[points.Point, str]]:
     """(point, caution) for each cautioned point a routine presses, in step order, each pair once."""
-    from host_tools import routines as RT   # routines imports the device codec: only when needed
-
     out = []
     for s in r.steps:
-        if s.kind != RT.R.STEP_PRESS:
+        if not s.point:   # press steps, and checks on a point
             continue
         p = points.get(s.point)
         if p is None:   # parse_bytes refuses unknown points; nothing to show for one anyway

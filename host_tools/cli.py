@@ -15,7 +15,7 @@ from host_tools.errors import AcuError
 # one module per command family, each with register(subparsers)
 COMMAND_MODULES = [
     "sim", "deploy", "status", "routine", "programme", "points", "calibrate", "check", "monitor",
-    "sync", "pull", "sessions", "export", "report", "archive", "doctor", "validate",
+    "sync", "pull", "sessions", "export", "report", "archive", "doctor", "validate", "selftest",
 ]
 
 
@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         mod = importlib.import_module("host_tools.commands." + name)
         mod.register(sub)
+    # the study group (a minimal one here: the coordinator's report alone)
+    study = sub.add_parser("study", help="a study: the coordinator's report (docs/study.md)")
+    study_sub = study.add_subparsers(dest="study_command", metavar="STUDY_COMMAND")
+    importlib.import_module("host_tools.commands.study_report").register(study_sub)
     return ap
 
 

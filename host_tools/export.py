@@ -13,16 +13,11 @@ import json
 import time
 from pathlib import Path
 
-from host_tools import outfiles
+from host_tools import columns, outfiles
 from host_tools.archive import Archive
 from host_tools.errors import InputError
 
-STEP_COLUMNS = [
-    "session_id", "device_id", "session_no", "start_utc", "time_source", "routine", "session_status",
-    "step", "kind", "point", "side", "band_lo_g", "band_hi_g", "target_s", "duration_s", "under_s", "in_s",
-    "over_s", "too_hard_s", "no_contact_s", "pct_in_band", "mean_g", "peak_g", "dose_kg_s", "pauses",
-    "skips", "step_status", "partial", "reconstructed",
-]
+STEP_COLUMNS = columns.names(columns.STEP)  # one definition for every format (host_tools/columns.py)
 NO_BAND_KINDS = ("rest", "breathe", "timed")  # steps without a pressure target: no band figures
 
 
@@ -95,11 +90,49 @@ def trace_name(session_id: int, fmt: str) -> str:
     return "trace_%06d.%s" % (int(session_id), "csv" if fmt == "csv" else "json")
 
 
+def session_rows(sessions: list[dict]) -> list[dict]:
+    """One row per session (columns.SESSION); sessions attributed (host_tools.attribution)."""
+    return [{
+        "session_id": s["id"], "device_id": s["device_id"], "participant": s.get("participant"),
+        "session_no": s["session_no"], "start_utc": iso_utc(s["wall_start_s"]),
+        "time_source": s["wall_source"] or "unknown", "routine": s["routine"], "routine_hash": s["routine_hash"],
+        "routine_hash_truncated": _flag(s.get("routine_hash_truncated")), "firmware": s["firmware"],
+        "board": s["board"], "calib_id": s["calib_id"], "session_status": s["end_status"] or "open",
+        "duration_s": _s(s["duration_ms"]), "steps_done": s["steps_done"],
+        "trace_stopped": _flag(s.get("trace_stopped")), "problems": list(s["problems"]),
+    } for s in sessions]
+
+
+STUDY_FORMATS = ("parquet", "bids", "redcap")  # the analysis-ready formats (docs/export.md)
+FORMATS = ("csv", "json") + STUDY_FORMATS
+
+
+def _export_study(archive: Archive, out_dir, fmt: str, since, until) -> list[Path]:
+    from host_tools import attribution, export_bids, export_parquet, export_redcap
+
+    if fmt == "parquet":
+        export_parquet._pyarrow()  # a missing extra is said before any folder is made
+    out = outfiles.out_dir(out_dir)
+    sessions = attribution.attribute(archive.sessions(since=since, until=until), attribution.enrolments(archive))
+    who = {s["id"]: s["participant"] for s in sessions}
+    rows = step_rows(archive, sessions)
+    for r in rows:
+        r["participant"] = who[r["session_id"]]
+    if fmt == "parquet":
+        return export_parquet.write(archive, out, sessions, rows, session_rows(sessions))
+    if fmt == "bids":
+        return export_bids.write(archive, out, sessions, attribution.study_info(archive))
+    return export_redcap.write(out, rows)
+
+
 def export(archive: Archive, out_dir, fmt: str = "csv", since: float | None = None,
            until: float | None = None) -> list[Path]:
-    """Write steps.<fmt> and trace_<id>.<fmt> files; returns the paths written."""
-    if fmt not in ("csv", "json"):
-        raise InputError("export: format must be csv or json, not %r" % fmt)
+    """Write steps.<fmt> and trace_<id>.<fmt> files (csv, json) or a study format's files; returns the
+    paths written."""
+    if fmt not in FORMATS:
+        raise InputError("export: format must be one of %s, not %r" % (", ".join(FORMATS), fmt))
+    if fmt in STUDY_FORMATS:
+        return _export_study(archive, out_dir, fmt, since, until)
     out = outfiles.out_dir(out_dir)
     sessions = archive.sessions(since=since, until=until)
     rows = step_rows(archive, sessions)

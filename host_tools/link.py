@@ -184,13 +184,17 @@ class LiveLink:
         return None
 
     # ---- requests ----
-    def request(self, verb: str, *args, timeout_s: float = 1.5, tries: int = 3) -> Any:
+    def request(self, verb: str, *args, timeout_s: float = 1.5, tries: int = 3, sent=None) -> Any:
         """verb(*args) on the running app; its JSON answer. DeviceError when refused, LinkError when nothing
-        answers after `tries` attempts (the app is not running, or the link is down)."""
+        answers after `tries` attempts (the app is not running, or the link is down). sent(): called once the
+        first request is on the wire (a prompt that must not come before it: the self-test's button wait)."""
         for _ in range(tries):
             self._rid = self._rid % 999999 + 1
             rid = self._rid
             self._write(request_frame(rid, verb, *args))
+            if sent is not None:
+                sent()
+                sent = None
             deadline = time.monotonic() + timeout_s
             while time.monotonic() < deadline:
                 line = self._next_line(deadline - time.monotonic())

@@ -106,3 +106,60 @@ def drift_png(samples: list[tuple[float, float]], reference_g: float, title: str
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _png(fig)
+
+
+def study_sessions_png(weeks: list[dict], goal: int) -> bytes:
+    """A participant x study-week grid: each cell the week's sessions (counted toward the goal), coloured
+    from none (red) to the goal or more (green); a week still running is hatched."""
+    import numpy as np
+    from matplotlib.colors import LinearSegmentedColormap
+
+    people = list(dict.fromkeys(w["participant"] for w in weeks))
+    n_weeks = max(w["week"] for w in weeks)
+    grid = np.full((len(people), n_weeks), np.nan)
+    for w in weeks:
+        grid[people.index(w["participant"]), w["week"] - 1] = min(w["sessions"], goal) / goal
+    fig, ax = plt.subplots(figsize=(min(3 + 0.6 * n_weeks, 12), min(1.5 + 0.28 * len(people), 16)))
+    cmap = LinearSegmentedColormap.from_list("goal", ["#d62728", "#ffdd57", "#2ca02c"])
+    ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    small = len(people) <= 60 and n_weeks <= 20  # numbers in the cells only while they stay legible
+    for w in weeks:
+        y, x = people.index(w["participant"]), w["week"] - 1
+        if small:
+            ax.text(x, y, "%d" % w["sessions"], ha="center", va="center", fontsize=7)
+        if not w["complete"]:
+            ax.add_patch(plt.Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, hatch="//", lw=0))
+    ax.set_xticks(range(n_weeks))
+    ax.set_xticklabels([str(i + 1) for i in range(n_weeks)], fontsize=8)
+    if len(people) <= 60:  # more ids than fit are not drawn: the CSV and the page's tables name everyone
+        ax.set_yticks(range(len(people)))
+        ax.set_yticklabels([shown(p) for p in people], fontsize=7, parse_math=False)
+    else:
+        ax.set_ylabel("participants (%d, in the tables' order)" % len(people))
+    ax.set_xlabel("study week (from the participant's enrolment)")
+    ax.set_title("Sessions per week against the goal of %d (hatched: week still running)" % goal, fontsize=10)
+    return _png(fig)
+
+
+def study_in_band_png(weeks: list[dict]) -> bytes:
+    """Mean % of press time in band per study week, one line per arm (participants with practice only)."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    arms = sorted({w["arm"] or "-" for w in weeks})
+    for arm in arms:
+        by_week: dict[int, list[float]] = {}
+        for w in weeks:
+            if (w["arm"] or "-") == arm and w["pct_in_band"] is not None:
+                by_week.setdefault(w["week"], []).append(w["pct_in_band"])
+        xs = sorted(by_week)
+        if xs:  # an arm without press practice yet has no line
+            ax.plot(xs, [sum(by_week[x]) / len(by_week[x]) for x in xs], marker="o", label=shown(arm))
+    n_weeks = max(w["week"] for w in weeks)
+    ax.set_xticks(range(1, n_weeks + 1))
+    ax.set_xlim(0.5, n_weeks + 0.5)
+    ax.set_xlabel("study week")
+    ax.set_ylabel("% of press time in band")
+    ax.set_ylim(0, 105)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)

@@ -73,8 +73,14 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
     weeks: dict[str, dict] = {}
     points: dict[str, dict] = {}
     undated = 0
+    scores = []
     for s in sessions:
         steps = archive.steps(s["id"])
+        if s.get("score") is not None or s.get("score_host") is not None:
+            checks = [st for st in steps if st.get("check_target_g")]
+            scores.append({"id": s["id"], "session_no": s["session_no"], "start": iso_utc(s["wall_start_s"]) or None,
+                           "routine": s["routine"], "score": s["score"], "score_host": s["score_host"],
+                           "checks": len(checks), "checks_accurate": sum(1 for st in checks if st["check_grade"] == 0)})
         contact = sum(_contact(st) for st in steps)
         in_ms = sum(st["in_ms"] or 0 for st in steps if _contact(st))
         force_ms = sum((st["mean_g"] or 0) * _contact(st) for st in steps)
@@ -129,7 +135,7 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
         "routine_sessions": sum(1 for s in sessions if (s["routine"] or "") == (main_routine or "")),
         "cut_short": sum(1 for s in sessions if s["end_status"] == "cut_short"),
         "undated": undated, "routine": main_routine, "goal": goal, "weeks": week_rows, "points": point_rows,
-        "in_band_trend_pts": trend,
+        "in_band_trend_pts": trend, "scores": scores,
         "overall_adherence_pct": round(sum(w["adherence_pct"] for w in week_rows) / len(week_rows), 1)
         if week_rows else None,
         "last_session_id": sessions[-1]["id"] if sessions else None,
@@ -164,6 +170,15 @@ def render_text(rep: dict) -> str:
     if rep["in_band_trend_pts"] is not None:
         lines.append("")
         lines.append("time in band, first to last week: %+.1f points" % rep["in_band_trend_pts"])
+    if rep["scores"]:
+        lines.append("")
+        lines.append("%-21s %-16s %5s %7s  (session score 0-100, docs/score.md)" % ("session (UTC)", "routine",
+                                                                                   "score", "checks"))
+        for sc in rep["scores"]:
+            lines.append("%-21s %-16s %5s %7s%s" % (
+                (sc["start"] or "date unknown").replace("T", " ").rstrip("Z"), (shown(sc["routine"]) or "-")[:16],
+                _fmt(sc["score"]), "%d/%d" % (sc["checks_accurate"], sc["checks"]) if sc["checks"] else "-",
+                "" if sc["score"] == sc["score_host"] else "  (host computes %s)" % _fmt(sc["score_host"])))
     return "\n".join(lines)
 
 
@@ -218,6 +233,15 @@ def render_html(rep: dict, images: dict[str, bytes]) -> str:
     if rep["in_band_trend_pts"] is not None:
         parts.append("<p>Time in band from the first to the last week: %+.1f points.</p>"
                      % rep["in_band_trend_pts"])
+    if rep["scores"]:
+        parts.append("<h2>Session scores</h2><p>0-100: time in band with feedback on, blind-check accuracy and "
+                     "completion (docs/score.md).</p><table><tr><th>session (UTC)</th><th>routine</th>"
+                     "<th>score</th><th>accurate checks</th></tr>")
+        for sc in rep["scores"]:
+            parts.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
+                e(sc["start"] or "date unknown"), e(sc["routine"] or "-"), e(_fmt(sc["score"])),
+                "%d / %d" % (sc["checks_accurate"], sc["checks"]) if sc["checks"] else "-"))
+        parts.append("</table>")
     for name in sorted(images):
         caption = "Weekly adherence" if name.startswith("adherence") else "Force trace of session %d" % int(
             name[len("session_"):-len(".png")])

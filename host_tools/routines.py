@@ -51,7 +51,7 @@ def parse_bytes(data: bytes, source: str) -> R.Routine:
 
 def _check_points(r: R.Routine, source: str):
     for s in r.steps:
-        if s.kind != R.STEP_PRESS:
+        if s.kind != R.STEP_PRESS and not (s.kind == R.STEP_CHECK and s.point):
             continue
         where = "routine %s: step %d" % (source, s.index + 1)
         p = points.get(s.point)
@@ -89,7 +89,7 @@ def cautions(r: R.Routine) -> list[str]:
     out = []
     seen = set()
     for s in r.steps:
-        if s.kind != R.STEP_PRESS or s.point in seen:
+        if not s.point or s.point in seen:   # press steps, and checks on a point
             continue
         seen.add(s.point)
         p = points.get(s.point)
@@ -140,14 +140,31 @@ def _dur(ms: int) -> str:
     return "%d s" % s
 
 
+def describe_feedback(s: R.Step) -> str:
+    """A press step's feedback schedule in words (docs/feedback.md, "Schedules")."""
+    if s.feedback == R.FB_FADED:
+        return "faded (on the first %d %% of every 10 s)" % s.feedback_pct
+    if s.feedback == R.FB_BANDWIDTH:
+        return "bandwidth (only outside the band +-%d %%)" % s.tolerance_pct
+    if s.feedback == R.FB_NONE:
+        return "none (blind; too hard still warns)"
+    return "full"
+
+
 def describe_step(s: R.Step) -> str:
     if s.kind == R.STEP_PRESS:
         p = points.get(s.point)
         name = p.label() if p else s.point
         how = ("%s in the band (dose%s)" % (_dur(s.duration_ms), ", at most " + _dur(s.max_ms) if s.max_ms
                                               else "")) if s.count == R.COUNT_DOSE else _dur(s.duration_ms)
-        text = "press %s, %s, %s, band %.1f-%.1f kg" % (name, R.SIDE_NAMES[s.side], how,
-                                                        s.band_lo_g / 1000, s.band_hi_g / 1000)
+        text = "press %s, %s, %s, band %.1f-%.1f kg, feedback %s" % (
+            name, R.SIDE_NAMES[s.side], how, s.band_lo_g / 1000, s.band_hi_g / 1000, describe_feedback(s))
+    elif s.kind == R.STEP_CHECK:
+        p = points.get(s.point) if s.point else None
+        where = (" on %s, %s" % (p.label() if p else s.point, R.SIDE_NAMES[s.side])) if s.point else ""
+        text = "check%s: press what you think is %.1f kg for %s, no feedback; then the result (accurate within " \
+               "%.1f-%.1f kg)" % (where, s.target_g / 1000, _dur(s.duration_ms), s.band_lo_g / 1000,
+                                  s.band_hi_g / 1000)
     elif s.kind == R.STEP_REST:
         text = "rest %s" % _dur(s.duration_ms)
     elif s.kind == R.STEP_BREATHE:
@@ -173,7 +190,7 @@ def describe(r: R.Routine, with_points: bool = True) -> list[str]:
     if with_points:
         shown = []
         for s in r.steps:
-            p = points.get(s.point) if s.kind == R.STEP_PRESS else None
+            p = points.get(s.point) if s.point else None
             if p and p.code not in shown:
                 shown.append(p.code)
                 lines.append("%s: %s %s" % (p.label(), p.location, p.how_to))

@@ -2,11 +2,15 @@
 # Test files are plain modules with test_* functions and asserts; files named test_prop_* use
 # hypothesis and are CPython-only. A test that raises an exception named SkipTest (tests/device/mpcompat.py,
 # skip()) is reported as skipped. Usage: micropython tools/mp_test_runner.py tests/device
+# (or one file: ... tests/device/test_x.py)
 import gc
 import os
 import sys
 
 root = sys.argv[1] if len(sys.argv) > 1 else "tests/device"
+only = None
+if root.endswith(".py"):  # one test file: tests/device/test_x.py
+    root, only = root.rsplit("/", 1) if "/" in root else (".", root)
 sys.path.insert(0, root)
 sys.path.insert(0, "device")
 sys.path.insert(0, ".")  # so `import boards` works
@@ -15,7 +19,7 @@ passed = 0
 failed = 0
 skipped = 0
 keep = set(sys.modules)
-names = sorted(os.listdir(root))
+names = [only] if only else sorted(os.listdir(root))
 for fname in names:
     if not (fname.startswith("test_") and fname.endswith(".py")) or fname.startswith("test_prop_"):
         continue

@@ -12,6 +12,7 @@ _FREE_END_MS = const(20000)     # ... and ends after 20 s without contact
 _BATTERY_CHECK_MS = const(60000)
 _LOW_BATTERY_MV = const(3450)
 _HOLD_MAX_MS = const(1 << 28)   # a hold's clock stops here (74 h; creep.adjust caps there too): a small int
+_FADE_BLOCK_MS = const(10000)   # a faded schedule's block: feedback on for its first feedback_pct %, then off
 
 CALIB_PATH = "/cfg/calib.json"
 PROGRAMME_PATH = "/cfg/programme.json"  # acu.programme's state: where the user is in a programme
@@ -76,6 +77,13 @@ class App:
         self._alarms_cued = 0      # 2 x the logger's write_errors + its flash_low, as last cued: each rise is cued
         self._release_first = False  # a routine just ended: a free press needs a new contact (no phantom
         # free session from the press held past the routine's end)
+        self._band_fb = -1         # the schedule's last verdict (1 speaks, 0 silent; -1 no live step): the trace's
+        self._fb_contact_ms = 0    # the session's contact and in-band time with feedback on (acu.score)
+        self._fb_in_ms = 0
+        self._done_steps = 0
+        self.last_score = -1       # the last routine session's score (-1: none yet)
+        self._end_status = None    # a routine session ended: its end record, written at the next iteration
+        self._end_ms = 0
 
     # ---- set-up ------------------------------------------------------------------------------------
     def start(self):
@@ -98,14 +106,22 @@ class App:
 
     # ---- the runner's sink (called on transitions only) ------------------------------------------------
     def cue(self, code, now_ms):
-        self.fb.cue(code, now_ms)
+        if code == feedback.CUE_STEP or code == feedback.CUE_SIDE or code == feedback.CUE_REST or \
+                code == feedback.CUE_DONE:
+            self.fb.cue_after(code, now_ms)  # behind a check's result, which must not be cut
+        else:
+            self.fb.cue(code, now_ms)
 
     def session_begin(self, r, now_ms):
+        self._close_session()
         self._end_free(now_ms)
-        if self.programme:
+        if self.programme:  # today's routine and the stage's schedule (docs/programmes.md)
             p = acu.call("programme", "begin", self, now_ms)
             if p is not None:
                 self.runner.routine = r = p  # the runner starts its first step from it next
+        self._fb_contact_ms = 0
+        self._fb_in_ms = 0
+        self._done_steps = 0
         self.log.begin_session(r.name, r.digest or "", band.DEFAULT_LO_G, band.DEFAULT_HI_G, self.cal.id, now_ms)
         self._log_boot_faults(now_ms)
 
@@ -115,14 +131,37 @@ class App:
             self.boot_faults = 0
 
     def step_begin(self, index, step, now_ms):
-        self.stats.reset()
+        s = self.stats
+        s.reset()
+        s.fb = self.runner.fb_code
+        s.fb_pct = self.runner.fb_pct
+        band_on = step.kind == routine.STEP_PRESS or step.kind == routine.STEP_CHECK
         self.log.step_begin(index, routine.TYPE_NAMES[step.kind], step.point or "",
-                            routine.SIDE_NAMES[step.side], step.band_lo_g if step.kind == routine.STEP_PRESS else 0,
-                            step.band_hi_g if step.kind == routine.STEP_PRESS else 0,
-                            step.duration_ms // 1000, now_ms)
+                            routine.SIDE_NAMES[step.side], step.band_lo_g if band_on else 0,
+                            step.band_hi_g if band_on else 0, step.duration_ms // 1000, now_ms)
+
+    def check_end(self, index, step, measured_g, now_ms):
+        """A check step is done: its result into the step's summary, and played (acu.score, loaded for this
+        call); returns how long it plays (the runner's next transition waits for it)."""
+        return acu.call("score", "device_check_end", self, step, measured_g, now_ms)
 
     def step_end(self, index, step, status, now_ms):
-        self.log.step_end(index, status, self.stats, now_ms)
+        s = self.stats
+        s.fb = self.runner.fb_code  # an override set during the step counts from then: the summary says the last
+        s.fb_pct = self.runner.fb_pct
+        if step.kind == routine.STEP_PRESS:
+            # the score's band part (acu.score.feedback_parts, the same rule): contact and in-band time with
+            # feedback on; bandwidth's silence is its message
+            c = s.contact_ms()
+            i = s.in_ms
+            if s.fb != routine.FB_BANDWIDTH:
+                c -= s.silent_ms
+                i -= s.silent_in_ms
+            self._fb_contact_ms += c
+            self._fb_in_ms += i
+        if status == "done":
+            self._done_steps += 1
+        self.log.step_end(index, status, s, now_ms)
 
     def event(self, code, value, now_ms):
         if code == logfmt.EV_PAUSE or code == logfmt.EV_CONTACT_LOST:
@@ -132,14 +171,28 @@ class App:
         self.log.event(code, value, now_ms)
 
     def session_end(self, status, now_ms):
-        self.log.end_session(status, now_ms)  # "completed" / "aborted": the logger's names
-        if self.programme:  # before the runner is reloaded: the rule reads its check results
-            acu.call("programme", "end", self, status, now_ms)
+        if self.runner.routine is not None:  # the score: logged, and played after the done cue
+            import gc
+            gc.collect()  # the last step's write left garbage: the score's module is loaded into a collected heap
+            acu.call("score", "device_session_end", self, status, now_ms)
+        # the end record goes out at the next iteration's start (_close_session): its write and the score's
+        # module are then not in one iteration's heap
+        self._end_status = status  # "completed" / "aborted": the logger's names
+        self._end_ms = now_ms
+        self._end_checks = self.runner.check_results  # the programme's rule reads them then (the next start
+        # makes the runner a new list)
         self._release_first = True
         self._contact_ms = 0
         # ready for the next practice of the same routine
         if self.routine is not None:
             self.runner.load(self.routine)
+
+    def _close_session(self):
+        if self._end_status is not None:
+            self.log.end_session(self._end_status, self._end_ms)
+            if self.programme:  # the session counted and the progression rule applied (acu.programme)
+                acu.call("programme", "end", self, self._end_status, self._end_checks)
+            self._end_status = None
 
     # ---- free presses (no routine running) -------------------------------------------------------------
     def _free_track(self, st, dt, now_ms):
@@ -158,6 +211,7 @@ class App:
                 self._end_free(now_ms)
 
     def _begin_free(self, now_ms):
+        self._close_session()
         self.free_session = True
         self.stats.reset()
         self.log.begin_session("free", "", self.band.lo_g, self.band.hi_g, self.cal.id, now_ms)
@@ -172,6 +226,8 @@ class App:
 
     # ---- one loop iteration (hot path: no allocation) ---------------------------------------------------
     def step(self, now_ms):
+        if self._end_status is not None:
+            self._close_session()  # the session the last iteration ended
         hw = self.hw
         dt = ticks.diff(now_ms, self._last_ms)
         self._last_ms = now_ms
@@ -210,8 +266,9 @@ class App:
             self._band_lo = r.band_lo_g
             self._band_hi = r.band_hi_g
             self.band.set_band(r.band_lo_g, r.band_hi_g)
+        shown = self._feedback_gate(st, g)
         if r.active():
-            self.stats.update(st, g, dt)
+            self.stats.update(st, g, dt, shown != st)
         elif r.state == runner.IDLE and not self.calibrating:
             self._free_track(st, dt, now_ms)
             if self.free_session:
@@ -240,13 +297,42 @@ class App:
         if self.calibrating or (r.active() and not r.target):
             self.fb.show(band.NO_CONTACT if st != band.FAULT else st, now_ms)
         else:
-            self.fb.show(st, now_ms)
+            self.fb.show(shown, now_ms)
         if hw.battery is not None:
             self._battery_ms += dt
             if self._battery_ms >= _BATTERY_CHECK_MS:
                 self._battery_ms = 0
                 self._check_battery(now_ms)
         self.iterations += 1
+
+    def _feedback_gate(self, st, g):
+        """THE one place that decides whether the band feedback speaks (docs/feedback.md, "Schedules"): the
+        state to show, st or NO_CONTACT (quiet) where the live step's schedule withholds it. TOO_HARD and
+        FAULT always pass: safety, not training. Allocation-free (the loop's path)."""
+        r = self.runner
+        if not (r.target and r.state == runner.RUNNING):
+            self._band_fb = -1
+            return st
+        code = r.fb_code
+        if code == routine.FB_FULL:
+            on = 1
+        elif code == routine.FB_FADED:
+            on = 1 if r.wall_ms % _FADE_BLOCK_MS < r.fb_pct * (_FADE_BLOCK_MS // 100) else 0
+        elif code == routine.FB_BANDWIDTH:
+            lo = r.band_lo_g
+            hi = r.band_hi_g
+            # once speaking, silent again only 4 % (the classifier's hysteresis) further inside: no flicker
+            p = r.fb_pct - 4 if self._band_fb == 1 else r.fb_pct
+            on = 0 if lo - lo * p // 100 <= g <= hi + hi * p // 100 else 1
+        else:
+            on = 0
+        if on != self._band_fb:
+            self._band_fb = on
+            if self.hw.annotate is not None:
+                self.hw.annotate("band_fb", on)
+        if on or st == band.TOO_HARD or st == band.FAULT:
+            return st
+        return band.NO_CONTACT
 
     def _check_battery(self, now_ms):
         low = self.hw.battery.read_mv() < _LOW_BATTERY_MV
@@ -289,6 +375,7 @@ class App:
             name = r.routine.name
             self.log.event(logfmt.EV_HOST_STOP, r.index, now_ms)
             r.abort(now_ms)
+            self._close_session()  # the host is told it stopped: the session is closed now
             return name
         if self.free_session:
             self._end_free(now_ms)
@@ -311,6 +398,7 @@ class App:
     def stop(self, status=logfmt.END_INTERRUPTED):
         """The app is being stopped (host took the REPL, soft reset): close what is open, go quiet."""
         now_ms = self.clock.ticks_ms()
+        self._close_session()
         if self.runner.active():
             self.log.end_session(status, now_ms)
         else:

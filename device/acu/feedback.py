@@ -28,6 +28,7 @@ CUE_LOW_BATTERY = const(8)
 CUE_FAULT = const(9)
 CUE_FLASH_LOW = const(10)
 CUE_REST = const(11)
+CUE_SEQ = const(12)   # a sequence built at run time (a check's result, the session score): Feedback.play()
 # The patterns: two flat u16 arrays built once from their source in acu.feedback_tables (loaded for that
 # call only), which also defines their layout: a pattern is segments (duration_ms, level 0..1023) back to
 # back in SEGMENTS; its descriptor in PATTERNS is 6 u16 at 6 * id: start, end (indices into SEGMENTS),
@@ -37,7 +38,8 @@ H0 = const(0)       # haptic (ERM motor, DRV2605L)
 L0 = const(6)       # LED (the RGB LED follows its rhythm in the state's colour)
 S0 = const(12)      # buzzer
 C0 = const(18)      # cues: one rhythm on every channel
-N_CUES = const(12)  # cue codes 1..11
+N_CUES = const(12)  # table cue codes 1..11; CUE_SEQ (12) has no table pattern: its segments are in Feedback._seq
+SEG_CAP_U16 = const(84)  # a sequence's u16: a check's result (<= 28), the done cue (12) and the score (<= 42)
 
 # the arrays the loop reads: segments, descriptors, RGB colours (0..255, scaled by the LED rhythm level:
 # 3 bytes per band state at 3 * state, then per cue at 15 + 3 * code), buzzer pitch per band state and per
@@ -109,6 +111,9 @@ class Feedback:
         self._b = -1
         self._f = -1
         self._s = -1
+        self._seq = None  # a run-time sequence: (duration_ms, level) pairs, SEG_CAP_U16 u16 (acu.score makes it)
+        self._seq_n = 0
+        self._seq_ms = 0
 
     def set_mode(self, mode):
         self.mode = mode & ALL
@@ -128,6 +133,40 @@ class Feedback:
         if self.annotate is not None:
             self.annotate("cue", code)
 
+    def cue_after(self, code, now_ms):
+        """cue(code), or behind the run-time sequence that is playing (a check's result is not cut)."""
+        if self.cue_code == CUE_SEQ and ticks.diff(now_ms, self._cue_t0) < self._seq_ms:
+            i = (C0 - 1 + code) * 6
+            self.seq_put(SEGMENTS, PATTERNS[i], PATTERNS[i + 1])
+            if self.annotate is not None:
+                self.annotate("cue", code)
+        else:
+            self.cue(code, now_ms)
+
+    def seq_put(self, src, i, end):
+        """Append the (duration_ms, level) pairs src[i:end] to the run-time sequence (CUE_SEQ; acu.score's
+        play() starts one). Allocation-free."""
+        q = self._seq  # an array("H") whenever a sequence plays (None before the first: never read then)
+        n = self._seq_n
+        while i + 1 < end and n + 1 < SEG_CAP_U16:
+            q[n] = src[i]  # type: ignore[index]
+            q[n + 1] = src[i + 1]  # type: ignore[index]
+            self._seq_ms += src[i]
+            n += 2
+            i += 2
+        self._seq_n = n
+
+    def _seq_level(self, t_ms):
+        q = self._seq
+        j = 0
+        n = self._seq_n
+        while j < n:
+            if t_ms < q[j]:  # type: ignore[index]
+                return q[j + 1]  # type: ignore[index]
+            t_ms -= q[j]  # type: ignore[index]
+            j += 2
+        return 0
+
     def show(self, state, now_ms):
         if state != self.state:
             self.state = state
@@ -140,8 +179,11 @@ class Feedback:
         if code:
             t = ticks.diff(now_ms, self._cue_t0)
             pid = C0 - 1 + code
-            if t < PATTERNS[pid * 6 + 5]:
-                lv = level(pid, t)
+            if code == CUE_SEQ:
+                lv = self._seq_level(t) if t < self._seq_ms else -1
+            else:
+                lv = level(pid, t) if t < PATTERNS[pid * 6 + 5] else -1
+            if lv >= 0:
                 self._out(lv, lv, _RGB_CUE + 3 * code, lv, CUE_HZ[code])
                 return
             self.cue_code = 0

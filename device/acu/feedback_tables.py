@@ -104,7 +104,8 @@ def tables():
         200, 0, 255,     # FAULT magenta
         255, 200, 0,     # FLASH_LOW yellow
         0, 60, 255,      # REST blue
+        180, 0, 255,     # SEQ (a check's result, the score) violet
     ))
     sound_hz = array("H", (0, 0, 0, 0, 2400, 400))       # by band state: too hard 2400, fault 400
-    cue_hz = array("H", (0, 880, 1320, 660, 1760, 520, 990, 330, 440, 400, 1100, 520))  # by cue code
+    cue_hz = array("H", (0, 880, 1320, 660, 1760, 520, 990, 330, 440, 400, 1100, 520, 740))  # by cue code
     return p, d, rgb, sound_hz, cue_hz

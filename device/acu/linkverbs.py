@@ -1,5 +1,5 @@
 # The live link's requests other than `stream` (acu.link answers that one itself): hello, status, clock,
-# sessions, stop (docs/protocol.md). Each is rare, so acu.link loads this module for one answer only
+# sessions, stop, part (docs/protocol.md). Each is rare, so acu.link loads this module for one answer only
 # (acu.call). on_<verb>(link, args, now_ms) -> a JSON-able result; a ValueError(message) refuses.
 import acu
 from acu import VERSION
@@ -41,3 +41,9 @@ def on_sessions(lk, args, now_ms):
 def on_stop(lk, args, now_ms):
     """stop: end the practice on purpose (acutrainer ... --stop): logged as stopped from the host."""
     return {"stopped": lk.app.stop_practice(now_ms)}
+
+
+def on_part(lk, args, now_ms):
+    """part [ROLE ...]: the bring-up self-test's part checks (acutrainer selftest), in acu.bringup: loaded
+    for this answer only, so this module (loaded for every request) stays small."""
+    return acu.call("bringup", "answer", lk, args, now_ms)

@@ -73,6 +73,9 @@ EV_CONTACT_BACK = const(21)
 EV_TIMEOUT = const(22)       # value: the runner state that timed out (PAUSED or RUNNING); an abort follows
 EV_DOSE_MAX = const(23)      # a dose step hit max_s before its in-band time; value: in-band seconds
 EV_MIN_REACHED = const(24)   # a timed step passed its min_s
+# the trainer's (acu.app, at a routine session's end, before the end record; docs/score.md)
+EV_STEPS_PLANNED = const(25)  # value: the routine's number of steps (the score's completion part)
+EV_SCORE = const(26)          # value: the session score 0..100 (acu.score)
 
 # fixed parts of payloads (little endian); strings follow as u8 length + UTF-8 bytes
 SESSION_FMT = "<IIIIHHHBI"  # session_no, boot_count, start_ticks_ms, wall_start_s (0 = unset),
@@ -82,6 +85,10 @@ HASH_LEN = const(32)         # the routine digest (SHA-256) is stored raw, in fu
 STEP_BEGIN_FMT = "<HIHHH"    # index, t_ms, band_lo_g, band_hi_g, target_s
 STEP_SUM_FMT = "<HIIIIIIIHHIHHBB"  # index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms,
 #                                     fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status, flags (SUM_*)
+STEP_TEACH_FMT = "<BBIIHHb"  # after a step summary's fixed part (same version 3; older readers skip it):
+#   feedback (the schedule, acu.routine.FB_*), feedback_pct (its %: faded on-share, bandwidth tolerance),
+#   silent_ms, silent_in_ms (contact and in-band time the schedule kept the band feedback silent),
+#   check_target_g, check_measured_g (a check step's; 0 otherwise), check_grade (acu.score.kr_grade)
 EVENT_FMT = "<IBq"           # t_ms, code, value
 TRACE_FMT = "<IHBH"          # t0_ms, period_ms, quantum_g, count; then the coded deltas
 TRACE_HEAD_LEN = const(9)
@@ -109,6 +116,7 @@ SESSION_HEAD_LEN = const(27)   # struct.calcsize(SESSION_FMT)
 SESSION_ROOM = const(380)      # a session payload's most bytes: SESSION_HEAD_LEN + 5 * (MAX_STR + 1) + 1 + HASH_LEN
 STEP_BEGIN_HEAD_LEN = const(12)
 STEP_SUM_LEN = const(44)
+STEP_TEACH_LEN = const(15)
 EVENT_LEN = const(13)
 END_LEN = const(12)
 FILE_HEADER = MAGIC + bytes((VERSION, 0))  # MAGIC, version, flags 0
@@ -165,6 +173,13 @@ def put_step_summary(buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_m
     struct.pack_into(STEP_SUM_FMT, buf, pos, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms,
                      no_contact_ms, fault_ms, mean_g, peak_g, dose_gs, pauses, skips, status, flags)
     return pos + STEP_SUM_LEN
+
+
+def put_step_teach(buf, pos, fb, fb_pct, silent_ms, silent_in_ms, check_target_g, check_measured_g, check_grade):
+    """The step summary's feedback and check fields, right after its fixed part; returns the end."""
+    struct.pack_into(STEP_TEACH_FMT, buf, pos, fb, fb_pct, silent_ms, silent_in_ms, check_target_g,
+                     check_measured_g, check_grade)
+    return pos + STEP_TEACH_LEN
 
 
 def put_event(buf, pos, t_ms, code, value):

@@ -59,9 +59,17 @@ class StepStats:
         self._dose_gms = 0      # the sub-g·s remainder, g·ms
         self.pauses = 0
         self.skips = 0
+        self.fb = 0             # the step's feedback schedule (acu.routine.FB_*) and its %, set by the app
+        self.fb_pct = 0
+        self.silent_ms = 0      # contact time the schedule kept the band feedback silent
+        self.silent_in_ms = 0   # ... of it in the band
+        self.check_target_g = 0  # a check step's target, measured force and result grade (acu.score)
+        self.check_measured_g = 0
+        self.check_grade = 0
 
-    def update(self, state, force_g, dt_ms):
-        """Allocation-free: integer maths on small ints only."""
+    def update(self, state, force_g, dt_ms, silent=False):
+        """Allocation-free: integer maths on small ints only. silent: the schedule withheld the band
+        feedback this iteration."""
         if dt_ms <= 0:
             return
         if state == NO_CONTACT:
@@ -70,6 +78,10 @@ class StepStats:
         if state == FAULT:
             self.fault_ms += dt_ms
             return
+        if silent:
+            self.silent_ms += dt_ms
+            if state == IN_BAND:
+                self.silent_in_ms += dt_ms
         if state == IN_BAND:
             self.in_ms += dt_ms
         elif state == UNDER:
@@ -439,11 +451,14 @@ class Logger:
             flags |= logfmt.SUM_NO_BAND  # its time in/under/over a band it never had would mislead
         self._step = -1
         self._seal_trace()
-        self._seal(logfmt.T_STEP_SUMMARY, logfmt.put_step_summary(
-            self._out, self._rec(logfmt.STEP_SUM_LEN), _u16(index), self._t(now_ms),
+        pos = logfmt.put_step_summary(
+            self._out, self._rec(logfmt.STEP_SUM_LEN + logfmt.STEP_TEACH_LEN), _u16(index), self._t(now_ms),
             _u32(s.under_ms) if band else 0, _u32(s.in_ms) if band else 0, _u32(s.over_ms) if band else 0,
             _u32(s.too_hard_ms) if band else 0, _u32(s.no_contact_ms), _u32(s.fault_ms), _u16(s.mean_g()),
-            _u16(s.peak_g), _u32(s.dose()), _u16(s.pauses), _u16(s.skips), st, flags))
+            _u16(s.peak_g), _u32(s.dose()), _u16(s.pauses), _u16(s.skips), st, flags)
+        self._seal(logfmt.T_STEP_SUMMARY, logfmt.put_step_teach(
+            self._out, pos, s.fb & 255, s.fb_pct & 255, _u32(s.silent_ms), _u32(s.silent_in_ms),
+            _u16(s.check_target_g), _u16(s.check_measured_g), max(-127, min(127, s.check_grade))))
         self.flush(now_ms)
 
     def event(self, code, value=0, now_ms=None):

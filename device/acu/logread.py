@@ -42,7 +42,9 @@ EVENT_NAMES = {logfmt.EV_PAUSE: "pause", logfmt.EV_RESUME: "resume", logfmt.EV_S
                logfmt.EV_WRITE_FAILED: "write_failed",
                logfmt.EV_CONTACT_LOST: "contact_lost",
                logfmt.EV_CONTACT_BACK: "contact_back", logfmt.EV_TIMEOUT: "timeout",
-               logfmt.EV_DOSE_MAX: "dose_max", logfmt.EV_MIN_REACHED: "min_reached"}
+               logfmt.EV_DOSE_MAX: "dose_max", logfmt.EV_MIN_REACHED: "min_reached",
+               logfmt.EV_STEPS_PLANNED: "steps_planned", logfmt.EV_SCORE: "score"}
+FEEDBACK_NAMES = ("full", "faded", "bandwidth", "none")  # acu.routine.FB_NAMES (the summary's feedback byte)
 
 
 class LogFormatError(ValueError):
@@ -94,11 +96,18 @@ def step_begin_payload(index, t_ms, band_lo_g, band_hi_g, target_s, kind, point,
 
 
 def step_summary_payload(index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
-                         mean_g, peak_g, dose_gs, pauses, skips, status, flags=0, version=VERSION):
-    buf = bytearray(STEP_SUM_LEN)
-    put_step_summary(buf, 0, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
-                     mean_g, peak_g, dose_gs, pauses, skips, status, flags)
-    return bytes(buf) if version >= 3 else bytes(buf[:STEP_SUM_LEN - 1])  # versions 1-2: no flags byte
+                         mean_g, peak_g, dose_gs, pauses, skips, status, flags=0, version=VERSION, teach=None):
+    """teach: (feedback, feedback_pct, silent_ms, silent_in_ms, check_target_g, check_measured_g,
+    check_grade), the fields after the fixed part (logfmt.STEP_TEACH_FMT); None: a summary without them, as
+    firmware before the feedback schedules wrote."""
+    buf = bytearray(STEP_SUM_LEN + logfmt.STEP_TEACH_LEN)
+    end = put_step_summary(buf, 0, index, t_ms, under_ms, in_ms, over_ms, too_hard_ms, no_contact_ms, fault_ms,
+                           mean_g, peak_g, dose_gs, pauses, skips, status, flags)
+    if version < 3:
+        return bytes(buf[:STEP_SUM_LEN - 1])  # versions 1-2: no flags byte
+    if teach is not None:
+        end = logfmt.put_step_teach(buf, end, *teach)
+    return bytes(buf[:end])
 
 
 def event_payload(t_ms, code, value):
@@ -345,12 +354,32 @@ def decode_trace(payload, version=VERSION, prev_q=None, cont_of=None):
     return t0, period, q, values, problem
 
 
+def _teach(d, payload, off):
+    """The summary's feedback and check fields (logfmt.STEP_TEACH_FMT) when it holds them; a summary
+    without them (older firmware) had full feedback and no check."""
+    d["feedback"] = "full"
+    d["feedback_pct"] = None
+    d["silent_ms"] = 0
+    d["silent_in_ms"] = 0
+    d["check"] = None
+    if off is None or len(payload) < off + logfmt.STEP_TEACH_LEN:
+        return
+    fb, pct, sil, sil_in, tgt, meas, grade = struct.unpack_from(logfmt.STEP_TEACH_FMT, payload, off)
+    d["feedback"] = FEEDBACK_NAMES[fb] if fb < len(FEEDBACK_NAMES) else "unknown(%d)" % fb
+    d["feedback_pct"] = pct if fb == 1 or fb == 2 else None
+    d["silent_ms"] = sil
+    d["silent_in_ms"] = sil_in
+    if tgt:
+        d["check"] = {"target_g": tgt, "measured_g": meas, "grade": grade}
+
+
 def _no_band(summary):
     """A step without a pressure target has no band figures: null, not the 0 on flash (nor, in logs before
     version 3, the time counted against a band the step never had)."""
     summary["no_band"] = True
     for k in BAND_FIELDS:
         summary[k] = None
+    summary["feedback"] = summary["feedback_pct"] = summary["silent_ms"] = summary["silent_in_ms"] = None
 
 
 def _session(payload, version):
@@ -391,6 +420,7 @@ def decode_payload(rtype, payload, version=VERSION):
              "peak_g": v[9], "dose_gs": v[10], "pauses": v[11], "skips": v[12],
              "status": STEP_NAMES.get(v[13], "unknown(%d)" % v[13]), "partial": bool(flags & logfmt.SUM_PARTIAL),
              "reconstructed": bool(flags & logfmt.SUM_RECONSTRUCTED), "no_band": False}
+        _teach(d, payload, off if version >= 3 else None)
         if flags & logfmt.SUM_NO_BAND:
             _no_band(d)
         return d
@@ -504,7 +534,9 @@ def _rebuild(out):
              "dose_gs": dose // 1000 if known else None,
              "pauses": len([e for e in evs if e["code"] in (logfmt.EV_PAUSE, logfmt.EV_CONTACT_LOST)]),
              "skips": len([e for e in evs if e["code"] == logfmt.EV_SKIP]), "status": status,
-             "partial": partial, "reconstructed": True, "no_band": False}
+             "partial": partial, "reconstructed": True, "no_band": False,
+             # the schedule and a check's result are the device's, not in the trace
+             "feedback": None, "feedback_pct": None, "silent_ms": None, "silent_in_ms": None, "check": None}
         st["summary"] = d
 
 
@@ -588,7 +620,8 @@ def decode_session(data):
     _rebuild(out)
     for st in out["steps"]:
         b = st["begin"]
-        if st["summary"] is not None and b is not None and (b["kind"] != "press" or not b["band_hi_g"]):
+        if st["summary"] is not None and b is not None and (b["kind"] not in ("press", "check")
+                                                             or not b["band_hi_g"]):
             _no_band(st["summary"])  # logs before version 3 say it only in the step begin
     if out["session"] is None:
         problems.append("no session header")

@@ -269,51 +269,43 @@ def begin(a, now_ms):
     return r
 
 
-def end(a, status, now_ms):
-    """A session ended (status "completed" or "aborted"): count it and apply the rule; the state is saved."""
+def end(a, status, checks):
+    """A session ended (status "completed" or "aborted"; checks: its Runner.check_results, (target_g,
+    measured_g) per blind check done): count it and apply the rule; the state is saved."""
     root = a.root
     st = read_state(root)
     if st is None:
         return None
     day = today(st, a.clock.wall_s())
     roll(st, day)
-    add_session(st, day, status == "completed", getattr(a.runner, "check_results", ()))
+    add_session(st, day, status == "completed", checks)
     write_state(st, root)
     return st["stage"]
 
 
-# ---- TEACH-CORE WIRING: the three points where the programme meets the feedback schedules, the blind checks
-# and the score (branch teach-core: Runner.set_feedback_override, STEP_CHECK, acu.score). Until that branch is
-# merged a firmware without them runs the programme with full feedback and no checks. ----
+# ---- where the programme meets the feedback schedules, the blind checks and the score (acu.runner,
+# acu.routine, acu.score) ----
 
 def _accurate(target_g, measured_g):
-    try:
-        from acu import score  # type: ignore[attr-defined]
-        return score.check_accurate(target_g, measured_g)
-    except ImportError:
-        return abs(measured_g - target_g) * 100 <= 15 * target_g
+    from acu import score
+    return score.check_accurate(target_g, measured_g)
 
 
 def _feedback(runner, code, pct):
     """The stage's schedule replaces every press step's own (code -1: the steps' own again)."""
-    fn = getattr(runner, "set_feedback_override" if code >= 0 else "clear_feedback_override", None)
-    if fn is not None:
-        if code >= 0:
-            fn(code, pct)
-        else:
-            fn()
+    if code < 0:
+        runner.clear_feedback_override()
+    else:
+        runner.set_feedback_override(code, pct)
 
 
 def with_check(r, target_g, hold_s):
     """r with a blind check step before its first (as acu.routine_parse compiles a check step). The steps are
     shared, not copied: their index fields keep r's numbering (the runner and the log count positions)."""
     from acu import routine as R
-    if not hasattr(R, "STEP_CHECK"):
-        return r
-    c = R.Step(0, R.STEP_CHECK)  # type: ignore[attr-defined]
-    c.target_g = target_g  # type: ignore[attr-defined]
+    c = R.Step(0, R.STEP_CHECK)
+    c.target_g = target_g
     c.duration_ms = hold_s * 1000
-    pct = getattr(R, "CHECK_ACCURACY_PCT", 15)
-    c.band_lo_g = target_g - target_g * pct // 100
-    c.band_hi_g = target_g + target_g * pct // 100
+    c.band_lo_g = target_g - target_g * R.CHECK_ACCURACY_PCT // 100
+    c.band_hi_g = target_g + target_g * R.CHECK_ACCURACY_PCT // 100
     return R.Routine(r.name, r.title, r.description, r.weekly_goal, (c,) + r.steps, r.digest)

@@ -10,6 +10,8 @@ import os
 
 from micropython import const
 
+# the feedback schedules are the routine format's (acu.routine FB_*; FB_NONE re-exported for the host and tests)
+from acu.routine import DEFAULT_FEEDBACK_PCT, FB_FADED, FB_FULL, FB_NAMES, FB_NONE  # noqa: F401
 from acu.routine_parse import _digest, _digest_file, _show, valid_name
 
 FORMAT = "acu-programme"
@@ -32,13 +34,6 @@ _LAST_MAX = const(10)
 _MAX_HOLD_WEEKS = const(8)
 DEFAULT_MIN_SESSIONS = const(3)   # the research's lower bound: 3 sessions a week
 
-# feedback schedules: the same codes and names as the routine v2 press steps (acu.routine FB_*)
-FB_FULL = const(0)
-FB_FADED = const(1)
-FB_BANDWIDTH = const(2)
-FB_NONE = const(3)
-FB_NAMES = ("full", "faded", "bandwidth", "none")
-DEFAULT_FADED_PCT = const(50)     # Winstein & Schmidt 1990: feedback on 50 % of trials
 
 _TOP_KEYS = ("format", "version", "name", "title", "description", "week_days", "stages")
 _STAGE_KEYS = ("title", "weeks", "routines", "sessions_per_week", "min_sessions", "feedback", "feedback_pct",
@@ -151,7 +146,7 @@ def _stage(d, i, where, texts):
         _fail(where, n, "feedback %s not one of %s" % (_show(fb), "|".join(FB_NAMES)))
     st.feedback = FB_NAMES.index(fb)
     if st.feedback == FB_FADED:
-        st.feedback_pct = _int(d, "feedback_pct", 1, 99, DEFAULT_FADED_PCT, where, n)
+        st.feedback_pct = _int(d, "feedback_pct", 1, 99, DEFAULT_FEEDBACK_PCT, where, n)
     elif "feedback_pct" in d:
         _fail(where, n, "feedback_pct is only for feedback faded")
     c = _obj(d, "check", _CHECK_KEYS, where, n)

@@ -10,7 +10,8 @@ STEP_PRESS = const(0)
 STEP_REST = const(1)
 STEP_BREATHE = const(2)
 STEP_TIMED = const(3)
-TYPE_NAMES = ("press", "rest", "breathe", "timed")
+STEP_CHECK = const(4)     # a blind check: press target_g for hold_s without band feedback, then the result
+TYPE_NAMES = ("press", "rest", "breathe", "timed", "check")
 
 SIDE_CENTRE = const(0)
 SIDE_LEFT = const(1)
@@ -20,6 +21,17 @@ SIDE_NAMES = ("centre", "left", "right", "both")
 
 COUNT_CLOCK = const(0)   # the step lasts duration_s of clock time (once contact is first made)
 COUNT_DOSE = const(1)    # the step lasts until duration_s of time held inside the band
+
+# Feedback schedules of a press step (routine format 2, docs/feedback.md "Schedules"): when the band
+# feedback speaks. The too-hard warning and the fault pattern are never silenced.
+FB_FULL = const(0)        # always (format 1's behaviour)
+FB_FADED = const(1)       # on for feedback_pct % of every 10 s block of the step's live time, then off
+FB_BANDWIDTH = const(2)   # only while the force is outside the band widened by tolerance_pct %
+FB_NONE = const(3)        # never (the step still logs everything)
+FB_NAMES = ("full", "faded", "bandwidth", "none")
+DEFAULT_FEEDBACK_PCT = const(50)   # faded: feedback on half the time (Winstein & Schmidt 1990)
+DEFAULT_TOLERANCE_PCT = const(5)   # bandwidth: the sensor's own error at a band edge
+CHECK_ACCURACY_PCT = const(15)     # a blind check within +-15 % of its target is accurate (acu.score, docs/score.md)
 
 ROOT = "/routines"
 SELECTED_PATH = "/cfg/selected"
@@ -45,6 +57,10 @@ class Step:
     max_ms = 0                    # dose steps: give up after this much step time (0: never)
     min_ms = 0                    # timed steps: ending earlier counts as skipped
     pattern_ms = _unset()         # breathe steps: tuple of phase lengths (inhale, hold, exhale...)
+    feedback = FB_FULL            # press steps: the feedback schedule (FB_*); check steps are always FB_NONE
+    feedback_pct = DEFAULT_FEEDBACK_PCT    # faded: the on-share of each block, %
+    tolerance_pct = DEFAULT_TOLERANCE_PCT  # bandwidth: how far outside the band (% of the edge) stays silent
+    target_g = 0                  # check steps: the force asked for (its band: target_g +- the accuracy window)
     label = _unset()
     note = _unset()
 
@@ -59,6 +75,8 @@ class Step:
 
 
 class Routine:
+    version = 1                       # the file's format version (2: it uses schedules or checks)
+
     def __init__(self, name, title, description, weekly_goal, steps, digest=None):
         self.name = name
         self.title = title

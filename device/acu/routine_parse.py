@@ -11,11 +11,12 @@ import os
 from micropython import const
 
 from acu.band import DEFAULT_HI_G, DEFAULT_LO_G
-from acu.routine import (COUNT_CLOCK, COUNT_DOSE, ROOT, SELECTED_PATH, SIDE_NAMES, STEP_BREATHE, STEP_PRESS,
-                         STEP_TIMED, TYPE_NAMES, Routine, Step)
+from acu.routine import (CHECK_ACCURACY_PCT, COUNT_CLOCK, COUNT_DOSE, DEFAULT_FEEDBACK_PCT, DEFAULT_TOLERANCE_PCT,
+                         FB_BANDWIDTH, FB_FADED, FB_FULL, FB_NAMES, ROOT, SELECTED_PATH, SIDE_NAMES, STEP_BREATHE,
+                         STEP_CHECK, STEP_PRESS, STEP_TIMED, TYPE_NAMES, Routine, Step)
 
 FORMAT = "acu-routine"
-VERSION = const(1)
+VERSION = const(2)          # the newest format this firmware reads; it reads 1 too (no schedules, no checks)
 _COUNT_NAMES = const(("clock", "dose"))
 BAND_MIN_G = const(500)
 BAND_MAX_G = const(10000)
@@ -41,7 +42,11 @@ _KEYS = const((
     ("type", "duration_s", "note"),
     ("type", "duration_s", "pattern", "note"),
     ("type", "duration_s", "min_s", "label", "note"),
+    ("type", "target_g", "hold_s", "point", "side", "note"),
 ))
+_FB_KEYS = const(("feedback", "feedback_pct", "tolerance_pct"))  # version 2: a press step's schedule
+_HOLD_MIN_S = const(3)      # a check: 1 s to settle (acu.runner) and at least 2 s measured
+_HOLD_MAX_S = const(60)     # ... its force integral stays a small int on the ESP32
 
 
 def valid_name(name):
@@ -111,22 +116,27 @@ def _pattern(text, where, step_no):
     return tuple(out)
 
 
-def _step(d, index, where, texts):
+def _step(d, index, where, texts, ver):
     n = index + 1
     if not isinstance(d, dict):
         _fail(where, n, "must be an object, not %s" % _show(d))
-    kind = _choice(d, "type", TYPE_NAMES, None, where, n)
+    kind = _choice(d, "type", TYPE_NAMES if ver > 1 else TYPE_NAMES[:STEP_CHECK], None, where, n)
     allowed = _KEYS[kind]
     for k in d:
-        if k not in allowed:
-            _fail(where, n, "unknown field %s for a %s step" % (_show(k), TYPE_NAMES[kind]))
+        if k not in allowed and not (ver > 1 and kind == STEP_PRESS and k in _FB_KEYS):
+            _fail(where, n, "unknown field %s for a %s step%s" % (
+                _show(k), TYPE_NAMES[kind],
+                " (version 1; schedules need version 2)" if k in _FB_KEYS and kind == STEP_PRESS else ""))
     st = Step(index, kind)
+    if kind == STEP_CHECK:
+        return _check(d, st, where, n, texts)
     dur_s = _int(d, "duration_s", _STEP_MIN_S, _STEP_MAX_S, None, where, n)
     st.duration_ms = dur_s * 1000
     note = _text(d, "note", _TEXT_MAX, False, where, n)
     if note is not None and texts:
         st.note = note        # only when set: the class default keeps the step object small
     if kind == STEP_PRESS:
+        _schedule(d, st, where, n)
         st.point = _text(d, "point", _POINT_MAX, True, where, n)
         if not st.point:
             _fail(where, n, "point is empty")
@@ -155,6 +165,42 @@ def _step(d, index, where, texts):
     return st
 
 
+def _schedule(d, st, where, n):
+    fb = _choice(d, "feedback", FB_NAMES, "full", where, n)
+    if fb != FB_FULL:
+        st.feedback = fb
+    if "feedback_pct" in d:
+        if fb != FB_FADED:
+            _fail(where, n, "feedback_pct is only for feedback faded")
+        st.feedback_pct = _int(d, "feedback_pct", 1, 99, DEFAULT_FEEDBACK_PCT, where, n)
+    if "tolerance_pct" in d:
+        if fb != FB_BANDWIDTH:
+            _fail(where, n, "tolerance_pct is only for feedback bandwidth")
+        st.tolerance_pct = _int(d, "tolerance_pct", 0, 50, DEFAULT_TOLERANCE_PCT, where, n)
+
+
+def _check(d, st, where, n, texts):
+    """A blind check: target_g held for hold_s of clock from the first contact; its band is the accuracy
+    window (target +- CHECK_ACCURACY_PCT %), so its log's in/under/over times are against that window."""
+    t = _int(d, "target_g", BAND_MIN_G, BAND_MAX_G, None, where, n)
+    st.target_g = t
+    st.duration_ms = _int(d, "hold_s", _HOLD_MIN_S, _HOLD_MAX_S, None, where, n) * 1000
+    st.band_lo_g = t - t * CHECK_ACCURACY_PCT // 100
+    st.band_hi_g = t + t * CHECK_ACCURACY_PCT // 100
+    point = _text(d, "point", _POINT_MAX, False, where, n)
+    if point is not None:
+        if not point:
+            _fail(where, n, "point is empty")
+        st.point = point
+        st.side = _choice(d, "side", SIDE_NAMES, None, where, n)
+    elif "side" in d:
+        _fail(where, n, "side needs a point")
+    note = _text(d, "note", _TEXT_MAX, False, where, n)
+    if note is not None and texts:
+        st.note = note
+    return st
+
+
 def parse(d, where=None, digest=None, texts=True):
     """Validate a routine dict (from JSON) and compile it. where: the name used in errors. texts=False:
     without the texts for people (title, description, step labels and notes: None), for the app."""
@@ -170,8 +216,8 @@ def parse(d, where=None, digest=None, texts=True):
     ver = d.get("version")
     if type(ver) is not int:
         _fail(where, 0, "version must be an integer, not %s" % _show(ver))
-    if ver != VERSION:
-        _fail(where, 0, "version %d not supported (this firmware reads version %d)" % (ver, VERSION))
+    if not 1 <= ver <= VERSION:
+        _fail(where, 0, "version %d not supported (this firmware reads versions 1..%d)" % (ver, VERSION))
     for k in d:
         if k not in _TOP_KEYS:
             _fail(where, 0, "unknown field %s" % _show(k))
@@ -193,8 +239,10 @@ def parse(d, where=None, digest=None, texts=True):
         _fail(where, 0, "steps: %d steps, allowed 1..%d" % (len(raw), _MAX_STEPS))
     steps = []
     for i in range(len(raw)):
-        steps.append(_step(raw[i], i, where, texts))
+        steps.append(_step(raw[i], i, where, texts, ver))
     r = Routine(name, title, desc, weekly, tuple(steps), digest)
+    if ver != 1:
+        r.version = ver
     if r.max_total_ms > _TOTAL_MAX_S * 1000:
         _fail(where, 0, "total %d s over the limit of %d s" % (r.max_total_ms // 1000, _TOTAL_MAX_S))
     return r
@@ -251,6 +299,17 @@ def to_dict(r):
             d["count"] = _COUNT_NAMES[s.count]
             if s.max_ms:
                 d["max_s"] = s.max_ms // 1000
+            if r.version > 1:
+                d["feedback"] = FB_NAMES[s.feedback]
+                if s.feedback == FB_FADED:
+                    d["feedback_pct"] = s.feedback_pct
+                elif s.feedback == FB_BANDWIDTH:
+                    d["tolerance_pct"] = s.tolerance_pct
+        elif s.kind == STEP_CHECK:
+            d = {"type": "check", "target_g": s.target_g, "hold_s": s.duration_ms // 1000}
+            if s.point is not None:
+                d["point"] = s.point
+                d["side"] = SIDE_NAMES[s.side]
         elif s.kind == STEP_BREATHE:
             d["pattern"] = "-".join([str(p // 1000) for p in s.pattern_ms])
         elif s.kind == STEP_TIMED:
@@ -260,7 +319,7 @@ def to_dict(r):
         if s.note is not None:
             d["note"] = s.note
         steps.append(d)
-    return {"format": FORMAT, "version": VERSION, "name": r.name, "title": r.title,
+    return {"format": FORMAT, "version": r.version, "name": r.name, "title": r.title,
             "description": r.description, "weekly_goal": r.weekly_goal, "steps": steps}
 
 

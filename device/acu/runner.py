@@ -12,7 +12,8 @@ from acu.band import DEFAULT_HI_G, DEFAULT_LO_G, FAULT, IN_BAND
 from acu.feedback import CUE_ABORT, CUE_DONE, CUE_PAUSED, CUE_REST, CUE_RESUMED, CUE_SIDE, CUE_START, CUE_STEP
 from acu.logfmt import (EV_ABORT, EV_CONTACT_BACK, EV_CONTACT_LOST, EV_DOSE_MAX, EV_MIN_REACHED, EV_PAUSE,
                         EV_RESUME, EV_SKIP, EV_TIMEOUT)
-from acu.routine import COUNT_DOSE, STEP_BREATHE, STEP_PRESS, STEP_REST, STEP_TIMED
+from acu.routine import (COUNT_DOSE, FB_FADED, FB_FULL, FB_NONE, STEP_BREATHE, STEP_CHECK, STEP_PRESS, STEP_REST,
+                         STEP_TIMED)
 
 IDLE = const(0)
 RUNNING = const(1)
@@ -31,6 +32,8 @@ _SESSION_COMPLETED = const("completed")
 _SESSION_ABORTED = const("aborted")
 
 _MAX_DT_MS = const(1000)     # a stalled loop never advances a step by more than this per tick
+_SETTLE_MS = const(1000)     # a check measures from 1 s after its first contact: the approach is not the hold
+_CHECK_MAX_G = const(16383)  # a check's force integral (<= 60 s x this) stays a small int on the ESP32
 
 
 def _ignore(*args):
@@ -41,9 +44,10 @@ class NullSink:
     """A sink that ignores everything (for tools and tests that only watch the runner's state). One
     function for every sink call: cue(code, now_ms), session_begin(routine, now_ms), step_begin(index,
     step, now_ms), step_end(index, step, status, now_ms), event(code, value, now_ms), session_end(status,
-    now_ms)."""
+    now_ms), check_end(index, step, measured_g, now_ms) (a check step ended done: the sink gives the result,
+    and returns how long that takes in ms, which the next transition waits on top; None: 0)."""
 
-    cue = session_begin = step_begin = step_end = event = session_end = _ignore
+    cue = session_begin = step_begin = step_end = event = session_end = check_end = _ignore
 
 
 class Runner:
@@ -55,7 +59,10 @@ class Runner:
     idle_timeout_ms: a session PAUSED, or a pressure step without contact, for this long is aborted.
     Attributes the app reads every loop: state, target (a pressure step is live: give the classifier
     band_lo_g/band_hi_g and show band feedback), band_lo_g, band_hi_g, index, step, step_ms
-    (the step's counted time: clock or in-band), in_band_ms, idle_ms (time spent not in a session).
+    (the step's counted time: clock or in-band), in_band_ms, idle_ms (time spent not in a session),
+    fb_code, fb_pct (the live step's feedback schedule, acu.routine.FB_*, and its parameter: the faded
+    on-share or the bandwidth tolerance, %; a check step is FB_NONE), wall_ms (the schedule's clock).
+    check_results: (target_g, measured_g) of each check step done in the session (docs/feedback.md).
     """
 
     def __init__(self, sink, transition_ms=4000, contact_pause_ms=3000, idle_timeout_ms=300000):
@@ -67,6 +74,9 @@ class Runner:
         self.state = IDLE
         self._last_ms = 0
         self.idle_ms = 0
+        self._fbo = -1             # set_feedback_override's schedule (-1: none) and %
+        self._fbo_pct = 0
+        self.check_results = []
         self._reset_step(None, -1)
 
     # ---- set-up (allocation is fine here) ----
@@ -100,6 +110,36 @@ class Runner:
         self._phase = 0
         self._phase_ms = 0
         self._paused_from = IDLE
+        self._check_gms = 0        # a check: force x time over its steady part (g.ms), and that time
+        self._check_ms = 0
+        self._apply_feedback()
+
+    def set_feedback_override(self, code, pct=0):
+        """Every press step runs with schedule code (acu.routine.FB_*) instead of its own until cleared
+        (a programme stage). pct: the faded on-share or bandwidth tolerance, %; 0: the step's own when it
+        has that schedule, else the default. Check steps stay blind. Takes effect at once."""
+        if not FB_FULL <= code <= FB_NONE:
+            raise ValueError("feedback schedule: " + str(code))
+        self._fbo = code
+        self._fbo_pct = int(pct)
+        self._apply_feedback()
+
+    def clear_feedback_override(self):
+        self._fbo = -1
+        self._apply_feedback()
+
+    def _apply_feedback(self):
+        s = self.step
+        if s is None:
+            self.fb_code = self.fb_pct = 0
+            return
+        code = s.feedback if self._fbo < 0 else self._fbo
+        if s.kind == STEP_CHECK:
+            code = FB_NONE
+        self.fb_code = code
+        # a step holds its own % or the class default (the parser allows each only with its schedule)
+        self.fb_pct = (self._fbo_pct if self._fbo >= 0 else 0) or (
+            s.feedback_pct if code == FB_FADED else s.tolerance_pct)
 
     # ---- inputs ----
 
@@ -127,6 +167,7 @@ class Runner:
             return False
         self._last_ms = now_ms
         self.idle_ms = 0
+        self.check_results = []
         self.sink.session_begin(self.routine, now_ms)
         self.sink.cue(CUE_START, now_ms)
         self._begin_step(0, now_ms)
@@ -151,7 +192,8 @@ class Runner:
         self._last_ms = now_ms
         self._wait_ms = 0
         if self.state == RUNNING:
-            self.target = self.step.kind == STEP_PRESS
+            k = self.step.kind
+            self.target = k == STEP_PRESS or k == STEP_CHECK
             # the finger was probably lifted while paused: wait for contact again, no lost-contact cue
             self.contact_seen = False
             self.contact_held = False
@@ -200,7 +242,7 @@ class Runner:
     # ---- the loop ----
 
     def tick(self, now_ms, band_state, force_g):
-        """Every loop iteration: band_state from acu.band, force_g filtered grams (reserved)."""
+        """Every loop iteration: band_state from acu.band, force_g filtered grams (a check measures it)."""
         dt = ticks.diff(now_ms, self._last_ms)
         self._last_ms = now_ms
         if dt < 0:
@@ -209,8 +251,9 @@ class Runner:
             dt = _MAX_DT_MS
         st = self.state
         if st == RUNNING:
-            if self.step.kind == STEP_PRESS:
-                self._run_press(dt, now_ms, band_state)
+            k = self.step.kind
+            if k == STEP_PRESS or k == STEP_CHECK:
+                self._run_press(dt, now_ms, band_state, force_g)
             else:
                 self._run_clock(dt, now_ms)
         elif st == TRANSITION:
@@ -224,7 +267,7 @@ class Runner:
         elif self.idle_ms < 0x3FFFFFFF - _MAX_DT_MS:
             self.idle_ms += dt
 
-    def _run_press(self, dt, now_ms, band_state):
+    def _run_press(self, dt, now_ms, band_state, force_g=0):
         s = self.step
         if 0 < band_state < FAULT:          # UNDER, IN, OVER, TOO_HARD: a finger is on the sensor
             if self.contact_held:
@@ -249,6 +292,10 @@ class Runner:
             return
         if self.contact_held:
             return
+        if s.kind == STEP_CHECK and self.wall_ms >= _SETTLE_MS and 0 < band_state < FAULT:
+            f = force_g if force_g < _CHECK_MAX_G else _CHECK_MAX_G
+            self._check_gms += (f if f > 0 else 0) * dt
+            self._check_ms += dt
         self.wall_ms += dt
         if band_state == IN_BAND:
             self.in_band_ms += dt
@@ -263,6 +310,11 @@ class Runner:
             self.step_ms = self.wall_ms
             if self.wall_ms >= s.duration_ms:
                 self._finish(_STATUS_DONE, now_ms)
+
+    def check_measured_g(self):
+        """What the running check step measured: the mean force over the hold's steady part (from
+        _SETTLE_MS of live time on, in contact); 0 without any."""
+        return self._check_gms // self._check_ms if self._check_ms else 0
 
     def _run_clock(self, dt, now_ms):
         s = self.step
@@ -292,12 +344,17 @@ class Runner:
         step = self.routine.steps[index]
         self._reset_step(step, index)
         self.state = RUNNING
-        self.target = step.kind == STEP_PRESS
+        self.target = step.kind == STEP_PRESS or step.kind == STEP_CHECK
         self.sink.step_begin(index, step, now_ms)
 
     def _finish(self, status, now_ms):
         """End the current step; go to the next one's transition, or to DONE."""
         cur = self.step
+        extra_ms = 0
+        if cur.kind == STEP_CHECK and status == _STATUS_DONE:
+            g = self.check_measured_g()
+            self.check_results.append((cur.target_g, g))
+            extra_ms = self.sink.check_end(self.index, cur, g, now_ms) or 0
         self.sink.step_end(self.index, cur, status, now_ms)
         nxt_i = self.index + 1
         assert self.routine is not None  # a step was running: start() had a routine
@@ -318,6 +375,7 @@ class Runner:
             cue = CUE_STEP
         self._reset_step(nxt, nxt_i)
         self.state = TRANSITION
+        self._wait_ms = -extra_ms  # a check's result plays first: the move to the next point starts after it
         self.sink.cue(cue, now_ms)
 
     def _timeout(self, now_ms):

@@ -68,8 +68,8 @@ _MARK = {"device": "", "clock_set": "", "same_boot": "~", "pull": "~", None: "?"
 
 
 def session_lines(arc: Archive, since=None, until=None, routine=None, point=None) -> list[str]:
-    lines = ["%5s %-12s %6s %-21s %-16s %-11s %6s %s" % ("id", "device", "no", "start (UTC)", "routine",
-                                                          "status", "min", "notes")]
+    lines = ["%5s %-12s %6s %-21s %-16s %-11s %6s %5s %s" % ("id", "device", "no", "start (UTC)", "routine",
+                                                              "status", "min", "score", "notes")]
     for s in arc.sessions(since=since, until=until, routine=routine, point=point):
         start = iso_utc(s["wall_start_s"]).replace("T", " ").rstrip("Z") or "unknown"
         notes = []
@@ -85,10 +85,17 @@ def session_lines(arc: Archive, since=None, until=None, routine=None, point=None
             notes.append("%d partial step%s%s" % (partial, "" if partial == 1 else "s",
                                                   ", rebuilt from the trace" if any(st.get("reconstructed")
                                                                                     for st in steps) else ""))
-        lines.append("%5d %-12s %6d %-21s %-16s %-11s %6.1f %s" % (
+        sc, sc_host = s.get("score"), s.get("score_host")
+        if sc is not None and sc_host is not None and sc != sc_host:
+            notes.append("the host computes score %d from the log" % sc_host)  # a bug or a damaged log
+        checks = [st for st in steps if st.get("check_target_g")]
+        if checks:  # blind checks (docs/score.md): how many were accurate
+            ok = sum(1 for st in checks if st["check_grade"] == 0)
+            notes.append("%d of %d check%s accurate" % (ok, len(checks), "" if len(checks) == 1 else "s"))
+        lines.append("%5d %-12s %6d %-21s %-16s %-11s %6.1f %5s %s" % (
             s["id"], shown(s["device_id"])[:12], s["session_no"], _MARK.get(s["wall_source"], "") + start,
             (shown(s["routine"]) or "-")[:16], shown(s["end_status"]) or "open", (s["duration_ms"] or 0) / 60000.0,
-            "; ".join(notes)))
+            "-" if sc is None else str(sc), "; ".join(notes)))
     return lines
 
 

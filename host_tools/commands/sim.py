@@ -82,8 +82,10 @@ def register(sub):
     s.add_argument("--for", dest="for_", default="2s")
     s.set_defaults(func=lambda a: control.SimControl.find(a.name).unplug(profile.parse_time_ms(a.for_, "--for")) or 0)
 
-    s = ss.add_parser("fault", parents=[which], help="simulate a sensor fault: open (unplugged), short, ok")
-    s.add_argument("kind", choices=["ok", "open", "short"])
+    s = ss.add_parser("fault", parents=[which],
+                      help="simulate a wiring fault: the sensor open (unplugged) or short, a dead motor, a button "
+                           "stuck pressed or dead, no bleed resistor; ok mends them all")
+    s.add_argument("kind", choices=list(control.FAULTS))
     s.set_defaults(func=cmd_fault)
 
     s = ss.add_parser("trace", parents=[which],
@@ -204,7 +206,7 @@ def cmd_power_cut(a):
 
 
 def cmd_fault(a):
-    control.SimControl.find(a.name).sensor_fault({"ok": 0, "open": 1, "short": 2}[a.kind])
+    control.SimControl.find(a.name).fault(a.kind)
     return 0
 
 

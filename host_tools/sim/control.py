@@ -295,8 +295,23 @@ class SimControl:
     def button(self, kind: str) -> None:
         self._request({"cmd": "button", "kind": kind})
 
-    def sensor_fault(self, code: int) -> None:
-        self._request({"cmd": "sensor_fault", "code": code})
+    def sensor_fault(self, code: int, label: str = "") -> None:
+        self._request({"cmd": "sensor_fault", "code": code, "label": label})
+
+    def fault(self, kind: str) -> None:
+        """A bring-up fault by its `acutrainer sim fault` name (FAULTS); "ok" mends them all."""
+        if kind not in FAULTS:
+            raise AcuError("unknown fault %r (one of %s)" % (kind, ", ".join(FAULTS)))
+        if kind == "ok":
+            self.sensor_fault(0, "ok")
+            for part in (PART_MOTOR, PART_BUTTON, PART_BLEED):
+                self._request({"cmd": "part_fault", "part": part, "value": 0, "label": ""})
+            return
+        sensor, part, value = FAULTS[kind]
+        if part:
+            self._request({"cmd": "part_fault", "part": part, "value": value, "label": kind})
+        else:
+            self.sensor_fault(sensor, kind)
 
     def power_cut(self, off_ms: int = 200) -> None:
         self._request({"cmd": "power_cut", "off_ms": off_ms})
@@ -333,6 +348,20 @@ class SimControl:
 
 
 _TICK_MASK = (1 << 30) - 1  # the board's ticks_ms wraps here (acu.ticks)
+
+
+# `acutrainer sim fault` kinds: (sensor fault code, rom/simhw.py PART_*, value). A fault lasts until `ok`
+# or the board restarts (the firmware process, and its world, start afresh), as a sensor fault always has.
+PART_MOTOR, PART_BUTTON, PART_BLEED = 1, 2, 3
+FAULTS = {
+    "ok": (0, 0, 0),
+    "open": (1, 0, 0),             # the sensor unplugged (a divider reads 0 V; an HX711 stops converting)
+    "short": (2, 0, 0),            # the sensor's leads shorted
+    "motor-dead": (0, PART_MOTOR, 1),      # the motor's pin is driven; nothing spins
+    "button-stuck": (0, PART_BUTTON, 1),   # shorted to GND: reads pressed all the time
+    "button-dead": (0, PART_BUTTON, 2),    # an open lead: never reads pressed
+    "no-bleed": (0, PART_BLEED, 1),        # the bleed resistor left out: an unloaded FSR's input floats
+}
 
 
 def _tick_diff(a: int, b: int) -> int:

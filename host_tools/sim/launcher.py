@@ -113,7 +113,8 @@ class Launcher:
         self.ctl_path = str(self.state_dir / "control.sock")
         self.control = ControlServer(self.sel, self.ctl_path, {
             "status": self.cmd_status, "profile": self.cmd_profile, "button": self.cmd_button,
-            "sensor_fault": self.cmd_sensor_fault, "power_cut": self.cmd_power_cut, "unplug": self.cmd_unplug,
+            "sensor_fault": self.cmd_sensor_fault, "part_fault": self.cmd_part_fault,
+            "power_cut": self.cmd_power_cut, "unplug": self.cmd_unplug,
             "stop": self.cmd_stop})
 
     # ---- firmware process ----------------------------------------------------------------------
@@ -253,7 +254,17 @@ class Launcher:
 
     def cmd_sensor_fault(self, req: dict) -> dict:
         self.world.send_sensor_fault(int(req["code"]))
+        self._trace_fault(req)
         return {"ok": True}
+
+    def cmd_part_fault(self, req: dict) -> dict:
+        self.world.send_part_fault(int(req["part"]), int(req["value"]))
+        self._trace_fault(req)
+        return {"ok": True}
+
+    def _trace_fault(self, req: dict):
+        if req.get("label"):  # `sim fault KIND` names it once (ok mends every part with one record)
+            self.trace.write(self.virtual_now_ms(), "fault", value=str(req["label"]))
 
     def cmd_power_cut(self, req: dict) -> dict:
         self.power_cut(int(req.get("off_ms", 200)))

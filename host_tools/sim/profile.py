@@ -8,6 +8,7 @@
     hold 3s at 0
     ramp 2s to 5.5kg
     hold 10s noise 100g
+    blind 4kg +12% for 10s quiet   # a blind check: pressed 12 % over; no band feedback expected
 
 Each line becomes (duration_ms, f0_g, f1_g, noise_g) segments; f0_g = -1 means "from the force the hand
 applies now". Errors name the file and the line.
@@ -85,8 +86,53 @@ def parse(text: str, source: str = "<profile>") -> list[tuple[int, int, int, int
 
 def parse_full(text: str, source: str = "<profile>"):
     """-> (segments, buttons): buttons are (t_ms from the profile's start, kind)."""
+    segs, buttons, _quiet = parse_plan(text, source)
+    return segs, buttons
+
+
+_ERROR = re.compile(r"^([+-]\d+(?:\.\d+)?)%$")
+
+
+def blind_force_g(target_g: int, error_tok: str, where: str) -> int:
+    """A blind hand's force: the target off by a signed percentage ('+12%', '-20%')."""
+    m = _ERROR.match(error_tok.strip())
+    if not m:
+        raise InputError("%s: bad error %r (use a signed percentage, e.g. +12%% or -20%%)" % (where, error_tok))
+    pct = float(m.group(1))
+    if not -90 <= pct <= 200:
+        raise InputError("%s: error %r out of -90..+200 %%" % (where, error_tok))
+    f = int(round(target_g * (100 + pct) / 100.0))
+    if f > MAX_FORCE_G:
+        raise InputError("%s: %s of %d g is above %d kg" % (where, error_tok, target_g, MAX_FORCE_G // 1000))
+    return f
+
+
+def quiet_violations(trace: list[dict], t0_ms: int, quiet: list[tuple[int, int]]) -> list[str]:
+    """The moments of a simulator trace (records from t0_ms, the profile's start on the board's clock) where
+    band feedback spoke inside a `quiet` window of the profile: the app's schedule verdict (`band_fb` 1)
+    while a band state that is not safety (under, in, over) was shown. [] when the schedule held."""
+    out = []
+    fb = None
+    state = 0
+    events = sorted((r["t_ms"], r["name"], r["value"]) for r in trace
+                    if r.get("name") in ("band_fb", "state") and r["t_ms"] >= t0_ms)
+    for t, name, value in events:
+        if name == "band_fb":
+            fb = value
+        else:
+            state = value
+        rel = t - t0_ms
+        if fb == 1 and state in (1, 2, 3) and any(a <= rel < b for a, b in quiet):
+            out.append("band feedback (state %d) at %d ms" % (state, rel))
+    return out
+
+
+def parse_plan(text: str, source: str = "<profile>"):
+    """-> (segments, buttons, quiet): quiet lists the (t0_ms, t1_ms) windows of lines marked `quiet` (no
+    band feedback is expected there: a blind check, a step with feedback none), from the profile's start."""
     segs: list[tuple[int, int, int, int]] = []
     buttons: list[tuple[int, str]] = []
+    quiet: list[tuple[int, int]] = []
     force = None  # unknown until the profile sets it: the first segment starts from the current force
 
     def add(dur, f1, noise=0, f0=None):
@@ -101,6 +147,10 @@ def parse_full(text: str, source: str = "<profile>"):
             continue
         w = line.split()
         cmd = w[0].lower()
+        t_line = sum(sg[0] for sg in segs)
+        is_quiet = len(w) > 1 and w[-1].lower() == "quiet" and cmd != "button"
+        if is_quiet:
+            w = w[:-1]
         if cmd == "wait":
             if len(w) != 2:
                 raise InputError("%s: use 'wait 2s'" % where)
@@ -130,6 +180,15 @@ def parse_full(text: str, source: str = "<profile>"):
             ramp = parse_time_ms(opts.get("ramp", "300ms"), where)
             add(ramp, f)
             add(dur, f, _noise_g(opts.get("noise", "0"), f, where), f0=f)
+        elif cmd == "blind":
+            # blind 4000g +12% for 10s [ramp 1s] [noise 3%]: a hand pressing what it thinks is 4 kg, 12 % over
+            if len(w) < 5 or w[3].lower() != "for":
+                raise InputError("%s: use 'blind 4kg +12%% for 10s [ramp 1s] [noise 3%%]'" % where)
+            f = blind_force_g(parse_force_g(w[1], where), w[2], where)
+            dur = parse_time_ms(w[4], where)
+            opts = _options(w[5:], where, {"ramp", "noise"})
+            add(parse_time_ms(opts.get("ramp", "300ms"), where), f)
+            add(dur, f, _noise_g(opts.get("noise", "0"), f, where), f0=f)
         elif cmd == "button":
             if len(w) != 2 or w[1].lower() not in BUTTON_KINDS:
                 raise InputError("%s: use 'button short', 'button double' or 'button long'" % where)
@@ -140,12 +199,15 @@ def parse_full(text: str, source: str = "<profile>"):
             opts = _options(w[1:], where, {"ramp"})
             add(parse_time_ms(opts.get("ramp", "300ms"), where), 0)
         else:
-            raise InputError("%s: unknown command %r (wait, hold, ramp, press, release, button)" % (where, w[0]))
+            raise InputError("%s: unknown command %r (wait, hold, ramp, press, blind, release, button)"
+                             % (where, w[0]))
+        if is_quiet:
+            quiet.append((t_line, sum(sg[0] for sg in segs)))
         if len(segs) > MAX_SEGMENTS:
             raise InputError("%s: more than %d segments" % (where, MAX_SEGMENTS))
     if not segs and not buttons:
         raise InputError("%s: the profile is empty" % source)
-    return segs, buttons
+    return segs, buttons, quiet
 
 
 def load(path: str) -> list[tuple[int, int, int, int]]:

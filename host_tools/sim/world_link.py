@@ -19,7 +19,7 @@ import time
 from typing import Callable
 
 # frame types shared with rom/simhw.py
-RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT, RX_INTERRUPT = 1, 2, 3, 4
+RX_PROFILE, RX_BUTTON, RX_SENSOR_FAULT, RX_INTERRUPT, RX_PART_FAULT = 1, 2, 3, 4, 5
 TX_HELLO, TX_NAME, TX_LEVEL, TX_NOTE, TX_CLOCK, TX_WALL, TX_RESET, TX_INTERRUPTIBLE = 10, 11, 12, 13, 14, 15, 16, 17
 
 BUTTON_PATTERNS = {  # (delay_ms, level) relative to now
@@ -188,6 +188,9 @@ class WorldLink:
 
     def send_sensor_fault(self, code: int) -> None:
         self.send_frames([(RX_SENSOR_FAULT, struct.pack("<i", code))])
+
+    def send_part_fault(self, part: int, value: int) -> None:
+        self.send_frames([(RX_PART_FAULT, struct.pack("<ii", part, value))])
 
     def interrupt(self):
         """The host's Ctrl-C while boot.py/main.py run: the firmware raises KeyboardInterrupt at its next call

@@ -28,3 +28,19 @@ def mixed():
             {"type": "press", "point": "SP6", "side": "right", "duration_s": 5},
         ],
     }
+
+
+def teach():
+    """Format 2: one press step of each feedback schedule and a blind check."""
+    return {
+        "format": "acu-routine", "version": 2, "name": "teach",
+        "steps": [
+            {"type": "press", "point": "HT7", "side": "left", "duration_s": 25, "feedback": "faded",
+             "feedback_pct": 30},
+            {"type": "press", "point": "HT7", "side": "right", "duration_s": 10, "feedback": "bandwidth",
+             "tolerance_pct": 10},
+            {"type": "press", "point": "YINTANG", "side": "centre", "duration_s": 10, "feedback": "none"},
+            {"type": "check", "target_g": 4000, "hold_s": 10, "point": "HT7", "side": "left"},
+            {"type": "press", "point": "GB20", "side": "both", "duration_s": 10},
+        ],
+    }

@@ -104,7 +104,7 @@ def test_a_practice_on_the_button_and_only_log_writes_allocate():
         gc.collect()
         gc.disable()
     try:
-        while app.runner.active():
+        while app.runner.active() or app.log.active:  # (the end record goes out an iteration after the end)
             # the hand: inside each press step's band while it is asked for, lifted between steps
             r = app.runner
             sensor.raw = raw_for(app, (r.band_lo_g + r.band_hi_g) // 2) if r.target else 0
@@ -120,8 +120,10 @@ def test_a_practice_on_the_button_and_only_log_writes_allocate():
             iters += 1
     finally:
         gc.enable()
-    # done: the DONE cue plays, the session is closed, the routine is loaded again for the next practice
-    assert app.fb.cue_code == feedback.CUE_DONE and not app.log.active and app.runner.state == runner.IDLE
+    # done: the DONE cue plays then the score (one sequence), the session is closed, the routine is loaded
+    # again for the next practice
+    assert app.fb.cue_code == feedback.CUE_SEQ and not app.log.active and app.runner.state == runner.IDLE
+    assert 0 <= app.last_score <= 100
     with open(app.log.path, "rb") as f:
         data = f.read()
     d = logread.decode_session(logread.split_sessions(data)[-1][2])
@@ -137,6 +139,9 @@ def test_a_practice_on_the_button_and_only_log_writes_allocate():
         # every iteration that allocated wrote at least one log record (a trace chunk at each flush)
         assert 0 < alloc_iters <= d["records"], (alloc_iters, d["records"])
     assert logfmt.EV_PAUSE not in [e["code"] for e in d["events"]]
+    # the score is logged: the hand held the band's middle throughout and every step was done
+    assert [(e["name"], e["value"]) for e in d["events"] if e["code"] >= logfmt.EV_STEPS_PLANNED] == [
+        ("steps_planned", 5), ("score", app.last_score)]
 
 
 def _short():

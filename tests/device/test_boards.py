@@ -169,7 +169,9 @@ def test_the_sim_board_uses_the_builder():
         # the world's notes: registered at build, then annotate() records without registering again
         assert world.notes == [(world.names["state"], -1), (world.names["cue"], 0)]
         hw.annotate("state", 2)
-        assert world.notes[-1] == (world.names["state"], 2) and len(world.names) == 2
+        # (the teaching notes are named at build too, without a note: docs/feedback.md)
+        assert world.notes[-1] == (world.names["state"], 2) and len(world.names) == 5
+        assert set(world.names) == {"state", "cue", "band_fb", "kr", "score"}
     finally:
         restore()
     mod, world, restore = _load_sim()

@@ -14,7 +14,12 @@
 # ~85 KB once private names were no longer renamed, as accepted; 114K / ~81.6 KB since the link's rare
 # requests, the status and the log's file scan are loaded per call and the log buffers and CRC table shrank;
 # 115K / ~83.1 KB with a recording that is never silent: write failures counted, logged and cued, the session
-# counter's second copy, the phantom-free-press guard, the boot id).
+# counter's second copy, the phantom-free-press guard, the boot id); 122K / ~92.9 KB with the trainer that teaches
+# (issue 19): the feedback schedules' gate, check steps, the run-time result/score sequence and the step
+# summary's teaching fields are resident (+4.3 KB at start), and acu.score, loaded per call at a check's end and
+# at a session's end, takes 5.6 KB while it loads (its session-end iteration is the peak: 85.7 KB live + 7.1 KB;
+# the end record's write was moved to the next iteration so the two do not add up). A routine with checks
+# (faded, bandwidth, two checks) peaks the same: 93.0 KB.
 # At start-up the heap is near full and fragmented, so which size works jumps by a few K with the layout.
 # These limits guard those figures against regressions: lower them as the firmware shrinks.
 # Run from a ROMFS image (deploy's default where the board has one): tests/host/test_romfs.py.
@@ -24,8 +29,10 @@ import sys
 
 from mpcompat import skip
 
-HEAP = "122K"                  # the smallest heap that works today is 115K: 7K of margin
-PEAK_LIMIT_BYTES = 83 * 1024   # heap_peak_bytes measured 83 168 at 122K (83 232 at 115K): ~1.8 KB of margin
+HEAP = "128K"                  # the smallest heap that works today is 122K (start-up): 6K of margin
+# heap_peak_bytes measured 92 896 at 128K (84 064 before issue 19's teaching parts, above): ~0.8 KB of margin,
+# as before; raised by what those parts need, no more
+PEAK_LIMIT_BYTES = 91 * 1024 + 512
 
 
 def _root():

@@ -82,8 +82,8 @@ def test_missing_fields_and_top_level():
     del d["steps"][1]["duration_s"]
     assert "step 2: missing field duration_s" in err(d)
     d = bedtime()
-    d["version"] = 2
-    assert err(d) == "routine bedtime: version 2 not supported (this firmware reads version 1)"
+    d["version"] = 3
+    assert err(d) == "routine bedtime: version 3 not supported (this firmware reads versions 1..2)"
     d = bedtime()
     d["format"] = "other"
     assert "format must be acu-routine" in err(d)

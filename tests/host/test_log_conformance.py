@@ -23,7 +23,9 @@ class PlainReader:
     END_STATUS = {1: "completed", 2: "aborted", 3: "cut_short", 4: "interrupted"}
     EVENTS = {1: "pause", 2: "resume", 3: "skip", 4: "abort", 5: "fault", 6: "over_force", 7: "flash_low",
               8: "clock_set", 9: "low_battery", 10: "trace_dropped", 11: "host_stop", 20: "contact_lost",
-              21: "contact_back", 22: "timeout", 23: "dose_max", 24: "min_reached"}
+              21: "contact_back", 22: "timeout", 23: "dose_max", 24: "min_reached", 25: "steps_planned",
+              26: "score"}
+    FEEDBACK = ("full", "faded", "bandwidth", "none")
     BAND = ("under_ms", "in_ms", "over_ms", "too_hard_ms")
 
     # ---- framing
@@ -118,13 +120,23 @@ class PlainReader:
         d["partial"] = bool(flags & 1)
         d["reconstructed"] = bool(flags & 2)
         d["no_band"] = False
+        # the teaching fields after the fixed part, when the summary holds them; else full feedback, no check
+        d.update(feedback="full", feedback_pct=None, silent_ms=0, silent_in_ms=0, check=None)
+        n = struct.calcsize(fmt)
+        if version >= 3 and len(p) >= n + struct.calcsize("<BBIIHHb"):
+            fb, pct, sil, sil_in, tgt, meas, grade = struct.unpack("<BBIIHHb", p[n:n + 15])
+            d["feedback"] = self.FEEDBACK[fb] if fb < 4 else "unknown(%d)" % fb
+            d["feedback_pct"] = pct if fb in (1, 2) else None
+            d["silent_ms"], d["silent_in_ms"] = sil, sil_in
+            if tgt:
+                d["check"] = {"target_g": tgt, "measured_g": meas, "grade": grade}
         if flags & 4:
             self.no_band(d)
         return d
 
     def no_band(self, d):
         d["no_band"] = True
-        for k in self.BAND:
+        for k in self.BAND + ("feedback", "feedback_pct", "silent_ms", "silent_in_ms"):
             d[k] = None
 
     # ---- trace values: the bits as text, read as the spec says
@@ -208,7 +220,8 @@ class PlainReader:
         self.rebuild(out)
         for st in out["steps"]:
             b = st["begin"]
-            if st["summary"] is not None and b is not None and (b["kind"] != "press" or not b["band_hi_g"]):
+            if st["summary"] is not None and b is not None and (b["kind"] not in ("press", "check")
+                                                                 or not b["band_hi_g"]):
                 self.no_band(st["summary"])
         if out["session"] is None or out["end"] is None:
             out["problems"] = True
@@ -344,7 +357,8 @@ class PlainReader:
                 "peak_g": peak if known else None, "dose_gs": dose // 1000 if known else None,
                 "pauses": len([e for e in evs if e["code"] in (1, 20)]),
                 "skips": len([e for e in evs if e["code"] == 3]), "status": status, "partial": partial,
-                "reconstructed": True, "no_band": False}
+                "reconstructed": True, "no_band": False, "feedback": None, "feedback_pct": None,
+                "silent_ms": None, "silent_in_ms": None, "check": None}
 
 
 # ================================================================ comparison
@@ -384,9 +398,16 @@ def _practice(rng, lg, clock, n_steps):
     """Steps of every kind with a hand that presses, wanders, lets go; the loop sometimes stalls; the
     session may stop in the middle of a step."""
     for i in range(n_steps):
-        kind = rng.choice(("press", "press", "rest", "breathe", "timed"))
-        lo, hi = (rng.choice((2000, 3000)), rng.choice((3500, 5000))) if kind == "press" else (0, 0)
+        kind = rng.choice(("press", "press", "rest", "breathe", "timed", "check"))
+        lo, hi = (rng.choice((2000, 3000)), rng.choice((3500, 5000))) if kind in ("press", "check") else (0, 0)
         lg.stats.reset()
+        # the teaching fields: a schedule and its %, and a check's result
+        lg.stats.fb, lg.stats.fb_pct = rng.choice(((0, 0), (1, 30), (2, 5), (3, 0), (5, 9)))
+        if kind == "check":
+            lg.stats.fb = 3
+            lg.stats.check_target_g = rng.choice((3000, 4000))
+            lg.stats.check_measured_g = rng.randint(0, 9000)
+            lg.stats.check_grade = rng.randint(-3, 3)
         lg.step_begin(i, kind, "HT7" if kind == "press" else "", rng.choice(("left", "right", "centre")),
                       lo, hi, rng.randint(5, 60), clock.now)
         force = rng.choice((0, 1500, 4000, 6000))
@@ -395,12 +416,12 @@ def _practice(rng, lg, clock, n_steps):
                 force = rng.choice((0, 250, 1500, 2500, 4000, 6000, 9000))
             f = max(0, force + rng.randint(-120, 120)) if force else 0
             st = 0 if f < 300 else 1 if f < (lo or 3000) else 2 if f <= (hi or 5000) else 3
-            lg.stats.update(st, f, 5)
+            lg.stats.update(st, f, 5, lg.stats.fb != 0 and rng.random() < 0.5)
             lg.sample(f, clock.now)
             lg.poll(clock.now)
             clock.now += 5 if rng.random() > 0.0005 else rng.randint(300, 3000)  # a stall now and then
             if rng.random() < 0.0008:
-                lg.event(rng.choice((1, 2, 3, 5, 6, 20, 21, 24)), rng.randint(-1, 9), clock.now)
+                lg.event(rng.choice((1, 2, 3, 5, 6, 20, 21, 24, 25, 26)), rng.randint(-1, 9), clock.now)
         if rng.random() < 0.15:
             return  # the session stops here, mid-step
         lg.step_end(i, rng.choice(("done", "done", "skipped", "aborted")), lg.stats, clock.now)
@@ -437,12 +458,17 @@ def _device_logs(rng, root):
 
 
 def _old_log(rng, version):
-    """A version 1 or 2 session built record by record (the codec's helpers for old formats)."""
+    """A version 1 or 2 session built record by record (the codec's helpers for old formats); version 3: as
+    firmware before the feedback schedules wrote it (step summaries without the teaching fields)."""
     out = bytearray(logread.file_header(version))
     h = bytes(rng.randrange(256) for _ in range(32)).hex()
-    recs = [(1, logread.session_payload_v2(rng.randint(1, 99), 2, 1000, rng.choice((0, 1700000000)), 3000, 5000,
-                                           100, 20, "ab", "0.1.0", "sim", "bedtime",
-                                           rng.choice((h, h[:20], "")), "cal"))]
+    if version == 3:
+        recs = [(1, logread.session_payload(rng.randint(1, 99), 2, 1000, 0, 3000, 5000, 100, 20, "ab", "0.1.0",
+                                            "sim", "bedtime", h, "cal", 7))]
+    else:
+        recs = [(1, logread.session_payload_v2(rng.randint(1, 99), 2, 1000, rng.choice((0, 1700000000)), 3000,
+                                               5000, 100, 20, "ab", "0.1.0", "sim", "bedtime",
+                                               rng.choice((h, h[:20], "")), "cal"))]
     t = 0
     for i in range(rng.randint(1, 3)):
         kind = rng.choice(("press", "rest", "breathe"))
@@ -452,7 +478,7 @@ def _old_log(rng, version):
         if version == 1:
             recs.append((5, logread.trace_payload_v1(t, 100, 20, vals)))
         else:
-            cut = rng.randint(0, len(vals))
+            cut = rng.randint(0, len(vals)) if version == 2 else 0
             recs.append((5, logread.trace_payload(t, 100, 20, vals[:cut] or vals)))
             if cut:
                 for part in (vals[cut:cut + 10], vals[cut + 10:]):
@@ -526,8 +552,8 @@ def test_the_plain_reader_agrees_on_damaged_device_logs(tmp_path):
 
 def test_the_plain_reader_agrees_on_older_versions_whole_and_damaged():
     rng = random.Random(218)
-    for i in range(120):
-        version = 1 + i % 2
+    for i in range(180):
+        version = 1 + i % 3
         data = _old_log(rng, version)
         _agree(data, "version %d log #%d" % (version, i))
         bad, how = _damaged(rng, data)

@@ -152,8 +152,10 @@ def test_erase_invalidates_only_a_valid_image():
 # (more names: accepted) and the loop's heap shrank (the link's rare requests, the status, the log's
 # file scan loaded per call; smaller log buffers and CRC table) it needs 72K with a 56.4 KB peak
 # (bench/run.py: heap_min_working_kb, heap_peak_bytes). A regression guard: 4K and ~1.6 KB of margin.
+# With the trainer that teaches (issue 19: schedules, checks, acu.score loaded per call at a session's end) it
+# still starts in 76K (74K does not) and peaks at 61.1 KB (57.6 KB before): ~0.9 KB of margin.
 ROM_HEAP = "76K"
-ROM_PEAK_LIMIT_BYTES = 58 * 1024
+ROM_PEAK_LIMIT_BYTES = 60 * 1024 + 512
 
 
 def test_the_firmware_runs_its_practice_from_rom_in_the_reached_heap():

@@ -146,8 +146,18 @@ def test_point_table():
     (lambda d: d["steps"][2].update(side="left"), "step 3: side left not possible for YINTANG (use centre)"),
     (lambda d: d["steps"][0].pop("side"), "step 1: missing field side"),
     (lambda d: d.pop("steps"), "missing field steps"),
-    (lambda d: d.update(version=2), "version 2 not supported"),
+    (lambda d: d.update(version=3), "version 3 not supported (this firmware reads versions 1..2)"),
     (lambda d: d.update(name="../../etc"), "name '../../etc' must be"),
+    (lambda d: d["steps"][0].update(feedback="faded"), "step 1: unknown field 'feedback' for a press step (version 1"),
+    (lambda d: d.update(version=2) or d["steps"][0].update(feedback="half"),
+     "step 1: feedback 'half' not one of full|faded|bandwidth|none"),
+    (lambda d: d.update(version=2) or d["steps"][0].update(feedback="bandwidth", feedback_pct=50),
+     "step 1: feedback_pct is only for feedback faded"),
+    (lambda d: d.update(version=2) or d["steps"].append({"type": "check", "target_g": 4000, "hold_s": 90}),
+     "hold_s 90 out of range 3..60"),
+    (lambda d: d.update(version=2) or d["steps"].append({"type": "check", "target_g": 4000, "hold_s": 9,
+                                                          "point": "YINTANG", "side": "left"}),
+     "side left not possible for YINTANG (use centre)"),
 ])
 def test_bad_routine_one_line_error_names_file_and_field(tmp_path, mutate, want):
     d = bedtime_dict()
@@ -157,6 +167,24 @@ def test_bad_routine_one_line_error_names_file_and_field(tmp_path, mutate, want)
         RT.validate_file(p)
     msg = str(ei.value)
     assert msg.startswith("routine %s: " % p) and want in msg and "\n" not in msg
+
+
+def test_a_version_2_routine_shows_each_steps_schedule_and_its_checks(tmp_path):
+    d = bedtime_dict()
+    d["version"] = 2
+    d["steps"][0].update(feedback="faded", feedback_pct=40)
+    d["steps"][1].update(feedback="bandwidth")
+    d["steps"][2].update(feedback="none")
+    d["steps"].insert(0, {"type": "check", "target_g": 4000, "hold_s": 10, "point": "SP6", "side": "left"})
+    r = RT.validate_file(write(tmp_path, d))
+    lines = RT.describe(r)
+    text = "\n".join(lines)
+    assert "check on SP6" in text and "press what you think is 4.0 kg for 10 s, no feedback" in text
+    assert "accurate within 3.4-4.6 kg" in text
+    assert "feedback faded (on the first 40 % of every 10 s)" in text
+    assert "feedback bandwidth (only outside the band +-5 %)" in text
+    assert "feedback none (blind; too hard still warns)" in text and "feedback full" in text
+    assert any("SP6" in c for c in RT.cautions(r))  # a check on a point carries its cautions
 
 
 def test_bad_files(tmp_path):

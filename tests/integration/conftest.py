@@ -73,9 +73,9 @@ def wait_for(pred, timeout_s=20.0, what="condition", sim=None, every_s=0.05):
 
 
 @contextlib.contextmanager
-def deployed_simulator(name, seed, flash, speed=60):
+def deployed_simulator(name, seed, flash, speed=60, sensor="fsr402"):
     """A named simulator of its own, with the firmware deployed through the CLI as a user would."""
-    st = control.start(name, speed=speed, seed=seed, flash=str(flash))
+    st = control.start(name, speed=speed, seed=seed, flash=str(flash), sensor=sensor)
     try:
         r = run_cli("deploy", "--board", "sim", "--port", st["port"])
         assert "the app is running" in r.stdout

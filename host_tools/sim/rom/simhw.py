@@ -28,6 +28,7 @@ RX_PROFILE = const(1)   # n x (dur_ms, f0_g, f1_g, noise_g) int32; f0_g == -1: s
 RX_BUTTON = const(2)    # n x (delay_ms, level) int32: button level changes relative to receipt
 RX_SENSOR_FAULT = const(3)  # int32: 0 ok, 1 unplugged (open), 2 shorted
 RX_INTERRUPT = const(4)     # (empty) the host's Ctrl-C while code runs: KeyboardInterrupt at the next call
+RX_PART_FAULT = const(5)    # int32 part, int32 value: a bring-up fault of the board (PART_* below)
 # firmware -> launcher
 TX_HELLO = const(10)    # uptime_ms
 TX_NAME = const(11)     # id u8 + utf-8 name
@@ -37,6 +38,12 @@ TX_CLOCK = const(14)    # t_ms u32, uptime_s u32 (once per virtual second)
 TX_WALL = const(15)     # uptime_s u32, epoch u32 (the firmware set its clock)
 TX_RESET = const(16)    # u32 kind: 0 soft reset, 3 hard reset, 7 halted (ROM failure)
 TX_INTERRUPTIBLE = const(17)  # u32 1/0: boot.py/main.py run (a Ctrl-C interrupts them) / they ended
+
+
+# RX_PART_FAULT parts (acutrainer sim fault): what a freshly soldered board gets wrong
+PART_MOTOR = const(1)    # 1: the motor is dead (its pin is driven, nothing spins: a cold joint, no supply)
+PART_BUTTON = const(2)   # 1: stuck pressed (shorted to GND), 2: dead (never reads pressed: an open lead)
+PART_BLEED = const(3)    # 1: the sensor's bleed resistor is missing (an unloaded FSR's node floats)
 
 
 def _diff(a, b):
@@ -91,6 +98,9 @@ class World:
         self.seg_noise = [0] * MAXSEG
         self.force_now_g = 0
         self.sensor_fault = 0
+        self.motor_dead = 0        # PART_MOTOR
+        self.button_stuck = 0      # PART_BUTTON
+        self.no_bleed = 0          # PART_BLEED
         # button schedule
         self.btn_n = 0
         self.btn_i = 0
@@ -220,7 +230,7 @@ class World:
         return f
 
     def button_level(self):
-        """1 while the simulated finger holds the button down."""
+        """1 while the simulated finger holds the button down (or the button is stuck: PART_BUTTON)."""
         if not self.in_app:
             self._catch_up()
         i = self.btn_i
@@ -228,6 +238,8 @@ class World:
             self.btn_level = self.btn_lvl[i]
             i += 1
         self.btn_i = i
+        if self.button_stuck:
+            return 1 if self.button_stuck == 1 else 0
         return self.btn_level
 
     # ---- the recorder ----------------------------------------------------------------------------
@@ -370,6 +382,14 @@ class World:
             self.note(self.name_id("button_input"), n)
         elif typ == RX_SENSOR_FAULT:
             self.sensor_fault = struct.unpack_from("<i", buf, off)[0]
+        elif typ == RX_PART_FAULT:
+            part, value = struct.unpack_from("<ii", buf, off)
+            if part == PART_MOTOR:
+                self.motor_dead = value
+            elif part == PART_BUTTON:
+                self.button_stuck = value
+            elif part == PART_BLEED:
+                self.no_bleed = value
         elif typ == RX_INTERRUPT:
             self._interrupt = self.interruptible  # stale (the code already ended): ignored
 

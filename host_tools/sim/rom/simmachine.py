@@ -16,6 +16,8 @@ BUTTON_PIN = 0
 HX_DOUT_PIN = 16
 HX_SCK_PIN = 17
 
+_FLOAT_BELOW_G = 60   # without a bleed resistor an FSR under less than this leaves the ADC input floating
+
 _world = None
 _part = None
 
@@ -64,6 +66,10 @@ class Pin:
             if pid == BUTTON_PIN:
                 return 1 - _world.button_level()
             if pid == HX_DOUT_PIN:
+                f = _world.sensor_fault
+                if f == 1:
+                    return 1  # unplugged: the module's pull-up holds DOUT high, no conversion is ever ready
+                _part.set_fault(f)  # shorted: the bridge saturates
                 return _part.hx711.dout(_world.ticks_ms())
             return self._val
         v = 1 if v else 0
@@ -132,7 +138,12 @@ class ADC:
                 return 0
             if f == 2:
                 return 65535
-            return _part.adc_u16(_world.force_g(), _world.v)
+            force_g = _world.force_g()
+            if _world.no_bleed and force_g < _FLOAT_BELOW_G:
+                # no bleed resistor: an FSR barely touched is megohms, and the ADC input floats (mid-scale,
+                # noisy: the pin's leakage and the wires' pick-up decide)
+                return 24000 + _world.rng.sym(14000)
+            return _part.adc_u16(force_g, _world.v)
         if pid == BATTERY_ADC_PIN:
             return 38700  # ~1950 mV at the pin: a 3.9 V cell through a 1:2 divider
         return 0
@@ -150,6 +161,8 @@ class PWM:
         name = _OUT_NAMES.get(self._id, "gpio%d" % self._id)
         self._tid = _world.name_id(name)
         self._fid = _world.name_id(name + "_hz")
+        # the motor's pin drives it; what the hand feels is recorded apart (a dead motor: driven, not felt)
+        self._felt = _world.name_id("motor_felt") if name == "motor" else 0
         self._duty = 0
         self._freq = 0
         self.freq(freq)
@@ -181,6 +194,8 @@ class PWM:
         if d != self._duty:
             self._duty = d
             _world.level(self._tid, d)
+            if self._felt:
+                _world.level(self._felt, 0 if _world.motor_dead else d)
 
     def duty(self, d=None):
         if d is None:
