@@ -47,18 +47,9 @@ def write_inputs(root, routine_name):
         f.write(data)
     with open(root + "/cfg/selected", "w") as f:
         f.write(routine_name)
-    if arg("--programme", None) is not None:
-        # --programme: a programme in use runs the same routine (docs/programmes.md): the app reads the programme,
-        # its state and the routine per call at the session's start and end
-        _mkdirs(root + "/programmes")
-        with open(root + "/programmes/probe.json", "w") as f:
-            f.write('{"format": "acu-programme", "version": 1, "name": "probe", "stages": [{"weeks": 1, '
-                    '"routines": ["%s"], "sessions_per_week": 5}]}' % routine_name)
-        with open(root + "/cfg/programme.json", "w") as f:
-            f.write('{"format": "acu-programme-state", "version": 1, "programme": "probe", "digest": "", '
-                    '"stage": 0, "week": 0, "held": 0, "week_start": -1, "start_day": -1, "day": 0, '
-                    '"sessions_week": 0, "sessions": 0, "short_weeks": 0, "checks": [], "move": "none", '
-                    '"finished": false, "tz_s": 0}')
+    if "--programme" in sys.argv:
+        import heap_probe_programme   # its own module: the probe's code is in the measured heap
+        heap_probe_programme.write(root, routine_name)
 
 
 class VClock:

@@ -235,7 +235,7 @@ def add_session(st, day, completed, checks):
 
 # ---- the app's two moments (acu.app, through acu.call) ---------------------------------------------------
 
-def begin(a, now_ms):
+def session_begin(a, now_ms):
     """A session starts in the App a: today's routine for the programme (with the stage's retention check
     first) and the stage's feedback schedule on the runner. Returns the routine to run, or None: no
     programme, a finished or a bad one (set aside and named), and the selected routine runs as before."""
@@ -269,7 +269,7 @@ def begin(a, now_ms):
     return r
 
 
-def end(a, status, checks):
+def session_end(a, status, checks):
     """A session ended (status "completed" or "aborted"; checks: its Runner.check_results, (target_g,
     measured_g) per blind check done): count it and apply the rule; the state is saved."""
     root = a.root

@@ -154,7 +154,10 @@ def test_erase_invalidates_only_a_valid_image():
 # (bench/run.py: heap_min_working_kb, heap_peak_bytes). A regression guard: 4K and ~1.6 KB of margin.
 # With the trainer that teaches (issue 19: schedules, checks, acu.score loaded per call at a session's end) it
 # still starts in 76K (74K does not) and peaks at 61.1 KB (57.6 KB before): ~0.9 KB of margin.
-ROM_HEAP = "76K"
+# With programmes (docs/programmes.md: the app's flag, its cfgfile check at start and its two per-call hooks: two
+# new interned names and a few bytes of code) it starts in 78K (77K does not: the start-up heap is near full
+# and fragmented, so the need jumps by whole K), with the peak unchanged within its limit (61.1 KB).
+ROM_HEAP = "78K"
 ROM_PEAK_LIMIT_BYTES = 60 * 1024 + 512
 
 
