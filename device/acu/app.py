@@ -122,14 +122,17 @@ class App:
     def session_begin(self, r, now_ms):
         self._close_session()
         self._end_free(now_ms)
-        if self.programme:  # today's routine and the stage's schedule (docs/programmes.md)
+        p = None
+        if self.programme:  # today's routine and the stage's schedule (docs/programmes.md): (routine, place)
             p = acu.call("programme", "session_begin", self, now_ms)
             if p is not None:
-                self.runner.routine = r = p  # the runner starts its first step from it next
+                self.runner.routine = r = p[0]  # the runner starts its first step from it next
         self._fb_contact_ms = 0
         self._fb_in_ms = 0
         self._done_steps = 0
         self.log.begin_session(r.name, r.digest or "", band.DEFAULT_LO_G, band.DEFAULT_HI_G, self.cal.id, now_ms)
+        if p is not None:   # where in the programme this session is: the host's adherence and learning curve
+            self.log.event(logfmt.EV_PROGRAMME, p[1], now_ms)
         self._log_boot_faults(now_ms)
 
     def _log_boot_faults(self, now_ms):

@@ -237,8 +237,9 @@ def add_session(st, day, completed, checks):
 
 def session_begin(a, now_ms):
     """A session starts in the App a: today's routine for the programme (with the stage's retention check
-    first) and the stage's feedback schedule on the runner. Returns the routine to run, or None: no
-    programme, a finished or a bad one (set aside and named), and the selected routine runs as before."""
+    first) and the stage's feedback schedule on the runner. Returns (the routine to run, its place: the
+    value of the session's programme event, logfmt.EV_PROGRAMME), or None: no programme, a finished or a bad
+    one (set aside and named), and the selected routine runs as before."""
     root = a.root
     st = read_state(root)
     if st is None or st["finished"]:
@@ -266,7 +267,13 @@ def session_begin(a, now_ms):
     if s[S_CHECK_G]:
         r = with_check(r, s[S_CHECK_G], s[S_CHECK_S])
     _feedback(a.runner, s[S_FB], s[S_FB_PCT])
-    return r
+    return r, place(st)
+
+
+def place(st):
+    """The session's programme event value (docs/log-format.md): stage | week << 8 | goal << 16, the stage
+    and its week 1-based, the goal the stage's sessions per week."""
+    return (st["stage"] + 1) | (st["week"] + 1) << 8 | stage(st)[S_GOAL] << 16
 
 
 def session_end(a, status, checks):

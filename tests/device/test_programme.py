@@ -8,7 +8,7 @@ import fakeboard
 from mpcompat import raises
 
 import acu
-from acu import feedback
+from acu import feedback, logfmt, logread
 from acu import programme as PG
 from acu import programme_parse as PP
 from acu import routine as R
@@ -349,6 +349,10 @@ def test_app_runs_the_programme_and_keeps_its_place_across_a_reboot():
     assert _session(app, clock, sensor, 4050) == ("one", [R.STEP_CHECK, R.STEP_PRESS])
     assert spy.calls[-1] == (PP.FB_NONE, 0)
     assert app.runner.check_results and app.runner.check_results[0][0] == 4000
+    # the session's log says where in the programme it ran: stage 2 of 3, its week 1, a goal of 2 a week
+    with open(app.log.path, "rb") as f:
+        d = logread.decode_session(logread.split_sessions(f.read())[-1][2])
+    assert [e["value"] for e in d["events"] if e["code"] == logfmt.EV_PROGRAMME] == [2 + 256 * 1 + 65536 * 2]
     st = PG.read_state(root)
     assert st["stage"] == 1 and len(st["checks"]) == 1 and abs(st["checks"][0][1] - 4050) <= 100, st["checks"]
     summ = PP.summary(app)
