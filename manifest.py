@@ -36,6 +36,8 @@ ACU_FILES = (
     "outputs.py",
     "parts.py",
     "power.py",
+    "programme.py",
+    "programme_parse.py",
     "remind.py",
     "rgbled.py",
     "routine.py",

@@ -14,7 +14,7 @@ from host_tools.errors import AcuError
 
 # one module per command family, each with register(subparsers)
 COMMAND_MODULES = [
-    "sim", "deploy", "status", "routine", "points", "calibrate", "check", "monitor",
+    "sim", "deploy", "status", "routine", "programme", "points", "calibrate", "check", "monitor",
     "sync", "pull", "sessions", "export", "report", "archive", "doctor", "validate", "selftest", "study",
     "remind",
 ]

@@ -395,6 +395,9 @@ _BOOT_FILE_FIXES = (
     ("/cfg/calib.json", "acutrainer calibrate"),
     ("/cfg/selected", "acutrainer routine select NAME"),
     ("/routines/", "acutrainer routine push NAME --select (re-upload it)"),
+    ("/cfg/programme.json", "acutrainer programme push NAME (starts it again from stage 1: the place was in the "
+                            "damaged file)"),
+    ("/programmes/", "acutrainer programme push NAME (re-upload it; the place is kept)"),
     ("/log/next", "acutrainer pull (the archive keeps the session numbers; the device numbers on from its "
                   "newest file)"),
     ("/log/", "acutrainer pull (a folder is never a session; it was renamed, its contents kept)"),

@@ -1,7 +1,7 @@
 # Heap probe: the whole firmware, compiled to .mpy, on a fake ESP32-DevKitC board, through a
 # realistic practice; prints one JSON line of figures. Runs under the MicroPython unix port, from the
 # repository root:
-#   micropython -X heapsize=64K tools/heap_probe.py [--iters N] [--routine bedtime]
+#   micropython -X heapsize=64K tools/heap_probe.py [--iters N] [--routine bedtime] [--programme 1]
 #   python tools/heap_rom.py --dir-only   (just build build/heap/, e.g. for tools/heap_probe_wasm.mjs)
 #   python host_tools/sim/romrun.py build/heap.romfs -X heapsize=64K tools/heap_probe.py --rom
 #       the same modules from a ROMFS image of build/heap/ (tools/heap_rom.py builds it) mapped outside the

@@ -47,6 +47,9 @@ def write_inputs(root, routine_name):
         f.write(data)
     with open(root + "/cfg/selected", "w") as f:
         f.write(routine_name)
+    if "--programme" in sys.argv:
+        import heap_probe_programme   # its own module: the probe's code is in the measured heap
+        heap_probe_programme.write(root, routine_name)
 
 
 class VClock:

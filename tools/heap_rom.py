@@ -24,11 +24,11 @@ from host_tools import deploy, romfs  # noqa: E402
 
 
 HEAP_DIR = ROOT / "build" / "heap"
-PROBE_MODULES = ("heap_probe_machine", "heap_probe_main")
+PROBE_MODULES = ("heap_probe_machine", "heap_probe_main", "heap_probe_programme")
 
 
 def build_dir(board: str = "esp32_devkitc") -> Path:
-    """build/heap/: the board's firmware modules as deploy compiles them, and the probe's two modules."""
+    """build/heap/: the board's firmware modules as deploy compiles them, and the probe's modules."""
     cache = ROOT / "build" / "mpy-cache"
     want = {}
     for module, text in deploy.firmware_sources(board).items():

@@ -15,11 +15,14 @@ _HOLD_MAX_MS = const(1 << 28)   # a hold's clock stops here (74 h; creep.adjust 
 _FADE_BLOCK_MS = const(10000)   # a faded schedule's block: feedback on for its first feedback_pct %, then off
 
 CALIB_PATH = "/cfg/calib.json"
+_PROGRAMME_PATH = const("/cfg/programme.json")  # acu.programme's state: where the user is in a programme
 
 
 class App:
     """console: the serial console the live link (acu.link) serves between iterations, None for none.
     boot_id: this boot's random id (u32, 0 = unknown), written into every session header."""
+
+    programme = False   # a programme is in use (start() sets it): the class's default costs no instance slot
 
     def __init__(self, hw, settings, boot_count=0, root="", console=None, boot_id=0):
         self.hw = hw
@@ -88,6 +91,10 @@ class App:
     # ---- set-up ------------------------------------------------------------------------------------
     def start(self):
         self.log.recover()
+        # a programme in use (docs/programmes.md)? Only that, here (a damaged file is set aside and cued): it is
+        # read, per call, at a session's start (today's routine, the stage's feedback) and end (the rule)
+        if acu.call("cfgfile", "read_json", self.root + _PROGRAMME_PATH) is not None:
+            self.programme = True
         if self.routine is not None:
             self.runner.load(self.routine)
         # "I am on": a soft double blink/tick, or the fault cue when a boot file was bad (defaults in use)
@@ -115,10 +122,17 @@ class App:
     def session_begin(self, r, now_ms):
         self._close_session()
         self._end_free(now_ms)
+        p = None
+        if self.programme:  # today's routine and the stage's schedule (docs/programmes.md): (routine, place)
+            p = acu.call("programme", "session_begin", self, now_ms)
+            if p is not None:
+                self.runner.routine = r = p[0]  # the runner starts its first step from it next
         self._fb_contact_ms = 0
         self._fb_in_ms = 0
         self._done_steps = 0
         self.log.begin_session(r.name, r.digest or "", band.DEFAULT_LO_G, band.DEFAULT_HI_G, self.cal.id, now_ms)
+        if p is not None:   # where in the programme this session is: the host's adherence and learning curve
+            self.log.event(logfmt.EV_PROGRAMME, p[1], now_ms)
         self._log_boot_faults(now_ms)
 
     def _log_boot_faults(self, now_ms):
@@ -173,6 +187,8 @@ class App:
             import gc
             gc.collect()  # the last step's write left garbage: the score's module is loaded into a collected heap
             acu.call("score", "device_session_end", self, status, now_ms)
+        if self.programme:  # the session counted, the progression rule applied with its checks (acu.programme)
+            acu.call("programme", "session_end", self, status, self.runner.check_results)
         # the end record goes out at the next iteration's start (_close_session): its write and the score's
         # module are then not in one iteration's heap
         self._end_status = status  # "completed" / "aborted": the logger's names

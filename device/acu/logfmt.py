@@ -68,6 +68,7 @@ EV_HOST_STOP = const(11)     # the host ended the practice on purpose (--stop); 
 EV_BOOT_FAULTS = const(12)   # bad boot files were set aside or ignored at this boot; value = how many
 EV_WRITE_FAILED = const(13)  # a log write failed (flash full or failing): value = the bytes of records lost
 EV_ARM = const(14)           # the study arm the session ran (acu.arms): 1 feedback off, 2 sham band; once, at its start
+EV_PROGRAMME = const(15)     # a programme's session (acu.programme.place): stage | week << 8 | goal << 16; at its start
 # the routine runner's (acu.runner); value = the step index unless noted
 EV_CONTACT_LOST = const(20)  # the step's clock stopped: no contact for contact_pause_ms
 EV_CONTACT_BACK = const(21)

@@ -39,7 +39,7 @@ EVENT_NAMES = {logfmt.EV_PAUSE: "pause", logfmt.EV_RESUME: "resume", logfmt.EV_S
                logfmt.EV_FLASH_LOW: "flash_low", logfmt.EV_CLOCK_SET: "clock_set",
                logfmt.EV_LOW_BATTERY: "low_battery", logfmt.EV_TRACE_DROPPED: "trace_dropped",
                logfmt.EV_HOST_STOP: "host_stop", logfmt.EV_BOOT_FAULTS: "boot_faults",
-               logfmt.EV_WRITE_FAILED: "write_failed", logfmt.EV_ARM: "arm",
+               logfmt.EV_WRITE_FAILED: "write_failed", logfmt.EV_ARM: "arm", logfmt.EV_PROGRAMME: "programme",
                logfmt.EV_CONTACT_LOST: "contact_lost",
                logfmt.EV_CONTACT_BACK: "contact_back", logfmt.EV_TIMEOUT: "timeout",
                logfmt.EV_DOSE_MAX: "dose_max", logfmt.EV_MIN_REACHED: "min_reached",

@@ -33,9 +33,13 @@ REMINDED = "reminded that day"
 
 
 def weekly_goal(settings, root=""):
-    """The sessions a week after which no reminder comes. The one place the goal is looked up: a programme's
-    sessions-per-week goal goes here when programmes land on the device (branch teach-prog); until then the
-    settings key weekly_goal, default WEEKLY_GOAL_DEFAULT."""
+    """The sessions a week after which no reminder comes. The one place the goal is looked up: the stage's
+    sessions-per-week goal while a programme runs (docs/programmes.md), else the settings key weekly_goal,
+    default WEEKLY_GOAL_DEFAULT."""
+    from acu import programme
+    st = programme.read_state(root)   # None: no programme (a damaged state is set aside and named there)
+    if st is not None and not st["finished"]:
+        return programme.stage(st)[programme.S_GOAL]
     return settings.get("weekly_goal", WEEKLY_GOAL_DEFAULT)
 
 

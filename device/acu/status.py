@@ -65,6 +65,10 @@ def collect(a, with_practice=False):
     if with_practice:
         st["practice"] = practice(a)
     st["remind"] = acu.call("remind", "status", a, _practice_record())
+    try:  # where the user is in a programme (docs/programmes.md), or None
+        st["programme"] = acu.call("programme_parse", "summary", a) if getattr(a, "programme", False) else None
+    except Exception as e:  # noqa: BLE001  (a damaged programme never hides the rest of the status)
+        st["programme"] = {"error": str(e)}
     # the boot files found bad at this start, and the copies set aside now or earlier (docs/protocol.md); a
     # few of each, with the count of the rest: the answer is one line, which the host reads up to 4 KB
     ps = acu.problems

@@ -26,6 +26,15 @@ def read_status(c) -> dict:
         return s.call("acu.api", "status")
 
 
+def _programme(st: dict) -> list[str]:
+    """Where the user is in a programme (docs/programmes.md): the programme, stage, week, day, sessions this
+    week against the goal, and the next stage with what unlocks it."""
+    if "programme" not in st:
+        return ["unknown (an older firmware)"]
+    from host_tools.programmes import describe_place
+    return describe_place(st.get("programme"))
+
+
 def run(a):
     with connect(a.port) as c:
         st = read_status(c)
@@ -42,6 +51,10 @@ def run(a):
         ("force", "%d g (raw %d), %s" % (st.get("force_g", 0), st.get("raw", 0), st.get("state"))),
         ("routine", "%s (selected): %s" % (st.get("routine"), rs.get("state"))),
         ("practice", describe_practice(practice) if practice else "none running"),
+    ]
+    lines = _programme(st)
+    rows += [("programme" if i == 0 else "", ln) for i, ln in enumerate(lines)]
+    rows += [
         ("clock", "set" if st.get("wall_s") else "not set (acutrainer sync)"),
         ("flash", "%s bytes free" % st.get("free_bytes") if st.get("free_bytes") is not None
          else "free space unknown (the board's count overflowed, or an older firmware)"),

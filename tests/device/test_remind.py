@@ -63,8 +63,26 @@ def test_no_clock_no_reminder():
 
 
 def test_the_goal_is_the_settings_key_with_its_default():
-    assert remind.weekly_goal({}) == remind.WEEKLY_GOAL_DEFAULT == 5
-    assert remind.weekly_goal({"weekly_goal": 3}) == 3
+    root = fakeboard.flash_root()
+    assert remind.weekly_goal({}, root) == remind.WEEKLY_GOAL_DEFAULT == 5
+    assert remind.weekly_goal({"weekly_goal": 3}, root) == 3
+
+
+def test_while_a_programme_runs_the_goal_is_its_stage_goal():
+    from acu import programme as PG
+    from acu import programme_parse as PP
+    from test_programme import short
+    root = fakeboard.flash_root()
+    p = PP.parse(short())                  # stages' goals: 2, 2, 1 sessions a week
+    st = PG.new_state(p.name, p.digest, PP.plan(p))
+    PG.write_state(st, root)
+    assert remind.weekly_goal({"weekly_goal": 6}, root) == 2
+    st["stage"] = 2
+    PG.write_state(st, root)
+    assert remind.weekly_goal({"weekly_goal": 6}, root) == 1
+    st["finished"] = True                  # a finished programme asks nothing: the setting again
+    PG.write_state(st, root)
+    assert remind.weekly_goal({"weekly_goal": 6}, root) == 6
 
 
 def test_a_bad_file_is_set_aside_and_gives_no_reminder():

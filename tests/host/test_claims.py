@@ -28,6 +28,12 @@ def library_texts() -> list[tuple[str, str]]:
         out += [("library/%s.json %s" % (name, k), d[k]) for k in ("title", "description") if d.get(k)]
         for i, s in enumerate(d["steps"], 1):
             out += [("library/%s.json step %d %s" % (name, i, k), s[k]) for k in ("note", "label") if s.get(k)]
+    from host_tools import programmes as PR   # the programmes' texts too (docs/programmes.md)
+    for name in PR.library_names():
+        d = json.loads(PR.library_programme(name))
+        out += [("library/programmes/%s.json %s" % (name, k), d[k]) for k in ("title", "description") if d.get(k)]
+        for i, s in enumerate(d["stages"], 1):
+            out += [("library/programmes/%s.json stage %d title" % (name, i), s["title"])] if s.get("title") else []
     for p in points.POINTS.values():
         out += [("point %s %s" % (p.code, k), getattr(p, k)) for k in ("name", "english", "location", "how_to")]
     return out

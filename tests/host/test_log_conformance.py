@@ -22,7 +22,8 @@ class PlainReader:
     STEP_STATUS = {1: "done", 2: "skipped", 3: "aborted", 4: "cut_short", 5: "interrupted"}
     END_STATUS = {1: "completed", 2: "aborted", 3: "cut_short", 4: "interrupted"}
     EVENTS = {1: "pause", 2: "resume", 3: "skip", 4: "abort", 5: "fault", 6: "over_force", 7: "flash_low",
-              8: "clock_set", 9: "low_battery", 10: "trace_dropped", 11: "host_stop", 20: "contact_lost",
+              8: "clock_set", 9: "low_battery", 10: "trace_dropped", 11: "host_stop", 12: "boot_faults",
+              13: "write_failed", 14: "arm", 15: "programme", 20: "contact_lost",
               21: "contact_back", 22: "timeout", 23: "dose_max", 24: "min_reached", 25: "steps_planned",
               26: "score"}
     FEEDBACK = ("full", "faded", "bandwidth", "none")
@@ -421,7 +422,7 @@ def _practice(rng, lg, clock, n_steps):
             lg.poll(clock.now)
             clock.now += 5 if rng.random() > 0.0005 else rng.randint(300, 3000)  # a stall now and then
             if rng.random() < 0.0008:
-                lg.event(rng.choice((1, 2, 3, 5, 6, 20, 21, 24, 25, 26)), rng.randint(-1, 9), clock.now)
+                lg.event(rng.choice((1, 2, 3, 5, 6, 14, 15, 20, 21, 24, 25, 26)), rng.randint(-1, 9), clock.now)
         if rng.random() < 0.15:
             return  # the session stops here, mid-step
         lg.step_end(i, rng.choice(("done", "done", "skipped", "aborted")), lg.stats, clock.now)

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.integration
 
 SHIPPED = ("host_tools/_data/device/acu/app.py", "host_tools/_data/device/main.py", "host_tools/_data/boards/sim.py",
            "host_tools/_data/examples/bedtime-practice.profile", "host_tools/_data/docs/versions.md",
-           "host_tools/library/bedtime.json", "host_tools/sim/rom/simhw.py")
+           "host_tools/library/bedtime.json", "host_tools/library/programmes/sleep-4wk.json",
+           "host_tools/sim/rom/simhw.py")
 
 
 def test_wheel_installs_and_runs_the_whole_trainer_outside_the_repo(tmp_path):

@@ -1,0 +1,301 @@
+"""Host programmes (docs/programmes.md): validation with one-line errors, the shipped library, and the
+`programme` commands against a fake session that runs the real device functions (acu.programme_parse,
+acu.programme, acu.routine_parse) on a temporary flash directory."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from host_tools import programmes as PR
+from host_tools import routines as RT
+from host_tools.commands import programme as cmd
+from host_tools.commands import status as status_cmd
+from host_tools.errors import DeviceError, InputError, LinkError
+
+PP = PR.PP
+PG = PR.PG
+
+
+class FakeSession:
+    """Same method names as host_tools.session.DeviceSession; the flash is a temp dir."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        for d in ("routines", "cfg"):
+            (root / d).mkdir(parents=True, exist_ok=True)
+        self.fail_upload = None
+        self.calls = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def _p(self, path: str) -> str:
+        assert path.startswith("/") and ".." not in path
+        return str(self.root) + path
+
+    def exists(self, path):
+        return os.path.exists(self._p(path))
+
+    def read_file(self, path):
+        return Path(self._p(path)).read_bytes()
+
+    def remove(self, path):
+        os.remove(self._p(path))
+
+    def makedirs(self, path):
+        os.makedirs(self._p(path), exist_ok=True)
+
+    def write_file_atomic(self, path, data, check=None):
+        tmp = path + ".tmp"
+        Path(self._p(tmp)).write_bytes(data[: len(data) // 2] if self.fail_upload == "cut" else data)
+        try:
+            if self.fail_upload == "cut":
+                raise LinkError("upload of %s failed its sha256 check; the old file is kept" % path)
+            if check:
+                self.call(check[0], check[1], tmp)
+            os.rename(self._p(tmp), self._p(path))
+        except BaseException:
+            os.remove(self._p(tmp))
+            raise
+
+    def call(self, module, func, *args):
+        self.calls.append((module, func, args))
+        root = str(self.root)
+        try:
+            if module == "acu.routine_parse" and func == "check_file":
+                return RT.RP.check_file(self._p(args[0]))
+            if module == "acu.programme_parse" and func == "check_file":
+                if self.fail_upload == "old-firmware":
+                    raise ValueError("programme x: version 1 not supported (this firmware reads version 0)")
+                return PP.check_file(self._p(args[0]), root + "/routines")
+            if module == "acu.programme_parse" and func == "list_programmes":
+                return PP.list_programmes(root + "/programmes")
+            if module == "acu.programme_parse" and func == "enrol":
+                return json.loads(json.dumps(PP.enrol(*args, root=root)))
+            if module == "acu.programme_parse" and func == "summary":
+                return json.loads(json.dumps(PP.summary(None, root)))
+            if module == "acu.programme_parse" and func == "leave":
+                return PP.leave(root)
+        except ValueError as e:
+            raise DeviceError("device: %s" % e) from None
+        raise AssertionError("unexpected call %s.%s" % (module, func))
+
+
+def write(tmp: Path, d: dict, name: str) -> Path:
+    p = tmp / name
+    p.write_text(json.dumps(d))
+    return p
+
+
+def sleep_dict() -> dict:
+    return json.loads(PR.library_programme("sleep-4wk"))
+
+
+# ---- validation ----
+
+def test_library_programmes_validate_with_their_routines():
+    assert PR.library_names() == ["sleep-4wk", "sleep-taster"]
+    for name in PR.library_names():
+        p, routines = PR.validate_file(PR.LIBRARY_DIR / (name + ".json"))
+        assert p.name == name and routines and all(r.name in RT.library_names() for r in routines)
+        assert 1 <= p.weeks <= 4
+
+
+@pytest.mark.parametrize("change, want", [
+    (lambda d: d["stages"][1].update(routines=["nowhere"]), "routine 'nowhere' unknown: not in the library"),
+    (lambda d: d["stages"][0].update(weeks=0), "stage 1: weeks 0 out of range 1..8"),
+    (lambda d: d["stages"][2].update(feedback="sometimes"), "stage 3: feedback 'sometimes' not one of"),
+    (lambda d: d.update(stages=[d["stages"][0]] * 9), "stages must be a list of 1..8"),
+    (lambda d: d.update(description="x" * 17000), "bytes, limit 16384"),
+])
+def test_bad_files_are_one_line_naming_the_file(tmp_path, change, want):
+    d = sleep_dict()
+    change(d)
+    f = write(tmp_path, d, "mine.json")
+    with pytest.raises(InputError) as e:
+        PR.validate_file(f)
+    msg = str(e.value)
+    assert msg.startswith("programme %s" % f) and want in msg and "\n" not in msg, msg
+
+
+def test_not_json_and_not_utf8(tmp_path):
+    for data, want in ((b"{", "not valid JSON (line 1"), (b"\xff\xfe", "not UTF-8"),
+                       (b'{"a": 1, "a": 2}', "not valid JSON")):
+        f = tmp_path / "x.json"
+        f.write_bytes(data)
+        with pytest.raises(InputError, match="programme .*x.json: " + want.replace("(", r"\(")):
+            PR.validate_file(f)
+
+
+def test_a_routine_beside_the_file_is_used(tmp_path):
+    r = json.loads(RT.library_routine("ht7-quick"))
+    r["name"] = "mine"
+    write(tmp_path, r, "mine.json")
+    d = sleep_dict()
+    d["stages"][0]["routines"] = ["mine", "bedtime"]
+    p, routines = PR.validate_file(write(tmp_path, d, "plan.json"))
+    assert [x.name for x in routines] == ["mine", "bedtime"]
+
+
+# ---- the device ----
+
+def test_push_puts_the_routines_it_needs_and_starts_the_programme(tmp_path):
+    s = FakeSession(tmp_path / "flash")
+    data = PR.library_programme("sleep-taster")
+    p = PR.parse_bytes(data, "taster")
+    sm = PR.push(s, data, "taster", PR.routine_sources(p, "taster"))
+    assert s.exists("/routines/bedtime.json") and s.exists("/routines/ht7-quick.json")
+    assert s.exists("/programmes/sleep-taster.json")
+    assert sm["programme"] == "sleep-taster" and sm["stage"] == 1 and sm["week"] == 1
+    assert sm["sessions_week"] == 0 and sm["goal"] == 5 and sm["next"] is None and not sm["clock"]
+    listed = PR.device_list(s)
+    assert [i["name"] for i in listed["programmes"]] == ["sleep-taster"] and listed["place"]["programme"] == \
+        "sleep-taster"
+
+
+def test_a_bad_upload_keeps_the_old_programme_and_the_place(tmp_path):
+    s = FakeSession(tmp_path / "flash")
+    data = PR.library_programme("sleep-4wk")
+    p = PR.parse_bytes(data, "sleep")
+    PR.push(s, data, "sleep", PR.routine_sources(p, "sleep"))
+    st = PG.read_state(str(s.root))
+    st["stage"] = 2
+    st["sessions_week"] = 3
+    PG.write_state(st, str(s.root))
+    flash = s.root / "programmes"
+    before = ({f.name: f.read_bytes() for f in flash.iterdir()}, (s.root / "cfg" / "programme.json").read_bytes())
+    d = sleep_dict()
+    d["stages"][3]["feedback"] = "never"
+    with pytest.raises(InputError, match="stage 4: feedback 'never'"):
+        PR.push(s, json.dumps(d).encode(), "bad.json", {})
+    good = sleep_dict()
+    good["title"] = "changed"
+    for mode, exc in (("cut", LinkError), ("old-firmware", DeviceError)):
+        s.fail_upload = mode
+        with pytest.raises(exc):
+            PR.push(s, json.dumps(good).encode(), "good.json", {})
+    s.fail_upload = None
+    # a routine the device lacks and the host cannot supply: refused, nothing changed
+    d = sleep_dict()
+    d["stages"][0]["routines"] = ["custom"]
+    with pytest.raises(InputError, match="routine 'custom' is neither on the device nor in the library"):
+        PR.push(s, json.dumps(d).encode(), "custom.json", {})
+    after = ({f.name: f.read_bytes() for f in flash.iterdir()}, (s.root / "cfg" / "programme.json").read_bytes())
+    assert before == after
+    assert PR.place(s)["stage"] == 3
+    # a re-push of the same programme keeps the place; --restart starts again
+    assert PR.push(s, json.dumps(good).encode(), "good.json", {})["stage"] == 3
+    assert PR.push(s, json.dumps(good).encode(), "good.json", {}, restart=True)["stage"] == 1
+
+
+def test_the_device_refuses_a_programme_whose_routine_is_gone(tmp_path):
+    s = FakeSession(tmp_path / "flash")
+    data = PR.library_programme("sleep-4wk")
+    (s.root / "programmes").mkdir()
+    Path(s._p("/programmes/sleep-4wk.json.tmp")).write_bytes(data)
+    with pytest.raises(ValueError, match="routine bedtime is not on the device"):
+        PP.check_file(s._p("/programmes/sleep-4wk.json.tmp"), str(s.root / "routines"))
+
+
+# ---- CLI handlers ----
+
+def parser():
+    ap = argparse.ArgumentParser()
+    cmd.register(ap.add_subparsers())
+    return ap
+
+
+def run(argv, monkeypatch, session=None):
+    if session is not None:
+        monkeypatch.setattr(cmd, "_open", lambda args: session)
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_list_show_validate(tmp_path, monkeypatch, capsys):
+    assert run(["programme", "list", "--library"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "sleep-4wk" in out and "4 weeks" in out and "sleep-taster" in out
+    assert run(["programme", "show", "sleep-4wk"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "2. Week 2: faded feedback: 1 week; routine bedtime" in out and "feedback faded 50 %" in out
+    assert "blind check: 4.0 kg for 10 s" in out and "2 of the last 3 checks are accurate" in out
+    d = sleep_dict()
+    d["stages"][1]["check"] = {"target_g": 4000, "hold_s": 100}
+    bad = write(tmp_path, d, "bad.json")
+    good = PR.LIBRARY_DIR / "sleep-taster.json"
+    assert run(["programme", "validate", str(good), str(bad)], monkeypatch) == 2
+    out = capsys.readouterr()
+    assert "sleep-taster.json: ok, sleep-taster, 1 stage, 1 week, routines bedtime, ht7-quick" in out.out
+    assert "bad.json: stage 2: hold_s 100 out of range 3..60" in out.err and out.err.count("\n") == 1
+
+
+def test_cli_push_status_list_remove(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ACUTRAINER_HOME", str(tmp_path / "home"))
+    s = FakeSession(tmp_path / "flash")
+    assert run(["programme", "push", "sleep-4wk"], monkeypatch, s) == 0
+    out = capsys.readouterr().out
+    assert "pushed routine bedtime" in out and "pushed sleep-4wk (4 stages, 4 weeks)" in out
+    # a week of practice: 3 sessions counted, by the device's own functions
+    st = PG.read_state(str(s.root))
+    st.update(stage=1, sessions_week=2, checks=[[4000, 4100], [4000, 5600]])
+    PG.write_state(st, str(s.root))
+    assert run(["programme", "status"], monkeypatch, s) == 0
+    out = capsys.readouterr().out
+    assert "sleep-4wk, stage 2 of 4 (Week 2: faded feedback), week 1 of 1, day 1" in out
+    assert "sessions this week 2 of 5 (at least 3 count the week); feedback faded 50 %" in out
+    assert "blind checks in this stage: 1 of the last 2 accurate" in out
+    assert "next: Week 3: feedback only when far off, when 2 of the last 3 blind checks accurate" in out
+    assert "clock is not set: weeks are counted in sessions" in out
+    assert run(["programme", "status", "--json"], monkeypatch, s) == 0
+    assert json.loads(capsys.readouterr().out)["checks_ok"] == 1
+    assert run(["programme", "list"], monkeypatch, s) == 0
+    assert "* sleep-4wk" in capsys.readouterr().out
+    assert run(["programme", "remove", "sleep-4wk"], monkeypatch, s) == 0
+    assert "it was in use" in capsys.readouterr().out
+    assert PR.place(s) is None and not s.exists("/programmes/sleep-4wk.json")
+    assert s.exists("/routines/bedtime.json")   # its routines stay
+    with pytest.raises(InputError, match="no programme 'sleep-4wk' on the device"):
+        run(["programme", "remove", "sleep-4wk"], monkeypatch, s)
+    assert run(["programme", "status"], monkeypatch, s) == 0
+    assert "no programme in use" in capsys.readouterr().out
+
+
+def test_cli_push_shows_cautions_once(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ACUTRAINER_HOME", str(tmp_path / "home"))
+    s = FakeSession(tmp_path / "flash")
+    d = sleep_dict()
+    d["stages"][0]["routines"] = ["physical-tension"]
+    f = write(tmp_path, d, "tension.json")
+    with pytest.raises(InputError, match="routine physical-tension: its cautions .* not confirmed"):
+        run(["programme", "push", str(f)], monkeypatch, s)
+    assert not s.exists("/programmes/sleep-4wk.json") and not s.exists("/routines/physical-tension.json")
+    capsys.readouterr()
+    assert run(["programme", "push", str(f), "--yes"], monkeypatch, s) == 0
+    assert "pregnancy" in capsys.readouterr().err
+    assert run(["programme", "push", str(f)], monkeypatch, s) == 0
+    err = capsys.readouterr().err
+    assert "caution (confirmed before) for physical-tension" in err and err.count("\n") == 1
+
+
+def test_status_line_says_where_the_user_is():
+    sm = {"programme": "sleep-4wk", "error": None, "finished": False, "stage": 3, "stages": 4,
+          "stage_title": "Week 3", "week": 2, "weeks": 2, "day": 17, "sessions_week": 1, "goal": 5,
+          "min_sessions": 3, "feedback": "bandwidth", "feedback_pct": 0, "check_g": 4000, "checks_ok": 0,
+          "checks_counted": 1, "next": "Week 4", "unlock": "2 of the last 3 blind checks accurate", "held": 1,
+          "move": "held", "clock": True}
+    lines = status_cmd._programme({"programme": sm})
+    assert lines == ["sleep-4wk, stage 3 of 4 (Week 3), week 2 of 2, day 17",
+                     "sessions this week 1 of 5 (at least 3 count the week); feedback bandwidth",
+                     "blind checks in this stage: 0 of the last 1 accurate",
+                     "next: Week 4, when 2 of the last 3 blind checks accurate",
+                     "held back 1 week in this stage", "last change: held"]
+    assert status_cmd._programme({"programme": None})[0].startswith("no programme in use")
+    assert status_cmd._programme({}) == ["unknown (an older firmware)"]
