@@ -120,8 +120,10 @@ LEARNING = (
     _c("check_accuracy_pct", "float", "%", "checks_accurate / checks x 100"),
     _c("check_mae_g", "int", "g", "mean |measured - target| of the blind checks"),
     _c("completed", "int", "", "sessions completed in the week (any routine)"),
-    _c("goal", "int", "", "the week's sessions-a-week goal (--weekly-goal, else the routine's; empty: none)"),
+    _c("goal", "int", "", "the week's sessions-a-week goal: the programme's its sessions logged, else "
+       "--weekly-goal / the routine's (empty: none)"),
     _c("adherence_pct", "float", "%", "min(completed, goal) / goal x 100"),
+    _c("programme_stage", "int", "", "the programme stage the week's last session logged (empty: none)"),
 )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from host_tools.scoring import FB_NAMES, R, score  # the device's modules: one rule of an accurate check
+from host_tools.scoring import FB_NAMES, R, logfmt, score  # the device's modules: one rule, one codec
 
 DAY_S = 86400
 WEEK_S = 7 * DAY_S
@@ -24,7 +24,7 @@ CONTACT_G = 300  # a trace sample below this is no contact (the device's default
 
 
 def _acc():
-    return {"sessions": 0, "completed": 0, "fb_contact_ms": 0, "fb_in_ms": 0, "fb_err_g": 0, "fb_n": 0,
+    return {"sessions": 0, "completed": 0, "place": None, "fb_contact_ms": 0, "fb_in_ms": 0, "fb_err_g": 0, "fb_n": 0,
             "silent_ms": 0, "silent_in_ms": 0, "silent_err_g": 0, "silent_n": 0,
             "checks": 0, "accurate": 0, "check_err_g": 0}
 
@@ -84,6 +84,16 @@ def programme_goals(stages) -> list[int]:
     return [goal for weeks, goal in stages for _ in range(weeks)]
 
 
+def programme_place(events) -> tuple[int, int, int] | None:
+    """(stage, week of the stage, goal) a programme's session logged (event programme, docs/log-format.md:
+    stage + 256 x week + 65536 x goal), or None outside a programme."""
+    for e in events:
+        if e["code"] == logfmt.EV_PROGRAMME and e["value"] is not None:
+            v = int(e["value"])
+            return v & 0xFF, (v >> 8) & 0xFF, v >> 16
+    return None
+
+
 def week_goal(goals, week: int) -> int | None:
     """The sessions-a-week goal of week `week` (from 1): goals is one number for every week, a list with one
     per week (a programme's stages; None past its end), or None (unknown)."""
@@ -112,6 +122,7 @@ def curve(archive, since: float | None = None, until: float | None = None, start
         acc = weeks.setdefault((s["wall_start_s"] - day0) // WEEK_S + 1, _acc())
         acc["sessions"] += 1
         acc["completed"] += s["end_status"] == "completed"
+        acc["place"] = programme_place(archive.events(s["id"])) or acc["place"]  # the week's latest
         _add_steps(acc, archive.steps(s["id"]), lambda sid=s["id"]: archive.trace(sid))
     rows = []
     for n in range(1, max(weeks) + 1 if weeks else 1):
@@ -128,10 +139,12 @@ def curve(archive, since: float | None = None, until: float | None = None, start
             "checks": a["checks"], "checks_accurate": a["accurate"],
             "check_accuracy_pct": _pct(a["accurate"], a["checks"]), "check_mae_g": _mean(a["check_err_g"],
                                                                                       a["checks"]),
-            "completed": a["completed"], "goal": week_goal(goals, n),
+            # the goal the programme logged for the week wins over one given (docs/score.md)
+            "completed": a["completed"], "goal": a["place"][2] if a["place"] else week_goal(goals, n),
         })
         g = rows[-1]["goal"]
         rows[-1]["adherence_pct"] = round(100.0 * min(a["completed"], g) / g, 1) if g else None
+        rows[-1]["programme_stage"] = a["place"][0] if a["place"] else None
     return {"start_utc": rows[0]["from_date"] if rows else None, "weeks": rows,
             "undated": len(sessions) - len(dated)}
 

@@ -30,7 +30,7 @@ def _state(g):
     return NO_CONTACT if g < 300 else UNDER if g < 3000 else IN_BAND if g <= 5000 else OVER
 
 
-def _record(log_dir, no, wall, steps, score_planned=True, routine="teach"):
+def _record(log_dir, no, wall, steps, score_planned=True, routine="teach", place=None):
     """One session: steps [(kind, fb, [(force_g, seconds, silent)], check)], check = (target_g, measured_g,
     status) for a check step. The score events as the device logs them (acu.score on the same inputs)."""
     clock = FakeClock(1000)
@@ -40,6 +40,8 @@ def _record(log_dir, no, wall, steps, score_planned=True, routine="teach"):
             "calib_id": ""}
     lg = logger.Logger(str(log_dir), clock, info, free_bytes_fn=lambda: 1 << 20, volume_bytes=0)
     lg.begin_session(routine, studyfx.DIGEST, 3000, 5000, now_ms=clock.now, session_no=no)
+    if place:  # a programme's session: (stage, week, goal), as acu.app logs it at the start
+        lg.event(logfmt.EV_PROGRAMME, place[0] + 256 * place[1] + 65536 * place[2], clock.now)
     fb_contact = fb_in = done = 0
     checks = []
     for i, (kind, fb, holds, check) in enumerate(steps):
@@ -330,3 +332,18 @@ def test_report_programme_without_the_programmes_module_is_one_line(tmp_path, ca
                      "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "has no programmes; use --weekly-goal N" in err
+
+
+def test_the_goal_a_programmes_sessions_logged_wins(tmp_path):
+    dev = fx.FakeSession(tmp_path / "device", device_id="0c0d")
+    press = [("press", FULL, [(4000, 5, False)], None)]
+    check = [("check", NONE, [(4400, 5, True)], (4000, 4400, "done"))]
+    _record(dev.log, 1, START, press + check, place=(1, 1, 4))          # stage 1, its week 1, goal 4
+    _record(dev.log, 2, START + DAY, press + check, place=(1, 1, 4))
+    _record(dev.log, 3, START + 8 * DAY, press + check, place=(2, 1, 3))  # week 2: stage 2, goal 3
+    _record(dev.log, 4, START + 15 * DAY, press + check)                 # week 3: outside a programme
+    with Archive(tmp_path / "a.sqlite") as a:
+        pull(dev, a)
+        lc = curve(a, goals=5)
+    assert [(w["completed"], w["goal"], w["adherence_pct"], w["programme_stage"]) for w in lc["weeks"]] == [
+        (2, 4, 50.0, 1), (1, 3, 33.3, 2), (1, 5, 20.0, None)]
