@@ -27,12 +27,7 @@ def register(sub):
 
 def programme_goals(arg: str) -> list[int]:
     """The weekly goals of a programme (library name or file), one per planned week (docs/programmes.md)."""
-    import importlib
-
-    try:  # branch teach-prog's module, until it is merged
-        programmes = importlib.import_module("host_tools.programmes")
-    except ImportError:
-        raise InputError("--programme: this acutrainer has no programmes; use --weekly-goal N") from None
+    from host_tools import programmes
     from host_tools.learning import programme_goals as goals
 
     data, source, _ = programmes.resolve(arg)

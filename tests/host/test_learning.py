@@ -322,16 +322,18 @@ def test_a_programmes_weekly_goals_week_by_week(tmp_path):
     assert re.search(r"^1 +2026-01-01 +2/5 \|", render_text(rep), re.M)
 
 
-def test_report_programme_without_the_programmes_module_is_one_line(tmp_path, capsys, monkeypatch):
-    import sys
-
+def test_report_programme_counts_weeks_against_the_library_plan(tmp_path, capsys):
     from host_tools import cli
 
-    monkeypatch.setitem(sys.modules, "host_tools.programmes", None)  # an acutrainer before programmes
-    assert cli.main(["report", "--archive", str(tmp_path / "a.sqlite"), "--programme", "sleep-4wk",
-                     "--out", str(tmp_path / "r")]) == 2
+    _archive(tmp_path).close()
+    arc = str(tmp_path / "a.sqlite")
+    # sleep-4wk asks 5 sessions a week in each of its 4 weeks: week 1 has 2 completed
+    assert cli.main(["report", "--archive", arc, "--programme", "sleep-4wk", "--start", "2026-01-01",
+                     "--out", str(tmp_path / "r")]) == 0
+    assert re.search(r"^1 +2026-01-01 +2/5 \|", capsys.readouterr().out, re.M)
+    assert cli.main(["report", "--archive", arc, "--programme", "no-such", "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "has no programmes; use --weekly-goal N" in err
+    assert err.count("\n") == 1 and "no library programme of that name" in err
 
 
 def test_the_goal_a_programmes_sessions_logged_wins(tmp_path):
