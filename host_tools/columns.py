@@ -55,6 +55,19 @@ STEP = (
     _c("step_status", "str", "", "done, skipped, aborted, cut_short or interrupted"),
     _c("partial", "bool", "", "the step did not run to its end (figures up to the stop); empty: unknown"),
     _c("reconstructed", "bool", "", "rebuilt from the trace by the reader; empty: unknown"),
+    # issue 19, the teaching fields (docs/feedback.md, docs/score.md); empty in rows archived before them
+    _c("feedback", "str", "", "the step's feedback schedule: full, faded, bandwidth or none (empty: no band, "
+       "or archived before schedules: full)"),
+    _c("feedback_pct", "int", "%", "the schedule's figure: faded's on share, bandwidth's tolerance"),
+    _c("silent_s", "float", "s", "contact time the schedule kept feedback off"),
+    _c("silent_in_s", "float", "s", "the part of silent_s in the band"),
+    _c("check_target_g", "int", "g", "a blind check's target force (empty: not a check)"),
+    _c("check_measured_g", "int", "g", "a blind check's measured force"),
+    _c("check_error_pct", "int", "%", "(measured - target) / target x 100, rounded; under < 0"),
+    _c("check_grade", "int", "", "the result told: 0 accurate, -1..-3 under, +1..+3 over (docs/score.md)"),
+    _c("check_accurate", "bool", "", "within +-15 % of the target (acu.score.check_accurate)"),
+    _c("score", "int", "", "the session's score 0-100 the device logged (empty: none), on each of its rows"),
+    _c("score_host", "int", "", "the same computed by the host from the log (docs/score.md)"),
 )
 
 # added by the study formats (Parquet, BIDS, REDCap) after device_id: who the session is attributed to
@@ -79,6 +92,8 @@ SESSION = (
     _c("steps_done", "int", "", "steps completed"),
     _c("trace_stopped", "bool", "", "the trace stopped early (flash reserve reached)"),
     _c("problems", "strlist", "", "the log reader's messages about this session"),
+    _c("score", "int", "", "the session score 0-100 the device logged (empty: none)"),
+    _c("score_host", "int", "", "the same computed by the host from the log (docs/score.md)"),
 )
 
 # one row per trace sample (the Parquet traces table)
@@ -86,6 +101,29 @@ TRACE = (
     _c("session_id", "int", "", "the archive's number of the session"),
     _c("t_ms", "int", "ms", "time since the session start"),
     _c("force_g", "int", "g", "force, mean of the 100 ms window (docs/log-format.md, Trace encoding)"),
+)
+
+
+# one row per week of practice: the learning curve (host_tools.learning, export --learning)
+LEARNING = (
+    _c("week", "int", "", "week of practice from 1 (week 1 starts on the day of the first dated session)"),
+    _c("from_date", "str", "", "the week's first day (UTC, YYYY-MM-DD)"),
+    _c("sessions", "int", "", "sessions started in the week"),
+    _c("fb_press_s", "float", "s", "press contact time with feedback on"),
+    _c("fb_pct_in_band", "float", "%", "the part of fb_press_s in the band"),
+    _c("fb_mae_g", "int", "g", "mean |force - band centre| of full and bandwidth press steps (trace)"),
+    _c("silent_press_s", "float", "s", "press contact time a schedule kept feedback off (faded, none)"),
+    _c("silent_pct_in_band", "float", "%", "the part of silent_press_s in the band"),
+    _c("silent_mae_g", "int", "g", "mean |force - band centre| of press steps with schedule none (trace)"),
+    _c("checks", "int", "", "blind checks done"),
+    _c("checks_accurate", "int", "", "of them within +-15 % of the target"),
+    _c("check_accuracy_pct", "float", "%", "checks_accurate / checks x 100"),
+    _c("check_mae_g", "int", "g", "mean |measured - target| of the blind checks"),
+    _c("completed", "int", "", "sessions completed in the week (any routine)"),
+    _c("goal", "int", "", "the week's sessions-a-week goal: the programme's its sessions logged, else "
+       "--weekly-goal / the routine's (empty: none)"),
+    _c("adherence_pct", "float", "%", "min(completed, goal) / goal x 100"),
+    _c("programme_stage", "int", "", "the programme stage the week's last session logged (empty: none)"),
 )
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from host_tools import columns, outfiles
 from host_tools.archive import Archive
 from host_tools.errors import InputError
+from host_tools.learning import schedule_name
+from host_tools.scoring import score
 
 STEP_COLUMNS = columns.names(columns.STEP)  # one definition for every format (host_tools/columns.py)
 NO_BAND_KINDS = ("rest", "breathe", "timed")  # steps without a pressure target: no band figures
@@ -72,8 +74,24 @@ def step_rows(archive: Archive, sessions: list[dict]) -> list[dict]:
                 "dose_kg_s": None if st["dose_gs"] is None else round(st["dose_gs"] / 1000.0, 3),
                 "pauses": st["pauses"], "skips": st["skips"], "step_status": st["status"],
                 "partial": _flag(st.get("partial")), "reconstructed": _flag(st.get("reconstructed")),
+                **teaching_cells(st), "score": s.get("score"), "score_host": s.get("score_host"),
             })
     return rows
+
+
+def teaching_cells(st: dict) -> dict:
+    """A step's schedule, silent time and blind check (columns.STEP's issue-19 columns); all empty (None) for
+    a row archived before them."""
+    t, m = st.get("check_target_g"), st.get("check_measured_g")
+    is_check = bool(t) and m is not None
+    return {
+        "feedback": schedule_name(st.get("fb")), "feedback_pct": st.get("fb_pct"),
+        "silent_s": _s(st.get("silent_ms")), "silent_in_s": _s(st.get("silent_in_ms")),
+        "check_target_g": t if is_check else None, "check_measured_g": m if is_check else None,
+        "check_error_pct": score.check_error_pct(t, m) if is_check else None,
+        "check_grade": st.get("check_grade") if is_check else None,
+        "check_accurate": bool(score.check_accurate(t, m)) if is_check else None,
+    }
 
 
 def safe_path(out_dir: Path, name: str) -> Path:
@@ -100,6 +118,7 @@ def session_rows(sessions: list[dict]) -> list[dict]:
         "board": s["board"], "calib_id": s["calib_id"], "session_status": s["end_status"] or "open",
         "duration_s": _s(s["duration_ms"]), "steps_done": s["steps_done"],
         "trace_stopped": _flag(s.get("trace_stopped")), "problems": list(s["problems"]),
+        "score": s.get("score"), "score_host": s.get("score_host"),
     } for s in sessions]
 
 
@@ -123,6 +142,29 @@ def _export_study(archive: Archive, out_dir, fmt: str, since, until) -> list[Pat
     if fmt == "bids":
         return export_bids.write(archive, out, sessions, attribution.study_info(archive))
     return export_redcap.write(out, rows)
+
+
+def export_learning(archive: Archive, out_dir, fmt: str = "csv", since=None, until=None,
+                    start_s=None, goals=None) -> list[Path]:
+    """Write learning.<fmt> (csv, json): the learning curve, one row per week (columns.LEARNING)."""
+    from host_tools import learning
+
+    if fmt not in ("csv", "json"):
+        raise InputError("export --learning: format must be csv or json, not %r" % fmt)
+    out = outfiles.out_dir(out_dir)
+    lc = learning.curve(archive, since=since, until=until, start_s=start_s, goals=goals)
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=columns.names(columns.LEARNING), lineterminator="\n")
+        w.writeheader()
+        w.writerows(lc["weeks"])
+        data = buf.getvalue().encode()
+    else:
+        data = json.dumps({"format": "acu-learning", "version": 1, "start_utc": lc["start_utc"],
+                           "undated_sessions": lc["undated"], "weeks": lc["weeks"]}, indent=1).encode()
+    p = safe_path(out, "learning.%s" % fmt)
+    outfiles.write_atomic(p, data)
+    return [p]
 
 
 def export(archive: Archive, out_dir, fmt: str = "csv", since: float | None = None,
@@ -156,6 +198,7 @@ def export(archive: Archive, out_dir, fmt: str = "csv", since: float | None = No
                 "routine_hash_truncated": _flag(s.get("routine_hash_truncated")), "firmware": s["firmware"],
                 "board": s["board"], "calib_id": s["calib_id"], "status": s["end_status"] or "open",
                 "duration_s": _s(s["duration_ms"]), "problems": s["problems"],
+                "score": s.get("score"), "score_host": s.get("score_host"),
                 "steps": [r for r in rows if r["session_id"] == s["id"]],
                 "events": archive.events(s["id"]),
                 "trace_file": trace_name(s["id"], "json"),

@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from host_tools.termsafe import shown  # noqa: E402
 
@@ -159,6 +160,59 @@ def study_in_band_png(weeks: list[dict]) -> bytes:
     ax.set_xlabel("study week")
     ax.set_ylabel("% of press time in band")
     ax.set_ylim(0, 105)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def learning_png(weeks: list[dict]) -> bytes:
+    """The learning curve (host_tools.learning): per week, with feedback beside without. Left: % in band
+    with feedback on, % in band while silent, % of blind checks accurate; right: the mean absolute error
+    (g) of each. A week without the figure has no point (not a zero)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    x = [w["week"] for w in weeks]
+    for ax, series, ylabel in (
+            (a1, (("fb_pct_in_band", "in band, feedback on", "#1f77b4", "o"),
+                  ("silent_pct_in_band", "in band, feedback off", "#ff7f0e", "s"),
+                  ("check_accuracy_pct", "blind checks accurate", "#2ca02c", "D")), "%"),
+            (a2, (("fb_mae_g", "press, feedback on", "#1f77b4", "o"),
+                  ("silent_mae_g", "press, feedback off", "#ff7f0e", "s"),
+                  ("check_mae_g", "blind checks", "#2ca02c", "D")), "mean absolute error (g)")):
+        for key, label, colour, marker in series:
+            if any(w[key] is not None for w in weeks):  # a week without the figure breaks the line (nan)
+                ax.plot(x, [float("nan") if w[key] is None else w[key] for w in weeks], marker=marker,
+                        color=colour, label=label)
+        ax.set_xticks(x)
+        ax.set_xlim(0.5, max(x) + 0.5)
+        ax.set_xlabel("week of practice")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0, top=105 if ylabel == "%" else None)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle("Learning curve: with feedback and without", fontsize=10)
+    return _png(fig)
+
+
+def scores_png(scores: list[dict]) -> bytes:
+    """The session score (0-100) of each scored session in order; a host figure that differs from the
+    device's is marked beside it."""
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    dev = [(i, s["score"]) for i, s in enumerate(scores, 1) if s["score"] is not None]
+    if dev:
+        ax.plot([p[0] for p in dev], [p[1] for p in dev], marker="o", color="#1f4e79", label="score (device)")
+    host = [(i, s["score_host"]) for i, s in enumerate(scores, 1)
+            if s["score_host"] is not None and s["score_host"] != s["score"]]
+    if host:
+        ax.scatter([p[0] for p in host], [p[1] for p in host], marker="x", color="#d62728",
+                   label="host computes (differs)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("scored session, in order")
+    ax.set_ylabel("score")
+    ax.set_ylim(0, 105)
+    ax.set_xlim(0.5, len(scores) + 0.5)
+    ax.set_title("Session score (docs/score.md)", fontsize=10)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

@@ -9,7 +9,7 @@ import html
 import json
 from pathlib import Path
 
-from host_tools import outfiles, plots
+from host_tools import learning, outfiles, plots
 from host_tools.archive import Archive
 from host_tools.errors import InputError
 from host_tools.export import iso_utc, safe_path
@@ -57,10 +57,12 @@ def _contact(st: dict) -> int:
 
 
 def build_report(archive: Archive, since: float | None = None, until: float | None = None,
-                 goal: int | None = None, routine: str | None = None) -> dict:
+                 goal: int | None = None, routine: str | None = None, start_s: float | None = None,
+                 week_goals: list[int] | None = None) -> dict:
     """Adherence counts the completed sessions of one routine, the one the weekly goal belongs to (`routine`,
     else the routine practised most); free presses and other routines are counted beside it, not toward
-    the goal."""
+    the goal. The learning curve's weeks count completed sessions against week_goals (a programme's, from
+    start_s: learning.programme_goals), else against the same weekly goal."""
     sessions = archive.sessions(since=since, until=until)
     routines: dict[str, int] = {}
     for s in sessions:
@@ -136,6 +138,8 @@ def build_report(archive: Archive, since: float | None = None, until: float | No
         "cut_short": sum(1 for s in sessions if s["end_status"] == "cut_short"),
         "undated": undated, "routine": main_routine, "goal": goal, "weeks": week_rows, "points": point_rows,
         "in_band_trend_pts": trend, "scores": scores,
+        "learning": learning.curve(archive, since=since, until=until, start_s=start_s,
+                                   goals=goal if week_goals is None else week_goals),
         "overall_adherence_pct": round(sum(w["adherence_pct"] for w in week_rows) / len(week_rows), 1)
         if week_rows else None,
         "last_session_id": sessions[-1]["id"] if sessions else None,
@@ -179,7 +183,30 @@ def render_text(rep: dict) -> str:
                 (sc["start"] or "date unknown").replace("T", " ").rstrip("Z"), (shown(sc["routine"]) or "-")[:16],
                 _fmt(sc["score"]), "%d/%d" % (sc["checks_accurate"], sc["checks"]) if sc["checks"] else "-",
                 "" if sc["score"] == sc["score_host"] else "  (host computes %s)" % _fmt(sc["score_host"])))
+    lines += learning_lines(rep.get("learning"))
     return "\n".join(lines)
+
+
+def learning_lines(lc: dict | None) -> list[str]:
+    """The learning curve's table (host_tools.learning): only when some practice was without feedback (a
+    silent schedule or a blind check); with feedback alone it would repeat the weeks' "in band"."""
+    if not lc or not any(w["silent_press_s"] or w["checks"] for w in lc["weeks"]):
+        return []
+    lines = ["", "learning curve, week 1 from %s: with feedback | without (silent press time | blind checks)"
+             % lc["start_utc"],
+             "%-4s %-10s %5s | %7s %7s %6s | %7s %7s %6s | %6s %8s %6s" % (
+                 "week", "from", "done", "press s", "in band", "error", "press s", "in band", "error",
+                 "checks", "accurate", "error")]
+    for w in lc["weeks"]:
+        lines.append("%-4d %-10s %5s | %7s %6s%% %5sg | %7s %6s%% %5sg | %6d %7s%% %5sg" % (
+            w["week"], w["from_date"], "%d/%s" % (w["completed"], _fmt(w["goal"])), w["fb_press_s"],
+            _fmt(w["fb_pct_in_band"]),
+            _fmt(w["fb_mae_g"]), w["silent_press_s"], _fmt(w["silent_pct_in_band"]), _fmt(w["silent_mae_g"]),
+            w["checks"], _fmt(w["check_accuracy_pct"]), _fmt(w["check_mae_g"])))
+    lines.append("(done: completed sessions / the weekly goal; in band: share of the press time; error: mean "
+                 "|force - target| (presses: the band's centre, trace); accurate: within +-15 % of the target; "
+                 "docs/score.md)")
+    return lines
 
 
 def make_plots(archive: Archive, rep: dict, session_id: int | None = None) -> dict[str, bytes]:
@@ -187,6 +214,10 @@ def make_plots(archive: Archive, rep: dict, session_id: int | None = None) -> di
     out = {}
     if rep["weeks"]:
         out["adherence.png"] = plots.weekly_adherence_png(rep["weeks"])
+    if learning_lines(rep.get("learning")):
+        out["learning.png"] = plots.learning_png(rep["learning"]["weeks"])
+    if rep["scores"]:
+        out["scores.png"] = plots.scores_png(rep["scores"])
     sid = session_id if session_id is not None else rep["last_session_id"]
     if sid is not None:
         s = archive.session(int(sid))
@@ -200,6 +231,10 @@ def make_plots(archive: Archive, rep: dict, session_id: int | None = None) -> di
                 archive.trace(int(sid)), archive.steps(int(sid)), title,
                 band=(s["band_lo_g"] or 3000, s["band_hi_g"] or 5000))
     return out
+
+
+_CAPTIONS = {"adherence.png": "Weekly adherence", "learning.png": "Learning curve: with and without feedback",
+             "scores.png": "Session score per session"}
 
 
 def render_html(rep: dict, images: dict[str, bytes]) -> str:
@@ -242,9 +277,27 @@ def render_html(rep: dict, images: dict[str, bytes]) -> str:
                 e(sc["start"] or "date unknown"), e(sc["routine"] or "-"), e(_fmt(sc["score"])),
                 "%d / %d" % (sc["checks_accurate"], sc["checks"]) if sc["checks"] else "-"))
         parts.append("</table>")
+    lc = rep.get("learning")
+    if lc is not None and learning_lines(lc):
+        parts.append("<h2>Learning curve</h2><p>Week 1 from %s. With feedback: press time with feedback on; "
+                     "without: press time a schedule kept silent and blind checks. Error: mean |force - target| "
+                     "(presses: the band's centre); accurate: within &plusmn;15 %% of the target "
+                     "(docs/score.md).</p><table><tr><th>week</th><th>completed / goal</th>"
+                     "<th>in band, feedback on</th>"
+                     "<th>error, feedback on</th><th>in band, feedback off</th><th>error, feedback off</th>"
+                     "<th>blind checks accurate</th><th>blind-check error</th></tr>" % e(lc["start_utc"] or "-"))
+        for w in lc["weeks"]:
+            parts.append("<tr><td>%d (%s)</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                         "<td>%s</td><td>%s</td></tr>" % (
+                w["week"], e(w["from_date"]), "%d / %s" % (w["completed"], _fmt(w["goal"])),
+                e(_fmt(w["fb_pct_in_band"], " %")),
+                e(_fmt(w["fb_mae_g"], " g")), e(_fmt(w["silent_pct_in_band"], " %")),
+                e(_fmt(w["silent_mae_g"], " g")),
+                "%d / %d" % (w["checks_accurate"], w["checks"]) if w["checks"] else "-",
+                e(_fmt(w["check_mae_g"], " g"))))
+        parts.append("</table>")
     for name in sorted(images):
-        caption = "Weekly adherence" if name.startswith("adherence") else "Force trace of session %d" % int(
-            name[len("session_"):-len(".png")])
+        caption = _CAPTIONS.get(name) or "Force trace of session %d" % int(name[len("session_"):-len(".png")])
         parts.append("<h2>%s</h2><img alt='%s' src='data:image/png;base64,%s'>" % (
             e(caption), e(caption), base64.b64encode(images[name]).decode()))
     parts.append("</body></html>")
@@ -252,12 +305,13 @@ def render_html(rep: dict, images: dict[str, bytes]) -> str:
 
 
 def write_report(archive: Archive, out_dir, since=None, until=None, goal=None, html_page=False, routine=None,
-                 session_id=None) -> tuple[dict, list[Path]]:
+                 session_id=None, start_s=None, week_goals=None) -> tuple[dict, list[Path]]:
     """Build the report, write its PNGs (and report.html) into out_dir; returns (report, paths)."""
     if session_id is not None and archive.session(int(session_id)) is None:
         raise InputError("--session %d: no such session in %s (acutrainer sessions lists them)"
                          % (session_id, archive.path))
-    rep = build_report(archive, since=since, until=until, goal=goal, routine=routine)
+    rep = build_report(archive, since=since, until=until, goal=goal, routine=routine, start_s=start_s,
+                       week_goals=week_goals)
     out = outfiles.out_dir(out_dir)
     images = make_plots(archive, rep, session_id)
     paths = []
