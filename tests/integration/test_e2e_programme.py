@@ -151,9 +151,6 @@ def band_fb(sim, boot, t0):
 
 
 def test_blind_checks_hold_back_and_advance_and_the_schedule_is_silent(sim, tmp_path):
-    from acu import routine as R
-    if not hasattr(R, "STEP_CHECK"):
-        pytest.skip("blind check steps come with the teach-core branch")
     f = tmp_path / "blind.json"
     f.write_text(json.dumps(BLIND))
     r = cli("programme", "push", str(f), "--restart", "--port", sim.port)
@@ -191,3 +188,25 @@ def test_blind_checks_hold_back_and_advance_and_the_schedule_is_silent(sim, tmp_
     out = cli("status", "--port", sim.port).stdout
     assert "programme blind, stage 3 of 3 (last), week 1 of 1, day 4" in out, out
     assert "last stage: the programme ends after 1 week with at least 1 sessions each" in out, out
+
+    # pulled, the report shows the learning curve (with feedback beside without: the blind stage's silent
+    # press time and its two blind checks, one accurate) and each session's score
+    arch = tmp_path / "arch.sqlite"
+    r = cli("pull", "--port", sim.port, "--archive", str(arch))
+    assert r.returncode == 0, r.stderr
+    r = cli("report", "--archive", str(arch), "--html", "--out", str(tmp_path / "rep"))
+    text = r.stdout
+    assert "learning curve, week 1 from" in text, text
+    assert "score" in text, text
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "<h2>Learning curve</h2>" in html and "Learning curve: with and without feedback" in html
+    from host_tools.archive import Archive
+    with Archive(arch) as a:
+        mine = [s for s in a.sessions() if s["routine"] == "ht7-quick" and (s["wall_start_s"] or 0) >= T0 + 10 * DAY_S]
+        assert len(mine) == 4 and all(s.get("score") is not None for s in mine), mine
+        checks = [st for s in mine for st in a.steps(s["id"]) if st.get("kind") == "check"]
+        from acu import score
+        assert sorted(score.check_accurate(st["check_target_g"], st["check_measured_g"]) for st in checks) == [
+            False, True], checks
+        places = [[e["value"] for e in a.events(s["id"]) if e["code"] == 15] for s in mine]
+        assert [[v & 0xFF for v in p] for p in places] == [[1], [2], [2], [3]], places
