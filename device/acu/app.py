@@ -183,11 +183,12 @@ class App:
         self.log.event(code, value, now_ms)
 
     def session_end(self, status, now_ms):
+        import gc
         if self.runner.routine is not None:  # the score: logged, and played after the done cue
-            import gc
             gc.collect()  # the last step's write left garbage: the score's module is loaded into a collected heap
             acu.call("score", "device_session_end", self, status, now_ms)
         if self.programme:  # the session counted, the progression rule applied with its checks (acu.programme)
+            gc.collect()  # the score's module, dropped by acu.call, is freed first: the two never share the heap
             acu.call("programme", "session_end", self, status, self.runner.check_results)
         # the end record goes out at the next iteration's start (_close_session): its write and the score's
         # module are then not in one iteration's heap
