@@ -30,8 +30,6 @@ class App:
         self.settings = settings
         s = self.settings
         self.clock = hw.clock
-        self._routine_root = root + routine.ROOT
-        self._selected_path = root + routine.SELECTED_PATH
         # the Logger first: its batch and trace buffers (0.9 KB) need contiguous blocks, which the parsers
         # below leave fragmented (its calib_id is set once the calibration is loaded)
         self.log = logger.Logger(
@@ -104,7 +102,9 @@ class App:
     def _read_routine(self):
         # the parser is loaded for this read only; the app's copy of the routine keeps what the runner and
         # the log use: the texts for people (shown by the host from its own copy) would sit in the loop's heap
-        return acu.call("routine_parse", "read_selected", self._routine_root, self._selected_path, False)
+        # (its paths are made here: the app holds no copy of them between reads)
+        return acu.call("routine_parse", "read_selected", self.root + routine.ROOT, self.root + routine.SELECTED_PATH,
+                        False)
 
     def reload_routine(self):
         self.routine = self._read_routine()
@@ -183,11 +183,12 @@ class App:
         self.log.event(code, value, now_ms)
 
     def session_end(self, status, now_ms):
+        import gc
         if self.runner.routine is not None:  # the score: logged, and played after the done cue
-            import gc
             gc.collect()  # the last step's write left garbage: the score's module is loaded into a collected heap
             acu.call("score", "device_session_end", self, status, now_ms)
         if self.programme:  # the session counted, the progression rule applied with its checks (acu.programme)
+            gc.collect()  # the score's module, dropped by acu.call, is freed first: the two never share the heap
             acu.call("programme", "session_end", self, status, self.runner.check_results)
         # the end record goes out at the next iteration's start (_close_session): its write and the score's
         # module are then not in one iteration's heap
