@@ -18,16 +18,27 @@ from acu import logread  # noqa: E402
 _EVAL_RE = re.compile(r"(?<![.\w])(?<!def )(eval|exec)\(|\bpickle\b|\bmarshal\b|\bshelve\b|yaml\.load\(|literal_eval")
 
 
+# Sites that read the project's own files, never a device's bytes, each with its reason. A new entry needs
+# the same: data that comes from a device must never reach one of these.
+_OWN_FILES_ONLY = {
+    ("host_tools/selftest.py", "ast.literal_eval(node.value)"):
+        "the literal PARTS dict of boards/<name>.py in this acutrainer (the board name is checked first)",
+}
+
+
 def host_eval_sites() -> list[str]:
-    """Places in host_tools that could evaluate data (eval/exec/pickle...): must be none."""
+    """Places in host_tools that could evaluate data (eval/exec/pickle...): must be none, but for the reads
+    of the project's own files listed above."""
     out = []
     for f in sorted((REPO / "host_tools").rglob("*.py")):
         if "/sim/rom/" in str(f):
             continue  # the simulated board's own firmware side, not host code
+        rel = str(f.relative_to(REPO))
         for i, line in enumerate(f.read_text().splitlines(), 1):
             code = line.split("#", 1)[0]
-            if _EVAL_RE.search(code):
-                out.append("%s:%d" % (f.relative_to(REPO), i))
+            if _EVAL_RE.search(code) and not any(rel == name and snippet in code
+                                                 for name, snippet in _OWN_FILES_ONLY):
+                out.append("%s:%d" % (rel, i))
     return out
 
 

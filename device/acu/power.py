@@ -16,6 +16,7 @@
 import struct
 
 import acu
+from acu import button, feedback, logfmt   # resident already (the app's): no heap of their own here
 from micropython import const
 
 _MAGIC = const(0x5041)     # "AP": an RTC record this firmware wrote (anything else: a cold start)
@@ -100,7 +101,6 @@ def may_start(app, gesture, now_ms):
     """The button's gesture may go to the idle runner (App.step): a short press starts the routine, and the
     low-battery cue comes before a routine, never in the middle of a point; below the critical level the cue
     comes and nothing starts."""
-    from acu import button, feedback, logfmt
     if gesture != button.SHORT or app.runner.routine is None:
         return True
     b = app.hw.battery
@@ -115,14 +115,14 @@ def may_start(app, gesture, now_ms):
     return False
 
 
-def wake_pin(button):
+def wake_pin(hw_button):
     """(pin, level) of the button as a wake source: level 0 for a button to GND (active low); None without
     one, or when the board does not wire it to wake the chip (PARTS button "wake": only a battery build
     sleeps; a USB-powered development board stays up for its host). acu.sensors.PinButton keeps its pin and
     active level."""
-    if button is None or not getattr(button, "wake", False) or not hasattr(button, "_pin"):
+    if hw_button is None or not getattr(hw_button, "wake", False) or not hasattr(hw_button, "_pin"):
         return None
-    return button._pin, button._active
+    return hw_button._pin, hw_button._active
 
 
 def _machine():
