@@ -16,7 +16,6 @@
 import struct
 
 import acu
-from acu import button, feedback, logfmt   # resident already (the app's): no heap of their own here
 from micropython import const
 
 _MAGIC = const(0x5041)     # "AP": an RTC record this firmware wrote (anything else: a cold start)
@@ -101,6 +100,7 @@ def may_start(app, gesture, now_ms):
     """The button's gesture may go to the idle runner (App.step): a short press starts the routine, and the
     low-battery cue comes before a routine, never in the middle of a point; below the critical level the cue
     comes and nothing starts."""
+    from acu import button, feedback, logfmt
     if gesture != button.SHORT or app.runner.routine is None:
         return True
     b = app.hw.battery

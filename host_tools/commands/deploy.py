@@ -83,6 +83,7 @@ def run(a):
     if r["routines_installed"]:
         print("installed the routine library (%s); selected: bedtime" % ", ".join(r["routines_installed"]))
     if not a.no_confirm:
-        c = deploy_mod.confirm_app(port)
+        # sources compile on the board at their first import: the app comes up far later than from .mpy
+        c = deploy_mod.confirm_app(port, 60.0 if a.source else 15.0)
         print("the app is running (%d loop iterations since boot)" % c["iterations"])
     return 0

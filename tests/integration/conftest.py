@@ -83,3 +83,11 @@ def deployed_simulator(name, seed, flash, speed=60, sensor="fsr402", **start):
         yield control.SimControl(st)
     finally:
         control.stop(name)
+
+
+def foreground_signals():
+    """pexpect's preexec_fn: the child gets Ctrl-C as a person's foreground command does. An interactive shell
+    restores SIGINT for its foreground job; a test run started in the background (`make test &`) has it
+    ignored, and the ignored disposition would pass to the command under test, which then never sees Ctrl-C."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

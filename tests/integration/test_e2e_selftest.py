@@ -13,7 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.integration.conftest import deployed_simulator, run_cli, wait_for
+from tests.integration.conftest import deployed_simulator, foreground_signals, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,7 @@ class BenchPerson:
 def spawn(sim, *args):
     env = dict(os.environ, COLUMNS="160", LINES="40")
     return pexpect.spawn(str(BIN / "acutrainer"), ["selftest", "--port", sim.port, *args], env=env,
-                         encoding="utf-8", timeout=60, dimensions=(40, 160))
+                         encoding="utf-8", timeout=60, dimensions=(40, 160), preexec_fn=foreground_signals)
 
 
 PROMPTS = [

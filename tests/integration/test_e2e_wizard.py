@@ -14,7 +14,7 @@ import pexpect
 import pytest
 
 from host_tools.sim import control
-from tests.integration.conftest import deployed_simulator, run_cli, wait_for
+from tests.integration.conftest import deployed_simulator, foreground_signals, run_cli, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ def sim(acu_home, tmp_path_factory):
 def spawn(sim, *args):
     env = dict(os.environ, COLUMNS="120", LINES="40")
     return pexpect.spawn(str(BIN / "acutrainer"), ["calibrate", "--port", sim.port, *args], env=env,
-                         encoding="utf-8", timeout=60, dimensions=(40, 120))
+                         encoding="utf-8", timeout=60, dimensions=(40, 120), preexec_fn=foreground_signals)
 
 
 def status(sim):
