@@ -30,7 +30,13 @@ from mpremote.transport import TransportError
 from host_tools import holdpoint
 from host_tools.errors import DeviceError, LinkError, device_error
 
-UPLOAD_CHUNK = 2048        # raw bytes per exec when writing a file: small enough for a fragmented heap
+# Raw bytes per exec when writing a file. The device holds each exec's code whole, in a buffer that grows by
+# doubling, and compiles it with the base64 text as one string constant: 2048 bytes made ~2.8 KB of code and
+# a 4097-byte buffer, which a running app's fragmented heap refused ("MemoryError ... 4097 bytes", once
+# in a CI run). 1024 keeps the code under 2 KB (tests/host/test_transfer_chunks.py); mpremote's fs_writefile
+# sends 256.
+UPLOAD_CHUNK = 1024
+MAX_UPLOAD_CODE = 2047     # the code of one upload exec, in bytes (its buffer, NUL included, is <= 2 KB)
 DOWNLOAD_CHUNK = 4096      # bytes the device reads per readinto when streaming a file out
 
 # Runs on the device: stream a file as one header line, the raw bytes, then its sha256.
