@@ -24,6 +24,7 @@ MIN_SPAN = {"divider": 150, "loadcell": 2500}   # raw units: the noise floor (AD
 # load cell (HX711 counts).
 LOADED_RAW = {"divider": 1000, "loadcell": 20000}
 CONTACT_G = 300            # the app's contact threshold: below it the tip counts as free
+STATE_FAULT = 5            # the stream's band state for a sensor fault (acu.band.FAULT): its raw is stale
 RENEW_S = 1.0              # the stream's lease is renewed this often (real time)
 LEASE_S = 3.0
 DEFAULT_TOL_PCT = {"fsr402": 5.0, "fsr406": 5.0, "a201": 5.0, "loadcell": 1.0}   # acutrainer check
@@ -127,6 +128,11 @@ def wait_steady(src, det: Steadiness, show, label: str, loaded: bool, timeout_s:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for r in src.read(0.1):
+            if r.state == STATE_FAULT:
+                # a sensor that stopped answering repeats its last reading: perfectly steady, and wrong
+                det.reset()
+                show("%s   the sensor reports a fault (no new readings): waiting for it..." % label)
+                continue
             on = r.force_g >= CONTACT_G if on_raw is None else r.raw >= on_raw
             if on and contact_t is None:
                 contact_t = r.t_ms

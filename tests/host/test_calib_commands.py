@@ -287,3 +287,27 @@ def test_steadiness_is_judged_on_device_time():
     oks = [det.add(r(150 + 50 * i, 30000 + (i % 3) * 40, 3000, 2)) for i in range(25)]
     assert not oks[0] and oks[-1]
     assert 30000 < det.mean_raw() < 30100
+
+
+class _ListSource:
+    """A stream that gives its readings in batches of 4."""
+
+    def __init__(self, readings):
+        self.readings = list(readings)
+
+    def read(self, timeout_s=0.1):
+        out, self.readings = self.readings[:4], self.readings[4:]
+        return out
+
+
+def test_a_sensor_fault_is_never_captured_as_a_steady_reading():
+    # a load cell that stopped answering repeats one stale raw value with the fault state for 3 s: steady
+    # to the eye, and wrong; the capture waits for real readings and takes their mean
+    r = capture.Reading
+    stale = [r(50 * i, -6558562, 3000, capture.STATE_FAULT) for i in range(60)]
+    good = [r(3000 + 50 * i, 650000 + (i % 3) * 50, 3000, 2) for i in range(30)]
+    shown = []
+    cap = capture.wait_steady(_ListSource(stale + good), capture.Steadiness(0.0, 2500), shown.append, "3 kg",
+                              loaded=True, timeout_s=5)
+    assert 650000 <= cap.raw <= 650100
+    assert any("fault" in line for line in shown)
