@@ -1,22 +1,11 @@
 # acu.hx711 against the simulator's strict HX711 (host_tools/sim/rom/simsensors.py, Hx711Wire): a read cut
-# off half-way (the firmware descheduled with SCK high, as under load) powers the chip down mid-read; the
+# off half-way (an interrupt or a task switch with SCK high) powers the chip down mid-read; the
 # driver must notice the silence and reset the chip, not read one stale value for ever.
-import sys
+import simrom  # noqa: F401  (the simulator's folder on sys.path)
+import simsensors
+from mpcompat import FakeClock
 
-try:
-    _here = __file__.rsplit("/", 1)[0]
-    _rom = _here + "/../../host_tools/sim/rom"
-except NameError:
-    _rom = "host_tools/sim/rom"
-if _rom not in sys.path:
-    sys.path.append(_rom)
-if "host_tools/sim/rom" not in sys.path:
-    sys.path.append("host_tools/sim/rom")
-
-import simsensors  # noqa: E402
-from mpcompat import FakeClock  # noqa: E402
-
-from acu import hx711, sensors  # noqa: E402
+from acu import hx711, sensors
 
 try:
     import micropython

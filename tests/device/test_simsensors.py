@@ -1,18 +1,7 @@
 # The simulated parts (host_tools/sim/rom/simsensors.py): physics figures and allocation-free hot paths.
-import sys
-
-try:
-    _here = __file__.rsplit("/", 1)[0]
-    _rom = _here + "/../../host_tools/sim/rom"
-except NameError:
-    _rom = "host_tools/sim/rom"
-if _rom not in sys.path:
-    sys.path.append(_rom)
-if "host_tools/sim/rom" not in sys.path:
-    sys.path.append("host_tools/sim/rom")
-
-import simsensors  # noqa: E402
-from mpcompat import raises  # noqa: E402
+import simrom  # noqa: F401  (the simulator's folder on sys.path)
+import simsensors
+from mpcompat import raises
 
 try:
     import micropython
