@@ -1,97 +1,22 @@
 """Host programmes (docs/programmes.md): validation with one-line errors, the shipped library, and the
 `programme` commands against a fake session that runs the real device functions (acu.programme_parse,
-acu.programme, acu.routine_parse) on a temporary flash directory."""
+acu.programme, acu.routine_parse) on a temporary flash directory (docfx)."""
 from __future__ import annotations
 
-import argparse
 import json
-import os
 from pathlib import Path
 
 import pytest
+from docfx import UPLOAD_FAILURES, FakeSession, run_command, write
 
 from host_tools import programmes as PR
 from host_tools import routines as RT
 from host_tools.commands import programme as cmd
 from host_tools.commands import status as status_cmd
-from host_tools.errors import DeviceError, InputError, LinkError
+from host_tools.errors import InputError
 
 PP = PR.PP
 PG = PR.PG
-
-
-class FakeSession:
-    """Same method names as host_tools.session.DeviceSession; the flash is a temp dir."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        for d in ("routines", "cfg"):
-            (root / d).mkdir(parents=True, exist_ok=True)
-        self.fail_upload = None
-        self.calls = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def _p(self, path: str) -> str:
-        assert path.startswith("/") and ".." not in path
-        return str(self.root) + path
-
-    def exists(self, path):
-        return os.path.exists(self._p(path))
-
-    def read_file(self, path):
-        return Path(self._p(path)).read_bytes()
-
-    def remove(self, path):
-        os.remove(self._p(path))
-
-    def makedirs(self, path):
-        os.makedirs(self._p(path), exist_ok=True)
-
-    def write_file_atomic(self, path, data, check=None):
-        tmp = path + ".tmp"
-        Path(self._p(tmp)).write_bytes(data[: len(data) // 2] if self.fail_upload == "cut" else data)
-        try:
-            if self.fail_upload == "cut":
-                raise LinkError("upload of %s failed its sha256 check; the old file is kept" % path)
-            if check:
-                self.call(check[0], check[1], tmp)
-            os.rename(self._p(tmp), self._p(path))
-        except BaseException:
-            os.remove(self._p(tmp))
-            raise
-
-    def call(self, module, func, *args):
-        self.calls.append((module, func, args))
-        root = str(self.root)
-        try:
-            if module == "acu.routine_parse" and func == "check_file":
-                return RT.RP.check_file(self._p(args[0]))
-            if module == "acu.programme_parse" and func == "check_file":
-                if self.fail_upload == "old-firmware":
-                    raise ValueError("programme x: version 1 not supported (this firmware reads version 0)")
-                return PP.check_file(self._p(args[0]), root + "/routines")
-            if module == "acu.programme_parse" and func == "list_programmes":
-                return PP.list_programmes(root + "/programmes")
-            if module == "acu.programme_parse" and func == "enrol":
-                return json.loads(json.dumps(PP.enrol(*args, root=root)))
-            if module == "acu.programme_parse" and func == "summary":
-                return json.loads(json.dumps(PP.summary(None, root)))
-            if module == "acu.programme_parse" and func == "leave":
-                return PP.leave(root)
-        except ValueError as e:
-            raise DeviceError("device: %s" % e) from None
-        raise AssertionError("unexpected call %s.%s" % (module, func))
-
-
-def write(tmp: Path, d: dict, name: str) -> Path:
-    p = tmp / name
-    p.write_text(json.dumps(d))
-    return p
 
 
 def sleep_dict() -> dict:
@@ -177,7 +102,7 @@ def test_a_bad_upload_keeps_the_old_programme_and_the_place(tmp_path):
         PR.push(s, json.dumps(d).encode(), "bad.json", {})
     good = sleep_dict()
     good["title"] = "changed"
-    for mode, exc in (("cut", LinkError), ("old-firmware", DeviceError)):
+    for mode, exc in UPLOAD_FAILURES:
         s.fail_upload = mode
         with pytest.raises(exc):
             PR.push(s, json.dumps(good).encode(), "good.json", {})
@@ -206,17 +131,8 @@ def test_the_device_refuses_a_programme_whose_routine_is_gone(tmp_path):
 
 # ---- CLI handlers ----
 
-def parser():
-    ap = argparse.ArgumentParser()
-    cmd.register(ap.add_subparsers())
-    return ap
-
-
 def run(argv, monkeypatch, session=None):
-    if session is not None:
-        monkeypatch.setattr(cmd, "_open", lambda args: session)
-    args = parser().parse_args(argv)
-    return args.func(args)
+    return run_command(cmd, argv, monkeypatch, session)
 
 
 def test_cli_list_show_validate(tmp_path, monkeypatch, capsys):
