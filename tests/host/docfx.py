@@ -1,4 +1,4 @@
-"""For the routine and programme tests (test_routines, test_programmes): a fake device whose
+"""For the routine and programme tests (test_routines, test_programmes, test_docfiles): a fake device whose
 flash is a temporary folder and whose calls run the real device functions (acu.routine_parse,
 acu.programme_parse) on it, writing a document to a file, and running a command's handlers as acutrainer
 does."""

@@ -1,6 +1,7 @@
 """Host programmes (docs/programmes.md): validation with one-line errors, the shipped library, and the
 `programme` commands against a fake session that runs the real device functions (acu.programme_parse,
-acu.programme, acu.routine_parse) on a temporary flash directory (docfx)."""
+acu.programme, acu.routine_parse) on a temporary flash directory (docfx). What routine and programme files
+share (reading, decoding): test_docfiles."""
 from __future__ import annotations
 
 import json
@@ -48,15 +49,6 @@ def test_bad_files_are_one_line_naming_the_file(tmp_path, change, want):
         PR.validate_file(f)
     msg = str(e.value)
     assert msg.startswith("programme %s" % f) and want in msg and "\n" not in msg, msg
-
-
-def test_not_json_and_not_utf8(tmp_path):
-    for data, want in ((b"{", "not valid JSON (line 1"), (b"\xff\xfe", "not UTF-8"),
-                       (b'{"a": 1, "a": 2}', "not valid JSON")):
-        f = tmp_path / "x.json"
-        f.write_bytes(data)
-        with pytest.raises(InputError, match="programme .*x.json: " + want.replace("(", r"\(")):
-            PR.validate_file(f)
 
 
 def test_a_routine_beside_the_file_is_used(tmp_path):

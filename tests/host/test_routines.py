@@ -1,6 +1,6 @@
 """Host routines: validation with one-line errors, the library, `new` specs, device operations against a
 fake session that runs the real device functions on a temporary flash directory (docfx), and the CLI
-handlers."""
+handlers. What routine and programme files share (reading, decoding): test_docfiles."""
 from __future__ import annotations
 
 import json
@@ -114,27 +114,6 @@ def test_a_version_2_routine_shows_each_steps_schedule_and_its_checks(tmp_path):
     assert "feedback bandwidth (only outside the band +-5 %)" in text
     assert "feedback none (blind; too hard still warns)" in text and "feedback full" in text
     assert any("SP6" in c for c in RT.cautions(r))  # a check on a point carries its cautions
-
-
-def test_bad_files(tmp_path):
-    with pytest.raises(InputError, match=r"not valid JSON \(line 1 column 2"):
-        RT.validate_file(write(tmp_path, "{oops"))
-    with pytest.raises(InputError, match="no such file"):
-        RT.validate_file(tmp_path / "missing.json")
-    with pytest.raises(InputError, match="is a directory"):
-        RT.validate_file(tmp_path)
-    big = tmp_path / "big.json"
-    big.write_bytes(b" " * (RT.RP.MAX_FILE_BYTES + 1))
-    with pytest.raises(InputError, match="limit 16384"):
-        RT.validate_file(big)
-    p = tmp_path / "bin.json"
-    p.write_bytes(b"\xff\xfe{}")
-    with pytest.raises(InputError, match="not UTF-8"):
-        RT.validate_file(p)
-    with pytest.raises(InputError, match="nested too deeply|not valid JSON"):
-        RT.validate_file(write(tmp_path, "[" * 10000))
-    with pytest.raises(InputError, match="must be a JSON object"):
-        RT.validate_file(write(tmp_path, "[1]"))
 
 
 # ---- new ----
