@@ -9,6 +9,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from host_tools import programmes as PR
 from host_tools import routines as RT
 from host_tools.errors import DeviceError, LinkError
@@ -107,6 +109,15 @@ class FakeSession:
         if func == "leave":
             return PP.leave(root)
         raise AssertionError("unexpected call acu.programme_parse.%s" % func)
+
+
+def assert_upload_failures_raise(s: FakeSession, push):
+    """push() under each of UPLOAD_FAILURES raises what that failure raises; uploads work again after."""
+    for mode, exc in UPLOAD_FAILURES:
+        s.fail_upload = mode
+        with pytest.raises(exc):
+            push()
+    s.fail_upload = None
 
 
 def write(folder: Path, d: dict | str, name: str = "r.json") -> Path:

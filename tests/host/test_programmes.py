@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from docfx import UPLOAD_FAILURES, FakeSession, run_command, write
+from docfx import FakeSession, assert_upload_failures_raise, run_command, write
 
 from host_tools import programmes as PR
 from host_tools import routines as RT
@@ -94,11 +94,7 @@ def test_a_bad_upload_keeps_the_old_programme_and_the_place(tmp_path):
         PR.push(s, json.dumps(d).encode(), "bad.json", {})
     good = sleep_dict()
     good["title"] = "changed"
-    for mode, exc in UPLOAD_FAILURES:
-        s.fail_upload = mode
-        with pytest.raises(exc):
-            PR.push(s, json.dumps(good).encode(), "good.json", {})
-    s.fail_upload = None
+    assert_upload_failures_raise(s, lambda: PR.push(s, json.dumps(good).encode(), "good.json", {}))
     # a routine the device lacks and the host cannot supply: refused, nothing changed
     d = sleep_dict()
     d["stages"][0]["routines"] = ["custom"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from docfx import UPLOAD_FAILURES, FakeSession, run_command, write
+from docfx import FakeSession, assert_upload_failures_raise, run_command, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -189,10 +189,7 @@ def test_bad_push_changes_nothing(tmp_path):
     # an interrupted upload and a firmware that refuses the file both leave the old routine intact
     good = bedtime_dict()
     good["title"] = "changed"
-    for mode, exc in UPLOAD_FAILURES:
-        s.fail_upload = mode
-        with pytest.raises(exc):
-            RT.push(s, json.dumps(good).encode(), "good.json", select=True)
+    assert_upload_failures_raise(s, lambda: RT.push(s, json.dumps(good).encode(), "good.json", select=True))
     after = {p.name: p.read_bytes() for p in (tmp_path / "flash" / "routines").iterdir()}
     assert before == after
     assert RP.selected(str(tmp_path / "flash" / "cfg" / "selected")) == "bedtime"
