@@ -57,10 +57,11 @@ def add_show(actions, noun: str, help: str, func: Callable):
     s.set_defaults(func=func)
 
 
-def add_validate(actions, help: str, func: Callable):
+def add_validate(actions, help: str, check_one: Callable[[str], None]):
+    """`validate FILE...`: every file through check_one (see validate_files)."""
     s = actions.add_parser("validate", help=help)
     s.add_argument("files", nargs="+")
-    s.set_defaults(func=func)
+    s.set_defaults(func=lambda args: validate_files(args.files, check_one))
 
 
 def add_remove(actions, help: str, func: Callable):

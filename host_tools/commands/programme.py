@@ -22,7 +22,7 @@ def register(sub):
     docfile_commands.add_show(ps, "programme", help="a programme's stages, schedules and progression rule",
                               func=cmd_show)
     docfile_commands.add_validate(ps, help="check programme files and the routines they name (exit 2 if any is bad)",
-                                  func=cmd_validate)
+                                  check_one=_validate_one)
 
     s = ps.add_parser("push", help="validate, upload a programme (and the library routines it needs the device "
                       "lacks) atomically, and start it (a re-push keeps the user's place)")
@@ -83,11 +83,8 @@ def cmd_show(args) -> int:
     return 0
 
 
-def cmd_validate(args) -> int:
-    return docfile_commands.validate_files(args.files, _validate_one)
-
-
 def _validate_one(f: str):
+    """`validate`, one programme file and the routines it names: its ok line and their cautions."""
     p, routines = PR.validate_file(f)
     print("%s: ok, %s, %d stage%s, %d week%s, routines %s" % (
         f, p.name, len(p.stages), "" if len(p.stages) == 1 else "s", p.weeks, "" if p.weeks == 1 else "s",

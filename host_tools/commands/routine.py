@@ -21,7 +21,7 @@ def register(sub):
     docfile_commands.add_list(rs, help="the routines on the device (* marks the selected one), or --library",
                               func=cmd_list)
     docfile_commands.add_show(rs, "routine", help="a routine's steps, points and cautions", func=cmd_show)
-    docfile_commands.add_validate(rs, help="check routine files (exit 2 if any is bad)", func=cmd_validate)
+    docfile_commands.add_validate(rs, help="check routine files (exit 2 if any is bad)", check_one=_validate_one)
 
     s = rs.add_parser("push", help="validate, then upload a routine file or library routine atomically")
     s.add_argument("routine", help="FILE or library NAME")
@@ -109,11 +109,8 @@ def cmd_show(args) -> int:
     return 0
 
 
-def cmd_validate(args) -> int:
-    return docfile_commands.validate_files(args.files, _validate_one)
-
-
 def _validate_one(f: str):
+    """`validate`, one routine file: its ok line and its points' cautions (a bad file raises InputError)."""
     r = RT.validate_file(f)
     print("%s: ok, %s, %d steps, about %s" % (f, r.name, len(r.steps), _fmt_total(r.total_ms // 1000)))
     warn(RT.cautions(r))
