@@ -7,59 +7,36 @@ Every bad input becomes one InputError line naming the file, e.g.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
-from host_tools import routines as RT, strictjson
+from host_tools import routines as RT
+from host_tools.docfiles import DocKind
 from host_tools.errors import InputError
 from host_tools.paths import ensure_device_importable
 
 ensure_device_importable()
 from acu import programme as PG, programme_parse as PP  # noqa: E402  (the device's codec: one validator)
 
-LIBRARY_DIR = Path(__file__).resolve().parent / "library" / "programmes"
 DEVICE_ROOT = PP.ROOT
 STATE_PATH = PG.STATE_PATH
 MAX_FILE_BYTES = PP.MAX_FILE_BYTES
+
+# reading, decoding and validating programme files, the library, the device's paths: the code routines use too
+FILES = DocKind(noun="programme", device_parse=PP.parse, max_bytes=MAX_FILE_BYTES, library="library/programmes",
+                device_root=DEVICE_ROOT, valid_name=PP.valid_name, name_max=PP.NAME_MAX)
+LIBRARY_DIR = FILES.library_dir
 
 
 # ---- validation --------------------------------------------------------------------------------
 
 def parse_bytes(data: bytes, source: str) -> PP.Programme:
     """Validate programme file bytes (the format only; routine names: check_routines). source names the file."""
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError("programme %s: file is %d bytes, limit %d" % (source, len(data), MAX_FILE_BYTES))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError("programme %s: not UTF-8 text (byte %d)" % (source, e.start)) from None
-    try:
-        d = strictjson.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError("programme %s: not valid JSON (line %d column %d: %s)"
-                         % (source, e.lineno, e.colno, e.msg)) from None
-    except strictjson.StrictJSONError as e:
-        raise InputError("programme %s: not valid JSON (%s)" % (source, e)) from None
-    try:
-        return PP.parse(d, where=source)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+    return FILES.parse_bytes(data, source)
 
 
 def read_file(path: str | Path) -> bytes:
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise InputError("programme %s: is a directory, not a programme file" % path)
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError("programme %s: file is %d bytes, limit %d" % (path, size, MAX_FILE_BYTES))
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("programme %s: no such file" % path) from None
-    except PermissionError:
-        raise InputError("programme %s: permission denied" % path) from None
+    return FILES.read_file(path)
 
 
 def routine_sources(p: PP.Programme, source: str, beside: Path | None = None,
@@ -73,7 +50,7 @@ def routine_sources(p: PP.Programme, source: str, beside: Path | None = None,
         if f is not None and f.is_file():
             out[name] = (RT.read_file(f), str(f))
         elif name in RT.library_names():
-            out[name] = (RT.library_routine(name), "library/%s.json" % name)
+            out[name] = (RT.library_routine(name), RT.FILES.library_source(name))
         elif strict:
             raise InputError("programme %s: routine %r unknown: not in the library (%s) nor a file %s.json "
                              "beside the programme" % (source, name, ", ".join(RT.library_names()), name))
@@ -91,24 +68,16 @@ def validate_file(path: str | Path) -> tuple[PP.Programme, list]:
 
 
 def library_names() -> list[str]:
-    return sorted(f.stem for f in LIBRARY_DIR.glob("*.json"))
+    return FILES.library_names()
 
 
 def library_programme(name: str) -> bytes:
-    if name not in library_names():
-        raise InputError("no library programme %r (library: %s)" % (name, ", ".join(library_names())))
-    return (LIBRARY_DIR / (name + ".json")).read_bytes()
+    return FILES.library_file(name)
 
 
 def resolve(arg: str) -> tuple[bytes, str, Path | None]:
     """FILE or library NAME -> (bytes, source for messages, folder for the routines beside it)."""
-    p = Path(arg)
-    if p.exists() or arg.endswith(".json") or "/" in arg:
-        return read_file(p), arg, p.resolve().parent
-    if arg in library_names():
-        return library_programme(arg), "library/programmes/%s.json" % arg, None
-    raise InputError("programme %s: no such file and no library programme of that name (library: %s)"
-                     % (arg, ", ".join(library_names())))
+    return FILES.resolve(arg)
 
 
 # ---- describing ----------------------------------------------------------------------------------
@@ -174,9 +143,7 @@ def describe_place(sm: dict | None) -> list[str]:
 # ---- the device (s is a host_tools.session.DeviceSession) ----------------------------------------
 
 def device_path(name: str) -> str:
-    if not PP.valid_name(name):
-        raise InputError("programme name %r: use 1..%d of a-z 0-9 -" % (name, PP.NAME_MAX))
-    return "%s/%s.json" % (DEVICE_ROOT, name)
+    return FILES.device_path(name)
 
 
 def local_utc_offset_s() -> int:
@@ -216,17 +183,12 @@ def push(s, data: bytes, source: str, routines: dict[str, tuple[bytes, str]], re
 
 
 def pull(s, name: str) -> bytes:
-    path = device_path(name)
-    if not s.exists(path):
-        raise InputError("no programme %r on the device" % name)
-    return s.read_file(path)
+    return FILES.pull(s, name)
 
 
 def remove(s, name: str) -> bool:
     """Delete the programme; if it is the one in use the device leaves it (its state goes too). True then."""
-    path = device_path(name)
-    if not s.exists(path):
-        raise InputError("no programme %r on the device" % name)
+    path = FILES.path_on_device(s, name)
     sm = place(s)
     left = False
     if sm and sm.get("programme") == name:

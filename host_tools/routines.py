@@ -10,41 +10,30 @@ import json
 import re
 from pathlib import Path
 
-from host_tools import points, strictjson
+from host_tools import points
+from host_tools.docfiles import DocKind
 from host_tools.errors import InputError
 from host_tools.paths import ensure_device_importable
 
 ensure_device_importable()
 from acu import routine as R, routine_parse as RP  # noqa: E402  (the device's codec: one validator)
 
-LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 DEVICE_ROOT = R.ROOT
 SELECTED_PATH = R.SELECTED_PATH
 DEFAULT_SELECTED = RP.DEFAULT_NAME
 MAX_FILE_BYTES = RP.MAX_FILE_BYTES
+
+# reading, decoding and validating routine files, the library, the device's paths: the code programmes use too
+FILES = DocKind(noun="routine", device_parse=RP.parse, max_bytes=MAX_FILE_BYTES, library="library",
+                device_root=DEVICE_ROOT, valid_name=RP.valid_name, name_max=RP.NAME_MAX)
+LIBRARY_DIR = FILES.library_dir
 
 
 # ---- validation --------------------------------------------------------------------------------
 
 def parse_bytes(data: bytes, source: str) -> R.Routine:
     """Validate routine file bytes; source names the file in errors. Returns the compiled routine."""
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError("routine %s: file is %d bytes, limit %d" % (source, len(data), MAX_FILE_BYTES))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError("routine %s: not UTF-8 text (byte %d)" % (source, e.start)) from None
-    try:
-        d = strictjson.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError("routine %s: not valid JSON (line %d column %d: %s)"
-                         % (source, e.lineno, e.colno, e.msg)) from None
-    except strictjson.StrictJSONError as e:
-        raise InputError("routine %s: not valid JSON (%s)" % (source, e)) from None
-    try:
-        r = RP.parse(d, where=source, digest=None)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+    r = FILES.parse_bytes(data, source)
     _check_points(r, source)
     return r
 
@@ -66,18 +55,7 @@ def _check_points(r: R.Routine, source: str):
 
 
 def read_file(path: str | Path) -> bytes:
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise InputError("routine %s: is a directory, not a routine file" % path)
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError("routine %s: file is %d bytes, limit %d" % (path, size, MAX_FILE_BYTES))
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("routine %s: no such file" % path) from None
-    except PermissionError:
-        raise InputError("routine %s: permission denied" % path) from None
+    return FILES.read_file(path)
 
 
 def validate_file(path: str | Path) -> R.Routine:
@@ -108,25 +86,18 @@ def dumps(d: dict) -> bytes:
 # ---- the built-in library ----------------------------------------------------------------------
 
 def library_names() -> list[str]:
-    return sorted(p.stem for p in LIBRARY_DIR.glob("*.json"))
+    return FILES.library_names()
 
 
 def library_routine(name: str) -> bytes:
     """The library file's bytes (deploy installs these; bedtime is selected on a new device)."""
-    if name not in library_names():
-        raise InputError("no library routine %r (library: %s)" % (name, ", ".join(library_names())))
-    return (LIBRARY_DIR / (name + ".json")).read_bytes()
+    return FILES.library_file(name)
 
 
 def resolve(arg: str) -> tuple[bytes, str]:
     """FILE or library NAME -> (bytes, source for messages). A path wins over a library name."""
-    p = Path(arg)
-    if p.exists() or arg.endswith(".json") or "/" in arg:
-        return read_file(p), arg
-    if arg in library_names():
-        return library_routine(arg), "library/%s.json" % arg
-    raise InputError("routine %s: no such file and no library routine of that name (library: %s)"
-                     % (arg, ", ".join(library_names())))
+    data, source, _folder = FILES.resolve(arg)
+    return data, source
 
 
 # ---- describing ----------------------------------------------------------------------------------
@@ -320,9 +291,7 @@ def new_routine(name: str, steps: list[str] | None = None, base: str | None = No
 # ---- the device (s is a host_tools.session.DeviceSession) ----------------------------------------
 
 def device_path(name: str) -> str:
-    if not RP.valid_name(name):
-        raise InputError("routine name %r: use 1..%d of a-z 0-9 -" % (name, RP.NAME_MAX))
-    return "%s/%s.json" % (DEVICE_ROOT, name)
+    return FILES.device_path(name)
 
 
 def device_list(s) -> dict:
@@ -340,10 +309,7 @@ def push(s, data: bytes, source: str, select: bool = False) -> R.Routine:
 
 
 def pull(s, name: str) -> bytes:
-    path = device_path(name)
-    if not s.exists(path):
-        raise InputError("no routine %r on the device" % name)
-    return s.read_file(path)
+    return FILES.pull(s, name)
 
 
 def select_routine(s, name: str):
@@ -356,9 +322,7 @@ def select_routine(s, name: str):
 
 
 def remove(s, name: str):
-    path = device_path(name)
-    if not s.exists(path):
-        raise InputError("no routine %r on the device" % name)
+    path = FILES.path_on_device(s, name)
     if s.call("acu.routine_parse", "selected") == name:
         raise InputError("routine %s is selected: select another routine before removing it" % name)
     s.remove(path)
@@ -367,5 +331,5 @@ def remove(s, name: str):
 def install_library(s, select: str = DEFAULT_SELECTED):
     """For deploy: put every library routine on the device and select bedtime."""
     for name in library_names():
-        push(s, library_routine(name), "library/%s.json" % name)
+        push(s, library_routine(name), FILES.library_source(name))
     select_routine(s, select)

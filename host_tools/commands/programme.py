@@ -3,46 +3,26 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from host_tools import cautions
 from host_tools import programmes as PR
 from host_tools import routines as RT
-from host_tools.errors import InputError
+from host_tools.commands import docfile_commands
+from host_tools.commands.docfile_commands import add_device_args, warn
 from host_tools.termsafe import shown
 
-
-def _open(args):
-    from host_tools.session import open_session
-    return open_session(getattr(args, "port", None), practice=getattr(args, "practice", "refuse"))
+_open = docfile_commands.open_device    # the handlers look it up here: the tests put a fake device in its place
 
 
 def register(sub):
-    from host_tools.cli import add_port_arg as _port_arg
-    from host_tools.session import add_practice_args
-
-    def add_port_arg(s):
-        _port_arg(s)
-        add_practice_args(s)
-
-    p = sub.add_parser("programme", help="multi-week programmes: list, show, validate, push, status, remove")
-    p.set_defaults(func=lambda a: p.print_help() or 0)
-    ps = p.add_subparsers(dest="programme_cmd", metavar="ACTION")
-
-    s = ps.add_parser("list", help="the programmes on the device (* marks the one in use), or --library")
-    s.add_argument("--library", action="store_true", help="list the built-in library instead (no device)")
-    add_port_arg(s)
-    s.set_defaults(func=cmd_list)
-
-    s = ps.add_parser("show", help="a programme's stages, schedules and progression rule")
-    s.add_argument("programme", help="a file, a library name, or (with --device) a programme on the device")
-    s.add_argument("--device", action="store_true", help="show the device's copy")
-    add_port_arg(s)
-    s.set_defaults(func=cmd_show)
-
-    s = ps.add_parser("validate", help="check programme files and the routines they name (exit 2 if any is bad)")
-    s.add_argument("files", nargs="+")
-    s.set_defaults(func=cmd_validate)
+    ps = docfile_commands.add_command(sub, "programme",
+                                      help="multi-week programmes: list, show, validate, push, status, remove")
+    docfile_commands.add_list(ps, help="the programmes on the device (* marks the one in use), or --library",
+                              func=cmd_list)
+    docfile_commands.add_show(ps, "programme", help="a programme's stages, schedules and progression rule",
+                              func=cmd_show)
+    docfile_commands.add_validate(ps, help="check programme files and the routines they name (exit 2 if any is bad)",
+                                  check_one=_validate_one)
 
     s = ps.add_parser("push", help="validate, upload a programme (and the library routines it needs the device "
                       "lacks) atomically, and start it (a re-push keeps the user's place)")
@@ -50,18 +30,16 @@ def register(sub):
     s.add_argument("--restart", action="store_true", help="start again from stage 1")
     s.add_argument("--yes", action="store_true",
                    help="confirm its routines' cautions (printed) without asking; needed off a terminal")
-    add_port_arg(s)
+    add_device_args(s)
     s.set_defaults(func=cmd_push)
 
     s = ps.add_parser("status", help="where the user is: stage, week, day, sessions vs goal, what unlocks the next")
     s.add_argument("--json", action="store_true")
-    add_port_arg(s)
+    add_device_args(s)
     s.set_defaults(func=cmd_status)
 
-    s = ps.add_parser("remove", help="delete a programme from the device (the one in use: the device leaves it)")
-    s.add_argument("name")
-    add_port_arg(s)
-    s.set_defaults(func=cmd_remove)
+    docfile_commands.add_remove(ps, help="delete a programme from the device (the one in use: the device leaves it)",
+                                func=cmd_remove)
 
 
 def cmd_list(args) -> int:
@@ -75,14 +53,12 @@ def cmd_list(args) -> int:
     used = (info["place"] or {}).get("programme")
     if not info["programmes"]:
         print("no programmes on the device (acutrainer programme push sleep-4wk)")
-    for it in info["programmes"]:
-        mark = "*" if it["name"] == used else " "
-        if it["error"]:
-            print("%s %-18s  BAD: %s" % (mark, shown(it["name"]), shown(it["error"])))
-        else:
-            print("%s %-18s %2d week%s  %s" % (mark, shown(it["name"]), it["weeks"], " " if it["weeks"] == 1 else "s",
-                                               shown(it["title"])))
+    docfile_commands.print_device_list(info["programmes"], used, _listed_summary)
     return 0
+
+
+def _listed_summary(it: dict) -> str:
+    return "%2d week%s  %s" % (it["weeks"], " " if it["weeks"] == 1 else "s", shown(it["title"]))
 
 
 def _routine_cautions(routines) -> list[str]:
@@ -103,26 +79,17 @@ def cmd_show(args) -> int:
         p = PR.parse_bytes(data, src)
         routines = PR.check_routines(p, src, beside)
     print("\n".join(PR.describe(p)))
-    for ln in _routine_cautions(routines):
-        print(ln, file=sys.stderr)
+    warn(_routine_cautions(routines))
     return 0
 
 
-def cmd_validate(args) -> int:
-    bad = 0
-    for f in args.files:
-        try:
-            p, routines = PR.validate_file(f)
-        except InputError as e:
-            bad += 1
-            print("acutrainer: error: %s" % e, file=sys.stderr)
-            continue
-        print("%s: ok, %s, %d stage%s, %d week%s, routines %s" % (
-            f, p.name, len(p.stages), "" if len(p.stages) == 1 else "s", p.weeks, "" if p.weeks == 1 else "s",
-            ", ".join(r.name for r in routines)))
-        for ln in _routine_cautions(routines):
-            print(ln, file=sys.stderr)
-    return InputError.exit_code if bad else 0
+def _validate_one(f: str):
+    """`validate`, one programme file and the routines it names: its ok line and their cautions."""
+    p, routines = PR.validate_file(f)
+    print("%s: ok, %s, %d stage%s, %d week%s, routines %s" % (
+        f, p.name, len(p.stages), "" if len(p.stages) == 1 else "s", p.weeks, "" if p.weeks == 1 else "s",
+        ", ".join(r.name for r in routines)))
+    warn(_routine_cautions(routines))
 
 
 def cmd_push(args) -> int:

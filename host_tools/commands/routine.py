@@ -7,72 +7,43 @@ from pathlib import Path
 
 from host_tools import cautions, points
 from host_tools import routines as RT
+from host_tools.commands import docfile_commands
+from host_tools.commands.docfile_commands import add_device_args, warn
 from host_tools.errors import InputError
 from host_tools.termsafe import shown
 
-
-def _open(args):
-    # imported here so `routine validate/show/new` work without the serial stack
-    from host_tools.session import open_session
-    return open_session(getattr(args, "port", None), practice=getattr(args, "practice", "refuse"))
-
-
-def _warn(lines):
-    for ln in lines:
-        print(ln, file=sys.stderr)
+_open = docfile_commands.open_device    # the handlers look it up here: the tests put a fake device in its place
 
 
 def register(sub):
-    from host_tools.cli import add_port_arg as _port_arg
-    from host_tools.session import add_practice_args
-
-    def add_port_arg(s):
-        # every action that reaches the device takes the raw REPL: --wait/--stop for a running practice
-        _port_arg(s)
-        add_practice_args(s)
-
-    p = sub.add_parser("routine", help="routines: list, show, validate, push, pull, remove, select, new")
-    p.set_defaults(func=lambda a: p.print_help() or 0)
-    rs = p.add_subparsers(dest="routine_cmd", metavar="ACTION")
-
-    s = rs.add_parser("list", help="the routines on the device (* marks the selected one), or --library")
-    s.add_argument("--library", action="store_true", help="list the built-in library instead (no device)")
-    add_port_arg(s)
-    s.set_defaults(func=cmd_list)
-
-    s = rs.add_parser("show", help="a routine's steps, points and cautions")
-    s.add_argument("routine", help="a file, a library name, or (with --device) a routine on the device")
-    s.add_argument("--device", action="store_true", help="show the device's copy")
-    add_port_arg(s)
-    s.set_defaults(func=cmd_show)
-
-    s = rs.add_parser("validate", help="check routine files (exit 2 if any is bad)")
-    s.add_argument("files", nargs="+")
-    s.set_defaults(func=cmd_validate)
+    rs = docfile_commands.add_command(sub, "routine",
+                                      help="routines: list, show, validate, push, pull, remove, select, new")
+    docfile_commands.add_list(rs, help="the routines on the device (* marks the selected one), or --library",
+                              func=cmd_list)
+    docfile_commands.add_show(rs, "routine", help="a routine's steps, points and cautions", func=cmd_show)
+    docfile_commands.add_validate(rs, help="check routine files (exit 2 if any is bad)", check_one=_validate_one)
 
     s = rs.add_parser("push", help="validate, then upload a routine file or library routine atomically")
     s.add_argument("routine", help="FILE or library NAME")
     s.add_argument("--select", action="store_true", help="also make it the selected routine")
     _yes_arg(s)
-    add_port_arg(s)
+    add_device_args(s)
     s.set_defaults(func=cmd_push)
 
     s = rs.add_parser("pull", help="download a routine from the device")
     s.add_argument("name")
     s.add_argument("--out", help="file to write (default NAME.json; '-' prints it)")
     s.add_argument("--force", action="store_true", help="overwrite an existing file")
-    add_port_arg(s)
+    add_device_args(s)
     s.set_defaults(func=cmd_pull)
 
-    s = rs.add_parser("remove", help="delete a routine from the device (not the selected one)")
-    s.add_argument("name")
-    add_port_arg(s)
-    s.set_defaults(func=cmd_remove)
+    docfile_commands.add_remove(rs, help="delete a routine from the device (not the selected one)",
+                                func=cmd_remove)
 
     s = rs.add_parser("select", help="the routine the button starts")
     s.add_argument("name")
     _yes_arg(s)
-    add_port_arg(s)
+    add_device_args(s)
     s.set_defaults(func=cmd_select)
 
     s = rs.add_parser("new", help="make a routine from step specs and/or a library routine",
@@ -89,7 +60,7 @@ def register(sub):
     s.add_argument("--push", action="store_true", help="upload it to the device too")
     s.add_argument("--select", action="store_true", help="upload it and select it")
     _yes_arg(s)
-    add_port_arg(s)
+    add_device_args(s)
     s.set_defaults(func=cmd_new)
 
 
@@ -113,15 +84,14 @@ def cmd_list(args) -> int:
     sel = info["selected"]
     if not info["routines"]:
         print("no routines on the device (acutrainer routine push bedtime --select)")
-    for it in info["routines"]:
-        mark = "*" if it["name"] == sel else " "
-        if it["error"]:
-            print("%s %-18s  BAD: %s" % (mark, shown(it["name"]), shown(it["error"])))
-        else:
-            print("%s %-18s %6s  %s" % (mark, shown(it["name"]), _fmt_total(it["total_s"]), shown(it["title"])))
+    docfile_commands.print_device_list(info["routines"], sel, _listed_summary)
     if sel is None:
         print("no routine selected (acutrainer routine select NAME)")
     return 0
+
+
+def _listed_summary(it: dict) -> str:
+    return "%6s  %s" % (_fmt_total(it["total_s"]), shown(it["title"]))
 
 
 def cmd_show(args) -> int:
@@ -133,24 +103,17 @@ def cmd_show(args) -> int:
         data, src = RT.resolve(args.routine)
     r = RT.parse_bytes(data, src)
     print("\n".join(RT.describe(r)))
-    _warn(RT.cautions(r))
+    warn(RT.cautions(r))
     for c in points.GENERAL_CAUTIONS:
         print("note: " + c)
     return 0
 
 
-def cmd_validate(args) -> int:
-    bad = 0
-    for f in args.files:
-        try:
-            r = RT.validate_file(f)
-        except InputError as e:
-            bad += 1
-            print("acutrainer: error: %s" % e, file=sys.stderr)
-            continue
-        print("%s: ok, %s, %d steps, about %s" % (f, r.name, len(r.steps), _fmt_total(r.total_ms // 1000)))
-        _warn(RT.cautions(r))
-    return InputError.exit_code if bad else 0
+def _validate_one(f: str):
+    """`validate`, one routine file: its ok line and its points' cautions (a bad file raises InputError)."""
+    r = RT.validate_file(f)
+    print("%s: ok, %s, %d steps, about %s" % (f, r.name, len(r.steps), _fmt_total(r.total_ms // 1000)))
+    warn(RT.cautions(r))
 
 
 def cmd_push(args) -> int:
@@ -209,7 +172,7 @@ def cmd_new(args) -> int:
     if args.push or args.select:
         cautions.confirm(r, yes=args.yes)
     else:
-        _warn(RT.cautions(r))
+        warn(RT.cautions(r))
     if args.out:
         if Path(args.out).exists() and not args.force:
             raise InputError("%s exists (use --force to overwrite)" % args.out)

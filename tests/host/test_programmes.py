@@ -1,97 +1,23 @@
 """Host programmes (docs/programmes.md): validation with one-line errors, the shipped library, and the
 `programme` commands against a fake session that runs the real device functions (acu.programme_parse,
-acu.programme, acu.routine_parse) on a temporary flash directory."""
+acu.programme, acu.routine_parse) on a temporary flash directory (docfx). What routine and programme files
+share (reading, decoding): test_docfiles."""
 from __future__ import annotations
 
-import argparse
 import json
-import os
 from pathlib import Path
 
 import pytest
+from docfx import FakeSession, assert_upload_failures_raise, run_command, write
 
 from host_tools import programmes as PR
 from host_tools import routines as RT
 from host_tools.commands import programme as cmd
 from host_tools.commands import status as status_cmd
-from host_tools.errors import DeviceError, InputError, LinkError
+from host_tools.errors import InputError
 
 PP = PR.PP
 PG = PR.PG
-
-
-class FakeSession:
-    """Same method names as host_tools.session.DeviceSession; the flash is a temp dir."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        for d in ("routines", "cfg"):
-            (root / d).mkdir(parents=True, exist_ok=True)
-        self.fail_upload = None
-        self.calls = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def _p(self, path: str) -> str:
-        assert path.startswith("/") and ".." not in path
-        return str(self.root) + path
-
-    def exists(self, path):
-        return os.path.exists(self._p(path))
-
-    def read_file(self, path):
-        return Path(self._p(path)).read_bytes()
-
-    def remove(self, path):
-        os.remove(self._p(path))
-
-    def makedirs(self, path):
-        os.makedirs(self._p(path), exist_ok=True)
-
-    def write_file_atomic(self, path, data, check=None):
-        tmp = path + ".tmp"
-        Path(self._p(tmp)).write_bytes(data[: len(data) // 2] if self.fail_upload == "cut" else data)
-        try:
-            if self.fail_upload == "cut":
-                raise LinkError("upload of %s failed its sha256 check; the old file is kept" % path)
-            if check:
-                self.call(check[0], check[1], tmp)
-            os.rename(self._p(tmp), self._p(path))
-        except BaseException:
-            os.remove(self._p(tmp))
-            raise
-
-    def call(self, module, func, *args):
-        self.calls.append((module, func, args))
-        root = str(self.root)
-        try:
-            if module == "acu.routine_parse" and func == "check_file":
-                return RT.RP.check_file(self._p(args[0]))
-            if module == "acu.programme_parse" and func == "check_file":
-                if self.fail_upload == "old-firmware":
-                    raise ValueError("programme x: version 1 not supported (this firmware reads version 0)")
-                return PP.check_file(self._p(args[0]), root + "/routines")
-            if module == "acu.programme_parse" and func == "list_programmes":
-                return PP.list_programmes(root + "/programmes")
-            if module == "acu.programme_parse" and func == "enrol":
-                return json.loads(json.dumps(PP.enrol(*args, root=root)))
-            if module == "acu.programme_parse" and func == "summary":
-                return json.loads(json.dumps(PP.summary(None, root)))
-            if module == "acu.programme_parse" and func == "leave":
-                return PP.leave(root)
-        except ValueError as e:
-            raise DeviceError("device: %s" % e) from None
-        raise AssertionError("unexpected call %s.%s" % (module, func))
-
-
-def write(tmp: Path, d: dict, name: str) -> Path:
-    p = tmp / name
-    p.write_text(json.dumps(d))
-    return p
 
 
 def sleep_dict() -> dict:
@@ -123,15 +49,6 @@ def test_bad_files_are_one_line_naming_the_file(tmp_path, change, want):
         PR.validate_file(f)
     msg = str(e.value)
     assert msg.startswith("programme %s" % f) and want in msg and "\n" not in msg, msg
-
-
-def test_not_json_and_not_utf8(tmp_path):
-    for data, want in ((b"{", "not valid JSON (line 1"), (b"\xff\xfe", "not UTF-8"),
-                       (b'{"a": 1, "a": 2}', "not valid JSON")):
-        f = tmp_path / "x.json"
-        f.write_bytes(data)
-        with pytest.raises(InputError, match="programme .*x.json: " + want.replace("(", r"\(")):
-            PR.validate_file(f)
 
 
 def test_a_routine_beside_the_file_is_used(tmp_path):
@@ -177,11 +94,7 @@ def test_a_bad_upload_keeps_the_old_programme_and_the_place(tmp_path):
         PR.push(s, json.dumps(d).encode(), "bad.json", {})
     good = sleep_dict()
     good["title"] = "changed"
-    for mode, exc in (("cut", LinkError), ("old-firmware", DeviceError)):
-        s.fail_upload = mode
-        with pytest.raises(exc):
-            PR.push(s, json.dumps(good).encode(), "good.json", {})
-    s.fail_upload = None
+    assert_upload_failures_raise(s, lambda: PR.push(s, json.dumps(good).encode(), "good.json", {}))
     # a routine the device lacks and the host cannot supply: refused, nothing changed
     d = sleep_dict()
     d["stages"][0]["routines"] = ["custom"]
@@ -206,17 +119,8 @@ def test_the_device_refuses_a_programme_whose_routine_is_gone(tmp_path):
 
 # ---- CLI handlers ----
 
-def parser():
-    ap = argparse.ArgumentParser()
-    cmd.register(ap.add_subparsers())
-    return ap
-
-
 def run(argv, monkeypatch, session=None):
-    if session is not None:
-        monkeypatch.setattr(cmd, "_open", lambda args: session)
-    args = parser().parse_args(argv)
-    return args.func(args)
+    return run_command(cmd, argv, monkeypatch, session)
 
 
 def test_cli_list_show_validate(tmp_path, monkeypatch, capsys):

@@ -1,97 +1,26 @@
 """Host routines: validation with one-line errors, the library, `new` specs, device operations against a
-fake session that runs the real device functions on a temporary flash directory, and the CLI handlers."""
+fake session that runs the real device functions on a temporary flash directory (docfx), and the CLI
+handlers. What routine and programme files share (reading, decoding): test_docfiles."""
 from __future__ import annotations
 
-import argparse
 import json
-import os
-from pathlib import Path
 
 import pytest
+from docfx import FakeSession, assert_upload_failures_raise, run_command, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from host_tools import points
 from host_tools import routines as RT
 from host_tools.commands import routine as cmd
-from host_tools.errors import DeviceError, InputError, LinkError
+from host_tools.errors import InputError
 
 R = RT.R
 RP = RT.RP
 
 
-class FakeSession:
-    """Same method names as host_tools.session.DeviceSession; the flash is a temp dir, and calls into
-    acu.routine_parse run the real device code on it."""
-
-    def __init__(self, root: Path, fail_upload: str | None = None):
-        self.root = root
-        (root / "routines").mkdir(parents=True, exist_ok=True)
-        (root / "cfg").mkdir(parents=True, exist_ok=True)
-        self.fail_upload = fail_upload
-        self.calls = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def _p(self, path: str) -> str:
-        assert path.startswith("/") and ".." not in path
-        return str(self.root) + path
-
-    def exists(self, path):
-        return os.path.exists(self._p(path))
-
-    def read_file(self, path):
-        return Path(self._p(path)).read_bytes()
-
-    def remove(self, path):
-        os.remove(self._p(path))
-
-    def write_file_atomic(self, path, data, check=None):
-        tmp = path + ".tmp"
-        Path(self._p(tmp)).write_bytes(data[: len(data) // 2] if self.fail_upload == "cut" else data)
-        try:
-            if self.fail_upload == "cut":
-                raise LinkError("upload of %s failed its sha256 check; the old file is kept" % path)
-            if check:
-                self.call(check[0], check[1], tmp)
-            os.rename(self._p(tmp), self._p(path))
-        except BaseException:
-            os.remove(self._p(tmp))
-            raise
-
-    def call(self, module, func, *args):
-        assert module == "acu.routine_parse"
-        self.calls.append((func, args))
-        routines = str(self.root / "routines")
-        try:
-            if func == "list_routines":
-                return RP.list_routines(routines)
-            if func == "selected":
-                return RP.selected(str(self.root / "cfg" / "selected"))
-            if func == "load":
-                return json.loads(json.dumps(RP.load(args[0], routines)))
-            if func == "check_file":
-                if self.fail_upload == "old-firmware":
-                    raise ValueError("routine %s: version 1 not supported (this firmware reads version 0)"
-                                     % args[0])
-                return RP.check_file(self._p(args[0]))
-        except ValueError as e:
-            raise DeviceError("device: %s" % e) from None
-        raise AssertionError(func)
-
-
 def bedtime_dict():
     return json.loads(RT.library_routine("bedtime"))
-
-
-def write(tmp_path, d, name="r.json"):
-    p = tmp_path / name
-    p.write_text(json.dumps(d) if not isinstance(d, str) else d)
-    return p
 
 
 # ---- validation ----
@@ -187,27 +116,6 @@ def test_a_version_2_routine_shows_each_steps_schedule_and_its_checks(tmp_path):
     assert any("SP6" in c for c in RT.cautions(r))  # a check on a point carries its cautions
 
 
-def test_bad_files(tmp_path):
-    with pytest.raises(InputError, match=r"not valid JSON \(line 1 column 2"):
-        RT.validate_file(write(tmp_path, "{oops"))
-    with pytest.raises(InputError, match="no such file"):
-        RT.validate_file(tmp_path / "missing.json")
-    with pytest.raises(InputError, match="is a directory"):
-        RT.validate_file(tmp_path)
-    big = tmp_path / "big.json"
-    big.write_bytes(b" " * (RT.RP.MAX_FILE_BYTES + 1))
-    with pytest.raises(InputError, match="limit 16384"):
-        RT.validate_file(big)
-    p = tmp_path / "bin.json"
-    p.write_bytes(b"\xff\xfe{}")
-    with pytest.raises(InputError, match="not UTF-8"):
-        RT.validate_file(p)
-    with pytest.raises(InputError, match="nested too deeply|not valid JSON"):
-        RT.validate_file(write(tmp_path, "[" * 10000))
-    with pytest.raises(InputError, match="must be a JSON object"):
-        RT.validate_file(write(tmp_path, "[1]"))
-
-
 # ---- new ----
 
 def test_new_from_specs():
@@ -254,7 +162,7 @@ def test_push_select_list_pull_remove(tmp_path):
     assert info["selected"] == "bedtime"
     assert {i["name"] for i in info["routines"]} == set(RT.library_names())
     assert all(i["error"] is None for i in info["routines"])
-    assert ("check_file", ("/routines/bedtime.json.tmp",)) in s.calls
+    assert ("acu.routine_parse", "check_file", ("/routines/bedtime.json.tmp",)) in s.calls
     assert json.loads(RT.pull(s, "ht7-quick"))["name"] == "ht7-quick"
     with pytest.raises(InputError, match="is selected"):
         RT.remove(s, "bedtime")
@@ -281,10 +189,7 @@ def test_bad_push_changes_nothing(tmp_path):
     # an interrupted upload and a firmware that refuses the file both leave the old routine intact
     good = bedtime_dict()
     good["title"] = "changed"
-    for mode, exc in (("cut", LinkError), ("old-firmware", DeviceError)):
-        s.fail_upload = mode
-        with pytest.raises(exc):
-            RT.push(s, json.dumps(good).encode(), "good.json", select=True)
+    assert_upload_failures_raise(s, lambda: RT.push(s, json.dumps(good).encode(), "good.json", select=True))
     after = {p.name: p.read_bytes() for p in (tmp_path / "flash" / "routines").iterdir()}
     assert before == after
     assert RP.selected(str(tmp_path / "flash" / "cfg" / "selected")) == "bedtime"
@@ -292,17 +197,8 @@ def test_bad_push_changes_nothing(tmp_path):
 
 # ---- CLI handlers ----
 
-def parser():
-    ap = argparse.ArgumentParser()
-    cmd.register(ap.add_subparsers())
-    return ap
-
-
 def run(argv, monkeypatch, session=None):
-    if session is not None:
-        monkeypatch.setattr(cmd, "_open", lambda args: session)
-    args = parser().parse_args(argv)
-    return args.func(args)
+    return run_command(cmd, argv, monkeypatch, session)
 
 
 def test_cli_validate_show_new(tmp_path, monkeypatch, capsys):
