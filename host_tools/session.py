@@ -17,6 +17,7 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 
 import serial
@@ -27,6 +28,11 @@ from host_tools import transfer
 from host_tools.errors import AcuError, DeviceError, LinkError, device_error
 from host_tools.link import LiveLink
 from host_tools.ports import find_port
+
+# contextlib.redirect_stdout swaps the process's sys.stdout: two threads entering raw REPLs at once (the
+# reliability bench's parallel workers, a study's parallel pulls) would restore each other's buffers and
+# leave sys.stdout a StringIO for good. One at a time.
+_REDIRECT_LOCK = threading.Lock()
 
 SILENCE_S = 4.0            # a link that stays silent this long while we wait for an answer is lost
 RAW_ENTER_S = 1.5          # a board stops its app and shows the raw REPL's banner well within this
@@ -216,7 +222,7 @@ class DeviceSession:
                 out = io.StringIO()
                 try:
                     # mpremote prints what it got when the banner does not come: one line from us instead
-                    with contextlib.redirect_stdout(out):
+                    with _REDIRECT_LOCK, contextlib.redirect_stdout(out):
                         self.t.enter_raw_repl(soft_reset=False, timeout_overall=RAW_ENTER_S)
                     return
                 except TransportError:
