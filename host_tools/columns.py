@@ -24,6 +24,9 @@ def _c(name, kind, unit, description):
     return Column(name, kind, unit, description)
 
 
+# the host's recomputation of the device's score, beside it in the step and the session rows
+SCORE_HOST = _c("score_host", "int", "", "the same computed by the host from the log (docs/score.md)")
+
 # one row per step: the CSV/JSON export's steps (export.step_rows), in this order
 STEP = (
     _c("session_id", "int", "", "the archive's number of the session (stable within one archive)"),
@@ -67,7 +70,7 @@ STEP = (
     _c("check_grade", "int", "", "the result told: 0 accurate, -1..-3 under, +1..+3 over (docs/score.md)"),
     _c("check_accurate", "bool", "", "within +-15 % of the target (acu.score.check_accurate)"),
     _c("score", "int", "", "the session's score 0-100 the device logged (empty: none), on each of its rows"),
-    _c("score_host", "int", "", "the same computed by the host from the log (docs/score.md)"),
+    SCORE_HOST,
 )
 
 # added by the study formats (Parquet, BIDS, REDCap) after device_id: who the session is attributed to
@@ -93,7 +96,7 @@ SESSION = (
     _c("trace_stopped", "bool", "", "the trace stopped early (flash reserve reached)"),
     _c("problems", "strlist", "", "the log reader's messages about this session"),
     _c("score", "int", "", "the session score 0-100 the device logged (empty: none)"),
-    _c("score_host", "int", "", "the same computed by the host from the log (docs/score.md)"),
+    SCORE_HOST,
 )
 
 # one row per trace sample (the Parquet traces table)

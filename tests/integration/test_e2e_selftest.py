@@ -5,6 +5,7 @@ felt, the LED seen or the buzzer heard is answered from the simulator's record o
 did (the hand feels `motor_felt`, not the motor pin's drive), never from what the test expects: with a dead
 motor the pin is driven and nothing is felt, so the person says "n"."""
 
+import contextlib
 import json
 import os
 import sys
@@ -148,12 +149,19 @@ def test_a_healthy_board_passes_every_check(sim):
     assert_still_practising(sim, text)
 
 
-def test_an_open_sensor_is_named_with_its_pin(sim):
-    sim.fault("open")
+@contextlib.contextmanager
+def faulted(sim, fault):
+    """The simulated board with `fault` (sim fault ...) for the block, mended after it whatever happens."""
+    sim.fault(fault)
     try:
-        rc, text = run_as_person(sim)
+        yield
     finally:
         sim.fault("ok")
+
+
+def test_an_open_sensor_is_named_with_its_pin(sim):
+    with faulted(sim, "open"):
+        rc, text = run_as_person(sim)
     assert rc == 1, text
     assert "FAIL sensor (idle level): the input reads 0 V" in text, text
     assert "GPIO34 (ADC)" in text.split("FAIL sensor (idle level)")[1].splitlines()[0]
@@ -162,11 +170,8 @@ def test_an_open_sensor_is_named_with_its_pin(sim):
 
 
 def test_a_dead_motor_is_named_with_its_pin(sim):
-    sim.fault("motor-dead")
-    try:
+    with faulted(sim, "motor-dead"):
         rc, text = run_as_person(sim)
-    finally:
-        sim.fault("ok")
     assert rc == 1, text
     assert "Did you feel the motor buzz? [y/n/s] n" in text
     line = [ln for ln in text.splitlines() if ln.startswith("FAIL motor")]
@@ -179,11 +184,8 @@ def test_a_dead_motor_is_named_with_its_pin(sim):
 
 
 def test_a_stuck_button_is_named_with_its_pin(sim):
-    sim.fault("button-stuck")
-    try:
+    with faulted(sim, "button-stuck"):
         rc, text = run_as_person(sim)
-    finally:
-        sim.fault("ok")
     assert rc == 1, text
     assert "FAIL released at rest: measured reads PRESSED while untouched" in text
     line = [ln for ln in text.splitlines() if ln.startswith("FAIL button")]
@@ -192,12 +194,9 @@ def test_a_stuck_button_is_named_with_its_pin(sim):
 
 
 def test_a_missing_bleed_resistor_reads_floating(sim):
-    sim.fault("no-bleed")
-    try:
+    with faulted(sim, "no-bleed"):
         # the floating input reads as a press: the board has begun a free press of its own (--stop ends it)
         rc, text = run_as_person(sim, "--only", "sensor", "--stop")
-    finally:
-        sim.fault("ok")
     assert rc == 1, text
     line = [ln for ln in text.splitlines() if ln.startswith("FAIL sensor (idle level)")]
     assert line and "the bleed resistor (6800 ohm" in line[0] and "GPIO34 (ADC)" in line[0], text
@@ -217,15 +216,12 @@ def test_a_load_cell_board_reports_its_hx711_unplugged(acu_home, tmp_path):
 
 
 def test_a_dead_button_is_named_with_its_pin(sim):
-    sim.fault("button-dead")
-    try:
+    with faulted(sim, "button-dead"):
         p = spawn(sim, "--only", "button")
         p.expect(r"Press the button once")
         sim.button("short")
         p.expect(pexpect.EOF)
         p.close()
-    finally:
-        sim.fault("ok")
     assert p.exitstatus == 1
     assert "FAIL button (press seen): the press never reached the board: check the switch's two leads (GPIO0" \
         in p.before
