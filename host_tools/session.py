@@ -5,8 +5,9 @@ A `Connection` opens the port (mpremote's SerialTransport) and first asks the ru
 link (host_tools/link.py, docs/protocol.md): read-only commands stay there and never stop a practice.
 A command that needs the raw REPL gets a `DeviceSession` from `Connection.repl()`, which refuses in one
 line while a practice runs (or waits for its end, or stops it on purpose), then interrupts the app with
-Ctrl-C as every MicroPython tool does; closing the session restarts the app with a soft reset unless asked
-not to. Everything else in host_tools gets plain values back, or one of host_tools.errors' exceptions with
+Ctrl-C as every MicroPython tool does, then soft-resets the board into the raw REPL (as mpremote does unless
+told `resume`): the commands run on a fresh heap, not on the holes the stopped app left in it. Closing the
+session restarts the app with a soft reset unless asked not to. Everything else in host_tools gets plain values back, or one of host_tools.errors' exceptions with
 a one-line message.
 """
 
@@ -161,7 +162,7 @@ class Connection:
         """Make sure the app runs (a board left at its REPL: soft reset); its hello."""
         if self.hello is not None:
             return self.hello
-        s = DeviceSession(self.port, baud=self.baud, timeout_s=self.timeout_s, transport=self.t)
+        s = DeviceSession(self.port, baud=self.baud, timeout_s=self.timeout_s, transport=self.t, fresh=False)
         s.call("acu.api", "version")  # a board without our firmware is named now, not after a wait
         s.restart_app()
         deadline = time.monotonic() + timeout_s
@@ -196,7 +197,13 @@ class DeviceSession:
     live link, e.g. the reliability bench)."""
 
     def __init__(self, port: str, baud: int = 115200, timeout_s: float = SILENCE_S,
-                 transport: SerialTransport | None = None):
+                 transport: SerialTransport | None = None, fresh: bool = True):
+        """fresh: soft-reset into the raw REPL once in (reset_to_raw_repl) so the session starts on a fresh
+        heap. The stopped app's heap is fragmented, most of all with the firmware loaded from .mpy files:
+        the first command that needs a new name then needs the interpreter's next name pool (14 KB on the
+        unix port, 9 KB on an ESP32) in one block, and failed with "MemoryError ... allocating 1280 bytes"
+        (the pool's entries, not bytes). A soft reset costs a board a few ms, and nothing the host reads:
+        what the app knows is on its flash (acu.api rebuilds the app's objects from it)."""
         self.port = port
         self.timeout_s = timeout_s
         self._restart = True
@@ -205,6 +212,8 @@ class DeviceSession:
         self.t.serial.timeout = timeout_s  # never block forever on a board that stopped answering
         try:
             self._enter()
+            if fresh:
+                self.reset_to_raw_repl()
         except BaseException:
             # release the port now: the exception's traceback keeps this object alive, and with it an
             # exclusively opened port that the next attempt could not open
