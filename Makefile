@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Device logic runs twice: under CPython (pytest, hypothesis) and on the real MicroPython unix port. The
-# runner loads every test file into one process, whose heap fragments over the run: 512K. The firmware's own
+# runner gives every test file an interpreter of its own with a 512K heap. The firmware's own
 # heap is guarded by tests/device/test_footprint.py and tests/host/test_romfs.py in heaps of their own.
 test: setup
 	$(BIN)/micropython -X heapsize=512K tools/mp_test_runner.py tests/device

@@ -7,8 +7,8 @@ A command that needs the raw REPL gets a `DeviceSession` from `Connection.repl()
 line while a practice runs (or waits for its end, or stops it on purpose), then interrupts the app with
 Ctrl-C as every MicroPython tool does, then soft-resets the board into the raw REPL (as mpremote does unless
 told `resume`): the commands run on a fresh heap, not on the holes the stopped app left in it. Closing the
-session restarts the app with a soft reset unless asked not to. Everything else in host_tools gets plain values back, or one of host_tools.errors' exceptions with
-a one-line message.
+session restarts the app with a soft reset unless asked not to. Everything else in host_tools gets plain
+values back, or one of host_tools.errors' exceptions with a one-line message.
 """
 
 from __future__ import annotations

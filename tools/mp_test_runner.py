@@ -1,41 +1,55 @@
 # Runs tests/device/test_*.py on the MicroPython unix port (the same files pytest runs under CPython).
 # Test files are plain modules with test_* functions and asserts; files named test_prop_* use
 # hypothesis and are CPython-only. A test that raises an exception named SkipTest (tests/device/mpcompat.py,
-# skip()) is reported as skipped. Usage: micropython tools/mp_test_runner.py tests/device
+# skip()) is reported as skipped. Usage: micropython -X heapsize=512K tools/mp_test_runner.py tests/device
 # (or one file: ... tests/device/test_x.py)
+# Given a folder, it runs each file in an interpreter of its own (this one, again, with the same heap size):
+# a fresh heap per file, as a board has after a reset. In one process the interpreter's name pools, which are
+# never freed and grow in doubling blocks, ended up scattered over the heap, and a test that needs one big
+# buffer failed there or not depending on what ran before it ("MemoryError ... allocating 17028 bytes").
 import gc
 import os
 import sys
+import time
 
-root = sys.argv[1] if len(sys.argv) > 1 else "tests/device"
-only = None
-if root.endswith(".py"):  # one test file: tests/device/test_x.py
-    root, only = root.rsplit("/", 1) if "/" in root else (".", root)
-sys.path.insert(0, root)
-sys.path.insert(0, "device")
-sys.path.insert(0, ".")  # so `import boards` works
 
-passed = 0
-failed = 0
-skipped = 0
-keep = set(sys.modules)
-names = [only] if only else sorted(os.listdir(root))
-for fname in names:
-    if not (fname.startswith("test_") and fname.endswith(".py")) or fname.startswith("test_prop_"):
-        continue
-    modname = fname[:-3]
+def run_folder(root):
+    heap_kb = (gc.mem_alloc() + gc.mem_free()) // 1024
+    counts = "/tmp/mp_test_runner.%d" % time.time_ns()  # each file's run appends "passed failed skipped"
+    bad_files = 0
+    for fname in sorted(os.listdir(root)):
+        if fname.startswith("test_") and fname.endswith(".py") and not fname.startswith("test_prop_"):
+            if os.system("%s -X heapsize=%dK %s %s/%s %s" % (sys.executable, heap_kb, sys.argv[0], root, fname,
+                                                             counts)):
+                bad_files += 1
+    totals = [0, 0, 0]
     try:
-        mod = __import__(modname)
+        with open(counts) as f:
+            for line in f:
+                for i, n in enumerate(line.split()):
+                    totals[i] += int(n)
+        os.remove(counts)
+    except OSError:
+        pass
+    print("micropython: %d passed, %d failed, %d skipped" % tuple(totals))
+    return 0 if bad_files == 0 and totals[1] == 0 else 1
+
+
+def run_file(root, fname):
+    """The test_* functions of one file: (passed, failed, skipped)."""
+    sys.path.insert(0, root)
+    sys.path.insert(0, "device")
+    sys.path.insert(0, ".")  # so `import boards` works
+    passed = failed = skipped = 0
+    try:
+        mod = __import__(fname[:-3])
     except Exception as e:
-        failed += 1
         print("ERROR importing", fname)
         sys.print_exception(e)
-        continue
+        return 0, 1, 0
     for name in sorted(dir(mod)):
-        if not name.startswith("test_"):
-            continue
         fn = getattr(mod, name)
-        if not callable(fn):
+        if not name.startswith("test_") or not callable(fn):
             continue
         try:
             fn()
@@ -48,11 +62,17 @@ for fname in names:
             failed += 1
             print("FAIL", fname, name)
             sys.print_exception(e)
-    # free the test module (and what it alone imported) before the next file: the heap is small
-    del mod
-    for k in list(sys.modules):
-        if k not in keep:
-            del sys.modules[k]
-    gc.collect()
-print("micropython: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
-sys.exit(1 if failed else 0)
+    return passed, failed, skipped
+
+
+path = sys.argv[1] if len(sys.argv) > 1 else "tests/device"
+if not path.endswith(".py"):
+    sys.exit(run_folder(path))
+root, fname = path.rsplit("/", 1) if "/" in path else (".", path)
+got = run_file(root, fname)
+if len(sys.argv) > 2:  # run by run_folder, which sums the counts
+    with open(sys.argv[2], "a") as f:
+        f.write("%d %d %d\n" % got)
+else:
+    print("micropython: %d passed, %d failed, %d skipped" % got)
+sys.exit(1 if got[1] else 0)
