@@ -5,10 +5,9 @@ A `Connection` opens the port (mpremote's SerialTransport) and first asks the ru
 link (host_tools/link.py, docs/protocol.md): read-only commands stay there and never stop a practice.
 A command that needs the raw REPL gets a `DeviceSession` from `Connection.repl()`, which refuses in one
 line while a practice runs (or waits for its end, or stops it on purpose), then interrupts the app with
-Ctrl-C as every MicroPython tool does, then soft-resets the board into the raw REPL (as mpremote does unless
-told `resume`): the commands run on a fresh heap, not on the holes the stopped app left in it. Closing the
-session restarts the app with a soft reset unless asked not to. Everything else in host_tools gets plain
-values back, or one of host_tools.errors' exceptions with a one-line message.
+Ctrl-C as every MicroPython tool does; closing the session restarts the app with a soft reset unless asked
+not to. Everything else in host_tools gets plain values back, or one of host_tools.errors' exceptions with
+a one-line message.
 """
 
 from __future__ import annotations
@@ -162,7 +161,7 @@ class Connection:
         """Make sure the app runs (a board left at its REPL: soft reset); its hello."""
         if self.hello is not None:
             return self.hello
-        s = DeviceSession(self.port, baud=self.baud, timeout_s=self.timeout_s, transport=self.t, fresh=False)
+        s = DeviceSession(self.port, baud=self.baud, timeout_s=self.timeout_s, transport=self.t)
         s.call("acu.api", "version")  # a board without our firmware is named now, not after a wait
         s.restart_app()
         deadline = time.monotonic() + timeout_s
@@ -192,28 +191,27 @@ def record_anchor(hello: dict, kind: str):
         _say("note: time anchor not recorded (%s)" % e)
 
 
+def _never_ran_for_memory(out: bytes, err: bytes) -> bool:
+    """The device refused the code before running any of it for want of heap: a MemoryError with no output
+    and no traceback (an exception raised while the code runs comes with one) is the compiler's."""
+    return not out and err.startswith(b"MemoryError") and b"Traceback" not in err
+
+
 class DeviceSession:
     """The raw REPL on an open port (from Connection.repl(), or on its own for tools that bypass the
     live link, e.g. the reliability bench)."""
 
     def __init__(self, port: str, baud: int = 115200, timeout_s: float = SILENCE_S,
-                 transport: SerialTransport | None = None, fresh: bool = True):
-        """fresh: soft-reset into the raw REPL once in (reset_to_raw_repl) so the session starts on a fresh
-        heap. The stopped app's heap is fragmented, most of all with the firmware loaded from .mpy files:
-        the first command that needs a new name then needs the interpreter's next name pool (14 KB on the
-        unix port, 9 KB on an ESP32) in one block, and failed with "MemoryError ... allocating 1280 bytes"
-        (the pool's entries, not bytes). A soft reset costs a board a few ms, and nothing the host reads:
-        what the app knows is on its flash (acu.api rebuilds the app's objects from it)."""
+                 transport: SerialTransport | None = None):
         self.port = port
         self.timeout_s = timeout_s
         self._restart = True
         self._closed = False
+        self._ran = False  # some code of this session ran on the device (it may hold names of its own)
         self.t = transport if transport is not None else _open_transport(port, baud)
         self.t.serial.timeout = timeout_s  # never block forever on a board that stopped answering
         try:
             self._enter()
-            if fresh:
-                self.reset_to_raw_repl()
         except BaseException:
             # release the port now: the exception's traceback keeps this object alive, and with it an
             # exclusively opened port that the next attempt could not open
@@ -304,15 +302,28 @@ class DeviceSession:
 
     # ---- code execution ----------------------------------------------------------------------------
     def exec(self, code: str, timeout: float | None = None) -> str:
+        out, err = self._exec_raw(code, timeout)
+        if not self._ran and _never_ran_for_memory(out, err):
+            # The stopped app's heap is in holes: compiling the session's first code needed one bigger block
+            # than it has (its new names need the interpreter's next name pool: 1280 entries, 14 KB on the
+            # unix port, 9 KB on an ESP32, "MemoryError ... allocating 1280 bytes"). Nothing ran and the
+            # session holds nothing yet, so a soft reset into the raw REPL (a fresh heap; the app's objects
+            # are rebuilt from the flash by acu.api when needed) and the same code again lose nothing.
+            self.reset_to_raw_repl()
+            out, err = self._exec_raw(code, timeout)
+        if not _never_ran_for_memory(out, err):
+            self._ran = True
+        if err:
+            raise device_error(err.decode(errors="replace"))
+        return out.decode(errors="replace")
+
+    def _exec_raw(self, code: str, timeout: float | None) -> tuple[bytes, bytes]:
         try:
-            out, err = self.t.exec_raw(code, timeout=timeout or self.timeout_s)
+            return self.t.exec_raw(code, timeout=timeout or self.timeout_s)
         except TransportError as e:
             raise LinkError("no answer from %s (%s): cable unplugged or board busy?" % (self.port, e)) from None
         except (serial.SerialException, OSError) as e:
             raise LinkError("link to %s lost: %s" % (self.port, e)) from None
-        if err:
-            raise device_error(err.decode(errors="replace"))
-        return out.decode(errors="replace")
 
     def _json_result(self, out: str):
         for line in reversed(out.splitlines()):

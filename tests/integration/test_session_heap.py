@@ -1,15 +1,16 @@
-"""A host command never inherits the stopped app's heap: every session soft-resets into the raw REPL first.
+"""A host command is not failed by the heap a stopped app left in holes.
 
 What this guards against (issue 19's power-cut bench): an app that ran for a while leaves its heap in small
 holes. The first command after it that needs a new name makes the interpreter allocate its next name pool in
 one block (14 KB on the unix port, 9 KB on an ESP32), and failed with "MemoryError ... allocating 1280 bytes"
-(the pool's entries, not bytes). The test leaves the simulated board's heap in such holes, as a program at
-the REPL, and runs a command that needs 300 new names."""
+(the pool's entries, not bytes). A session whose first code is refused that way before any of it ran
+soft-resets into the raw REPL (a fresh heap) and runs it again (host_tools/session.py). The test leaves the
+simulated board's heap in such holes, as a program at the REPL, and runs a command that needs 300 new names."""
 
 import pytest
 
 from host_tools.errors import DeviceError
-from host_tools.session import DeviceSession, open_session
+from host_tools.session import open_session
 
 pytestmark = pytest.mark.integration
 
@@ -39,22 +40,20 @@ def _fragment(port):
         s.keep_repl()  # closed at the friendly REPL: the holes stay for the next session
 
 
-def test_a_session_runs_on_a_fresh_heap_whatever_the_app_left(deployed_sim):
+def test_a_first_command_refused_by_a_fragmented_heap_runs_on_a_fresh_one(deployed_sim):
     port = deployed_sim.port
     try:
         _fragment(port)
-        # the control: on the heap as it was left, the command fails, so the holes are real
-        s = DeviceSession(port, fresh=False)
-        try:
-            with pytest.raises(DeviceError, match="MemoryError"):
-                s.exec(NEW_NAMES_CODE)
-        finally:
-            s.keep_repl()
-            s.close(restart=False)
-        _fragment(port)
         with open_session(port) as s:  # what every host command opens
             assert s.exec(NEW_NAMES_CODE).split()[-1] == "14"
-            assert s.exec("print('_keep' in globals())\n").split()[-1] == "False"
+            assert s.exec("print('_keep' in globals())\n").split()[-1] == "False"  # it ran on a fresh heap
+        # the control: once code of the session has run (it may hold names of its own), nothing is reset
+        # behind it, and the same command on the heap as it was left fails: the holes are real
+        _fragment(port)
+        with open_session(port) as s:
+            assert s.exec("print(len(_keep) > 10)\n").split()[-1] == "True"
+            with pytest.raises(DeviceError, match="MemoryError"):
+                s.exec(NEW_NAMES_CODE)
     finally:
         with open_session(port):
             pass  # closes with a soft reset that runs the app again, for the tests after this one
