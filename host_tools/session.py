@@ -307,8 +307,9 @@ class DeviceSession:
             # The stopped app's heap is in holes: compiling the session's first code needed one bigger block
             # than it has (its new names need the interpreter's next name pool: 1280 entries, 14 KB on the
             # unix port, 9 KB on an ESP32, "MemoryError ... allocating 1280 bytes"). Nothing ran and the
-            # session holds nothing yet, so a soft reset into the raw REPL (a fresh heap; the app's objects
-            # are rebuilt from the flash by acu.api when needed) and the same code again lose nothing.
+            # session holds nothing yet: a soft reset into the raw REPL (a fresh heap; acu.api rebuilds the
+            # app's objects from the flash, without what the stopped app knew only in memory, such as its
+            # boot problems) and the same code again, rather than a command that fails.
             self.reset_to_raw_repl()
             out, err = self._exec_raw(code, timeout)
         if not _never_ran_for_memory(out, err):
