@@ -22,14 +22,15 @@ class _FlashImage:
 
     def __init__(self, path, nblocks):
         self.n = nblocks
-        self.blank = None
+        # allocated once, at boot: a board's flash driver erases without the heap, and an erase must not
+        # fail on a heap the firmware has left in holes (a 4 KB block asked for later did, in CI)
+        self.blank = b"\xff" * _BS
         try:
             self.f = open(path, "r+b")
         except OSError:
             self.f = open(path, "w+b")
-            blank = b"\xff" * _BS
             for _ in range(nblocks):
-                self.f.write(blank)
+                self.f.write(self.blank)
             self.f.flush()
 
     def readblocks(self, n, buf, off=0):
@@ -49,8 +50,6 @@ class _FlashImage:
         if op == 6:
             # erase, as NOR flash does: littlefs relies on an erased block reading 0xFF, or stale
             # commits left in a re-used block can come back to life after a torn write
-            if self.blank is None:
-                self.blank = b"\xff" * _BS
             self.f.seek(arg * _BS)
             self.f.write(self.blank)
             self.f.flush()
