@@ -38,6 +38,7 @@ from host_tools.errors import DeviceError, LinkError, device_error
 UPLOAD_CHUNK = 1024
 MAX_UPLOAD_CODE = 2047     # the code of one upload exec, in bytes (its buffer, NUL included, is <= 2 KB)
 DOWNLOAD_CHUNK = 4096      # bytes the device reads per readinto when streaming a file out
+DOWNLOAD_SMALL = 256       # the same, when the device's heap has no free block of DOWNLOAD_CHUNK bytes
 
 # Runs on the device: stream a file as one header line, the raw bytes, then its sha256.
 # Raw bytes are safe in this direction (device -> host output is 8-bit clean on USB-serial and
@@ -47,7 +48,10 @@ import os, sys, hashlib, binascii
 def _acu_rd(p, off):
     sz = os.stat(p)[6]
     h = hashlib.sha256()
-    buf = bytearray(%d)
+    try:
+        buf = bytearray(%d)
+    except MemoryError:  # a heap a practice left in holes: smaller reads, the same bytes
+        buf = bytearray(%d)
     mv = memoryview(buf)
     out = sys.stdout.buffer if hasattr(sys.stdout, 'buffer') else None
     if off > sz:
@@ -71,7 +75,7 @@ def _acu_rd(p, off):
             else:
                 sys.stdout.write(binascii.b2a_base64(mv[:k]))
     sys.stdout.write('\\n#' + binascii.hexlify(h.digest()).decode() + '\\n')
-""" % DOWNLOAD_CHUNK
+""" % (DOWNLOAD_CHUNK, DOWNLOAD_SMALL)
 
 
 def read_file(t, port: str, timeout_s: float, path: str, progress=None, have: bytes = b"") -> bytes:
