@@ -20,6 +20,7 @@ ACU_FILES = (
     "cfgfile.py",
     "console.py",
     "creep.py",
+    "fault.py",
     "feedback.py",
     "feedback_tables.py",
     "feedback_views.py",

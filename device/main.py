@@ -14,6 +14,12 @@ from acu import appcfg  # noqa: E402
 hw, settings, boots, boot_id = appcfg.start()
 del appcfg
 acu.forget("appcfg")
-import acu.app  # noqa: E402
+try:
+    import acu.app  # noqa: E402
 
-acu.app.main(hw, settings, boots, boot_id)
+    acu.app.main(hw, settings, boots, boot_id)
+except Exception as e:  # the app failed (a Ctrl-C is not an Exception): noted, cued, restarted (acu/fault.py)
+    import gc
+
+    gc.collect()  # what the failed code held is garbage now: room to load the handler
+    acu.call("fault", "handle", e, hw, boots)

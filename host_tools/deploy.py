@@ -23,6 +23,8 @@ from pathlib import Path
 from host_tools import __version__, constfold, paths
 from host_tools.errors import AcuError, InputError
 
+FAULT_RECORD = "/cfg/fault.json"  # the app's last fault (device/acu/fault.py FAULT_PATH)
+
 HASHES_CODE = r"""
 import os, hashlib, binascii, json
 def _acu_hashes(paths):
@@ -294,6 +296,9 @@ def deploy(
     for p in stale:
         progress("  remove stale %s" % p)
         session.remove(p)
+    if changed or stale or rom_written:
+        # the app's last fault (docs/reliability.md) was the old firmware's: doctor names this one's only
+        session.exec("import os\ntry:\n os.remove(%r)\nexcept OSError:\n pass\n" % FAULT_RECORD)
     version = {
         "firmware": __version__,
         "board": board,

@@ -444,6 +444,48 @@ def check_boot_files(st: dict) -> list[Check]:
     return out
 
 
+def check_app_fault(st: dict) -> Check | None:
+    """The app's own last fault (the `status` field fault, docs/reliability.md "The app's own faults"): an
+    exception that stopped the app, which then restarted, or, at its start on several boots in a row, did not.
+    None from a firmware that does not report them."""
+    if "fault" not in st:
+        return None
+    f = st.get("fault")
+    if not isinstance(f, dict):
+        return Check("app faults", OK, "the app has not stopped on a fault since this firmware was deployed")
+    err = shown(str(f.get("error", "?")))
+    boot = f.get("boot")
+    boots = st.get("boots")
+    when = "on boot %s" % boot
+    if isinstance(boot, int) and isinstance(boots, int) and boots >= boot:
+        when += " (%d boots ago)" % (boots - boot) if boots > boot else " (this boot)"
+    up = f.get("uptime_ms")
+    if isinstance(up, int):
+        when += ", %d:%02d after the start" % (up // 60000, up // 1000 % 60)
+    if f.get("restarted") is False:
+        return Check("app faults", FAIL,
+                     "the app failed at its start on %s boots in a row, last %s: %s; the board waits at its "
+                     "REPL" % (f.get("early", "?"), when, err),
+                     "acutrainer deploy (replaces a damaged firmware file), then reset the board; if it fails "
+                     "again see docs/troubleshooting.md, 'The app stopped on a fault'")
+    return Check("app faults", WARN, "the app stopped on a fault %s: %s; it restarted" % (when, err),
+                 "the practice running then was ended and kept; if it happens again see "
+                 "docs/troubleshooting.md, 'The app stopped on a fault'")
+
+
+def _fault_on_flash(session, path: str) -> list[Check]:
+    """The app's fault record read as a file, where the firmware cannot report its status (it cannot be
+    imported, say): what the app did about it is still worth a line."""
+    try:
+        if not session.exists(path):
+            return []
+        rec = strictjson.loads(session.read_file(path).decode("utf-8"))
+    except (AcuError, ValueError):
+        return []  # no record to read: the checks above say what to do
+    c = check_app_fault({"fault": rec if isinstance(rec, dict) else None})
+    return [c] if c is not None and c.status != OK else []
+
+
 def _bad_base(path: str) -> str:
     i = path.rfind(".bad")
     return path[:i] if i > 0 else path
@@ -477,7 +519,7 @@ def diagnose(
     except AcuError as e:
         return [
             Check("app", FAIL, "the board answers but our firmware does not (%s)" % e, "acutrainer deploy")
-        ]
+        ] + _fault_on_flash(session, deploy.FAULT_RECORD)
     version_json: dict | None = None
     version_damaged = False
     try:
@@ -514,9 +556,12 @@ def diagnose(
                 "acutrainer deploy; if it persists see docs/troubleshooting.md",
             )
         )
-        return checks
+        return checks + _fault_on_flash(session, deploy.FAULT_RECORD)
     now_s = now()
     checks += check_boot_files(st)
+    fault = check_app_fault(st)
+    if fault is not None:
+        checks.append(fault)
     checks.append(check_flash(st))
     checks.append(check_calibration(st, now_s))
     checks.append(check_clock(st, now_s))

@@ -76,6 +76,7 @@ def collect(a, with_practice=False):
                            for p in ps[:_LIST_MAX]]
     root = getattr(a, "root", "")
     aside = acu.call("cfgfile", "bad_files", (root + "/cfg", root + "/routines", a.log.root))
+    st["fault"] = acu.call("fault", "last", root)  # the app's own last fault (docs/reliability.md), or None
     st["set_aside"] = aside[:_LIST_MAX]
     st["boot_files_more"] = max(0, len(ps) - _LIST_MAX) + max(0, len(aside) - _LIST_MAX)
     try:

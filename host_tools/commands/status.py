@@ -74,6 +74,10 @@ def run(a):
     aside = st.get("set_aside")
     if isinstance(aside, list) and aside:
         rows.append(("set aside", ", ".join(shown(a) for a in aside)))
+    fault = st.get("fault")
+    if isinstance(fault, dict):  # the app's own last fault (docs/reliability.md): doctor says what to do
+        rows.append(("last fault", "boot %s: %s (acutrainer doctor)" % (shown(fault.get("boot")),
+                                                                      shown(fault.get("error")))))
     failed = log.get("write_errors") if isinstance(log, dict) else 0
     if isinstance(failed, int) and not isinstance(failed, bool) and failed > 0:
         rows.insert(0, ("WARNING", "%d log write%s failed since the board started: practices are not being "

@@ -70,14 +70,19 @@ class Battery:
 
 
 def flash_root():
-    """A fresh directory standing for the board's flash: /cfg, /routines and /log in it."""
-    _N[0] += 1
-    d = "/tmp/acu_fakeboard_%d_%d" % (id(_N) & 0xFFFFFF, _N[0])
-    for p in (d, d + "/cfg", d + "/routines", d + "/log"):
+    """A fresh, empty directory standing for the board's flash: /cfg, /routines and /log in it. (The name's
+    id() is the same in every run of a fresh MicroPython heap: a folder an earlier run left is skipped, never
+    reused with its files.)"""
+    while True:
+        _N[0] += 1
+        d = "/tmp/acu_fakeboard_%d_%d" % (id(_N) & 0xFFFFFF, _N[0])
         try:
-            os.mkdir(p)
+            os.mkdir(d)
+            break
         except OSError:
             pass
+    for p in (d + "/cfg", d + "/routines", d + "/log"):
+        os.mkdir(p)
     return d
 
 

@@ -53,8 +53,9 @@ def status(**over):
 
 
 class FakeSession:
-    def __init__(self, st=None, ver=None, vjson="default", sessions=(), sample=None):
+    def __init__(self, st=None, ver=None, vjson="default", sessions=(), sample=None, fault_file=None):
         self.st = status() if st is None else st
+        self.fault_file = fault_file  # /cfg/fault.json's bytes (None: no such file)
         self.ver = ver or {
             "firmware": "0.1.0",
             "micropython": "1.29.0",
@@ -78,10 +79,14 @@ class FakeSession:
         return v
 
     def exists(self, path):
+        if path == "/cfg/fault.json":
+            return self.fault_file is not None
         assert path == "/cfg/version.json"
         return self.vjson is not None
 
     def read_file(self, path):
+        if path == "/cfg/fault.json":
+            return self.fault_file
         return json.dumps(self.vjson).encode()
 
 
@@ -357,3 +362,37 @@ def test_more_bad_boot_files_than_listed_are_counted(tmp_path):
               if c.name == "boot files"]
     assert [c.status for c in checks] == [doctor.FAIL] * 6 + [doctor.WARN]
     assert "4 more" in checks[-1].detail
+
+
+def _fault(**changes):
+    f = {"boot": 40, "uptime_ms": 754000, "early": 0, "error": "MemoryError: memory allocation failed, "
+         "allocating 4097 bytes", "restarted": True}
+    f.update(changes)
+    return f
+
+
+def test_the_apps_own_fault_is_named_with_when_and_what_to_do(tmp_path):
+    c = by_name(diag(FakeSession(status(fault=None, boots=44)), tmp_path))["app faults"]
+    assert c.status == doctor.OK
+    c = by_name(diag(FakeSession(status(fault=_fault(), boots=44)), tmp_path))["app faults"]
+    assert c.status == doctor.WARN
+    assert "on boot 40 (4 boots ago), 12:34 after the start: MemoryError" in c.detail and "restarted" in c.detail
+    assert "docs/troubleshooting.md" in c.fix
+    c = by_name(diag(FakeSession(status(fault=_fault(boot=44, early=3, restarted=False, uptime_ms=900),
+                                        boots=44)), tmp_path))["app faults"]
+    assert c.status == doctor.FAIL and "3 boots in a row" in c.detail and "(this boot)" in c.detail
+    assert c.fix.startswith("acutrainer deploy")
+    st = status()
+    st.pop("fault", None)  # a firmware that does not report its faults: no check
+    assert "app faults" not in by_name(diag(FakeSession(st), tmp_path))
+
+
+def test_a_firmware_that_cannot_load_still_shows_its_fault_record(tmp_path):
+    rec = json.dumps(_fault(early=3, restarted=False, error="ValueError: incompatible .mpy file")).encode()
+    checks = diag(FakeSession(ver=DeviceError("device: ValueError: incompatible .mpy file"), fault_file=rec),
+                  tmp_path)
+    assert [(c.name, c.status) for c in checks] == [("app", doctor.FAIL), ("app faults", doctor.FAIL)]
+    assert "incompatible .mpy file" in checks[1].detail
+    for damaged in (b"{not json", b"[1]", b"\xff"):  # a record that cannot be read adds nothing
+        checks = diag(FakeSession(ver=DeviceError("device: ImportError"), fault_file=damaged), tmp_path)
+        assert [c.name for c in checks] == ["app"]
