@@ -4,6 +4,8 @@ the third boot in a row it stays at its REPL instead of looping; `doctor` (the C
 to do, and `deploy` mends it: the app runs again and doctor's check is clear."""
 
 import json
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -68,10 +70,6 @@ def test_a_damaged_firmware_file_ends_in_a_cue_a_repl_and_a_doctor_that_says_so(
 def test_a_fault_at_a_sessions_end_keeps_the_session_and_the_app_comes_back(acu_home, tmp_path_factory):
     """The session's score (acu.score, loaded at its end) cannot be loaded: the app stops on the fault after the
     last step, ends the session on the flash, cues, and restarts; `pull` gets the whole practice."""
-    from pathlib import Path
-
-    import sqlite3
-
     work = tmp_path_factory.mktemp("appfaults2")
     profile = Path(__file__).parent / "profiles" / "ht7-quick.txt"
     st = control.start("appfaults2", speed=60, seed=9292, flash=str(work / "flash.img"))
