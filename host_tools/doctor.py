@@ -602,7 +602,7 @@ def run(
     if open_session is None:
         from host_tools.session import open_session
     list_ports = list_ports or ports.all_ports
-    sim_port = sim_port or ports.running_simulator_port
+    sim_port = sim_port or ports.simulator_port
     checks = [check_ports(list_ports(), sim_port())]
     try:
         found = ports.find_port(port)

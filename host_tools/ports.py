@@ -52,7 +52,25 @@ def running_simulator_port(name: str = "default") -> str | None:
     return st["port"] if st else None
 
 
+def running_simulators() -> dict[str, str]:
+    """name -> port of every running simulator."""
+    from host_tools.sim import control
+
+    return {name: port for port, name in control.running_port_names().items()}
+
+
+def simulator_port() -> str | None:
+    """The simulator a command without --port would use: 'default', else the only one running."""
+    sim = running_simulator_port()
+    if sim:
+        return sim
+    sims = running_simulators()
+    return next(iter(sims.values())) if len(sims) == 1 else None
+
+
 def find_port(port: str | None = None) -> str:
+    """--port, else $ACUTRAINER_PORT, else the simulator 'default', else the one USB board, else the one
+    simulator running under another name (docs/simulator.md: what `sim` commands find, too)."""
     if port:
         return port
     env = os.environ.get("ACUTRAINER_PORT")
@@ -65,6 +83,12 @@ def find_port(port: str | None = None) -> str:
     if len(boards) == 1:
         return boards[0]["port"]
     if not boards:
+        sims = running_simulators()
+        if len(sims) == 1:
+            return next(iter(sims.values()))
+        if sims:
+            listing = "; ".join("%s (simulator %r)" % (p, n) for n, p in sorted(sims.items()))
+            raise LinkError("several simulators running, choose one with --port: " + listing)
         raise LinkError("no board found: plug the trainer in (a data USB cable), or start the simulator with "
                         "'acutrainer sim start', or name the port with --port")
     listing = "; ".join("%s (%s)" % (b["port"], b["chip"]) for b in boards)

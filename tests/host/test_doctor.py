@@ -255,6 +255,7 @@ def test_run_without_a_board_fails_with_a_fix(monkeypatch):
     monkeypatch.delenv("ACUTRAINER_PORT", raising=False)
     monkeypatch.setattr(ports, "usb_boards", lambda: [])
     monkeypatch.setattr(ports, "running_simulator_port", lambda name="default": None)
+    monkeypatch.setattr(ports, "running_simulators", lambda: {})
     checks = doctor.run(None, list_ports=lambda: [], sim_port=lambda: None)
     c = by_name(checks)
     assert c["board"].status == doctor.FAIL and "no board found" in c["board"].detail
