@@ -163,17 +163,24 @@ def missing_routines(s, p: PP.Programme) -> list[str]:
     return [n for n in PP.routine_names(p) if not s.exists(RT.device_path(n))]
 
 
+def require_routines(s, p: PP.Programme, source: str, routines: dict[str, tuple[bytes, str]]) -> list[str]:
+    """The routines p names that the device lacks (push sends them from `routines`); an InputError naming the
+    programme file when one is neither on the device nor in `routines`."""
+    missing = missing_routines(s, p)
+    for name in missing:
+        if name not in routines:
+            raise InputError("programme %s: routine %r is neither on the device nor in the library (push it "
+                             "first); nothing was changed" % (source, name))
+    return missing
+
+
 def push(s, data: bytes, source: str, routines: dict[str, tuple[bytes, str]], restart: bool = False) -> dict:
     """Validate on the host; push the routines it names that the device lacks (from `routines`: name ->
     (bytes, source)); upload the programme atomically (the device checks the tmp file, its routines
     included, before the rename: a refused upload keeps the previous programme and place); then make it
     the programme in use (the place is kept when it already was, unless restart). Returns the summary."""
     p = parse_bytes(data, source)
-    missing = missing_routines(s, p)
-    for name in missing:
-        if name not in routines:
-            raise InputError("programme %s: routine %r is neither on the device nor in the library (push it "
-                             "first); nothing was changed" % (source, name))
+    missing = require_routines(s, p, source, routines)
     for name in missing:
         rdata, rsrc = routines[name]
         RT.push(s, rdata, rsrc)

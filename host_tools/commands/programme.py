@@ -100,10 +100,10 @@ def cmd_push(args) -> int:
     for rdata, rsrc in sources.values():
         cautions.confirm(RT.parse_bytes(rdata, rsrc), yes=args.yes)
     with _open(args) as s:
+        missing = PR.require_routines(s, p, src, sources)  # one the device lacks and we cannot send: refused now
         for name in PR.PP.routine_names(p):
             if name not in sources:        # on the device only: its copy is what will run
                 cautions.confirm(RT.parse_bytes(RT.pull(s, name), "device:%s" % name), yes=args.yes)
-        missing = PR.missing_routines(s, p)
         sm = PR.push(s, data, src, sources, restart=args.restart)
     if missing:
         print("pushed routine%s %s" % ("" if len(missing) == 1 else "s", ", ".join(missing)))

@@ -189,6 +189,20 @@ def test_cli_push_shows_cautions_once(tmp_path, monkeypatch, capsys):
     assert "caution (confirmed before) for physical-tension" in err and err.count("\n") == 1
 
 
+def test_cli_push_of_an_unknown_routine_names_the_programme_file(tmp_path, monkeypatch, capsys):
+    # the routine is neither beside the file, in the library nor on the device: one line naming the file
+    # (before: the caution check tried to read it from the device and said only "no routine ... on the device")
+    monkeypatch.setenv("ACUTRAINER_HOME", str(tmp_path / "home"))
+    s = FakeSession(tmp_path / "flash")
+    d = sleep_dict()
+    d["stages"][0]["routines"] = ["ht8-nope"]
+    f = write(tmp_path, d, "nope.json")
+    with pytest.raises(InputError, match=r"programme .*nope\.json: routine 'ht8-nope' is neither on the device nor "
+                                         r"in the library \(push it first\); nothing was changed"):
+        run(["programme", "push", str(f)], monkeypatch, s)
+    assert not s.exists("/programmes/sleep-4wk.json") and not s.exists("/routines/bedtime.json")
+
+
 def test_status_line_says_where_the_user_is():
     sm = {"programme": "sleep-4wk", "error": None, "finished": False, "stage": 3, "stages": 4,
           "stage_title": "Week 3", "week": 2, "weeks": 2, "day": 17, "sessions_week": 1, "goal": 5,
