@@ -9,6 +9,7 @@ from host_tools import programmes as PR
 from host_tools import routines as RT
 from host_tools.commands import docfile_commands
 from host_tools.commands.docfile_commands import add_device_args, warn
+from host_tools.errors import LinkError
 from host_tools.termsafe import shown
 
 _open = docfile_commands.open_device    # the handlers look it up here: the tests put a fake device in its place
@@ -33,9 +34,11 @@ def register(sub):
     add_device_args(s)
     s.set_defaults(func=cmd_push)
 
-    s = ps.add_parser("status", help="where the user is: stage, week, day, sessions vs goal, what unlocks the next")
+    s = ps.add_parser("status", help="where the user is: stage, week, day, sessions vs goal, what unlocks the next "
+                      "(answers during a practice, as `acutrainer status` does)")
     s.add_argument("--json", action="store_true")
-    add_device_args(s)
+    from host_tools.cli import add_port_arg   # not at the top: cli imports the command modules
+    add_port_arg(s)
     s.set_defaults(func=cmd_status)
 
     docfile_commands.add_remove(ps, help="delete a programme from the device (the one in use: the device leaves it)",
@@ -113,9 +116,20 @@ def cmd_push(args) -> int:
     return 0
 
 
+def read_place(args) -> dict | None:
+    """Where the user is (acu.programme_parse.summary), from the device's status: over the live link while the
+    app runs, so a practice goes on (the raw REPL only when the board sits at its REPL)."""
+    from host_tools.commands.status import read_status
+    from host_tools.session import connect
+    with connect(args.port) as c:
+        st = read_status(c)
+    if "programme" not in st:
+        raise LinkError("the firmware on %s does not report programmes: update it (acutrainer deploy)" % c.port)
+    return st["programme"]
+
+
 def cmd_status(args) -> int:
-    with _open(args) as s:
-        sm = PR.place(s)
+    sm = read_place(args)
     if args.json:
         print(json.dumps(sm, indent=1))
         return 0

@@ -14,7 +14,7 @@ from host_tools import programmes as PR
 from host_tools import routines as RT
 from host_tools.commands import programme as cmd
 from host_tools.commands import status as status_cmd
-from host_tools.errors import InputError
+from host_tools.errors import InputError, LinkError
 
 PP = PR.PP
 PG = PR.PG
@@ -120,7 +120,58 @@ def test_the_device_refuses_a_programme_whose_routine_is_gone(tmp_path):
 # ---- CLI handlers ----
 
 def run(argv, monkeypatch, session=None):
+    if session is not None:  # `programme status` reads the device's status (the live link): here, the fake's
+        monkeypatch.setattr(cmd, "read_place", lambda args: PR.place(session))
     return run_command(cmd, argv, monkeypatch, session)
+
+
+class _Live:
+    def __init__(self, st):
+        self.st = st
+
+    def status(self):
+        return self.st
+
+
+class _Conn:
+    """A connection whose app runs (a practice may go on): only the live link may be used."""
+    port = "/dev/pts/9"
+    app_running = True
+
+    def __init__(self, st):
+        self.live = _Live(st)
+
+    def repl(self, *a, **kw):
+        raise AssertionError("programme status must not take the raw REPL while the app runs")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_programme_status_is_read_over_the_live_link(monkeypatch, capsys):
+    # during a practice the app answers status over the live link: `programme status` reads it there, as
+    # `acutrainer status` does, so the practice goes on (before, it took the raw REPL and was refused)
+    from host_tools import session as session_mod
+    sm = {"programme": "sleep-taster", "error": None, "finished": False, "stage": 1, "stages": 1,
+          "stage_title": "Taster week", "week": 1, "weeks": 1, "day": 1, "sessions_week": 2, "goal": 5,
+          "min_sessions": 3, "feedback": "faded", "feedback_pct": 50, "check_g": 4000, "check_s": 10,
+          "checks_ok": 1, "checks_counted": 2, "next": None, "unlock": "1 week with at least 3 sessions each",
+          "held": 0, "move": None,
+          "clock": True}
+    monkeypatch.setattr(session_mod, "connect", lambda port=None: _Conn({"programme": sm, "practice": {}}))
+    assert run_command(cmd, ["programme", "status"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "sleep-taster, stage 1 of 1 (Taster week), week 1 of 1, day 1" in out
+    assert "sessions this week 2 of 5" in out
+    assert run_command(cmd, ["programme", "status", "--json"], monkeypatch) == 0
+    assert json.loads(capsys.readouterr().out) == sm
+    # a firmware whose status has no programme field: one line saying what to do
+    monkeypatch.setattr(session_mod, "connect", lambda port=None: _Conn({"practice": {}}))
+    with pytest.raises(LinkError, match="does not report programmes: update it"):
+        run_command(cmd, ["programme", "status"], monkeypatch)
 
 
 def test_cli_list_show_validate(tmp_path, monkeypatch, capsys):

@@ -105,6 +105,9 @@ def test_a_shortened_programme_advances_holds_and_survives_a_power_cut(sim, tmp_
     wait_for(lambda: [r for r in sim.trace(boot) if r.get("name") == "state"], 20, "the app to start")
     cli("sim", "button", "short", "--name", NAME)
     wait_for(lambda: CUE_START in cues(sim, boot), 20, "the start cue", sim)
+    # during the practice `programme status` answers over the live link, and the practice goes on
+    assert (place(sim)["stage"], sim.status()["boot"]) == (2, boot)
+    assert json.loads(cli("status", "--json", "--port", sim.port).stdout)["session_active"]
     sim.power_cut(off_ms=200)
     sim.wait_boot(boot + 1)
     wait_for(lambda: sim.status()["running"], 20, "the reboot")
