@@ -10,7 +10,8 @@ Without: blind checks (accuracy by acu.score.check_accurate, error |measured - t
 a schedule kept silent (faded, none).
 The mean absolute error of press time is from the trace (100 ms means, contact only) against the band's
 centre: full and bandwidth steps count as with feedback, `none` steps as without; a faded step's samples are
-left out of both (the trace does not say which were silent)."""
+split by its schedule as the device ran it (faded_sides), those that may lie on either side of a switch left
+out."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from host_tools.scoring import FB_NAMES, R, logfmt, score  # the device's module
 DAY_S = 86400
 WEEK_S = 7 * DAY_S
 CONTACT_G = 300  # a trace sample below this is no contact (the device's default contact threshold, acu.band)
+FADE_BLOCK_MS = 10000  # a faded schedule's block (acu.app._FADE_BLOCK_MS; docs/feedback.md): on for its first pct %
+_CLOCK_EVENTS = {logfmt.EV_PAUSE, logfmt.EV_RESUME, logfmt.EV_CONTACT_LOST, logfmt.EV_CONTACT_BACK}
 
 
 def _acc():
@@ -47,7 +50,66 @@ def _trace_error(trace, st) -> tuple[int, int]:
     return sum(errs), len(errs)
 
 
-def _add_steps(acc, steps, read_trace):
+def faded_sides(trace, st, events, period_ms: int = 100) -> list[tuple[int, int, bool]]:
+    """A faded press step's contact samples split by its schedule as the device ran it: [(t_ms, grams, on)], on True
+    where the band feedback spoke, False where it was silent. The device's rule (acu.app._feedback_gate): on
+    while the step's live time modulo FADE_BLOCK_MS is under fb_pct % of it. The live time starts at the step's
+    first contact, stops while the clock is held for lost contact (contact_lost .. contact_back) or paused
+    (pause .. resume; after a resume it starts again at the next contact). The events' times are the device's
+    own; a first contact is read from the trace (100 ms means), which puts the live clock up to two periods off
+    each time: a sample whose window, widened by that doubt, reaches across a switch is left out, as is one
+    while the clock stood or one an event falls in."""
+    lo, hi, t0, t1 = st.get("band_lo_g"), st.get("band_hi_g"), st.get("t_begin_ms"), st.get("t_end_ms")
+    pct = st.get("fb_pct")
+    if not lo or not hi or t0 is None or t1 is None or pct is None:
+        return []
+    on_ms = FADE_BLOCK_MS * pct // 100
+    evs = sorted((e["t_ms"], e["code"]) for e in events
+                 if e["code"] in _CLOCK_EVENTS and e["value"] == st.get("idx") and t0 <= e["t_ms"] <= t1)
+    seen = held = paused = False
+    live_ms = 0          # the live clock at `since` (None: it stands)
+    since = None
+    doubt = 0
+    out = []
+    k = 0
+    for t, g in trace:
+        if not t0 <= t < t1:
+            continue
+        hit = False      # an event inside this sample's window: the clock changed in it
+        while k < len(evs) and evs[k][0] < t + period_ms:
+            te, code = evs[k]
+            k += 1
+            hit = hit or te > t
+            if since is not None:
+                live_ms += te - since
+                since = None
+            if code == logfmt.EV_CONTACT_LOST:
+                held = True
+            elif code == logfmt.EV_PAUSE:
+                paused = True
+            elif code == logfmt.EV_RESUME:
+                paused = held = seen = False  # the runner waits for a new first contact
+            else:  # contact back: the clock runs again from the event's own time
+                held = False
+            if seen and not held and not paused:
+                since = te
+        if not seen and not paused and g >= CONTACT_G:
+            seen = True
+            since = t
+            doubt += 2 * period_ms
+        if hit or since is None or g < CONTACT_G:
+            continue
+        w = live_ms + t - since           # the live clock at the sample's start
+        a = (w - doubt) % FADE_BLOCK_MS   # the earliest it may be, within its block
+        b = a + period_ms + 2 * doubt     # ... and the latest end
+        if b <= on_ms:
+            out.append((t, g, True))
+        elif on_ms <= a and b <= FADE_BLOCK_MS:
+            out.append((t, g, False))
+    return out
+
+
+def _add_steps(acc, steps, read_trace, events=()):
     trace = None  # read at the first press step that needs it: a session of checks and rests reads none
     for st in steps:
         if st["kind"] == "check":
@@ -68,13 +130,19 @@ def _add_steps(acc, steps, read_trace):
         if fb != R.FB_BANDWIDTH:
             acc["silent_ms"] += silent
             acc["silent_in_ms"] += silent_in
-        side = "fb" if fb in (R.FB_FULL, R.FB_BANDWIDTH) else "silent" if fb == R.FB_NONE else None
-        if side:
-            if trace is None:
-                trace = read_trace()
-            err, n = _trace_error(trace, st)
-            acc[side + "_err_g"] += err
-            acc[side + "_n"] += n
+        if trace is None:
+            trace = read_trace()
+        if fb == R.FB_FADED:
+            centre = (st["band_lo_g"] + st["band_hi_g"]) // 2 if st.get("band_lo_g") and st.get("band_hi_g") else 0
+            for _, g, on in faded_sides(trace, st, events):
+                side = "fb" if on else "silent"
+                acc[side + "_err_g"] += abs(g - centre)
+                acc[side + "_n"] += 1
+            continue
+        err, n = _trace_error(trace, st)
+        side = "silent" if fb == R.FB_NONE else "fb"
+        acc[side + "_err_g"] += err
+        acc[side + "_n"] += n
 
 
 def programme_goals(stages) -> list[int]:
@@ -122,8 +190,9 @@ def curve(archive, since: float | None = None, until: float | None = None, start
         acc = weeks.setdefault((s["wall_start_s"] - day0) // WEEK_S + 1, _acc())
         acc["sessions"] += 1
         acc["completed"] += s["end_status"] == "completed"
-        acc["place"] = programme_place(archive.events(s["id"])) or acc["place"]  # the week's latest
-        _add_steps(acc, archive.steps(s["id"]), lambda sid=s["id"]: archive.trace(sid))
+        events = archive.events(s["id"])
+        acc["place"] = programme_place(events) or acc["place"]  # the week's latest
+        _add_steps(acc, archive.steps(s["id"]), lambda sid=s["id"]: archive.trace(sid), events)
     rows = []
     for n in range(1, max(weeks) + 1 if weeks else 1):
         a = weeks.get(n, _acc())
