@@ -223,12 +223,16 @@ def test_cli_push_status_list_remove(tmp_path, monkeypatch, capsys):
     assert "no programme in use" in capsys.readouterr().out
 
 
-def test_cli_push_shows_cautions_once(tmp_path, monkeypatch, capsys):
+def _device_and_file(tmp_path, monkeypatch, routine, filename):
+    """(an empty fake device, a sleep-4wk file whose first stage runs `routine`)."""
     monkeypatch.setenv("ACUTRAINER_HOME", str(tmp_path / "home"))
-    s = FakeSession(tmp_path / "flash")
     d = sleep_dict()
-    d["stages"][0]["routines"] = ["physical-tension"]
-    f = write(tmp_path, d, "tension.json")
+    d["stages"][0]["routines"] = [routine]
+    return FakeSession(tmp_path / "flash"), write(tmp_path, d, filename)
+
+
+def test_cli_push_shows_cautions_once(tmp_path, monkeypatch, capsys):
+    s, f = _device_and_file(tmp_path, monkeypatch, "physical-tension", "tension.json")
     with pytest.raises(InputError, match="routine physical-tension: its cautions .* not confirmed"):
         run(["programme", "push", str(f)], monkeypatch, s)
     assert not s.exists("/programmes/sleep-4wk.json") and not s.exists("/routines/physical-tension.json")
@@ -243,11 +247,7 @@ def test_cli_push_shows_cautions_once(tmp_path, monkeypatch, capsys):
 def test_cli_push_of_an_unknown_routine_names_the_programme_file(tmp_path, monkeypatch, capsys):
     # the routine is neither beside the file, in the library nor on the device: one line naming the file
     # (before: the caution check tried to read it from the device and said only "no routine ... on the device")
-    monkeypatch.setenv("ACUTRAINER_HOME", str(tmp_path / "home"))
-    s = FakeSession(tmp_path / "flash")
-    d = sleep_dict()
-    d["stages"][0]["routines"] = ["ht8-nope"]
-    f = write(tmp_path, d, "nope.json")
+    s, f = _device_and_file(tmp_path, monkeypatch, "ht8-nope", "nope.json")
     with pytest.raises(InputError, match=r"programme .*nope\.json: routine 'ht8-nope' is neither on the device nor "
                                          r"in the library \(push it first\); nothing was changed"):
         run(["programme", "push", str(f)], monkeypatch, s)
