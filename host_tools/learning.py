@@ -133,10 +133,9 @@ def _add_steps(acc, steps, read_trace, events=()):
         if trace is None:
             trace = read_trace()
         if fb == R.FB_FADED:
-            centre = (st["band_lo_g"] + st["band_hi_g"]) // 2 if st.get("band_lo_g") and st.get("band_hi_g") else 0
-            for _, g, on in faded_sides(trace, st, events):
+            for _, g, on in faded_sides(trace, st, events):  # none without a band: its centre is then read
                 side = "fb" if on else "silent"
-                acc[side + "_err_g"] += abs(g - centre)
+                acc[side + "_err_g"] += abs(g - (st["band_lo_g"] + st["band_hi_g"]) // 2)
                 acc[side + "_n"] += 1
             continue
         err, n = _trace_error(trace, st)
