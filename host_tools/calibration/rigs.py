@@ -14,6 +14,9 @@ AUTO_LOADS = {"divider": [1000, 2000, 2750, 3000, 3250, 4000, 4750, 5000, 5250, 
 AUTO_REPEATS = {"divider": [3000, 4000, 5000], "loadcell": [3000]}
 # ... and one point read easing off from the first load to the second (hysteresis; FSR/A201)
 AUTO_UNLOADING = (6000, 4000)
+AUTO_READS = 12              # reads per point (and tare) of the automatic capture
+AUTO_READS_LOADCELL = 20
+LOADCELL_CONVERSION_MS = 100  # an HX711 at 10 samples/s (RATE low, as the boards wire it; 80/s is faster still)
 
 
 class SimRig:
@@ -83,6 +86,9 @@ class DeviceRig:
         self.s = session
         self.sim = sim
         self.kind = kind
+        # the HX711 driver gives its last conversion until the next (10 a second): reads closer than that repeat
+        # one conversion (SimRig's reads are a conversion each)
+        self.min_read_gap_ms = LOADCELL_CONVERSION_MS if kind == "loadcell" else 0
         self._speed = float(sim.status().get("speed") or 0.0)  # the exec timeouts allow for it
         self._t0 = self._ticks()
 
@@ -118,22 +124,27 @@ class DeviceRig:
         return ((self._ticks() - self._t0) % self._TICKS_PERIOD) / 1000.0
 
 
-def _avg_reads(rig, n: int, gap_ms: int) -> float:
+def _avg_reads(rig, n: int, gap_ms: int, distinct: bool = False) -> float:
     """The median of n reads gap_ms apart: one read that went wrong (an HX711 read cut off half-way by an
     interrupt gives a value far off; on the simulator at --speed 20 a pause of the host's process of a few
     hundred microseconds holds the clock line high long enough to power the chip down mid-read) must not move
     the point. Taken as the mean, one such read of 12 moved a point by 6-10 % (refused as far off the fit) or
     the tare by enough to make the whole calibration read 2 % high. For noise that is not glitches the median
-    and the mean agree; both are the reading at the middle of the reads (ref_s)."""
-    vals = []
+    and the mean agree; both are the reading at the middle of the reads (ref_s). distinct: a read equal to the
+    one before is left out (a load cell's repeat is the driver's last conversion again, not a new one)."""
+    vals: list[int] = []
+    prev = None
     for _ in range(n):
-        vals.append(rig.read_raw())
+        v = rig.read_raw()
+        if not (distinct and v == prev):
+            vals.append(v)
+        prev = v
         if gap_ms:
             rig.wait_ms(gap_ms)
     return float(np.median(vals))
 
 
-def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int = 12, read_gap_ms: int = 20,
+def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int | None = None, read_gap_ms: int = 20,
                  condition: bool = True, creep_hold_s: float = 0.0, creep_grams: float = 4000.0,
                  progress=None, repeats=None, unloading=True) -> Points:
     """Tare, condition, capture each load after settle_ms (on loading, from release), the repeats, an
@@ -141,10 +152,17 @@ def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int =
     fam = family(kind)
     loads = list(loads or AUTO_LOADS[fam]) + list(AUTO_REPEATS[fam] if repeats is None else repeats)
     say = progress or (lambda msg: None)
+    # a load cell: one conversion per read, and a read that repeats the one before is no new conversion (24 bits
+    # with the bridge's noise never repeat to the count): a bad conversion the driver kept giving while the chip
+    # was stuck (until its reset, ~0.7 s) counts once, not once per read
+    gap_ms = max(read_gap_ms, getattr(rig, "min_read_gap_ms", 0))
+    distinct = fam == "loadcell"
+    if reads is None:  # a load cell's 2 s of conversions: a stuck spell (~0.8 s) leaves most of them good
+        reads = AUTO_READS_LOADCELL if distinct else AUTO_READS
     rig.release()
     rig.wait_ms(500)
     say("tare")
-    zero = _avg_reads(rig, reads, read_gap_ms)
+    zero = _avg_reads(rig, reads, gap_ms, distinct)
     if condition and fam == "divider":
         top = 1.1 * max(loads)
         for i in range(4):
@@ -158,7 +176,7 @@ def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int =
         say(f"capturing {L:g} g")
         rig.press(L)
         rig.wait_ms(settle_ms)
-        pts.append((float(L), round(_avg_reads(rig, reads, read_gap_ms), 1)))
+        pts.append((float(L), round(_avg_reads(rig, reads, gap_ms, distinct), 1)))
         rig.release()
         rig.wait_ms(600)
     down = []
@@ -169,7 +187,7 @@ def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int =
         rig.wait_ms(1000)
         rig.press(at, ramp_ms=300)
         rig.wait_ms(settle_ms)
-        down.append((float(at), round(_avg_reads(rig, reads, read_gap_ms), 1)))
+        down.append((float(at), round(_avg_reads(rig, reads, gap_ms, distinct), 1)))
         rig.release()
         rig.wait_ms(600)
     creep = []
@@ -188,7 +206,7 @@ def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int =
             # straight to the next sample (a device rig pays a round trip per wait)
             rig.wait_ms(max(50, min(int((next_t - t) * 1000), int((creep_hold_s - t) * 1000) + 1)))
         rig.release()
-    ref_s = (settle_ms + reads * read_gap_ms / 2) / 1000.0
+    ref_s = (settle_ms + reads * gap_ms / 2) / 1000.0
     return Points(sensor=kind, zero_raw=int(round(zero)), points=pts,
                   creep_grams=creep_grams if creep else None,
                   creep_samples=creep, ref_s=round(ref_s, 3), reference="simulator (applied loads)",

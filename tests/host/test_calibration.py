@@ -141,6 +141,54 @@ def test_loadcell_linear():
         calfit.build_calibration("loadcell", pts, method="power-law")
 
 
+class StuckDriverRig:
+    """A load cell read through the HX711 driver on a device's clock: a conversion every 100 ms, the driver's
+    last one between them; at `glitch_at_g` one conversion is bad (a read cut off half-way) and the chip stays
+    stuck for 700 ms, the driver giving that bad value until the chip's reset (acu.hx711)."""
+    kind = "loadcell"
+    min_read_gap_ms = calrigs.LOADCELL_CONVERSION_MS
+
+    def __init__(self, glitch_at_g):
+        self.t_ms = 0
+        self.force_g = 0.0
+        self.glitch_at_g = glitch_at_g
+        self.stuck = None   # (until ms, the bad value)
+        self.n = 0          # conversions so far (each has its own noise)
+
+    def wait_ms(self, ms):
+        self.t_ms += ms
+
+    def press(self, force_g, ramp_ms=150):
+        self.force_g = force_g
+        self.wait_ms(ramp_ms)
+        if force_g == self.glitch_at_g and self.stuck is None:
+            self.stuck = (self.t_ms + 2000 + 700, 8_000_000)  # after the settle: within the point's reads
+
+    def release(self):
+        self.force_g = 0.0
+        self.wait_ms(100)
+
+    def read_raw(self):
+        if self.stuck and self.stuck[0] - 700 <= self.t_ms < self.stuck[0]:
+            return self.stuck[1]
+        self.n += 1
+        return int(50_000 + 100 * self.force_g + (self.n % 7 - 3) * 20)  # 100 counts/g, a little noise
+
+
+def test_a_conversion_the_driver_repeats_while_the_chip_is_stuck_counts_once():
+    # 12 reads 100 ms apart on a load cell (one per conversion): the bad value repeated for 700 ms is 7 of them,
+    # so their median would be the bad value (1000 g read as 79 500 g: refused as far off the fit); with the
+    # repeats dropped it is one read of 6 (the default for a load cell, 20 reads, leaves 14 good ones)
+    pts = calrigs.auto_capture(StuckDriverRig(glitch_at_g=1000), "loadcell", settle_ms=2000, reads=12)
+    assert [round((raw - 50_000) / 100) for _, raw in pts.points] == [round(g) for g, _ in pts.points]
+    rig = StuckDriverRig(glitch_at_g=1000)
+    pts = calrigs.auto_capture(rig, "loadcell", settle_ms=2000)
+    assert rig.stuck is not None
+    assert [round((raw - 50_000) / 100) for _, raw in pts.points] == [round(g) for g, _ in pts.points]
+    d, _ = calfit.build_calibration("loadcell", pts)
+    assert abs(dcal.Calibration.from_dict(d).grams(50_000 + 100 * 4000) - 4000) < 5
+
+
 def _pts(rows, zero=4200, sensor="fsr402"):
     return calpoints.Points(sensor=sensor, zero_raw=zero, points=[(float(g), float(r)) for g, r in rows],
                      source="p.csv")

@@ -17,8 +17,11 @@ LOADS = "1,2.5,4,5.5"
 LOA_PCT_MAX = {"fsr402": 10.0, "loadcell": 2.0}
 
 
-# the load cell at x20: at x60 the simulated HX711 repeats one reading through calibrate --auto's captures
-@pytest.mark.parametrize("sensor,seed,speed", [("fsr402", 4711, 60), ("loadcell", 4712, 20)])
+# the load cell at x10: calibrate --auto reads the HX711 from the raw REPL, where the simulator's virtual time runs
+# at real time x speed, so a pause of the host's process of 5 ms / speed powers the chip down mid-read (a board
+# needs an interrupt of 60 us): at x60 that repeats one reading through the captures, at x20 it failed the
+# calibration about once in 12 runs on a loaded machine, at x10 none of 8 (docs/calibration.md)
+@pytest.mark.parametrize("sensor,seed,speed", [("fsr402", 4711, 60), ("loadcell", 4712, 10)])
 def test_validate_auto_writes_the_report(acu_home, tmp_path, sensor, seed, speed):
     name = "validate-" + sensor
     st = control.start(name, speed=speed, seed=seed, sensor=sensor, flash=str(tmp_path / "flash.img"))
