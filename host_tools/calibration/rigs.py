@@ -22,6 +22,8 @@ LOADCELL_CONVERSION_MS = 100  # an HX711 at 10 samples/s (RATE low, as the board
 class SimRig:
     """A simulated part on a virtual clock, read like the driver does (CPython: tests and the bench)."""
 
+    min_read_gap_ms = 0  # each read is a new conversion (DeviceRig's load cell needs 100 ms between reads)
+
     def __init__(self, part, oversample: int = 8, loop_ms: int = 5):
         self.part = part
         self.kind = part.kind
@@ -155,9 +157,9 @@ def auto_capture(rig, kind: str, loads=None, settle_ms: int = 2000, reads: int |
     # a load cell: one conversion per read, and a read that repeats the one before is no new conversion (24 bits
     # with the bridge's noise never repeat to the count): a bad conversion the driver kept giving while the chip
     # was stuck (until its reset, ~0.7 s) counts once, not once per read
-    gap_ms = max(read_gap_ms, getattr(rig, "min_read_gap_ms", 0))
+    gap_ms = max(read_gap_ms, rig.min_read_gap_ms)
     distinct = fam == "loadcell"
-    if reads is None:  # a load cell's 2 s of conversions: a stuck spell (~0.8 s) leaves most of them good
+    if reads is None:  # a load cell's 2 s of conversions: a stuck spell (~0.7 s) leaves most of them good
         reads = AUTO_READS_LOADCELL if distinct else AUTO_READS
     rig.release()
     rig.wait_ms(500)
