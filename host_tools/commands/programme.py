@@ -110,7 +110,8 @@ def cmd_push(args) -> int:
         sm = PR.push(s, data, src, sources, restart=args.restart)
     if missing:
         print("pushed routine%s %s" % ("" if len(missing) == 1 else "s", ", ".join(missing)))
-    print("pushed %s (%d stages, %d weeks)" % (p.name, len(p.stages), p.weeks))
+    print("pushed %s (%d stage%s, %d week%s)" % (p.name, len(p.stages), "" if len(p.stages) == 1 else "s", p.weeks,
+                                                "" if p.weeks == 1 else "s"))
     for ln in PR.describe_place(sm):
         print("  " + shown(ln))
     return 0

@@ -244,6 +244,12 @@ def test_cli_push_shows_cautions_once(tmp_path, monkeypatch, capsys):
     assert "caution (confirmed before) for physical-tension" in err and err.count("\n") == 1
 
 
+def test_cli_push_of_a_one_week_programme_says_so_in_the_singular(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ACUTRAINER_HOME", str(tmp_path / "home"))
+    assert run(["programme", "push", "sleep-taster"], monkeypatch, FakeSession(tmp_path / "flash")) == 0
+    assert "pushed sleep-taster (1 stage, 1 week)" in capsys.readouterr().out
+
+
 def test_cli_push_of_an_unknown_routine_names_the_programme_file(tmp_path, monkeypatch, capsys):
     # the routine is neither beside the file, in the library nor on the device: one line naming the file
     # (before: the caution check tried to read it from the device and said only "no routine ... on the device")
